@@ -1,0 +1,25 @@
+import { loadConfig } from '../config';
+import { startServer } from '../start-server';
+import { exitWithError } from './exit-with-error';
+
+export const runServeCommand = async (): Promise<void> => {
+  try {
+    const config = loadConfig();
+    const server = await startServer(config);
+    process.stdout.write(`Trainyard listening on ${server.url}\nSession token: ${server.token}\n`);
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`Received ${signal}, shutting down\n`);
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (error) {
+    exitWithError(error);
+  }
+};

@@ -1,0 +1,73 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkRequest, type GuardPolicy } from './request-guard';
+
+export interface Route {
+  /** Path prefix, e.g. `/trpc/` or `/blobs/`. */
+  prefix: string;
+  /** Media types accepted for requests with a body. */
+  bodyTypes: readonly string[];
+  /** Requests whose declared length is larger get 413 before a byte is read. */
+  maxBodyBytes: number;
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): void | Promise<void>;
+}
+
+export const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
+  const payload = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  response.end(payload);
+};
+
+const reject = (response: ServerResponse, status: number, message: string): void => {
+  // The body is not read; closing keeps a client from pushing the rest of a large upload at us.
+  response.setHeader('connection', 'close');
+  sendJson(response, status, { error: { message } });
+};
+
+export interface HttpHost {
+  server: Server;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Node's HTTP server with the security guard in front of every route. No CORS headers, ever.
+ * The policy depends on the port actually bound (PORT=0 picks a random one).
+ */
+export const createHttpHost = (routes: readonly Route[], policyForPort: (port: number) => GuardPolicy): HttpHost => {
+  let policy: GuardPolicy | undefined;
+  const server = createServer((request, response) => {
+    if (!policy) return reject(response, 503, 'Server is starting');
+    const url = new URL(request.url ?? '/', 'http://placeholder');
+    const route = routes.find((candidate) => url.pathname.startsWith(candidate.prefix));
+    const verdict = checkRequest({ method: request.method ?? 'GET', headers: request.headers }, policy, route?.bodyTypes ?? ['application/json']);
+    if (!verdict.ok) return reject(response, verdict.status, verdict.message);
+    if (!route) return reject(response, 404, 'Not found');
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
+    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
+      if (!response.headersSent) reject(response, 500, 'Internal server error');
+      else response.destroy(error instanceof Error ? error : undefined);
+    });
+  });
+  server.headersTimeout = 30_000;
+  // Long uploads and SSE streams must not be cut by Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolvePort, fail) => {
+        server.once('error', fail);
+        server.listen(port, host, () => {
+          const bound = (server.address() as AddressInfo).port;
+          policy = policyForPort(bound);
+          resolvePort(bound);
+        });
+      }),
+    close: () =>
+      new Promise((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+};

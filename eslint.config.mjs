@@ -1,0 +1,36 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+// Dependency direction (DESIGN.md §2): core ← contracts ← context libs ← api ← apps.
+// db is infrastructure that context libs implement their ports with; client and web only
+// see contracts and the API's types.
+const depConstraints = [
+  { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:db', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:context', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:db', 'scope:context'] },
+  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:db', 'scope:context'] },
+  { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:api'] },
+  { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:client'] },
+  { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:db', 'scope:context', 'scope:api', 'scope:client'] },
+  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
+];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'tmp/**', '.nx/**', 'test-output/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read process.env only in an app config module.' }],
+    },
+  },
+  {
+    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['**/*.ts', '**/*.tsx'] })),
+];

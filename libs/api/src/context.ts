@@ -1,0 +1,17 @@
+import type { Database } from '@trainyard/db';
+
+export interface Logger {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What every procedure may use. Only apps/* build it, from concrete adapters. */
+export interface ApiServices {
+  version: string;
+  database: Database;
+}
+
+export interface ApiContext {
+  services: ApiServices;
+  logger: Logger;
+}

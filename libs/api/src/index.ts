@@ -1,0 +1,3 @@
+export { appRouter, type AppRouter } from './app.router';
+export type { ApiContext, ApiServices, Logger } from './context';
+export { createCallerFactory } from './trpc';

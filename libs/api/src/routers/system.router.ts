@@ -1,0 +1,9 @@
+import { healthOutput } from '@trainyard/contracts';
+import { publicProcedure, router } from '../trpc';
+
+export const systemRouter = router({
+  health: publicProcedure.output(healthOutput).query(async ({ ctx }) => {
+    await ctx.services.database.sql.query('SELECT 1');
+    return { status: 'ok' as const, version: ctx.services.version, database: ctx.services.database.kind };
+  }),
+});

@@ -1,0 +1,66 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { type DomainErrorCode, isDomainError } from '@trainyard/core';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import type { ApiContext } from './context';
+
+const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  INVALID_ARGUMENT: 'BAD_REQUEST',
+  FAILED_PRECONDITION: 'PRECONDITION_FAILED',
+  INTEGRITY: 'UNPROCESSABLE_CONTENT',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+};
+
+const t = initTRPC.context<ApiContext>().create({
+  transformer: superjson,
+  // Never send stack traces, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const domain = isDomainError(error.cause) ? error.cause : undefined;
+    const zodIssues =
+      error.code === 'BAD_REQUEST' && error.cause instanceof ZodError
+        ? error.cause.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }))
+        : undefined;
+    return {
+      ...shape,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        domainCode: domain?.code ?? null,
+        details: domain?.details ?? null,
+        zodIssues: zodIssues ?? null,
+      },
+    };
+  },
+});
+
+/**
+ * The one place where failures become transport errors: domain errors keep their message and
+ * code; anything else is logged here and reaches the client as a generic message with no
+ * stack, SQL or path in it.
+ */
+const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const error = result.error;
+  const cause = error.cause;
+  if (isDomainError(cause)) {
+    throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
+  }
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    ctx.logger.error({ path, err: cause ?? error }, 'internal error');
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapErrors);
+export const createCallerFactory = t.createCallerFactory;

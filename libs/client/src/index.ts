@@ -1,0 +1,1 @@
+export { createTrainyardClient, type TrainyardClient, type TrainyardClientOptions } from './trainyard-client';

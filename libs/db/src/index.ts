@@ -1,0 +1,6 @@
+export * from './database';
+export * from './migration-runner';
+export * from './migration-source';
+export type { SqlExecutor, SqlQueryable } from './sql-executor';
+export { PrismaClient } from './generated/prisma/client';
+export type { Prisma } from './generated/prisma/client';
