@@ -29,6 +29,16 @@ export default [
     },
   },
   {
+    // Tests may use the shared test services (real PostgreSQL, S3, server processes).
+    files: ['**/*.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: ['@trainyard/test-services'], depConstraints },
+      ],
+    },
+  },
+  {
     files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client';
 import { loadMigrations, type Migration } from './migration-source';
-import { isInitialisedDataDir, pgliteTemplate } from './pglite-template';
+import { copyPgliteTemplate, isInitialisedDataDir, pgliteTemplate } from './pglite-template';
 import { applyMigrations, type MigrationResult } from './migration-runner';
 import { pgExecutor } from './pg-executor';
 import { pgliteExecutor } from './pglite-executor';
@@ -34,10 +35,16 @@ const withMigrate = (
 });
 
 const openPglite = async (dataDir: string | undefined): Promise<Database> => {
-  if (dataDir) await mkdir(dataDir, { recursive: true });
-  const fresh = !dataDir || !isInitialisedDataDir(dataDir);
-  const loadDataDir = fresh ? new Blob([await pgliteTemplate(await loadMigrations())]) : undefined;
-  const pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
+  let pglite: PGlite;
+  if (dataDir) {
+    if (!isInitialisedDataDir(dataDir)) {
+      await mkdir(dirname(dataDir), { recursive: true });
+      await copyPgliteTemplate(await loadMigrations(), dataDir);
+    }
+    pglite = await PGlite.create(dataDir);
+  } else {
+    pglite = await PGlite.create({ loadDataDir: new Blob([await pgliteTemplate(await loadMigrations())]) });
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return withMigrate({
     kind: 'pglite',

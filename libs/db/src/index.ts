@@ -4,3 +4,4 @@ export * from './migration-source';
 export type { SqlExecutor, SqlQueryable } from './sql-executor';
 export { PrismaClient } from './generated/prisma/client';
 export type { Prisma } from './generated/prisma/client';
+export { pgliteTemplate, defaultTemplateCacheDir } from './pglite-template';

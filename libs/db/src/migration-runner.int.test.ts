@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { sha256Hex } from '@trainyard/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUnavailableReason, startPostgresServer, type PostgresServer } from '../../../tools/test-services/postgres-server';
+import { postgresUnavailableReason, startPostgresServer, type PostgresServer } from '@trainyard/test-services';
 import { openDatabase } from './database';
 import { applyMigrations } from './migration-runner';
 import { loadMigrations, type Migration } from './migration-source';

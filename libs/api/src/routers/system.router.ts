@@ -1,8 +1,8 @@
-import { healthOutput } from '@trainyard/contracts';
+import { emptyInput, healthOutput } from '@trainyard/contracts';
 import { publicProcedure, router } from '../trpc';
 
 export const systemRouter = router({
-  health: publicProcedure.output(healthOutput).query(async ({ ctx }) => {
+  health: publicProcedure.input(emptyInput).output(healthOutput).query(async ({ ctx }) => {
     await ctx.services.database.sql.query('SELECT 1');
     return { status: 'ok' as const, version: ctx.services.version, database: ctx.services.database.kind };
   }),

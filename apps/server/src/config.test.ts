@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+describe('server config', () => {
+  it('has local, embedded defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4777, host: '127.0.0.1', token: undefined, dataDir: resolve('.trainyard') });
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: resolve('.trainyard', 'pglite') });
+  });
+
+  it('uses PostgreSQL when DATABASE_URL is set', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db' }).database).toEqual({
+      kind: 'postgresql',
+      url: 'postgresql://u@h:5432/db',
+    });
+  });
+
+  it('names every invalid variable', () => {
+    expect(() => loadConfig({ PORT: 'abc', TRAINYARD_TOKEN: 'short', DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: '70000', TRAINYARD_TOKEN: 'short' });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/PORT/);
+      expect((error as Error).message).toMatch(/TRAINYARD_TOKEN/);
+    }
+  });
+
+  it('refuses to bind the local server to a non-loopback address', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/only listens on loopback/);
+  });
+});

@@ -1,0 +1,28 @@
+import { createTestDatabase } from '@trainyard/db';
+import { TRPCError } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { appRouter } from './app.router';
+import type { ApiContext, Logger } from './context';
+import { createCallerFactory } from './trpc';
+
+const recordingLogger = () => {
+  const errors: unknown[] = [];
+  const logger: Logger = { info: () => undefined, error: (fields) => errors.push(fields) };
+  return { logger, errors };
+};
+
+describe('error mapping', () => {
+  it('turns an internal failure into a generic error without SQL, stack or path, and logs the cause', async () => {
+    const database = await createTestDatabase();
+    await database.close(); // every query now fails inside the driver
+    const { logger, errors } = recordingLogger();
+    const context: ApiContext = { services: { version: 'test', database }, logger };
+    const caller = createCallerFactory(appRouter)(context);
+    const failure = await caller.system.health().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TRPCError);
+    expect((failure as TRPCError).code).toBe('INTERNAL_SERVER_ERROR');
+    expect((failure as TRPCError).message).toBe('Internal server error');
+    expect((failure as TRPCError).cause).toBeUndefined();
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { type BenchRow, formatTable } from './bench-row';
+import { coldStartBench } from './cold-start.bench';
+
+const suites: Record<string, () => Promise<BenchRow[]>> = {
+  'cold-start': coldStartBench,
+};
+
+const program = new Command()
+  .name('bench')
+  .description('Runs the benchmarks and prints a Markdown table (medians, ratios against a baseline measured in the same run)')
+  .option('--only <names...>', `run only these suites: ${Object.keys(suites).join(', ')}`)
+  .parse();
+
+const only = program.opts<{ only?: string[] }>().only;
+const rows: BenchRow[] = [];
+for (const [name, suite] of Object.entries(suites)) {
+  if (only && !only.includes(name)) continue;
+  process.stderr.write(`running ${name}…\n`);
+  rows.push(...(await suite()));
+}
+console.log(formatTable(rows));

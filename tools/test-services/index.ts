@@ -1,0 +1,4 @@
+export * from './free-port';
+export * from './postgres-server';
+export * from './raw-http';
+export * from './server-process';

@@ -1,0 +1,43 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const mainEntry = 'apps/server/src/main.ts';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+/** Runs the real CLI in a child process, exactly as a user would with `npm start`. */
+export const runCli = (args: string[], env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | string> } => {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainEntry, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, output: () => output, exited };
+};
+
+export const startServerProcess = async (env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> => {
+  const run = runCli(['serve'], { PORT: '0', ...env });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const listening = /Trainyard listening on (\S+)\nSession token: (\S+)/.exec(run.output());
+    if (listening?.[1] && listening[2]) return { ...run, url: listening[1], token: listening[2] };
+    const ended = await Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 50))]);
+    if (ended !== undefined) throw new Error(`server exited with ${String(ended)}:\n${run.output()}`);
+    if (Date.now() > deadline) {
+      run.child.kill('SIGKILL');
+      throw new Error(`server did not start:\n${run.output()}`);
+    }
+  }
+};
