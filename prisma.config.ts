@@ -12,6 +12,7 @@ export default defineConfig({
   migrations: { path: 'prisma/migrations' },
   async adapter() {
     mkdirSync('tmp', { recursive: true });
-    return new PrismaPGlite(new PGlite('tmp/prisma-dev-db'));
+    // migrate diff never closes the adapter; an in-memory database does not keep the process alive.
+    return new PrismaPGlite(process.env['PRISMA_DIFF_ONLY'] ? new PGlite() : new PGlite('tmp/prisma-dev-db'));
   },
 });

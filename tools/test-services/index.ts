@@ -2,3 +2,4 @@ export * from './free-port';
 export * from './postgres-server';
 export * from './raw-http';
 export * from './server-process';
+export * from './s3-server';

@@ -13,7 +13,54 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
     .optional(),
   TRAINYARD_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  TRAINYARD_MAX_BLOB_BYTES: z.coerce.number().int().min(1024).default(1024 ** 4),
+  TRAINYARD_GC_GRACE_MINUTES: z.coerce.number().min(0).default(60),
+  TRAINYARD_GC_INTERVAL_MINUTES: z.coerce.number().min(0).default(360),
+  ARTIFACT_STORE: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'ARTIFACT_STORE must be s3://bucket[/prefix]')
+    .optional(),
+  MODEL_ARTIFACTS_PATH: z.string().min(1).optional(),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3_BUCKET must be a valid bucket name').optional(),
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
+  S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(16),
+  S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
 });
+
+export type ArtifactStoreConfig =
+  | { kind: 'filesystem'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      partSizeBytes: number;
+      queueSize: number;
+      spoolDir: string;
+    };
+
+const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string): ArtifactStoreConfig => {
+  // ARTIFACT_STORE=s3://bucket/prefix, or the seed's S3_BUCKET; otherwise files under the data dir.
+  const fromUrl = values.ARTIFACT_STORE ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(values.ARTIFACT_STORE) : null;
+  const bucket = fromUrl?.[1] ?? values.S3_BUCKET;
+  if (!bucket) return { kind: 'filesystem', root: resolve(values.MODEL_ARTIFACTS_PATH ?? resolve(dataDir, 'blobs')) };
+  const rawPrefix = fromUrl?.[2] ?? '';
+  return {
+    kind: 's3',
+    bucket,
+    prefix: rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`,
+    endpoint: values.S3_ENDPOINT,
+    region: values.S3_REGION,
+    forcePathStyle: values.S3_FORCE_PATH_STYLE === 'true' || values.S3_FORCE_PATH_STYLE === '1' || Boolean(values.S3_ENDPOINT && values.S3_FORCE_PATH_STYLE === undefined),
+    partSizeBytes: values.S3_PART_SIZE_MB * 1024 * 1024,
+    queueSize: values.S3_UPLOAD_CONCURRENCY,
+    spoolDir: resolve(dataDir, 'spool'),
+  };
+};
 
 export interface ServerConfig {
   dataDir: string;
@@ -23,6 +70,9 @@ export interface ServerConfig {
   token: string | undefined;
   database: { kind: 'pglite'; dataDir: string } | { kind: 'postgresql'; url: string };
   maxBodyBytes: number;
+  maxBlobBytes: number;
+  artifactStore: ArtifactStoreConfig;
+  gc: { graceMs: number; intervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -52,5 +102,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       ? { kind: 'postgresql', url: values.DATABASE_URL }
       : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
     maxBodyBytes: values.TRAINYARD_MAX_BODY_BYTES,
+    maxBlobBytes: values.TRAINYARD_MAX_BLOB_BYTES,
+    artifactStore: artifactStoreConfig(values, dataDir),
+    gc: { graceMs: values.TRAINYARD_GC_GRACE_MINUTES * 60_000, intervalMs: values.TRAINYARD_GC_INTERVAL_MINUTES * 60_000 },
   };
 };

@@ -3,13 +3,14 @@ import type { ApiContext, Logger } from '@trainyard/api';
 import { constantTimeEquals } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
+import { blobRoute } from './http/blob-route';
 import { createHttpHost } from './http/http-host';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcRoute } from './http/trpc-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
-import { TRAINYARD_VERSION } from './version';
+import { createServices } from './wiring';
 
 export interface RunningServer {
   url: string;
@@ -35,13 +36,18 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied');
 
     const token = config.token ?? randomBytes(32).toString('base64url');
-    const context: ApiContext = { services: { version: TRAINYARD_VERSION, database }, logger };
+    const services = await createServices(config, database, logger);
+    cleanups.push(async () => services.stop());
+    const context: ApiContext = { services, logger };
     const policyForPort = (port: number): GuardPolicy => ({
       allowedHosts: loopbackHosts(port),
       allowedOrigins: loopbackOrigins(port),
       authenticate: (candidate) => constantTimeEquals(candidate, token),
     });
-    const host = createHttpHost([trpcRoute(() => context, config.maxBodyBytes)], policyForPort);
+    const host = createHttpHost(
+      [trpcRoute(() => context, config.maxBodyBytes), blobRoute(services.blobs, logger, config.maxBlobBytes)],
+      policyForPort,
+    );
     const port = await host.listen(config.port, config.host);
     cleanups.push(() => host.close());
     const url = `http://${urlHost(config.host)}:${port}`;

@@ -1,3 +1,4 @@
+import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { Database } from '@trainyard/db';
 
 export interface Logger {
@@ -9,6 +10,8 @@ export interface Logger {
 export interface ApiServices {
   version: string;
   database: Database;
+  blobs: BlobStore;
+  artifacts: ArtifactService;
 }
 
 export interface ApiContext {

@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createTestDatabase } from '@trainyard/db';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +20,9 @@ describe('error mapping', () => {
     const database = await createTestDatabase();
     await database.close(); // every query now fails inside the driver
     const { logger, errors } = recordingLogger();
-    const context: ApiContext = { services: { version: 'test', database }, logger };
+    const blobs = await createFsBlobStore(mkdtempSync(join(tmpdir(), 'trainyard-api-')));
+    const artifacts = createArtifactService({ database, blobs, gcGraceMs: 0 });
+    const context: ApiContext = { services: { version: 'test', database, blobs, artifacts }, logger };
     const caller = createCallerFactory(appRouter)(context);
     const failure = await caller.system.health().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCError);

@@ -1,2 +1,3 @@
 export * from './common.schema';
 export * from './system.schema';
+export * from './artifacts.schema';

@@ -5,3 +5,5 @@ export type { SqlExecutor, SqlQueryable } from './sql-executor';
 export { PrismaClient } from './generated/prisma/client';
 export type { Prisma } from './generated/prisma/client';
 export { pgliteTemplate, defaultTemplateCacheDir } from './pglite-template';
+export { pgliteExecutor } from './pglite-executor';
+export { pgExecutor } from './pg-executor';

@@ -39,7 +39,9 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
   const server = createServer((request, response) => {
     if (!policy) return reject(response, 503, 'Server is starting');
     const url = new URL(request.url ?? '/', 'http://placeholder');
-    const route = routes.find((candidate) => url.pathname.startsWith(candidate.prefix));
+    // Routed on the raw target, so `/blobs/../trpc` is not silently normalised into another route.
+    const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
+    const route = routes.find((candidate) => rawPath.startsWith(candidate.prefix));
     const verdict = checkRequest({ method: request.method ?? 'GET', headers: request.headers }, policy, route?.bodyTypes ?? ['application/json']);
     if (!verdict.ok) return reject(response, verdict.status, verdict.message);
     if (!route) return reject(response, 404, 'Not found');

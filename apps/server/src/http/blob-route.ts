@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '@trainyard/api';
+import type { BlobStore } from '@trainyard/artifacts';
+import { isDomainError } from '@trainyard/core';
+import { parseByteRange } from './byte-range';
+import { type Route, sendJson } from './http-host';
+
+// Matched against the raw request target, before any URL normalisation: `..`, encoded
+// slashes, double encoding, backslashes, query strings and fragments all simply fail to match.
+const BLOB_PATH = /^\/blobs\/sha256\/([0-9a-f]{64})$/;
+
+const STATUS_FOR_CODE: Record<string, number> = {
+  INTEGRITY: 422,
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  UNAVAILABLE: 507,
+};
+
+const blobHeaders = (sha256: string, length: number): Record<string, string | number> => ({
+  'content-type': 'application/octet-stream',
+  'content-length': length,
+  'accept-ranges': 'bytes',
+  etag: `"${sha256}"`,
+  'cache-control': 'private, max-age=31536000, immutable',
+});
+
+const put = async (blobs: BlobStore, sha256: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const result = await blobs.put(request, { expectedSha256: sha256 });
+  sendJson(response, result.created ? 201 : 200, result);
+};
+
+const get = async (blobs: BlobStore, sha256: string, request: IncomingMessage, response: ServerResponse, logger: Logger): Promise<void> => {
+  const info = await blobs.stat(sha256);
+  if (!info) return sendJson(response, 404, { error: { message: `Blob ${sha256} not found` } });
+  const range = parseByteRange(request.headers.range, info.size);
+  if (range.kind === 'unsatisfiable') {
+    response.writeHead(416, { 'content-range': `bytes */${info.size}` });
+    return void response.end();
+  }
+  const partial = range.kind === 'partial' ? range.range : undefined;
+  const length = partial ? partial.end - partial.start + 1 : info.size;
+  response.writeHead(partial ? 206 : 200, {
+    ...blobHeaders(sha256, length),
+    ...(partial ? { 'content-range': `bytes ${partial.start}-${partial.end}/${info.size}` } : {}),
+  });
+  if (request.method === 'HEAD') return void response.end();
+  try {
+    await pipeline(await blobs.read(sha256, partial), response);
+  } catch (error) {
+    // Headers are gone; cutting the connection short is how the client learns the bytes were bad.
+    if (isDomainError(error) && error.code === 'INTEGRITY') logger.error({ sha256, err: error }, 'corrupt blob detected on read');
+    response.destroy();
+  }
+};
+
+export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number): Route => ({
+  prefix: '/blobs/',
+  bodyTypes: ['application/octet-stream'],
+  maxBodyBytes: maxBlobBytes,
+  async handle(request, response) {
+    const match = BLOB_PATH.exec(request.url ?? '');
+    if (!match?.[1]) {
+      return sendJson(response, 400, { error: { message: 'Invalid blob address: expected /blobs/sha256/<64 lowercase hex characters>' } });
+    }
+    const sha256 = match[1];
+    try {
+      if (request.method === 'PUT') return await put(blobs, sha256, request, response);
+      if (request.method === 'GET' || request.method === 'HEAD') return await get(blobs, sha256, request, response, logger);
+      response.setHeader('allow', 'GET, HEAD, PUT');
+      return sendJson(response, 405, { error: { message: 'Method not allowed' } });
+    } catch (error) {
+      if (request.destroyed || response.destroyed) return; // the client went away mid-upload
+      if (isDomainError(error)) {
+        response.setHeader('connection', 'close');
+        return sendJson(response, STATUS_FOR_CODE[error.code] ?? 400, { error: { code: error.code, message: error.message } });
+      }
+      throw error;
+    }
+  },
+});

@@ -1,0 +1,35 @@
+import type { ApiServices, Logger } from '@trainyard/api';
+import { type BlobStore, createArtifactService, createFsBlobStore, createS3BlobStore } from '@trainyard/artifacts';
+import type { Database } from '@trainyard/db';
+import type { ArtifactStoreConfig, ServerConfig } from './config';
+import { TRAINYARD_VERSION } from './version';
+
+export const createBlobStore = (config: ArtifactStoreConfig): Promise<BlobStore> | BlobStore =>
+  config.kind === 'filesystem' ? createFsBlobStore(config.root) : createS3BlobStore(config);
+
+export interface Services extends ApiServices {
+  /** Background work started with the server and stopped with it. */
+  stop(): void;
+}
+
+/** Builds every service from concrete adapters: the only place that knows which ones. */
+export const createServices = async (config: ServerConfig, database: Database, logger: Logger): Promise<Services> => {
+  const blobs = await createBlobStore(config.artifactStore);
+  // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
+  const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
+  if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
+  const artifacts = createArtifactService({ database, blobs, gcGraceMs: config.gc.graceMs });
+
+  const timer =
+    config.gc.intervalMs > 0
+      ? setInterval(() => {
+          artifacts.gc({ dryRun: false }).then(
+            (report) => report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs'),
+            (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+          );
+        }, config.gc.intervalMs)
+      : undefined;
+  timer?.unref();
+
+  return { version: TRAINYARD_VERSION, database, blobs, artifacts, stop: () => clearInterval(timer) };
+};

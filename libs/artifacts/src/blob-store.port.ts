@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+
+export interface PutResult {
+  sha256: string;
+  size: number;
+  /** false when the blob already existed (same content = one blob). */
+  created: boolean;
+}
+
+export interface BlobInfo {
+  sha256: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/** Inclusive byte range, as in HTTP Range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export type BlobSource = Readable | AsyncIterable<Uint8Array>;
+
+/**
+ * Content-addressed blob storage. Keys are always our own SHA-256 of the bytes; nothing a
+ * client sends ever becomes a path or an object key. Adapters: filesystem and S3.
+ */
+export interface BlobStore {
+  readonly kind: 'filesystem' | 's3';
+  /**
+   * Streams the bytes in, hashing them. With `expectedSha256`, a mismatch is rejected and
+   * nothing is kept. Never leaves a partial blob under its final name.
+   */
+  put(source: BlobSource, options?: { expectedSha256?: string }): Promise<PutResult>;
+  stat(sha256: string): Promise<BlobInfo | undefined>;
+  /**
+   * Streams the blob (or a range of it) while verifying the whole blob's hash; the stream
+   * fails with an INTEGRITY error instead of ending normally when the bytes are wrong.
+   */
+  read(sha256: string, range?: ByteRange): Promise<Readable>;
+  delete(sha256: string): Promise<void>;
+  list(): AsyncIterable<BlobInfo>;
+  /** Removes leftovers of interrupted writes older than `olderThanMs`; returns how many. */
+  sweepIncomplete(olderThanMs: number): Promise<number>;
+}

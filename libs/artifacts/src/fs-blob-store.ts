@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DomainError } from '@trainyard/core';
+import { assertSha256, blobRelativeKey } from './blob-key';
+import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
+import { HashingStream, VerifyingStream } from './hashing-stream';
+
+const fsyncPath = async (path: string): Promise<void> => {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
+const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+const storageError = (error: unknown): unknown => {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new DomainError('UNAVAILABLE', 'The artifact store is out of disk space; the upload was discarded', { reason: 'disk_full' });
+  }
+  return error;
+};
+
+/**
+ * Blobs under `<root>/sha256/ab/<hash>`. Writes stream into `<root>/tmp` (same file system),
+ * are fsynced, then hard-linked to their final name — link fails if the name exists, so
+ * concurrent identical uploads are safe and exactly one reports `created` — and the directory
+ * is fsynced. A crash leaves only a temp file, which the startup sweep removes.
+ */
+export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
+  await mkdir(join(root, 'tmp'), { recursive: true });
+  await mkdir(join(root, 'sha256'), { recursive: true });
+  const realRoot = await realpath(root);
+
+  // A symlink planted anywhere inside the store must not lead reads or writes outside it.
+  const assertInside = async (path: string): Promise<void> => {
+    const resolved = await realpath(path);
+    if (!resolved.startsWith(realRoot + sep)) {
+      throw new DomainError('INTEGRITY', 'Blob path escapes the artifact store (symlink inside the store)', {});
+    }
+  };
+
+  const finalPath = (sha256: string): string => join(root, ...blobRelativeKey(sha256).split('/'));
+
+  const regularFile = async (sha256: string): Promise<{ path: string; size: number; modifiedAt: Date } | undefined> => {
+    const path = finalPath(sha256);
+    const info = await lstat(path).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+    if (!info) return undefined;
+    if (!info.isFile()) throw new DomainError('INTEGRITY', `Blob ${sha256} is not a regular file in the store`, { sha256 });
+    await assertInside(path);
+    return { path, size: info.size, modifiedAt: info.mtime };
+  };
+
+  return {
+    kind: 'filesystem',
+
+    async put(source: BlobSource, options = {}): Promise<PutResult> {
+      if (options.expectedSha256) assertSha256(options.expectedSha256);
+      const temp = join(root, 'tmp', `${randomUUID()}.part`);
+      const hasher = new HashingStream(options.expectedSha256);
+      try {
+        const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+        await pipeline(source, hasher, handle.createWriteStream({ flush: true }));
+        const sha256 = hasher.sha256;
+        const target = finalPath(sha256);
+        await mkdir(dirname(target), { recursive: true });
+        await assertInside(dirname(target));
+        const created = await link(temp, target).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
+        );
+        if (created) await fsyncPath(dirname(target));
+        return { sha256, size: hasher.byteCount, created };
+      } catch (error) {
+        throw storageError(error);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+
+    async stat(sha256: string): Promise<BlobInfo | undefined> {
+      const file = await regularFile(assertSha256(sha256));
+      return file && { sha256, size: file.size, modifiedAt: file.modifiedAt };
+    },
+
+    async read(sha256: string, range?: ByteRange): Promise<Readable> {
+      const file = await regularFile(assertSha256(sha256));
+      if (!file) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
+      // O_NOFOLLOW: if the name was swapped for a symlink since the check, the open fails.
+      const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const verifier = new VerifyingStream(sha256, range);
+      const reader = handle.createReadStream({ highWaterMark: 1024 * 1024 });
+      reader.on('error', (error) => verifier.destroy(error));
+      return reader.pipe(verifier);
+    },
+
+    async delete(sha256: string): Promise<void> {
+      await unlink(finalPath(assertSha256(sha256))).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+    },
+
+    async *list(): AsyncIterable<BlobInfo> {
+      const base = join(root, 'sha256');
+      for (const prefix of await readdir(base)) {
+        if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+        for (const name of await readdir(join(base, prefix))) {
+          if (!/^[0-9a-f]{64}$/.test(name) || !name.startsWith(prefix)) continue;
+          const info = await lstat(join(base, prefix, name)).catch(() => undefined);
+          if (info?.isFile()) yield { sha256: name, size: info.size, modifiedAt: info.mtime };
+        }
+      }
+    },
+
+    async sweepIncomplete(olderThanMs: number): Promise<number> {
+      const dir = join(root, 'tmp');
+      let removed = 0;
+      for (const name of await readdir(dir)) {
+        const path = join(dir, name);
+        const info = await stat(path).catch(() => undefined);
+        if (info && Date.now() - info.mtimeMs >= olderThanMs) {
+          await rm(path, { force: true });
+          removed += 1;
+        }
+      }
+      return removed;
+    },
+  };
+};

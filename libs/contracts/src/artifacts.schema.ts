@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { LIMITS, pageInput } from './common.schema';
+
+export const ARTIFACT_TYPES = ['model', 'checkpoint', 'metadata', 'tokenizer', 'config', 'dataset', 'logs'] as const;
+export const artifactType = z.enum(ARTIFACT_TYPES);
+
+export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hexadecimal characters');
+
+/** Names are display metadata only and never become paths, but they still get sane bounds. */
+export const artifactName = z
+  .string()
+  .min(1)
+  .max(LIMITS.nameLength)
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
+const metadataSchema = z
+  .record(z.string().max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
+  .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys');
+
+export const registerArtifactInput = z.strictObject({
+  sha256: sha256Schema,
+  name: artifactName,
+  type: artifactType,
+  mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(128).default('application/octet-stream'),
+  trainingJobId: z.uuid().optional(),
+  modelVersionId: z.uuid().optional(),
+  metadata: metadataSchema.default({}),
+});
+export type RegisterArtifactInput = z.infer<typeof registerArtifactInput>;
+
+export const artifactIdInput = z.strictObject({ id: z.uuid() });
+
+export const listArtifactsInput = z.strictObject({
+  type: artifactType.optional(),
+  trainingJobId: z.uuid().optional(),
+  modelVersionId: z.uuid().optional(),
+  sha256: sha256Schema.optional(),
+  ...pageInput,
+});
+export type ListArtifactsInput = z.infer<typeof listArtifactsInput>;
+
+export const gcInput = z.strictObject({ dryRun: z.boolean().default(true) });
+
+export const artifactOutput = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  name: z.string(),
+  type: artifactType,
+  mediaType: z.string(),
+  size: z.number(),
+  metadata: z.record(z.string(), z.unknown()),
+  trainingJobId: z.string().nullable(),
+  modelVersionId: z.string().nullable(),
+  createdAt: z.date(),
+});
+export type ArtifactOutput = z.infer<typeof artifactOutput>;
