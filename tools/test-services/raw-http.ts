@@ -15,7 +15,11 @@ export const rawRequest = (
   options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+    // The path is sent exactly as given: `new URL()` would normalise `..` and encodings away.
+    const origin = /^(https?:\/\/[^/]+)(.*)$/.exec(url);
+    const { hostname, port } = new URL(origin?.[1] ?? url);
+    const target = { hostname, port, path: origin?.[2] || '/', method: options.method ?? 'GET', headers: options.headers };
+    const req = request(target, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));

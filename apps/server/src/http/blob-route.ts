@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@trainyard/api';
 import type { BlobStore } from '@trainyard/artifacts';
@@ -26,7 +27,15 @@ const blobHeaders = (sha256: string, length: number): Record<string, string | nu
 });
 
 const put = async (blobs: BlobStore, sha256: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
-  const result = await blobs.put(request, { expectedSha256: sha256 });
+  // The store consumes a pass-through, not the request itself: a rejected body must not
+  // destroy the socket before the client has been told why.
+  const body = new PassThrough();
+  request.on('error', (error) => body.destroy(error));
+  request.on('close', () => {
+    if (!request.complete) body.destroy(new Error('client disconnected mid-upload'));
+  });
+  request.pipe(body);
+  const result = await blobs.put(body, { expectedSha256: sha256 });
   sendJson(response, result.created ? 201 : 200, result);
 };
 
@@ -70,7 +79,7 @@ export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number
       response.setHeader('allow', 'GET, HEAD, PUT');
       return sendJson(response, 405, { error: { message: 'Method not allowed' } });
     } catch (error) {
-      if (request.destroyed || response.destroyed) return; // the client went away mid-upload
+      if (!request.complete && request.socket.destroyed) return; // the client went away mid-upload
       if (isDomainError(error)) {
         response.setHeader('connection', 'close');
         return sendJson(response, STATUS_FOR_CODE[error.code] ?? 400, { error: { code: error.code, message: error.message } });

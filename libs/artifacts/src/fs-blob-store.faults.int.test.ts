@@ -1,0 +1,134 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
+import { isDomainError } from '@trainyard/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectGarbage } from './blob-garbage-collector';
+import { createFsBlobStore } from './fs-blob-store';
+
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+const scratch = mkdtempSync(join(tmpdir(), 'trainyard-fs-faults-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const newRoot = (): string => mkdtempSync(join(scratch, 'store-'));
+const blobPath = (root: string, hash: string): string => join(root, 'sha256', hash.slice(0, 2), hash);
+const errorCode = (error: unknown): string | undefined => (isDomainError(error) ? error.code : undefined);
+
+describe('filesystem blob store under faults', () => {
+  it('fails a read loudly when a stored bit was flipped, whole or ranged', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root);
+    const data = randomBytes(3 * 1024 * 1024);
+    const { sha256 } = await store.put(Readable.from([data]));
+    const onDisk = readFileSync(blobPath(root, sha256));
+    onDisk[onDisk.length - 1] = (onDisk[onDisk.length - 1] ?? 0) ^ 0x01;
+    writeFileSync(blobPath(root, sha256), onDisk);
+    expect(errorCode(await buffer(await store.read(sha256)).catch((e: unknown) => e))).toBe('INTEGRITY');
+    // The flipped bit lies outside the requested range: still refused.
+    expect(errorCode(await buffer(await store.read(sha256, { start: 0, end: 99 })).catch((e: unknown) => e))).toBe('INTEGRITY');
+  });
+
+  it('never follows a symlink planted inside the store', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root);
+    const secret = join(scratch, 'secret.txt');
+    writeFileSync(secret, 'outside the store');
+    const hash = sha(Buffer.from('outside the store'));
+    mkdirSync(join(root, 'sha256', hash.slice(0, 2)), { recursive: true });
+    symlinkSync(secret, blobPath(root, hash));
+    expect(errorCode(await store.stat(hash).catch((e: unknown) => e))).toBe('INTEGRITY');
+    expect(errorCode(await store.read(hash).catch((e: unknown) => e))).toBe('INTEGRITY');
+
+    // A whole prefix directory replaced by a link to somewhere else: writes refuse to land there.
+    const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
+    const data = Buffer.from('redirected?');
+    symlinkSync(elsewhere, join(root, 'sha256', sha(data).slice(0, 2)));
+    expect(errorCode(await store.put(Readable.from([data])).catch((e: unknown) => e))).toBe('INTEGRITY');
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('lets concurrent identical uploads succeed, with exactly one reported as created', async () => {
+    const store = await createFsBlobStore(newRoot());
+    const data = randomBytes(1024 * 1024);
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.put(Readable.from([data]), { expectedSha256: sha(data) })));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.sha256))).toEqual(new Set([sha(data)]));
+  });
+
+  it('leaves no temp file behind after a rejected or interrupted write', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root);
+    await store.put(Readable.from([Buffer.from('abc')]), { expectedSha256: sha(Buffer.from('xyz')) }).catch(() => undefined);
+    const failing = Readable.from(
+      (async function* () {
+        yield randomBytes(1024);
+        throw new Error('client disconnected');
+      })(),
+    );
+    await store.put(failing).catch(() => undefined);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(root, 'sha256'))).toEqual([]);
+  });
+
+  it('after SIGKILL mid-write, no partial blob exists under its final name and start-up sweeps the temp file', async () => {
+    const root = newRoot();
+    const writer = fileURLToPath(new URL('./test-fixtures/slow-blob-writer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve())); // it has started writing
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(readdirSync(join(root, 'tmp')).length).toBe(1);
+    expect(readdirSync(join(root, 'sha256'))).toEqual([]);
+    const reopened = await createFsBlobStore(root);
+    expect(await reopened.sweepIncomplete(0)).toBe(1);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('reports a full disk clearly and keeps the blobs stored before it', async (context) => {
+    if (process.getuid?.() !== 0) return context.skip('mounting a small tmpfs needs root');
+    const mountPoint = mkdtempSync(join(scratch, 'tiny-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
+    } catch {
+      return context.skip('tmpfs mount not permitted here');
+    }
+    try {
+      const store = await createFsBlobStore(mountPoint);
+      const early = randomBytes(512 * 1024);
+      await store.put(Readable.from([early]));
+      const failure = await store.put(Readable.from([randomBytes(4 * 1024 * 1024)])).catch((e: unknown) => e);
+      expect(errorCode(failure)).toBe('UNAVAILABLE');
+      expect((failure as Error).message).toMatch(/out of disk space/);
+      expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
+      expect((await buffer(await store.read(sha(early)))).equals(early)).toBe(true);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+
+  it('collects only unreferenced blobs older than the grace period, and a dry run deletes nothing', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root);
+    const [kept, orphan] = [Buffer.from('referenced'), Buffer.from('orphan')];
+    await store.put(Readable.from([kept]));
+    await store.put(Readable.from([orphan]));
+    const references = [{ referencedHashes: async () => new Set([sha(kept)]) }];
+    const later = new Date(Date.now() + 2 * 3_600_000);
+
+    const young = await collectGarbage(store, references, { dryRun: false, graceMs: 3_600_000 });
+    expect(young).toMatchObject({ scanned: 2, unreferenced: [], keptYoung: 1 });
+
+    const dry = await collectGarbage(store, references, { dryRun: true, graceMs: 3_600_000, now: later });
+    expect(dry.unreferenced).toEqual([{ sha256: sha(orphan), size: orphan.length }]);
+    expect(existsSync(blobPath(root, sha(orphan)))).toBe(true);
+
+    await collectGarbage(store, references, { dryRun: false, graceMs: 3_600_000, now: later });
+    expect(existsSync(blobPath(root, sha(orphan)))).toBe(false);
+    expect(existsSync(blobPath(root, sha(kept)))).toBe(true);
+    unlinkSync(blobPath(root, sha(kept)));
+  });
+});
