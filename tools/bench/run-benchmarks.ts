@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { type BenchRow, formatTable } from './bench-row';
+import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
+  artifacts: artifactsBench,
 };
 
 const program = new Command()

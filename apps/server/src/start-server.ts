@@ -5,6 +5,7 @@ import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
 import { createHttpHost } from './http/http-host';
+import { importRoute } from './http/import-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcRoute } from './http/trpc-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
@@ -45,7 +46,11 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       authenticate: (candidate) => constantTimeEquals(candidate, token),
     });
     const host = createHttpHost(
-      [trpcRoute(() => context, config.maxBodyBytes), blobRoute(services.blobs, logger, config.maxBlobBytes)],
+      [
+        trpcRoute(() => context, config.maxBodyBytes),
+        blobRoute(services.blobs, logger, config.maxBlobBytes),
+        importRoute(database, config.maxBlobBytes),
+      ],
       policyForPort,
     );
     const port = await host.listen(config.port, config.host);

@@ -1,5 +1,6 @@
 import type { ApiServices, Logger } from '@trainyard/api';
 import { type BlobStore, createArtifactService, createFsBlobStore, createS3BlobStore } from '@trainyard/artifacts';
+import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { TRAINYARD_VERSION } from './version';
@@ -18,7 +19,9 @@ export const createServices = async (config: ServerConfig, database: Database, l
   // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
   const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
   if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
-  const artifacts = createArtifactService({ database, blobs, gcGraceMs: config.gc.graceMs });
+  const snapshots = createDatasetSnapshotService(database, blobs);
+  const artifacts = createArtifactService({ database, blobs, gcGraceMs: config.gc.graceMs, extraReferences: [snapshots.references] });
+  const trainingData = createTrainingDataService(database);
 
   const timer =
     config.gc.intervalMs > 0
@@ -31,5 +34,5 @@ export const createServices = async (config: ServerConfig, database: Database, l
       : undefined;
   timer?.unref();
 
-  return { version: TRAINYARD_VERSION, database, blobs, artifacts, stop: () => clearInterval(timer) };
+  return { version: TRAINYARD_VERSION, database, blobs, artifacts, trainingData, snapshots, stop: () => clearInterval(timer) };
 };

@@ -1,10 +1,14 @@
 import { artifactsRouter } from './routers/artifacts.router';
+import { datasetsRouter } from './routers/datasets.router';
 import { systemRouter } from './routers/system.router';
+import { trainingDataRouter } from './routers/training-data.router';
 import { router } from './trpc';
 
 export const appRouter = router({
   system: systemRouter,
   artifacts: artifactsRouter,
+  trainingData: trainingDataRouter,
+  datasets: datasetsRouter,
 });
 
 export type AppRouter = typeof appRouter;

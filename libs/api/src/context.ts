@@ -1,4 +1,5 @@
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
+import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 
 export interface Logger {
@@ -12,6 +13,8 @@ export interface ApiServices {
   database: Database;
   blobs: BlobStore;
   artifacts: ArtifactService;
+  trainingData: TrainingDataService;
+  snapshots: DatasetSnapshotService;
 }
 
 export interface ApiContext {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
+import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase } from '@trainyard/db';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,9 @@ describe('error mapping', () => {
     const { logger, errors } = recordingLogger();
     const blobs = await createFsBlobStore(mkdtempSync(join(tmpdir(), 'trainyard-api-')));
     const artifacts = createArtifactService({ database, blobs, gcGraceMs: 0 });
-    const context: ApiContext = { services: { version: 'test', database, blobs, artifacts }, logger };
+    const trainingData = createTrainingDataService(database);
+    const snapshots = createDatasetSnapshotService(database, blobs);
+    const context: ApiContext = { services: { version: 'test', database, blobs, artifacts, trainingData, snapshots }, logger };
     const caller = createCallerFactory(appRouter)(context);
     const failure = await caller.system.health().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCError);

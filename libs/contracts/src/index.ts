@@ -1,3 +1,4 @@
 export * from './common.schema';
 export * from './system.schema';
 export * from './artifacts.schema';
+export * from './training-data.schema';

@@ -1,0 +1,26 @@
+import { PassThrough } from 'node:stream';
+import { type ImportFormat, importTrainingData } from '@trainyard/datasets';
+import type { Database } from '@trainyard/db';
+import { type Route, sendJson } from './http-host';
+
+const FORMATS: Record<string, ImportFormat> = { 'application/x-ndjson': 'jsonl', 'text/csv': 'csv' };
+
+/** POST /import/training-data: a JSONL or CSV file streamed in; answers with the import report. */
+export const importRoute = (database: Database, maxBytes: number): Route => ({
+  prefix: '/import/',
+  bodyTypes: Object.keys(FORMATS),
+  maxBodyBytes: maxBytes,
+  async handle(request, response) {
+    if ((request.url ?? '').split('?')[0] !== '/import/training-data') return sendJson(response, 404, { error: { message: 'Not found' } });
+    if (request.method !== 'POST') return sendJson(response, 405, { error: { message: 'Use POST' } });
+    const format = FORMATS[(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''];
+    if (!format) return sendJson(response, 415, { error: { message: 'Send application/x-ndjson or text/csv' } });
+    const body = new PassThrough();
+    request.on('close', () => {
+      if (!request.complete) body.destroy(new Error('client disconnected mid-import'));
+    });
+    request.pipe(body);
+    const report = await importTrainingData(database.sql, body, format);
+    sendJson(response, 200, report);
+  },
+});

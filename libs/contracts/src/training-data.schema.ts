@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { LIMITS, pageInput } from './common.schema';
+
+/** Longest accepted text of a pair, in characters (documented limit). */
+export const MAX_TEXT_LENGTH = 100_000;
+export const MAX_BATCH_SIZE = 1_000;
+
+const score = z.number().min(0).max(1);
+const text = z.string().trim().min(1, 'must not be empty').max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
+const shortText = z.string().max(LIMITS.nameLength);
+const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/, 'tags use letters, digits and . _ : / -');
+
+export const pairInput = z.strictObject({
+  aiText: text,
+  humanizedText: text,
+  detectionScoreBefore: score.optional(),
+  detectionScoreAfter: score.optional(),
+  feedbackRating: z.number().int().min(1).max(5).optional(),
+  feedbackComment: z.string().max(LIMITS.descriptionLength).optional(),
+  sourceTransformationId: shortText.optional(),
+  sourceModel: shortText.optional(),
+  sourceProvider: shortText.optional(),
+  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or en-GB').optional(),
+  tags: z.array(tag).max(LIMITS.tagsPerItem).default([]),
+});
+export type PairInput = z.input<typeof pairInput>;
+export type ParsedPair = z.output<typeof pairInput>;
+
+// Items are validated one by one on the server so that one bad pair does not sink the batch.
+export const collectBatchInput = z.strictObject({ items: z.array(z.unknown()).min(1).max(MAX_BATCH_SIZE) });
+
+export type ItemResult =
+  | { index: number; status: 'created'; id: string }
+  | { index: number; status: 'duplicate'; id: string }
+  | { index: number; status: 'rejected'; errors: Array<{ path: string; message: string }> };
+
+const range = z.strictObject({ min: score.optional(), max: score.optional() });
+
+export const dataFilter = z.strictObject({
+  detectionScoreBefore: range.optional(),
+  detectionScoreAfter: range.optional(),
+  minImprovement: z.number().min(-1).max(1).optional(),
+  minQuality: score.optional(),
+  tags: z.array(tag).max(LIMITS.tagsPerItem).optional(),
+  sourceTransformationId: shortText.optional(),
+  sourceModel: shortText.optional(),
+  sourceProvider: shortText.optional(),
+  language: z.string().max(35).optional(),
+  createdFrom: z.date().optional(),
+  createdTo: z.date().optional(),
+  textContains: z.string().min(1).max(200).optional(),
+  /** undefined = only included points (the default a training set wants). */
+  excluded: z.boolean().optional(),
+});
+export type DataFilter = z.infer<typeof dataFilter>;
+
+export const listDataInput = z.strictObject({ filter: dataFilter.default({}), ...pageInput });
+export const dataPointIdInput = z.strictObject({ id: z.uuid() });
+export const setFeedbackInput = z.strictObject({
+  id: z.uuid(),
+  rating: z.number().int().min(1).max(5).nullable(),
+  comment: z.string().max(LIMITS.descriptionLength).nullable().optional(),
+});
+export const dataStatsInput = z.strictObject({ filter: dataFilter.default({}) });
+
+export interface DataPointOutput {
+  id: string;
+  aiText: string;
+  humanizedText: string;
+  contentHash: string;
+  detectionScoreBefore: number | null;
+  detectionScoreAfter: number | null;
+  improvement: number | null;
+  qualityScore: number;
+  feedbackRating: number | null;
+  feedbackComment: string | null;
+  sourceTransformationId: string | null;
+  sourceModel: string | null;
+  sourceProvider: string | null;
+  language: string | null;
+  tags: string[];
+  excluded: boolean;
+  createdAt: Date;
+}
+
+export interface ImportReport {
+  imported: number;
+  duplicates: number;
+  rejected: Array<{ line: number; message: string }>;
+  /** True when the file itself was unreadable from some point on (bad quoting, invalid UTF-8). */
+  aborted: boolean;
+}
+
+export const createSnapshotInput = z.strictObject({
+  name: z.string().min(1).max(LIMITS.nameLength),
+  filter: dataFilter.default({}),
+  validationFraction: z.number().min(0).max(0.9).default(0.1),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+});
+export const snapshotIdInput = z.strictObject({ id: z.uuid() });
+export const listSnapshotsInput = z.strictObject({ ...pageInput });
+
+export interface SnapshotOutput {
+  id: string;
+  name: string;
+  filter: unknown;
+  validationFraction: number;
+  seed: number;
+  totalCount: number;
+  trainCount: number;
+  validationCount: number;
+  blobSha256: string;
+  blobSize: number;
+  createdAt: Date;
+}

@@ -1,0 +1,129 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { BlobReferenceSource, BlobStore } from '@trainyard/artifacts';
+import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
+import { newId, notFound, sha256Hex } from '@trainyard/core';
+import type { Database, Prisma } from '@trainyard/db';
+import { filterToSql } from './data-filter.sql';
+
+const PAGE = 5_000;
+
+export interface SnapshotLine {
+  contentHash: string;
+  split: 'train' | 'validation';
+  aiText: string;
+  humanizedText: string;
+  qualityScore: number;
+  tags: string[];
+}
+
+/**
+ * Deterministic assignment: the same pair, seed and fraction land in the same split on any
+ * machine, whatever else is in the dataset.
+ */
+export const splitOf = (contentHash: string, seed: number, validationFraction: number): 'train' | 'validation' =>
+  Number.parseInt(sha256Hex(`${seed}:${contentHash}`).slice(0, 8), 16) / 2 ** 32 < validationFraction ? 'validation' : 'train';
+
+type SnapshotRow = Prisma.DatasetSnapshotGetPayload<object>;
+const toOutput = (row: SnapshotRow): SnapshotOutput => ({ ...row, blobSize: Number(row.blobSize) });
+
+/** Immutable dataset snapshots: a filter frozen into a JSONL blob plus a manifest row. */
+export const createDatasetSnapshotService = (database: Database, blobs: BlobStore) => {
+  const { sql, prisma } = database;
+
+  const references: BlobReferenceSource = {
+    async referencedHashes() {
+      const rows = await prisma.datasetSnapshot.findMany({ select: { blobSha256: true } });
+      return new Set(rows.map((row) => row.blobSha256));
+    },
+  };
+
+  return {
+    references,
+
+    async create(input: { name: string; filter: DataFilter; validationFraction: number; seed: number }): Promise<SnapshotOutput> {
+      const where = filterToSql(input.filter);
+      const counts = { total: 0, train: 0, validation: 0 };
+      // Ordered by content hash, so identical data gives a byte-identical blob (one blob, deduplicated).
+      async function* lines(): AsyncGenerator<string> {
+        let after = '';
+        for (;;) {
+          const rows = await sql.query<Omit<SnapshotLine, 'split'>>(
+            `SELECT "contentHash", "aiText", "humanizedText", "qualityScore", "tags" FROM "TrainingDataPoint"
+             WHERE ${where.sql} AND "contentHash" > $${where.params.length + 1}
+             ORDER BY "contentHash" LIMIT ${PAGE}`,
+            [...where.params, after],
+          );
+          if (rows.length === 0) return;
+          let chunk = '';
+          for (const row of rows) {
+            const split = splitOf(row.contentHash, input.seed, input.validationFraction);
+            counts.total += 1;
+            counts[split] += 1;
+            const line: SnapshotLine = { contentHash: row.contentHash, split, aiText: row.aiText, humanizedText: row.humanizedText, qualityScore: row.qualityScore, tags: row.tags };
+            chunk += `${JSON.stringify(line)}\n`;
+          }
+          yield chunk;
+          after = rows.at(-1)?.contentHash ?? after;
+        }
+      }
+      const stored = await blobs.put(Readable.from(lines()));
+      const row = await prisma.datasetSnapshot.create({
+        data: {
+          id: newId(),
+          name: input.name,
+          filter: JSON.parse(JSON.stringify(input.filter)) as Prisma.InputJsonValue,
+          validationFraction: input.validationFraction,
+          seed: input.seed,
+          totalCount: counts.total,
+          trainCount: counts.train,
+          validationCount: counts.validation,
+          blobSha256: stored.sha256,
+          blobSize: BigInt(stored.size),
+        },
+      });
+      return toOutput(row);
+    },
+
+    async get(id: string): Promise<SnapshotOutput> {
+      const row = await prisma.datasetSnapshot.findUnique({ where: { id } });
+      if (!row) throw notFound('Dataset snapshot', { id });
+      return toOutput(row);
+    },
+
+    async list(limit: number, cursor?: string): Promise<{ items: SnapshotOutput[]; nextCursor: string | null }> {
+      const rows = await prisma.datasetSnapshot.findMany({ where: cursor ? { id: { lt: cursor } } : {}, orderBy: { id: 'desc' }, take: limit + 1 });
+      const items = rows.slice(0, limit).map(toOutput);
+      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+    },
+
+    /**
+     * Writes the trainer protocol's channels: `<dataDir>/train/data.jsonl` and
+     * `<dataDir>/validation/data.jsonl`, reading the blob with hash verification.
+     */
+    async materialise(id: string, dataDir: string): Promise<{ train: number; validation: number }> {
+      const snapshot = await this.get(id);
+      await mkdir(join(dataDir, 'train'), { recursive: true });
+      await mkdir(join(dataDir, 'validation'), { recursive: true });
+      const outputs = { train: createWriteStream(join(dataDir, 'train', 'data.jsonl')), validation: createWriteStream(join(dataDir, 'validation', 'data.jsonl')) };
+      const written = { train: 0, validation: 0 };
+      const reader = createInterface({ input: await blobs.read(snapshot.blobSha256), crlfDelay: Infinity });
+      try {
+        for await (const text of reader) {
+          const line = JSON.parse(text) as SnapshotLine;
+          const out = outputs[line.split];
+          written[line.split] += 1;
+          if (!out.write(`${text}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        }
+      } finally {
+        await Promise.all(Object.values(outputs).map((out) => new Promise<void>((resolve, reject) => out.once('error', reject).end(() => resolve()))));
+      }
+      return written;
+    },
+  };
+};
+
+export type DatasetSnapshotService = ReturnType<typeof createDatasetSnapshotService>;

@@ -1,0 +1,12 @@
+import { sha256Hex } from '@trainyard/core';
+
+/**
+ * The only normalisation applied before two pairs are compared (documented in the README):
+ * Unicode NFC, and trailing whitespace removed from each text. Case, inner whitespace and
+ * punctuation are meaningful for style, so they are kept.
+ */
+export const normaliseText = (text: string): string => text.normalize('NFC').replace(/\s+$/u, '');
+
+/** Identical normalised (AI text, humanized text) = the same pair. */
+export const pairContentHash = (aiText: string, humanizedText: string): string =>
+  sha256Hex(`${normaliseText(aiText)}\u0000${normaliseText(humanizedText)}`);

@@ -1,0 +1,144 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createS3BlobStore } from '@trainyard/artifacts';
+import { startServerProcess } from '@trainyard/test-services';
+import type { BenchRow } from './bench-row';
+import { median, repeat, timeMs } from './stats';
+
+const GIB = 1024 ** 3;
+const RUNS = 3;
+
+const makeFile = async (path: string, bytes: number): Promise<string> => {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(8 * 1024 * 1024);
+  const out = createWriteStream(path);
+  for (let written = 0; written < bytes; written += chunk.length) {
+    for (let i = 0; i < chunk.length; i += 4096) chunk.writeUInt32LE((written + i) >>> 0, i); // incompressible enough, deterministic
+    hash.update(chunk);
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return hash.digest('hex');
+};
+
+const sh = (command: string, args: string[], env: Record<string, string> = {}): Promise<number> =>
+  timeMs(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+      }),
+  );
+
+const httpPut = (url: string, token: string, file: string, hash: string): Promise<number> =>
+  timeMs(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const req = request(
+          { hostname, port, method: 'PUT', path: `/blobs/sha256/${hash}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`PUT answered ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(req);
+      }),
+  );
+
+const httpGet = (url: string, token: string, hash: string): Promise<number> =>
+  timeMs(async () => {
+    const response = await fetch(`${url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.body) throw new Error('no body');
+    for await (const _chunk of response.body) void _chunk;
+  });
+
+const peakRssMb = (pid: number): number => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:')) ?? '';
+  return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
+};
+
+const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const row = (benchmark: string, ours: number[], base: number[], baseName: string, limit: number): BenchRow => ({
+  benchmark,
+  value: fmt(median(ours)),
+  baseline: `${fmt(median(base))} (${baseName})`,
+  ratio: `${(median(ours) / median(base)).toFixed(2)}×`,
+  target: `≤ ${limit}× baseline`,
+  pass: median(ours) / median(base) <= limit,
+});
+
+const awsAvailable = (): boolean => {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  const info = JSON.parse(line) as { endpoint: string; bucket: string };
+  return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };
+};
+
+export const artifactsBench = async (): Promise<BenchRow[]> => {
+  const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-blobs-'));
+  const rows: BenchRow[] = [];
+  try {
+    const file = join(scratch, 'one-gib.bin');
+    const hash = await makeFile(file, GIB);
+    const oursPut: number[] = [];
+    const oursGet: number[] = [];
+    let rss = 0;
+    for (let run = 0; run < RUNS; run += 1) {
+      const server = await startServerProcess({ TRAINYARD_DATA_DIR: join(scratch, `server-${run}`) });
+      oursPut.push(await httpPut(server.url, server.token, file, hash));
+      oursGet.push(await httpGet(server.url, server.token, hash));
+      rss = Math.max(rss, peakRssMb(server.child.pid ?? 0));
+      server.child.kill('SIGTERM');
+      await server.exited;
+      rmSync(join(scratch, `server-${run}`), { recursive: true, force: true });
+    }
+    const copy = await repeat(RUNS, async () => {
+      const elapsed = await sh('sh', ['-c', `sha256sum "${file}" > /dev/null && cp "${file}" "${join(scratch, 'copy.bin')}" && sync "${join(scratch, 'copy.bin')}"`]);
+      rmSync(join(scratch, 'copy.bin'), { force: true });
+      return elapsed;
+    });
+    const sum = await repeat(RUNS, () => sh('sha256sum', [file]));
+    rows.push(row('store 1 GiB through PUT /blobs (hash, fsync, rename)', oursPut, copy, 'sha256sum FILE && cp FILE DEST', 1.25));
+    rows.push(row('read 1 GiB back through GET /blobs with verification', oursGet, sum, 'sha256sum FILE', 1.25));
+    rows.push({ benchmark: 'server peak RSS during the 1 GiB upload and read', value: `${rss.toFixed(0)} MB`, target: '< 200 MB', pass: rss < 200 });
+
+    if (!awsAvailable()) {
+      rows.push({ benchmark: 'S3 multipart upload of 1 GiB vs aws s3 cp', value: 'skipped: aws CLI not installed', target: '≤ 1.1×', pass: false });
+      return rows;
+    }
+    const s3 = await startS3Process();
+    const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
+    Object.assign(process.env, credentials);
+    try {
+      const store = createS3BlobStore({ bucket: s3.bucket, prefix: '', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, queueSize: 4, spoolDir: scratch });
+      const ours = await repeat(RUNS, async () => {
+        const elapsed = await timeMs(() => store.put(createReadStream(file, { highWaterMark: 1024 * 1024 }), { expectedSha256: hash }));
+        await store.delete(hash);
+        return elapsed;
+      });
+      const aws = await repeat(RUNS, () => sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', file, `s3://${s3.bucket}/aws-copy.bin`, '--only-show-errors'], credentials));
+      rows.push(row('S3 multipart upload of 1 GiB to the local S3 server (hash verified)', ours, aws, 'aws s3 cp, same server', 1.1));
+    } finally {
+      await s3.stop();
+    }
+    return rows;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+};
+
