@@ -2,10 +2,12 @@ import { Command } from 'commander';
 import { type BenchRow, formatTable } from './bench-row';
 import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
+import { datasetsBench } from './datasets.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
   artifacts: artifactsBench,
+  datasets: datasetsBench,
 };
 
 const program = new Command()

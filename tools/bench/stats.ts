@@ -10,8 +10,8 @@ export const timeMs = async (work: () => Promise<unknown>): Promise<number> => {
   return performance.now() - started;
 };
 
-export const repeat = async (runs: number, work: () => Promise<number>): Promise<number[]> => {
+export const repeat = async (runs: number, work: (run: number) => Promise<number>): Promise<number[]> => {
   const results: number[] = [];
-  for (let run = 0; run < runs; run += 1) results.push(await work());
+  for (let run = 0; run < runs; run += 1) results.push(await work(run));
   return results;
 };

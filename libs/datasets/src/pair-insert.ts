@@ -13,60 +13,44 @@ export interface PreparedPair {
 export const preparePair = (pair: ParsedPair): PreparedPair => ({ id: newId(), contentHash: pairContentHash(pair.aiText, pair.humanizedText), pair });
 
 /**
- * Inserts many pairs in one statement: one array parameter per column, unnested server-side,
- * and `ON CONFLICT DO NOTHING` on the content hash for dedup. One statement means a batch is
+ * Inserts many pairs in one statement, with `ON CONFLICT DO NOTHING` on the content hash for dedup. One statement means a batch is
  * atomic: a crash never leaves half a pair. Returns the content hashes that were new.
  * (Prisma's createMany measured ~3.5k rows/s on PGlite; this is the hot path of imports.)
  */
 export const insertPairs = async (db: SqlQueryable, prepared: readonly PreparedPair[]): Promise<Set<string>> => {
   if (prepared.length === 0) return new Set();
-  const columns = {
-    id: [] as string[],
-    ai: [] as string[],
-    human: [] as string[],
-    hash: [] as string[],
-    before: [] as Array<number | null>,
-    after: [] as Array<number | null>,
-    improvement: [] as Array<number | null>,
-    quality: [] as number[],
-    rating: [] as Array<number | null>,
-    comment: [] as Array<string | null>,
-    transformation: [] as Array<string | null>,
-    model: [] as Array<string | null>,
-    provider: [] as Array<string | null>,
-    language: [] as Array<string | null>,
-    tags: [] as string[],
-  };
-  for (const { id, contentHash, pair } of prepared) {
-    columns.id.push(id);
-    columns.ai.push(pair.aiText);
-    columns.human.push(pair.humanizedText);
-    columns.hash.push(contentHash);
-    columns.before.push(pair.detectionScoreBefore ?? null);
-    columns.after.push(pair.detectionScoreAfter ?? null);
-    columns.improvement.push(detectionImprovement(pair.detectionScoreBefore, pair.detectionScoreAfter));
-    columns.quality.push(qualityScore(pair));
-    columns.rating.push(pair.feedbackRating ?? null);
-    columns.comment.push(pair.feedbackComment ?? null);
-    columns.transformation.push(pair.sourceTransformationId ?? null);
-    columns.model.push(pair.sourceModel ?? null);
-    columns.provider.push(pair.sourceProvider ?? null);
-    columns.language.push(pair.language ?? null);
-    columns.tags.push(JSON.stringify(pair.tags));
-  }
-  const rows = await db.query<{ contentHash: string }>(
+  const rows = prepared.map(({ id, contentHash, pair }) => ({
+    id,
+    ai: pair.aiText,
+    human: pair.humanizedText,
+    hash: contentHash,
+    before: pair.detectionScoreBefore ?? null,
+    after: pair.detectionScoreAfter ?? null,
+    improvement: detectionImprovement(pair.detectionScoreBefore, pair.detectionScoreAfter),
+    quality: qualityScore(pair),
+    rating: pair.feedbackRating ?? null,
+    comment: pair.feedbackComment ?? null,
+    transformation: pair.sourceTransformationId ?? null,
+    model: pair.sourceModel ?? null,
+    provider: pair.sourceProvider ?? null,
+    language: pair.language ?? null,
+    tags: pair.tags,
+  }));
+  // One JSON parameter, expanded by PostgreSQL itself: far cheaper than serialising one array
+  // parameter per column in JavaScript.
+  const inserted = await db.query<{ contentHash: string }>(
     `INSERT INTO "TrainingDataPoint" (
        "id", "aiText", "humanizedText", "contentHash", "detectionScoreBefore", "detectionScoreAfter", "improvement",
        "qualityScore", "feedbackRating", "feedbackComment", "sourceTransformationId", "sourceModel", "sourceProvider",
        "language", "tags")
      SELECT i.id, i.ai, i.human, i.hash, i.before, i.after, i.improvement, i.quality, i.rating, i.comment,
-            i.transformation, i.model, i.provider, i.language, ARRAY(SELECT jsonb_array_elements_text(i.tags::jsonb))
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::float8[],
-                 $9::int[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-          AS i(id, ai, human, hash, before, after, improvement, quality, rating, comment, transformation, model, provider, language, tags)
+            i.transformation, i.model, i.provider, i.language, ARRAY(SELECT jsonb_array_elements_text(i.tags))
+     FROM jsonb_to_recordset($1::jsonb) AS i(id uuid, ai text, human text, hash text, before float8, after float8,
+          improvement float8, quality float8, rating int, comment text, transformation text, model text, provider text,
+          language text, tags jsonb)
      ON CONFLICT ("contentHash") DO NOTHING
      RETURNING "contentHash"`,
-    Object.values(columns),
+    [JSON.stringify(rows)],
   );
-  return new Set(rows.map((row) => row.contentHash));
+  return new Set(inserted.map((row) => row.contentHash));
 };

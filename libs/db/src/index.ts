@@ -4,6 +4,6 @@ export * from './migration-source';
 export type { SqlExecutor, SqlQueryable } from './sql-executor';
 export { PrismaClient } from './generated/prisma/client';
 export type { Prisma } from './generated/prisma/client';
-export { pgliteTemplate, defaultTemplateCacheDir } from './pglite-template';
+export { copyPgliteTemplate, defaultTemplateCacheDir, pgliteTemplate } from './pglite-template';
 export { pgliteExecutor } from './pglite-executor';
 export { pgExecutor } from './pg-executor';
