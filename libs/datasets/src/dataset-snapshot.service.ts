@@ -9,7 +9,7 @@ import { newId, notFound, sha256Hex } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
 
-const PAGE = 5_000;
+const PAGE = 20_000;
 
 export interface SnapshotLine {
   contentHash: string;

@@ -7,6 +7,7 @@ import { insertPairs, type PreparedPair, preparePair } from './pair-insert';
 export type ImportFormat = 'jsonl' | 'csv';
 
 const BATCH_SIZE = 1_000;
+const ANALYZE_AFTER = 1_000;
 /** A line longer than this is rejected and skipped without being held in memory. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** At most this many rejections are itemised; the rest are counted. */
@@ -192,6 +193,9 @@ export const importTrainingData = async (db: SqlQueryable, source: Readable, for
     report.aborted = true;
   }
   await flush();
+  // PGlite has no autovacuum daemon, so nothing else refreshes the planner's statistics; without
+  // them a filtered list of 100 000 rows falls back to a sequential scan (~150 ms instead of ~3 ms).
+  if (report.imported >= ANALYZE_AFTER) await db.query('ANALYZE "TrainingDataPoint"');
   report.rejected.sort((a, b) => a.line - b.line);
   return report;
 };
