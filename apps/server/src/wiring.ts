@@ -2,6 +2,7 @@ import type { ApiServices, Logger } from '@trainyard/api';
 import { type BlobStore, createArtifactService, createFsBlobStore, createS3BlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
+import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { TRAINYARD_VERSION } from './version';
 
@@ -34,5 +35,5 @@ export const createServices = async (config: ServerConfig, database: Database, l
       : undefined;
   timer?.unref();
 
-  return { version: TRAINYARD_VERSION, database, blobs, artifacts, trainingData, snapshots, stop: () => clearInterval(timer) };
+  return { version: TRAINYARD_VERSION, database, blobs, artifacts, trainingData, snapshots, models: createModelRegistryService(database), versions: createModelVersionService(database), stop: () => clearInterval(timer) };
 };

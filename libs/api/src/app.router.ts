@@ -1,5 +1,6 @@
 import { artifactsRouter } from './routers/artifacts.router';
 import { datasetsRouter } from './routers/datasets.router';
+import { modelsRouter } from './routers/models.router';
 import { systemRouter } from './routers/system.router';
 import { trainingDataRouter } from './routers/training-data.router';
 import { router } from './trpc';
@@ -9,6 +10,7 @@ export const appRouter = router({
   artifacts: artifactsRouter,
   trainingData: trainingDataRouter,
   datasets: datasetsRouter,
+  models: modelsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,7 @@
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
+import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 
 export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -15,9 +16,13 @@ export interface ApiServices {
   artifacts: ArtifactService;
   trainingData: TrainingDataService;
   snapshots: DatasetSnapshotService;
+  models: ModelRegistryService;
+  versions: ModelVersionService;
 }
 
 export interface ApiContext {
   services: ApiServices;
   logger: Logger;
+  /** Who is calling, recorded on registry events: `local` for the desktop session. */
+  actor: string;
 }

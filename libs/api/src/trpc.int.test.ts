@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase } from '@trainyard/db';
+import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { appRouter } from './app.router';
@@ -25,7 +26,9 @@ describe('error mapping', () => {
     const artifacts = createArtifactService({ database, blobs, gcGraceMs: 0 });
     const trainingData = createTrainingDataService(database);
     const snapshots = createDatasetSnapshotService(database, blobs);
-    const context: ApiContext = { services: { version: 'test', database, blobs, artifacts, trainingData, snapshots }, logger };
+    const models = createModelRegistryService(database);
+    const versions = createModelVersionService(database);
+    const context: ApiContext = { services: { version: 'test', database, blobs, artifacts, trainingData, snapshots, models, versions }, logger, actor: 'test' };
     const caller = createCallerFactory(appRouter)(context);
     const failure = await caller.system.health().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCError);

@@ -2,3 +2,4 @@ export * from './common.schema';
 export * from './system.schema';
 export * from './artifacts.schema';
 export * from './training-data.schema';
+export * from './registry.schema';

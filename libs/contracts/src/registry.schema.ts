@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { LIMITS, pageInput } from './common.schema';
+
+/** Names never become paths, but path-like and control characters are refused anyway. */
+export const modelName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(LIMITS.nameLength, `must be at most ${LIMITS.nameLength} characters`)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, . _ and - (starting with a letter or digit)')
+  .refine((value) => !value.includes('..'), 'must not contain ".."');
+
+export const RESERVED_ALIASES = ['latest', 'active', 'none'] as const;
+
+export const aliasName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z][a-z0-9_-]*$/, 'use lowercase letters, digits, _ and -, starting with a letter (a number would be confused with a version)')
+  .refine((value) => !/^v\d+$/.test(value), 'must not look like a version number (v1, v2, …)')
+  .refine((value) => !(RESERVED_ALIASES as readonly string[]).includes(value), `is reserved (${RESERVED_ALIASES.join(', ')})`);
+
+const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/);
+const tags = z.array(tag).max(LIMITS.tagsPerItem);
+const metadata = z
+  .record(z.string().max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
+  .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys');
+const metrics = z
+  .record(z.string().max(128).regex(/^[\w./-]+$/), z.number().refine(Number.isFinite, 'must be finite'))
+  .refine((value) => Object.keys(value).length <= 256, 'at most 256 metrics');
+
+const operator = z.enum(['>=', '<=', '>', '<']);
+export const gateRule = z.union([
+  z.strictObject({ metric: z.string().max(128), op: operator, value: z.number() }),
+  z.strictObject({ metric: z.string().max(128), op: operator, relativeTo: z.strictObject({ alias: aliasName }), delta: z.number().optional() }),
+]);
+export const gateRules = z.array(gateRule).max(50);
+
+/** How a version is addressed: a number, an alias, or `latest` / `active`. */
+export const versionRef = z.union([
+  z.strictObject({ version: z.number().int().min(1) }),
+  z.strictObject({ alias: z.union([aliasName, z.enum(['latest', 'active'])]) }),
+]);
+export type VersionRef = z.infer<typeof versionRef>;
+
+export const registerModelInput = z.strictObject({
+  name: modelName,
+  description: z.string().max(LIMITS.descriptionLength).default(''),
+  tags: tags.default([]),
+  metadata: metadata.default({}),
+  parentModel: modelName.optional(),
+});
+export const modelRefInput = z.strictObject({ model: modelName });
+export const updateModelInput = z.strictObject({
+  model: modelName,
+  description: z.string().max(LIMITS.descriptionLength).optional(),
+  metadata: metadata.optional(),
+  parentModel: modelName.nullable().optional(),
+});
+export const listModelsInput = z.strictObject({
+  nameContains: z.string().min(1).max(LIMITS.nameLength).optional(),
+  tag: tag.optional(),
+  metadata: metadata.optional(),
+  includeArchived: z.boolean().default(false),
+  ...pageInput,
+});
+export const createVersionInput = z.strictObject({
+  model: modelName,
+  description: z.string().max(LIMITS.descriptionLength).default(''),
+  metrics: metrics.default({}),
+  tags: tags.default([]),
+  trainingJobId: z.uuid().optional(),
+  datasetSnapshotId: z.uuid().optional(),
+  parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).optional(),
+  artifactIds: z.array(z.uuid()).max(1_000).default([]),
+  /** Checked before the version is created; a failing gate creates nothing. */
+  gate: gateRules.default([]),
+});
+export type CreateVersionInput = z.infer<typeof createVersionInput>;
+export const getVersionInput = z.strictObject({ model: modelName, ref: versionRef });
+export const listVersionsInput = z.strictObject({ model: modelName, ...pageInput });
+export const setAliasInput = z.strictObject({
+  model: modelName,
+  alias: aliasName,
+  version: z.number().int().min(1),
+  /** Rules the version must pass to take the alias (e.g. beat the current holder). */
+  gate: gateRules.default([]),
+  /** Move the alias even if the gate fails; the override is recorded. */
+  override: z.strictObject({ reason: z.string().min(1).max(1_000) }).optional(),
+});
+export const removeAliasInput = z.strictObject({ model: modelName, alias: aliasName });
+export const setActiveInput = z.strictObject({ model: modelName, version: z.number().int().min(1).nullable() });
+export const setTagsInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional(), tags });
+export const lineageInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional() });
+export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput });

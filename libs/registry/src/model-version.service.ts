@@ -1,0 +1,161 @@
+import type { CreateVersionInput, VersionRef } from '@trainyard/contracts';
+import { DomainError, newId, notFound } from '@trainyard/core';
+import type { Database, SqlQueryable } from '@trainyard/db';
+import { lockModel } from './model-registry.service';
+import { appendEvent, VERSION_SELECT, type VersionOutput } from './registry-records';
+import { evaluateGate, type GateReport, type GateRule, type Metrics } from './validation-gate';
+
+const gateFailed = (what: string, report: GateReport): DomainError =>
+  new DomainError('FAILED_PRECONDITION', `${what}: validation gate failed (${report.results.filter((r) => !r.passed).map((r) => r.reason ?? `${r.rule.metric} ${r.observed} ${r.rule.op} ${r.threshold}`).join('; ')})`, {
+    validation: report,
+  });
+
+/** Metrics of the versions currently holding the aliases the rules compare against. */
+const baselines = async (tx: SqlQueryable, modelId: string, rules: readonly GateRule[]): Promise<Record<string, Metrics>> => {
+  const aliases = [...new Set(rules.flatMap((rule) => ('relativeTo' in rule ? [rule.relativeTo.alias] : [])))];
+  if (aliases.length === 0) return {};
+  const rows = await tx.query<{ alias: string; metrics: Metrics }>(
+    `SELECT a."alias", v."metrics" FROM "ModelAlias" a JOIN "ModelVersion" v ON v."id" = a."versionId" WHERE a."modelId" = $1 AND a."alias" = ANY($2::text[])`,
+    [modelId, aliases],
+  );
+  return Object.fromEntries(rows.map((row) => [row.alias, row.metrics]));
+};
+
+const versionId = async (tx: SqlQueryable, model: string, version: number): Promise<string> => {
+  const [row] = await tx.query<{ id: string }>(
+    `SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE m."name" = $1 AND v."version" = $2`,
+    [model, version],
+  );
+  if (!row) throw notFound(`Version ${version} of model ${model}`, { model, version });
+  return row.id;
+};
+
+/** Model versions: numbering, gates, aliases, the active version. */
+export const createModelVersionService = (database: Database) => {
+  const { sql } = database;
+
+  const byId = async (tx: SqlQueryable, id: string): Promise<VersionOutput> => {
+    const [row] = await tx.query<VersionOutput>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]);
+    if (!row) throw notFound('Model version', { id });
+    return row;
+  };
+
+  const resolve = async (tx: SqlQueryable, model: string, ref: VersionRef): Promise<string> => {
+    if ('version' in ref) return versionId(tx, model, ref.version);
+    const query =
+      ref.alias === 'latest'
+        ? `SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE m."name" = $1 ORDER BY v."version" DESC LIMIT 1`
+        : ref.alias === 'active'
+          ? `SELECT m."activeVersionId" AS "id" FROM "ModelRegistry" m WHERE m."name" = $1 AND m."activeVersionId" IS NOT NULL`
+          : `SELECT a."versionId" AS "id" FROM "ModelAlias" a JOIN "ModelRegistry" m ON m."id" = a."modelId" WHERE m."name" = $1 AND a."alias" = $2`;
+    const [row] = await tx.query<{ id: string }>(query, ref.alias === 'latest' || ref.alias === 'active' ? [model] : [model, ref.alias]);
+    if (!row) throw notFound(`Model ${model} has no version at ${ref.alias}`, { model, alias: ref.alias });
+    return row.id;
+  };
+
+  return {
+    get: async (model: string, ref: VersionRef): Promise<VersionOutput> => byId(sql, await resolve(sql, model, ref)),
+
+    /**
+     * The number is allocated by bumping `latestVersion` on the model's row inside the same
+     * transaction as the insert: concurrent registrations queue on that row lock, so they get
+     * 1, 2, 3… with no duplicate, and a failure rolls the bump back, so no gap either.
+     */
+    create: (input: CreateVersionInput, actor: string): Promise<VersionOutput> =>
+      sql.transaction(async (tx) => {
+        const model = await lockModel(tx, input.model);
+        if (model.archivedAt) throw new DomainError('FAILED_PRECONDITION', `Model ${input.model} is archived`, { model: input.model });
+        const report = evaluateGate(input.gate, input.metrics, await baselines(tx, model.id, input.gate));
+        if (!report.passed) throw gateFailed(`Version of ${input.model} not created`, report);
+        const parent = input.parentVersion ? await versionId(tx, input.parentVersion.model, input.parentVersion.version) : null;
+        const [bumped] = await tx.query<{ latestVersion: number }>(
+          `UPDATE "ModelRegistry" SET "latestVersion" = "latestVersion" + 1, "updatedAt" = now() WHERE "id" = $1 RETURNING "latestVersion"`,
+          [model.id],
+        );
+        const id = newId();
+        await tx.query(
+          `INSERT INTO "ModelVersion" ("id", "modelId", "version", "description", "metrics", "validation", "tags", "trainingJobId", "datasetSnapshotId", "parentVersionId")
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::text[], $8, $9, $10)`,
+          [id, model.id, bumped?.latestVersion, input.description, JSON.stringify(input.metrics), JSON.stringify({ create: report }), input.tags, input.trainingJobId ?? null, input.datasetSnapshotId ?? null, parent],
+        );
+        if (input.artifactIds.length > 0) {
+          const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [id, input.artifactIds]);
+          if (linked.length !== new Set(input.artifactIds).size) throw notFound('One or more artifacts', { artifactIds: input.artifactIds });
+        }
+        await appendEvent(tx, model.id, 'version.created', actor, { version: bumped?.latestVersion, parentVersion: input.parentVersion ?? null });
+        return byId(tx, id);
+      }),
+
+    async list(model: string, limit: number, cursor?: string): Promise<{ items: VersionOutput[]; nextCursor: string | null }> {
+      const rows = await sql.query<VersionOutput>(
+        `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
+        cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
+      );
+      const items = rows.slice(0, limit);
+      return { items, nextCursor: rows.length > limit ? String(items.at(-1)?.version) : null };
+    },
+
+    /** Moves (or creates) an alias. A failing gate blocks the move unless overridden; both are recorded. */
+    setAlias: (
+      input: { model: string; alias: string; version: number; gate: GateRule[]; override?: { reason: string } },
+      actor: string,
+    ): Promise<VersionOutput> =>
+      sql.transaction(async (tx) => {
+        const model = await lockModel(tx, input.model);
+        const target = await versionId(tx, input.model, input.version);
+        const [current] = await tx.query<{ versionId: string; version: number }>(
+          `SELECT a."versionId", v."version" FROM "ModelAlias" a JOIN "ModelVersion" v ON v."id" = a."versionId" WHERE a."modelId" = $1 AND a."alias" = $2`,
+          [model.id, input.alias],
+        );
+        const [{ metrics } = { metrics: {} }] = await tx.query<{ metrics: Metrics }>(`SELECT "metrics" FROM "ModelVersion" WHERE "id" = $1`, [target]);
+        const report = evaluateGate(input.gate, metrics, await baselines(tx, model.id, input.gate));
+        if (!report.passed && !input.override) throw gateFailed(`Alias ${input.alias} not moved to version ${input.version}`, report);
+        const record = { report, override: report.passed ? null : (input.override ?? null), actor, at: new Date().toISOString() };
+        // validation = { create: …, aliases: { <alias>: { report, override, actor, at } } }
+        await tx.query(
+          `UPDATE "ModelVersion" SET "validation" = COALESCE("validation", '{}'::jsonb)
+             || jsonb_build_object('aliases', COALESCE("validation"->'aliases', '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb))
+           WHERE "id" = $1`,
+          [target, input.alias, JSON.stringify(record)],
+        );
+        await tx.query(
+          `INSERT INTO "ModelAlias" ("id", "modelId", "alias", "versionId") VALUES ($1, $2, $3, $4)
+           ON CONFLICT ("modelId", "alias") DO UPDATE SET "versionId" = EXCLUDED."versionId", "updatedAt" = now()`,
+          [newId(), model.id, input.alias, target],
+        );
+        await appendEvent(tx, model.id, 'alias.moved', actor, { alias: input.alias, from: current?.version ?? null, to: input.version, gatePassed: report.passed, override: record.override });
+        return byId(tx, target);
+      }),
+
+    removeAlias: (model: string, alias: string, actor: string): Promise<{ removed: true }> =>
+      sql.transaction(async (tx) => {
+        const locked = await lockModel(tx, model);
+        const removed = await tx.query(`DELETE FROM "ModelAlias" WHERE "modelId" = $1 AND "alias" = $2 RETURNING "id"`, [locked.id, alias]);
+        if (removed.length === 0) throw notFound(`Alias ${alias} of model ${model}`, { model, alias });
+        await appendEvent(tx, locked.id, 'alias.removed', actor, { alias });
+        return { removed: true as const };
+      }),
+
+    /** One active version per model: the selection that scoring uses. `null` clears it. */
+    setActive: (model: string, version: number | null, actor: string): Promise<{ model: string; activeVersion: number | null }> =>
+      sql.transaction(async (tx) => {
+        const locked = await lockModel(tx, model);
+        if (locked.archivedAt && version !== null) throw new DomainError('FAILED_PRECONDITION', `Model ${model} is archived`, { model });
+        const target = version === null ? null : await versionId(tx, model, version);
+        await tx.query(`UPDATE "ModelRegistry" SET "activeVersionId" = $2, "updatedAt" = now() WHERE "id" = $1`, [locked.id, target]);
+        await appendEvent(tx, locked.id, 'active.changed', actor, { version });
+        return { model, activeVersion: version };
+      }),
+
+    setTags: (model: string, version: number, tags: string[], actor: string): Promise<VersionOutput> =>
+      sql.transaction(async (tx) => {
+        const locked = await lockModel(tx, model);
+        const id = await versionId(tx, model, version);
+        await tx.query(`UPDATE "ModelVersion" SET "tags" = $2::text[] WHERE "id" = $1`, [id, tags]);
+        await appendEvent(tx, locked.id, 'version.tags_changed', actor, { version, tags });
+        return byId(tx, id);
+      }),
+  };
+};
+
+export type ModelVersionService = ReturnType<typeof createModelVersionService>;
