@@ -3,11 +3,13 @@ import { type BenchRow, formatTable } from './bench-row';
 import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
+import { registryBench } from './registry.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
   artifacts: artifactsBench,
   datasets: datasetsBench,
+  registry: registryBench,
 };
 
 const program = new Command()

@@ -1,0 +1,3 @@
+export * from './job-state';
+export * from './metrics-store';
+export * from './trainer-events';

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newId } from '@trainyard/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMetricsStore, downsample } from './metrics-store';
+
+const root = mkdtempSync(join(tmpdir(), 'trainyard-metrics-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('metrics store', () => {
+  it('appends series and reads them back exactly when they fit', async () => {
+    const store = createMetricsStore(root);
+    const job = newId();
+    const writer = await store.writer(job);
+    for (let step = 0; step < 1_000; step += 1) {
+      writer.append('train_loss', step, 1 / (step + 1), 1_000 + step);
+      if (step % 10 === 0) writer.append('val_accuracy', step, step / 1_000, 2_000 + step);
+    }
+    await writer.flush();
+    expect(await store.seriesNames(job)).toEqual(['train_loss', 'val_accuracy']);
+    const data = await store.read(job, undefined, 5_000);
+    expect(data['train_loss']?.total).toBe(1_000);
+    expect(data['train_loss']?.value[999]).toBeCloseTo(1 / 1_000);
+    expect(data['val_accuracy']?.step.slice(0, 3)).toEqual([0, 10, 20]);
+    expect(data['val_accuracy']?.time[1]).toBe(2_010);
+    expect(await store.read(job, ['val_accuracy', 'missing'], 10)).toEqual({ val_accuracy: expect.objectContaining({ total: 100 }) });
+  });
+
+  it('keeps extremes when downsampling', () => {
+    const total = 100_000;
+    const points = new Float64Array(total * 3);
+    for (let i = 0; i < total; i += 1) points.set([i, Math.sin(i / 1_000), i], i * 3);
+    points[54_321 * 3 + 1] = 50; // a spike
+    points[77_777 * 3 + 1] = -50; // a dip
+    const sampled = downsample(points, total, 2_000);
+    expect(sampled.value.length).toBeLessThanOrEqual(2_000);
+    expect(sampled.value).toContain(50);
+    expect(sampled.value).toContain(-50);
+    expect(sampled.step).toEqual([...sampled.step].sort((a, b) => a - b));
+  });
+
+  it('survives a crash up to the last flushed batch and ignores a torn record', async () => {
+    const store = createMetricsStore(root);
+    const job = newId();
+    const script = fileURLToPath(new URL('./test-fixtures/crashing-metrics-writer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, root, job], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('flushed') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    appendFileSync(join(root, job, '0.f64'), Buffer.alloc(10)); // half a record, as a torn write would leave
+    const data = await store.read(job, ['loss'], 1_000_000);
+    expect(data['loss']?.total).toBe(10_000);
+    expect(data['loss']?.step.at(-1)).toBe(9_999);
+  });
+});

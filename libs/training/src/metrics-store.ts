@@ -1,0 +1,161 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DomainError, isUuid } from '@trainyard/core';
+
+/**
+ * Metric time series, append-only on disk: one file per series of fixed 24-byte records
+ * (step, value, time as float64) and a `series.ndjson` dictionary of names. Writes are batched
+ * in memory and appended in one write per series; a crash loses at most the batch not yet
+ * flushed, and a torn last record is ignored on read. No database row per point.
+ */
+const RECORD_BYTES = 24;
+const FLUSH_POINTS = 65_536;
+
+export interface SeriesData {
+  step: number[];
+  value: number[];
+  time: number[];
+  /** Points stored, before downsampling. */
+  total: number;
+}
+
+export interface MetricsWriter {
+  append(name: string, step: number, value: number, time?: number): void;
+  flush(): Promise<void>;
+}
+
+const jobDir = (root: string, jobId: string): string => {
+  // The id comes from our own database, but a path is only ever built from a well-formed UUID.
+  if (!isUuid(jobId)) throw new DomainError('INVALID_ARGUMENT', 'Invalid job id', { jobId });
+  return join(root, jobId);
+};
+
+interface Pending {
+  file: string;
+  buffer: Float64Array;
+  length: number;
+}
+
+export const createMetricsStore = (root: string) => {
+  const readNames = (dir: string): string[] =>
+    existsSync(join(dir, 'series.ndjson'))
+      ? readFileSync(join(dir, 'series.ndjson'), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name)
+      : [];
+
+  return {
+    async writer(jobId: string): Promise<MetricsWriter> {
+      const dir = jobDir(root, jobId);
+      await mkdir(dir, { recursive: true });
+      const indexes = new Map(readNames(dir).map((name, index) => [name, index]));
+      const pending = new Map<string, Pending>();
+      let flushing = Promise.resolve();
+
+      const seriesFor = (name: string): Pending => {
+        let series = pending.get(name);
+        if (!series) {
+          let index = indexes.get(name);
+          if (index === undefined) {
+            index = indexes.size;
+            indexes.set(name, index);
+            // Synchronous and tiny: the dictionary entry must exist before any point of the series.
+            appendFileSync(join(dir, 'series.ndjson'), `${JSON.stringify({ index, name })}\n`);
+          }
+          series = { file: join(dir, `${index}.f64`), buffer: new Float64Array(3 * 4_096), length: 0 };
+          pending.set(name, series);
+        }
+        return series;
+      };
+
+      const drain = async (): Promise<void> => {
+        for (const series of pending.values()) {
+          if (series.length === 0) continue;
+          const bytes = Buffer.from(series.buffer.buffer, 0, series.length * RECORD_BYTES);
+          const copy = Buffer.from(bytes); // the buffer is reused as soon as we return
+          series.length = 0;
+          await appendFile(series.file, copy);
+        }
+      };
+
+      let buffered = 0;
+      const writer: MetricsWriter = {
+        append(name, step, value, time = Date.now()) {
+          const series = seriesFor(name);
+          if ((series.length + 1) * 3 > series.buffer.length) {
+            const grown = new Float64Array(series.buffer.length * 2);
+            grown.set(series.buffer);
+            series.buffer = grown;
+          }
+          series.buffer.set([step, value, time], series.length * 3);
+          series.length += 1;
+          buffered += 1;
+          if (buffered >= FLUSH_POINTS) {
+            buffered = 0;
+            flushing = flushing.then(drain);
+          }
+        },
+        flush() {
+          buffered = 0;
+          flushing = flushing.then(drain);
+          return flushing;
+        },
+      };
+      return writer;
+    },
+
+    async seriesNames(jobId: string): Promise<string[]> {
+      return readNames(jobDir(root, jobId));
+    },
+
+    /**
+     * Series downsampled to at most `maxPoints` each by min/max buckets: every bucket keeps its
+     * lowest and highest point in step order, so spikes stay visible on a chart.
+     */
+    async read(jobId: string, names: readonly string[] | undefined, maxPoints: number): Promise<Record<string, SeriesData>> {
+      const dir = jobDir(root, jobId);
+      const all = readNames(dir);
+      const result: Record<string, SeriesData> = {};
+      for (const name of names ?? all) {
+        const index = all.indexOf(name);
+        if (index === -1) continue;
+        const file = join(dir, `${index}.f64`);
+        const bytes = existsSync(file) ? await readFile(file) : Buffer.alloc(0);
+        const total = Math.floor(bytes.length / RECORD_BYTES); // a torn final record is ignored
+        const points = new Float64Array(bytes.buffer, bytes.byteOffset, total * 3);
+        result[name] = downsample(points, total, maxPoints);
+      }
+      return result;
+    },
+  };
+};
+
+export type MetricsStore = ReturnType<typeof createMetricsStore>;
+
+export const downsample = (points: Float64Array, total: number, maxPoints: number): SeriesData => {
+  const out: SeriesData = { step: [], value: [], time: [], total };
+  const push = (i: number): void => {
+    out.step.push(points[i * 3] ?? 0);
+    out.value.push(points[i * 3 + 1] ?? 0);
+    out.time.push(points[i * 3 + 2] ?? 0);
+  };
+  if (total <= maxPoints) {
+    for (let i = 0; i < total; i += 1) push(i);
+    return out;
+  }
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  for (let b = 0; b < buckets; b += 1) {
+    const start = Math.floor((b * total) / buckets);
+    const end = Math.floor(((b + 1) * total) / buckets);
+    let min = start;
+    let max = start;
+    for (let i = start + 1; i < end; i += 1) {
+      const value = points[i * 3 + 1] ?? 0;
+      if (value < (points[min * 3 + 1] ?? 0)) min = i;
+      if (value > (points[max * 3 + 1] ?? 0)) max = i;
+    }
+    push(Math.min(min, max));
+    if (min !== max) push(Math.max(min, max));
+  }
+  return out;
+};
+
