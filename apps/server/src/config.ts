@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -27,6 +28,9 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
   S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(16),
   S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
+  TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  TRAINYARD_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
 });
 
 export type ArtifactStoreConfig =
@@ -73,6 +77,9 @@ export interface ServerConfig {
   maxBlobBytes: number;
   artifactStore: ArtifactStoreConfig;
   gc: { graceMs: number; intervalMs: number };
+  orchestrator: { enabled: boolean; concurrency: number; graceMs: number };
+  /** The environment trainer processes inherit. */
+  trainerEnv: Record<string, string | undefined>;
 }
 
 export class ConfigError extends Error {
@@ -105,5 +112,13 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     maxBlobBytes: values.TRAINYARD_MAX_BLOB_BYTES,
     artifactStore: artifactStoreConfig(values, dataDir),
     gc: { graceMs: values.TRAINYARD_GC_GRACE_MINUTES * 60_000, intervalMs: values.TRAINYARD_GC_INTERVAL_MINUTES * 60_000 },
+    orchestrator: {
+      // Local mode trains; a shared registry (DATABASE_URL) does not unless asked to.
+      enabled: (values.TRAINYARD_ORCHESTRATOR ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
+      // Default: one concurrent job per 2 cores.
+      concurrency: values.TRAINYARD_JOB_CONCURRENCY ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+      graceMs: values.TRAINYARD_CANCEL_GRACE_SECONDS * 1_000,
+    },
+    trainerEnv: { ...env },
   };
 };

@@ -38,7 +38,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
 
     const token = config.token ?? randomBytes(32).toString('base64url');
     const services = await createServices(config, database, logger);
-    cleanups.push(async () => services.stop());
+    cleanups.push(() => services.stop());
     const context: ApiContext = { services, logger, actor: 'local' };
     const policyForPort = (port: number): GuardPolicy => ({
       allowedHosts: loopbackHosts(port),

@@ -1,8 +1,17 @@
+import { join } from 'node:path';
 import type { ApiServices, Logger } from '@trainyard/api';
 import { type BlobStore, createArtifactService, createFsBlobStore, createS3BlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import {
+  createJobEventBus,
+  createJobWorkspace,
+  createMetricsStore,
+  createOrchestrator,
+  createTrainerCatalog,
+  createTrainingJobService,
+} from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { TRAINYARD_VERSION } from './version';
 
@@ -11,7 +20,7 @@ export const createBlobStore = (config: ArtifactStoreConfig): Promise<BlobStore>
 
 export interface Services extends ApiServices {
   /** Background work started with the server and stopped with it. */
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** Builds every service from concrete adapters: the only place that knows which ones. */
@@ -35,5 +44,44 @@ export const createServices = async (config: ServerConfig, database: Database, l
       : undefined;
   timer?.unref();
 
-  return { version: TRAINYARD_VERSION, database, blobs, artifacts, trainingData, snapshots, models: createModelRegistryService(database), versions: createModelVersionService(database), stop: () => clearInterval(timer) };
+  const models = createModelRegistryService(database);
+  const versions = createModelVersionService(database);
+  const catalog = createTrainerCatalog();
+  const workspace = createJobWorkspace(join(config.dataDir, 'jobs'), snapshots);
+  const metrics = createMetricsStore(join(config.dataDir, 'metrics'));
+  const jobBus = createJobEventBus();
+  const orchestrator = createOrchestrator({
+    sql: database.sql,
+    blobs,
+    artifacts,
+    models,
+    versions,
+    catalog,
+    workspace,
+    metrics,
+    bus: jobBus,
+    env: config.trainerEnv,
+    logger,
+    concurrency: config.orchestrator.concurrency,
+    graceMs: config.orchestrator.graceMs,
+  });
+  const jobs = createTrainingJobService({ database, catalog, workspace, metrics, control: () => orchestrator.control });
+  if (config.orchestrator.enabled) await orchestrator.start();
+
+  return {
+    version: TRAINYARD_VERSION,
+    database,
+    blobs,
+    artifacts,
+    trainingData,
+    snapshots,
+    models,
+    versions,
+    jobs,
+    jobBus,
+    async stop() {
+      clearInterval(timer);
+      await orchestrator.stop();
+    },
+  };
 };

@@ -1,5 +1,6 @@
 import { artifactsRouter } from './routers/artifacts.router';
 import { datasetsRouter } from './routers/datasets.router';
+import { jobsRouter } from './routers/jobs.router';
 import { modelsRouter } from './routers/models.router';
 import { systemRouter } from './routers/system.router';
 import { trainingDataRouter } from './routers/training-data.router';
@@ -11,6 +12,7 @@ export const appRouter = router({
   trainingData: trainingDataRouter,
   datasets: datasetsRouter,
   models: modelsRouter,
+  jobs: jobsRouter,
 });
 
 export type AppRouter = typeof appRouter;

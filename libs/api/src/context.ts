@@ -2,6 +2,7 @@ import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import type { JobEventBus, TrainingJobService } from '@trainyard/training';
 
 export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -18,6 +19,8 @@ export interface ApiServices {
   snapshots: DatasetSnapshotService;
   models: ModelRegistryService;
   versions: ModelVersionService;
+  jobs: TrainingJobService;
+  jobBus: JobEventBus;
 }
 
 export interface ApiContext {

@@ -3,3 +3,4 @@ export * from './system.schema';
 export * from './artifacts.schema';
 export * from './training-data.schema';
 export * from './registry.schema';
+export * from './jobs.schema';

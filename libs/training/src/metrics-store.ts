@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, isUuid } from '@trainyard/core';
 
@@ -101,6 +101,28 @@ export const createMetricsStore = (root: string) => {
         },
       };
       return writer;
+    },
+
+    /** The last value of every series (the job's final metrics), reading one record per file. */
+    async lastValues(jobId: string): Promise<Record<string, number>> {
+      const dir = jobDir(root, jobId);
+      const result: Record<string, number> = {};
+      for (const [index, name] of readNames(dir).entries()) {
+        const file = join(dir, `${index}.f64`);
+        if (!existsSync(file)) continue;
+        const handle = await open(file, 'r');
+        try {
+          const { size } = await handle.stat();
+          const records = Math.floor(size / RECORD_BYTES);
+          if (records === 0) continue;
+          const last = Buffer.alloc(RECORD_BYTES);
+          await handle.read(last, 0, RECORD_BYTES, (records - 1) * RECORD_BYTES);
+          result[name] = last.readDoubleLE(8);
+        } finally {
+          await handle.close();
+        }
+      }
+      return result;
     },
 
     async seriesNames(jobId: string): Promise<string[]> {

@@ -1,0 +1,46 @@
+import { createJobInput, jobIdInput, jobLogsInput, jobMetricsInput, listJobsInput } from '@trainyard/contracts';
+import type { JobEvent } from '@trainyard/training';
+import { publicProcedure, router } from '../trpc';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const jobsRouter = router({
+  create: publicProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input)),
+  get: publicProcedure.input(jobIdInput).query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
+  list: publicProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
+  cancel: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
+  retry: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
+  logs: publicProcedure.input(jobLogsInput).query(({ ctx, input }) =>
+    ctx.services.jobs.logs(input.id, input.stream, { ...(input.tail ? { tail: input.tail } : {}), ...(input.offset !== undefined ? { offset: input.offset } : {}), length: input.length }),
+  ),
+  metrics: publicProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
+  /** Live status, progress, metric points and log lines (SSE); ends when the job does. */
+  events: publicProcedure.input(jobIdInput).subscription(async function* ({ ctx, input, signal }) {
+    const queue: JobEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => {
+      queue.push(event);
+      wake?.();
+    });
+    try {
+      const job = await ctx.services.jobs.get(input.id);
+      yield { type: 'status', status: job.status, error: job.error } satisfies JobEvent;
+      if (TERMINAL.has(job.status)) return;
+      while (!signal?.aborted) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+          wake = undefined;
+        }
+        for (const event of queue.splice(0)) {
+          yield event;
+          if (event.type === 'status' && TERMINAL.has(event.status)) return;
+        }
+      }
+    } finally {
+      unsubscribe();
+    }
+  }),
+});

@@ -1,0 +1,114 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
+import { createVersionInput } from '@trainyard/contracts';
+import { DomainError, isDomainError } from '@trainyard/core';
+import type { SqlQueryable } from '@trainyard/db';
+import { evaluateGate, type GateReport, type GateRule, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+
+export interface CompletionPorts {
+  sql: SqlQueryable;
+  blobs: BlobStore;
+  artifacts: ArtifactService;
+  models: ModelRegistryService;
+  versions: ModelVersionService;
+}
+
+export interface CompletedJob {
+  id: string;
+  name: string;
+  targetModelName: string | null;
+  datasetSnapshotId: string | null;
+  parentVersionId: string | null;
+  validation: GateRule[];
+}
+
+export type CompletionResult =
+  | { ok: true; modelVersionId: string | null; report: GateReport; artifactIds: string[] }
+  | { ok: false; error: string; report: GateReport | null };
+
+const filesUnder = async (dir: string): Promise<string[]> => {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
+};
+
+/** A path the trainer reported, accepted only if it is a regular file inside its job directory. */
+const insideJobDir = async (jobDir: string, reported: string): Promise<string | undefined> => {
+  const full = resolve(jobDir, reported);
+  if (!full.startsWith(resolve(jobDir) + sep)) return undefined;
+  const info = await lstat(full).catch(() => undefined);
+  return info?.isFile() ? full : undefined;
+};
+
+/**
+ * After a successful exit: every file in output/model/ and each reported checkpoint becomes an
+ * artifact linked to the job; the validation rules are checked against the final metrics; if
+ * they pass and the job targets a model, a version is created with its lineage.
+ */
+export const completeJob = async (
+  ports: CompletionPorts,
+  job: CompletedJob,
+  jobDir: string,
+  finalMetrics: Record<string, number>,
+  reportedCheckpoints: readonly string[],
+  warn: (message: string) => void,
+): Promise<CompletionResult> => {
+  const register = async (file: string, type: 'model' | 'checkpoint'): Promise<string> => {
+    const stored = await ports.blobs.put(createReadStream(file));
+    const artifact = await ports.artifacts.register({
+      sha256: stored.sha256,
+      name: relative(jobDir, file),
+      type,
+      mediaType: file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      trainingJobId: job.id,
+      metadata: {},
+    });
+    return artifact.id;
+  };
+  const modelArtifacts: string[] = [];
+  for (const file of await filesUnder(join(jobDir, 'output', 'model'))) modelArtifacts.push(await register(file, 'model'));
+  const checkpointArtifacts: string[] = [];
+  for (const reported of new Set(reportedCheckpoints)) {
+    const file = await insideJobDir(jobDir, reported);
+    if (file) checkpointArtifacts.push(await register(file, 'checkpoint'));
+    else warn(`checkpoint ${reported} is not a file inside the job directory; not kept`);
+  }
+  const artifactIds = [...modelArtifacts, ...checkpointArtifacts];
+
+  if (!job.targetModelName) {
+    const report = evaluateGate(job.validation, finalMetrics, {});
+    return report.passed ? { ok: true, modelVersionId: null, report, artifactIds } : { ok: false, error: 'validation gate failed', report };
+  }
+  await ports.models.get(job.targetModelName).catch(async (error: unknown) => {
+    if (!isDomainError(error) || error.code !== 'NOT_FOUND') throw error;
+    await ports.models.register({ name: job.targetModelName ?? '', description: `Created by training job ${job.name}`, tags: [], metadata: {} }, 'orchestrator').catch(() => undefined);
+  });
+  const [parent] = job.parentVersionId
+    ? await ports.sql.query<{ model: string; version: number }>(
+        `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE v."id" = $1`,
+        [job.parentVersionId],
+      )
+    : [];
+  try {
+    const version = await ports.versions.create(
+      createVersionInput.parse({
+        model: job.targetModelName,
+        description: `Trained by job ${job.name}`,
+        metrics: finalMetrics,
+        trainingJobId: job.id,
+        datasetSnapshotId: job.datasetSnapshotId ?? undefined,
+        parentVersion: parent,
+        artifactIds: modelArtifacts,
+        gate: job.validation,
+      }),
+      'orchestrator',
+    );
+    return { ok: true, modelVersionId: version.id, report: (version.validation as { create: GateReport }).create, artifactIds };
+  } catch (error) {
+    if (error instanceof DomainError && error.details['validation']) {
+      return { ok: false, error: error.message, report: error.details['validation'] as GateReport };
+    }
+    throw error;
+  }
+};

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
+import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
+import { createTestDatabase, type Database } from '@trainyard/db';
+import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { createJobEventBus } from '../job-event-bus';
+import { createJobWorkspace } from '../job-workspace';
+import { createMetricsStore } from '../metrics-store';
+import { createOrchestrator } from '../orchestrator';
+import { createTrainerCatalog } from '../trainer-catalog';
+import { createTrainingJobService, type JobRow } from '../training-job.service';
+
+/**
+ * Every real component the orchestrator works with (in-memory PGlite, a temp directory for
+ * blobs, jobs and metrics), wired the way the server wires them, with short timings.
+ */
+export const createOrchestratorHarness = async (options: { leaseMs?: number; heartbeatMs?: number; graceMs?: number } = {}) => {
+  const root = mkdtempSync(join(tmpdir(), 'trainyard-orch-'));
+  const database: Database = await createTestDatabase();
+  const blobs = await createFsBlobStore(join(root, 'blobs'));
+  const snapshots = createDatasetSnapshotService(database, blobs);
+  const artifacts = createArtifactService({ database, blobs, gcGraceMs: 3_600_000, extraReferences: [snapshots.references] });
+  const models = createModelRegistryService(database);
+  const versions = createModelVersionService(database);
+  const catalog = createTrainerCatalog();
+  const workspace = createJobWorkspace(join(root, 'jobs'), snapshots);
+  const metrics = createMetricsStore(join(root, 'metrics'));
+  const bus = createJobEventBus();
+  const errors: unknown[] = [];
+  const orchestrator = createOrchestrator({
+    sql: database.sql,
+    blobs,
+    artifacts,
+    models,
+    versions,
+    catalog,
+    workspace,
+    metrics,
+    bus,
+    env: { PATH: process.env['PATH'] },
+    logger: { info: () => undefined, error: (fields) => errors.push(fields) },
+    concurrency: 2,
+    leaseMs: options.leaseMs ?? 5_000,
+    heartbeatMs: options.heartbeatMs ?? 200,
+    pollMs: 100,
+    graceMs: options.graceMs ?? 500,
+  });
+  const jobs = createTrainingJobService({ database, catalog, workspace, metrics, control: () => orchestrator.control });
+  const trainingData = createTrainingDataService(database);
+
+  const waitFor = async (id: string, statuses: readonly string[], timeoutMs = 30_000): Promise<JobRow> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await jobs.get(id);
+      if (statuses.includes(job.status)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} (${job.error ?? ''})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  return {
+    root,
+    database,
+    blobs,
+    snapshots,
+    artifacts,
+    models,
+    versions,
+    workspace,
+    metrics,
+    bus,
+    orchestrator,
+    jobs,
+    trainingData,
+    errors,
+    waitFor,
+    async close() {
+      await orchestrator.stop();
+      await database.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+};

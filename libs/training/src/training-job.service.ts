@@ -1,0 +1,156 @@
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CreateJobInput } from '@trainyard/contracts';
+import { DomainError, newId, notFound } from '@trainyard/core';
+import type { Database, Prisma } from '@trainyard/db';
+import { assertTransition, type JobStatus } from './job-state';
+import type { JobWorkspace } from './job-workspace';
+import type { MetricsStore } from './metrics-store';
+import type { TrainerCatalog } from './trainer-catalog';
+
+export type JobRow = Prisma.TrainingJobGetPayload<object>;
+
+export interface JobControl {
+  /** Asks the orchestrator to stop a job it is running; false if it is not running here. */
+  requestCancel(jobId: string): boolean;
+  /** Wakes the scheduler: a job was queued. */
+  poke(): void;
+}
+
+/** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
+export const createTrainingJobService = (deps: {
+  database: Database;
+  catalog: TrainerCatalog;
+  workspace: JobWorkspace;
+  metrics: MetricsStore;
+  control: () => JobControl;
+}) => {
+  const { prisma } = deps.database;
+
+  const get = async (id: string): Promise<JobRow> => {
+    const job = await prisma.trainingJob.findUnique({ where: { id } });
+    if (!job) throw notFound('Training job', { id });
+    return job;
+  };
+
+  return {
+    get,
+
+    async create(input: CreateJobInput): Promise<JobRow & { existing: boolean }> {
+      if (input.idempotencyKey) {
+        const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+        if (existing) return { ...existing, existing: true };
+      }
+      const hyperparameters = input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
+      if (input.datasetSnapshotId && !(await prisma.datasetSnapshot.findUnique({ where: { id: input.datasetSnapshotId }, select: { id: true } }))) {
+        throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
+      }
+      let parentVersionId: string | null = null;
+      if (input.parentVersion) {
+        const parent = await prisma.modelVersion.findFirst({ where: { version: input.parentVersion.version, model: { name: input.parentVersion.model } }, select: { id: true } });
+        if (!parent) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
+        parentVersionId = parent.id;
+      }
+      const data = {
+        id: newId(),
+        name: input.name,
+        status: 'queued' satisfies JobStatus,
+        trainer: input.trainer,
+        executor: input.executor,
+        hyperparameters: hyperparameters as Prisma.InputJsonValue,
+        resources: input.resources,
+        validation: input.validation as Prisma.InputJsonValue,
+        targetModelName: input.targetModel ?? null,
+        priority: input.priority,
+        maxAttempts: input.maxAttempts,
+        idempotencyKey: input.idempotencyKey ?? null,
+        datasetSnapshotId: input.datasetSnapshotId ?? null,
+        parentVersionId,
+      };
+      try {
+        const job = await prisma.trainingJob.create({ data });
+        deps.control().poke();
+        return { ...job, existing: false };
+      } catch (error) {
+        // A concurrent create with the same key won the race: answer with its job.
+        const winner = input.idempotencyKey ? await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } }) : null;
+        if (winner) return { ...winner, existing: true };
+        throw error;
+      }
+    },
+
+    async list(filter: { status?: JobStatus; targetModel?: string; datasetSnapshotId?: string; limit: number; cursor?: string }) {
+      const rows = await prisma.trainingJob.findMany({
+        where: {
+          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.targetModel ? { targetModelName: filter.targetModel } : {}),
+          ...(filter.datasetSnapshotId ? { datasetSnapshotId: filter.datasetSnapshotId } : {}),
+          ...(filter.cursor ? { id: { lt: filter.cursor } } : {}),
+        },
+        orderBy: { id: 'desc' },
+        take: filter.limit + 1,
+      });
+      const items = rows.slice(0, filter.limit);
+      return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+
+    async cancel(id: string): Promise<JobRow> {
+      const job = await get(id);
+      assertTransition(job.status as JobStatus, 'cancelled');
+      if (job.status === 'queued') {
+        const updated = await prisma.trainingJob.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', finishedAt: new Date() } });
+        if (updated.count === 1) return get(id);
+      }
+      // Running here: the orchestrator signals the trainer and records `cancelled` when it exits.
+      if (!deps.control().requestCancel(id)) {
+        throw new DomainError('FAILED_PRECONDITION', `Job ${id} is ${job.status} but not running on this server`, { id });
+      }
+      return get(id);
+    },
+
+    async retry(id: string): Promise<JobRow> {
+      const job = await get(id);
+      assertTransition(job.status as JobStatus, 'queued');
+      await prisma.trainingJob.update({
+        where: { id },
+        // A manual retry always gets one more attempt; checkpoints/ is kept, so it resumes.
+        data: { status: 'queued', notBefore: new Date(), error: null, finishedAt: null, maxAttempts: Math.max(job.maxAttempts, job.attempt + 1) },
+      });
+      deps.control().poke();
+      return get(id);
+    },
+
+    /** A byte range of a log, or its last `tail` lines (read from the end, never the whole file). */
+    async logs(id: string, stream: 'stdout' | 'stderr' | 'events', options: { tail?: number; offset?: number; length: number }) {
+      await get(id);
+      const file = join(deps.workspace.dirOf(id), 'logs', `${stream}.log`);
+      const size = (await stat(file).catch(() => ({ size: 0 }))).size;
+      if (size === 0) return { text: '', size, offset: 0 };
+      const handle = await open(file, 'r');
+      try {
+        if (options.offset !== undefined) {
+          const length = Math.max(0, Math.min(options.length, size - options.offset));
+          const buffer = Buffer.alloc(length);
+          await handle.read(buffer, 0, length, options.offset);
+          return { text: buffer.toString('utf8'), size, offset: options.offset };
+        }
+        const window = Math.min(size, options.length);
+        const buffer = Buffer.alloc(window);
+        await handle.read(buffer, 0, window, size - window);
+        const lines = buffer.toString('utf8').split('\n');
+        if (lines.at(-1) === '') lines.pop();
+        const kept = lines.slice(-(options.tail ?? 100));
+        return { text: `${kept.join('\n')}\n`, size, offset: size - Buffer.byteLength(`${kept.join('\n')}\n`) };
+      } finally {
+        await handle.close();
+      }
+    },
+
+    async metrics(jobId: string, names: string[] | undefined, maxPoints: number) {
+      await get(jobId);
+      return deps.metrics.read(jobId, names, maxPoints);
+    },
+  };
+};
+
+export type TrainingJobService = ReturnType<typeof createTrainingJobService>;
