@@ -64,3 +64,41 @@ describe('server process lifecycle', () => {
     expect(await server.exited).toBe(0);
   });
 });
+
+describe('jobs across a server crash', () => {
+  it('after SIGKILL with 2 jobs running: orphaned trainers are killed and no job stays running', async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), 'trainyard-crash-'));
+    try {
+      const crashEnv = { TRAINYARD_DATA_DIR: crashDir, TRAINYARD_JOB_CONCURRENCY: '2' };
+      const first = await startServerProcess(crashEnv);
+      const client = createTrainyardClient({ url: first.url, token: first.token });
+      const slow = { trainer: { kind: 'builtin' as const, name: 'example' }, hyperparameters: { epochs: 1_000, stepDelayMs: 200 } };
+      const retried = await client.jobs.create.mutate({ name: 'retried', maxAttempts: 2, ...slow });
+      const single = await client.jobs.create.mutate({ name: 'single', maxAttempts: 1, ...slow });
+      for (let i = 0; i < 200; i += 1) {
+        const states = await Promise.all([retried.id, single.id].map((id) => client.jobs.get.query({ id }).then((j) => j.status)));
+        if (states.every((s) => s === 'running')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const pidOf = (id: string): number => (JSON.parse(readFileSync(join(crashDir, 'jobs', id, 'run.json'), 'utf8')) as { pid: number }).pid;
+      const trainerPids = [pidOf(retried.id), pidOf(single.id)];
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(trainerPids.every((pid) => existsSync(`/proc/${pid}`))).toBe(true); // orphans, for now
+
+      const second = await startServerProcess({ ...crashEnv, TRAINYARD_ORCHESTRATOR: 'on' });
+      const after = createTrainyardClient({ url: second.url, token: second.token });
+      const singleAfter = await after.jobs.get.query({ id: single.id });
+      expect(singleAfter).toMatchObject({ status: 'failed', error: 'interrupted by a server restart; no attempts left' });
+      const retriedAfter = await after.jobs.get.query({ id: retried.id });
+      expect(['queued', 'running']).toContain(retriedAfter.status);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z'))).toEqual([]);
+      await after.jobs.cancel.mutate({ id: retried.id }).catch(() => undefined);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import type { AppRouter } from '@trainyard/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
 export interface TrainyardClientOptions {
@@ -9,17 +10,36 @@ export interface TrainyardClientOptions {
   fetch?: typeof fetch;
 }
 
-/** A typed client for any Node or browser app; every call is checked against the server's router. */
-export const createTrainyardClient = (options: TrainyardClientOptions) =>
-  createTRPCClient<AppRouter>({
+/**
+ * A typed client for any Node or browser app; every call is checked against the server's
+ * router. Subscriptions (live job events) use Server-Sent Events; the `eventsource` package
+ * is used so the bearer token travels in a header, never in the URL.
+ */
+export const createTrainyardClient = (options: TrainyardClientOptions) => {
+  const base = `${options.url.replace(/\/$/, '')}/trpc`;
+  const authorization = `Bearer ${options.token}`;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${options.url.replace(/\/$/, '')}/trpc`,
-        transformer: superjson,
-        headers: () => ({ authorization: `Bearer ${options.token}` }),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: base,
+          transformer: superjson,
+          EventSource,
+          eventSourceOptions: {
+            fetch: (input, init) => fetchImpl(input, { ...init, headers: { ...init?.headers, authorization } }),
+          },
+        }),
+        false: httpBatchLink({
+          url: base,
+          transformer: superjson,
+          headers: () => ({ authorization }),
+          fetch: fetchImpl,
+        }),
       }),
     ],
   });
+};
 
 export type TrainyardClient = ReturnType<typeof createTrainyardClient>;
