@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTrainyardClient } from '@trainyard/client';
 import { openDatabase } from '@trainyard/db';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, startServerProcess } from '@trainyard/test-services';
+import { runCli, type ServerProcess, startServerProcess } from '@trainyard/test-services';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-proc-'));
 const env = { TRAINYARD_DATA_DIR: dataDir };
@@ -68,16 +68,18 @@ describe('server process lifecycle', () => {
 describe('jobs across a server crash', () => {
   it('after SIGKILL with 2 jobs running: orphaned trainers are killed and no job stays running', async () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'trainyard-crash-'));
+    const servers: ServerProcess[] = [];
     try {
       const crashEnv = { TRAINYARD_DATA_DIR: crashDir, TRAINYARD_JOB_CONCURRENCY: '2' };
       const first = await startServerProcess(crashEnv);
+      servers.push(first);
       const client = createTrainyardClient({ url: first.url, token: first.token });
       const slow = { trainer: { kind: 'builtin' as const, name: 'example' }, hyperparameters: { epochs: 1_000, stepDelayMs: 200 } };
       const retried = await client.jobs.create.mutate({ name: 'retried', maxAttempts: 2, ...slow });
       const single = await client.jobs.create.mutate({ name: 'single', maxAttempts: 1, ...slow });
-      for (let i = 0; i < 200; i += 1) {
-        const states = await Promise.all([retried.id, single.id].map((id) => client.jobs.get.query({ id }).then((j) => j.status)));
-        if (states.every((s) => s === 'running')) break;
+      // Running, and the trainer started (run.json is written right after the spawn).
+      const runFile = (id: string): string => join(crashDir, 'jobs', id, 'run.json');
+      for (let i = 0; i < 400 && !(existsSync(runFile(retried.id)) && existsSync(runFile(single.id))); i += 1) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const pidOf = (id: string): number => (JSON.parse(readFileSync(join(crashDir, 'jobs', id, 'run.json'), 'utf8')) as { pid: number }).pid;
@@ -87,6 +89,7 @@ describe('jobs across a server crash', () => {
       expect(trainerPids.every((pid) => existsSync(`/proc/${pid}`))).toBe(true); // orphans, for now
 
       const second = await startServerProcess({ ...crashEnv, TRAINYARD_ORCHESTRATOR: 'on' });
+      servers.push(second);
       const after = createTrainyardClient({ url: second.url, token: second.token });
       const singleAfter = await after.jobs.get.query({ id: single.id });
       expect(singleAfter).toMatchObject({ status: 'failed', error: 'interrupted by a server restart; no attempts left' });
@@ -98,6 +101,7 @@ describe('jobs across a server crash', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
+      for (const server of servers) server.child.kill('SIGKILL');
       rmSync(crashDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
