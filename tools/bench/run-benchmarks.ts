@@ -4,12 +4,14 @@ import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
 import { registryBench } from './registry.bench';
+import { trainingBench } from './training.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
   artifacts: artifactsBench,
   datasets: datasetsBench,
   registry: registryBench,
+  training: trainingBench,
 };
 
 const program = new Command()

@@ -15,5 +15,8 @@ describe('trainer event lines', () => {
     expect(parseEventLine('{"type":"metric","name":"loss","step":1,"value":"NaN"}')).toMatchObject({ ok: false, error: expect.stringMatching(/value/) });
     expect(parseEventLine('{"type":"explode"}')).toMatchObject({ ok: false });
     expect(parseEventLine('{"type":"progress","fraction":2}')).toMatchObject({ ok: false });
+    expect(parseEventLine('{"type":"metrics","points":[["loss",1,0.5],["acc","x",0.9]]}')).toMatchObject({ ok: false, error: 'points.1: must be [name, finite step, finite value]' });
+    expect(parseEventLine('{"type":"metrics","points":[["",1,0.5]]}')).toMatchObject({ ok: false });
+    expect(parseEventLine('{"type":"metrics","points":{}}')).toMatchObject({ ok: false });
   });
 });
