@@ -23,37 +23,37 @@ interface VersionRow {
  * artifacts. Two recursive CTEs and three lookups, whatever the depth.
  */
 export const lineageGraph = async (db: SqlQueryable, model: string, version?: number): Promise<LineageGraph> => {
-  const starts = await db.query<{ id: string }>(
-    `SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE m."name" = $1 ${version ? 'AND v."version" = $2' : ''}`,
-    version ? [model, version] : [model],
-  );
-  if (starts.length === 0) {
-    const [exists] = await db.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model]);
-    if (!exists || version) throw notFound(version ? `Version ${version} of model ${model}` : `Model ${model}`, { model, version });
-    return { nodes: [], edges: [] };
-  }
   const versions = await db.query<VersionRow>(
     `WITH RECURSIVE
-       up AS (SELECT v."id", v."parentVersionId" FROM "ModelVersion" v WHERE v."id" = ANY($1::uuid[])
+       starts AS (SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
+                  WHERE m."name" = $1 AND ($2::int IS NULL OR v."version" = $2)),
+       up AS (SELECT v."id", v."parentVersionId" FROM "ModelVersion" v WHERE v."id" IN (SELECT "id" FROM starts)
               UNION SELECT p."id", p."parentVersionId" FROM "ModelVersion" p JOIN up ON p."id" = up."parentVersionId"),
-       down AS (SELECT v."id" FROM "ModelVersion" v WHERE v."id" = ANY($1::uuid[])
+       down AS (SELECT "id" FROM starts
                 UNION SELECT c."id" FROM "ModelVersion" c JOIN down ON c."parentVersionId" = down."id")
      SELECT v."id", v."version", m."name" AS "model", v."parentVersionId", v."trainingJobId", v."datasetSnapshotId"
      FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
      WHERE v."id" IN (SELECT "id" FROM up UNION SELECT "id" FROM down)`,
-    [starts.map((row) => row.id)],
+    [model, version ?? null],
   );
+  if (versions.length === 0) {
+    const [exists] = await db.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model]);
+    if (!exists || version) throw notFound(version ? `Version ${version} of model ${model}` : `Model ${model}`, { model, version });
+    return { nodes: [], edges: [] };
+  }
   const versionIds = versions.map((v) => v.id);
   const jobIds = [...new Set(versions.flatMap((v) => (v.trainingJobId ? [v.trainingJobId] : [])))];
   const snapshotIds = [...new Set(versions.flatMap((v) => (v.datasetSnapshotId ? [v.datasetSnapshotId] : [])))];
-  const [jobs, snapshots, artifacts] = await Promise.all([
-    db.query<{ id: string; name: string; datasetSnapshotId: string | null }>(`SELECT "id", "name", "datasetSnapshotId" FROM "TrainingJob" WHERE "id" = ANY($1::uuid[])`, [jobIds]),
-    db.query<{ id: string; name: string }>(`SELECT "id", "name" FROM "DatasetSnapshot" WHERE "id" = ANY($1::uuid[])`, [snapshotIds]),
-    db.query<{ id: string; name: string; type: string; modelVersionId: string | null; trainingJobId: string | null }>(
-      `SELECT "id", "name", "type", "modelVersionId", "trainingJobId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[])`,
-      [versionIds],
-    ),
-  ]);
+  // Jobs, snapshots and artifacts in one round trip.
+  const related = await db.query<{ kind: 'job' | 'snapshot' | 'artifact'; id: string; name: string; type: string | null; versionId: string | null; jobId: string | null }>(
+    `SELECT 'job' AS "kind", "id", "name", NULL AS "type", NULL::uuid AS "versionId", "datasetSnapshotId" AS "jobId" FROM "TrainingJob" WHERE "id" = ANY($1::uuid[])
+     UNION ALL SELECT 'snapshot', "id", "name", NULL, NULL, NULL FROM "DatasetSnapshot" WHERE "id" = ANY($2::uuid[])
+     UNION ALL SELECT 'artifact', "id", "name", "type", "modelVersionId", "trainingJobId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($3::uuid[])`,
+    [jobIds, snapshotIds, versionIds],
+  );
+  const jobs = related.filter((r) => r.kind === 'job').map((r) => ({ id: r.id, name: r.name, datasetSnapshotId: r.jobId }));
+  const snapshots = related.filter((r) => r.kind === 'snapshot');
+  const artifacts = related.filter((r) => r.kind === 'artifact').map((r) => ({ id: r.id, name: r.name, type: r.type ?? '', modelVersionId: r.versionId, trainingJobId: r.jobId }));
 
   const graph: LineageGraph = { nodes: [], edges: [] };
   for (const s of snapshots) graph.nodes.push({ id: s.id, kind: 'snapshot', label: s.name });

@@ -40,21 +40,25 @@ export const createModelVersionService = (database: Database) => {
     return row;
   };
 
-  const resolve = async (tx: SqlQueryable, model: string, ref: VersionRef): Promise<string> => {
-    if ('version' in ref) return versionId(tx, model, ref.version);
-    const query =
-      ref.alias === 'latest'
-        ? `SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE m."name" = $1 ORDER BY v."version" DESC LIMIT 1`
-        : ref.alias === 'active'
-          ? `SELECT m."activeVersionId" AS "id" FROM "ModelRegistry" m WHERE m."name" = $1 AND m."activeVersionId" IS NOT NULL`
-          : `SELECT a."versionId" AS "id" FROM "ModelAlias" a JOIN "ModelRegistry" m ON m."id" = a."modelId" WHERE m."name" = $1 AND a."alias" = $2`;
-    const [row] = await tx.query<{ id: string }>(query, ref.alias === 'latest' || ref.alias === 'active' ? [model] : [model, ref.alias]);
-    if (!row) throw notFound(`Model ${model} has no version at ${ref.alias}`, { model, alias: ref.alias });
-    return row.id;
+  /** One query per lookup: the version row with its aliases, artifacts and parent, addressed any way. */
+  const find = async (tx: SqlQueryable, model: string, ref: VersionRef): Promise<VersionOutput> => {
+    const [query, params]: [string, unknown[]] =
+      'version' in ref
+        ? [`${VERSION_SELECT} WHERE m."name" = $1 AND v."version" = $2`, [model, ref.version]]
+        : ref.alias === 'latest'
+          ? [`${VERSION_SELECT} WHERE m."name" = $1 ORDER BY v."version" DESC LIMIT 1`, [model]]
+          : ref.alias === 'active'
+            ? [`${VERSION_SELECT} WHERE m."name" = $1 AND v."id" = m."activeVersionId"`, [model]]
+            : [`${VERSION_SELECT} JOIN "ModelAlias" ra ON ra."versionId" = v."id" WHERE m."name" = $1 AND ra."alias" = $2`, [model, ref.alias]];
+    const [row] = await tx.query<VersionOutput>(query, params);
+    if (!row) {
+      throw 'version' in ref ? notFound(`Version ${ref.version} of model ${model}`, { model, version: ref.version }) : notFound(`Model ${model} has no version at ${ref.alias}`, { model, alias: ref.alias });
+    }
+    return row;
   };
 
   return {
-    get: async (model: string, ref: VersionRef): Promise<VersionOutput> => byId(sql, await resolve(sql, model, ref)),
+    get: (model: string, ref: VersionRef): Promise<VersionOutput> => find(sql, model, ref),
 
     /**
      * The number is allocated by bumping `latestVersion` on the model's row inside the same
@@ -63,26 +67,33 @@ export const createModelVersionService = (database: Database) => {
      */
     create: (input: CreateVersionInput, actor: string): Promise<VersionOutput> =>
       sql.transaction(async (tx) => {
-        const model = await lockModel(tx, input.model);
+        // The UPDATE takes the model's row lock and hands out the number in one statement.
+        const [model] = await tx.query<{ id: string; archivedAt: Date | null; latestVersion: number }>(
+          `UPDATE "ModelRegistry" SET "latestVersion" = "latestVersion" + 1, "updatedAt" = now() WHERE "name" = $1 RETURNING "id", "archivedAt", "latestVersion"`,
+          [input.model],
+        );
+        if (!model) throw notFound(`Model ${input.model}`, { model: input.model });
         if (model.archivedAt) throw new DomainError('FAILED_PRECONDITION', `Model ${input.model} is archived`, { model: input.model });
         const report = evaluateGate(input.gate, input.metrics, await baselines(tx, model.id, input.gate));
         if (!report.passed) throw gateFailed(`Version of ${input.model} not created`, report);
         const parent = input.parentVersion ? await versionId(tx, input.parentVersion.model, input.parentVersion.version) : null;
-        const [bumped] = await tx.query<{ latestVersion: number }>(
-          `UPDATE "ModelRegistry" SET "latestVersion" = "latestVersion" + 1, "updatedAt" = now() WHERE "id" = $1 RETURNING "latestVersion"`,
-          [model.id],
-        );
         const id = newId();
         await tx.query(
-          `INSERT INTO "ModelVersion" ("id", "modelId", "version", "description", "metrics", "validation", "tags", "trainingJobId", "datasetSnapshotId", "parentVersionId")
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::text[], $8, $9, $10)`,
-          [id, model.id, bumped?.latestVersion, input.description, JSON.stringify(input.metrics), JSON.stringify({ create: report }), input.tags, input.trainingJobId ?? null, input.datasetSnapshotId ?? null, parent],
+          `WITH created AS (
+             INSERT INTO "ModelVersion" ("id", "modelId", "version", "description", "metrics", "validation", "tags", "trainingJobId", "datasetSnapshotId", "parentVersionId")
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::text[], $8, $9, $10) RETURNING "id")
+           INSERT INTO "ModelEvent" ("id", "modelId", "type", "actor", "data")
+           SELECT $11, $2, 'version.created', $12, $13::jsonb FROM created`,
+          [
+            id, model.id, model.latestVersion, input.description, JSON.stringify(input.metrics), JSON.stringify({ create: report }), input.tags,
+            input.trainingJobId ?? null, input.datasetSnapshotId ?? null, parent,
+            newId(), actor, JSON.stringify({ version: model.latestVersion, parentVersion: input.parentVersion ?? null }),
+          ],
         );
         if (input.artifactIds.length > 0) {
           const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [id, input.artifactIds]);
           if (linked.length !== new Set(input.artifactIds).size) throw notFound('One or more artifacts', { artifactIds: input.artifactIds });
         }
-        await appendEvent(tx, model.id, 'version.created', actor, { version: bumped?.latestVersion, parentVersion: input.parentVersion ?? null });
         return byId(tx, id);
       }),
 
