@@ -89,6 +89,15 @@ describe('orchestrator with the local executor', () => {
     expect((await h.jobs.metrics(created.id, ['loss'], 10_000))['loss']?.total).toBe(2_001);
   });
 
+  it('takes 10 million metric points from one trainer, stores all of them and still answers a chart query', async () => {
+    const created = await h.jobs.create(job({ trainer: { kind: 'command', command: [process.execPath, fixture('metric-flood-trainer.mjs'), '10000000'] } }));
+    const done = await h.waitFor(created.id, ['succeeded', 'failed'], 120_000);
+    expect(done.status).toBe('succeeded');
+    const series = await h.jobs.metrics(created.id, ['loss'], 2_000);
+    expect(series['loss']?.total).toBe(10_000_000);
+    expect(series['loss']?.value.length).toBeLessThanOrEqual(2_000);
+  }, 180_000);
+
   it('cancels a trainer that ignores SIGTERM and forks: SIGKILL after the grace period, no orphan left', async () => {
     const created = await h.jobs.create(job({ trainer: { kind: 'command', command: [process.execPath, fixture('stubborn-trainer.mjs')] } }));
     await h.waitFor(created.id, ['running']);
