@@ -6,9 +6,11 @@ import { defineConfig } from 'vitest/config';
 const { compilerOptions } = JSON.parse(readFileSync('tsconfig.base.json', 'utf8')) as {
   compilerOptions: { paths: Record<string, string[]> };
 };
-const alias = Object.fromEntries(
-  Object.entries(compilerOptions.paths).map(([name, [target]]) => [name, resolve(target ?? '')]),
-);
+// Longest first: Vite matches aliases by prefix, and `@trainyard/training/testing` must not be
+// taken for `@trainyard/training` + `/testing`.
+const alias = Object.entries(compilerOptions.paths)
+  .sort(([a], [b]) => b.length - a.length)
+  .map(([find, [target]]) => ({ find, replacement: resolve(target ?? '') }));
 
 export default defineConfig({
   resolve: { alias },

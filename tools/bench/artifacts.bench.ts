@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync,
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createS3BlobStore } from '@trainyard/artifacts';
+import { loadS3BlobStore } from '@trainyard/artifacts';
 import { startServerProcess } from '@trainyard/test-services';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
@@ -136,6 +136,7 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
     const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
     Object.assign(process.env, credentials);
     try {
+      const { createS3BlobStore } = await loadS3BlobStore();
       const store = createS3BlobStore({ bucket: s3.bucket, prefix: '', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, queueSize: 4, spoolDir: scratch });
       const ours = await repeat(RUNS, async () => {
         const elapsed = await timeMs(() => store.put(createReadStream(file, { highWaterMark: 1024 * 1024 }), { expectedSha256: hash }));

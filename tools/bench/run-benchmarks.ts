@@ -4,6 +4,7 @@ import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
 import { registryBench } from './registry.bench';
+import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   datasets: datasetsBench,
   registry: registryBench,
   training: trainingBench,
+  'text-detector': textDetectorBench,
 };
 
 const program = new Command()

@@ -31,6 +31,7 @@ const envSchema = z.object({
   TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TRAINYARD_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
+  TRAINYARD_DEMO_DATA: z.enum(['on', 'off']).optional(),
 });
 
 export type ArtifactStoreConfig =
@@ -78,6 +79,8 @@ export interface ServerConfig {
   artifactStore: ArtifactStoreConfig;
   gc: { graceMs: number; intervalMs: number };
   orchestrator: { enabled: boolean; concurrency: number; graceMs: number };
+  /** Seed a labelled synthetic demo dataset into a fresh, empty database. */
+  demoData: boolean;
   /** The environment trainer processes inherit. */
   trainerEnv: Record<string, string | undefined>;
 }
@@ -119,6 +122,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       concurrency: values.TRAINYARD_JOB_CONCURRENCY ?? Math.max(1, Math.floor(availableParallelism() / 2)),
       graceMs: values.TRAINYARD_CANCEL_GRACE_SECONDS * 1_000,
     },
+    demoData: (values.TRAINYARD_DEMO_DATA ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
     trainerEnv: { ...env },
   };
 };

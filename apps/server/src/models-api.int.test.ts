@@ -12,7 +12,7 @@ let dataDir: string;
 let client: TrainyardClient;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trainyard-models-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, PORT: '0' }), { info: () => undefined, error: () => undefined });
+  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), { info: () => undefined, error: () => undefined });
   client = createTrainyardClient({ url: server.url, token: server.token });
 });
 afterAll(async () => {

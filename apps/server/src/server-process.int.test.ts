@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type ServerProcess, startServerProcess } from '@trainyard/test-services';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-proc-'));
-const env = { TRAINYARD_DATA_DIR: dataDir };
+const env = { TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' };
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 const withDatabase = async <T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> => {
@@ -70,7 +70,7 @@ describe('jobs across a server crash', () => {
     const crashDir = mkdtempSync(join(tmpdir(), 'trainyard-crash-'));
     const servers: ServerProcess[] = [];
     try {
-      const crashEnv = { TRAINYARD_DATA_DIR: crashDir, TRAINYARD_JOB_CONCURRENCY: '2' };
+      const crashEnv = { TRAINYARD_DATA_DIR: crashDir, TRAINYARD_JOB_CONCURRENCY: '2', TRAINYARD_DEMO_DATA: 'off' };
       const first = await startServerProcess(crashEnv);
       servers.push(first);
       const client = createTrainyardClient({ url: first.url, token: first.token });

@@ -14,7 +14,7 @@ const silent = { info: () => undefined, error: () => undefined };
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trainyard-server-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, PORT: '0' }), silent);
+  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), silent);
 });
 afterAll(async () => {
   await server?.close();

@@ -58,6 +58,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     const url = `http://${urlHost(config.host)}:${port}`;
     await writeSessionFile(config.dataDir, { url, token, pid: process.pid });
     cleanups.push(() => removeSessionFile(config.dataDir));
+    services.startBackgroundWork();
     return { url, port, token, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { ApiServices, Logger } from '@trainyard/api';
-import { type BlobStore, createArtifactService, createFsBlobStore, createS3BlobStore } from '@trainyard/artifacts';
+import { type BlobStore, createArtifactService, createFsBlobStore, loadS3BlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
 import {
   createJobEventBus,
   createJobWorkspace,
@@ -13,12 +14,15 @@ import {
   createTrainingJobService,
 } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
+import { seedDemoDataset } from './demo-dataset';
 import { TRAINYARD_VERSION } from './version';
 
-export const createBlobStore = (config: ArtifactStoreConfig): Promise<BlobStore> | BlobStore =>
-  config.kind === 'filesystem' ? createFsBlobStore(config.root) : createS3BlobStore(config);
+export const createBlobStore = async (config: ArtifactStoreConfig): Promise<BlobStore> =>
+  config.kind === 'filesystem' ? createFsBlobStore(config.root) : (await loadS3BlobStore()).createS3BlobStore(config);
 
 export interface Services extends ApiServices {
+  /** Work that may run once the server is listening (the demo dataset). */
+  startBackgroundWork(): void;
   /** Background work started with the server and stopped with it. */
   stop(): Promise<void>;
 }
@@ -46,7 +50,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
 
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
-  const catalog = createTrainerCatalog();
+  const catalog = createTrainerCatalog([textDetectorTrainer]);
   const workspace = createJobWorkspace(join(config.dataDir, 'jobs'), snapshots);
   const metrics = createMetricsStore(join(config.dataDir, 'metrics'));
   const jobBus = createJobEventBus();
@@ -67,6 +71,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
   });
   const jobs = createTrainingJobService({ database, catalog, workspace, metrics, control: () => orchestrator.control });
   if (config.orchestrator.enabled) await orchestrator.start();
+  let demo: Promise<unknown> | undefined;
 
   return {
     version: TRAINYARD_VERSION,
@@ -79,8 +84,14 @@ export const createServices = async (config: ServerConfig, database: Database, l
     versions,
     jobs,
     jobBus,
+    scoring: createScoringService({ versions, artifacts, blobs }),
+    startBackgroundWork() {
+      // After the server listens: a fresh data dir must not start slower because of the demo data.
+      if (config.demoData) demo = seedDemoDataset({ database, trainingData, snapshots, logger }).catch((err: unknown) => logger.error({ err }, 'demo dataset failed'));
+    },
     async stop() {
       clearInterval(timer);
+      await demo;
       await orchestrator.stop();
     },
   };

@@ -2,6 +2,7 @@ import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainingJobService } from '@trainyard/training';
 
 export interface Logger {
@@ -21,6 +22,7 @@ export interface ApiServices {
   versions: ModelVersionService;
   jobs: TrainingJobService;
   jobBus: JobEventBus;
+  scoring: ScoringService;
 }
 
 export interface ApiContext {

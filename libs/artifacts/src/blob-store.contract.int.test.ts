@@ -9,7 +9,7 @@ import { startS3Server, type S3TestServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobStore } from './blob-store.port';
 import { createFsBlobStore } from './fs-blob-store';
-import { createS3BlobStore, createS3Client } from './s3-blob-store';
+import { createS3BlobStore } from './s3-blob-store';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -38,7 +38,7 @@ const factories: Array<{ name: string; create: () => Promise<BlobStore> }> = [
         queueSize: 2,
         spoolDir: join(scratch, 'spool'),
       };
-      return createS3BlobStore(config, Object.assign(createS3Client(config), {}));
+      return createS3BlobStore(config);
     },
   },
 ];

@@ -92,3 +92,10 @@ export const setActiveInput = z.strictObject({ model: modelName, version: z.numb
 export const setTagsInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional(), tags });
 export const lineageInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional() });
 export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput });
+
+export const scoreInput = z.strictObject({
+  model: modelName,
+  /** Defaults to the model's active version. */
+  ref: versionRef.default({ alias: 'active' }),
+  texts: z.array(z.string().max(100_000)).min(1).max(10_000),
+});

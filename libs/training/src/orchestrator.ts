@@ -55,6 +55,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const graceMs = deps.graceMs ?? 10_000;
   const running = new Map<string, { cancel(): void; stopping: Promise<void> }>();
+  /** Cancels that arrived after a job was claimed but before its trainer started. */
+  const cancelBeforeStart = new Set<string>();
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
@@ -173,6 +175,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       writeFileSync(join(dir, 'run.json'), JSON.stringify({ pid: execution.pid, attempt: job.attempt, owner }));
       const stopping = execution.done.then(() => undefined);
       running.set(job.id, { cancel: execution.cancel, stopping });
+      if (cancelBeforeStart.delete(job.id)) execution.cancel();
       heartbeat = setInterval(() => {
         fenced(job, `"leaseExpiresAt" = now() + make_interval(secs => $3::float8 / 1000)`, [leaseMs]).then((held) => {
           if (!held && !lost) {
@@ -196,6 +199,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       }
     } finally {
       running.delete(job.id);
+      cancelBeforeStart.delete(job.id);
       schedule();
     }
   };
@@ -207,7 +211,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       while (!stopped && running.size < deps.concurrency) {
         const job = await claim();
         if (!job) break;
-        running.set(job.id, { cancel: () => undefined, stopping: Promise.resolve() });
+        running.set(job.id, { cancel: () => void cancelBeforeStart.add(job.id), stopping: Promise.resolve() });
         void run(job);
       }
     } catch (error) {

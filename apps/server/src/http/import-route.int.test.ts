@@ -13,7 +13,7 @@ let server: RunningServer;
 let dataDir: string;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trainyard-import-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, PORT: '0' }), { info: () => undefined, error: () => undefined });
+  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), { info: () => undefined, error: () => undefined });
 });
 afterAll(async () => {
   await server?.close();

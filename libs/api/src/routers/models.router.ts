@@ -8,6 +8,7 @@ import {
   modelRefInput,
   registerModelInput,
   removeAliasInput,
+  scoreInput,
   setActiveInput,
   setAliasInput,
   setTagsInput,
@@ -42,5 +43,7 @@ export const modelsRouter = router({
       : { model: null, version: await ctx.services.versions.setTags(input.model, input.version, input.tags, ctx.actor) },
   ),
   lineage: publicProcedure.input(lineageInput).query(({ ctx, input }) => lineageGraph(ctx.services.database.sql, input.model, input.version)),
+  /** Detection scores (0..1, probability of machine-written) from a text-detector version. */
+  score: publicProcedure.input(scoreInput).query(({ ctx, input }) => ctx.services.scoring.score(input.model, input.ref, input.texts)),
   events: publicProcedure.input(modelEventsInput).query(({ ctx, input }) => ctx.services.models.events(input.model, input.limit, input.cursor)),
 });

@@ -16,7 +16,7 @@ import { createTrainingJobService, type JobRow } from '../training-job.service';
  * Every real component the orchestrator works with (in-memory PGlite, a temp directory for
  * blobs, jobs and metrics), wired the way the server wires them, with short timings.
  */
-export const createOrchestratorHarness = async (options: { leaseMs?: number; heartbeatMs?: number; graceMs?: number } = {}) => {
+export const createOrchestratorHarness = async (options: { leaseMs?: number; heartbeatMs?: number; graceMs?: number; catalog?: ReturnType<typeof createTrainerCatalog> } = {}) => {
   const root = mkdtempSync(join(tmpdir(), 'trainyard-orch-'));
   const database: Database = await createTestDatabase();
   const blobs = await createFsBlobStore(join(root, 'blobs'));
@@ -24,7 +24,7 @@ export const createOrchestratorHarness = async (options: { leaseMs?: number; hea
   const artifacts = createArtifactService({ database, blobs, gcGraceMs: 3_600_000, extraReferences: [snapshots.references] });
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
-  const catalog = createTrainerCatalog();
+  const catalog = options.catalog ?? createTrainerCatalog();
   const workspace = createJobWorkspace(join(root, 'jobs'), snapshots);
   const metrics = createMetricsStore(join(root, 'metrics'));
   const bus = createJobEventBus();
