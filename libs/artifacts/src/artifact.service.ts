@@ -1,5 +1,5 @@
 import type { ArtifactOutput, ListArtifactsInput, RegisterArtifactInput } from '@trainyard/contracts';
-import { DomainError, newId, notFound } from '@trainyard/core';
+import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { type BlobReferenceSource, collectGarbage, type GcReport } from './blob-garbage-collector';
 import type { BlobStore } from './blob-store.port';
@@ -87,8 +87,7 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
         orderBy: { id: 'desc' },
         take: input.limit + 1,
       });
-      const page = rows.slice(0, input.limit);
-      return { items: page.map(toOutput), nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+      return pageOf(rows.map(toOutput), input.limit, (item) => item.id);
     },
 
     /** Removes the record only; the blob goes at the next collection if nothing else uses it. */

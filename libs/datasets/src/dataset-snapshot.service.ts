@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { BlobReferenceSource, BlobStore } from '@trainyard/artifacts';
 import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
-import { newId, notFound, sha256Hex } from '@trainyard/core';
+import { newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
 
@@ -96,8 +96,7 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
 
     async list(limit: number, cursor?: string): Promise<{ items: SnapshotOutput[]; nextCursor: string | null }> {
       const rows = await prisma.datasetSnapshot.findMany({ where: cursor ? { id: { lt: cursor } } : {}, orderBy: { id: 'desc' }, take: limit + 1 });
-      const items = rows.slice(0, limit).map(toOutput);
-      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+      return pageOf(rows.map(toOutput), limit, (snapshot) => snapshot.id);
     },
 
     /**

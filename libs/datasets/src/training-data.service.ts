@@ -5,7 +5,7 @@ import {
   pairInput,
   type PairInput,
 } from '@trainyard/contracts';
-import { DomainError, notFound } from '@trainyard/core';
+import { DomainError, notFound, pageOf } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
 import { insertPairs, preparePair } from './pair-insert';
@@ -99,8 +99,7 @@ export const createTrainingDataService = (database: Database) => {
         `SELECT ${SELECT_COLUMNS} FROM "TrainingDataPoint" WHERE ${where.sql}${keyset} ORDER BY "id" DESC LIMIT $${params.length}`,
         params,
       );
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+      return pageOf(rows, limit, (point) => point.id);
     },
 
     async setFeedback(id: string, rating: number | null, comment: string | null | undefined): Promise<DataPointOutput> {

@@ -1,4 +1,4 @@
-import { DomainError, newId, notFound } from '@trainyard/core';
+import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
 import { appendEvent, MODEL_COLUMNS, MODEL_FROM, type ModelOutput } from './registry-records';
 
@@ -74,8 +74,7 @@ export const createModelRegistryService = (database: Database) => {
       if (filter.cursor) clauses.push(`m."id" < ${param(filter.cursor)}::uuid`);
       const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
       const rows = await sql.query<ModelOutput>(`SELECT ${MODEL_COLUMNS} FROM ${MODEL_FROM} ${where} ORDER BY m."id" DESC LIMIT ${param(filter.limit + 1)}`, params);
-      const items = rows.slice(0, filter.limit);
-      return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+      return pageOf(rows, filter.limit, (model) => model.id);
     },
 
     update: (
@@ -139,8 +138,7 @@ export const createModelRegistryService = (database: Database) => {
          ORDER BY "id" DESC LIMIT $2`,
         cursor ? [model.id, limit + 1, cursor] : [model.id, limit + 1],
       );
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+      return pageOf(rows, limit, (event) => event.id);
     },
   };
 };

@@ -1,5 +1,5 @@
 import type { CreateVersionInput, VersionRef } from '@trainyard/contracts';
-import { DomainError, newId, notFound } from '@trainyard/core';
+import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
 import { lockModel } from './model-registry.service';
 import { appendEvent, VERSION_SELECT, type VersionOutput } from './registry-records';
@@ -102,8 +102,7 @@ export const createModelVersionService = (database: Database) => {
         `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
         cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
       );
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? String(items.at(-1)?.version) : null };
+      return pageOf(rows, limit, (version) => String(version.version));
     },
 
     /** Moves (or creates) an alias. A failing gate blocks the move unless overridden; both are recorded. */

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateJobInput } from '@trainyard/contracts';
-import { DomainError, newId, notFound } from '@trainyard/core';
+import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { assertTransition, type JobStatus } from './job-state';
 import type { JobWorkspace } from './job-workspace';
@@ -90,8 +90,7 @@ export const createTrainingJobService = (deps: {
         orderBy: { id: 'desc' },
         take: filter.limit + 1,
       });
-      const items = rows.slice(0, filter.limit);
-      return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+      return pageOf(rows, filter.limit, (job) => job.id);
     },
 
     async cancel(id: string): Promise<JobRow> {
