@@ -9,8 +9,6 @@ export const LIMITS = {
   tagLength: 64,
 } as const;
 
-export const idSchema = z.uuid();
-
 export const pageInput = {
   limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
   cursor: z.string().max(200).optional(),

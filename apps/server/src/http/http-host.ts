@@ -9,7 +9,8 @@ export interface Route {
   bodyTypes: readonly string[];
   /** Requests whose declared length is larger get 413 before a byte is read. */
   maxBodyBytes: number;
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): void | Promise<void>;
+  /** Routes read the raw request target themselves: normalising it is how traversal sneaks in. */
+  handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
 }
 
 export const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
@@ -38,7 +39,6 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
   let policy: GuardPolicy | undefined;
   const server = createServer((request, response) => {
     if (!policy) return reject(response, 503, 'Server is starting');
-    const url = new URL(request.url ?? '/', 'http://placeholder');
     // Routed on the raw target, so `/blobs/../trpc` is not silently normalised into another route.
     const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
     const route = routes.find((candidate) => rawPath.startsWith(candidate.prefix));
@@ -47,7 +47,7 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
     if (!route) return reject(response, 404, 'Not found');
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
-    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
+    Promise.resolve(route.handle(request, response)).catch((error: unknown) => {
       if (!response.headersSent) reject(response, 500, 'Internal server error');
       else response.destroy(error instanceof Error ? error : undefined);
     });
