@@ -1,31 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from './config';
-import { type RunningServer, startServer } from './start-server';
+import { describe, expect, it } from 'vitest';
+import { useLocalTestServer } from './test-support/local-test-server';
 
-let server: RunningServer;
-let dataDir: string;
-let client: TrainyardClient;
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trainyard-jobs-api-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0', TRAINYARD_CANCEL_GRACE_SECONDS: '1' }), { info: () => undefined, error: () => undefined });
-  client = createTrainyardClient({ url: server.url, token: server.token });
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const t = useLocalTestServer({ TRAINYARD_CANCEL_GRACE_SECONDS: '1' });
 
 describe('jobs API', () => {
   it('streams live status, progress and metrics over SSE until the job ends', async () => {
-    const job = await client.jobs.create.mutate({ name: 'live', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 4, stepDelayMs: 150 } });
+    const job = await t.client.jobs.create.mutate({ name: 'live', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 4, stepDelayMs: 150 } });
     const events: Array<{ type: string; status?: string }> = [];
     await new Promise<void>((resolve, reject) => {
-      const subscription = client.jobs.events.subscribe(
+      const subscription = t.client.jobs.events.subscribe(
         { id: job.id },
         {
           onData: (event) => {
@@ -43,33 +27,33 @@ describe('jobs API', () => {
     expect(events.filter((e) => e.type === 'metric').length).toBeGreaterThanOrEqual(6);
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThanOrEqual(3);
 
-    const metrics = await client.jobs.metrics.query({ jobId: job.id, names: ['val_accuracy'], maxPoints: 100 });
+    const metrics = await t.client.jobs.metrics.query({ jobId: job.id, names: ['val_accuracy'], maxPoints: 100 });
     expect(metrics['val_accuracy']?.step).toEqual([1, 2, 3, 4]);
-    const logs = await client.jobs.logs.query({ id: job.id, stream: 'stdout', tail: 1 });
+    const logs = await t.client.jobs.logs.query({ id: job.id, stream: 'stdout', tail: 1 });
     expect(logs.text).toBe('done\n');
-    expect((await client.jobs.list.query({ status: 'succeeded' })).items.map((j) => j.id)).toContain(job.id);
+    expect((await t.client.jobs.list.query({ status: 'succeeded' })).items.map((j) => j.id)).toContain(job.id);
   });
 
   it('times a job out, and rejects cancel of a finished job and bad input clearly', async () => {
-    const slow = await client.jobs.create.mutate({
+    const slow = await t.client.jobs.create.mutate({
       name: 'slow',
       trainer: { kind: 'builtin', name: 'example' },
       hyperparameters: { epochs: 100, stepDelayMs: 1_000 },
       resources: { timeoutSeconds: 1 },
     });
-    let job = await client.jobs.get.query({ id: slow.id });
+    let job = await t.client.jobs.get.query({ id: slow.id });
     for (let i = 0; i < 200 && !['failed', 'succeeded'].includes(job.status); i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      job = await client.jobs.get.query({ id: slow.id });
+      job = await t.client.jobs.get.query({ id: slow.id });
     }
     expect(job).toMatchObject({ status: 'failed', error: 'timed out after 1 s' });
-    const cancel = await client.jobs.cancel.mutate({ id: slow.id }).catch((e: unknown) => e as TRPCClientError<never>);
+    const cancel = await t.client.jobs.cancel.mutate({ id: slow.id }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((cancel as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });
     expect((cancel as TRPCClientError<never>).message).toBe('A failed job cannot become cancelled');
-    const bad = await client.jobs.create.mutate({ name: 'x', trainer: { kind: 'command', command: [] } }).catch((e: unknown) => e as TRPCClientError<never>);
+    const bad = await t.client.jobs.create.mutate({ name: 'x', trainer: { kind: 'command', command: [] } }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((bad as TRPCClientError<never>).data).toMatchObject({ code: 'BAD_REQUEST' });
-    const retried = await client.jobs.retry.mutate({ id: slow.id });
+    const retried = await t.client.jobs.retry.mutate({ id: slow.id });
     expect(retried).toMatchObject({ status: 'queued', maxAttempts: 2 });
-    await client.jobs.cancel.mutate({ id: slow.id }).catch(() => undefined);
+    await t.client.jobs.cancel.mutate({ id: slow.id }).catch(() => undefined);
   });
 });

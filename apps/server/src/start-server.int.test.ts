@@ -1,53 +1,39 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTrainyardClient } from '@trainyard/client';
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useLocalTestServer } from './test-support/local-test-server';
 import { rawRequest } from '@trainyard/test-services';
-import { loadConfig } from './config';
-import { type RunningServer, startServer } from './start-server';
 
-let server: RunningServer;
-let dataDir: string;
-const silent = { info: () => undefined, error: () => undefined };
+const t = useLocalTestServer();
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trainyard-server-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), silent);
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-const headers = () => ({ host: `127.0.0.1:${server.port}`, authorization: `Bearer ${server.token}` });
-const healthUrl = () => `${server.url}/trpc/system.health`;
+const headers = () => ({ host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}` });
+const healthUrl = () => `${t.server.url}/trpc/system.health`;
 
 describe('server over HTTP', () => {
   it('answers health through the typed client', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
-    expect(await client.system.health.query()).toEqual({ status: 'ok', version: '0.1.0', database: 'pglite' });
+    expect(await t.client.system.health.query()).toEqual({ status: 'ok', version: '0.1.0', database: 'pglite' });
   });
 
   it('writes the URL and token to a private session file', () => {
-    const path = join(dataDir, 'session.json');
+    const path = join(t.dataDir, 'session.json');
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: server.url, token: server.token, pid: process.pid });
-    expect(server.token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 random bits
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: t.server.url, token: t.server.token, pid: process.pid });
+    expect(t.server.token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 random bits
   });
 
   it('rejects missing and wrong tokens with 401', async () => {
     expect((await rawRequest(healthUrl(), { headers: { host: headers().host } })).status).toBe(401);
-    const wrong = createTrainyardClient({ url: server.url, token: 'x'.repeat(43) });
+    const wrong = createTrainyardClient({ url: t.server.url, token: 'x'.repeat(43) });
     await expect(wrong.system.health.query()).rejects.toThrow();
     expect((await rawRequest(healthUrl(), { headers: { ...headers(), authorization: 'Bearer nope' } })).status).toBe(401);
   });
 
   it('rejects foreign Host and Origin headers with 403 and never sends CORS headers', async () => {
-    expect((await rawRequest(healthUrl(), { headers: { ...headers(), host: `attacker.example:${server.port}` } })).status).toBe(403);
+    expect((await rawRequest(healthUrl(), { headers: { ...headers(), host: `attacker.example:${t.server.port}` } })).status).toBe(403);
     expect((await rawRequest(healthUrl(), { headers: { ...headers(), origin: 'https://attacker.example' } })).status).toBe(403);
-    const sameOrigin = await rawRequest(healthUrl(), { headers: { ...headers(), origin: `http://127.0.0.1:${server.port}` } });
+    const sameOrigin = await rawRequest(healthUrl(), { headers: { ...headers(), origin: `http://127.0.0.1:${t.server.port}` } });
     expect(sameOrigin.status).toBe(200);
     expect(Object.keys(sameOrigin.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
@@ -70,8 +56,7 @@ describe('server over HTTP', () => {
   });
 
   it('rejects unknown input keys with BAD_REQUEST and the field path', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
-    const error = await client.system.health.query({ surprise: true } as never).catch((e: unknown) => e);
+    const error = await t.client.system.health.query({ surprise: true } as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCClientError);
     const data = (error as TRPCClientError<never>).data as unknown as { code: string; zodIssues: Array<{ message: string }> };
     expect(data.code).toBe('BAD_REQUEST');

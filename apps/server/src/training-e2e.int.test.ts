@@ -1,38 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { rawRequest } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from './config';
-import { type RunningServer, startServer } from './start-server';
+import { describe, expect, it } from 'vitest';
+import { useLocalTestServer } from './test-support/local-test-server';
 
-let server: RunningServer;
-let dataDir: string;
-let client: TrainyardClient;
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trainyard-e2e-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), { info: () => undefined, error: () => undefined });
-  client = createTrainyardClient({ url: server.url, token: server.token });
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const t = useLocalTestServer();
 
 describe('local training path, end to end through the typed client', () => {
   it('import → snapshot → text-detector job → live progress → gate → version with lineage → alias/active → score', async () => {
     const body = syntheticPairs(800, 21).map((pair) => JSON.stringify(pair)).join('\n');
-    const imported = await rawRequest(`${server.url}/import/training-data`, {
+    const imported = await rawRequest(`${t.server.url}/import/training-data`, {
       method: 'POST',
-      headers: { host: `127.0.0.1:${server.port}`, authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
+      headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
       body,
     });
     expect(JSON.parse(imported.body)).toMatchObject({ imported: 800, rejected: [] });
-    const snapshot = await client.datasets.createSnapshot.mutate({ name: 'synthetic-800', validationFraction: 0.2, seed: 1 });
+    const snapshot = await t.client.datasets.createSnapshot.mutate({ name: 'synthetic-800', validationFraction: 0.2, seed: 1 });
 
-    const job = await client.jobs.create.mutate({
+    const job = await t.client.jobs.create.mutate({
       name: 'detector-e2e',
       datasetSnapshotId: snapshot.id,
       trainer: { kind: 'builtin', name: 'text-detector' },
@@ -42,7 +26,7 @@ describe('local training path, end to end through the typed client', () => {
     });
     const seen: string[] = [];
     const final = await new Promise<string>((resolve, reject) => {
-      const subscription = client.jobs.events.subscribe(
+      const subscription = t.client.jobs.events.subscribe(
         { id: job.id },
         {
           onData(event) {
@@ -59,20 +43,20 @@ describe('local training path, end to end through the typed client', () => {
     expect(final).toBe('succeeded');
     expect(seen).toContain('progress');
 
-    const version = await client.models.getVersion.query({ model: 'ai-detector', ref: { alias: 'latest' } });
+    const version = await t.client.models.getVersion.query({ model: 'ai-detector', ref: { alias: 'latest' } });
     expect(version).toMatchObject({ version: 1, trainingJobId: job.id, datasetSnapshotId: snapshot.id });
     expect(version.validation).toMatchObject({ create: { passed: true } });
-    const lineage = await client.models.lineage.query({ model: 'ai-detector' });
+    const lineage = await t.client.models.lineage.query({ model: 'ai-detector' });
     expect(lineage.nodes.map((n) => n.kind).sort()).toEqual(['artifact', 'artifact', 'job', 'snapshot', 'version']);
 
-    await client.models.setAlias.mutate({ model: 'ai-detector', alias: 'champion', version: 1 });
-    await client.models.setActive.mutate({ model: 'ai-detector', version: 1 });
+    await t.client.models.setAlias.mutate({ model: 'ai-detector', alias: 'champion', version: 1 });
+    await t.client.models.setActive.mutate({ model: 'ai-detector', version: 1 });
     const [unseen] = syntheticPairs(1, 12345);
-    const scored = await client.models.score.query({ model: 'ai-detector', texts: [unseen?.aiText ?? '', unseen?.humanizedText ?? ''] });
+    const scored = await t.client.models.score.query({ model: 'ai-detector', texts: [unseen?.aiText ?? '', unseen?.humanizedText ?? ''] });
     expect(scored.version).toBe(1);
     expect(scored.scores[0]).toBeGreaterThan(0.5);
     expect(scored.scores[1]).toBeLessThan(0.5);
-    const byAlias = await client.models.score.query({ model: 'ai-detector', ref: { alias: 'champion' }, texts: ['Furthermore, it is important to note that this plays a pivotal role.'] });
+    const byAlias = await t.client.models.score.query({ model: 'ai-detector', ref: { alias: 'champion' }, texts: ['Furthermore, it is important to note that this plays a pivotal role.'] });
     expect(byAlias.scores[0]).toBeGreaterThan(0.5);
   });
 });

@@ -1,33 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTrainyardClient } from '@trainyard/client';
 import { rawRequest } from '@trainyard/test-services';
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config';
-import { type RunningServer, startServer } from '../start-server';
+import { describe, expect, it } from 'vitest';
+import { useLocalTestServer } from '../test-support/local-test-server';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-let server: RunningServer;
-let dataDir: string;
-const silent = { info: () => undefined, error: () => undefined };
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trainyard-blobs-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0', TRAINYARD_GC_GRACE_MINUTES: '0' }), silent);
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const t = useLocalTestServer({ TRAINYARD_GC_GRACE_MINUTES: '0' });
 
-const auth = () => ({ host: `127.0.0.1:${server.port}`, authorization: `Bearer ${server.token}` });
+const auth = () => ({ host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}` });
 const put = (path: string, body: Buffer, type = 'application/octet-stream') =>
-  rawRequest(`${server.url}${path}`, { method: 'PUT', headers: { ...auth(), 'content-type': type }, body });
-const storeFiles = (): string[] => readdirSync(join(dataDir, 'blobs'), { recursive: true }).map(String).sort();
+  rawRequest(`${t.server.url}${path}`, { method: 'PUT', headers: { ...auth(), 'content-type': type }, body });
+const storeFiles = (): string[] => readdirSync(join(t.dataDir, 'blobs'), { recursive: true }).map(String).sort();
 
 describe('blob routes', () => {
   it('PUT is idempotent (201 then 200); GET, HEAD and Range serve verified bytes', async () => {
@@ -38,19 +25,19 @@ describe('blob routes', () => {
     expect(JSON.parse(first.body)).toEqual({ sha256: sha(data), size: data.length, created: true });
     expect((await put(path, data)).status).toBe(200);
 
-    const full = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
+    const full = await fetch(`${t.server.url}${path}`, { headers: { authorization: `Bearer ${t.server.token}` } });
     expect(full.status).toBe(200);
     expect(Buffer.from(await full.arrayBuffer()).equals(data)).toBe(true);
 
-    const head = await rawRequest(`${server.url}${path}`, { method: 'HEAD', headers: auth() });
+    const head = await rawRequest(`${t.server.url}${path}`, { method: 'HEAD', headers: auth() });
     expect(head.headers['content-length']).toBe(String(data.length));
     expect(head.body).toBe('');
 
-    const ranged = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}`, range: 'bytes=1000-1999' } });
+    const ranged = await fetch(`${t.server.url}${path}`, { headers: { authorization: `Bearer ${t.server.token}`, range: 'bytes=1000-1999' } });
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get('content-range')).toBe(`bytes 1000-1999/${data.length}`);
     expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(1000, 2000))).toBe(true);
-    expect((await rawRequest(`${server.url}${path}`, { headers: { ...auth(), range: 'bytes=999999999-' } })).status).toBe(416);
+    expect((await rawRequest(`${t.server.url}${path}`, { headers: { ...auth(), range: 'bytes=999999999-' } })).status).toBe(416);
   });
 
   it('concurrent identical uploads are safe: one 201, the rest 200', async () => {
@@ -89,7 +76,7 @@ describe('blob routes', () => {
     ];
     for (const target of targets) {
       for (const method of ['GET', 'PUT']) {
-        const response = await rawRequest(`${server.url}${target}`, {
+        const response = await rawRequest(`${t.server.url}${target}`, {
           method,
           headers: { ...auth(), 'content-type': 'application/octet-stream' },
           body: method === 'PUT' ? Buffer.from('x') : undefined,
@@ -103,7 +90,7 @@ describe('blob routes', () => {
 
   it('needs the same auth and content type as the API', async () => {
     const data = Buffer.from('auth');
-    const path = `${server.url}/blobs/sha256/${sha(data)}`;
+    const path = `${t.server.url}/blobs/sha256/${sha(data)}`;
     expect((await rawRequest(path, { method: 'PUT', headers: { host: auth().host, 'content-type': 'application/octet-stream' }, body: data })).status).toBe(401);
     expect((await put(`/blobs/sha256/${sha(data)}`, data, 'text/plain')).status).toBe(415);
     expect((await put(`/blobs/sha256/${sha(data)}`, data, 'application/x-www-form-urlencoded')).status).toBe(415);
@@ -113,7 +100,7 @@ describe('blob routes', () => {
     const data = randomBytes(8 * 1024 * 1024);
     const hash = sha(data);
     await new Promise<void>((resolve) => {
-      const req = request(`${server.url}/blobs/sha256/${hash}`, {
+      const req = request(`${t.server.url}/blobs/sha256/${hash}`, {
         method: 'PUT',
         headers: { ...auth(), 'content-type': 'application/octet-stream', 'content-length': data.length },
       });
@@ -122,44 +109,42 @@ describe('blob routes', () => {
       req.on('close', () => resolve());
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(readdirSync(join(dataDir, 'blobs', 'tmp'))).toEqual([]);
-    expect((await rawRequest(`${server.url}/blobs/sha256/${hash}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
+    expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]);
+    expect((await rawRequest(`${t.server.url}/blobs/sha256/${hash}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
   });
 });
 
 describe('artifacts router', () => {
   it('registers, lists with filters and cursors, deletes, and garbage-collects', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
     const missing = sha(Buffer.from('never uploaded'));
-    const refused = await client.artifacts.register.mutate({ sha256: missing, name: 'm', type: 'model' }).catch((e: unknown) => e);
+    const refused = await t.client.artifacts.register.mutate({ sha256: missing, name: 'm', type: 'model' }).catch((e: unknown) => e);
     expect((refused as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });
 
     const ids: string[] = [];
     for (const [index, type] of (['model', 'checkpoint', 'checkpoint'] as const).entries()) {
       const data = Buffer.from(`artifact ${index}`);
       await put(`/blobs/sha256/${sha(data)}`, data);
-      const artifact = await client.artifacts.register.mutate({ sha256: sha(data), name: `../../${type}-${index}.bin`, type, metadata: { epoch: index } });
+      const artifact = await t.client.artifacts.register.mutate({ sha256: sha(data), name: `../../${type}-${index}.bin`, type, metadata: { epoch: index } });
       expect(artifact).toMatchObject({ size: data.length, type, name: `../../${type}-${index}.bin`, metadata: { epoch: index } });
       ids.push(artifact.id);
     }
-    const checkpoints = await client.artifacts.list.query({ type: 'checkpoint', limit: 1 });
+    const checkpoints = await t.client.artifacts.list.query({ type: 'checkpoint', limit: 1 });
     expect(checkpoints.items.map((a) => a.id)).toEqual([ids[2]]);
-    const next = await client.artifacts.list.query({ type: 'checkpoint', limit: 1, cursor: checkpoints.nextCursor ?? undefined });
+    const next = await t.client.artifacts.list.query({ type: 'checkpoint', limit: 1, cursor: checkpoints.nextCursor ?? undefined });
     expect(next).toMatchObject({ items: [{ id: ids[1] }], nextCursor: null });
 
-    await client.artifacts.delete.mutate({ id: ids[0] ?? '' });
-    await expect(client.artifacts.get.query({ id: ids[0] ?? '' })).rejects.toThrow(/not found/);
-    const dry = await client.artifacts.gc.mutate({ dryRun: true });
+    await t.client.artifacts.delete.mutate({ id: ids[0] ?? '' });
+    await expect(t.client.artifacts.get.query({ id: ids[0] ?? '' })).rejects.toThrow(/not found/);
+    const dry = await t.client.artifacts.gc.mutate({ dryRun: true });
     expect(dry.unreferenced.map((b) => b.sha256)).toContain(sha(Buffer.from('artifact 0')));
-    const real = await client.artifacts.gc.mutate({ dryRun: false });
+    const real = await t.client.artifacts.gc.mutate({ dryRun: false });
     expect(real.unreferenced.map((b) => b.sha256)).toContain(sha(Buffer.from('artifact 0')));
-    expect((await rawRequest(`${server.url}/blobs/sha256/${sha(Buffer.from('artifact 0'))}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
-    expect((await rawRequest(`${server.url}/blobs/sha256/${sha(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
+    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha(Buffer.from('artifact 0'))}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
+    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
   });
 
   it('rejects bad input with the field path', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
-    const bad = await client.artifacts.register
+    const bad = await t.client.artifacts.register
       .mutate({ sha256: 'ABC', name: 'x\u0000y', type: 'weights' } as never)
       .catch((e: unknown) => e as TRPCClientError<never>);
     const data = (bad as TRPCClientError<never>).data as unknown as { code: string; zodIssues: Array<{ path: string[] }> };

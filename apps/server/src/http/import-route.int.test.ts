@@ -1,49 +1,34 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTrainyardClient } from '@trainyard/client';
 import { rawRequest } from '@trainyard/test-services';
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config';
-import { type RunningServer, startServer } from '../start-server';
+import { describe, expect, it } from 'vitest';
+import { useLocalTestServer } from '../test-support/local-test-server';
 
-let server: RunningServer;
-let dataDir: string;
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trainyard-import-'));
-  server = await startServer(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', PORT: '0' }), { info: () => undefined, error: () => undefined });
-});
-afterAll(async () => {
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const t = useLocalTestServer();
 
 const pairLine = (i: number): string =>
   JSON.stringify({ aiText: `It is worth noting that entry ${i} exemplifies a systematic framework.`, humanizedText: `Entry ${i} is a pretty orderly way to go about it.` });
-const headers = (type: string) => ({ host: `127.0.0.1:${server.port}`, authorization: `Bearer ${server.token}`, 'content-type': type });
+const headers = (type: string) => ({ host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': type });
 
 describe('POST /import/training-data', () => {
   it('imports JSONL and CSV streams and answers with the report', async () => {
-    const jsonl = await rawRequest(`${server.url}/import/training-data`, { method: 'POST', headers: headers('application/x-ndjson'), body: `${pairLine(1)}\n${pairLine(2)}\n{oops\n${pairLine(1)}\n` });
+    const jsonl = await rawRequest(`${t.server.url}/import/training-data`, { method: 'POST', headers: headers('application/x-ndjson'), body: `${pairLine(1)}\n${pairLine(2)}\n{oops\n${pairLine(1)}\n` });
     expect(jsonl.status).toBe(200);
     expect(JSON.parse(jsonl.body)).toMatchObject({ imported: 2, duplicates: 1, rejected: [{ line: 3 }], aborted: false });
-    const csv = await rawRequest(`${server.url}/import/training-data`, {
+    const csv = await rawRequest(`${t.server.url}/import/training-data`, {
       method: 'POST',
       headers: headers('text/csv; charset=utf-8'),
       body: 'aiText,humanizedText\n"A formal machine sentence, quoted.","A casual human sentence, quoted."\n',
     });
     expect(JSON.parse(csv.body)).toMatchObject({ imported: 1, rejected: [] });
-    expect((await rawRequest(`${server.url}/import/training-data`, { method: 'POST', headers: headers('text/plain'), body: pairLine(3) })).status).toBe(415);
+    expect((await rawRequest(`${t.server.url}/import/training-data`, { method: 'POST', headers: headers('text/plain'), body: pairLine(3) })).status).toBe(415);
   });
 
   it('keeps every complete line received before the client disconnects, and never half a pair', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
-    const before = (await client.trainingData.stats.query({ filter: {} })).total;
+    const before = (await t.client.trainingData.stats.query({ filter: {} })).total;
     const body = Buffer.from(Array.from({ length: 5_000 }, (_, i) => pairLine(10_000 + i)).join('\n'));
     await new Promise<void>((resolve) => {
-      const req = request(`${server.url}/import/training-data`, { method: 'POST', headers: { ...headers('application/x-ndjson'), 'content-length': body.length * 2 } });
+      const req = request(`${t.server.url}/import/training-data`, { method: 'POST', headers: { ...headers('application/x-ndjson'), 'content-length': body.length * 2 } });
       req.on('error', () => resolve());
       req.on('close', () => resolve());
       req.write(body, () => setTimeout(() => req.destroy(), 300));
@@ -52,31 +37,29 @@ describe('POST /import/training-data', () => {
     let after = before;
     for (let i = 0; i < 200 && after - before < 4_999; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      after = (await client.trainingData.stats.query({ filter: {} })).total;
+      after = (await t.client.trainingData.stats.query({ filter: {} })).total;
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
-    after = (await client.trainingData.stats.query({ filter: {} })).total;
+    after = (await t.client.trainingData.stats.query({ filter: {} })).total;
     // All 4 999 newline-terminated lines arrived; the last line never got its newline, so it is
     // incomplete and must not be imported. Re-sending the file later only adds duplicates.
     expect(after - before).toBe(4_999);
-    expect((await client.trainingData.list.query({ filter: { textContains: 'entry 14999 ' }, limit: 5 })).items).toEqual([]);
-    const { items } = await client.trainingData.list.query({ filter: { textContains: 'entry 14998 ' }, limit: 5 });
+    expect((await t.client.trainingData.list.query({ filter: { textContains: 'entry 14999 ' }, limit: 5 })).items).toEqual([]);
+    const { items } = await t.client.trainingData.list.query({ filter: { textContains: 'entry 14998 ' }, limit: 5 });
     expect(items.map((p) => [p.aiText, p.humanizedText])).toEqual([[expect.stringContaining('entry 14998 '), 'Entry 14998 is a pretty orderly way to go about it.']]);
   });
 
   it('rejects a collectBatch over 1 000 pairs as a whole, with the reason', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
     const items = Array.from({ length: 1_001 }, (_, i) => JSON.parse(pairLine(i)) as unknown);
-    const error = await client.trainingData.collectBatch.mutate({ items }).catch((e: unknown) => e as TRPCClientError<never>);
+    const error = await t.client.trainingData.collectBatch.mutate({ items }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('snapshots through the API', async () => {
-    const client = createTrainyardClient({ url: server.url, token: server.token });
-    const snapshot = await client.datasets.createSnapshot.mutate({ name: 'everything', validationFraction: 0.2 });
-    expect(snapshot.totalCount).toBe((await client.trainingData.stats.query({ filter: {} })).total);
-    expect((await client.datasets.list.query({})).items.map((s) => s.id)).toContain(snapshot.id);
-    const blob = await rawRequest(`${server.url}/blobs/sha256/${snapshot.blobSha256}`, { method: 'HEAD', headers: headers('application/json') });
+    const snapshot = await t.client.datasets.createSnapshot.mutate({ name: 'everything', validationFraction: 0.2 });
+    expect(snapshot.totalCount).toBe((await t.client.trainingData.stats.query({ filter: {} })).total);
+    expect((await t.client.datasets.list.query({})).items.map((s) => s.id)).toContain(snapshot.id);
+    const blob = await rawRequest(`${t.server.url}/blobs/sha256/${snapshot.blobSha256}`, { method: 'HEAD', headers: headers('application/json') });
     expect(blob.status).toBe(200);
   });
 });
