@@ -1,18 +1,10 @@
-import { join } from 'node:path';
 import type { ApiServices, Logger } from '@trainyard/api';
 import { type BlobStore, createArtifactService, createFsBlobStore, loadS3BlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
-import {
-  createJobEventBus,
-  createJobWorkspace,
-  createMetricsStore,
-  createOrchestrator,
-  createTrainerCatalog,
-  createTrainingJobService,
-} from '@trainyard/training';
+import { createTrainerCatalog, createTrainingContext } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
 import { TRAINYARD_VERSION } from './version';
@@ -51,25 +43,20 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
   const catalog = createTrainerCatalog([textDetectorTrainer]);
-  const workspace = createJobWorkspace(join(config.dataDir, 'jobs'), snapshots);
-  const metrics = createMetricsStore(join(config.dataDir, 'metrics'));
-  const jobBus = createJobEventBus();
-  const orchestrator = createOrchestrator({
-    sql: database.sql,
+  const { orchestrator, jobs, bus: jobBus } = createTrainingContext({
+    database,
+    root: config.dataDir,
+    snapshots,
     blobs,
     artifacts,
     models,
     versions,
     catalog,
-    workspace,
-    metrics,
-    bus: jobBus,
     env: config.trainerEnv,
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
   });
-  const jobs = createTrainingJobService({ database, catalog, workspace, metrics, control: () => orchestrator.control });
   if (config.orchestrator.enabled) await orchestrator.start();
   let demo: Promise<unknown> | undefined;
 

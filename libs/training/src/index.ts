@@ -8,3 +8,4 @@ export * from './local-executor';
 export * from './orchestrator';
 export * from './trainer-catalog';
 export * from './training-job.service';
+export * from './training-context';

@@ -5,12 +5,9 @@ import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
-import { createJobEventBus } from '../job-event-bus';
-import { createJobWorkspace } from '../job-workspace';
-import { createMetricsStore } from '../metrics-store';
-import { createOrchestrator } from '../orchestrator';
 import { createTrainerCatalog } from '../trainer-catalog';
-import { createTrainingJobService, type JobRow } from '../training-job.service';
+import { createTrainingContext } from '../training-context';
+import type { JobRow } from '../training-job.service';
 
 /**
  * Every real component the orchestrator works with (in-memory PGlite, a temp directory for
@@ -25,20 +22,16 @@ export const createOrchestratorHarness = async (options: { leaseMs?: number; hea
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
   const catalog = options.catalog ?? createTrainerCatalog();
-  const workspace = createJobWorkspace(join(root, 'jobs'), snapshots);
-  const metrics = createMetricsStore(join(root, 'metrics'));
-  const bus = createJobEventBus();
   const errors: unknown[] = [];
-  const orchestrator = createOrchestrator({
-    sql: database.sql,
+  const { workspace, metrics, bus, orchestrator, jobs } = createTrainingContext({
+    database,
+    root,
+    snapshots,
     blobs,
     artifacts,
     models,
     versions,
     catalog,
-    workspace,
-    metrics,
-    bus,
     env: { PATH: process.env['PATH'] },
     logger: { info: () => undefined, error: (fields) => errors.push(fields) },
     concurrency: 2,
@@ -47,7 +40,6 @@ export const createOrchestratorHarness = async (options: { leaseMs?: number; hea
     pollMs: 100,
     graceMs: options.graceMs ?? 500,
   });
-  const jobs = createTrainingJobService({ database, catalog, workspace, metrics, control: () => orchestrator.control });
   const trainingData = createTrainingDataService(database);
 
   const waitFor = async (id: string, statuses: readonly string[], timeoutMs = 30_000): Promise<JobRow> => {

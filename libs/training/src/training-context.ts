@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import type { Database } from '@trainyard/db';
+import { createJobEventBus } from './job-event-bus';
+import { createJobWorkspace, type SnapshotMaterialiser } from './job-workspace';
+import { createMetricsStore } from './metrics-store';
+import { createOrchestrator, type OrchestratorDeps } from './orchestrator';
+import { createTrainingJobService } from './training-job.service';
+
+export type TrainingContextDeps = Omit<OrchestratorDeps, 'sql' | 'workspace' | 'metrics' | 'bus'> & {
+  database: Database;
+  /** Job directories live in `<root>/jobs`, metric files in `<root>/metrics`. */
+  root: string;
+  snapshots: SnapshotMaterialiser;
+};
+
+/** The training context assembled once: job workspace, metrics store, event bus, orchestrator, job service. */
+export const createTrainingContext = ({ database, root, snapshots, ...rest }: TrainingContextDeps) => {
+  const workspace = createJobWorkspace(join(root, 'jobs'), snapshots);
+  const metrics = createMetricsStore(join(root, 'metrics'));
+  const bus = createJobEventBus();
+  const orchestrator = createOrchestrator({ ...rest, sql: database.sql, workspace, metrics, bus });
+  const jobs = createTrainingJobService({ database, catalog: rest.catalog, workspace, metrics, control: () => orchestrator.control });
+  return { workspace, metrics, bus, orchestrator, jobs };
+};
