@@ -4,6 +4,8 @@ export type JobEvent =
   | { type: 'status'; status: string; error?: string | null }
   | { type: 'progress'; fraction: number; message?: string }
   | { type: 'metric'; name: string; step: number; value: number }
+  /** Points a trainer sent as one batch: [name, step, value]. */
+  | { type: 'metrics'; points: Array<[string, number, number]> }
   | { type: 'log'; stream: 'events' | 'stdout' | 'stderr'; line: string };
 
 /** Live job events for subscribers (SSE); in-process, nothing is stored here. */

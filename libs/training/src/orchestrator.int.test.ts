@@ -68,7 +68,7 @@ describe('orchestrator with the local executor', () => {
     const unknown = await h.jobs.create(job({ trainer: { kind: 'builtin', name: 'nope' } })).catch((e: unknown) => e);
     expect(isDomainError(unknown) && unknown.message).toMatch(/Unknown trainer nope; available: example/);
     const invalid = await h.jobs.create(job({ hyperparameters: { epochs: -1, surprise: true } })).catch((e: unknown) => e);
-    expect(isDomainError(invalid) && invalid.message).toMatch(/Invalid hyperparameters for example: epochs: .*; : Unrecognized key/);
+    expect(isDomainError(invalid) && invalid.message).toMatch(/Invalid hyperparameters for example: epochs: .*; Unrecognized key/);
     expect((await h.jobs.list({ limit: 200 })).items.every((j) => j.name === 'test job')).toBe(true);
   });
 

@@ -155,6 +155,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
             deps.bus.publish(job.id, event);
           } else if (event.type === 'metrics') {
             for (const [name, step, value] of event.points) metricWriter.append(name, step, value);
+            deps.bus.publish(job.id, { type: 'metrics', points: event.points });
           } else if (event.type === 'progress') {
             deps.bus.publish(job.id, event);
             if (Date.now() - lastProgressWrite > 250 || event.fraction === 1) {

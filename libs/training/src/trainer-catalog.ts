@@ -37,7 +37,7 @@ export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = []) => {
     hyperparameters(name: string, values: Record<string, unknown>): Record<string, unknown> {
       const parsed = this.get(name).hyperparameters.safeParse(values);
       if (!parsed.success) {
-        throw new DomainError('INVALID_ARGUMENT', `Invalid hyperparameters for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+        throw new DomainError('INVALID_ARGUMENT', `Invalid hyperparameters for ${name}: ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`, {
           issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
         });
       }

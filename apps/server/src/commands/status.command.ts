@@ -1,17 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { createTrainyardClient } from '@trainyard/client';
-import { loadConfig } from '../config';
+import type { Command } from 'commander';
+import { dataDirOf, type GlobalOptions } from '../cli/connection';
+import { EXIT } from '../cli/exit-codes';
 import { sessionFilePath, type SessionInfo } from '../runtime/session-file';
 
-export const runStatusCommand = async (options: { json?: boolean }): Promise<void> => {
-  const config = loadConfig();
-  const session = await readFile(sessionFilePath(config.dataDir), 'utf8')
+export const runStatusCommand = async (_options: unknown, command: Command): Promise<void> => {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const dataDir = dataDirOf(options);
+  const session = await readFile(sessionFilePath(dataDir), 'utf8')
     .then((text) => JSON.parse(text) as SessionInfo)
     .catch(() => undefined);
   if (!session) {
     if (options.json) process.stdout.write(`${JSON.stringify({ running: false })}\n`);
-    else process.stdout.write(`No server is running for ${config.dataDir}. Start one with: npm start\n`);
-    process.exit(3);
+    else process.stdout.write(`No server is running for ${dataDir}. Start one with: npm start\n`);
+    process.exit(EXIT.UNREACHABLE);
   }
   try {
     const health = await createTrainyardClient({ url: session.url, token: session.token }).system.health.query();
@@ -19,6 +22,6 @@ export const runStatusCommand = async (options: { json?: boolean }): Promise<voi
     else process.stdout.write(`Trainyard ${health.version} is running at ${session.url} (database: ${health.database})\n`);
   } catch (error) {
     process.stderr.write(`A session file exists but the server at ${session.url} did not answer: ${(error as Error).message}\n`);
-    process.exit(3);
+    process.exit(EXIT.UNREACHABLE);
   }
 };

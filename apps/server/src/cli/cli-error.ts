@@ -1,0 +1,66 @@
+import { TRPCClientError } from '@trpc/client';
+import { EXIT } from './exit-codes';
+
+/** A failure the CLI explains in plain words; `exitCode` is one of EXIT. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+interface ErrorData {
+  code?: string;
+  httpStatus?: number;
+  zodIssues?: Array<{ path: string[]; message: string }> | null;
+}
+
+const HTTP_EXIT: Record<number, number> = { 400: EXIT.USAGE, 401: EXIT.AUTH, 403: EXIT.AUTH, 404: EXIT.NOT_FOUND, 409: EXIT.CONFLICT, 412: EXIT.CONFLICT, 413: EXIT.USAGE, 415: EXIT.USAGE, 422: EXIT.CONFLICT };
+
+const connectionCode = (error: unknown): string | undefined => {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|UND_ERR_SOCKET)$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+};
+
+const AUTH_HINT =
+  'Use the session token printed by `trainyard serve` (it is also in <data dir>/session.json), or for a shared registry a token from `trainyard tokens create`.';
+
+/** Turns any failure of a server call into one clear message and an exit code. */
+export const explainError = (error: unknown, serverUrl: string | undefined): CliError => {
+  if (error instanceof CliError) return error;
+  const where = serverUrl ?? 'the server';
+  const network = connectionCode(error);
+  if (network) {
+    return new CliError(
+      `Could not reach the Trainyard server at ${where} (${network}). Is it running? Start it with \`npm start\` (or \`npx trainyard serve\`), or pass --url.`,
+      EXIT.UNREACHABLE,
+    );
+  }
+  if (error instanceof TRPCClientError) {
+    const data = (error.data ?? {}) as ErrorData;
+    const status = data.httpStatus ?? (error.meta?.response as Response | undefined)?.status;
+    if (data.zodIssues?.length) {
+      const lines = data.zodIssues.map((issue) => `  ${issue.path.join('.') || '(input)'}: ${issue.message}`);
+      return new CliError(`Invalid input:\n${lines.join('\n')}`, EXIT.USAGE);
+    }
+    if (status === 401) return new CliError(`The server at ${where} refused the token. ${AUTH_HINT}`, EXIT.AUTH);
+    if (status === 403) return new CliError(`Not allowed: ${error.message}`, EXIT.AUTH);
+    return new CliError(error.message, (status && HTTP_EXIT[status]) ?? EXIT.FAILURE);
+  }
+  return new CliError(error instanceof Error ? error.message : String(error), EXIT.FAILURE);
+};
+
+/** For plain HTTP routes (blobs, import): the guard answers `{ error: { message } }`. */
+export const httpError = async (response: Response, serverUrl: string): Promise<CliError> => {
+  const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+  const message = body?.error?.message ?? response.statusText;
+  if (response.status === 401) return new CliError(`The server at ${serverUrl} refused the token. ${AUTH_HINT}`, EXIT.AUTH);
+  return new CliError(`${message} (HTTP ${response.status})`, HTTP_EXIT[response.status] ?? EXIT.FAILURE);
+};

@@ -1,0 +1,40 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { CliError } from './cli-error';
+import type { GlobalOptions } from './connection';
+import { EXIT } from './exit-codes';
+import { parseModelRef } from './model-ref';
+import { printJson, printTable } from './output';
+import { withConnection } from './run-action';
+
+const readTexts = async (file: string): Promise<string[]> => {
+  const content = await readFile(file, 'utf8').catch(() => {
+    throw new CliError(`Cannot read ${file}`, EXIT.USAGE);
+  });
+  return content.split(/\r?\n/).filter((line) => line.trim() !== '');
+};
+
+const preview = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}…` : text);
+
+export const registerScoreCommand = (program: Command): void => {
+  program
+    .command('score')
+    .argument('[texts...]', 'texts to score')
+    .requiredOption('--model <ref>', 'NAME, NAME@VERSION or NAME@ALIAS (default: the active version)')
+    .option('--file <file>', 'score each non-empty line of this file')
+    .option('--json', 'print JSON')
+    .description('detection scores: probability (0..1) that each text is machine-written')
+    .action((texts: string[], _options, command: Command) =>
+      withConnection<GlobalOptions & { model: string; file?: string }>(command, async ({ client }, options) => {
+        const all = [...texts, ...(options.file ? await readTexts(options.file) : [])];
+        if (all.length === 0) throw new CliError('Nothing to score: give texts as arguments or --file FILE', EXIT.USAGE);
+        const { model, ref } = parseModelRef(options.model);
+        const result = await client.models.score.query({ model, ref, texts: all });
+        if (options.json) return printJson({ ...result, texts: all });
+        printTable(
+          [`score (${result.model} v${result.version})`, 'text'],
+          result.scores.map((score, index) => [score.toFixed(4), preview(all[index] ?? '')]),
+        );
+      }),
+    );
+};
