@@ -20,8 +20,13 @@ interface ErrorData {
 
 const HTTP_EXIT: Record<number, number> = { 400: EXIT.USAGE, 401: EXIT.AUTH, 403: EXIT.AUTH, 404: EXIT.NOT_FOUND, 409: EXIT.CONFLICT, 412: EXIT.CONFLICT, 413: EXIT.USAGE, 415: EXIT.USAGE, 422: EXIT.CONFLICT };
 
-const connectionCode = (error: unknown): string | undefined => {
+/** The reason a request never reached the server (fetch's "fetch failed" wraps it), if that is what happened. */
+const connectionFailure = (error: unknown): string | undefined => {
   for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof TypeError && current.message === 'fetch failed') {
+      const cause = current.cause as { code?: string; message?: string } | undefined;
+      return cause?.code ?? cause?.message ?? 'connection failed';
+    }
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|UND_ERR_SOCKET)$/.test(code)) return code;
     current = (current as { cause?: unknown }).cause;
@@ -36,7 +41,7 @@ const AUTH_HINT =
 export const explainError = (error: unknown, serverUrl: string | undefined): CliError => {
   if (error instanceof CliError) return error;
   const where = serverUrl ?? 'the server';
-  const network = connectionCode(error);
+  const network = connectionFailure(error);
   if (network) {
     return new CliError(
       `Could not reach the Trainyard server at ${where} (${network}). Is it running? Start it with \`npm start\` (or \`npx trainyard serve\`), or pass --url.`,
