@@ -13,6 +13,7 @@ const depConstraints = [
   { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:api'] },
   { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:client'] },
   { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:core', 'scope:contracts', 'scope:db', 'scope:context', 'scope:api', 'scope:client'] },
+  { sourceTag: 'scope:example', onlyDependOnLibsWithTags: ['scope:client'] },
   { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
 ];
 
@@ -39,7 +40,7 @@ export default [
     },
   },
   {
-    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
+    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'apps/client-example/src/**/*.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['**/*.ts', '**/*.tsx'] })),

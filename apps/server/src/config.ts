@@ -126,3 +126,16 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     trainerEnv: { ...env },
   };
 };
+
+export interface ClientEnv {
+  url: string | undefined;
+  token: string | undefined;
+  dataDir: string | undefined;
+}
+
+/** What the CLI's client commands read from the environment (the server's own config is above). */
+export const loadClientEnv = (env: NodeJS.ProcessEnv = process.env): ClientEnv => ({
+  url: env['TRAINYARD_URL'],
+  token: env['TRAINYARD_TOKEN'],
+  dataDir: env['TRAINYARD_DATA_DIR'],
+});

@@ -1,1 +1,8 @@
-export { createTrainyardClient, type TrainyardClient, type TrainyardClientOptions } from './trainyard-client';
+export {
+  createTrainyardClient,
+  isTransientError,
+  trainyardErrorInfo,
+  type TrainyardClient,
+  type TrainyardClientOptions,
+  type TrainyardErrorInfo,
+} from './trainyard-client';

@@ -16,7 +16,8 @@ const trainyard = async (args: string[], env: Record<string, string> = {}) => {
   const code = await run.exited;
   return { code, output: run.output() };
 };
-const json = (output: string): any => JSON.parse(output.slice(output.search(/[[{]/)));
+const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
+type Page<T> = { items: T[] };
 
 const writePairs = (name: string, count: number, seed: number, extraLines: string[] = []): string => {
   const path = join(files, name);
@@ -29,16 +30,16 @@ describe('trainyard CLI against a real server', () => {
     const file = writePairs('pairs.jsonl', 600, 31, ['{not json', JSON.stringify({ aiText: 'x', humanizedText: '' })]);
     const imported = await trainyard(['data', 'import', file, '--json']);
     expect(imported.code).toBe(EXIT.PARTIAL);
-    const report = json(imported.output);
+    const report = json<{ rejected: Array<{ line: number }> }>(imported.output);
     expect(report).toMatchObject({ imported: 600, duplicates: 0, rejectedCount: 2 });
-    expect(report.rejected.map((r: { line: number }) => r.line)).toEqual([601, 602]);
+    expect(report.rejected.map((r) => r.line)).toEqual([601, 602]);
 
     const stats = await trainyard(['data', 'stats', '--json']);
-    expect(json(stats.output).total).toBe(600);
+    expect(json<{ total: number }>(stats.output).total).toBe(600);
 
     const snapshotRun = await trainyard(['datasets', 'snapshot', '--name', 'cli-600', '--validation-fraction', '0.2', '--json']);
     expect(snapshotRun.code).toBe(EXIT.OK);
-    const snapshot = json(snapshotRun.output);
+    const snapshot = json<{ id: string }>(snapshotRun.output);
     expect(snapshot).toMatchObject({ name: 'cli-600', totalCount: 600 });
 
     const trained = await trainyard([
@@ -51,25 +52,25 @@ describe('trainyard CLI against a real server', () => {
     expect(trained.output).toMatch(/metric val_accuracy step \d+ = /);
     expect(trained.output).toMatch(/succeeded\nRegistered cli-detector version 1/);
 
-    const jobs = json((await trainyard(['jobs', 'list', '--json'])).output);
+    const jobs = json<Page<unknown>>((await trainyard(['jobs', 'list', '--json'])).output);
     expect(jobs.items).toHaveLength(1);
     expect(jobs.items[0]).toMatchObject({ name: 'cli-train', status: 'succeeded' });
 
     expect((await trainyard(['models', 'alias', 'cli-detector', 'champion', '1'])).code).toBe(EXIT.OK);
     expect((await trainyard(['models', 'activate', 'cli-detector', '1'])).code).toBe(EXIT.OK);
-    const versions = json((await trainyard(['models', 'versions', 'cli-detector', '--json'])).output);
+    const versions = json<Page<unknown>>((await trainyard(['models', 'versions', 'cli-detector', '--json'])).output);
     expect(versions.items[0]).toMatchObject({ version: 1, aliases: ['champion'], active: true });
 
     const [pair] = syntheticPairs(1, 999);
     const scored = await trainyard(['score', '--model', 'cli-detector@champion', '--json', pair?.aiText ?? '', pair?.humanizedText ?? '']);
     expect(scored.code).toBe(EXIT.OK);
-    const scores = json(scored.output);
+    const scores = json<{ scores: number[] }>(scored.output);
     expect(scores).toMatchObject({ model: 'cli-detector', version: 1 });
     expect(scores.scores[0]).toBeGreaterThan(0.5);
     expect(scores.scores[1]).toBeLessThan(0.5);
 
-    const lineage = json((await trainyard(['models', 'lineage', 'cli-detector', '--json'])).output);
-    expect(lineage.edges.map((e: { kind: string }) => e.kind)).toContain('trained_on');
+    const lineage = json<{ edges: Array<{ kind: string }> }>((await trainyard(['models', 'lineage', 'cli-detector', '--json'])).output);
+    expect(lineage.edges.map((e) => e.kind)).toContain('trained_on');
   }, 180_000);
 
   it('follow exits with the job result: a failing trainer gives exit 7 and the error', async () => {
@@ -133,7 +134,7 @@ describe('trainyard CLI against a real server', () => {
 
     const again = await trainyard(['data', 'import', file, '--json']);
     expect(again.code).toBe(EXIT.OK);
-    const report = json(again.output);
+    const report = json<{ imported: number; duplicates: number }>(again.output);
     expect(report.imported + report.duplicates).toBe(total);
     expect((await t.client.trainingData.stats.query({})).total - before.total).toBe(total);
   }, 180_000);

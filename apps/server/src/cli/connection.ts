@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { type ClientEnv, loadClientEnv } from '../config';
 import { sessionFilePath, type SessionInfo } from '../runtime/session-file';
 import { CliError } from './cli-error';
 import { EXIT } from './exit-codes';
@@ -21,8 +22,7 @@ export interface Connection {
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
-export const dataDirOf = (options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string =>
-  resolve(options.dataDir ?? env['TRAINYARD_DATA_DIR'] ?? './.trainyard');
+export const dataDirOf = (options: GlobalOptions, env: ClientEnv = loadClientEnv()): string => resolve(options.dataDir ?? env.dataDir ?? './.trainyard');
 
 const readSession = (dataDir: string): Promise<SessionInfo | undefined> =>
   readFile(sessionFilePath(dataDir), 'utf8')
@@ -33,9 +33,9 @@ const readSession = (dataDir: string): Promise<SessionInfo | undefined> =>
  * Where to connect: `--url`/`TRAINYARD_URL` with `--token`/`TRAINYARD_TOKEN`, or else the
  * local server found through `<data dir>/session.json` (written by `trainyard serve`, 0600).
  */
-export const connect = async (options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Connection> => {
-  const explicitUrl = options.url ?? env['TRAINYARD_URL'];
-  const explicitToken = options.token ?? env['TRAINYARD_TOKEN'];
+export const connect = async (options: GlobalOptions, env: ClientEnv = loadClientEnv()): Promise<Connection> => {
+  const explicitUrl = options.url ?? env.url;
+  const explicitToken = options.token ?? env.token;
   let url: string;
   let token: string;
   if (explicitUrl) {
