@@ -32,6 +32,10 @@ const envSchema = z.object({
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TRAINYARD_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
   TRAINYARD_DEMO_DATA: z.enum(['on', 'off']).optional(),
+  TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
+  TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
+  TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
+  TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(3_600),
 });
 
 export type ArtifactStoreConfig =
@@ -68,6 +72,11 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
 };
 
 export interface ServerConfig {
+  /**
+   * local: one user's machine, loopback only, the session token. shared: a team registry
+   * (DATABASE_URL, usually S3): API tokens only, any Host, no session token.
+   */
+  mode: 'local' | 'shared';
   dataDir: string;
   port: number;
   host: string;
@@ -83,6 +92,7 @@ export interface ServerConfig {
   demoData: boolean;
   /** The environment trainer processes inherit. */
   trainerEnv: Record<string, string | undefined>;
+  sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -103,7 +113,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     );
   }
   const dataDir = resolve(values.TRAINYARD_DATA_DIR);
+  const mode = values.TRAINYARD_MODE ?? (values.DATABASE_URL ? 'shared' : 'local');
+  if (mode === 'shared' && !values.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  TRAINYARD_MODE: a shared registry needs DATABASE_URL (PostgreSQL)');
+  }
   return {
+    mode,
     dataDir,
     port: values.PORT,
     host: values.HOST,
@@ -124,6 +139,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     },
     demoData: (values.TRAINYARD_DEMO_DATA ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
     trainerEnv: { ...env },
+    sync: {
+      retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,
+      retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
+      uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
+    },
   };
 };
 

@@ -18,7 +18,7 @@ describe('error mapping', () => {
     const database = await createTestDatabase();
     const services = await createServices(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_ORCHESTRATOR: 'off' }), database, logger);
     await database.close(); // every query now fails inside the driver
-    const caller = createCallerFactory(appRouter)({ services, logger, actor: 'test' });
+    const caller = createCallerFactory(appRouter)({ services, logger, actor: 'test', scope: 'admin' });
     const failure = await caller.system.health().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCError);
     expect((failure as TRPCError).code).toBe('INTERNAL_SERVER_ERROR');

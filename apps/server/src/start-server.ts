@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiContext, Logger } from '@trainyard/api';
+import type { ApiContext, Logger, Principal } from '@trainyard/api';
 import { constantTimeEquals } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
-import { createHttpHost } from './http/http-host';
+import { createApiTokenService } from '@trainyard/sync';
+import { createHttpHost, principalOf } from './http/http-host';
 import { importRoute } from './http/import-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcRoute } from './http/trpc-route';
+import { uploadRoute } from './http/upload-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
@@ -16,6 +18,7 @@ import { createServices } from './wiring';
 export interface RunningServer {
   url: string;
   port: number;
+  /** The session token (local mode); empty for a shared registry, which takes API tokens only. */
   token: string;
   close(): Promise<void>;
 }
@@ -36,28 +39,42 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     const migration = await database.migrate();
     if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied');
 
-    const token = config.token ?? randomBytes(32).toString('base64url');
-    const services = await createServices(config, database, logger);
+    const shared = config.mode === 'shared';
+    const token = shared ? '' : (config.token ?? randomBytes(32).toString('base64url'));
+    let url = '';
+    const services = await createServices(config, database, logger, () => url);
     cleanups.push(() => services.stop());
-    const context: ApiContext = { services, logger, actor: 'local' };
+    const apiTokens = createApiTokenService(database);
+    const session: Principal = { actor: 'local', scope: 'admin' };
+    // Local: only this run's session token. Shared: only API tokens (scoped, revocable).
+    const authenticate = shared
+      ? (candidate: string) => apiTokens.authenticate(candidate)
+      : async (candidate: string) => (constantTimeEquals(candidate, token) ? session : undefined);
     const policyForPort = (port: number): GuardPolicy => ({
-      allowedHosts: loopbackHosts(port),
+      allowedHosts: shared ? null : loopbackHosts(port),
       allowedOrigins: loopbackOrigins(port),
-      authenticate: (candidate) => constantTimeEquals(candidate, token),
+      authenticate,
     });
+    const contextFor = (request: import('node:http').IncomingMessage): ApiContext => {
+      const principal = principalOf(request);
+      return { services, logger, actor: principal.actor, scope: principal.scope };
+    };
     const host = createHttpHost(
       [
-        trpcRoute(() => context, config.maxBodyBytes),
+        trpcRoute(contextFor, config.maxBodyBytes),
         blobRoute(services.blobs, logger, config.maxBlobBytes),
         importRoute(database, config.maxBlobBytes),
+        uploadRoute(services.exchange, logger, 1024 ** 3),
       ],
       policyForPort,
     );
     const port = await host.listen(config.port, config.host);
     cleanups.push(() => host.close());
-    const url = `http://${urlHost(config.host)}:${port}`;
-    await writeSessionFile(config.dataDir, { url, token, pid: process.pid });
-    cleanups.push(() => removeSessionFile(config.dataDir));
+    url = `http://${urlHost(config.host)}:${port}`;
+    if (!shared) {
+      await writeSessionFile(config.dataDir, { url, token, pid: process.pid });
+      cleanups.push(() => removeSessionFile(config.dataDir));
+    }
     services.startBackgroundWork();
     return { url, port, token, close: closeAll };
   } catch (error) {

@@ -1,16 +1,28 @@
 import type { ApiServices, Logger } from '@trainyard/api';
-import { type BlobStore, createArtifactService, createFsBlobStore, loadS3BlobStore } from '@trainyard/artifacts';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type BlobStore, createArtifactService, createFsBlobStore, createFsMultipartTarget, loadS3BlobStore, type MultipartTarget } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { createFileRemoteSecrets, createRegistryExchangeService, createSyncService } from '@trainyard/sync';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
 import { createTrainerCatalog, createTrainingContext } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
+import { createRemoteRegistryFactory } from './sync/remote-registry.client';
 import { TRAINYARD_VERSION } from './version';
 
 export const createBlobStore = async (config: ArtifactStoreConfig): Promise<BlobStore> =>
   config.kind === 'filesystem' ? createFsBlobStore(config.root) : (await loadS3BlobStore()).createS3BlobStore(config);
+
+/** Where resumable uploads from other machines land: S3 multipart, or part files next to the blobs. */
+const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promise<MultipartTarget> => {
+  const store = config.artifactStore;
+  if (store.kind === 'filesystem') return createFsMultipartTarget(join(config.dataDir, 'uploads'), blobs);
+  const s3 = await loadS3BlobStore();
+  return s3.createS3MultipartTarget(s3.createS3Client(store), { bucket: store.bucket, prefix: store.prefix, urlExpirySeconds: config.sync.uploadUrlExpirySeconds });
+};
 
 export interface Services extends ApiServices {
   /** Work that may run once the server is listening (the demo dataset). */
@@ -20,7 +32,7 @@ export interface Services extends ApiServices {
 }
 
 /** Builds every service from concrete adapters: the only place that knows which ones. */
-export const createServices = async (config: ServerConfig, database: Database, logger: Logger): Promise<Services> => {
+export const createServices = async (config: ServerConfig, database: Database, logger: Logger, publicUrl: () => string = () => ''): Promise<Services> => {
   const blobs = await createBlobStore(config.artifactStore);
   // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
   const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
@@ -60,6 +72,22 @@ export const createServices = async (config: ServerConfig, database: Database, l
   if (config.orchestrator.enabled) await orchestrator.start();
   let demo: Promise<unknown> | undefined;
 
+  const exchange = createRegistryExchangeService({ database, blobs, uploads: await createUploadTarget(config, blobs), artifacts, models, versions, registryUrl: publicUrl });
+  const sync = createSyncService({
+    database,
+    blobs,
+    models,
+    versions,
+    secrets: createFileRemoteSecrets(join(config.dataDir, 'remotes.json')),
+    connect: createRemoteRegistryFactory(),
+    origin: `trainyard://${hostname()}/${config.dataDir}`,
+    baseBackoffMs: config.sync.retryBaseMs,
+    maxBackoffMs: config.sync.retryMaxMs,
+    logger,
+  });
+  // Only a user's own machine pushes and pulls; a shared registry is the other end.
+  if (config.mode === 'local') await sync.start();
+
   return {
     version: TRAINYARD_VERSION,
     database,
@@ -72,6 +100,8 @@ export const createServices = async (config: ServerConfig, database: Database, l
     jobs,
     jobBus,
     scoring: createScoringService({ versions, artifacts, blobs }),
+    sync,
+    exchange,
     startBackgroundWork() {
       // After the server listens: a fresh data dir must not start slower because of the demo data.
       if (config.demoData) demo = seedDemoDataset({ database, trainingData, snapshots, logger }).catch((err: unknown) => logger.error({ err }, 'demo dataset failed'));
@@ -79,6 +109,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     async stop() {
       clearInterval(timer);
       await demo;
+      await sync.stop();
       await orchestrator.stop();
     },
   };

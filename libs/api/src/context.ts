@@ -1,7 +1,9 @@
+import type { TokenScope } from '@trainyard/contracts';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import type { RegistryExchangeService, SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainingJobService } from '@trainyard/training';
 
@@ -23,6 +25,16 @@ export interface ApiServices {
   jobs: TrainingJobService;
   jobBus: JobEventBus;
   scoring: ScoringService;
+  /** This machine's remotes and outbox. */
+  sync: SyncService;
+  /** The shared-registry side of sync (blob negotiation, uploads, received versions). */
+  exchange: RegistryExchangeService;
+}
+
+/** Who is calling: `local` with the session token, `token:<name>` with an API token. */
+export interface Principal {
+  actor: string;
+  scope: TokenScope;
 }
 
 export interface ApiContext {
@@ -30,4 +42,6 @@ export interface ApiContext {
   logger: Logger;
   /** Who is calling, recorded on registry events: `local` for the desktop session. */
   actor: string;
+  /** What the caller's token allows; checked per procedure (queries read, mutations write). */
+  scope: TokenScope;
 }

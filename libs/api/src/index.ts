@@ -1,3 +1,3 @@
 export { appRouter, type AppRouter } from './app.router';
-export type { ApiContext, ApiServices, Logger } from './context';
+export type { ApiContext, ApiServices, Logger, Principal } from './context';
 export { createCallerFactory } from './trpc';

@@ -3,6 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type DomainErrorCode, isDomainError } from '@trainyard/core';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
+import type { TokenScope } from '@trainyard/contracts';
 import type { ApiContext } from './context';
 
 const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -61,6 +62,19 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   return result;
 });
 
+const SCOPE_RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
+
+/** Reads need `read`, changes need `write`; `adminProcedure` needs `admin`. */
+const requireScope = (fixed?: TokenScope) =>
+  t.middleware(({ ctx, type, next }) => {
+    const needed = fixed ?? (type === 'mutation' ? 'write' : 'read');
+    if (SCOPE_RANK[ctx.scope] < SCOPE_RANK[needed]) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: `This token's scope (${ctx.scope}) does not allow this; it needs ${needed}` });
+    }
+    return next();
+  });
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(mapErrors).use(requireScope());
+export const adminProcedure = t.procedure.use(mapErrors).use(requireScope('admin'));
 export const createCallerFactory = t.createCallerFactory;

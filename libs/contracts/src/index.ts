@@ -4,3 +4,4 @@ export * from './artifacts.schema';
 export * from './training-data.schema';
 export * from './registry.schema';
 export * from './jobs.schema';
+export * from './sync.schema';

@@ -19,12 +19,12 @@ export const aliasName = z
   .refine((value) => !/^v\d+$/.test(value), 'must not look like a version number (v1, v2, …)')
   .refine((value) => !(RESERVED_ALIASES as readonly string[]).includes(value), `is reserved (${RESERVED_ALIASES.join(', ')})`);
 
-const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/);
-const tags = z.array(tag).max(LIMITS.tagsPerItem);
-const metadata = z
+export const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/);
+export const tags = z.array(tag).max(LIMITS.tagsPerItem);
+export const metadata = z
   .record(z.string().max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
   .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys');
-const metrics = z
+export const metrics = z
   .record(z.string().max(128).regex(/^[\w./-]+$/), z.number().refine(Number.isFinite, 'must be finite'))
   .refine((value) => Object.keys(value).length <= 256, 'at most 256 metrics');
 

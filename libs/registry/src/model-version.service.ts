@@ -30,6 +30,13 @@ const versionId = async (tx: SqlQueryable, model: string, version: number): Prom
   return row.id;
 };
 
+export interface VersionExtras {
+  /** Where a version made elsewhere came from (pushed or pulled): stored with it. */
+  provenance?: unknown;
+  /** Runs inside the creating transaction, after the insert: a failure creates nothing. */
+  inTransaction?: (tx: SqlQueryable, versionId: string) => Promise<void>;
+}
+
 /** Model versions: numbering, gates, aliases, the active version. */
 export const createModelVersionService = (database: Database) => {
   const { sql } = database;
@@ -65,7 +72,7 @@ export const createModelVersionService = (database: Database) => {
      * transaction as the insert: concurrent registrations queue on that row lock, so they get
      * 1, 2, 3… with no duplicate, and a failure rolls the bump back, so no gap either.
      */
-    create: (input: CreateVersionInput, actor: string): Promise<VersionOutput> =>
+    create: (input: CreateVersionInput, actor: string, extras: VersionExtras = {}): Promise<VersionOutput> =>
       sql.transaction(async (tx) => {
         // The UPDATE takes the model's row lock and hands out the number in one statement.
         const [model] = await tx.query<{ id: string; archivedAt: Date | null; latestVersion: number }>(
@@ -80,16 +87,18 @@ export const createModelVersionService = (database: Database) => {
         const id = newId();
         await tx.query(
           `WITH created AS (
-             INSERT INTO "ModelVersion" ("id", "modelId", "version", "description", "metrics", "validation", "tags", "trainingJobId", "datasetSnapshotId", "parentVersionId")
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::text[], $8, $9, $10) RETURNING "id")
+             INSERT INTO "ModelVersion" ("id", "modelId", "version", "description", "metrics", "validation", "tags", "trainingJobId", "datasetSnapshotId", "parentVersionId", "provenance")
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::text[], $8, $9, $10, $14::jsonb) RETURNING "id")
            INSERT INTO "ModelEvent" ("id", "modelId", "type", "actor", "data")
            SELECT $11, $2, 'version.created', $12, $13::jsonb FROM created`,
           [
             id, model.id, model.latestVersion, input.description, JSON.stringify(input.metrics), JSON.stringify({ create: report }), input.tags,
             input.trainingJobId ?? null, input.datasetSnapshotId ?? null, parent,
             newId(), actor, JSON.stringify({ version: model.latestVersion, parentVersion: input.parentVersion ?? null }),
+            extras.provenance === undefined ? null : JSON.stringify(extras.provenance),
           ],
         );
+        await extras.inTransaction?.(tx, id);
         if (input.artifactIds.length > 0) {
           const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [id, input.artifactIds]);
           if (linked.length !== new Set(input.artifactIds).size) throw notFound('One or more artifacts', { artifactIds: input.artifactIds });

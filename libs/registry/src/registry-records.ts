@@ -65,11 +65,13 @@ export interface VersionOutput {
   datasetSnapshotId: string | null;
   parentVersion: { model: string; version: number } | null;
   artifactIds: string[];
+  /** Set on versions pushed here or pulled from elsewhere: origin registry, snapshot manifest, job. */
+  provenance: unknown;
   createdAt: Date;
 }
 
 export const VERSION_SELECT = `SELECT v."id", m."name" AS "model", v."version", v."status", v."description", v."metrics", v."validation",
-    v."tags", v."trainingJobId", v."datasetSnapshotId", v."createdAt",
+    v."tags", v."trainingJobId", v."datasetSnapshotId", v."provenance", v."createdAt",
     (m."activeVersionId" = v."id") IS TRUE AS "active",
     array(SELECT a."alias" FROM "ModelAlias" a WHERE a."versionId" = v."id" ORDER BY a."alias") AS "aliases",
     array(SELECT ar."id"::text FROM "ModelArtifact" ar WHERE ar."modelVersionId" = v."id" ORDER BY ar."id") AS "artifactIds",

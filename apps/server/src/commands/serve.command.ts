@@ -6,7 +6,11 @@ export const runServeCommand = async (): Promise<void> => {
   try {
     const config = loadConfig();
     const server = await startServer(config);
-    process.stdout.write(`Trainyard listening on ${server.url}\nSession token: ${server.token}\n`);
+    process.stdout.write(
+      server.token
+        ? `Trainyard listening on ${server.url}\nSession token: ${server.token}\n`
+        : `Trainyard listening on ${server.url}\nShared registry: API tokens only (create one with \`trainyard tokens create --name NAME --scope read|write|admin\`)\n`,
+    );
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

@@ -66,6 +66,7 @@ const get = async (blobs: BlobStore, sha256: string, request: IncomingMessage, r
 export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number): Route => ({
   prefix: '/blobs/',
   bodyTypes: ['application/octet-stream'],
+  scopeFor: (method) => (method === 'GET' || method === 'HEAD' ? 'read' : 'write'),
   maxBodyBytes: maxBlobBytes,
   async handle(request, response) {
     const match = BLOB_PATH.exec(request.url ?? '');

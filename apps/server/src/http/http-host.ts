@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Principal } from '@trainyard/api';
+import type { TokenScope } from '@trainyard/contracts';
 import { checkRequest, type GuardPolicy } from './request-guard';
 
 export interface Route {
@@ -9,9 +11,22 @@ export interface Route {
   bodyTypes: readonly string[];
   /** Requests whose declared length is larger get 413 before a byte is read. */
   maxBodyBytes: number;
+  /** The token scope a request needs; tRPC checks per procedure itself. */
+  scopeFor?(method: string): TokenScope;
   /** Routes read the raw request target themselves: normalising it is how traversal sneaks in. */
   handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
 }
+
+const SCOPE_RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
+export const scopeAllows = (held: TokenScope, needed: TokenScope): boolean => SCOPE_RANK[held] >= SCOPE_RANK[needed];
+
+const principals = new WeakMap<IncomingMessage, Principal>();
+/** The authenticated caller of a request that passed the guard. */
+export const principalOf = (request: IncomingMessage): Principal => {
+  const principal = principals.get(request);
+  if (!principal) throw new Error('request did not pass the guard');
+  return principal;
+};
 
 export const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
   const payload = JSON.stringify(body);
@@ -42,12 +57,19 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
     // Routed on the raw target, so `/blobs/../trpc` is not silently normalised into another route.
     const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
     const route = routes.find((candidate) => rawPath.startsWith(candidate.prefix));
-    const verdict = checkRequest({ method: request.method ?? 'GET', headers: request.headers }, policy, route?.bodyTypes ?? ['application/json']);
-    if (!verdict.ok) return reject(response, verdict.status, verdict.message);
-    if (!route) return reject(response, 404, 'Not found');
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
-    Promise.resolve(route.handle(request, response)).catch((error: unknown) => {
+    const activePolicy = policy;
+    const handle = async (): Promise<void> => {
+      const verdict = await checkRequest({ method: request.method ?? 'GET', headers: request.headers }, activePolicy, route?.bodyTypes ?? ['application/json']);
+      if (!verdict.ok) return reject(response, verdict.status, verdict.message);
+      if (!route) return reject(response, 404, 'Not found');
+      const needed = route.scopeFor?.(request.method ?? 'GET');
+      if (needed && !scopeAllows(verdict.principal.scope, needed)) return reject(response, 403, `This token's scope (${verdict.principal.scope}) does not allow this; it needs ${needed}`);
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
+      principals.set(request, verdict.principal);
+      await route.handle(request, response);
+    };
+    handle().catch((error: unknown) => {
       if (!response.headersSent) reject(response, 500, 'Internal server error');
       else response.destroy(error instanceof Error ? error : undefined);
     });

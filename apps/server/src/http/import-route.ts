@@ -8,6 +8,7 @@ const FORMATS: Record<string, ImportFormat> = { 'application/x-ndjson': 'jsonl',
 /** POST /import/training-data: a JSONL or CSV file streamed in; answers with the import report. */
 export const importRoute = (database: Database, maxBytes: number): Route => ({
   prefix: '/import/',
+  scopeFor: () => 'write',
   bodyTypes: Object.keys(FORMATS),
   maxBodyBytes: maxBytes,
   async handle(request, response) {

@@ -1,15 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '@trainyard/api';
 
 export interface GuardPolicy {
-  /** Exact `Host` header values accepted (DNS-rebinding defence). */
-  allowedHosts: ReadonlySet<string>;
+  /** Exact `Host` header values accepted (DNS-rebinding defence); null accepts any (shared registry: no ambient credentials). */
+  allowedHosts: ReadonlySet<string> | null;
   /** Exact `Origin` values accepted when a browser sends one. */
   allowedOrigins: ReadonlySet<string>;
-  /** Constant-time check of a bearer token. */
-  authenticate(token: string): boolean;
+  /** Who the bearer token belongs to, or undefined when it is not valid. */
+  authenticate(token: string): Promise<Principal | undefined>;
 }
 
-export type GuardVerdict = { ok: true } | { ok: false; status: 401 | 403 | 415; message: string };
+export type GuardVerdict = { ok: true; principal: Principal } | { ok: false; status: 401 | 403 | 415; message: string };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -32,13 +33,13 @@ const bearerToken = (header: string | undefined): string | undefined => {
  * route accepts for requests with a body; none of the CORS-safelisted types (text/plain,
  * form encodings) is ever allowed, so a foreign page cannot post to us without a preflight.
  */
-export const checkRequest = (
+export const checkRequest = async (
   request: { method: string; headers: IncomingHttpHeaders },
   policy: GuardPolicy,
   bodyTypes: readonly string[],
-): GuardVerdict => {
+): Promise<GuardVerdict> => {
   const host = request.headers.host;
-  if (!host || !policy.allowedHosts.has(host.toLowerCase())) {
+  if (!host || (policy.allowedHosts && !policy.allowedHosts.has(host.toLowerCase()))) {
     return { ok: false, status: 403, message: 'Forbidden host' };
   }
   const origin = request.headers.origin;
@@ -46,11 +47,12 @@ export const checkRequest = (
     return { ok: false, status: 403, message: 'Forbidden origin' };
   }
   const token = bearerToken(request.headers.authorization);
-  if (!token || !policy.authenticate(token)) {
+  const principal = token ? await policy.authenticate(token) : undefined;
+  if (!principal) {
     return { ok: false, status: 401, message: 'Missing or invalid bearer token' };
   }
   if (BODY_METHODS.has(request.method) && !bodyTypes.includes(mediaType(request.headers['content-type']))) {
     return { ok: false, status: 415, message: `Unsupported content type; expected ${bodyTypes.join(' or ')}` };
   }
-  return { ok: true };
+  return { ok: true, principal };
 };

@@ -1,12 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import { appRouter, type ApiContext } from '@trainyard/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Route } from './http-host';
 
-export const trpcRoute = (context: () => ApiContext, maxBodyBytes: number): Route => {
+/** `context` builds each request's context from the request (its authenticated caller). */
+export const trpcRoute = (context: (request: IncomingMessage) => ApiContext, maxBodyBytes: number): Route => {
   const handler = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: context,
+    createContext: ({ req }) => context(req),
     // Enforced while streaming too, so a chunked body without Content-Length is still capped.
     maxBodySize: maxBodyBytes,
   });

@@ -1,0 +1,139 @@
+import { Readable, Transform } from 'node:stream';
+import type { CompletedPart } from '@trainyard/artifacts';
+import { createTrainyardClient } from '@trainyard/client';
+import { DomainError, type DomainErrorCode, isDomainError } from '@trainyard/core';
+import { assertSafeRemoteUrl, type HostResolver, type RemoteRegistry, type RemoteRegistryFactory, systemResolver, type UploadPlan } from '@trainyard/sync';
+import { TRPCClientError } from '@trpc/client';
+
+const DOMAIN_CODE: Record<string, DomainErrorCode> = {
+  UNAUTHORIZED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_REQUEST: 'INVALID_ARGUMENT',
+  PRECONDITION_FAILED: 'FAILED_PRECONDITION',
+  UNPROCESSABLE_CONTENT: 'INTEGRITY',
+  CONFLICT: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
+const HTTP_CODE: Record<number, DomainErrorCode> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 422: 'INTEGRITY' };
+
+/** Remote failures as domain errors: the outbox retries UNAVAILABLE and gives up on the rest. */
+const asDomainError = (error: unknown, what: string): DomainError => {
+  if (isDomainError(error)) return error;
+  if (error instanceof TRPCClientError) {
+    const data = (error.data ?? {}) as { code?: string; httpStatus?: number };
+    const status = data.httpStatus ?? (error.meta?.['response'] as Response | undefined)?.status;
+    const code = (data.code && DOMAIN_CODE[data.code]) ?? (status ? HTTP_CODE[status] : undefined);
+    if (error.cause && isDomainError(error.cause)) return error.cause;
+    if (code) return new DomainError(code, `${what}: ${status === 401 ? 'the registry refused the token (wrong or revoked)' : error.message}`);
+  }
+  return new DomainError('UNAVAILABLE', `${what}: ${error instanceof Error ? error.message : String(error)}`);
+};
+
+const httpFailure = async (response: Response, what: string): Promise<DomainError> => {
+  const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+  const message = body?.error?.message ?? response.statusText;
+  return new DomainError(HTTP_CODE[response.status] ?? 'UNAVAILABLE', `${what}: ${response.status === 401 ? 'the registry refused the token (wrong or revoked)' : message} (HTTP ${response.status})`);
+};
+
+/**
+ * fetch that never follows redirects: a registry answering with one (e.g. to the cloud
+ * metadata address) is refused rather than trusted.
+ */
+const noRedirectFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, { ...init, redirect: 'manual' });
+  if (response.status >= 300 && response.status < 400) {
+    throw new DomainError('FORBIDDEN', `The registry answered with a redirect to ${response.headers.get('location') ?? '(no location)'}; redirects are not followed — configure the final URL`);
+  }
+  return response;
+};
+
+/** The sync worker's view of a registry: typed tRPC calls plus the blob and part transfers. */
+export const createRemoteRegistryFactory =
+  (resolver: HostResolver = systemResolver): RemoteRegistryFactory =>
+  ({ url, token }): RemoteRegistry => {
+    const client = createTrainyardClient({ url, token, fetch: noRedirectFetch });
+    const authorization = `Bearer ${token}`;
+    const checkedOrigins = new Set<string>();
+    const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await run();
+      } catch (error) {
+        throw asDomainError(error, what);
+      }
+    };
+    const send = (what: string, target: string, init: RequestInit) => call(what, () => noRedirectFetch(target, init));
+
+    return {
+      missingBlobs: async (hashes) => (await call('negotiating blobs', () => client.sync.missingBlobs.mutate({ hashes }))).missing,
+      startUpload: (sha256, size) => call('starting an upload', () => client.sync.startUpload.mutate({ sha256, size })),
+      resumeUpload: (sessionId) => call('resuming an upload', () => client.sync.resumeUpload.mutate({ sessionId })),
+      completeUpload: async (sessionId, parts: CompletedPart[]) => {
+        await call('completing an upload', () => client.sync.completeUpload.mutate({ sessionId, parts }));
+      },
+      receiveVersion: (idempotencyKey, bundle) => call('registering the version', () => client.sync.receiveVersion.mutate({ idempotencyKey, bundle })),
+      describeVersion: (model, ref) => call('reading the version', () => client.sync.describeVersion.query({ model, ref })),
+
+      async putBlob(sha256, size, body) {
+        const response = await send(`uploading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, {
+          method: 'PUT',
+          headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+          body: (await body()) as unknown as RequestInit['body'],
+          duplex: 'half',
+        } as RequestInit);
+        if (!response.ok) throw await httpFailure(response, `uploading blob ${sha256}`);
+        await response.arrayBuffer();
+      },
+
+      async uploadPart(plan: UploadPlan, partNumber, body) {
+        const part = plan.parts.find((candidate) => candidate.number === partNumber);
+        if (!part) throw new DomainError('INVALID_ARGUMENT', `The registry gave no URL for part ${partNumber}`);
+        const what = `uploading part ${partNumber} of ${plan.sha256}`;
+        let response: Response;
+        if (part.url) {
+          // A presigned URL the registry handed out: it must not point anywhere we would refuse.
+          const origin = new URL(part.url).origin;
+          if (!checkedOrigins.has(origin)) {
+            await assertSafeRemoteUrl(part.url, resolver);
+            checkedOrigins.add(origin);
+          }
+          response = await send(what, part.url, { method: 'PUT', body });
+        } else {
+          response = await send(what, `${url}/uploads/${plan.sessionId}/${partNumber}`, {
+            method: 'PUT',
+            headers: { authorization, 'content-type': 'application/octet-stream' },
+            body,
+          });
+        }
+        if (!response.ok) throw await httpFailure(response, what);
+        await response.arrayBuffer();
+        const etag = response.headers.get('etag');
+        if (!etag) throw new DomainError('UNAVAILABLE', `${what}: no ETag in the answer`);
+        return etag;
+      },
+
+      async downloadBlob(sha256) {
+        const response = await send(`downloading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, { headers: { authorization } });
+        if (!response.ok || !response.body) throw await httpFailure(response, `downloading blob ${sha256}`);
+        const expected = Number(response.headers.get('content-length') ?? -1);
+        let received = 0;
+        const meter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            received += chunk.length;
+            done(null, chunk);
+          },
+        });
+        const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+        source.on('error', (error) => {
+          // The registry verifies while it serves and cuts the stream only after the last byte
+          // when the hash is wrong: all bytes, then an abort, means a corrupt blob there.
+          meter.destroy(
+            received === expected
+              ? new DomainError('INTEGRITY', `The registry's copy of blob ${sha256} is corrupt (its bytes do not match the hash); refused`)
+              : new DomainError('UNAVAILABLE', `downloading blob ${sha256}: ${error.message}`),
+          );
+        });
+        return source.pipe(meter);
+      },
+    };
+  };

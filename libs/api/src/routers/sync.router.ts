@@ -1,0 +1,65 @@
+import {
+  addRemoteInput,
+  completeUploadInput,
+  describeVersionInput,
+  missingBlobsInput,
+  outboxIdInput,
+  pullInput,
+  pushInput,
+  receiveVersionInput,
+  remoteRefInput,
+  startUploadInput,
+  syncStatusInput,
+} from '@trainyard/contracts';
+import type { OutboxEntryOutput } from '@trainyard/sync';
+import { z } from 'zod';
+import { publicProcedure, router } from '../trpc';
+
+export const syncRouter = router({
+  // This machine's side: remotes and the outbox of pushes and pulls.
+  addRemote: publicProcedure.input(addRemoteInput).mutation(({ ctx, input }) => ctx.services.sync.addRemote(input)),
+  removeRemote: publicProcedure.input(remoteRefInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.sync.removeRemote(input.name);
+    return { removed: input.name };
+  }),
+  listRemotes: publicProcedure.query(({ ctx }) => ctx.services.sync.listRemotes()),
+  push: publicProcedure.input(pushInput).mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref)),
+  pull: publicProcedure.input(pullInput).mutation(({ ctx, input }) => ctx.services.sync.pull(input.remote, input.model, input.ref)),
+  status: publicProcedure.input(syncStatusInput).query(({ ctx, input }) => ctx.services.sync.status(input.limit)),
+  get: publicProcedure.input(outboxIdInput).query(({ ctx, input }) => ctx.services.sync.get(input.id)),
+  retry: publicProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.retry(input.id)),
+  cancel: publicProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.cancel(input.id)),
+  /** Live state and bytes of outbox entries (all, or one with `id`), starting with their current state. */
+  progress: publicProcedure.input(z.strictObject({ id: z.uuid().optional() })).subscription(async function* ({ ctx, input, signal }) {
+    const queue: OutboxEntryOutput[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = ctx.services.sync.onProgress((entry) => {
+      if (input.id && entry.id !== input.id) return;
+      queue.push(entry);
+      wake?.();
+    });
+    try {
+      if (input.id) yield await ctx.services.sync.get(input.id);
+      while (!signal?.aborted) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+          wake = undefined;
+        }
+        for (const entry of queue.splice(0)) yield entry;
+      }
+    } finally {
+      unsubscribe();
+    }
+  }),
+
+  // The shared registry's side, called by other machines' sync workers.
+  missingBlobs: publicProcedure.input(missingBlobsInput).mutation(({ ctx, input }) => ctx.services.exchange.missingBlobs(input.hashes)),
+  startUpload: publicProcedure.input(startUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.startUpload(input.sha256, input.size)),
+  resumeUpload: publicProcedure.input(z.strictObject({ sessionId: z.uuid() })).mutation(({ ctx, input }) => ctx.services.exchange.resumeUpload(input.sessionId)),
+  completeUpload: publicProcedure.input(completeUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.completeUpload(input.sessionId, input.parts)),
+  receiveVersion: publicProcedure.input(receiveVersionInput).mutation(({ ctx, input }) => ctx.services.exchange.receiveVersion(input.idempotencyKey, input.bundle, ctx.actor)),
+  describeVersion: publicProcedure.input(describeVersionInput).query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
+});

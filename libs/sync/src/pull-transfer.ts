@@ -1,0 +1,107 @@
+import { Transform } from 'node:stream';
+import type { BlobStore } from '@trainyard/artifacts';
+import type { VersionRef } from '@trainyard/contracts';
+import { isDomainError, newId } from '@trainyard/core';
+import type { Database } from '@trainyard/db';
+import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import pLimit from 'p-limit';
+import type { RemoteRegistry } from './remote-registry.port';
+
+export interface PullDeps {
+  database: Database;
+  blobs: BlobStore;
+  models: ModelRegistryService;
+  versions: ModelVersionService;
+  remote: RemoteRegistry;
+  remoteRow: { id: string; name: string; url: string };
+  report(bytes: number, total?: number): Promise<void>;
+}
+
+const counting = (report: (bytes: number) => void): Transform =>
+  new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      report(chunk.length);
+      done(null, chunk);
+    },
+  });
+
+/**
+ * Downloads a registry's version into this machine: every blob is verified against its hash
+ * as it is stored (a tampered blob is refused), then the version is registered locally with
+ * its origin; the local↔remote link makes a repeated pull a no-op.
+ */
+export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef, actor: string): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
+  const { prisma } = deps.database;
+  const bundle = await deps.remote.describeVersion(model, ref);
+  const remoteVersion = bundle.version.version;
+  const linked = async () => {
+    const link = await prisma.remoteVersionLink.findUnique({
+      where: { remoteId_remoteModel_remoteVersion: { remoteId: deps.remoteRow.id, remoteModel: bundle.model.name, remoteVersion } },
+    });
+    if (!link) return undefined;
+    const local = await prisma.modelVersion.findUnique({ where: { id: link.localVersionId } });
+    return local ? { localVersion: local.version, remoteVersion, created: false } : undefined;
+  };
+  const existing = await linked();
+  if (existing) return existing;
+
+  const total = bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
+  await deps.report(0, total);
+  const limit = pLimit(4);
+  await Promise.all(
+    [...new Map(bundle.artifacts.map((a) => [a.sha256, a])).values()].map((artifact) =>
+      limit(async () => {
+        if (await deps.blobs.stat(artifact.sha256)) return deps.report(artifact.size);
+        const source = await deps.remote.downloadBlob(artifact.sha256);
+        let pending = 0;
+        const meter = counting((bytes) => {
+          pending += bytes;
+        });
+        source.on('error', (error) => meter.destroy(error));
+        const timer = setInterval(() => {
+          const bytes = pending;
+          pending = 0;
+          void deps.report(bytes);
+        }, 250);
+        try {
+          await deps.blobs.put(source.pipe(meter), { expectedSha256: artifact.sha256 });
+        } finally {
+          clearInterval(timer);
+          await deps.report(pending);
+        }
+      }),
+    ),
+  );
+
+  if (!(await prisma.modelRegistry.findUnique({ where: { name: bundle.model.name }, select: { id: true } }))) {
+    await deps.models.register({ name: bundle.model.name, description: bundle.model.description, tags: bundle.model.tags, metadata: bundle.model.metadata }, actor).catch((error: unknown) => {
+      if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
+    });
+  }
+  try {
+    const created = await deps.versions.create(
+      { model: bundle.model.name, description: bundle.version.description, metrics: bundle.version.metrics, tags: bundle.version.tags, artifactIds: [], gate: [] },
+      actor,
+      {
+        provenance: { pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin }, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
+        async inTransaction(tx, versionId) {
+          for (const artifact of bundle.artifacts) {
+            await tx.query(
+              `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId") VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
+              [newId(), artifact.sha256, artifact.name, artifact.type, artifact.mediaType, artifact.size, JSON.stringify(artifact.metadata), versionId],
+            );
+          }
+          await tx.query(
+            `INSERT INTO "RemoteVersionLink" ("id", "remoteId", "localVersionId", "remoteModel", "remoteVersion", "direction") VALUES ($1, $2, $3, $4, $5, 'pull')`,
+            [newId(), deps.remoteRow.id, versionId, bundle.model.name, remoteVersion],
+          );
+        },
+      },
+    );
+    return { localVersion: created.version, remoteVersion, created: true };
+  } catch (error) {
+    const winner = await linked();
+    if (winner) return winner;
+    throw error;
+  }
+};

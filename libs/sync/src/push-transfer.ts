@@ -1,0 +1,115 @@
+import type { Readable } from 'node:stream';
+import type { BlobStore, CompletedPart } from '@trainyard/artifacts';
+import type { VersionBundle } from '@trainyard/contracts';
+import { isDomainError } from '@trainyard/core';
+import pLimit from 'p-limit';
+import type { UploadPlan } from './registry-exchange.service';
+import type { RemoteRegistry } from './remote-registry.port';
+
+/** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
+export const SMALL_BLOB_BYTES = 16 * 1024 * 1024;
+const SMALL_BLOB_CONCURRENCY = 8;
+const PART_CONCURRENCY = 4;
+
+/** Saved in the outbox entry after every part, so an interrupted push resumes where it stopped. */
+export interface PushProgress {
+  uploads?: Record<string, { sessionId: string; parts: Record<string, string> }>;
+}
+
+export interface PushContext {
+  remote: RemoteRegistry;
+  blobs: BlobStore;
+  progress: PushProgress;
+  /** Persists progress; `bytes` more are on the remote (counted again from zero at every attempt). */
+  report(bytes: number, progress: PushProgress): Promise<void>;
+}
+
+/** Cuts a stream into parts of exactly `partSize` bytes (the last one shorter, never empty unless the blob is). */
+async function* partsOf(stream: Readable, partSize: number): AsyncGenerator<Buffer> {
+  let chunks: Buffer[] = [];
+  let length = 0;
+  let yielded = false;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    length += chunk.length;
+    while (length >= partSize) {
+      const joined = Buffer.concat(chunks, length);
+      yield joined.subarray(0, partSize);
+      yielded = true;
+      chunks = [joined.subarray(partSize)];
+      length -= partSize;
+    }
+  }
+  if (length > 0 || !yielded) yield Buffer.concat(chunks, length);
+}
+
+const uploadLarge = async (context: PushContext, sha256: string, size: number): Promise<void> => {
+  const saved = context.progress.uploads?.[sha256];
+  let plan: UploadPlan | undefined;
+  if (saved) {
+    plan = await context.remote.resumeUpload(saved.sessionId).catch((error: unknown) => {
+      // The registry forgot the session (expired or completed by an earlier attempt): start over.
+      if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
+  }
+  const done: Record<string, string> = plan && saved ? { ...saved.parts } : {};
+  plan ??= await context.remote.startUpload(sha256, size);
+  if (plan.present || !plan.sessionId) return context.report(size, context.progress);
+  const sessionId = plan.sessionId;
+  const uploads = (context.progress.uploads ??= {});
+  uploads[sha256] = { sessionId, parts: done };
+  await context.report(0, context.progress);
+
+  const limit = pLimit(PART_CONCURRENCY);
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let number = 0;
+  for await (const part of partsOf(await context.blobs.read(sha256), plan.partSize)) {
+    number++;
+    if (failure) break;
+    if (done[String(number)]) {
+      await context.report(part.length, context.progress);
+      continue;
+    }
+    const partNumber = number;
+    const activePlan = plan;
+    const task = limit(async () => {
+      const etag = await context.remote.uploadPart(activePlan, partNumber, part);
+      done[String(partNumber)] = etag;
+      await context.report(part.length, context.progress);
+    }).catch((error: unknown) => {
+      failure ??= error;
+    });
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+    // Keep memory flat: never more than the in-flight parts plus one read ahead.
+    while (inFlight.size >= PART_CONCURRENCY) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  const parts: CompletedPart[] = Object.entries(done).map(([n, etag]) => ({ number: Number(n), etag }));
+  await context.remote.completeUpload(sessionId, parts);
+  delete uploads[sha256];
+  await context.report(0, context.progress);
+};
+
+/** Sends the blobs the registry lacks (found in one round trip); returns how many were sent. */
+export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Promise<{ uploaded: number; skippedBytes: number }> => {
+  const sizes = new Map(bundle.artifacts.map((a) => [a.sha256, a.size]));
+  const missing = new Set(await context.remote.missingBlobs([...sizes.keys()]));
+  const skippedBytes = [...sizes].filter(([hash]) => !missing.has(hash)).reduce((sum, [, size]) => sum + size, 0);
+  await context.report(skippedBytes, context.progress);
+  const small = pLimit(SMALL_BLOB_CONCURRENCY);
+  await Promise.all(
+    [...missing].map((sha256) => {
+      const size = sizes.get(sha256) ?? 0;
+      if (size >= SMALL_BLOB_BYTES) return uploadLarge(context, sha256, size);
+      return small(async () => {
+        await context.remote.putBlob(sha256, size, () => context.blobs.read(sha256));
+        await context.report(size, context.progress);
+      });
+    }),
+  );
+  return { uploaded: missing.size, skippedBytes };
+};

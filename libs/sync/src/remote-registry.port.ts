@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+import type { CompletedPart } from '@trainyard/artifacts';
+import type { VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { UploadPlan } from './registry-exchange.service';
+
+/** How this machine talks to one shared registry (adapter: the typed client + HTTP, in apps/server). */
+export interface RemoteRegistry {
+  missingBlobs(hashes: string[]): Promise<string[]>;
+  /** Small blobs in one request (`PUT /blobs/sha256/<hash>`, verified by the registry). */
+  putBlob(sha256: string, size: number, body: () => Promise<Readable>): Promise<void>;
+  startUpload(sha256: string, size: number): Promise<UploadPlan>;
+  resumeUpload(sessionId: string): Promise<UploadPlan>;
+  /** PUT one part to its presigned URL (or to the registry); returns the part's ETag. */
+  uploadPart(plan: UploadPlan, partNumber: number, body: Buffer): Promise<string>;
+  completeUpload(sessionId: string, parts: CompletedPart[]): Promise<void>;
+  receiveVersion(idempotencyKey: string, bundle: VersionBundle): Promise<{ model: string; version: number; created: boolean }>;
+  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle>;
+  downloadBlob(sha256: string): Promise<Readable>;
+}
+
+export type RemoteRegistryFactory = (remote: { url: string; token: string }) => RemoteRegistry;
+
+/** Where remote tokens live: a 0600 file on this machine, never the database. */
+export interface RemoteSecrets {
+  get(remoteId: string): Promise<string | undefined>;
+  set(remoteId: string, token: string): Promise<void>;
+  delete(remoteId: string): Promise<void>;
+}
