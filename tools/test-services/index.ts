@@ -3,3 +3,4 @@ export * from './postgres-server';
 export * from './raw-http';
 export * from './server-process';
 export * from './s3-server';
+export * from './tcp-proxy';

@@ -18,6 +18,8 @@ export const EXIT = {
   JOB_CANCELLED: 8,
   /** `data import`: the file was imported but some lines were rejected. */
   PARTIAL: 9,
+  /** `push`/`pull`: not finished yet (registry unreachable); it stays in the outbox and is retried. */
+  QUEUED: 10,
   /** Interrupted by Ctrl+C (SIGINT). */
   INTERRUPTED: 130,
 } as const;

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runMigrateCommand } from '../commands/migrate.command';
 import { runServeCommand } from '../commands/serve.command';
 import { runStatusCommand } from '../commands/status.command';
+import { registerTokenCommands } from '../commands/tokens.command';
 import { TRAINYARD_VERSION } from '../version';
 import { registerDataCommands } from './data.commands';
 import { registerDatasetCommands } from './datasets.commands';
@@ -9,6 +10,7 @@ import { EXIT } from './exit-codes';
 import { registerJobCommands } from './jobs.commands';
 import { registerModelCommands } from './models.commands';
 import { registerScoreCommand } from './score.command';
+import { registerSyncCommands } from './sync.commands';
 
 /** The `trainyard` command line: server commands plus a client for every capability. */
 export const createProgram = (): Command => {
@@ -34,5 +36,7 @@ export const createProgram = (): Command => {
   registerJobCommands(program);
   registerModelCommands(program);
   registerScoreCommand(program);
+  registerSyncCommands(program);
+  registerTokenCommands(program);
   return program;
 };

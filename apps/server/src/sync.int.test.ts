@@ -1,0 +1,177 @@
+import { createServer, type Server } from 'node:http';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { freePort, postgresUnavailableReason, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useLocalTestServer } from './test-support/local-test-server';
+import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
+import { createRegistryToken, createVersionWithFiles, randomBlob, revokeRegistryToken, sha256, waitForEntry } from './test-support/sync-fixtures';
+
+const skip = postgresUnavailableReason();
+const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
+const laptop = useLocalTestServer(fastRetry);
+const teammate = useLocalTestServer(fastRetry);
+
+let postgres: PostgresServer;
+let s3: S3TestServer;
+let registry: SharedRegistry;
+let tokens: { write: string; read: string; revoked: string };
+let registryAdmin: TrainyardClient;
+
+describe.skipIf(skip)(`push and pull between a laptop and a shared registry (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    s3 = await startS3Server();
+    const databaseUrl = await postgres.createDatabase('registry');
+    registry = await startSharedRegistry({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
+    const revoked = await createRegistryToken(databaseUrl, 'old laptop', 'write');
+    await revokeRegistryToken(databaseUrl, revoked.id);
+    tokens = { write: (await createRegistryToken(databaseUrl, 'laptop', 'write')).token, read: (await createRegistryToken(databaseUrl, 'teammate', 'read')).token, revoked: revoked.token };
+    registryAdmin = createTrainyardClient({ url: registry.url, token: (await createRegistryToken(databaseUrl, 'admin', 'admin')).token });
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+    await s3?.stop();
+    await postgres?.stop();
+  });
+
+  it('refuses the session token and wrong or revoked tokens in shared mode; a read token cannot push', async () => {
+    const status = async (token: string) => (await fetch(`${registry.url}/trpc/models.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await status(laptop.server.token)).toBe(401);
+    expect(await status('tyd_not-a-real-token-at-all')).toBe(401);
+    expect(await status(tokens.revoked)).toBe(401);
+    expect(await status(tokens.read)).toBe(200);
+    const readOnly = createTrainyardClient({ url: registry.url, token: tokens.read });
+    await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
+    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256(Buffer.from('x'))}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' }, body: 'x' });
+    expect(blobPut.status).toBe(403);
+  });
+
+  it('pushes a version: one negotiation, parts straight to S3, verified, registered with lineage; pushing again creates nothing', async () => {
+    const large = randomBlob(40 * 1024 * 1024);
+    const files = [
+      { name: 'model.bin', bytes: large },
+      { name: 'config.json', bytes: Buffer.from('{"features":16384}') },
+      { name: 'vocab.txt', bytes: randomBlob(10_000) },
+    ];
+    const version = await createVersionWithFiles(laptop.server, laptop.client, 'detector', files, { val_accuracy: 0.93 });
+    await laptop.client.models.setAlias.mutate({ model: 'detector', alias: 'champion', version });
+    await laptop.client.sync.addRemote.mutate({ name: 'team', url: registry.url, token: tokens.write });
+
+    const queued = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { alias: 'champion' } });
+    const pushed = await waitForEntry(laptop.client, queued.id, ['done', 'failed']);
+    expect(pushed).toMatchObject({ state: 'done', error: null });
+    expect(await laptop.client.sync.get.query({ id: queued.id })).toMatchObject({ bytesDone: large.length + 18 + 10_000, bytesTotal: large.length + 18 + 10_000, remoteVersion: 1, localVersion: version });
+
+    const remoteVersion = await registryAdmin.models.getVersion.query({ model: 'detector', ref: { version: 1 } });
+    expect(remoteVersion.metrics).toEqual({ val_accuracy: 0.93 });
+    expect(remoteVersion.artifactIds).toHaveLength(3);
+    expect(remoteVersion.provenance).toMatchObject({ pushedFrom: { model: 'detector', version } });
+    const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${sha256(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
+    expect(sha256(served)).toBe(sha256(large));
+
+    // Exactly one object per blob in the bucket: no staging copies, no duplicates.
+    const objects = await listBucket();
+    expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
+    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(files.map((f) => `registry/sha256/${sha256(f.bytes).slice(0, 2)}/${sha256(f.bytes)}`).sort());
+
+    const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
+    expect(again).toMatchObject({ id: queued.id, state: 'done' });
+    const direct = await createTrainyardClient({ url: registry.url, token: tokens.write }).sync.receiveVersion.mutate({
+      idempotencyKey: `push:${(await laptop.client.sync.listRemotes.query())[0]?.id}:${(await laptop.client.models.getVersion.query({ model: 'detector', ref: { version } })).id}`,
+      bundle: (await registryAdmin.sync.describeVersion.query({ model: 'detector', ref: { version: 1 } })),
+    });
+    expect(direct).toEqual({ model: 'detector', version: 1, created: false });
+    expect((await registryAdmin.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
+    expect((await laptop.client.sync.listRemotes.query())[0]?.links).toEqual([{ model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' }]);
+  }, 120_000);
+
+  it('pulls with hash verification into a machine whose own numbering differs, idempotently; a read token is enough', async () => {
+    // The teammate already has two local versions of a model with the same name.
+    await createVersionWithFiles(teammate.server, teammate.client, 'detector', [{ name: 'a', bytes: randomBlob(100) }]);
+    await createVersionWithFiles(teammate.server, teammate.client, 'detector', [{ name: 'b', bytes: randomBlob(100) }]);
+    await teammate.client.sync.addRemote.mutate({ name: 'team', url: registry.url, token: tokens.read });
+    const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
+    expect(await waitForEntry(teammate.client, pull.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    const entry = await teammate.client.sync.get.query({ id: pull.id });
+    expect(entry).toMatchObject({ localVersion: 3, remoteVersion: 1 });
+    const local = await teammate.client.models.getVersion.query({ model: 'detector', ref: { version: 3 } });
+    expect(local.provenance).toMatchObject({ pulledFrom: { remote: 'team', version: 1 } });
+    expect(local.artifactIds).toHaveLength(3);
+
+    const again = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
+    expect(await waitForEntry(teammate.client, again.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    expect(await teammate.client.sync.get.query({ id: again.id })).toMatchObject({ localVersion: 3 });
+    expect((await teammate.client.models.listVersions.query({ model: 'detector' })).items).toHaveLength(3);
+    expect((await teammate.client.sync.listRemotes.query())[0]?.links).toEqual([{ model: 'detector', localVersion: 3, remoteVersion: 1, direction: 'pull' }]);
+
+    // A read token cannot push.
+    const push = await teammate.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
+    expect(await waitForEntry(teammate.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'failed', error: expect.stringMatching(/scope \(read\)/) });
+  }, 120_000);
+
+  it('refuses a tampered blob on pull and registers nothing', async () => {
+    const bytes = randomBlob(64 * 1024);
+    const version = await createVersionWithFiles(laptop.server, laptop.client, 'tampered', [{ name: 'weights', bytes }]);
+    const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'tampered', ref: { version } });
+    expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    await flipByteInBucket(`registry/sha256/${sha256(bytes).slice(0, 2)}/${sha256(bytes)}`);
+
+    const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'tampered', ref: { version: 1 } });
+    const failed = await waitForEntry(teammate.client, pull.id, ['done', 'failed']);
+    expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/corrupt|hash mismatch/i) });
+    await expect(teammate.client.models.get.query({ model: 'tampered' })).rejects.toThrow(/not found/i);
+  }, 60_000);
+
+  it('refuses remotes on link-local/metadata addresses and registries that redirect', async () => {
+    await expect(laptop.client.sync.addRemote.mutate({ name: 'metadata', url: 'http://169.254.169.254/latest', token: tokens.write })).rejects.toThrow(/169\.254\.169\.254/);
+    await expect(laptop.client.sync.addRemote.mutate({ name: 'linklocal', url: 'http://[fe80::1]:8080', token: tokens.write })).rejects.toThrow(/fe80::1/);
+    await expect(laptop.client.sync.addRemote.mutate({ name: 'ftp', url: 'ftp://example.com', token: tokens.write })).rejects.toThrow(/http/);
+
+    const redirector = await startRedirector('http://169.254.169.254/latest/meta-data/');
+    try {
+      await laptop.client.sync.addRemote.mutate({ name: 'redirecting', url: redirector.url, token: tokens.write });
+      const push = await laptop.client.sync.push.mutate({ remote: 'redirecting', model: 'detector', ref: { version: 1 } });
+      const failed = await waitForEntry(laptop.client, push.id, ['done', 'failed']);
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/redirect to http:\/\/169\.254\.169\.254/) });
+      expect(redirector.hits()).toBeGreaterThan(0);
+    } finally {
+      await redirector.close();
+    }
+  }, 60_000);
+
+  it('a wrong or revoked token fails the push with a clear reason instead of retrying forever', async () => {
+    for (const [name, token] of [['wrong', 'tyd_this-token-was-never-issued-0000'], ['revoked', tokens.revoked]] as const) {
+      await laptop.client.sync.addRemote.mutate({ name, url: registry.url, token });
+      const push = await laptop.client.sync.push.mutate({ remote: name, model: 'detector', ref: { version: 1 } });
+      expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'failed', error: expect.stringMatching(/refused the token/) });
+    }
+  }, 60_000);
+});
+
+const listBucket = async (): Promise<string[]> => {
+  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+  return (page.Contents ?? []).map((object) => object.Key ?? '');
+};
+
+const flipByteInBucket = async (key: string): Promise<void> => {
+  const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  const bytes = Buffer.from(await object.Body?.transformToByteArray() ?? []);
+  bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+  await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
+};
+
+const startRedirector = async (location: string): Promise<{ url: string; hits(): number; close(): Promise<void> }> => {
+  let hits = 0;
+  const server: Server = createServer((_request, response) => {
+    hits++;
+    response.writeHead(302, { location });
+    response.end();
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, hits: () => hits, close: () => new Promise((resolve) => server.close(() => resolve())) };
+};

@@ -1,0 +1,73 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { TrainyardClient } from '@trainyard/client';
+import { openDatabase } from '@trainyard/db';
+import { createApiTokenService } from '@trainyard/sync';
+import type { TokenScope } from '@trainyard/contracts';
+
+export const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Random bytes of a given size: incompressible, so every test blob is distinct. */
+export const randomBlob = (size: number): Buffer => randomBytes(size);
+
+export const putBlob = async (url: string, token: string, bytes: Buffer): Promise<string> => {
+  const hash = sha256(bytes);
+  const response = await fetch(`${url}/blobs/sha256/${hash}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
+  if (!response.ok) throw new Error(`PUT blob failed: ${response.status} ${await response.text()}`);
+  return hash;
+};
+
+/** A version of `model` on a local server whose artifacts are the given files. */
+export const createVersionWithFiles = async (
+  server: { url: string; token: string },
+  client: TrainyardClient,
+  model: string,
+  files: Array<{ name: string; bytes: Buffer }>,
+  metrics: Record<string, number> = { accuracy: 0.9 },
+): Promise<number> => {
+  await client.models.register.mutate({ name: model, description: `${model} for sync tests` }).catch(() => undefined);
+  const artifactIds: string[] = [];
+  for (const file of files) {
+    const hash = await putBlob(server.url, server.token, file.bytes);
+    const artifact = await client.artifacts.register.mutate({ sha256: hash, name: file.name, type: 'model' });
+    artifactIds.push(artifact.id);
+  }
+  const version = await client.models.createVersion.mutate({ model, metrics, artifactIds });
+  return version.version;
+};
+
+/** Tokens straight in the registry's database, as `trainyard tokens create` does. */
+export const createRegistryToken = async (databaseUrl: string, name: string, scope: TokenScope): Promise<{ token: string; id: string }> => {
+  const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+  try {
+    const { token, record } = await createApiTokenService(database).create(name, scope);
+    return { token, id: record.id };
+  } finally {
+    await database.close();
+  }
+};
+
+export const revokeRegistryToken = async (databaseUrl: string, id: string): Promise<void> => {
+  const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+  try {
+    await createApiTokenService(database).revoke(id);
+  } finally {
+    await database.close();
+  }
+};
+
+type Entry = { id: string; state: string; error: string | null; attempts: number };
+
+/** Polls an outbox entry until it reaches one of `states`. */
+export const waitForEntry = async (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entry = await client.sync.get.query({ id });
+    if (states.includes(entry.state)) return entry;
+    if (Date.now() > deadline) throw new Error(`sync entry still ${entry.state} (${entry.error ?? 'no error'}) after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};

@@ -1,0 +1,80 @@
+import { createServer, type Socket, connect } from 'node:net';
+import { freePort } from './free-port';
+
+export interface TcpProxy {
+  port: number;
+  /** Bytes forwarded from clients to the target so far. */
+  uploadedBytes(): number;
+  /** Cuts every open connection (both directions), as a network failure would. */
+  dropConnections(): void;
+  /** Cut all connections once the uploaded byte count passes each of these marks. */
+  dropAt(marks: number[]): void;
+  /** Refuse new connections (the target looks down) until `resume()`. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy in front of a real server, for cutting connections mid-transfer in tests. */
+export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let uploaded = 0;
+  let marks: number[] = [];
+  let paused = false;
+  const dropConnections = (): void => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+  const server = createServer((client) => {
+    if (paused) return void client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      uploaded += chunk.length;
+      if (marks.length > 0 && uploaded >= (marks[0] ?? Infinity)) {
+        marks = marks.slice(1);
+        dropConnections();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    upstream.on('data', (chunk: Buffer) => {
+      if (!client.write(chunk)) upstream.pause();
+    });
+    client.on('drain', () => upstream.resume());
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    uploadedBytes: () => uploaded,
+    dropConnections,
+    dropAt(values) {
+      marks = [...values].sort((a, b) => a - b);
+    },
+    pause() {
+      paused = true;
+      dropConnections();
+    },
+    resume() {
+      paused = false;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        dropConnections();
+        server.close(() => resolve());
+      }),
+  };
+};
