@@ -40,7 +40,7 @@ export default [
     },
   },
   {
-    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'apps/client-example/src/**/*.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
+    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'apps/client-example/src/**/*.ts', 'apps/*/src/test-support/**/*.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['**/*.ts', '**/*.tsx'] })),

@@ -9,6 +9,12 @@ export interface TcpProxy {
   dropConnections(): void;
   /** Cut all connections once the uploaded byte count passes each of these marks. */
   dropAt(marks: number[]): void;
+  /** Once the uploaded byte count passes `mark`, stop forwarding client bytes (a hung network) until `unstall()`. */
+  stallAt(mark: number): void;
+  /** Whether the proxy is currently holding client bytes back. */
+  stalled(): boolean;
+  /** Drops the held connections and forwards normally again. */
+  unstall(): void;
   /** Refuse new connections (the target looks down) until `resume()`. */
   pause(): void;
   resume(): void;
@@ -22,6 +28,8 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   let uploaded = 0;
   let marks: number[] = [];
   let paused = false;
+  let stallMark = Infinity;
+  let stalling = false;
   const dropConnections = (): void => {
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -32,6 +40,12 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     sockets.add(client);
     sockets.add(upstream);
     client.on('data', (chunk: Buffer) => {
+      if (stalling) return; // swallowed: the connection hangs, as on a dead network path
+      if (uploaded + chunk.length >= stallMark) {
+        stalling = true;
+        stallMark = Infinity;
+        return;
+      }
       uploaded += chunk.length;
       if (marks.length > 0 && uploaded >= (marks[0] ?? Infinity)) {
         marks = marks.slice(1);
@@ -63,6 +77,14 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     dropConnections,
     dropAt(values) {
       marks = [...values].sort((a, b) => a - b);
+    },
+    stallAt(mark) {
+      stallMark = mark;
+    },
+    stalled: () => stalling,
+    unstall() {
+      dropConnections();
+      stalling = false;
     },
     pause() {
       paused = true;

@@ -70,7 +70,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     expect(sha256(served)).toBe(sha256(large));
 
     // Exactly one object per blob in the bucket: no staging copies, no duplicates.
-    const objects = await listBucket();
+    const objects = await s3.listKeys();
     expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
     expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(files.map((f) => `registry/sha256/${sha256(f.bytes).slice(0, 2)}/${sha256(f.bytes)}`).sort());
 
@@ -147,13 +147,6 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     }
   }, 60_000);
 });
-
-const listBucket = async (): Promise<string[]> => {
-  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
-  const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
-  return (page.Contents ?? []).map((object) => object.Key ?? '');
-};
 
 const flipByteInBucket = async (key: string): Promise<void> => {
   const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');

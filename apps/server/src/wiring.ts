@@ -24,6 +24,9 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
   return s3.createS3MultipartTarget(s3.createS3Client(store), { bucket: store.bucket, prefix: store.prefix, urlExpirySeconds: config.sync.uploadUrlExpirySeconds });
 };
 
+/** An upload session untouched this long is abandoned (presigned URLs expire well before). */
+const STALE_UPLOAD_MS = 24 * 3_600_000;
+
 export interface Services extends ApiServices {
   /** Work that may run once the server is listening (the demo dataset). */
   startBackgroundWork(): void;
@@ -47,6 +50,10 @@ export const createServices = async (config: ServerConfig, database: Database, l
           artifacts.gc({ dryRun: false }).then(
             (report) => report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs'),
             (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+          );
+          exchange.sweepStaleUploads(STALE_UPLOAD_MS).then(
+            (swept) => swept > 0 && logger.info({ swept }, 'swept abandoned uploads'),
+            (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
           );
         }, config.gc.intervalMs)
       : undefined;

@@ -148,6 +148,21 @@ export const createRegistryExchangeService = (deps: {
       }
     },
 
+    /**
+     * Abandoned uploads (a pusher that never came back): abort the store's multipart upload or
+     * remove the part files, then forget the session. Returns how many were swept.
+     */
+    async sweepStaleUploads(olderThanMs: number): Promise<number> {
+      const stale = await prisma.uploadSession.findMany({ where: { createdAt: { lt: new Date(Date.now() - olderThanMs) } } });
+      for (const row of stale) {
+        await deps.uploads
+          .abort({ id: row.id, sha256: row.sha256, size: Number(row.size), partSize: row.partSize, uploadId: row.s3UploadId })
+          .catch(() => undefined); // already gone, or a store that cannot abort: forgetting it is all we can do
+        await prisma.uploadSession.delete({ where: { id: row.id } }).catch(() => undefined);
+      }
+      return stale.length;
+    },
+
     /** What a puller needs: the bundle, with blob hashes to download. */
     async describeVersion(model: string, ref: VersionRef): Promise<VersionBundle> {
       const version = await deps.versions.get(model, ref);

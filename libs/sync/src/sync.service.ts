@@ -178,8 +178,15 @@ export const createSyncService = (options: SyncOptions) => {
       const { bundle, versionId } = await buildVersionBundle({ ...options }, row.modelName, row.localVersion ? { version: row.localVersion } : ref);
       const saved = (row.progress ?? {}) as PushProgress;
       await progress(0, { bytesTotal: bundle.artifacts.reduce((sum, a) => sum + a.size, 0) });
-      await pushBlobs({ remote, blobs: options.blobs, progress: saved, report: (bytes, state) => progress(bytes, { progress: state }) }, bundle);
-      const result = await remote.receiveVersion(row.idempotencyKey, bundle);
+      const context = { remote, blobs: options.blobs, progress: saved, report: (bytes: number, state: PushProgress) => progress(bytes, { progress: state }) };
+      await pushBlobs(context, bundle);
+      const result = await remote.receiveVersion(row.idempotencyKey, bundle).catch(async (error: unknown) => {
+        // The registry may have collected blobs of a push that paused longer than its GC grace
+        // period: negotiate again, send what is missing, and register once more.
+        if (!(isDomainError(error) && error.code === 'FAILED_PRECONDITION' && /Upload these blobs first/.test(error.message))) throw error;
+        await pushBlobs(context, bundle);
+        return remote.receiveVersion(row.idempotencyKey, bundle);
+      });
       await prisma.$transaction([
         prisma.remoteVersionLink.upsert({
           where: { remoteId_localVersionId: { remoteId: row.remoteId, localVersionId: versionId } },

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import {
+  postgresUnavailableReason,
+  type PostgresServer,
+  type S3TestServer,
+  type ServerProcess,
+  startPostgresServer,
+  startS3Server,
+  startServerProcess,
+  startTcpProxy,
+  type TcpProxy,
+} from '@trainyard/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
+import { createRegistryToken, createVersionWithFiles, randomBlob, sha256, waitForEntry } from './test-support/sync-fixtures';
+
+const skip = postgresUnavailableReason();
+const MiB = 1024 * 1024;
+
+let postgres: PostgresServer;
+let s3: S3TestServer;
+let s3Proxy: TcpProxy;
+let s3Registry: SharedRegistry;
+let diskRegistry: SharedRegistry;
+let diskProxy: TcpProxy;
+let s3Token: string;
+let diskToken: string;
+let laptopDir: string;
+let laptop: ServerProcess;
+let client: TrainyardClient;
+
+/** The laptop is a real server process, so it can be SIGKILLed mid-push and started again. */
+const startLaptop = async (): Promise<void> => {
+  laptop = await startServerProcess({ TRAINYARD_DATA_DIR: laptopDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '400' });
+  client = createTrainyardClient({ url: laptop.url, token: laptop.token });
+};
+
+const waitUntil = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+const blobOnRegistry = async (registry: SharedRegistry, token: string, hash: string): Promise<string> => {
+  const response = await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
+  return sha256(Buffer.from(await response.arrayBuffer()));
+};
+
+describe.skipIf(skip)(`sync under faults: dropped connections, killed and restarted processes, offline${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    s3 = await startS3Server();
+    // The registry reaches S3 through a proxy, and so do the presigned part URLs it hands out.
+    s3Proxy = await startTcpProxy(Number(new URL(s3.endpoint).port));
+    const s3Db = await postgres.createDatabase('registry_s3');
+    s3Registry = await startSharedRegistry({ databaseUrl: s3Db, s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket } });
+    s3Token = (await createRegistryToken(s3Db, 'laptop', 'write')).token;
+    const diskDb = await postgres.createDatabase('registry_disk');
+    diskRegistry = await startSharedRegistry({ databaseUrl: diskDb });
+    diskToken = (await createRegistryToken(diskDb, 'laptop', 'write')).token;
+    diskProxy = await startTcpProxy(diskRegistry.port);
+    laptopDir = mkdtempSync(join(tmpdir(), 'trainyard-laptop-'));
+    await startLaptop();
+    await client.sync.addRemote.mutate({ name: 's3team', url: s3Registry.url, token: s3Token });
+    await client.sync.addRemote.mutate({ name: 'diskteam', url: `http://127.0.0.1:${diskProxy.port}`, token: diskToken });
+  }, 120_000);
+  afterAll(async () => {
+    laptop?.child.kill('SIGKILL');
+    await laptop?.exited;
+    await s3Registry?.stop();
+    await diskRegistry?.stop();
+    await s3Proxy?.close();
+    await diskProxy?.close();
+    await s3?.stop();
+    await postgres?.stop();
+    if (laptopDir) rmSync(laptopDir, { recursive: true, force: true });
+  });
+
+  it('connection dropped twice mid-upload: resumes from the last completed part, hashes match, no duplicates, no orphan uploads', async () => {
+    const bytes = randomBlob(72 * MiB);
+    const version = await createVersionWithFiles(laptop, client, 'dropped', [{ name: 'model.bin', bytes }]);
+    const start = s3Proxy.uploadedBytes();
+    s3Proxy.dropAt([start + 20 * MiB, start + 50 * MiB]);
+    const push = await client.sync.push.mutate({ remote: 's3team', model: 'dropped', ref: { version } });
+    const done = await waitForEntry(client, push.id, ['done', 'failed'], 120_000);
+    expect(done).toMatchObject({ state: 'done' });
+    expect(done.attempts).toBeGreaterThanOrEqual(3);
+    // Resumed, not restarted: far less than 3 × the blob went over the wire.
+    expect(s3Proxy.uploadedBytes() - start).toBeLessThan(2.5 * bytes.length);
+    expect(await blobOnRegistry(s3Registry, s3Token, sha256(bytes))).toBe(sha256(bytes));
+    expect(s3.pendingMultipartUploads()).toEqual([]);
+    const keys = await s3.listKeys();
+    expect(keys.filter((key) => key.endsWith(sha256(bytes)))).toHaveLength(1);
+    expect(keys.filter((key) => key.includes('/uploads/'))).toEqual([]);
+  }, 180_000);
+
+  it('laptop SIGKILLed mid-push: after a restart the push resumes from its saved parts and completes once', async () => {
+    // 5 parts of 16 MiB, at most 4 in flight: past 64 MiB sent, part 5 is under way, so a
+    // part has completed and its progress was saved before that.
+    const bytes = randomBlob(80 * MiB);
+    const version = await createVersionWithFiles(laptop, client, 'killed', [{ name: 'model.bin', bytes }]);
+    const start = s3Proxy.uploadedBytes();
+    s3Proxy.stallAt(start + 66 * MiB);
+    const push = await client.sync.push.mutate({ remote: 's3team', model: 'killed', ref: { version } });
+    await waitUntil(() => s3Proxy.stalled(), 'the upload to stall');
+    const before = await client.sync.get.query({ id: push.id });
+    expect(before.state).toBe('running');
+    laptop.child.kill('SIGKILL');
+    await laptop.exited;
+    s3Proxy.unstall();
+    const resumedFrom = s3Proxy.uploadedBytes();
+    await startLaptop();
+    expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
+    // At least one 16 MiB part finished before the kill and was not sent again.
+    expect(s3Proxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
+    expect(await blobOnRegistry(s3Registry, s3Token, sha256(bytes))).toBe(sha256(bytes));
+    expect((await client.sync.get.query({ id: push.id })).remoteVersion).toBe(1);
+    expect(s3.pendingMultipartUploads()).toEqual([]);
+  }, 180_000);
+
+  it('registry restarted mid-push (parts on its disk): the push resumes and completes', async () => {
+    const bytes = randomBlob(80 * MiB);
+    const version = await createVersionWithFiles(laptop, client, 'restarted', [{ name: 'model.bin', bytes }, { name: 'small.json', bytes: Buffer.from('{}') }]);
+    const start = diskProxy.uploadedBytes();
+    diskProxy.stallAt(start + 66 * MiB);
+    const push = await client.sync.push.mutate({ remote: 'diskteam', model: 'restarted', ref: { version } });
+    await waitUntil(() => diskProxy.stalled(), 'the upload to stall');
+    await diskRegistry.restart();
+    const resumedFrom = diskProxy.uploadedBytes();
+    diskProxy.unstall();
+    expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
+    expect(diskProxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
+    expect(await blobOnRegistry(diskRegistry, diskToken, sha256(bytes))).toBe(sha256(bytes));
+  }, 180_000);
+
+  it('offline: a push while the registry is unreachable waits in the outbox, retries with backoff, and completes when it is back', async () => {
+    const version = await createVersionWithFiles(laptop, client, 'offline', [{ name: 'weights', bytes: randomBlob(MiB) }]);
+    diskProxy.pause();
+    const push = await client.sync.push.mutate({ remote: 'diskteam', model: 'offline', ref: { version } });
+    await waitUntil(async () => (await client.sync.get.query({ id: push.id })).attempts >= 3, 'three failed attempts');
+    const waiting = await client.sync.get.query({ id: push.id });
+    expect(waiting.state).toMatch(/pending|running/);
+    expect(waiting.error).toMatch(/ECONNRESET|fetch failed|socket|terminated|other side closed/i);
+    diskProxy.resume();
+    expect(await waitForEntry(client, push.id, ['done', 'failed'], 60_000)).toMatchObject({ state: 'done', error: null });
+  }, 120_000);
+});
