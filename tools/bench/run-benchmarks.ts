@@ -4,6 +4,7 @@ import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
 import { registryBench } from './registry.bench';
+import { syncBench } from './sync.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
 
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   registry: registryBench,
   training: trainingBench,
   'text-detector': textDetectorBench,
+  sync: syncBench,
 };
 
 const program = new Command()

@@ -76,13 +76,18 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
 
     const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
     expect(again).toMatchObject({ id: queued.id, state: 'done' });
+    // The same version through another remote name for the same registry: still one version there.
+    await laptop.client.sync.addRemote.mutate({ name: 'team-again', url: registry.url, token: tokens.write });
+    const viaOtherName = await laptop.client.sync.push.mutate({ remote: 'team-again', model: 'detector', ref: { version } });
+    expect(await waitForEntry(laptop.client, viaOtherName.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    expect(await laptop.client.sync.get.query({ id: viaOtherName.id })).toMatchObject({ remoteVersion: 1 });
     const direct = await createTrainyardClient({ url: registry.url, token: tokens.write }).sync.receiveVersion.mutate({
-      idempotencyKey: `push:${(await laptop.client.sync.listRemotes.query())[0]?.id}:${(await laptop.client.models.getVersion.query({ model: 'detector', ref: { version } })).id}`,
-      bundle: (await registryAdmin.sync.describeVersion.query({ model: 'detector', ref: { version: 1 } })),
+      idempotencyKey: `version:${(await laptop.client.models.getVersion.query({ model: 'detector', ref: { version } })).id}`,
+      bundle: await registryAdmin.sync.describeVersion.query({ model: 'detector', ref: { version: 1 } }),
     });
     expect(direct).toEqual({ model: 'detector', version: 1, created: false });
     expect((await registryAdmin.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
-    expect((await laptop.client.sync.listRemotes.query())[0]?.links).toEqual([{ model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' }]);
+    expect((await laptop.client.sync.listRemotes.query()).find((r) => r.name === 'team')?.links).toEqual([{ model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' }]);
   }, 120_000);
 
   it('pulls with hash verification into a machine whose own numbering differs, idempotently; a read token is enough', async () => {

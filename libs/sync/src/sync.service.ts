@@ -39,6 +39,8 @@ export interface RemoteOutput {
   links: Array<{ model: string; localVersion: number; remoteVersion: number; direction: string }>;
 }
 
+const PROGRESS_FLUSH_MS = 250;
+
 /** Failures a retry cannot fix: the entry fails instead of being retried. */
 const PERMANENT = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_ARGUMENT', 'NOT_FOUND', 'INTEGRITY', 'FAILED_PRECONDITION', 'CONFLICT']);
 
@@ -150,42 +152,86 @@ export const createSyncService = (options: SyncOptions) => {
     return entry(id);
   };
 
-  const report = (id: string) => {
-    let lastPublish = 0;
-    return async (delta: number, fields: { bytesTotal?: number; progress?: PushProgress } = {}): Promise<void> => {
-      await prisma.syncOutbox.update({
-        where: { id },
-        data: {
-          bytesDone: { increment: BigInt(delta) },
-          ...(fields.bytesTotal !== undefined ? { bytesTotal: BigInt(fields.bytesTotal) } : {}),
-          ...(fields.progress !== undefined ? { progress: fields.progress as object } : {}),
-        },
-      });
-      if (Date.now() - lastPublish > 100) {
-        lastPublish = Date.now();
+  /**
+   * Progress is kept in memory and written at most every PROGRESS_FLUSH_MS (and at the end of
+   * an attempt): one database write per part or per small blob would cost more than sending
+   * it. A crash loses at most that much progress — those parts are simply sent again.
+   */
+  const progressWriter = (id: string) => {
+    let delta = 0;
+    let fields: { bytesTotal?: number; progress?: PushProgress } = {};
+    let timer: NodeJS.Timeout | undefined;
+    let writing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      clearTimeout(timer);
+      timer = undefined;
+      const bytes = delta;
+      const pending = fields;
+      delta = 0;
+      fields = {};
+      writing = writing.then(async () => {
+        await prisma.syncOutbox.update({
+          where: { id },
+          data: {
+            bytesDone: { increment: BigInt(bytes) },
+            ...(pending.bytesTotal !== undefined ? { bytesTotal: BigInt(pending.bytesTotal) } : {}),
+            // A snapshot: the live object keeps changing while the write is queued.
+            ...(pending.progress !== undefined ? { progress: JSON.parse(JSON.stringify(pending.progress)) as object } : {}),
+          },
+        });
         await publish(id);
-      }
+      });
+      return writing;
+    };
+    return {
+      add(bytes: number, update: { bytesTotal?: number; progress?: PushProgress } = {}): Promise<void> {
+        delta += bytes;
+        fields = { ...fields, ...update };
+        timer ??= setTimeout(() => void flush().catch(() => undefined), PROGRESS_FLUSH_MS);
+        return Promise.resolve();
+      },
+      flush,
     };
   };
 
+  const loadEntry = (id: string) => prisma.syncOutbox.findUniqueOrThrow({ where: { id }, include: { remote: true } });
+
   const carryOut = async (id: string): Promise<void> => {
-    const row = await prisma.syncOutbox.findUniqueOrThrow({ where: { id }, include: { remote: true } });
+    const row = await loadEntry(id);
     const remote = await connectTo(row.remote);
-    const progress = report(id);
+    const writer = progressWriter(id);
+    const progress = writer.add;
     const ref = row.versionRef as VersionRef;
     await prisma.syncOutbox.update({ where: { id }, data: { bytesDone: 0n } });
+    try {
+      await transfer(row, remote, progress, ref);
+    } finally {
+      await writer.flush();
+    }
+  };
+
+  const transfer = async (
+    row: Awaited<ReturnType<typeof loadEntry>>,
+    remote: Awaited<ReturnType<typeof connectTo>>,
+    progress: (bytes: number, update?: { bytesTotal?: number; progress?: PushProgress }) => Promise<void>,
+    ref: VersionRef,
+  ): Promise<void> => {
+    const id = row.id;
     if (row.direction === 'push') {
       const { bundle, versionId } = await buildVersionBundle({ ...options }, row.modelName, row.localVersion ? { version: row.localVersion } : ref);
       const saved = (row.progress ?? {}) as PushProgress;
       await progress(0, { bytesTotal: bundle.artifacts.reduce((sum, a) => sum + a.size, 0) });
       const context = { remote, blobs: options.blobs, progress: saved, report: (bytes: number, state: PushProgress) => progress(bytes, { progress: state }) };
       await pushBlobs(context, bundle);
-      const result = await remote.receiveVersion(row.idempotencyKey, bundle).catch(async (error: unknown) => {
+      // Keyed by the version itself, not by the remote entry: the same version reaching the same
+      // registry by any route (another remote name, a second outbox entry) registers once.
+      const versionKey = `version:${versionId}`;
+      const result = await remote.receiveVersion(versionKey, bundle).catch(async (error: unknown) => {
         // The registry may have collected blobs of a push that paused longer than its GC grace
         // period: negotiate again, send what is missing, and register once more.
         if (!(isDomainError(error) && error.code === 'FAILED_PRECONDITION' && /Upload these blobs first/.test(error.message))) throw error;
         await pushBlobs(context, bundle);
-        return remote.receiveVersion(row.idempotencyKey, bundle);
+        return remote.receiveVersion(versionKey, bundle);
       });
       await prisma.$transaction([
         prisma.remoteVersionLink.upsert({

@@ -1,0 +1,182 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { openDatabase } from '@trainyard/db';
+import { createApiTokenService } from '@trainyard/sync';
+import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
+import pLimit from 'p-limit';
+import type { BenchRow } from './bench-row';
+import { median, timeMs } from './stats';
+
+const GIB = 1024 ** 3;
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
+const SMALL_FILES = 1_000;
+const SMALL_SIZE = 10 * 1024;
+const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
+
+const sh = (command: string, args: string[]): Promise<number> =>
+  timeMs(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...credentials } });
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+      }),
+  );
+
+const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  const info = JSON.parse(line) as { endpoint: string; bucket: string };
+  return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };
+};
+
+const writeRandomFile = async (path: string, bytes: number): Promise<string> => {
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  for (let written = 0; written < bytes; written += 8 * 1024 * 1024) {
+    const chunk = randomBytes(Math.min(8 * 1024 * 1024, bytes - written));
+    hash.update(chunk);
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return hash.digest('hex');
+};
+
+const putFile = async (server: ServerProcess, path: string, hash: string): Promise<void> => {
+  const response = await fetch(`${server.url}/blobs/sha256/${hash}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(path).size) },
+    body: createReadStream(path) as unknown as RequestInit['body'],
+    duplex: 'half',
+  } as RequestInit);
+  if (!response.ok) throw new Error(`PUT ${response.status}`);
+};
+
+/** Pushes and waits; returns milliseconds from the request to the version being registered remotely. */
+const timedPush = async (client: TrainyardClient, remote: string, model: string): Promise<number> =>
+  timeMs(async () => {
+    const entry = await client.sync.push.mutate({ remote, model, ref: { version: 1 } });
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`push of ${model} did not finish: ${(await client.sync.get.query({ id: entry.id })).error ?? 'no error'}`);
+      const current = await client.sync.get.query({ id: entry.id });
+      if (current.state === 'done') return;
+      if (current.state === 'failed') throw new Error(`push failed: ${current.error}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+
+const row = (benchmark: string, ours: number[], base: number[], baseName: string, limit: number): BenchRow => ({
+  benchmark,
+  value: `${(median(ours) / 1000).toFixed(2)} s`,
+  baseline: `${(median(base) / 1000).toFixed(2)} s (${baseName})`,
+  ratio: `${(median(ours) / median(base)).toFixed(2)}×`,
+  target: `≤ ${limit}× baseline`,
+  pass: median(ours) / median(base) <= limit,
+});
+
+const awsAvailable = (): boolean => {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Push to a shared registry (PostgreSQL + s3rver, each registry a separate server process)
+ * from a local server process, against `aws s3 cp` / `aws s3 sync` to the same S3 server.
+ * Every run pushes to a fresh registry (new database, new key prefix), so nothing is skipped.
+ */
+export const syncBench = async (): Promise<BenchRow[]> => {
+  const unavailable = postgresUnavailableReason() ?? (awsAvailable() ? undefined : 'aws CLI not installed');
+  if (unavailable) return [{ benchmark: 'push to a shared registry', value: `skipped: ${unavailable}`, target: '—', pass: false }];
+  const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-sync-'));
+  const postgres = await startPostgresServer();
+  const s3 = await startS3Process();
+  const servers: ServerProcess[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const server of servers.splice(0)) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  };
+  try {
+    const laptop = await startServerProcess({ TRAINYARD_DATA_DIR: join(scratch, 'laptop'), TRAINYARD_DEMO_DATA: 'off' });
+    servers.push(laptop);
+    const client = createTrainyardClient({ url: laptop.url, token: laptop.token });
+
+    process.stderr.write('  preparing a 1 GiB version and a 1 000-file version…\n');
+    const bigFile = join(scratch, 'model.bin');
+    const bigHash = await writeRandomFile(bigFile, GIB);
+    await putFile(laptop, bigFile, bigHash);
+    await client.models.register.mutate({ name: 'big' });
+    const big = await client.artifacts.register.mutate({ sha256: bigHash, name: 'model.bin', type: 'model' });
+    await client.models.createVersion.mutate({ model: 'big', artifactIds: [big.id] });
+
+    const smallDir = join(scratch, 'small');
+    mkdirSync(smallDir);
+    const limit = pLimit(8);
+    const smallIds = await Promise.all(
+      Array.from({ length: SMALL_FILES }, (_unused, index) =>
+        limit(async () => {
+          const bytes = randomBytes(SMALL_SIZE);
+          const path = join(smallDir, `shard-${String(index).padStart(4, '0')}.bin`);
+          writeFileSync(path, bytes);
+          const hash = createHash('sha256').update(bytes).digest('hex');
+          await putFile(laptop, path, hash);
+          return (await client.artifacts.register.mutate({ sha256: hash, name: `shard-${index}`, type: 'checkpoint' })).id;
+        }),
+      ),
+    );
+    await client.models.register.mutate({ name: 'many' });
+    await client.models.createVersion.mutate({ model: 'many', artifactIds: smallIds });
+
+    const bigPush: number[] = [];
+    const secondPush: number[] = [];
+    const manyPush: number[] = [];
+    const awsCp: number[] = [];
+    const awsSync: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      process.stderr.write(`  run ${run + 1} of ${RUNS}\n`);
+      const databaseUrl = await postgres.createDatabase(`bench_registry_${run}`);
+      const registry = await startServerProcess({
+        TRAINYARD_DATA_DIR: join(scratch, `registry-${run}`),
+        DATABASE_URL: databaseUrl,
+        ARTIFACT_STORE: `s3://${s3.bucket}/registry-${run}`,
+        S3_ENDPOINT: s3.endpoint,
+        ...credentials,
+      });
+      servers.push(registry);
+      const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+      const { token } = await createApiTokenService(database).create(`bench-${run}`, 'write');
+      await database.close();
+      for (const name of [`team-${run}`, `again-${run}`]) await client.sync.addRemote.mutate({ name, url: registry.url, token });
+
+      bigPush.push(await timedPush(client, `team-${run}`, 'big'));
+      // The same version through another remote name for the same registry: negotiation finds
+      // every blob present and the registry answers with the version it already has.
+      secondPush.push(await timedPush(client, `again-${run}`, 'big'));
+      manyPush.push(await timedPush(client, `team-${run}`, 'many'));
+      awsCp.push(await sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, `s3://${s3.bucket}/aws-${run}/model.bin`, '--only-show-errors']));
+      awsSync.push(await sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors']));
+      registry.child.kill('SIGTERM');
+      await registry.exited;
+      servers.splice(servers.indexOf(registry), 1);
+    }
+    return [
+      row('push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)', bigPush, awsCp, 'aws s3 cp, same S3 server', 1.2),
+      { benchmark: 'second push of the same version (nothing uploaded)', value: `${median(secondPush).toFixed(0)} ms`, target: '≤ 1 s', pass: median(secondPush) <= 1_000 },
+      row(`push a version with ${SMALL_FILES} artifacts of 10 KB`, manyPush, awsSync, 'aws s3 sync, same files', 1.5),
+    ];
+  } finally {
+    await stopAll();
+    await s3.stop();
+    await postgres.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+};
