@@ -1,7 +1,7 @@
 import type { ApiServices, Logger } from '@trainyard/api';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type BlobStore, createArtifactService, createFsBlobStore, createFsMultipartTarget, loadS3BlobStore, type MultipartTarget } from '@trainyard/artifacts';
+import { type BlobStore, createArtifactService, createFsBlobStore, createFsMultipartTarget, loadS3BlobStore, type MultipartTarget, withBlobIndex } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
@@ -36,7 +36,7 @@ export interface Services extends ApiServices {
 
 /** Builds every service from concrete adapters: the only place that knows which ones. */
 export const createServices = async (config: ServerConfig, database: Database, logger: Logger, publicUrl: () => string = () => ''): Promise<Services> => {
-  const blobs = await createBlobStore(config.artifactStore);
+  const blobs = withBlobIndex(await createBlobStore(config.artifactStore), database);
   // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
   const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
   if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');

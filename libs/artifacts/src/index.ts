@@ -4,6 +4,7 @@ export * from './blob-key';
 export * from './blob-store.port';
 export * from './fs-blob-store';
 export * from './fs-multipart-target';
+export * from './indexed-blob-store';
 export * from './multipart-target.port';
 export type { S3BlobStoreConfig } from './s3-blob-store';
 /** The S3 adapter is loaded on demand: the AWS SDK costs start-up time a filesystem store does not need. */

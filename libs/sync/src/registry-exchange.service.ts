@@ -1,10 +1,9 @@
-import type { ArtifactService, BlobStore, CompletedPart, MultipartTarget, UploadSessionRef } from '@trainyard/artifacts';
+import type { ArtifactService, CompletedPart, IndexedBlobStore, MultipartTarget, UploadSessionRef } from '@trainyard/artifacts';
 import { partCount } from '@trainyard/artifacts';
 import type { VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError, newId, notFound } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
-import pLimit from 'p-limit';
 
 /** Parts are at least this big (S3's minimum is 5 MiB) and there are at most 10 000 of them. */
 const MIN_PART_SIZE = 16 * 1024 * 1024;
@@ -27,7 +26,7 @@ export interface UploadPlan {
  */
 export const createRegistryExchangeService = (deps: {
   database: Database;
-  blobs: BlobStore;
+  blobs: IndexedBlobStore;
   uploads: MultipartTarget;
   artifacts: ArtifactService;
   models: ModelRegistryService;
@@ -42,11 +41,11 @@ export const createRegistryExchangeService = (deps: {
     return { id: row.id, sha256: row.sha256, size: Number(row.size), partSize: row.partSize, uploadId: row.s3UploadId };
   };
 
+  /** One indexed query, however many hashes (no request per blob to the store). */
   const missing = async (hashes: readonly string[]): Promise<string[]> => {
-    const limit = pLimit(16);
     const unique = [...new Set(hashes)];
-    const present = await Promise.all(unique.map((hash) => limit(async () => Boolean(await deps.blobs.stat(hash)))));
-    return unique.filter((_hash, index) => !present[index]);
+    const present = await deps.blobs.present(unique);
+    return unique.filter((hash) => !present.has(hash));
   };
 
   return {
@@ -55,7 +54,11 @@ export const createRegistryExchangeService = (deps: {
 
     /** A new resumable upload (or `present` when the blob is already here). */
     async startUpload(sha256: string, size: number): Promise<UploadPlan> {
-      if (await deps.blobs.stat(sha256)) return { sha256, present: true, sessionId: null, partSize: 0, parts: [] };
+      const stored = await deps.blobs.stat(sha256);
+      if (stored) {
+        await deps.blobs.recordStored(sha256, stored.size);
+        return { sha256, present: true, sessionId: null, partSize: 0, parts: [] };
+      }
       const partSize = Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
       const id = newId();
       const { uploadId } = await deps.uploads.start(id);
@@ -96,6 +99,7 @@ export const createRegistryExchangeService = (deps: {
           throw error;
         }
       }
+      await deps.blobs.recordStored(ref.sha256, ref.size);
       await prisma.uploadSession.delete({ where: { id: sessionId } }).catch(() => undefined);
       return { sha256: ref.sha256 };
     },

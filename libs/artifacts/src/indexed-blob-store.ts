@@ -1,0 +1,45 @@
+import type { Database } from '@trainyard/db';
+import type { BlobStore } from './blob-store.port';
+
+/** A blob store that also answers "which of these hashes are stored?" in one query. */
+export interface IndexedBlobStore extends BlobStore {
+  present(hashes: readonly string[]): Promise<Set<string>>;
+  /** Records a blob that reached the store by another way (a completed multipart upload). */
+  recordStored(sha256: string, size: number): Promise<void>;
+}
+
+/**
+ * Keeps a `StoredBlob` row per blob written or deleted through this store, so a registry
+ * can negotiate 1 000 hashes without 1 000 HEAD requests to S3. Writes record after the
+ * store succeeded and deletes forget before the store deletes, so the index never claims a
+ * blob the store lacks because of our own operations. A blob stored before the index existed
+ * simply looks missing, is sent again, and is recorded then.
+ */
+export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlobStore => {
+  const { sql } = database;
+  const recordStored = async (sha256: string, size: number): Promise<void> => {
+    await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING`, [sha256, size]);
+  };
+  return {
+    kind: store.kind,
+    async put(source, options) {
+      const result = await store.put(source, options);
+      await recordStored(result.sha256, result.size);
+      return result;
+    },
+    stat: (sha256) => store.stat(sha256),
+    read: (sha256, range) => store.read(sha256, range),
+    async delete(sha256) {
+      await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
+      await store.delete(sha256);
+    },
+    list: () => store.list(),
+    sweepIncomplete: (olderThanMs) => store.sweepIncomplete(olderThanMs),
+    async present(hashes) {
+      if (hashes.length === 0) return new Set();
+      const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
+      return new Set(rows.map((row) => row.sha256));
+    },
+    recordStored,
+  };
+};
