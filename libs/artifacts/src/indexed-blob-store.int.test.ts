@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createTestDatabase, type Database } from '@trainyard/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFsBlobStore } from './fs-blob-store';
+import { type IndexedBlobStore, withBlobIndex } from './indexed-blob-store';
+
+const hashOf = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+let database: Database;
+let root: string;
+let store: IndexedBlobStore;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  root = mkdtempSync(join(tmpdir(), 'trainyard-indexed-'));
+  store = withBlobIndex(await createFsBlobStore(root), database);
+});
+afterAll(async () => {
+  await database.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('blob presence index', () => {
+  it('answers for many hashes at once, following writes and deletes through the store', async () => {
+    const a = await store.put(Readable.from([Buffer.from('alpha')]));
+    await store.put(Readable.from([Buffer.from('beta')]), { expectedSha256: hashOf('beta') });
+    expect(await store.present([a.sha256, hashOf('beta'), hashOf('gamma')])).toEqual(new Set([a.sha256, hashOf('beta')]));
+
+    await store.delete(a.sha256);
+    expect(await store.present([a.sha256, hashOf('beta')])).toEqual(new Set([hashOf('beta')]));
+    expect(await store.stat(a.sha256)).toBeUndefined();
+  });
+
+  it('records nothing for a rejected write', async () => {
+    await expect(store.put(Readable.from([Buffer.from('not this')]), { expectedSha256: hashOf('something else') })).rejects.toThrow(/mismatch/);
+    expect(await store.present([hashOf('something else'), hashOf('not this')])).toEqual(new Set());
+  });
+});
