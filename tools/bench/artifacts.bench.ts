@@ -1,4 +1,3 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
@@ -6,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadS3BlobStore } from '@trainyard/artifacts';
 import { startServerProcess } from '@trainyard/test-services';
+import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
 
@@ -24,15 +24,6 @@ const makeFile = async (path: string, bytes: number): Promise<string> => {
   await new Promise<void>((resolve) => out.end(() => resolve()));
   return hash.digest('hex');
 };
-
-const sh = (command: string, args: string[], env: Record<string, string> = {}): Promise<number> =>
-  timeMs(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...env } });
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
-      }),
-  );
 
 const httpPut = (url: string, token: string, file: string, hash: string): Promise<number> =>
   timeMs(
@@ -64,32 +55,6 @@ const memoryMb = (pid: number, field: 'VmHWM' | 'VmRSS'): number => {
   return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
 };
 
-const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-const row = (benchmark: string, ours: number[], base: number[], baseName: string, limit: number): BenchRow => ({
-  benchmark,
-  value: fmt(median(ours)),
-  baseline: `${fmt(median(base))} (${baseName})`,
-  ratio: `${(median(ours) / median(base)).toFixed(2)}×`,
-  target: `≤ ${limit}× baseline`,
-  pass: median(ours) / median(base) <= limit,
-});
-
-const awsAvailable = (): boolean => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
-  const info = JSON.parse(line) as { endpoint: string; bucket: string };
-  return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };
-};
-
 export const artifactsBench = async (): Promise<BenchRow[]> => {
   const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-blobs-'));
   const rows: BenchRow[] = [];
@@ -112,13 +77,13 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
       rmSync(join(scratch, `server-${run}`), { recursive: true, force: true });
     }
     const copy = await repeat(RUNS, async () => {
-      const elapsed = await sh('sh', ['-c', `sha256sum "${file}" > /dev/null && cp "${file}" "${join(scratch, 'copy.bin')}" && sync "${join(scratch, 'copy.bin')}"`]);
+      const elapsed = await timeCommand('sh', ['-c', `sha256sum "${file}" > /dev/null && cp "${file}" "${join(scratch, 'copy.bin')}" && sync "${join(scratch, 'copy.bin')}"`]);
       rmSync(join(scratch, 'copy.bin'), { force: true });
       return elapsed;
     });
-    const sum = await repeat(RUNS, () => sh('sha256sum', [file]));
-    rows.push(row('store 1 GiB through PUT /blobs (hash, fsync, rename)', oursPut, copy, 'sha256sum FILE && cp FILE DEST', 1.25));
-    rows.push(row('read 1 GiB back through GET /blobs with verification', oursGet, sum, 'sha256sum FILE', 1.25));
+    const sum = await repeat(RUNS, () => timeCommand('sha256sum', [file]));
+    rows.push(ratioRow('store 1 GiB through PUT /blobs (hash, fsync, rename)', oursPut, copy, 'sha256sum FILE && cp FILE DEST', 1.25));
+    rows.push(ratioRow('read 1 GiB back through GET /blobs with verification', oursGet, sum, 'sha256sum FILE', 1.25));
     const growth = peak.map((value, i) => value - (idle[i] ?? 0));
     rows.push({
       benchmark: 'server memory growth during the 1 GiB upload and read (peak − peak at idle)',
@@ -143,8 +108,8 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
         await store.delete(hash);
         return elapsed;
       });
-      const aws = await repeat(RUNS, () => sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', file, `s3://${s3.bucket}/aws-copy.bin`, '--only-show-errors'], credentials));
-      rows.push(row('S3 multipart upload of 1 GiB to the local S3 server (hash verified)', ours, aws, 'aws s3 cp, same server', 1.1));
+      const aws = await repeat(RUNS, () => timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', file, `s3://${s3.bucket}/aws-copy.bin`, '--only-show-errors'], credentials));
+      rows.push(ratioRow('S3 multipart upload of 1 GiB to the local S3 server (hash verified)', ours, aws, 'aws s3 cp, same server', 1.1));
     } finally {
       await s3.stop();
     }

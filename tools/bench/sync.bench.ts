@@ -1,4 +1,3 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { openDatabase } from '@trainyard/db';
 import { createApiTokenService } from '@trainyard/sync';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
 import pLimit from 'p-limit';
+import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
 
@@ -16,22 +16,6 @@ const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
 const SMALL_FILES = 1_000;
 const SMALL_SIZE = 10 * 1024;
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
-
-const sh = (command: string, args: string[]): Promise<number> =>
-  timeMs(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...credentials } });
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
-      }),
-  );
-
-const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
-  const info = JSON.parse(line) as { endpoint: string; bucket: string };
-  return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };
-};
 
 const writeRandomFile = async (path: string, bytes: number): Promise<string> => {
   const hash = createHash('sha256');
@@ -68,24 +52,6 @@ const timedPush = async (client: TrainyardClient, remote: string, model: string)
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
-
-const row = (benchmark: string, ours: number[], base: number[], baseName: string, limit: number): BenchRow => ({
-  benchmark,
-  value: `${(median(ours) / 1000).toFixed(2)} s`,
-  baseline: `${(median(base) / 1000).toFixed(2)} s (${baseName})`,
-  ratio: `${(median(ours) / median(base)).toFixed(2)}×`,
-  target: `≤ ${limit}× baseline`,
-  pass: median(ours) / median(base) <= limit,
-});
-
-const awsAvailable = (): boolean => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Push to a shared registry (PostgreSQL + s3rver, each registry a separate server process)
@@ -162,16 +128,16 @@ export const syncBench = async (): Promise<BenchRow[]> => {
       // every blob present and the registry answers with the version it already has.
       secondPush.push(await timedPush(client, `again-${run}`, 'big'));
       manyPush.push(await timedPush(client, `team-${run}`, 'many'));
-      awsCp.push(await sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, `s3://${s3.bucket}/aws-${run}/model.bin`, '--only-show-errors']));
-      awsSync.push(await sh('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors']));
+      awsCp.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, `s3://${s3.bucket}/aws-${run}/model.bin`, '--only-show-errors'], credentials));
+      awsSync.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors'], credentials));
       registry.child.kill('SIGTERM');
       await registry.exited;
       servers.splice(servers.indexOf(registry), 1);
     }
     return [
-      row('push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)', bigPush, awsCp, 'aws s3 cp, same S3 server', 1.2),
+      ratioRow('push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)', bigPush, awsCp, 'aws s3 cp, same S3 server', 1.2),
       { benchmark: 'second push of the same version (nothing uploaded)', value: `${median(secondPush).toFixed(0)} ms`, target: '≤ 1 s', pass: median(secondPush) <= 1_000 },
-      row(`push a version with ${SMALL_FILES} artifacts of 10 KB`, manyPush, awsSync, 'aws s3 sync, same files', 1.5),
+      ratioRow(`push a version with ${SMALL_FILES} artifacts of 10 KB`, manyPush, awsSync, 'aws s3 sync, same files', 1.5),
     ];
   } finally {
     await stopAll();

@@ -1,5 +1,6 @@
 import { createJobInput, jobIdInput, jobLogsInput, jobMetricsInput, listJobsInput } from '@trainyard/contracts';
 import type { JobEvent } from '@trainyard/training';
+import { createEventQueue } from '../event-queue';
 import { publicProcedure, router } from '../trpc';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -16,28 +17,15 @@ export const jobsRouter = router({
   metrics: publicProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
   /** Live status, progress, metric points and log lines (SSE); ends when the job does. */
   events: publicProcedure.input(jobIdInput).subscription(async function* ({ ctx, input, signal }) {
-    const queue: JobEvent[] = [];
-    let wake: (() => void) | undefined;
-    const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => {
-      queue.push(event);
-      wake?.();
-    });
+    const events = createEventQueue<JobEvent>(signal);
+    const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => events.push(event));
     try {
       const job = await ctx.services.jobs.get(input.id);
       yield { type: 'status', status: job.status, error: job.error } satisfies JobEvent;
       if (TERMINAL.has(job.status)) return;
-      while (!signal?.aborted) {
-        if (queue.length === 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            signal?.addEventListener('abort', () => resolve(), { once: true });
-          });
-          wake = undefined;
-        }
-        for (const event of queue.splice(0)) {
-          yield event;
-          if (event.type === 'status' && TERMINAL.has(event.status)) return;
-        }
+      for await (const event of events.drain()) {
+        yield event;
+        if (event.type === 'status' && TERMINAL.has(event.status)) return;
       }
     } finally {
       unsubscribe();

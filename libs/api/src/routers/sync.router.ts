@@ -13,6 +13,7 @@ import {
 } from '@trainyard/contracts';
 import type { OutboxEntryOutput } from '@trainyard/sync';
 import { z } from 'zod';
+import { createEventQueue } from '../event-queue';
 import { publicProcedure, router } from '../trpc';
 
 export const syncRouter = router({
@@ -31,25 +32,13 @@ export const syncRouter = router({
   cancel: publicProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.cancel(input.id)),
   /** Live state and bytes of outbox entries (all, or one with `id`), starting with their current state. */
   progress: publicProcedure.input(z.strictObject({ id: z.uuid().optional() })).subscription(async function* ({ ctx, input, signal }) {
-    const queue: OutboxEntryOutput[] = [];
-    let wake: (() => void) | undefined;
+    const events = createEventQueue<OutboxEntryOutput>(signal);
     const unsubscribe = ctx.services.sync.onProgress((entry) => {
-      if (input.id && entry.id !== input.id) return;
-      queue.push(entry);
-      wake?.();
+      if (!input.id || entry.id === input.id) events.push(entry);
     });
     try {
       if (input.id) yield await ctx.services.sync.get(input.id);
-      while (!signal?.aborted) {
-        if (queue.length === 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            signal?.addEventListener('abort', () => resolve(), { once: true });
-          });
-          wake = undefined;
-        }
-        for (const entry of queue.splice(0)) yield entry;
-      }
+      yield* events.drain();
     } finally {
       unsubscribe();
     }

@@ -1,0 +1,26 @@
+/**
+ * Bridges a push-style listener to a subscription's async generator: events are queued as
+ * they arrive and yielded in order until the client goes away (`signal`) or the caller stops.
+ */
+export const createEventQueue = <T>(signal: AbortSignal | undefined) => {
+  const queue: T[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    push(event: T): void {
+      queue.push(event);
+      wake?.();
+    },
+    async *drain(): AsyncGenerator<T> {
+      while (!signal?.aborted) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+          wake = undefined;
+        }
+        yield* queue.splice(0);
+      }
+    },
+  };
+};

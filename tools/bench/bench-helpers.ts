@@ -1,0 +1,42 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { BenchRow } from './bench-row';
+import { median, timeMs } from './stats';
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** A row comparing our median time to a baseline's median measured in the same run. */
+export const ratioRow = (benchmark: string, ours: number[], base: number[], baseName: string, limit: number): BenchRow => ({
+  benchmark,
+  value: seconds(median(ours)),
+  baseline: `${seconds(median(base))} (${baseName})`,
+  ratio: `${(median(ours) / median(base)).toFixed(2)}×`,
+  target: `≤ ${limit}× baseline`,
+  pass: median(ours) / median(base) <= limit,
+});
+
+export const awsAvailable = (): boolean => {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Times a command to completion (it must exit 0). */
+export const timeCommand = (command: string, args: string[], env: Record<string, string> = {}): Promise<number> =>
+  timeMs(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+      }),
+  );
+
+/** s3rver in its own process: a benchmark must not share an event loop with its peer server. */
+export const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  const info = JSON.parse(line) as { endpoint: string; bucket: string };
+  return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };
+};
