@@ -21,6 +21,15 @@ export interface ByteRange {
 
 export type BlobSource = Readable | AsyncIterable<Uint8Array>;
 
+export interface PutOptions {
+  expectedSha256?: string;
+  /**
+   * The caller already knows the blob is absent (an index said so): skip the existence check.
+   * Writing an existing blob again is harmless (same key, same bytes), only slower.
+   */
+  assumeAbsent?: boolean;
+}
+
 /**
  * Content-addressed blob storage. Keys are always our own SHA-256 of the bytes; nothing a
  * client sends ever becomes a path or an object key. Adapters: filesystem and S3.
@@ -31,7 +40,7 @@ export interface BlobStore {
    * Streams the bytes in, hashing them. With `expectedSha256`, a mismatch is rejected and
    * nothing is kept. Never leaves a partial blob under its final name.
    */
-  put(source: BlobSource, options?: { expectedSha256?: string }): Promise<PutResult>;
+  put(source: BlobSource, options?: PutOptions): Promise<PutResult>;
   stat(sha256: string): Promise<BlobInfo | undefined>;
   /**
    * Streams the blob (or a range of it) while verifying the whole blob's hash; the stream

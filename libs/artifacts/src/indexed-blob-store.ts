@@ -17,15 +17,23 @@ export interface IndexedBlobStore extends BlobStore {
  */
 export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlobStore => {
   const { sql } = database;
+  /** True when this call recorded it (it was not known before). */
+  const record = async (sha256: string, size: number): Promise<boolean> =>
+    (await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size])).length > 0;
   const recordStored = async (sha256: string, size: number): Promise<void> => {
-    await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING`, [sha256, size]);
+    await record(sha256, size);
   };
+  const isIndexed = async (sha256: string): Promise<boolean> =>
+    (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
   return {
     kind: store.kind,
-    async put(source, options) {
-      const result = await store.put(source, options);
-      await recordStored(result.sha256, result.size);
-      return result;
+    async put(source, options = {}) {
+      // A hash the index does not know is almost always new: let the store skip its own
+      // existence check (a HEAD request per blob on S3). "Created" then comes from the index.
+      const unknown = options.expectedSha256 !== undefined && !(await isIndexed(options.expectedSha256));
+      const result = await store.put(source, unknown ? { ...options, assumeAbsent: true } : options);
+      const recorded = await record(result.sha256, result.size);
+      return unknown ? { ...result, created: recorded } : result;
     },
     stat: (sha256) => store.stat(sha256),
     read: (sha256, range) => store.read(sha256, range),

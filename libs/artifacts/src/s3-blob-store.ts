@@ -68,9 +68,9 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
     }
   };
 
-  const putVerified = async (source: BlobSource, expected: string): Promise<PutResult> => {
+  const putVerified = async (source: BlobSource, expected: string, assumeAbsent = false): Promise<PutResult> => {
     const hasher = new HashingStream(expected);
-    if (await head(expected)) {
+    if (!assumeAbsent && (await head(expected))) {
       // Already stored: still read and check what the client sent, then drop it.
       await pipeline(source, hasher, async (chunks: AsyncIterable<Buffer>) => {
         for await (const _chunk of chunks) void _chunk;
@@ -114,7 +114,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
   return {
     kind: 's3',
     async put(source, options = {}) {
-      return options.expectedSha256 ? putVerified(source, assertSha256(options.expectedSha256)) : putUnknown(source);
+      return options.expectedSha256 ? putVerified(source, assertSha256(options.expectedSha256), options.assumeAbsent) : putUnknown(source);
     },
 
     async stat(sha256) {
