@@ -98,6 +98,9 @@ export const createRemoteRegistryFactory =
             checkedOrigins.add(origin);
           }
           response = await send(what, part.url, { method: 'PUT', body });
+          // S3 refusing a presigned URL usually means it expired during a long upload: the next
+          // attempt asks the registry for fresh URLs (resumeUpload), so this is retryable.
+          if (!response.ok) throw new DomainError('UNAVAILABLE', `${what}: the storage answered HTTP ${response.status}; retrying with fresh part URLs`);
         } else {
           response = await send(what, `${url}/uploads/${plan.sessionId}/${partNumber}`, {
             method: 'PUT',
