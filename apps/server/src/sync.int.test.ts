@@ -42,6 +42,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     expect(await status(tokens.read)).toBe(200);
     const readOnly = createTrainyardClient({ url: registry.url, token: tokens.read });
     await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
+    await expect(registryAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared registry mode/);
     const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256(Buffer.from('x'))}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' }, body: 'x' });
     expect(blobPut.status).toBe(403);
   });

@@ -123,6 +123,8 @@ export const createSyncService = (options: SyncOptions) => {
   };
 
   const enqueue = async (direction: 'push' | 'pull', remoteName: string, model: string, ref: VersionRef): Promise<OutboxEntryOutput> => {
+    // A shared registry is the other end of sync; an entry queued there would never run.
+    if (stopped) throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared registry mode); run ${direction} on a local Trainyard`);
     const remote = await remoteByName(remoteName);
     let localVersion: number | null = null;
     let key: string;
