@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
@@ -173,7 +173,9 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
           appendFileSync(events, `skipped malformed event (${error}): ${line}\n`);
         },
       });
-      writeFileSync(join(dir, 'run.json'), JSON.stringify({ pid: execution.pid, attempt: job.attempt, owner }));
+      // Written whole or not at all: crash recovery reads it to find the trainer to kill.
+      writeFileSync(join(dir, 'run.json.tmp'), JSON.stringify({ pid: execution.pid, attempt: job.attempt, owner }));
+      renameSync(join(dir, 'run.json.tmp'), join(dir, 'run.json'));
       const stopping = execution.done.then(() => undefined);
       running.set(job.id, { cancel: execution.cancel, stopping });
       if (cancelBeforeStart.delete(job.id)) execution.cancel();
