@@ -15,6 +15,8 @@ export interface TcpProxy {
   stalled(): boolean;
   /** Drops the held connections and forwards normally again. */
   unstall(): void;
+  /** Forwards the held bytes and carries on, as a network that was only slow. */
+  release(): void;
   /** Refuse new connections (the target looks down) until `resume()`. */
   pause(): void;
   resume(): void;
@@ -30,6 +32,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   let paused = false;
   let stallMark = Infinity;
   let stalling = false;
+  const held: Array<() => void> = [];
   const dropConnections = (): void => {
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -39,12 +42,21 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
+    const hold = (chunk: Buffer): void => {
+      // Held, not lost: the connection hangs until release() forwards it or unstall() cuts it.
+      client.pause();
+      held.push(() => {
+        uploaded += chunk.length;
+        upstream.write(chunk);
+        client.resume();
+      });
+    };
     client.on('data', (chunk: Buffer) => {
-      if (stalling) return; // swallowed: the connection hangs, as on a dead network path
+      if (stalling) return hold(chunk);
       if (uploaded + chunk.length >= stallMark) {
         stalling = true;
         stallMark = Infinity;
-        return;
+        return hold(chunk);
       }
       uploaded += chunk.length;
       if (marks.length > 0 && uploaded >= (marks[0] ?? Infinity)) {
@@ -83,8 +95,13 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     },
     stalled: () => stalling,
     unstall() {
+      held.length = 0;
       dropConnections();
       stalling = false;
+    },
+    release() {
+      stalling = false;
+      for (const forward of held.splice(0)) forward();
     },
     pause() {
       paused = true;

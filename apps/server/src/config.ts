@@ -35,7 +35,7 @@ const envSchema = z.object({
   TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
   TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
-  TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(3_600),
+  TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
 });
 
 export type ArtifactStoreConfig =

@@ -123,6 +123,34 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(s3.pendingMultipartUploads()).toEqual([]);
   }, 180_000);
 
+  it('presigned part URLs that expire mid-push are refused by S3, and the next attempt gets fresh ones', async () => {
+    const db = await postgres.createDatabase('registry_expiring');
+    const expiring = await startSharedRegistry({ databaseUrl: db, s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket }, env: { TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: '1' } });
+    try {
+      await client.sync.addRemote.mutate({ name: 'expiring', url: expiring.url, token: (await createRegistryToken(db, 'laptop', 'write')).token });
+      const bytes = randomBlob(80 * MiB);
+      const version = await createVersionWithFiles(laptop, client, 'expiring', [{ name: 'model.bin', bytes }]);
+      // Hold the first four parts mid-body (their requests were authorised on arrival) until the
+      // fifth part's URL has expired; then let them finish.
+      s3Proxy.stallAt(s3Proxy.uploadedBytes() + 2 * MiB);
+      const push = await client.sync.push.mutate({ remote: 'expiring', model: 'expiring', ref: { version } });
+      await waitUntil(() => s3Proxy.stalled(), 'the upload to stall');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      s3Proxy.release();
+      const errors = new Set<string>();
+      await waitUntil(async () => {
+        const entry = await client.sync.get.query({ id: push.id });
+        if (entry.error) errors.add(entry.error);
+        return entry.state === 'done' || entry.state === 'failed';
+      }, 'the push to end', 120_000);
+      expect(await client.sync.get.query({ id: push.id })).toMatchObject({ state: 'done', error: null });
+      expect([...errors].join('\n')).toMatch(/HTTP 403; retrying with fresh part URLs/);
+      expect(await blobOnRegistry(expiring, (await createRegistryToken(db, 'reader', 'read')).token, sha256(bytes))).toBe(sha256(bytes));
+    } finally {
+      await expiring.stop();
+    }
+  }, 180_000);
+
   it('registry restarted mid-push (parts on its disk): the push resumes and completes', async () => {
     const bytes = randomBlob(80 * MiB);
     const version = await createVersionWithFiles(laptop, client, 'restarted', [{ name: 'model.bin', bytes }, { name: 'small.json', bytes: Buffer.from('{}') }]);

@@ -18,7 +18,7 @@ const quiet = { info: () => undefined, error: () => undefined };
  * A shared registry as teams run it: PostgreSQL + an S3 bucket (or its own disk when no
  * endpoint is given), API tokens only. `restart` stops it and starts it again on the same port.
  */
-export const startSharedRegistry = async (options: { databaseUrl: string; s3?: { endpoint: string; bucket: string }; port?: number }): Promise<SharedRegistry> => {
+export const startSharedRegistry = async (options: { databaseUrl: string; s3?: { endpoint: string; bucket: string }; port?: number; env?: Record<string, string> }): Promise<SharedRegistry> => {
   // The AWS SDK reads credentials from the environment; s3rver accepts these.
   process.env['AWS_ACCESS_KEY_ID'] ??= 'S3RVER';
   process.env['AWS_SECRET_ACCESS_KEY'] ??= 'S3RVER';
@@ -27,6 +27,7 @@ export const startSharedRegistry = async (options: { databaseUrl: string; s3?: {
     TRAINYARD_DATA_DIR: dataDir,
     DATABASE_URL: options.databaseUrl,
     PORT: String(port),
+    ...options.env,
     ...(options.s3 ? { ARTIFACT_STORE: `s3://${options.s3.bucket}/registry`, S3_ENDPOINT: options.s3.endpoint, S3_FORCE_PATH_STYLE: 'true' } : {}),
   });
   const registry = {} as SharedRegistry;
