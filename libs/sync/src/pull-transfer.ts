@@ -1,11 +1,12 @@
 import { Transform } from 'node:stream';
 import type { BlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
-import { isDomainError, newId } from '@trainyard/core';
+import { newId } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import pLimit from 'p-limit';
 import type { RemoteRegistry } from './remote-registry.port';
+import { ensureModel, insertBundleArtifacts } from './version-import';
 
 export interface PullDeps {
   database: Database;
@@ -73,11 +74,7 @@ export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef
     ),
   );
 
-  if (!(await prisma.modelRegistry.findUnique({ where: { name: bundle.model.name }, select: { id: true } }))) {
-    await deps.models.register({ name: bundle.model.name, description: bundle.model.description, tags: bundle.model.tags, metadata: bundle.model.metadata }, actor).catch((error: unknown) => {
-      if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
-    });
-  }
+  await ensureModel(deps.database, deps.models, bundle.model, actor);
   try {
     const created = await deps.versions.create(
       { model: bundle.model.name, description: bundle.version.description, metrics: bundle.version.metrics, tags: bundle.version.tags, artifactIds: [], gate: [] },
@@ -85,12 +82,7 @@ export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef
       {
         provenance: { pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin }, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
         async inTransaction(tx, versionId) {
-          for (const artifact of bundle.artifacts) {
-            await tx.query(
-              `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId") VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
-              [newId(), artifact.sha256, artifact.name, artifact.type, artifact.mediaType, artifact.size, JSON.stringify(artifact.metadata), versionId],
-            );
-          }
+          await insertBundleArtifacts(tx, versionId, bundle.artifacts);
           await tx.query(
             `INSERT INTO "RemoteVersionLink" ("id", "remoteId", "localVersionId", "remoteModel", "remoteVersion", "direction") VALUES ($1, $2, $3, $4, $5, 'pull')`,
             [newId(), deps.remoteRow.id, versionId, bundle.model.name, remoteVersion],

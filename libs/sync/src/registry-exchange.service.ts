@@ -4,6 +4,7 @@ import type { VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError, newId, notFound } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { ensureModel, insertBundleArtifacts } from './version-import';
 
 /** Parts are at least this big (S3's minimum is 5 MiB) and there are at most 10 000 of them. */
 const MIN_PART_SIZE = 16 * 1024 * 1024;
@@ -121,11 +122,7 @@ export const createRegistryExchangeService = (deps: {
       const absent = await missing(bundle.artifacts.map((artifact) => artifact.sha256));
       if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
       const modelName = bundle.model.name;
-      if (!(await prisma.modelRegistry.findUnique({ where: { name: modelName }, select: { id: true } }))) {
-        await deps.models.register({ name: modelName, description: bundle.model.description, tags: bundle.model.tags, metadata: bundle.model.metadata }, actor).catch((error: unknown) => {
-          if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
-        });
-      }
+      await ensureModel(deps.database, deps.models, bundle.model, actor);
       try {
         const created = await deps.versions.create(
           { model: modelName, description: bundle.version.description, metrics: bundle.version.metrics, tags: bundle.version.tags, artifactIds: [], gate: [] },
@@ -134,12 +131,7 @@ export const createRegistryExchangeService = (deps: {
             provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
             async inTransaction(tx, versionId) {
               await tx.query(`INSERT INTO "ReceivedPush" ("idempotencyKey", "versionId") VALUES ($1, $2)`, [idempotencyKey, versionId]);
-              for (const artifact of bundle.artifacts) {
-                await tx.query(
-                  `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId") VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
-                  [newId(), artifact.sha256, artifact.name, artifact.type, artifact.mediaType, artifact.size, JSON.stringify(artifact.metadata), versionId],
-                );
-              }
+              await insertBundleArtifacts(tx, versionId, bundle.artifacts);
             },
           },
         );

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { type ClientEnv, loadClientEnv } from '../config';
-import { sessionFilePath, type SessionInfo } from '../runtime/session-file';
+import { readSessionFile } from '../runtime/session-file';
 import { CliError } from './cli-error';
 import { EXIT } from './exit-codes';
 
@@ -24,11 +23,6 @@ export interface Connection {
 
 export const dataDirOf = (options: GlobalOptions, env: ClientEnv = loadClientEnv()): string => resolve(options.dataDir ?? env.dataDir ?? './.trainyard');
 
-const readSession = (dataDir: string): Promise<SessionInfo | undefined> =>
-  readFile(sessionFilePath(dataDir), 'utf8')
-    .then((text) => JSON.parse(text) as SessionInfo)
-    .catch(() => undefined);
-
 /**
  * Where to connect: `--url`/`TRAINYARD_URL` with `--token`/`TRAINYARD_TOKEN`, or else the
  * local server found through `<data dir>/session.json` (written by `trainyard serve`, 0600).
@@ -45,7 +39,7 @@ export const connect = async (options: GlobalOptions, env: ClientEnv = loadClien
     token = explicitToken;
   } else {
     const dataDir = dataDirOf(options, env);
-    const session = await readSession(dataDir);
+    const session = await readSessionFile(dataDir);
     if (!session) {
       throw new CliError(
         `No Trainyard server is running for ${dataDir}. Start one with \`npm start\` (or \`npx trainyard serve\`), or pass --url and --token.`,

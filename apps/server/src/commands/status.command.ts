@@ -1,16 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { createTrainyardClient } from '@trainyard/client';
 import type { Command } from 'commander';
 import { dataDirOf, type GlobalOptions } from '../cli/connection';
 import { EXIT } from '../cli/exit-codes';
-import { sessionFilePath, type SessionInfo } from '../runtime/session-file';
+import { readSessionFile } from '../runtime/session-file';
 
 export const runStatusCommand = async (_options: unknown, command: Command): Promise<void> => {
   const options = command.optsWithGlobals<GlobalOptions>();
   const dataDir = dataDirOf(options);
-  const session = await readFile(sessionFilePath(dataDir), 'utf8')
-    .then((text) => JSON.parse(text) as SessionInfo)
-    .catch(() => undefined);
+  const session = await readSessionFile(dataDir);
   if (!session) {
     if (options.json) process.stdout.write(`${JSON.stringify({ running: false })}\n`);
     else process.stdout.write(`No server is running for ${dataDir}. Start one with: npm start\n`);

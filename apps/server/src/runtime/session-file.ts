@@ -1,4 +1,4 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SessionInfo {
@@ -18,3 +18,10 @@ export const writeSessionFile = async (dataDir: string, session: SessionInfo): P
 };
 
 export const removeSessionFile = (dataDir: string): Promise<void> => rm(sessionFilePath(dataDir), { force: true });
+
+/** The running local server's URL and token, or undefined when none has written its session file. */
+export const readSessionFile = (dataDir: string): Promise<SessionInfo | undefined> =>
+  readFile(sessionFilePath(dataDir), 'utf8').then(
+    (text) => JSON.parse(text) as SessionInfo,
+    () => undefined,
+  );
