@@ -4,3 +4,4 @@ export * from './raw-http';
 export * from './server-process';
 export * from './s3-server';
 export * from './tcp-proxy';
+export * from './browser';

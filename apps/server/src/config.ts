@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -35,6 +36,8 @@ const envSchema = z.object({
   TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
   TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
+  /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
+  TRAINYARD_WEB_DIR: z.string().min(1).optional(),
   TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
 });
 
@@ -93,6 +96,8 @@ export interface ServerConfig {
   /** The environment trainer processes inherit. */
   trainerEnv: Record<string, string | undefined>;
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
+  /** The built web UI (Vite output) served at `/`. */
+  webDir: string;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +144,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     },
     demoData: (values.TRAINYARD_DEMO_DATA ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
     trainerEnv: { ...env },
+    webDir: resolve(values.TRAINYARD_WEB_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url))),
     sync: {
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,

@@ -10,6 +10,8 @@ import { importRoute } from './http/import-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcRoute } from './http/trpc-route';
 import { uploadRoute } from './http/upload-route';
+import { sessionCookieName, sessionRoute } from './http/session-route';
+import { staticRoute } from './http/static-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
@@ -54,6 +56,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       allowedHosts: shared ? null : loopbackHosts(port),
       allowedOrigins: loopbackOrigins(port),
       authenticate,
+      sessionCookie: sessionCookieName(port),
     });
     const contextFor = (request: import('node:http').IncomingMessage): ApiContext => {
       const principal = principalOf(request);
@@ -65,10 +68,15 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         blobRoute(services.blobs, logger, config.maxBlobBytes),
         importRoute(database, config.maxBlobBytes),
         uploadRoute(services.exchange, logger, 1024 ** 3),
+        sessionRoute(authenticate, () => sessionCookieName(boundPort)),
+        // Last: it answers every path no other route claims.
+        staticRoute(config.webDir),
       ],
       policyForPort,
     );
+    let boundPort = 0;
     const port = await host.listen(config.port, config.host);
+    boundPort = port;
     cleanups.push(() => host.close());
     url = `http://${urlHost(config.host)}:${port}`;
     if (!shared) {

@@ -106,6 +106,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     versions,
     jobs,
     jobBus,
+    trainers: catalog,
     scoring: createScoringService({ versions, artifacts, blobs }),
     sync,
     exchange,

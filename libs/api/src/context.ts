@@ -5,7 +5,7 @@ import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import type { RegistryExchangeService, SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
-import type { JobEventBus, TrainingJobService } from '@trainyard/training';
+import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
 
 export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -24,6 +24,8 @@ export interface ApiServices {
   versions: ModelVersionService;
   jobs: TrainingJobService;
   jobBus: JobEventBus;
+  /** Built-in trainers and their hyperparameter schemas. */
+  trainers: TrainerCatalog;
   scoring: ScoringService;
   /** This machine's remotes and outbox. */
   sync: SyncService;

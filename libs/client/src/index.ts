@@ -5,4 +5,6 @@ export {
   type TrainyardClient,
   type TrainyardClientOptions,
   type TrainyardErrorInfo,
+  type TrainyardInputs,
+  type TrainyardOutputs,
 } from './trainyard-client';

@@ -1,4 +1,5 @@
 import type { AppRouter } from '@trainyard/api';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, retryLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
@@ -6,7 +7,11 @@ import superjson from 'superjson';
 export interface TrainyardClientOptions {
   /** Server base URL, e.g. http://127.0.0.1:4777 */
   url: string;
-  token: string;
+  /**
+   * Bearer token. Omit it in a browser page served by Trainyard itself: the page signed in
+   * through POST /session and its HttpOnly cookie authenticates every call.
+   */
+  token?: string;
   fetch?: typeof fetch;
   /** Attempts for a query (reads only) that failed on the network or with 502/503/504; default 3. Mutations are never retried. */
   queryAttempts?: number;
@@ -30,8 +35,11 @@ export const isTransientError = (error: unknown): boolean => {
  */
 export const createTrainyardClient = (options: TrainyardClientOptions) => {
   const base = `${options.url.replace(/\/$/, '')}/trpc`;
-  const authorization = `Bearer ${options.token}`;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  // Wrapped: a browser's fetch called with another `this` throws "Illegal invocation".
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  // With a cookie the browser's own EventSource does; with a token the package sends it as a header.
+  const browserEventSource = (globalThis as unknown as { EventSource?: typeof EventSource }).EventSource;
   const attempts = options.queryAttempts ?? 3;
   return createTRPCClient<AppRouter>({
     links: [
@@ -44,15 +52,14 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
         true: httpSubscriptionLink({
           url: base,
           transformer: superjson,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (input, init) => fetchImpl(input, { ...init, headers: { ...init?.headers, authorization } }),
-          },
+          ...(options.token || !browserEventSource
+            ? { EventSource, eventSourceOptions: { fetch: (input: string | URL, init?: RequestInit) => fetchImpl(input, { ...init, headers: { ...init?.headers, ...authorization } }) } }
+            : { EventSource: browserEventSource }),
         }),
         false: httpBatchLink({
           url: base,
           transformer: superjson,
-          headers: () => ({ authorization }),
+          headers: () => authorization,
           fetch: fetchImpl,
         }),
       }),
@@ -87,3 +94,7 @@ export const trainyardErrorInfo = (error: unknown): TrainyardErrorInfo => {
     message: error.message,
   };
 };
+
+/** What each procedure returns, e.g. `TrainyardOutputs['jobs']['get']`. */
+export type TrainyardOutputs = inferRouterOutputs<AppRouter>;
+export type TrainyardInputs = inferRouterInputs<AppRouter>;

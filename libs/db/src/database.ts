@@ -43,7 +43,7 @@ const openPglite = async (dataDir: string | undefined): Promise<Database> => {
     }
     pglite = await PGlite.create(dataDir);
   } else {
-    pglite = await PGlite.create({ loadDataDir: new Blob([await pgliteTemplate(await loadMigrations())]) });
+    pglite = await PGlite.create({ loadDataDir: new Blob([new Uint8Array(await pgliteTemplate(await loadMigrations()))]) });
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return withMigrate({

@@ -19,6 +19,12 @@ export interface TrainerRuntime<H> {
   readJsonl<T>(file: string): AsyncIterable<T>;
   progress(fraction: number, message?: string): void;
   metric(name: string, step: number, value: number): void;
+  /**
+   * Lets queued event writes (progress, metrics, logs) reach Trainyard. Writes are asynchronous;
+   * a synchronous training loop should await this now and then (every epoch, every report), or
+   * the UI sees nothing until the trainer ends.
+   */
+  yieldToEvents(): Promise<void>;
   log(message: string, level?: 'debug' | 'info' | 'warn' | 'error'): void;
   /** Latest checkpoint written by this or an earlier attempt. */
   latestCheckpoint(): { name: string; path: string } | undefined;
@@ -41,10 +47,16 @@ export const createTrainerRuntime = <S extends z.ZodType>(schema: S, env: Record
   const events = existsSync('/proc/self/fd/3') || process.platform !== 'linux' ? createWriteStream('', { fd: 3 }) : undefined;
   const emit = (event: object): void => void events?.write(`${JSON.stringify(event)}\n`);
   let points: Array<[string, number, number]> = [];
+  let flushedAt = Date.now();
   const flushPoints = (): void => {
+    flushedAt = Date.now();
     if (points.length === 0) return;
     emit({ type: 'metrics', points });
     points = [];
+  };
+  // A CPU-bound training loop starves timers: the interval alone would hold every point to the end.
+  const flushIfDue = (): void => {
+    if (points.length >= METRIC_BATCH || Date.now() - flushedAt >= METRIC_FLUSH_MS) flushPoints();
   };
   const timer = setInterval(flushPoints, METRIC_FLUSH_MS);
   timer.unref();
@@ -70,10 +82,17 @@ export const createTrainerRuntime = <S extends z.ZodType>(schema: S, env: Record
     async *readJsonl<T>(file: string): AsyncIterable<T> {
       for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.trim()) yield JSON.parse(line) as T;
     },
-    progress: (fraction, message) => emit({ type: 'progress', fraction: Math.min(1, Math.max(0, fraction)), ...(message ? { message } : {}) }),
+    progress(fraction, message) {
+      flushIfDue();
+      emit({ type: 'progress', fraction: Math.min(1, Math.max(0, fraction)), ...(message ? { message } : {}) });
+    },
     metric(name, step, value) {
       points.push([name, step, value]);
-      if (points.length >= METRIC_BATCH) flushPoints();
+      flushIfDue();
+    },
+    yieldToEvents() {
+      flushPoints();
+      return new Promise<void>((resolve) => setImmediate(resolve));
     },
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
     latestCheckpoint() {

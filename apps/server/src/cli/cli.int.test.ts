@@ -26,6 +26,15 @@ const writePairs = (name: string, count: number, seed: number, extraLines: strin
 };
 
 describe('trainyard CLI against a real server', () => {
+  it('`ui` prints the web address and the session token to sign in with', async () => {
+    const ui = await trainyard(['ui']);
+    expect(ui.code).toBe(EXIT.OK);
+    expect(ui.output).toContain(`Open ${t.server.url}/ and sign in`);
+    expect(ui.output).toContain(t.server.token);
+    const none = await trainyard(['ui'], { TRAINYARD_DATA_DIR: files });
+    expect(none.code).toBe(EXIT.UNREACHABLE);
+  });
+
   it('a full session: import → snapshot → train with follow → alias → activate → score, with --json output', async () => {
     const file = writePairs('pairs.jsonl', 600, 31, ['{not json', JSON.stringify({ aiText: 'x', humanizedText: '' })]);
     const imported = await trainyard(['data', 'import', file, '--json']);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runMigrateCommand } from '../commands/migrate.command';
 import { runServeCommand } from '../commands/serve.command';
 import { runStatusCommand } from '../commands/status.command';
+import { runUiCommand } from '../commands/ui.command';
 import { registerTokenCommands } from '../commands/tokens.command';
 import { TRAINYARD_VERSION } from '../version';
 import { registerDataCommands } from './data.commands';
@@ -31,6 +32,7 @@ export const createProgram = (): Command => {
   program.command('serve').description('start the server (what `npm start` runs)').action(runServeCommand);
   program.command('migrate').description('apply pending database migrations and exit').action(runMigrateCommand);
   program.command('status').description('show whether the local server is running and healthy').option('--json', 'print JSON').action(runStatusCommand);
+  program.command('ui').description("print the web UI's address and the session token to sign in with").action(runUiCommand);
   registerDataCommands(program);
   registerDatasetCommands(program);
   registerJobCommands(program);

@@ -11,6 +11,8 @@ export interface Route {
   bodyTypes: readonly string[];
   /** Requests whose declared length is larger get 413 before a byte is read. */
   maxBodyBytes: number;
+  /** No credentials needed (static UI files, sign-in); Host, Origin and body type are still checked. */
+  isPublic?: boolean;
   /** The token scope a request needs; tRPC checks per procedure itself. */
   scopeFor?(method: string): TokenScope;
   /** Routes read the raw request target themselves: normalising it is how traversal sneaks in. */
@@ -59,14 +61,18 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
     const route = routes.find((candidate) => rawPath.startsWith(candidate.prefix));
     const activePolicy = policy;
     const handle = async (): Promise<void> => {
-      const verdict = await checkRequest({ method: request.method ?? 'GET', headers: request.headers }, activePolicy, route?.bodyTypes ?? ['application/json']);
+      const verdict = await checkRequest({ method: request.method ?? 'GET', headers: request.headers }, activePolicy, {
+        bodyTypes: route?.bodyTypes ?? ['application/json'],
+        isPublic: route?.isPublic ?? false,
+      });
       if (!verdict.ok) return reject(response, verdict.status, verdict.message);
       if (!route) return reject(response, 404, 'Not found');
       const needed = route.scopeFor?.(request.method ?? 'GET');
-      if (needed && !scopeAllows(verdict.principal.scope, needed)) return reject(response, 403, `This token's scope (${verdict.principal.scope}) does not allow this; it needs ${needed}`);
+      const held = verdict.principal?.scope;
+      if (needed && (!held || !scopeAllows(held, needed))) return reject(response, 403, `This token's scope (${held}) does not allow this; it needs ${needed}`);
       const declared = Number(request.headers['content-length'] ?? 0);
       if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
-      principals.set(request, verdict.principal);
+      if (verdict.principal) principals.set(request, verdict.principal);
       await route.handle(request, response);
     };
     handle().catch((error: unknown) => {

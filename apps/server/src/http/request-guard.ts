@@ -8,9 +8,18 @@ export interface GuardPolicy {
   allowedOrigins: ReadonlySet<string>;
   /** Who the bearer token belongs to, or undefined when it is not valid. */
   authenticate(token: string): Promise<Principal | undefined>;
+  /** Name of the HttpOnly cookie a browser signed in with (see session-route.ts). */
+  sessionCookie: string;
 }
 
-export type GuardVerdict = { ok: true; principal: Principal } | { ok: false; status: 401 | 403 | 415; message: string };
+export type GuardVerdict = { ok: true; principal: Principal | undefined } | { ok: false; status: 401 | 403 | 415; message: string };
+
+export interface GuardOptions {
+  /** Media types the route accepts for requests with a body. */
+  bodyTypes: readonly string[];
+  /** Public routes (the UI's static files, sign-in) need no credentials; Host and Origin are still checked. */
+  isPublic?: boolean;
+}
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -23,9 +32,21 @@ export const loopbackOrigins = (port: number): Set<string> =>
 const mediaType = (header: string | undefined): string =>
   (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
+const TOKEN = /^[\x21-\x7e]{1,1024}$/;
+
 const bearerToken = (header: string | undefined): string | undefined => {
   const match = /^Bearer ([\x21-\x7e]{1,1024})$/.exec(header ?? '');
   return match?.[1];
+};
+
+/** The value of one cookie from a `Cookie` header, if well-formed. */
+export const cookieValue = (header: string | undefined, name: string): string | undefined => {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    const value = rest.join('=');
+    if (key === name && TOKEN.test(value) && !value.includes(';')) return value;
+  }
+  return undefined;
 };
 
 /**
@@ -36,23 +57,34 @@ const bearerToken = (header: string | undefined): string | undefined => {
 export const checkRequest = async (
   request: { method: string; headers: IncomingHttpHeaders },
   policy: GuardPolicy,
-  bodyTypes: readonly string[],
+  { bodyTypes, isPublic = false }: GuardOptions,
 ): Promise<GuardVerdict> => {
   const host = request.headers.host;
   if (!host || (policy.allowedHosts && !policy.allowedHosts.has(host.toLowerCase()))) {
     return { ok: false, status: 403, message: 'Forbidden host' };
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && !policy.allowedOrigins.has(origin.toLowerCase())) {
+  // Same origin as the Host it was sent to is our own page (the shared registry's UI has no fixed name).
+  const sameOrigin = origin !== undefined && [`http://${host}`, `https://${host}`].includes(origin.toLowerCase());
+  if (origin !== undefined && !sameOrigin && !policy.allowedOrigins.has(origin.toLowerCase())) {
     return { ok: false, status: 403, message: 'Forbidden origin' };
   }
-  const token = bearerToken(request.headers.authorization);
+  const hasBody = BODY_METHODS.has(request.method);
+  if (hasBody && !bodyTypes.includes(mediaType(request.headers['content-type']))) {
+    return { ok: false, status: 415, message: `Unsupported content type; expected ${bodyTypes.join(' or ')}` };
+  }
+  if (isPublic) return { ok: true, principal: undefined };
+  const bearer = bearerToken(request.headers.authorization);
+  const cookie = bearer ? undefined : cookieValue(request.headers.cookie, policy.sessionCookie);
+  // A cookie travels by itself; a browser always sends Origin with a write, so a write that
+  // rides on the cookie without one did not come from our page.
+  if (cookie && hasBody && origin === undefined) {
+    return { ok: false, status: 403, message: 'A browser session needs an Origin header on writes' };
+  }
+  const token = bearer ?? cookie;
   const principal = token ? await policy.authenticate(token) : undefined;
   if (!principal) {
     return { ok: false, status: 401, message: 'Missing or invalid bearer token' };
-  }
-  if (BODY_METHODS.has(request.method) && !bodyTypes.includes(mediaType(request.headers['content-type']))) {
-    return { ok: false, status: 415, message: `Unsupported content type; expected ${bodyTypes.join(' or ')}` };
   }
   return { ok: true, principal };
 };

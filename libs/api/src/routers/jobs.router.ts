@@ -1,7 +1,14 @@
 import { createJobInput, jobIdInput, jobLogsInput, jobMetricsInput, listJobsInput } from '@trainyard/contracts';
 import type { JobEvent } from '@trainyard/training';
+import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
 import { publicProcedure, router } from '../trpc';
+
+interface HyperparameterSchema {
+  type?: string;
+  properties?: Record<string, { type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string }>;
+  required?: string[];
+}
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -13,6 +20,14 @@ export const jobsRouter = router({
   retry: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
   logs: publicProcedure.input(jobLogsInput).query(({ ctx, input }) =>
     ctx.services.jobs.logs(input.id, input.stream, { ...(input.tail ? { tail: input.tail } : {}), ...(input.offset !== undefined ? { offset: input.offset } : {}), length: input.length }),
+  ),
+  /** Built-in trainers with their hyperparameters as JSON Schema (the UI builds its form from it). */
+  trainers: publicProcedure.query(({ ctx }) =>
+    ctx.services.trainers.list().map((trainer) => ({
+      name: trainer.name,
+      description: trainer.description,
+      hyperparameters: z.toJSONSchema(trainer.hyperparameters, { io: 'input', unrepresentable: 'any' }) as HyperparameterSchema,
+    })),
   ),
   metrics: publicProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
   /** Live status, progress, metric points and log lines (SSE); ends when the job does. */

@@ -149,9 +149,11 @@ export const trainTextDetector = async (runtime: TrainerRuntime<TextDetectorHype
       const ys = Float64Array.from(ids, (i) => train.ys[i] ?? 0);
       const biasGradient = dataGradient(state.model, xs, ys, gradient);
       adamStep(state.model, state.adam, gradient, biasGradient, { learningRate: hp.learningRate, l2: hp.l2 });
-      if (state.batch % 50 === 0) runtime.progress((state.epoch + state.batch / batches) / hp.epochs, `epoch ${state.epoch + 1}/${hp.epochs}`);
-      // Yield now and then so SIGTERM is noticed promptly.
-      if (state.batch % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+      if (state.batch % 50 === 0) {
+        runtime.progress((state.epoch + state.batch / batches) / hp.epochs, `epoch ${state.epoch + 1}/${hp.epochs}`);
+        // Yield so the report reaches the UI now (and SIGTERM is noticed promptly).
+        await runtime.yieldToEvents();
+      }
     }
     state.epoch += 1;
     state.batch = 0;
@@ -167,6 +169,7 @@ export const trainTextDetector = async (runtime: TrainerRuntime<TextDetectorHype
     }
     runtime.saveCheckpoint(checkpointName(state), encodeState(state));
     runtime.progress(state.epoch / hp.epochs, `epoch ${state.epoch}/${hp.epochs}: val_accuracy ${valMetrics.accuracy.toFixed(3)}`);
+    await runtime.yieldToEvents();
   }
   const best = state.best;
   if (!best) throw new Error('no epoch completed');

@@ -1,0 +1,41 @@
+import { createTrainyardClient, type TrainyardOutputs, trainyardErrorInfo } from '@trainyard/client';
+import { QueryClient } from '@tanstack/react-query';
+
+/** Same origin, no token: the page signed in through POST /session and its HttpOnly cookie. */
+export const api = createTrainyardClient({ url: window.location.origin, queryAttempts: 2 });
+
+export type Job = TrainyardOutputs['jobs']['get'];
+export type JobSummary = TrainyardOutputs['jobs']['list']['items'][number];
+export type Trainer = TrainyardOutputs['jobs']['trainers'][number];
+export type ModelVersion = TrainyardOutputs['models']['listVersions']['items'][number];
+export type Snapshot = TrainyardOutputs['datasets']['list']['items'][number];
+export type DataPoint = TrainyardOutputs['trainingData']['list']['items'][number];
+export type LineageGraph = TrainyardOutputs['models']['lineage'];
+export type MetricSeries = TrainyardOutputs['jobs']['metrics'];
+export type OutboxEntry = TrainyardOutputs['sync']['status'][number];
+
+export const isUnauthorized = (error: unknown): boolean => trainyardErrorInfo(error).httpStatus === 401;
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    // The client already retries transient failures; a refused sign-in must show at once.
+    queries: { retry: false, refetchOnWindowFocus: false, staleTime: 1_000 },
+  },
+});
+
+export const signIn = async (token: string): Promise<string | undefined> => {
+  const response = await fetch('/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+  if (response.ok) return undefined;
+  const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+  return body.error?.message ?? `Sign-in failed (${response.status})`;
+};
+
+export const signOut = async (): Promise<void> => {
+  await fetch('/session', { method: 'DELETE', headers: { 'content-type': 'application/json' } });
+};
+
+export const errorMessage = (error: unknown): string => {
+  const info = trainyardErrorInfo(error);
+  const fields = info.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return fields.length > 0 ? `${info.message} — ${fields.join('; ')}` : info.message;
+};

@@ -1,0 +1,90 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import type { Series } from '../lib/live-metrics';
+
+export interface ChartSource {
+  label: string;
+  series: () => Series | undefined;
+}
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
+
+/** uPlot wants one shared x array: the union of every source's steps, gaps as null. */
+const alignedData = (sources: readonly ChartSource[]): uPlot.AlignedData => {
+  const tables = sources.map((source) => {
+    const series = source.series() ?? { steps: [], values: [] };
+    return [series.steps, series.values] as uPlot.AlignedData;
+  });
+  if (tables.length === 1) return tables[0] ?? [[], []];
+  return uPlot.join(tables);
+};
+
+/**
+ * One metric over steps, for one job or several to compare. Drag to zoom, double-click to
+ * reset. `subscribe` (live series) triggers redraws coalesced to one per animation frame.
+ */
+export const MetricChart = ({ title, sources, subscribe, width = 500, height = 240 }: {
+  title: string;
+  sources: readonly ChartSource[];
+  subscribe?: (listener: () => void) => () => void;
+  width?: number;
+  height?: number;
+}) => {
+  const container = useRef<HTMLDivElement>(null);
+  const labels = sources.map((source) => source.label).join('\n');
+  const current = useRef(sources);
+  current.current = sources;
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return;
+    let draws = 0;
+    let zoomed = false;
+    const unzoom = () => {
+      zoomed = false;
+    };
+    element.addEventListener('dblclick', unzoom);
+    const plot = new uPlot(
+      {
+        title,
+        width,
+        height,
+        scales: { x: { time: false } },
+        axes: [{ label: 'step' }, {}],
+        series: [{ label: 'step' }, ...sources.map((source, index) => ({ label: source.label, stroke: COLORS[index % COLORS.length], width: 1.5, spanGaps: true }))],
+        cursor: { drag: { x: true, y: false } },
+        hooks: {
+          // Exposed for the UI benchmark and tests: how often and how long drawing took.
+          draw: [() => {
+            draws += 1;
+            element.dataset['draws'] = String(draws);
+          }],
+          setSelect: [(u) => {
+            if (u.select.width > 0) zoomed = true;
+          }],
+        },
+      },
+      alignedData(current.current),
+      element,
+    );
+    element.dataset['points'] = String(plot.data[0]?.length ?? 0);
+    let frame = 0;
+    const redraw = () => {
+      frame = 0;
+      const data = alignedData(current.current);
+      // Keep the user's zoom while live points arrive.
+      plot.setData(data, !zoomed);
+      element.dataset['points'] = String(data[0]?.length ?? 0);
+    };
+    const unsubscribe = subscribe?.(() => {
+      if (frame === 0) frame = requestAnimationFrame(redraw);
+    });
+    return () => {
+      unsubscribe?.();
+      element.removeEventListener('dblclick', unzoom);
+      cancelAnimationFrame(frame);
+      plot.destroy();
+    };
+    // Sources are identified by their labels; their data is read through the getters.
+  }, [title, labels, subscribe, width, height]);
+  return <div ref={container} className="chart" data-testid={`chart-${title}`} role="img" aria-label={`${title} chart`} />;
+};

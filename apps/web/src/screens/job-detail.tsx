@@ -1,0 +1,149 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { api } from '../api';
+import { type ChartSource, MetricChart } from '../components/metric-chart';
+import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
+import { formatDate } from '../lib/format';
+import { LiveMetrics } from '../lib/live-metrics';
+import { JobActions } from './jobs';
+
+const LOG_LINES = 300;
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Live progress, metrics and log lines of one job over the `jobs.events` subscription. */
+const useLiveJob = (id: string) => {
+  const client = useQueryClient();
+  const live = useMemo(() => new LiveMetrics(), []);
+  const [progress, setProgress] = useState<{ fraction: number; message?: string }>();
+  const [logLines, setLogLines] = useState<string[]>([]);
+  const [liveError, setLiveError] = useState<unknown>();
+  useEffect(() => {
+    let cancelled = false;
+    void api.jobs.metrics.query({ jobId: id, maxPoints: 2_000 }).then((history) => !cancelled && live.load(history)).catch(setLiveError);
+    void api.jobs.logs.query({ id, stream: 'events', tail: 100 }).then((log) => !cancelled && setLogLines(log.text.split('\n').filter(Boolean))).catch(() => undefined);
+    const subscription = api.jobs.events.subscribe(
+      { id },
+      {
+        onData(event) {
+          if (event.type === 'metric') live.appendMany([[event.name, event.step, event.value]]);
+          else if (event.type === 'metrics') live.appendMany(event.points);
+          else if (event.type === 'progress') setProgress({ fraction: event.fraction, ...(event.message ? { message: event.message } : {}) });
+          else if (event.type === 'log') setLogLines((lines) => [...lines.slice(-(LOG_LINES - 1)), `[${event.stream}] ${event.line}`]);
+          else if (event.type === 'status') void client.invalidateQueries({ queryKey: ['jobs'] });
+        },
+        onError: setLiveError,
+      },
+    );
+    return () => {
+      cancelled = true;
+      subscription.unsubscribe();
+    };
+  }, [id, live, client]);
+  return { live, progress, logLines, liveError };
+};
+
+/** Other jobs' curves for the same metrics, to compare against. */
+const useComparedMetrics = (ids: readonly string[]) =>
+  useQuery({
+    queryKey: ['jobs', 'compare', ids],
+    queryFn: async () => Promise.all(ids.map(async (jobId) => ({ jobId, metrics: await api.jobs.metrics.query({ jobId, maxPoints: 2_000 }) }))),
+    enabled: ids.length > 0,
+  });
+
+export const JobDetailScreen = () => {
+  const { id = '' } = useParams();
+  const job = useQuery({ queryKey: ['jobs', 'get', id], queryFn: () => api.jobs.get.query({ id }) });
+  const { live, progress, logLines, liveError } = useLiveJob(id);
+  const names = useSyncExternalStore(live.subscribe, live.names).split('\n').filter(Boolean);
+  const recent = useQuery({ queryKey: ['jobs', 'recent'], queryFn: () => api.jobs.list.query({ limit: 50 }) });
+  const [compareIds, setCompareIds] = useState<string[]>([]);
+  const compared = useComparedMetrics(compareIds);
+  const jobNames = new Map(recent.data?.items.map((item) => [item.id, item.name]));
+  return (
+    <QueryState query={job} what="job">
+      {(data) => {
+        const fraction = progress?.fraction ?? data.progress;
+        const sourcesFor = (metric: string): ChartSource[] => [
+          { label: data.name, series: () => live.get(metric) },
+          ...(compared.data ?? []).flatMap(({ jobId, metrics }) => {
+            const series = metrics[metric];
+            return series ? [{ label: jobNames.get(jobId) ?? jobId.slice(0, 8), series: () => ({ steps: series.step, values: series.value }) }] : [];
+          }),
+        ];
+        return (
+          <section aria-labelledby="job-title">
+            <header className="screen-header">
+              <h1 id="job-title">{data.name}</h1>
+              <StatusBadge status={data.status} />
+              <JobActions job={data} />
+            </header>
+            <dl className="facts">
+              <dt>Progress</dt>
+              <dd>
+                <ProgressBar fraction={fraction} label="Job progress" /> <span className="muted">{progress?.message ?? data.progressMessage ?? ''}</span>
+              </dd>
+              <dt>Dataset snapshot</dt>
+              <dd>{data.datasetSnapshotId ?? '—'}</dd>
+              <dt>Hyperparameters</dt>
+              <dd>
+                <code>{JSON.stringify(data.hyperparameters)}</code>
+              </dd>
+              <dt>Created / started / finished</dt>
+              <dd>
+                {formatDate(data.createdAt)} / {formatDate(data.startedAt)} / {formatDate(data.finishedAt)}
+              </dd>
+              {data.targetModelName && (
+                <>
+                  <dt>Model</dt>
+                  <dd>
+                    <Link to={`/models/${data.targetModelName}`}>{data.targetModelName}</Link>
+                    {data.modelVersionId ? ' (version registered)' : TERMINAL.has(data.status) ? ' (no version)' : ''}
+                  </dd>
+                </>
+              )}
+              {data.error && (
+                <>
+                  <dt>Error</dt>
+                  <dd className="error-text">{data.error}</dd>
+                </>
+              )}
+            </dl>
+            {liveError !== undefined && <ErrorNote error={liveError} />}
+            <h2>Metrics</h2>
+            <fieldset className="compare">
+              <legend>Compare with</legend>
+              {recent.data?.items
+                .filter((item) => item.id !== id)
+                .slice(0, 12)
+                .map((item) => (
+                  <label key={item.id}>
+                    <input
+                      type="checkbox"
+                      checked={compareIds.includes(item.id)}
+                      onChange={(event) => setCompareIds(event.target.checked ? [...compareIds, item.id] : compareIds.filter((other) => other !== item.id))}
+                    />{' '}
+                    {item.name}
+                  </label>
+                ))}
+            </fieldset>
+            <p className="muted">Drag across a chart to zoom; double-click to reset.</p>
+            {names.length === 0 ? (
+              <p className="state empty">{TERMINAL.has(data.status) ? 'This job reported no metrics.' : 'Waiting for the first metric…'}</p>
+            ) : (
+              <div className="charts">
+                {names.map((metric) => (
+                  <MetricChart key={metric} title={metric} sources={sourcesFor(metric)} subscribe={live.subscribe} />
+                ))}
+              </div>
+            )}
+            <h2>Log</h2>
+            <pre className="log" tabIndex={0} aria-label="Job log" data-testid="job-log">
+              {logLines.length > 0 ? logLines.join('\n') : 'No log lines yet.'}
+            </pre>
+          </section>
+        );
+      }}
+    </QueryState>
+  );
+};

@@ -1,0 +1,131 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { api, type ModelVersion } from '../api';
+import { ErrorNote, QueryState } from '../components/states';
+import { formatDate, formatNumber } from '../lib/format';
+
+const AliasForm = ({ model, versions }: { model: string; versions: readonly ModelVersion[] }) => {
+  const client = useQueryClient();
+  const [alias, setAlias] = useState('production');
+  const [version, setVersion] = useState(String(versions[0]?.version ?? ''));
+  const move = useMutation({
+    mutationFn: () => api.models.setAlias.mutate({ model, alias: alias.trim(), version: Number(version) }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    move.mutate();
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label="Move alias">
+      <label>
+        Alias <input value={alias} onChange={(event) => setAlias(event.target.value)} required maxLength={64} />
+      </label>
+      <label>
+        to version{' '}
+        <select value={version} onChange={(event) => setVersion(event.target.value)}>
+          {versions.map((item) => (
+            <option key={item.version} value={item.version}>
+              v{item.version}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" disabled={move.isPending}>
+        Move alias
+      </button>
+      {move.error && <ErrorNote error={move.error} />}
+      {move.isSuccess && <span role="status">{alias} → v{version}</span>}
+    </form>
+  );
+};
+
+const VersionRow = ({ version }: { version: ModelVersion }) => {
+  const client = useQueryClient();
+  const activate = useMutation({
+    mutationFn: () => api.models.setActive.mutate({ model: version.model, version: version.active ? null : version.version }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
+  });
+  return (
+    <tr>
+      <th scope="row">v{version.version}</th>
+      <td>
+        {Object.entries(version.metrics)
+          .map(([name, value]) => `${name} ${formatNumber(value)}`)
+          .join(', ') || '—'}
+      </td>
+      <td>
+        <details>
+          <summary>report</summary>
+          <pre className="small">{version.validation ? JSON.stringify(version.validation, null, 2) : 'no validation report'}</pre>
+        </details>
+      </td>
+      <td data-testid={`aliases-v${version.version}`}>{version.aliases.join(', ') || '—'}</td>
+      <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
+      <td>{formatDate(version.createdAt)}</td>
+      <td>
+        <button type="button" onClick={() => activate.mutate()} disabled={activate.isPending} aria-pressed={version.active}>
+          {version.active ? 'Active ✓' : 'Set active'}
+        </button>
+        {activate.error && <ErrorNote error={activate.error} />}
+      </td>
+    </tr>
+  );
+};
+
+export const ModelDetailScreen = () => {
+  const { name = '' } = useParams();
+  const client = useQueryClient();
+  const model = useQuery({ queryKey: ['models', 'get', name], queryFn: () => api.models.get.query({ model: name }) });
+  const versions = useQuery({ queryKey: ['models', 'versions', name], queryFn: () => api.models.listVersions.query({ model: name, limit: 100 }) });
+  const archive = useMutation({
+    mutationFn: () => api.models.archive.mutate({ model: name }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
+  });
+  return (
+    <QueryState query={model} what="model">
+      {(data) => (
+        <section aria-labelledby="model-title">
+          <header className="screen-header">
+            <h1 id="model-title">{data.name}</h1>
+            <Link to={`/models/${data.name}/lineage`}>Lineage</Link>
+            {!data.archivedAt && (
+              <button type="button" onClick={() => window.confirm(`Archive ${data.name}? Its versions stay readable.`) && archive.mutate()} disabled={archive.isPending}>
+                Archive
+              </button>
+            )}
+            {data.archivedAt && <span className="badge">archived {formatDate(data.archivedAt)}</span>}
+          </header>
+          {archive.error && <ErrorNote error={archive.error} />}
+          <p className="muted">{data.description}</p>
+          <QueryState query={versions} what="versions" isEmpty={(list) => list.items.length === 0} empty="No versions yet.">
+            {(list) => (
+              <>
+                <AliasForm model={data.name} versions={list.items} />
+                <table className="table" data-testid="versions-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">Version</th>
+                      <th scope="col">Metrics</th>
+                      <th scope="col">Validation</th>
+                      <th scope="col">Aliases</th>
+                      <th scope="col">Trained by</th>
+                      <th scope="col">Created</th>
+                      <th scope="col">Active</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.items.map((version) => (
+                      <VersionRow key={version.id} version={version} />
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )}
+          </QueryState>
+        </section>
+      )}
+    </QueryState>
+  );
+};
