@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiContext, Logger, Principal } from '@trainyard/api';
 import { constantTimeEquals } from '@trainyard/core';
+import { sessionCookieName } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
@@ -10,7 +11,7 @@ import { importRoute } from './http/import-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcRoute } from './http/trpc-route';
 import { uploadRoute } from './http/upload-route';
-import { sessionCookieName, sessionRoute } from './http/session-route';
+import { sessionRoute } from './http/session-route';
 import { staticRoute } from './http/static-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';

@@ -9,3 +9,23 @@ export type HealthOutput = z.infer<typeof healthOutput>;
 
 /** Queries without parameters still take a strict (empty) object, so stray keys are rejected. */
 export const emptyInput = z.strictObject({}).optional();
+
+/**
+ * The HttpOnly cookie a browser (or the desktop app) is signed in with. Per port: two servers
+ * on one machine must not overwrite each other's sign-in (cookies ignore ports).
+ */
+export const sessionCookieName = (port: number): string => `trainyard_session_${port}`;
+
+/** The web UI's content security policy (served by the server, enforced again by the desktop app). */
+export const WEB_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');

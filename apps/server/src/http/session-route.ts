@@ -5,9 +5,6 @@ import { type Route, sendJson } from './http-host';
 
 const signInInput = z.strictObject({ token: z.string().min(1).max(1024).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII') });
 
-/** The cookie is per port: two servers on one machine must not overwrite each other's sign-in. */
-export const sessionCookieName = (port: number): string => `trainyard_session_${port}`;
-
 const readJson = async (request: IncomingMessage, maxBytes: number): Promise<unknown> => {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -1,5 +1,6 @@
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
+import { WEB_CONTENT_SECURITY_POLICY } from '@trainyard/contracts';
 import { type Route, sendJson } from './http-host';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -14,22 +15,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** The UI's content security policy: nothing but this origin, no inline script, no framing. */
-export const WEB_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 const SECURITY_HEADERS = {
-  'content-security-policy': WEB_CSP,
+  'content-security-policy': WEB_CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
