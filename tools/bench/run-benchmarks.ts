@@ -7,6 +7,7 @@ import { registryBench } from './registry.bench';
 import { syncBench } from './sync.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
+import { uiBench } from './ui.bench';
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   training: trainingBench,
   'text-detector': textDetectorBench,
   sync: syncBench,
+  ui: uiBench,
 };
 
 const program = new Command()

@@ -57,6 +57,7 @@ export const MetricChart = ({ title, sources, subscribe, width = 500, height = 2
           draw: [() => {
             draws += 1;
             element.dataset['draws'] = String(draws);
+            element.dataset['drawnAt'] = performance.now().toFixed(1);
           }],
           setSelect: [(u) => {
             if (u.select.width > 0) zoomed = true;
