@@ -26,6 +26,15 @@ const waitForJob = async (client: TrainyardClient, id: string): Promise<void> =>
 
 const commandJob = (name: string, args: string[]) => ({ name, trainer: { kind: 'command' as const, command: [process.execPath, trainer, ...args] } });
 
+/** Polls from Node: the page's CSP (no eval) rules out waitForFunction with a string. The times measured are recorded in the page. */
+const waitForChart = async (page: Page, attribute: string, atLeast: number): Promise<void> => {
+  const deadline = Date.now() + 60_000;
+  while (Number(await page.getByTestId('chart-loss').getAttribute(attribute)) < atLeast) {
+    if (Date.now() > deadline) throw new Error(`chart ${attribute} never reached ${atLeast}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
 /** A fresh, signed-in page (new context: nothing cached from an earlier run). */
 const signedInPage = async (browser: Browser, url: string, token: string): Promise<Page> => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -51,7 +60,7 @@ const chartMs = async (browser: Browser, url: string, token: string, jobId: stri
   await page.goto(`${url}/jobs/${jobId}`);
   const chart = page.getByTestId('chart-loss');
   await chart.waitFor();
-  await page.waitForFunction("Number(document.querySelector('[data-testid=chart-loss]')?.getAttribute('data-draws')) > 0");
+  await waitForChart(page, 'data-draws', 1);
   const timing = (await page.evaluate(`(() => {
     const request = performance.getEntriesByType('resource').find((entry) => entry.name.includes('jobs.metrics'));
     const drawnAt = Number(document.querySelector('[data-testid=chart-loss]').getAttribute('data-drawn-at'));
@@ -76,7 +85,7 @@ const liveUpdates = async (browser: Browser, url: string, token: string, client:
     new PerformanceObserver((list) => bench.longTasks.push(...list.getEntries().map((entry) => entry.duration))).observe({ type: 'longtask' });
   })()`);
   await page.getByText('succeeded').first().waitFor({ timeout: 60_000 });
-  await page.waitForFunction(`Number(document.querySelector('[data-testid=chart-loss]')?.getAttribute('data-points')) >= ${steps}`);
+  await waitForChart(page, 'data-points', steps);
   const result = (await page.evaluate(`(() => {
     const bench = window.__bench;
     const seconds = (performance.now() - bench.start) / 1000;

@@ -29,6 +29,18 @@ describe('metrics store', () => {
     expect(await store.read(job, ['val_accuracy', 'missing'], 10)).toEqual({ val_accuracy: expect.objectContaining({ total: 100 }) });
   });
 
+  it('a read while the job runs includes the points still buffered in its writer', async () => {
+    const store = createMetricsStore(root);
+    const job = newId();
+    const writer = await store.writer(job);
+    for (let step = 1; step <= 50; step += 1) writer.append('loss', step, 1 / step);
+    // Nothing flushed yet (far below the batch size), yet a chart opened now sees all 50.
+    expect((await store.read(job, ['loss'], 1_000))['loss']?.step).toHaveLength(50);
+    writer.append('loss', 51, 0.01);
+    await writer.close();
+    expect((await store.read(job, ['loss'], 1_000))['loss']?.total).toBe(51);
+  });
+
   it('keeps extremes when downsampling', () => {
     const total = 100_000;
     const points = new Float64Array(total * 3);

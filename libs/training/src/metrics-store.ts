@@ -23,6 +23,8 @@ export interface SeriesData {
 export interface MetricsWriter {
   append(name: string, step: number, value: number, time?: number): void;
   flush(): Promise<void>;
+  /** Flushes and stops being the job's live writer (reads no longer wait on it). */
+  close(): Promise<void>;
 }
 
 const jobDir = (root: string, jobId: string): string => {
@@ -42,6 +44,10 @@ export const createMetricsStore = (root: string) => {
     existsSync(join(dir, 'series.ndjson'))
       ? readFileSync(join(dir, 'series.ndjson'), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name)
       : [];
+
+  // Writers of running jobs: a read flushes the job's buffered points first, so a chart opened
+  // mid-run gets every point so far, and live events continue exactly where it ends.
+  const live = new Map<string, MetricsWriter>();
 
   return {
     async writer(jobId: string): Promise<MetricsWriter> {
@@ -99,7 +105,12 @@ export const createMetricsStore = (root: string) => {
           flushing = flushing.then(drain);
           return flushing;
         },
+        async close() {
+          await writer.flush();
+          if (live.get(jobId) === writer) live.delete(jobId);
+        },
       };
+      live.set(jobId, writer);
       return writer;
     },
 
@@ -135,6 +146,7 @@ export const createMetricsStore = (root: string) => {
      */
     async read(jobId: string, names: readonly string[] | undefined, maxPoints: number): Promise<Record<string, SeriesData>> {
       const dir = jobDir(root, jobId);
+      await live.get(jobId)?.flush();
       const all = readNames(dir);
       const result: Record<string, SeriesData> = {};
       for (const name of names ?? all) {

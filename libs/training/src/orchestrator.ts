@@ -192,9 +192,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       clearInterval(heartbeat);
       await writer.flush();
       if (!lost) await finish(job, outcome, dir, writer, checkpoints);
+      await writer.close();
     } catch (error) {
       clearInterval(heartbeat);
-      await writer?.flush().catch(() => undefined);
+      await writer?.close().catch(() => undefined);
       const message = error instanceof Error ? error.message : String(error);
       deps.logger.error({ jobId: job.id, err: error }, 'job failed before or after its trainer ran');
       if (await fenced(job, `"status" = 'failed', "error" = $3, "finishedAt" = now(), "leaseToken" = NULL`, [message]).catch(() => false)) {
