@@ -30,7 +30,7 @@ const commandJob = (name: string, args: string[]) => ({ name, trainer: { kind: '
 const waitForChart = async (page: Page, attribute: string, atLeast: number): Promise<void> => {
   const deadline = Date.now() + 60_000;
   while (Number(await page.getByTestId('chart-loss').getAttribute(attribute)) < atLeast) {
-    if (Date.now() > deadline) throw new Error(`chart ${attribute} never reached ${atLeast}`);
+    if (Date.now() > deadline) throw new Error(`chart ${attribute} never reached ${atLeast} (at ${await page.getByTestId("chart-loss").getAttribute(attribute)}; ${page.url()})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };

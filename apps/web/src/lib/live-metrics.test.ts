@@ -6,7 +6,12 @@ describe('live metric series', () => {
     const live = new LiveMetrics();
     live.appendMany([['loss', 3, 0.3], ['loss', 4, 0.25]]);
     expect(live.get('loss')).toBeUndefined();
+    let notified = 0;
+    live.subscribe(() => (notified += 1));
     live.load({ loss: { step: [1, 2, 3], value: [0.9, 0.5, 0.3] } });
+    // Subscribers (the metric names, the charts) hear about the history too.
+    expect(notified).toBeGreaterThan(0);
+    expect(live.names()).toBe('loss');
     expect(live.get('loss')).toEqual({ steps: [1, 2, 3, 4], values: [0.9, 0.5, 0.3, 0.25] });
   });
 

@@ -19,6 +19,7 @@ export class LiveMetrics {
     const early = this.pending ?? [];
     this.pending = undefined;
     this.appendMany(early);
+    this.notify();
   }
 
   appendMany(points: ReadonlyArray<readonly [string, number, number]>): void {

@@ -20,19 +20,29 @@ const useLiveJob = (id: string) => {
   const [liveError, setLiveError] = useState<unknown>();
   useEffect(() => {
     let cancelled = false;
-    void api.jobs.metrics.query({ jobId: id, maxPoints: 2_000 }).then((history) => !cancelled && live.load(history)).catch(setLiveError);
+    let historyRequested = false;
+    // The subscription's first event (the job's status) comes after the server subscribed to
+    // the job's events: history read from then on cannot miss a point between the two.
+    const loadHistory = () => {
+      historyRequested = true;
+      void api.jobs.metrics.query({ jobId: id, maxPoints: 2_000 }).then((history) => !cancelled && live.load(history)).catch(setLiveError);
+    };
     void api.jobs.logs.query({ id, stream: 'events', tail: 100 }).then((log) => !cancelled && setLogLines(log.text.split('\n').filter(Boolean))).catch(() => undefined);
     const subscription = api.jobs.events.subscribe(
       { id },
       {
         onData(event) {
+          if (!historyRequested) loadHistory();
           if (event.type === 'metric') live.appendMany([[event.name, event.step, event.value]]);
           else if (event.type === 'metrics') live.appendMany(event.points);
           else if (event.type === 'progress') setProgress({ fraction: event.fraction, ...(event.message ? { message: event.message } : {}) });
           else if (event.type === 'log') setLogLines((lines) => [...lines.slice(-(LOG_LINES - 1)), `[${event.stream}] ${event.line}`]);
           else if (event.type === 'status') void client.invalidateQueries({ queryKey: ['jobs'] });
         },
-        onError: setLiveError,
+        onError(error) {
+          setLiveError(error);
+          if (!historyRequested) loadHistory();
+        },
       },
     );
     return () => {
