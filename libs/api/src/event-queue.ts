@@ -5,6 +5,8 @@
 export const createEventQueue = <T>(signal: AbortSignal | undefined) => {
   const queue: T[] = [];
   let wake: (() => void) | undefined;
+  // One abort listener for the subscription's life, not one per wait (they would pile up on the signal).
+  signal?.addEventListener('abort', () => wake?.(), { once: true });
   return {
     push(event: T): void {
       queue.push(event);
@@ -15,7 +17,6 @@ export const createEventQueue = <T>(signal: AbortSignal | undefined) => {
         if (queue.length === 0) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            signal?.addEventListener('abort', () => resolve(), { once: true });
           });
           wake = undefined;
         }
