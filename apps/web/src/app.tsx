@@ -1,16 +1,19 @@
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
+import { lazy, Suspense } from 'react';
 import { BrowserRouter, Navigate, NavLink, Route, Routes } from 'react-router-dom';
 import { api, isUnauthorized, queryClient, signOut } from './api';
 import { ErrorNote, Loading } from './components/states';
 import { SignIn } from './screens/sign-in';
 import { JobsScreen } from './screens/jobs';
-import { JobDetailScreen } from './screens/job-detail';
-import { TrainingDataScreen } from './screens/training-data';
-import { ModelsScreen } from './screens/models';
-import { ModelDetailScreen } from './screens/model-detail';
-import { LineageScreen } from './screens/lineage';
-import { ScoreScreen } from './screens/score';
-import { SyncScreen } from './screens/sync';
+
+// The first screen is in the main bundle; the others (uPlot, dagre…) load when first visited.
+const JobDetailScreen = lazy(() => import('./screens/job-detail').then((m) => ({ default: m.JobDetailScreen })));
+const TrainingDataScreen = lazy(() => import('./screens/training-data').then((m) => ({ default: m.TrainingDataScreen })));
+const ModelsScreen = lazy(() => import('./screens/models').then((m) => ({ default: m.ModelsScreen })));
+const ModelDetailScreen = lazy(() => import('./screens/model-detail').then((m) => ({ default: m.ModelDetailScreen })));
+const LineageScreen = lazy(() => import('./screens/lineage').then((m) => ({ default: m.LineageScreen })));
+const ScoreScreen = lazy(() => import('./screens/score').then((m) => ({ default: m.ScoreScreen })));
+const SyncScreen = lazy(() => import('./screens/sync').then((m) => ({ default: m.SyncScreen })));
 
 const NAV = [
   ['/jobs', 'Jobs'],
@@ -20,10 +23,10 @@ const NAV = [
   ['/sync', 'Sync'],
 ] as const;
 
-const Shell = ({ version }: { version: string }) => (
+const Shell = ({ version }: { version: string | undefined }) => (
   <div className="shell">
     <nav className="sidebar" aria-label="Main">
-      <div className="brand">Trainyard <span className="muted">{version}</span></div>
+      <div className="brand">Trainyard <span className="muted">{version ?? ''}</span></div>
       <ul>
         {NAV.map(([to, label]) => (
           <li key={to}>
@@ -36,6 +39,7 @@ const Shell = ({ version }: { version: string }) => (
       </button>
     </nav>
     <main className="content">
+      <Suspense fallback={<Loading what="screen" />}>
       <Routes>
         <Route path="/" element={<Navigate to="/jobs" replace />} />
         <Route path="/jobs" element={<JobsScreen />} />
@@ -48,17 +52,22 @@ const Shell = ({ version }: { version: string }) => (
         <Route path="/sync" element={<SyncScreen />} />
         <Route path="*" element={<p>Nothing here. <NavLink to="/jobs">Go to jobs</NavLink></p>} />
       </Routes>
+      </Suspense>
     </main>
   </div>
 );
 
-/** Shows the sign-in form until the session cookie authenticates a health check. */
+/**
+ * The app renders at once (its queries start alongside the health check, in one batched
+ * request); the sign-in form replaces it when the session cookie is missing or refused.
+ */
 const Gate = () => {
   const health = useQuery({ queryKey: ['health'], queryFn: () => api.system.health.query() });
-  if (health.isPending) return <Loading what="Trainyard" />;
-  if (health.error && isUnauthorized(health.error)) return <SignIn onSignedIn={() => void health.refetch()} />;
-  if (health.error) return <ErrorNote error={health.error} />;
-  return <Shell version={health.data.version} />;
+  if (health.error && isUnauthorized(health.error)) {
+    return <SignIn onSignedIn={() => void queryClient.resetQueries()} />;
+  }
+  if (health.error) return <ErrorNote error={health.error} retry={() => void health.refetch()} />;
+  return <Shell version={health.data?.version} />;
 };
 
 export const App = () => (
