@@ -6,7 +6,7 @@ import { type ChartSource, MetricChart } from '../components/metric-chart';
 import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
 import { formatDate } from '../lib/format';
 import { LiveMetrics } from '../lib/live-metrics';
-import { JobActions } from './jobs';
+import { JobActions, useJobAction } from './jobs';
 
 const LOG_LINES = 300;
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -70,6 +70,7 @@ export const JobDetailScreen = () => {
   const [compareIds, setCompareIds] = useState<string[]>([]);
   const compared = useComparedMetrics(compareIds);
   const jobNames = new Map(recent.data?.items.map((item) => [item.id, item.name]));
+  const act = useJobAction();
   return (
     <QueryState query={job} what="job">
       {(data) => {
@@ -86,7 +87,8 @@ export const JobDetailScreen = () => {
             <header className="screen-header">
               <h1 id="job-title">{data.name}</h1>
               <StatusBadge status={data.status} />
-              <JobActions job={data} />
+              <JobActions job={data} act={act} />
+              {act.error && <ErrorNote error={act.error} />}
             </header>
             <dl className="facts">
               <dt>Progress</dt>
