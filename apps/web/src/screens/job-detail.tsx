@@ -125,6 +125,7 @@ export const JobDetailScreen = () => {
             <h2>Metrics</h2>
             <fieldset className="compare">
               <legend>Compare with</legend>
+              {recent.data?.items.every((item) => item.id === id) && <span className="muted">No other jobs yet.</span>}
               {recent.data?.items
                 .filter((item) => item.id !== id)
                 .slice(0, 12)
