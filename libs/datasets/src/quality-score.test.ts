@@ -44,6 +44,30 @@ describe('quality score', () => {
 });
 
 describe('pair identity', () => {
+  it('computes exactly the Jaccard similarity of the trigram sets, for any text length and alphabet', () => {
+    // The plain definition, with strings in a Set: what the fast table must agree with.
+    const reference = (a: string, b: string): number => {
+      const grams = (text: string) => {
+        const padded = `  ${text.toLowerCase()} `;
+        return new Set(Array.from({ length: Math.max(0, padded.length - 2) }, (_, i) => padded.slice(i, i + 3)));
+      };
+      const [left, right] = [grams(a), grams(b)];
+      const shared = [...left].filter((gram) => right.has(gram)).length;
+      const union = left.size + right.size - shared;
+      return union === 0 ? 1 : shared / union;
+    };
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const alphabet = 'abcab  AB.,éß漢字🙂\u0000\uffff';
+    const text = (length: number) => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    for (const [lengthA, lengthB] of [[0, 0], [1, 2], [5, 5], [40, 60], [300, 10], [5_000, 4_000]]) {
+      for (let round = 0; round < 5; round += 1) {
+        const [a, b] = [text(lengthA ?? 0), text(lengthB ?? 0)];
+        expect(trigramSimilarity(a, b)).toBeCloseTo(reference(a, b), 12);
+      }
+    }
+  });
+
   it('normalises only NFC and trailing whitespace', () => {
     expect(normaliseText('cafe\u0301  \n')).toBe('café');
     expect(pairContentHash('cafe\u0301 ', 'x\t')).toBe(pairContentHash('café', 'x'));
