@@ -6,8 +6,15 @@ export const MAX_TEXT_LENGTH = 100_000;
 export const MAX_BATCH_SIZE = 1_000;
 
 const score = z.number().min(0).max(1);
-const text = z.string().trim().min(1, 'must not be empty').max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
-const shortText = z.string().max(LIMITS.nameLength);
+// PostgreSQL text cannot hold NUL: refused per pair, instead of failing the batch it is in.
+const noNul = (value: string) => !value.includes('\u0000');
+const text = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+  .refine(noNul, 'must not contain NUL characters');
+const shortText = z.string().max(LIMITS.nameLength).refine(noNul, 'must not contain NUL characters');
 const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/, 'tags use letters, digits and . _ : / -');
 
 export const pairInput = z.strictObject({
@@ -16,7 +23,7 @@ export const pairInput = z.strictObject({
   detectionScoreBefore: score.optional(),
   detectionScoreAfter: score.optional(),
   feedbackRating: z.number().int().min(1).max(5).optional(),
-  feedbackComment: z.string().max(LIMITS.descriptionLength).optional(),
+  feedbackComment: z.string().max(LIMITS.descriptionLength).refine(noNul, 'must not contain NUL characters').optional(),
   sourceTransformationId: shortText.optional(),
   sourceModel: shortText.optional(),
   sourceProvider: shortText.optional(),

@@ -98,6 +98,29 @@ describe('importing files', () => {
     ]);
   });
 
+  it('stores every field exactly through the bulk path (COPY on PGlite): quotes, commas, newlines, backslashes, NULs refused', async () => {
+    const tricky = {
+      aiText: 'She said "no", then\nleft; a back\\slash \\N, a tab\t and 漢字 🙂 — done',
+      humanizedText: 'Plain words, "quoted", and ,,, commas\r\nover lines \\. end',
+      detectionScoreBefore: 0.875,
+      detectionScoreAfter: 0.125,
+      feedbackRating: 4,
+      feedbackComment: '',
+      sourceTransformationId: 't"1,2',
+      sourceModel: 'NULL',
+      language: 'en-GB',
+      tags: ['a.b:c/d-e', 'under_score'],
+    };
+    const sparse = { aiText: 'Only the two texts are given for this pair here.', humanizedText: 'Just the two texts, nothing else is set on it.' };
+    const report = await importTrainingData(db.sql, jsonl(JSON.stringify(tricky), JSON.stringify(sparse), JSON.stringify({ ...sparse, aiText: 'has a \u0000 NUL in it' })), 'jsonl');
+    expect(report).toMatchObject({ imported: 2, duplicates: 0 });
+    expect(report.rejected).toEqual([{ line: 3, message: 'aiText: must not contain NUL characters' }]);
+    const [stored] = (await service.list({ textContains: 'back\\slash' }, 10)).items;
+    expect(stored).toMatchObject({ ...tricky, improvement: 0.75, sourceProvider: null, excluded: false });
+    const [plain] = (await service.list({ textContains: 'Only the two texts' }, 10)).items;
+    expect(plain).toMatchObject({ ...sparse, detectionScoreBefore: null, feedbackRating: null, feedbackComment: null, sourceModel: null, language: null, tags: [] });
+  });
+
   it('counts 10 000 copies of one pair as one import and 9 999 duplicates', async () => {
     const line = JSON.stringify(generatedPair(900));
     const report = await importTrainingData(db.sql, jsonl(...Array.from({ length: 10_000 }, () => line)), 'jsonl');

@@ -9,6 +9,9 @@ const queryable = (target: PGlite | Transaction): SqlQueryable => ({
   async exec(script: string) {
     await target.exec(script);
   },
+  async copyCsv(copyStatement: string, csv: string) {
+    await target.query(copyStatement, [], { blob: new Blob([csv]) });
+  },
 });
 
 /** PGlite is one connection; its transaction() holds the connection's lock for the whole unit. */

@@ -7,6 +7,12 @@ export interface SqlQueryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   /** A script of several statements, no parameters (migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * `COPY table (columns) FROM '/dev/blob' WITH (FORMAT csv)` with `csv` as the data, where the
+   * backend can (PGlite). Bulk paths use it when present: COPY parses rows far faster than
+   * an INSERT of expanded JSON.
+   */
+  copyCsv?(copyStatement: string, csv: string): Promise<void>;
 }
 
 export interface SqlExecutor extends SqlQueryable {
