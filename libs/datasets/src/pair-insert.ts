@@ -75,29 +75,57 @@ const csvLine = (prepared: PreparedPair): string => {
   ].join(',');
 };
 
+const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === '23505';
+
 /**
- * The same insert through COPY, where the database offers it (PGlite): the batch is copied into
- * an import's own temporary staging table, then moved into the real table in one statement
- * (dedup by `ON CONFLICT`, so a batch is still atomic). About twice as fast as the JSON path.
+ * The same insert through COPY, where the database offers it (PGlite). Optimistic: the batch's
+ * hashes already stored are looked up first and only new pairs are copied straight into the
+ * table — one statement, so a batch lands whole or not at all. If a concurrent writer stored
+ * one of them in between, the COPY fails as a whole and the batch goes through an import-owned
+ * temporary staging table with `ON CONFLICT DO NOTHING` instead.
  */
-export const createCopyPairInserter = async (db: SqlQueryable & Required<Pick<SqlQueryable, 'copyCsv'>>) => {
-  // Its own table: two imports at once must not move each other's rows.
+export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQueryable, 'copyCsv'>>) => {
+  // Its own table, made on first need: two imports at once must not insert each other's rows.
   const staging = `pair_import_${randomBytes(8).toString('hex')}`;
-  await db.query(`CREATE TEMP TABLE "${staging}" (LIKE "TrainingDataPoint" INCLUDING DEFAULTS)`);
-  return {
-    async insert(prepared: readonly PreparedPair[]): Promise<Set<string>> {
-      if (prepared.length === 0) return new Set();
-      await db.copyCsv(`COPY "${staging}" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, prepared.map(csvLine).join('\n'));
+  let stagingCreated = false;
+  const viaStaging = async (pairs: readonly PreparedPair[]): Promise<Set<string>> => {
+    if (!stagingCreated) {
+      await db.query(`CREATE TEMP TABLE "${staging}" (LIKE "TrainingDataPoint" INCLUDING DEFAULTS)`);
+      stagingCreated = true;
+    }
+    await db.copyCsv(`COPY "${staging}" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, pairs.map(csvLine).join('\n'));
+    try {
       const inserted = await db.query<{ contentHash: string }>(
-        `WITH moved AS (DELETE FROM "${staging}" RETURNING ${COLUMN_LIST})
-         INSERT INTO "TrainingDataPoint" (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM moved
+        `INSERT INTO "TrainingDataPoint" (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM "${staging}"
          ON CONFLICT ("contentHash") DO NOTHING
          RETURNING "contentHash"`,
       );
       return new Set(inserted.map((row) => row.contentHash));
+    } finally {
+      // TRUNCATE, not DELETE: it drops the batch without touching each row.
+      await db.query(`TRUNCATE "${staging}"`);
+    }
+  };
+  return {
+    async insert(prepared: readonly PreparedPair[]): Promise<Set<string>> {
+      const unique = [...new Map(prepared.map((pair) => [pair.contentHash, pair])).values()];
+      if (unique.length === 0) return new Set();
+      const stored = await db.query<{ contentHash: string }>(`SELECT "contentHash" FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [
+        unique.map((pair) => pair.contentHash),
+      ]);
+      const known = new Set(stored.map((row) => row.contentHash));
+      const fresh = unique.filter((pair) => !known.has(pair.contentHash));
+      if (fresh.length === 0) return new Set();
+      try {
+        await db.copyCsv(`COPY "TrainingDataPoint" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, fresh.map(csvLine).join('\n'));
+        return new Set(fresh.map((pair) => pair.contentHash));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        return viaStaging(fresh);
+      }
     },
     async close(): Promise<void> {
-      await db.query(`DROP TABLE IF EXISTS "${staging}"`);
+      if (stagingCreated) await db.query(`DROP TABLE IF EXISTS "${staging}"`);
     },
   };
 };

@@ -158,7 +158,7 @@ export class ImportAbort extends Error {
  * Streams a JSONL or CSV file into the database in batches (5 000 pairs or 16 MiB of text).
  * Valid lines are imported, invalid ones reported with their line number and reason. Each
  * batch lands in one statement, so a crash loses at most the batch in flight and never half a
- * pair. On PGlite batches go through COPY into a staging table (see pair-insert.ts).
+ * pair. On PGlite batches go through COPY (see pair-insert.ts).
  */
 export const importTrainingData = async (db: SqlQueryable, source: Readable, format: ImportFormat): Promise<ImportReport & { rejectedCount: number }> => {
   const report = { imported: 0, duplicates: 0, rejected: [] as ImportReport['rejected'], rejectedCount: 0, aborted: false };
@@ -169,7 +169,7 @@ export const importTrainingData = async (db: SqlQueryable, source: Readable, for
   let batch: PreparedPair[] = [];
   let batchBytes = 0;
   let writing = false;
-  const copier = canCopy(db) ? await createCopyPairInserter(db) : undefined;
+  const copier = canCopy(db) ? createCopyPairInserter(db) : undefined;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     writing = true;

@@ -121,6 +121,15 @@ describe('importing files', () => {
     expect(plain).toMatchObject({ ...sparse, detectionScoreBefore: null, feedbackRating: null, feedbackComment: null, sourceModel: null, language: null, tags: [] });
   });
 
+  it('two imports of the same file at once store every pair exactly once and count the rest as duplicates', async () => {
+    const lines = Array.from({ length: 12_000 }, (_, i) => JSON.stringify(generatedPair(20_000 + i)));
+    const before = (await service.stats({})).total;
+    const [a, b] = await Promise.all([importTrainingData(db.sql, jsonl(...lines), 'jsonl'), importTrainingData(db.sql, jsonl(...lines), 'jsonl')]);
+    expect(a.imported + b.imported).toBe(12_000);
+    expect(a.duplicates + b.duplicates).toBe(12_000);
+    expect((await service.stats({})).total - before).toBe(12_000);
+  });
+
   it('counts 10 000 copies of one pair as one import and 9 999 duplicates', async () => {
     const line = JSON.stringify(generatedPair(900));
     const report = await importTrainingData(db.sql, jsonl(...Array.from({ length: 10_000 }, () => line)), 'jsonl');
