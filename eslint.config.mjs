@@ -43,5 +43,10 @@ export default [
     files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'apps/client-example/src/**/*.ts', 'apps/*/src/test-support/**/*.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  {
+    // Build configuration is tooling: it may use the repo's build helpers under tools/.
+    files: ['**/vite.config.ts', 'vitest.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
   ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['**/*.ts', '**/*.tsx'] })),
 ];
