@@ -63,6 +63,8 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       const principal = principalOf(request);
       return { services, logger, actor: principal.actor, scope: principal.scope };
     };
+    // The sign-in cookie is named for the port actually bound (PORT=0 picks one at listen).
+    let boundPort = 0;
     const host = createHttpHost(
       [
         trpcRoute(contextFor, config.maxBodyBytes),
@@ -75,7 +77,6 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       ],
       policyForPort,
     );
-    let boundPort = 0;
     const port = await host.listen(config.port, config.host);
     boundPort = port;
     cleanups.push(() => host.close());
