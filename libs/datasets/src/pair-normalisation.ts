@@ -5,7 +5,8 @@ import { sha256Hex } from '@trainyard/core';
  * Unicode NFC, and trailing whitespace removed from each text. Case, inner whitespace and
  * punctuation are meaningful for style, so they are kept.
  */
-export const normaliseText = (text: string): string => text.normalize('NFC').replace(/\s+$/u, '');
+// trimEnd removes exactly what /\s+$/u would (WhiteSpace and LineTerminator), without a regex.
+export const normaliseText = (text: string): string => text.normalize('NFC').trimEnd();
 
 /** Identical normalised (AI text, humanized text) = the same pair. */
 export const pairContentHash = (aiText: string, humanizedText: string): string =>
