@@ -99,6 +99,7 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await expect(form.getByText('must be a number').isVisible()).resolves.toBe(true);
     // 2^20 features: about a second an epoch here, long enough to watch it live.
     await form.getByLabel('epochs').fill('8');
+    await expect(form.getByText('must be a number').count()).resolves.toBe(0);
     await form.getByLabel('patience').fill('8');
     await form.getByLabel('hashBits').fill('20');
     await shot('03-new-job-form');

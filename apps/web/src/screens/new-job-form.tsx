@@ -18,6 +18,11 @@ export const NewJobForm = () => {
   const [gate, setGate] = useState('');
   const [form, setForm] = useState<Record<string, string>>({});
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  // Editing a field clears its error; the rest wait for the next submit.
+  const edit = (name: string, value: string) => {
+    setForm({ ...form, [name]: value });
+    if (fieldErrors[name]) setFieldErrors(Object.fromEntries(Object.entries(fieldErrors).filter(([key]) => key !== name)));
+  };
   const trainer = trainers.data?.find((candidate) => candidate.name === trainerName) ?? trainers.data?.[0];
   const fields = trainer ? fieldsFromSchema(trainer.hyperparameters) : [];
   const create = useMutation({
@@ -88,7 +93,7 @@ export const NewJobForm = () => {
             <label key={field.name}>
               {field.name}{' '}
               {field.kind === 'boolean' ? (
-                <select value={form[field.name] ?? field.defaultValue} onChange={(event) => setForm({ ...form, [field.name]: event.target.value })}>
+                <select value={form[field.name] ?? field.defaultValue} onChange={(event) => edit(field.name, event.target.value)}>
                   <option value="true">true</option>
                   <option value="false">false</option>
                 </select>
@@ -98,7 +103,7 @@ export const NewJobForm = () => {
                   inputMode={field.kind === 'text' ? 'text' : 'decimal'}
                   placeholder={field.defaultValue || undefined}
                   value={form[field.name] ?? ''}
-                  onChange={(event) => setForm({ ...form, [field.name]: event.target.value })}
+                  onChange={(event) => edit(field.name, event.target.value)}
                   aria-invalid={Boolean(fieldErrors[field.name])}
                   title={[field.description, field.min !== undefined ? `min ${field.min}` : '', field.max !== undefined ? `max ${field.max}` : ''].filter(Boolean).join(', ')}
                 />
