@@ -181,6 +181,16 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await shot('10-sync');
   }, 120_000);
 
+  it('goes back to the sign-in form when the session is gone (cookie cleared, or signed out)', async () => {
+    await page.context().clearCookies();
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.getByLabel('Session token').waitFor();
+    await page.getByLabel('Session token').fill(server.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Session token').waitFor();
+  });
+
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { createTrainyardClient, type TrainyardOutputs, trainyardErrorInfo } from '@trainyard/client';
-import { QueryClient } from '@tanstack/react-query';
+import { QueryCache, QueryClient } from '@tanstack/react-query';
 
 /** Same origin, no token: the page signed in through POST /session and its HttpOnly cookie. */
 export const api = createTrainyardClient({ url: window.location.origin, queryAttempts: 2 });
@@ -16,11 +16,18 @@ export type OutboxEntry = TrainyardOutputs['sync']['status'][number];
 
 export const isUnauthorized = (error: unknown): boolean => trainyardErrorInfo(error).httpStatus === 401;
 
-export const queryClient = new QueryClient({
+export const queryClient: QueryClient = new QueryClient({
   defaultOptions: {
     // The client already retries transient failures; a refused sign-in must show at once.
     queries: { retry: false, refetchOnWindowFocus: false, staleTime: 1_000 },
   },
+  queryCache: new QueryCache({
+    // Any refused call (the server restarted with a new token, the cookie was cleared) sends
+    // the app back to the sign-in form, which is shown while the health check is refused.
+    onError: (error, query) => {
+      if (isUnauthorized(error) && query.queryKey[0] !== 'health') void queryClient.invalidateQueries({ queryKey: ['health'] });
+    },
+  }),
 });
 
 export const signIn = async (token: string): Promise<string | undefined> => {

@@ -1,7 +1,8 @@
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
-import { BrowserRouter, Navigate, NavLink, Route, Routes } from 'react-router-dom';
+import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
 import { api, isUnauthorized, queryClient, signOut } from './api';
+import { ScreenErrorBoundary } from './components/error-boundary';
 import { ErrorNote, Loading } from './components/states';
 import { SignIn } from './screens/sign-in';
 import { JobsScreen } from './screens/jobs';
@@ -23,39 +24,53 @@ const NAV = [
   ['/sync', 'Sync'],
 ] as const;
 
-const Shell = ({ version }: { version: string | undefined }) => (
-  <div className="shell">
-    <nav className="sidebar" aria-label="Main">
-      <div className="brand">Trainyard <span className="muted">{version ?? ''}</span></div>
-      <ul>
-        {NAV.map(([to, label]) => (
-          <li key={to}>
-            <NavLink to={to}>{label}</NavLink>
-          </li>
-        ))}
-      </ul>
-      <button type="button" className="link" onClick={() => void signOut().then(() => queryClient.resetQueries())}>
-        Sign out
-      </button>
-    </nav>
-    <main className="content">
-      <Suspense fallback={<Loading what="screen" />}>
-      <Routes>
-        <Route path="/" element={<Navigate to="/jobs" replace />} />
-        <Route path="/jobs" element={<JobsScreen />} />
-        <Route path="/jobs/:id" element={<JobDetailScreen />} />
-        <Route path="/data" element={<TrainingDataScreen />} />
-        <Route path="/models" element={<ModelsScreen />} />
-        <Route path="/models/:name" element={<ModelDetailScreen />} />
-        <Route path="/models/:name/lineage" element={<LineageScreen />} />
-        <Route path="/score" element={<ScoreScreen />} />
-        <Route path="/sync" element={<SyncScreen />} />
-        <Route path="*" element={<p>Nothing here. <NavLink to="/jobs">Go to jobs</NavLink></p>} />
-      </Routes>
-      </Suspense>
-    </main>
-  </div>
-);
+const Shell = ({ version }: { version: string | undefined }) => {
+  const location = useLocation();
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">
+          Trainyard <span className="muted">{version ?? ''}</span>
+        </div>
+        <ul>
+          {NAV.map(([to, label]) => (
+            <li key={to}>
+              <NavLink to={to}>{label}</NavLink>
+            </li>
+          ))}
+        </ul>
+        <button type="button" className="link" onClick={() => void signOut().then(() => queryClient.resetQueries())}>
+          Sign out
+        </button>
+      </nav>
+      <main className="content">
+        <ScreenErrorBoundary resetKey={location.pathname}>
+          <Suspense fallback={<Loading what="screen" />}>
+            <Routes>
+              <Route path="/" element={<Navigate to="/jobs" replace />} />
+              <Route path="/jobs" element={<JobsScreen />} />
+              <Route path="/jobs/:id" element={<JobDetailScreen />} />
+              <Route path="/data" element={<TrainingDataScreen />} />
+              <Route path="/models" element={<ModelsScreen />} />
+              <Route path="/models/:name" element={<ModelDetailScreen />} />
+              <Route path="/models/:name/lineage" element={<LineageScreen />} />
+              <Route path="/score" element={<ScoreScreen />} />
+              <Route path="/sync" element={<SyncScreen />} />
+              <Route
+                path="*"
+                element={
+                  <p>
+                    Nothing here. <NavLink to="/jobs">Go to jobs</NavLink>
+                  </p>
+                }
+              />
+            </Routes>
+          </Suspense>
+        </ScreenErrorBoundary>
+      </main>
+    </div>
+  );
+};
 
 /**
  * The app renders at once (its queries start alongside the health check, in one batched
