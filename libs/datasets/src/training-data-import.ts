@@ -7,7 +7,7 @@ import { createCopyPairInserter, insertPairs, type PreparedPair, preparePair } f
 export type ImportFormat = 'jsonl' | 'csv';
 
 /** A batch is flushed at this many pairs or this many bytes of text, whichever comes first (memory stays bounded). */
-const BATCH_PAIRS = 5_000;
+const BATCH_PAIRS = 20_000;
 const BATCH_BYTES = 16 * 1024 * 1024;
 const ANALYZE_AFTER = 1_000;
 /** A line longer than this is rejected and skipped without being held in memory. */
@@ -155,7 +155,7 @@ export class ImportAbort extends Error {
 }
 
 /**
- * Streams a JSONL or CSV file into the database in batches (5 000 pairs or 16 MiB of text).
+ * Streams a JSONL or CSV file into the database in batches (20 000 pairs or 16 MiB of text).
  * Valid lines are imported, invalid ones reported with their line number and reason. Each
  * batch lands in one statement, so a crash loses at most the batch in flight and never half a
  * pair. On PGlite batches go through COPY (see pair-insert.ts).
