@@ -82,6 +82,14 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await page.getByRole('form', { name: 'Create snapshot' }).getByLabel('Name').fill('ui-pairs-v1');
     await page.getByRole('button', { name: /Freeze snapshot/ }).click();
     await page.getByText(/Snapshot ui-pairs-v1: 4000 pairs/).waitFor();
+    // Feedback on a pair: a rating from the table, a comment from its details.
+    const table = page.getByTestId('pairs-table');
+    await table.getByLabel('Feedback rating').first().selectOption('5');
+    await table.getByRole('button', { name: 'More' }).first().click();
+    await table.getByRole('textbox', { name: 'Feedback comment' }).fill('reads naturally');
+    await table.getByRole('button', { name: 'Save comment' }).click();
+    await table.getByText('Saved').waitFor();
+    await page.getByTestId('data-stats').getByText('1 with feedback').waitFor();
     await shot('02-training-data');
   });
 

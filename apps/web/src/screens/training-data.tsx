@@ -99,39 +99,100 @@ const SnapshotPanel = ({ minQuality }: { minQuality: number | undefined }) => {
   );
 };
 
+const PairDetails = ({ point, onSaved }: { point: DataPoint; onSaved: () => void }) => {
+  const [comment, setComment] = useState(point.feedbackComment ?? '');
+  const save = useMutation({
+    mutationFn: () => api.trainingData.setFeedback.mutate({ id: point.id, rating: point.feedbackRating, comment: comment.trim() || null }),
+    onSuccess: onSaved,
+  });
+  const source = [point.sourceProvider, point.sourceModel, point.sourceTransformationId].filter(Boolean).join(' · ');
+  return (
+    <div className="pair-details">
+      <div className="two-columns">
+        <div>
+          <h3>AI text</h3>
+          <p className="full-text">{point.aiText}</p>
+        </div>
+        <div>
+          <h3>Humanized text</h3>
+          <p className="full-text">{point.humanizedText}</p>
+        </div>
+      </div>
+      <p className="muted">
+        {source || 'no source recorded'} · {point.language ?? 'language not set'} · tags: {point.tags.join(', ') || '—'} · added {formatDate(point.createdAt)}
+      </p>
+      <form
+        className="inline-form"
+        aria-label="Feedback comment"
+        onSubmit={(event) => {
+          event.preventDefault();
+          save.mutate();
+        }}
+      >
+        <label>
+          Feedback comment <input value={comment} onChange={(event) => setComment(event.target.value)} maxLength={10_000} />
+        </label>
+        <button type="submit" disabled={save.isPending}>
+          Save comment
+        </button>
+        {save.isSuccess && <span role="status">Saved</span>}
+        {save.error && <ErrorNote error={save.error} />}
+      </form>
+    </div>
+  );
+};
+
 const PairRow = ({ point }: { point: DataPoint }) => {
   const client = useQueryClient();
+  const [open, setOpen] = useState(false);
   const refresh = () => void client.invalidateQueries({ queryKey: ['data'] });
-  const feedback = useMutation({ mutationFn: (rating: number | null) => api.trainingData.setFeedback.mutate({ id: point.id, rating }), onSuccess: refresh });
+  const feedback = useMutation({
+    mutationFn: (rating: number | null) => api.trainingData.setFeedback.mutate({ id: point.id, rating, comment: point.feedbackComment }),
+    onSuccess: refresh,
+  });
   const exclusion = useMutation({
     mutationFn: () => (point.excluded ? api.trainingData.include.mutate({ id: point.id }) : api.trainingData.exclude.mutate({ id: point.id })),
     onSuccess: refresh,
   });
   return (
-    <tr className={point.excluded ? 'excluded' : undefined}>
-      <td>
-        <div className="clamp">{point.aiText}</div>
-      </td>
-      <td>
-        <div className="clamp">{point.humanizedText}</div>
-      </td>
-      <td>{formatNumber(point.detectionScoreBefore, 2)} → {formatNumber(point.detectionScoreAfter, 2)}</td>
-      <td>{formatNumber(point.qualityScore, 2)}</td>
-      <td>
-        <select aria-label="Feedback rating" value={point.feedbackRating ?? ''} onChange={(event) => feedback.mutate(event.target.value ? Number(event.target.value) : null)}>
-          <option value="">—</option>
-          {[1, 2, 3, 4, 5].map((rating) => (
-            <option key={rating}>{rating}</option>
-          ))}
-        </select>
-      </td>
-      <td>
-        <button type="button" onClick={() => exclusion.mutate()} disabled={exclusion.isPending}>
-          {point.excluded ? 'Include' : 'Exclude'}
-        </button>
-        {(feedback.error ?? exclusion.error) && <ErrorNote error={feedback.error ?? exclusion.error} />}
-      </td>
-    </tr>
+    <>
+      <tr className={point.excluded ? 'excluded' : undefined}>
+        <td>
+          <div className="clamp">{point.aiText}</div>
+        </td>
+        <td>
+          <div className="clamp">{point.humanizedText}</div>
+        </td>
+        <td>
+          {formatNumber(point.detectionScoreBefore, 2)} → {formatNumber(point.detectionScoreAfter, 2)}
+        </td>
+        <td>{formatNumber(point.qualityScore, 2)}</td>
+        <td>
+          <select aria-label="Feedback rating" value={point.feedbackRating ?? ''} onChange={(event) => feedback.mutate(event.target.value ? Number(event.target.value) : null)}>
+            <option value="">—</option>
+            {[1, 2, 3, 4, 5].map((rating) => (
+              <option key={rating}>{rating}</option>
+            ))}
+          </select>
+        </td>
+        <td className="actions">
+          <button type="button" onClick={() => exclusion.mutate()} disabled={exclusion.isPending}>
+            {point.excluded ? 'Include' : 'Exclude'}
+          </button>
+          <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+            {open ? 'Less' : 'More'}
+          </button>
+          {(feedback.error ?? exclusion.error) && <ErrorNote error={feedback.error ?? exclusion.error} />}
+        </td>
+      </tr>
+      {open && (
+        <tr>
+          <td colSpan={6}>
+            <PairDetails point={point} onSaved={refresh} />
+          </td>
+        </tr>
+      )}
+    </>
   );
 };
 
