@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -32,6 +32,8 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
+    // `npm test` builds the UI first; run directly, say so instead of failing on a placeholder page.
+    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
     mkdirSync(SHOTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-'));
     server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' });
