@@ -23,13 +23,12 @@ const createWindow = async (): Promise<void> => {
     show: false,
     webPreferences: secureWebPreferences(join(__dirname, 'preload.cjs')),
   });
-  guardWebContents(window.webContents, origin, (url) => void shell.openExternal(url));
   window.once('ready-to-show', () => window.show());
   await window.loadURL(`${backend.url}/`);
 };
 
 app.on('web-contents-created', (_event, contents) => {
-  // Any other web contents (there should be none) gets the same guards.
+  // Every web contents — the window's, created after the server is up, and any other — gets the guards.
   if (backend) guardWebContents(contents, new URL(backend.url).origin, (url) => void shell.openExternal(url));
 });
 

@@ -1,8 +1,7 @@
-/** The JSON Schema a trainer publishes for its hyperparameters (zod's toJSONSchema output). */
-export interface HyperparameterSchema {
-  properties?: Record<string, { type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string }>;
-  required?: string[];
-}
+import type { Trainer } from '../api';
+
+/** The JSON Schema a trainer publishes for its hyperparameters (`jobs.trainers`, zod's toJSONSchema output). */
+export type HyperparameterSchema = Trainer['hyperparameters'];
 
 export interface HyperparameterField {
   name: string;

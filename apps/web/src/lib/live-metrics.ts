@@ -12,7 +12,6 @@ export class LiveMetrics {
   private readonly series = new Map<string, Series>();
   private readonly listeners = new Set<() => void>();
   private pending: Array<[string, number, number]> | undefined = [];
-  private namesKey = '';
 
   load(history: Record<string, { step: number[]; value: number[] }>): void {
     for (const [name, data] of Object.entries(history)) this.series.set(name, { steps: [...data.step], values: [...data.value] });
@@ -47,11 +46,7 @@ export class LiveMetrics {
   }
 
   /** Metric names, sorted; the same string while the set of names does not change (for useSyncExternalStore). */
-  names = (): string => {
-    const key = [...this.series.keys()].sort().join('\n');
-    if (key !== this.namesKey) this.namesKey = key;
-    return this.namesKey;
-  };
+  names = (): string => [...this.series.keys()].sort().join('\n');
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
