@@ -16,7 +16,11 @@ import { TRAINYARD_VERSION } from './version';
 export const createBlobStore = async (config: ArtifactStoreConfig): Promise<BlobStore> =>
   config.kind === 'filesystem' ? createFsBlobStore(config.root) : (await loadS3BlobStore()).createS3BlobStore(config);
 
-/** Where resumable uploads from other machines land: S3 multipart, or part files next to the blobs. */
+/**
+ * Where resumable uploads from other machines land: S3 multipart, or part files next to the
+ * blobs. It writes to the store itself, not through the index: the registry records each
+ * completed upload in the index once it is verified (IndexedBlobStore.storeExclusively).
+ */
 const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promise<MultipartTarget> => {
   const store = config.artifactStore;
   if (store.kind === 'filesystem') return createFsMultipartTarget(join(config.dataDir, 'uploads'), blobs);
@@ -36,7 +40,8 @@ export interface Services extends ApiServices {
 
 /** Builds every service from concrete adapters: the only place that knows which ones. */
 export const createServices = async (config: ServerConfig, database: Database, logger: Logger, publicUrl: () => string = () => ''): Promise<Services> => {
-  const blobs = withBlobIndex(await createBlobStore(config.artifactStore), database);
+  const store = await createBlobStore(config.artifactStore);
+  const blobs = withBlobIndex(store, database);
   // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
   const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
   if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
@@ -79,7 +84,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
   if (config.orchestrator.enabled) await orchestrator.start();
   let demo: Promise<unknown> | undefined;
 
-  const exchange = createRegistryExchangeService({ database, blobs, uploads: await createUploadTarget(config, blobs), artifacts, models, versions, registryUrl: publicUrl });
+  const exchange = createRegistryExchangeService({ database, blobs, uploads: await createUploadTarget(config, store), artifacts, models, versions, registryUrl: publicUrl });
   const sync = createSyncService({
     database,
     blobs,

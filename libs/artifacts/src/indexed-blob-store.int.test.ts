@@ -38,4 +38,31 @@ describe('blob presence index', () => {
     await expect(store.put(Readable.from([Buffer.from('not this')]), { expectedSha256: hashOf('something else') })).rejects.toThrow(/mismatch/);
     expect(await store.present([hashOf('something else'), hashOf('not this')])).toEqual(new Set());
   });
+
+  it('runs writes of one hash one at a time, and skips a write once the blob is recorded', async () => {
+    const hash = hashOf('delta');
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const first = store.storeExclusively(hash, 5, async () => {
+      order.push('first starts');
+      await new Promise<void>((resolve) => (releaseFirst = resolve));
+      await store.put(Readable.from([Buffer.from('unrelated')])); // other writes are not held up
+      order.push('first ends');
+    });
+    const second = store.storeExclusively(hash, 5, async () => void order.push('second ran'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['first starts']); // the second waits for the first
+    releaseFirst();
+    expect(await first).toBe('stored');
+    expect(await second).toBe('present');
+    expect(order).toEqual(['first starts', 'first ends']);
+    expect(await store.present([hash])).toEqual(new Set([hash]));
+  });
+
+  it('records nothing when the exclusive write fails, and the next one runs', async () => {
+    const hash = hashOf('epsilon');
+    await expect(store.storeExclusively(hash, 7, () => Promise.reject(new Error('bytes did not match')))).rejects.toThrow('bytes did not match');
+    expect(await store.present([hash])).toEqual(new Set());
+    expect(await store.storeExclusively(hash, 7, async () => undefined)).toBe('stored');
+  });
 });

@@ -6,7 +6,29 @@ export interface IndexedBlobStore extends BlobStore {
   present(hashes: readonly string[]): Promise<Set<string>>;
   /** Records a blob that reached the store by another way (a completed multipart upload). */
   recordStored(sha256: string, size: number): Promise<void>;
+  /**
+   * Runs `write` — which must leave exactly the blob's verified bytes under its hash, or throw —
+   * and records the blob, unless it is already recorded ('present': `write` is not run).
+   * Writes of one hash through this store run one at a time, so a write never lands over a
+   * blob another one has just verified. `write` must go to the underlying store, not through
+   * this one (it would wait for itself).
+   */
+  storeExclusively(sha256: string, size: number, write: () => Promise<void>): Promise<'stored' | 'present'>;
 }
+
+/** Runs tasks for the same key one after another (in this process); other keys are not held up. */
+const keyedSerializer = () => {
+  const tails = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, task: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(task);
+    tails.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === run) tails.delete(key);
+    }
+  };
+};
 
 /**
  * Keeps a `StoredBlob` row per blob written or deleted through this store, so a registry
@@ -25,16 +47,18 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
   };
   const isIndexed = async (sha256: string): Promise<boolean> =>
     (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
+  const serialized = keyedSerializer();
+  const put: BlobStore['put'] = async (source, options = {}) => {
+    // A hash the index does not know is almost always new: let the store skip its own
+    // existence check (a HEAD request per blob on S3). "Created" then comes from the index.
+    const unknown = options.expectedSha256 !== undefined && !(await isIndexed(options.expectedSha256));
+    const result = await store.put(source, unknown ? { ...options, assumeAbsent: true } : options);
+    const recorded = await record(result.sha256, result.size);
+    return unknown ? { ...result, created: recorded } : result;
+  };
   return {
     kind: store.kind,
-    async put(source, options = {}) {
-      // A hash the index does not know is almost always new: let the store skip its own
-      // existence check (a HEAD request per blob on S3). "Created" then comes from the index.
-      const unknown = options.expectedSha256 !== undefined && !(await isIndexed(options.expectedSha256));
-      const result = await store.put(source, unknown ? { ...options, assumeAbsent: true } : options);
-      const recorded = await record(result.sha256, result.size);
-      return unknown ? { ...result, created: recorded } : result;
-    },
+    put: (source, options = {}) => (options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options))),
     stat: (sha256) => store.stat(sha256),
     read: (sha256, range) => store.read(sha256, range),
     async delete(sha256) {
@@ -49,5 +73,12 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       return new Set(rows.map((row) => row.sha256));
     },
     recordStored,
+    storeExclusively: (sha256, size, write) =>
+      serialized(sha256, async () => {
+        if (await isIndexed(sha256)) return 'present';
+        await write();
+        await record(sha256, size);
+        return 'stored';
+      }),
   };
 };

@@ -22,12 +22,15 @@ export interface CompletedPart {
  */
 export interface MultipartTarget {
   readonly kind: 'filesystem' | 's3';
-  start(sessionId: string): Promise<{ uploadId: string | null }>;
+  start(session: Pick<UploadSessionRef, 'id' | 'sha256'>): Promise<{ uploadId: string | null }>;
   /** An absolute presigned URL (S3), or null: the client PUTs to the server's `/uploads/<session>/<part>`. */
   partUrl(session: UploadSessionRef, partNumber: number): Promise<string | null>;
   /** Filesystem only: store one part the client sent; returns its etag (the part's SHA-256). */
   receivePart?(session: UploadSessionRef, partNumber: number, body: Readable): Promise<string>;
-  /** Assembles the parts, verifies the whole blob's SHA-256 (INTEGRITY error on mismatch) and stores it under its hash. */
+  /**
+   * Assembles the parts, verifies the whole blob's SHA-256 (INTEGRITY error on mismatch, and
+   * nothing left under the hash) and stores it under its hash. The caller records it as stored.
+   */
   complete(session: UploadSessionRef, parts: CompletedPart[]): Promise<void>;
   abort(session: UploadSessionRef): Promise<void>;
 }

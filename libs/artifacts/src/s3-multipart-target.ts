@@ -3,14 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DomainError, isDomainError } from '@trainyard/core';
 import { blobRelativeKey } from './blob-key';
 import { HashingStream } from './hashing-stream';
 import type { CompletedPart, MultipartTarget, UploadSessionRef } from './multipart-target.port';
@@ -22,53 +23,73 @@ export interface S3MultipartTargetConfig {
   urlExpirySeconds: number;
 }
 
+const errorName = (error: unknown): string | undefined => (error as { name?: string } | null)?.name;
+
 /**
- * Clients upload parts straight to S3 through presigned URLs, into a staging key; on
- * completion the server reads the object back through SHA-256 and only a match is copied to
- * its content address (server-side copy) — so nothing unverified ever sits under a hash.
- * The copy is a single CopyObject, which S3 limits to 5 GiB per blob.
+ * Clients upload parts straight to S3 through presigned URLs, into a multipart upload at the
+ * blob's content address. On completion the server reads the object back through SHA-256; a
+ * mismatch deletes it. The object is not a stored blob until then: the registry counts a blob
+ * as present only once its index row is written after this check (IndexedBlobStore), and it
+ * runs completions one at a time per hash, never over a blob already verified. (An earlier
+ * design completed into a staging key and copied after verifying: the copy and the delete cost
+ * ~3 s per GiB on s3rver.)
  */
 export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTargetConfig): MultipartTarget => {
-  const stagingKey = (session: UploadSessionRef): string => `${config.prefix}uploads/${session.id}`;
+  const Bucket = config.bucket;
+  const keyOf = (sha256: string): string => `${config.prefix}${blobRelativeKey(sha256)}`;
+
+  const exists = async (Key: string): Promise<boolean> => {
+    try {
+      await client.send(new HeadObjectCommand({ Bucket, Key }));
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return false;
+      throw error;
+    }
+  };
 
   return {
     kind: 's3',
-    async start(sessionId) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: config.bucket, Key: `${config.prefix}uploads/${sessionId}` }));
+    async start(session) {
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key: keyOf(session.sha256) }));
       return { uploadId: created.UploadId ?? null };
     },
 
     partUrl: (session, partNumber) =>
-      getSignedUrl(client, new UploadPartCommand({ Bucket: config.bucket, Key: stagingKey(session), UploadId: session.uploadId ?? '', PartNumber: partNumber }), {
+      getSignedUrl(client, new UploadPartCommand({ Bucket, Key: keyOf(session.sha256), UploadId: session.uploadId ?? '', PartNumber: partNumber }), {
         expiresIn: config.urlExpirySeconds,
       }),
 
     async complete(session, parts: CompletedPart[]) {
-      const Key = stagingKey(session);
-      await client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: config.bucket,
-          Key,
-          UploadId: session.uploadId ?? '',
-          MultipartUpload: { Parts: [...parts].sort((a, b) => a.number - b.number).map((part) => ({ PartNumber: part.number, ETag: part.etag })) },
-        }),
-      );
+      const Key = keyOf(session.sha256);
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key }));
-        const hasher = new HashingStream(session.sha256);
-        await pipeline(object.Body as Readable, hasher, async (chunks: AsyncIterable<Buffer>) => {
+        await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket,
+            Key,
+            UploadId: session.uploadId ?? '',
+            MultipartUpload: { Parts: [...parts].sort((a, b) => a.number - b.number).map((part) => ({ PartNumber: part.number, ETag: part.etag })) },
+          }),
+        );
+      } catch (error) {
+        // An earlier attempt completed it and then died before verifying: verify what is there.
+        if (errorName(error) !== 'NoSuchUpload') throw error;
+        if (!(await exists(Key))) throw new DomainError('NOT_FOUND', `The store no longer has upload session ${session.id}; start the upload again`);
+      }
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket, Key }));
+        await pipeline(object.Body as Readable, new HashingStream(session.sha256), async (chunks: AsyncIterable<Buffer>) => {
           for await (const _chunk of chunks) void _chunk;
         });
-        await client.send(
-          new CopyObjectCommand({ Bucket: config.bucket, Key: `${config.prefix}${blobRelativeKey(session.sha256)}`, CopySource: `${config.bucket}/${Key}` }),
-        );
-      } finally {
-        await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key }));
+      } catch (error) {
+        // Only wrong bytes are deleted; a failed read leaves the object for the retry to verify.
+        if (isDomainError(error) && error.code === 'INTEGRITY') await client.send(new DeleteObjectCommand({ Bucket, Key }));
+        throw error;
       }
     },
 
     async abort(session) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: stagingKey(session), UploadId: session.uploadId ?? '' }));
+      await client.send(new AbortMultipartUploadCommand({ Bucket, Key: keyOf(session.sha256), UploadId: session.uploadId ?? '' }));
     },
   };
 };

@@ -62,9 +62,11 @@ export const insertPairs = async (db: SqlQueryable, prepared: readonly PreparedP
 };
 
 // CSV as PostgreSQL's COPY reads it: an empty unquoted field is NULL, a quoted one is text.
-const csvText = (value: string | null): string => (value === null ? '' : `"${value.replace(/"/g, '""')}"`);
+// (The includes() checks skip a regex pass for the usual text with nothing to escape.)
+const csvText = (value: string | null): string => (value === null ? '' : value.includes('"') ? `"${value.replace(/"/g, '""')}"` : `"${value}"`);
 const csvNumber = (value: number | null): string => (value === null ? '' : String(value));
-const arrayLiteral = (items: readonly string[]): string => `{${items.map((item) => `"${item.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+const arrayElement = (item: string): string => (item.includes('"') || item.includes('\\') ? `"${item.replace(/(["\\])/g, '\\$1')}"` : `"${item}"`);
+const arrayLiteral = (items: readonly string[]): string => `{${items.map(arrayElement).join(',')}}`;
 
 const csvLine = (prepared: PreparedPair): string => {
   const row = rowValues(prepared);

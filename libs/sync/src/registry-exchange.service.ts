@@ -55,14 +55,12 @@ export const createRegistryExchangeService = (deps: {
 
     /** A new resumable upload (or `present` when the blob is already here). */
     async startUpload(sha256: string, size: number): Promise<UploadPlan> {
-      const stored = await deps.blobs.stat(sha256);
-      if (stored) {
-        await deps.blobs.recordStored(sha256, stored.size);
-        return { sha256, present: true, sessionId: null, partSize: 0, parts: [] };
-      }
+      // Only the index counts: an object under the hash that was never verified (a completion
+      // cut short) is not a stored blob, and a new upload replaces it.
+      if ((await missing([sha256])).length === 0) return { sha256, present: true, sessionId: null, partSize: 0, parts: [] };
       const partSize = Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
       const id = newId();
-      const { uploadId } = await deps.uploads.start(id);
+      const { uploadId } = await deps.uploads.start({ id, sha256 });
       await prisma.uploadSession.create({ data: { id, sha256, size: BigInt(size), partSize, s3UploadId: uploadId } });
       const ref: UploadSessionRef = { id, sha256, size, partSize, uploadId };
       const parts = await Promise.all(
@@ -77,7 +75,7 @@ export const createRegistryExchangeService = (deps: {
       const parts = await Promise.all(
         Array.from({ length: partCount(ref.size, ref.partSize) }, async (_unused, index) => ({ number: index + 1, url: await deps.uploads.partUrl(ref, index + 1) })),
       );
-      return { sha256: ref.sha256, present: Boolean(await deps.blobs.stat(ref.sha256)), sessionId, partSize: ref.partSize, parts };
+      return { sha256: ref.sha256, present: (await missing([ref.sha256])).length === 0, sessionId, partSize: ref.partSize, parts };
     },
 
     /** Filesystem target: one part streamed to this server. */
@@ -89,18 +87,18 @@ export const createRegistryExchangeService = (deps: {
     /** Verifies the whole blob's SHA-256 and stores it; a mismatch discards the upload. */
     async completeUpload(sessionId: string, parts: CompletedPart[]): Promise<{ sha256: string }> {
       const ref = await session(sessionId);
-      if (!(await deps.blobs.stat(ref.sha256))) {
-        try {
-          await deps.uploads.complete(ref, parts);
-        } catch (error) {
-          // A hash mismatch means the parts are wrong: drop the session so a retry starts clean.
-          if (isDomainError(error) && error.code === 'INTEGRITY') {
-            await prisma.uploadSession.delete({ where: { id: sessionId } }).catch(() => undefined);
-          }
-          throw error;
+      let outcome: 'stored' | 'present';
+      try {
+        outcome = await deps.blobs.storeExclusively(ref.sha256, ref.size, () => deps.uploads.complete(ref, parts));
+      } catch (error) {
+        // A hash mismatch means the parts are wrong: drop the session so a retry starts clean.
+        if (isDomainError(error) && error.code === 'INTEGRITY') {
+          await prisma.uploadSession.delete({ where: { id: sessionId } }).catch(() => undefined);
         }
+        throw error;
       }
-      await deps.blobs.recordStored(ref.sha256, ref.size);
+      // Another upload of the same blob was verified first: this one is not needed.
+      if (outcome === 'present') await deps.uploads.abort(ref).catch(() => undefined); // best effort; stale sessions are swept too
       await prisma.uploadSession.delete({ where: { id: sessionId } }).catch(() => undefined);
       return { sha256: ref.sha256 };
     },
