@@ -144,7 +144,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
 
     const forged = await writer.sync.startUpload.mutate({ sha256: hash, size: bytes.length });
     const wrong = Buffer.from(bytes);
-    wrong[wrong.length - 1] ^= 0xff;
+    wrong.writeUInt8(wrong.readUInt8(wrong.length - 1) ^ 0xff, wrong.length - 1);
     const forgedParts = await sendParts(forged.parts, forged.partSize, wrong);
     await expect(writer.sync.completeUpload.mutate({ sessionId: forged.sessionId ?? '', parts: forgedParts })).rejects.toThrow(/mismatch/i);
     expect(await s3.listKeys()).not.toContain(key);

@@ -5,7 +5,7 @@ import { buffer } from 'node:stream/consumers';
 import { type BlobStore, createFsBlobStore } from '@trainyard/artifacts';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatasetSnapshotService, type DatasetSnapshotService, splitOf } from './dataset-snapshot.service';
+import { createDatasetSnapshotService, type DatasetSnapshotService, type SnapshotLine, splitOf } from './dataset-snapshot.service';
 import { generatedPair } from './test-pairs';
 import { createTrainingDataService } from './training-data.service';
 
@@ -61,6 +61,32 @@ describe('dataset snapshots', () => {
     expect((await buffer(await blobs.read(snapshot.blobSha256))).equals(before)).toBe(true);
     const fresh = await snapshots.create({ name: 'now', filter: {}, validationFraction: 0.1, seed: 3 });
     expect(fresh.totalCount).toBe(396);
+  });
+
+  it('writes each line exactly as JSON.stringify of a snapshot line would, with splitOf\'s split, whatever the text', async () => {
+    const awkward = ['quotes " and \\ backslashes', 'tab\tnew\nline\r\u0001\u001f\u007f', 'unicode é 漢字 🙂 \u2028', '</script> & <b>', "it's"];
+    const collected = await createTrainingDataService(db).collectBatch(
+      awkward.map((text, i) => ({ aiText: `Awkward ${i}: ${text} — the original, long enough`, humanizedText: `awkward ${i}: ${text}`, tags: ['awkward', `t:${i}/x`], feedbackRating: i + 1 })),
+    );
+    expect(collected.map((result) => result.status)).toEqual(awkward.map(() => 'created'));
+    const snapshot = await snapshots.create({ name: 'awkward', filter: { tags: ['awkward'] }, validationFraction: 0.5, seed: 11 });
+    const text = (await buffer(await blobs.read(snapshot.blobSha256))).toString('utf8');
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(awkward.length);
+    for (const line of lines) {
+      const parsed = JSON.parse(line) as SnapshotLine;
+      const expected: SnapshotLine = {
+        contentHash: parsed.contentHash,
+        split: splitOf(parsed.contentHash, 11, 0.5),
+        aiText: parsed.aiText,
+        humanizedText: parsed.humanizedText,
+        qualityScore: parsed.qualityScore,
+        tags: parsed.tags,
+      };
+      expect(line).toBe(JSON.stringify(expected));
+    }
+    expect(lines.map((line) => (JSON.parse(line) as SnapshotLine).aiText.replace(/^Awkward \d: /, '').replace(/ — the original, long enough$/, '')).sort()).toEqual([...awkward].sort());
+    expect(snapshot.trainCount + snapshot.validationCount).toBe(awkward.length);
   });
 
   it('lists newest first with a cursor and reports a missing snapshot clearly', async () => {

@@ -27,6 +27,24 @@ export interface SnapshotLine {
 export const splitOf = (contentHash: string, seed: number, validationFraction: number): 'train' | 'validation' =>
   Number.parseInt(sha256Hex(`${seed}:${contentHash}`).slice(0, 8), 16) / 2 ** 32 < validationFraction ? 'validation' : 'train';
 
+const HASH_START = '{"contentHash":"'.length;
+
+/**
+ * One page of a snapshot: each point's split and JSONL line, computed by the database. One
+ * text column out of PGlite costs far less than five typed columns turned back into JSON here
+ * (about 1 s less per 100 000 points). The line is byte-for-byte `JSON.stringify` of a
+ * SnapshotLine and the split exactly splitOf's (the snapshot test checks both).
+ */
+const snapshotPageSql = (where: string, param: { after: string; seed: string; fraction: string }): string => `
+  SELECT s.split, '{"contentHash":' || to_json("contentHash") || ',"split":"' || s.split || '","aiText":' || to_json("aiText")
+      || ',"humanizedText":' || to_json("humanizedText") || ',"qualityScore":' || to_json("qualityScore") || ',"tags":' || to_json("tags") || '}' AS line
+  FROM "TrainingDataPoint" CROSS JOIN LATERAL (
+    SELECT CASE WHEN ('x' || left(encode(sha256(convert_to(${param.seed} || ':' || "contentHash", 'UTF8')), 'hex'), 8))::bit(32)::bigint
+      / 4294967296.0::float8 < ${param.fraction}::float8 THEN 'validation' ELSE 'train' END AS split
+  ) s
+  WHERE ${where} AND "contentHash" > ${param.after}
+  ORDER BY "contentHash" LIMIT ${PAGE}`;
+
 type SnapshotRow = Prisma.DatasetSnapshotGetPayload<object>;
 const toOutput = (row: SnapshotRow): SnapshotOutput => ({ ...row, blobSize: Number(row.blobSize) });
 
@@ -46,28 +64,25 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
 
     async create(input: { name: string; filter: DataFilter; validationFraction: number; seed: number }): Promise<SnapshotOutput> {
       const where = filterToSql(input.filter);
+      const next = where.params.length + 1;
       const counts = { total: 0, train: 0, validation: 0 };
       // Ordered by content hash, so identical data gives a byte-identical blob (one blob, deduplicated).
       async function* lines(): AsyncGenerator<string> {
         let after = '';
         for (;;) {
-          const rows = await sql.query<Omit<SnapshotLine, 'split'>>(
-            `SELECT "contentHash", "aiText", "humanizedText", "qualityScore", "tags" FROM "TrainingDataPoint"
-             WHERE ${where.sql} AND "contentHash" > $${where.params.length + 1}
-             ORDER BY "contentHash" LIMIT ${PAGE}`,
-            [...where.params, after],
+          const rows = await sql.query<{ split: SnapshotLine['split']; line: string }>(
+            snapshotPageSql(where.sql, { after: `$${next}`, seed: `$${next + 1}`, fraction: `$${next + 2}` }),
+            [...where.params, after, String(input.seed), input.validationFraction],
           );
           if (rows.length === 0) return;
           let chunk = '';
           for (const row of rows) {
-            const split = splitOf(row.contentHash, input.seed, input.validationFraction);
             counts.total += 1;
-            counts[split] += 1;
-            const line: SnapshotLine = { contentHash: row.contentHash, split, aiText: row.aiText, humanizedText: row.humanizedText, qualityScore: row.qualityScore, tags: row.tags };
-            chunk += `${JSON.stringify(line)}\n`;
+            counts[row.split] += 1;
+            chunk += `${row.line}\n`;
           }
           yield chunk;
-          after = rows.at(-1)?.contentHash ?? after;
+          after = (rows.at(-1) as { line: string }).line.slice(HASH_START, HASH_START + 64);
         }
       }
       const stored = await blobs.put(Readable.from(lines()));
