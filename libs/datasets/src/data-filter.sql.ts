@@ -41,6 +41,8 @@ export const filterToSql = (
   }
   // Training sets want included points unless told otherwise; statistics want both.
   const excluded = filter.excluded ?? options.excludedByDefault ?? false;
-  if (excluded !== 'any') clauses.push(`"excluded" = ${param(excluded)}`);
+  // A literal, not a parameter: the planner can use the partial index on excluded points only
+  // when the predicate itself says "excluded".
+  if (excluded !== 'any') clauses.push(excluded ? '"excluded"' : 'NOT "excluded"');
   return { sql: clauses.length > 0 ? clauses.join(' AND ') : 'TRUE', params };
 };
