@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairContentHash } from './pair-normalisation';
 import { generatedPair } from './test-pairs';
 import { importTrainingData } from './training-data-import';
 import { createTrainingDataService, type TrainingDataService } from './training-data.service';
@@ -129,6 +130,18 @@ describe('importing files', () => {
     expect(a.duplicates + b.duplicates).toBe(12_000);
     expect((await service.stats({})).total - before).toBe(12_000);
   });
+
+  it('finds duplicates of stored pairs that appear only after a first batch of new ones', async () => {
+    const stored = generatedPair(60_000);
+    await service.collect(stored);
+    const fresh = Array.from({ length: 20_000 }, (_, i) => JSON.stringify(generatedPair(40_000 + i)));
+    const report = await importTrainingData(db.sql, jsonl(...fresh, JSON.stringify(stored), JSON.stringify(generatedPair(60_001)), JSON.stringify(stored)), 'jsonl');
+    expect(report).toMatchObject({ imported: 20_001, duplicates: 2, rejected: [] });
+    const [count] = await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [
+      [stored, generatedPair(60_001), generatedPair(40_000), generatedPair(59_999)].map((pair) => pairContentHash(pair.aiText, pair.humanizedText)),
+    ]);
+    expect(count?.n).toBe(4);
+  }, 60_000);
 
   it('counts 10 000 copies of one pair as one import and 9 999 duplicates', async () => {
     const line = JSON.stringify(generatedPair(900));
