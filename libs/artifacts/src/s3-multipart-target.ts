@@ -14,7 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { DomainError, isDomainError } from '@trainyard/core';
 import { blobRelativeKey } from './blob-key';
 import { HashingStream } from './hashing-stream';
-import type { CompletedPart, MultipartTarget, UploadSessionRef } from './multipart-target.port';
+import type { CompletedPart, MultipartTarget } from './multipart-target.port';
 
 export interface S3MultipartTargetConfig {
   bucket: string;
