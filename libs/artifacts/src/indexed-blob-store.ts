@@ -4,14 +4,13 @@ import type { BlobStore } from './blob-store.port';
 /** A blob store that also answers "which of these hashes are stored?" in one query. */
 export interface IndexedBlobStore extends BlobStore {
   present(hashes: readonly string[]): Promise<Set<string>>;
-  /** Records a blob that reached the store by another way (a completed multipart upload). */
-  recordStored(sha256: string, size: number): Promise<void>;
   /**
-   * Runs `write` — which must leave exactly the blob's verified bytes under its hash, or throw —
-   * and records the blob, unless it is already recorded ('present': `write` is not run).
-   * Writes of one hash through this store run one at a time, so a write never lands over a
-   * blob another one has just verified. `write` must go to the underlying store, not through
-   * this one (it would wait for itself).
+   * For a blob that reaches the store by another way (a completed multipart upload): runs
+   * `write` — which must leave exactly the blob's verified bytes under its hash, or throw — and
+   * records the blob, unless it is already recorded ('present': `write` is not run). Writes of
+   * one hash through this store run one at a time (in this process; a registry is one), so a
+   * write never lands over a blob another one has just verified. `write` must go to the
+   * underlying store, not through this one (it would wait for itself).
    */
   storeExclusively(sha256: string, size: number, write: () => Promise<void>): Promise<'stored' | 'present'>;
 }
@@ -42,9 +41,6 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
   /** True when this call recorded it (it was not known before). */
   const record = async (sha256: string, size: number): Promise<boolean> =>
     (await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size])).length > 0;
-  const recordStored = async (sha256: string, size: number): Promise<void> => {
-    await record(sha256, size);
-  };
   const isIndexed = async (sha256: string): Promise<boolean> =>
     (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
   const serialized = keyedSerializer();
@@ -72,7 +68,6 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
       return new Set(rows.map((row) => row.sha256));
     },
-    recordStored,
     storeExclusively: (sha256, size, write) =>
       serialized(sha256, async () => {
         if (await isIndexed(sha256)) return 'present';
