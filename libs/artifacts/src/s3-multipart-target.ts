@@ -72,9 +72,12 @@ export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTar
           }),
         );
       } catch (error) {
-        // An earlier attempt completed it and then died before verifying: verify what is there.
-        if (errorName(error) !== 'NoSuchUpload') throw error;
-        if (!(await exists(Key))) throw new DomainError('NOT_FOUND', `The store no longer has upload session ${session.id}; start the upload again`);
+        // Typically an earlier attempt completed it and died before verifying (S3 then answers
+        // NoSuchUpload; s3rver an internal error): whatever is under the key gets verified below.
+        if (!(await exists(Key))) {
+          if (errorName(error) === 'NoSuchUpload') throw new DomainError('NOT_FOUND', `The store no longer has upload session ${session.id}; start the upload again`);
+          throw error;
+        }
       }
       try {
         const object = await client.send(new GetObjectCommand({ Bucket, Key }));
