@@ -86,6 +86,7 @@ describe('dataset snapshots', () => {
       expect(line).toBe(JSON.stringify(expected));
     }
     expect(lines.map((line) => (JSON.parse(line) as SnapshotLine).aiText.replace(/^Awkward \d: /, '').replace(/ — the original, long enough$/, '')).sort()).toEqual([...awkward].sort());
+    expect(snapshot.validationCount).toBe(lines.filter((line) => (JSON.parse(line) as SnapshotLine).split === 'validation').length);
     expect(snapshot.trainCount + snapshot.validationCount).toBe(awkward.length);
   });
 

@@ -9,7 +9,13 @@ import { newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
 
-const PAGE = 20_000;
+/**
+ * Pages aim at about this many characters of JSONL, so memory stays flat whether texts are
+ * tweets or essays: a small first page measures the lines, later pages are sized from it.
+ */
+const PAGE_CHARS = 8 * 1024 * 1024;
+const FIRST_PAGE_ROWS = 100;
+const MAX_PAGE_ROWS = 50_000;
 
 export interface SnapshotLine {
   contentHash: string;
@@ -27,7 +33,9 @@ export interface SnapshotLine {
 export const splitOf = (contentHash: string, seed: number, validationFraction: number): 'train' | 'validation' =>
   Number.parseInt(sha256Hex(`${seed}:${contentHash}`).slice(0, 8), 16) / 2 ** 32 < validationFraction ? 'validation' : 'train';
 
+// Fixed offsets in a line: the hash is 64 hex characters, so the split always starts at the same place.
 const HASH_START = '{"contentHash":"'.length;
+const SPLIT_START = HASH_START + 64 + '","split":"'.length;
 
 /**
  * One page of a snapshot: each point's split and JSONL line, computed by the database. One
@@ -35,15 +43,15 @@ const HASH_START = '{"contentHash":"'.length;
  * (about 1 s less per 100 000 points). The line is byte-for-byte `JSON.stringify` of a
  * SnapshotLine and the split exactly splitOf's (the snapshot test checks both).
  */
-const snapshotPageSql = (where: string, param: { after: string; seed: string; fraction: string }): string => `
-  SELECT s.split, '{"contentHash":' || to_json("contentHash") || ',"split":"' || s.split || '","aiText":' || to_json("aiText")
+const snapshotPageSql = (where: string, param: { after: string; seed: string; fraction: string; limit: string }): string => `
+  SELECT '{"contentHash":' || to_json("contentHash") || ',"split":"' || s.split || '","aiText":' || to_json("aiText")
       || ',"humanizedText":' || to_json("humanizedText") || ',"qualityScore":' || to_json("qualityScore") || ',"tags":' || to_json("tags") || '}' AS line
   FROM "TrainingDataPoint" CROSS JOIN LATERAL (
     SELECT CASE WHEN ('x' || left(encode(sha256(convert_to(${param.seed} || ':' || "contentHash", 'UTF8')), 'hex'), 8))::bit(32)::bigint
       / 4294967296.0::float8 < ${param.fraction}::float8 THEN 'validation' ELSE 'train' END AS split
   ) s
   WHERE ${where} AND "contentHash" > ${param.after}
-  ORDER BY "contentHash" LIMIT ${PAGE}`;
+  ORDER BY "contentHash" LIMIT ${param.limit}`;
 
 type SnapshotRow = Prisma.DatasetSnapshotGetPayload<object>;
 const toOutput = (row: SnapshotRow): SnapshotOutput => ({ ...row, blobSize: Number(row.blobSize) });
@@ -69,20 +77,22 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
       // Ordered by content hash, so identical data gives a byte-identical blob (one blob, deduplicated).
       async function* lines(): AsyncGenerator<string> {
         let after = '';
+        let pageRows = FIRST_PAGE_ROWS;
         for (;;) {
-          const rows = await sql.query<{ split: SnapshotLine['split']; line: string }>(
-            snapshotPageSql(where.sql, { after: `$${next}`, seed: `$${next + 1}`, fraction: `$${next + 2}` }),
-            [...where.params, after, String(input.seed), input.validationFraction],
+          const rows = await sql.query<{ line: string }>(
+            snapshotPageSql(where.sql, { after: `$${next}`, seed: `$${next + 1}`, fraction: `$${next + 2}`, limit: `$${next + 3}` }),
+            [...where.params, after, String(input.seed), input.validationFraction, pageRows],
           );
           if (rows.length === 0) return;
           let chunk = '';
-          for (const row of rows) {
+          for (const { line } of rows) {
             counts.total += 1;
-            counts[row.split] += 1;
-            chunk += `${row.line}\n`;
+            counts[line.charCodeAt(SPLIT_START) === 118 /* v */ ? 'validation' : 'train'] += 1;
+            chunk += `${line}\n`;
           }
           yield chunk;
           after = (rows.at(-1) as { line: string }).line.slice(HASH_START, HASH_START + 64);
+          pageRows = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor((PAGE_CHARS * rows.length) / chunk.length)));
         }
       }
       const stored = await blobs.put(Readable.from(lines()));
