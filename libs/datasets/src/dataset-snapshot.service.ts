@@ -38,7 +38,7 @@ const HASH_START = '{"contentHash":"'.length;
 const SPLIT_START = HASH_START + 64 + '","split":"'.length;
 
 /**
- * One page of a snapshot: each point's split and JSONL line, computed by the database. One
+ * One page of a snapshot: each point's JSONL line, split included, built by the database. One
  * text column out of PGlite costs far less than five typed columns turned back into JSON here
  * (about 1 s less per 100 000 points). The line is byte-for-byte `JSON.stringify` of a
  * SnapshotLine and the split exactly splitOf's (the snapshot test checks both).
