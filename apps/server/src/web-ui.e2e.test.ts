@@ -11,7 +11,7 @@ import {
   startServerProcess,
 } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
 import { createRegistryToken } from './test-support/sync-fixtures';
@@ -53,8 +53,20 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
   it('refuses a wrong token, then signs in without the token ever appearing in a URL', async () => {
     const urls: string[] = [];
     page.on('request', (request) => urls.push(request.url()));
+    // The first screen's own queries are refused too; answer them after the health check, as a
+    // loaded machine may. They must not bounce the form (they used to cycle health check → app
+    // → sign-in, emptying what was typed).
+    const lateAnswers = async (route: Route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    };
+    await page.route('**/trpc/jobs.*', lateAnswers);
     await page.goto(server.url);
     await page.getByLabel('Session token').fill('not-the-token');
+    await page.waitForTimeout(1_500);
+    expect(await page.getByLabel('Session token').inputValue()).toBe('not-the-token');
+    expect(urls.filter((url) => url.includes('/trpc/system.health')).length).toBe(1);
+    await page.unroute('**/trpc/jobs.*', lateAnswers);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('not valid');
     await shot('01-sign-in');

@@ -23,9 +23,14 @@ export const queryClient: QueryClient = new QueryClient({
   },
   queryCache: new QueryCache({
     // Any refused call (the server restarted with a new token, the cookie was cleared) sends
-    // the app back to the sign-in form, which is shown while the health check is refused.
+    // the app back to the sign-in form, which is shown while the health check is refused. Not
+    // when the form is already up: re-checking a health query that never succeeded puts it back
+    // to "pending", which would swap the form for the app and back, emptying what was typed
+    // (a late 401 from the first screen's queries did that on a slow machine).
     onError: (error, query) => {
-      if (isUnauthorized(error) && query.queryKey[0] !== 'health') void queryClient.invalidateQueries({ queryKey: ['health'] });
+      if (!isUnauthorized(error) || query.queryKey[0] === 'health') return;
+      if (queryClient.getQueryState(['health'])?.status === 'error') return;
+      void queryClient.invalidateQueries({ queryKey: ['health'] }, { cancelRefetch: false });
     },
   }),
 });
