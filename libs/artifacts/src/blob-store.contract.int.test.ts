@@ -60,6 +60,9 @@ describe.each(factories)('$name blob store', ({ create }) => {
     expect((await buffer(await store.read(sha(data)))).equals(data)).toBe(true);
     const slice = await buffer(await store.read(sha(data), { start: 5_000_000, end: 5_000_099 }));
     expect(slice.equals(data.subarray(5_000_000, 5_000_100))).toBe(true);
+    const part = await buffer(await store.readRangeUnverified(sha(data), { start: 8 * 1024 * 1024, end: data.length - 1 }));
+    expect(part.equals(data.subarray(8 * 1024 * 1024))).toBe(true);
+    await expect(store.readRangeUnverified(sha(Buffer.from('absent')), { start: 0, end: 0 })).rejects.toThrow(/not found/);
     const listed = [];
     for await (const blob of store.list()) listed.push(blob.sha256);
     expect(listed).toEqual([sha(data)]);
@@ -94,6 +97,8 @@ describe.each(factories)('$name blob store', ({ create }) => {
     for (const bad of [good.slice(1), `${good}0`, good.toUpperCase(), `${good.slice(1)}g`, '../../etc/passwd', '']) {
       const failure = await store.stat(bad).catch((e: unknown) => e);
       expect(isDomainError(failure) && failure.code === 'INVALID_ARGUMENT').toBe(true);
+      const rangeFailure = await store.readRangeUnverified(bad, { start: 0, end: 0 }).catch((e: unknown) => e);
+      expect(isDomainError(rangeFailure) && rangeFailure.code === 'INVALID_ARGUMENT').toBe(true);
     }
   });
 

@@ -47,6 +47,12 @@ export interface BlobStore {
    * fails with an INTEGRITY error instead of ending normally when the bytes are wrong.
    */
   read(sha256: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The bytes of one range, NOT verified — for sending to a receiver that verifies the whole
+   * blob itself (a sync push: the registry reads every upload back through SHA-256), so each
+   * part is read once, and only the parts still to send.
+   */
+  readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable>;
   delete(sha256: string): Promise<void>;
   list(): AsyncIterable<BlobInfo>;
   /** Removes leftovers of interrupted writes older than `olderThanMs`; returns how many. */

@@ -101,6 +101,13 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
       return reader.pipe(verifier);
     },
 
+    async readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable> {
+      const file = await regularFile(assertSha256(sha256));
+      if (!file) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
+      const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      return handle.createReadStream({ start: range.start, end: range.end, highWaterMark: 1024 * 1024 });
+    },
+
     async delete(sha256: string): Promise<void> {
       await unlink(finalPath(assertSha256(sha256))).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
     },

@@ -57,6 +57,7 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     put: (source, options = {}) => (options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options))),
     stat: (sha256) => store.stat(sha256),
     read: (sha256, range) => store.read(sha256, range),
+    readRangeUnverified: (sha256, range) => store.readRangeUnverified(sha256, range),
     async delete(sha256) {
       await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
       await store.delete(sha256);

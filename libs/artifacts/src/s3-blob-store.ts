@@ -134,6 +134,16 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
       }
     },
 
+    async readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable> {
+      try {
+        const result = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)), Range: `bytes=${range.start}-${range.end}` }));
+        return result.Body as Readable;
+      } catch (error) {
+        if (isNotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
+        throw error;
+      }
+    },
+
     async delete(sha256: string): Promise<void> {
       await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)) }));
     },

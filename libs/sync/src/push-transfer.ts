@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
-import type { BlobStore, CompletedPart } from '@trainyard/artifacts';
+import { buffer } from 'node:stream/consumers';
+import { type BlobStore, type CompletedPart, partCount } from '@trainyard/artifacts';
 import type { VersionBundle } from '@trainyard/contracts';
-import { isDomainError } from '@trainyard/core';
+import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import type { UploadPlan } from './registry-exchange.service';
 import type { RemoteRegistry } from './remote-registry.port';
@@ -24,24 +24,12 @@ export interface PushContext {
   report(bytes: number, progress: PushProgress): Promise<void>;
 }
 
-/** Cuts a stream into parts of exactly `partSize` bytes (the last one shorter, never empty unless the blob is). */
-async function* partsOf(stream: Readable, partSize: number): AsyncGenerator<Buffer> {
-  let chunks: Buffer[] = [];
-  let length = 0;
-  let yielded = false;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    length += chunk.length;
-    while (length >= partSize) {
-      const joined = Buffer.concat(chunks, length);
-      yield joined.subarray(0, partSize);
-      yielded = true;
-      chunks = [joined.subarray(partSize)];
-      length -= partSize;
-    }
-  }
-  if (length > 0 || !yielded) yield Buffer.concat(chunks, length);
-}
+/** One part's bytes, read by range from the local store; the registry verifies the whole blob. */
+const readPart = async (context: PushContext, sha256: string, start: number, length: number): Promise<Buffer> => {
+  const bytes = await buffer(await context.blobs.readRangeUnverified(sha256, { start, end: start + length - 1 }));
+  if (bytes.length !== length) throw new DomainError('INTEGRITY', `The local copy of blob ${sha256} is shorter than its recorded size; it cannot be pushed`);
+  return bytes;
+};
 
 const uploadLarge = async (context: PushContext, sha256: string, size: number): Promise<void> => {
   const saved = context.progress.uploads?.[sha256];
@@ -64,26 +52,26 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
   const limit = pLimit(PART_CONCURRENCY);
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  let number = 0;
-  for await (const part of partsOf(await context.blobs.read(sha256), plan.partSize)) {
-    number++;
-    if (failure) break;
+  const activePlan = plan;
+  for (let number = 1; number <= partCount(size, plan.partSize) && !failure; number++) {
+    const start = (number - 1) * plan.partSize;
+    const length = Math.min(plan.partSize, size - start);
+    // Parts sent by an earlier attempt are neither read nor sent again.
     if (done[String(number)]) {
-      await context.report(part.length, context.progress);
+      await context.report(length, context.progress);
       continue;
     }
     const partNumber = number;
-    const activePlan = plan;
     const task = limit(async () => {
-      const etag = await context.remote.uploadPart(activePlan, partNumber, part);
+      const etag = await context.remote.uploadPart(activePlan, partNumber, await readPart(context, sha256, start, length));
       done[String(partNumber)] = etag;
-      await context.report(part.length, context.progress);
+      await context.report(length, context.progress);
     }).catch((error: unknown) => {
       failure ??= error;
     });
     inFlight.add(task);
     void task.finally(() => inFlight.delete(task));
-    // Keep memory flat: never more than the in-flight parts plus one read ahead.
+    // Keep memory flat: at most PART_CONCURRENCY parts are read and in flight.
     while (inFlight.size >= PART_CONCURRENCY) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
