@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
@@ -168,6 +169,29 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(diskProxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
     expect(await blobOnRegistry(diskRegistry, diskToken, sha256(bytes))).toBe(sha256(bytes));
   }, 180_000);
+
+  it('clients that hang up before their part is read do not take the registry down', async () => {
+    const writer = createTrainyardClient({ url: diskRegistry.url, token: diskToken });
+    const plan = await writer.sync.startUpload.mutate({ sha256: sha256(Buffer.from('never sent')), size: 20 * MiB });
+    const { hostname, port } = new URL(diskRegistry.url);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      // Headers and a few bytes of a 16 MiB part, then the connection is gone while the registry
+      // is still looking the session up.
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(
+            `PUT /uploads/${plan.sessionId}/1 HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${diskToken}\r\n` +
+              `Content-Type: application/octet-stream\r\nContent-Length: ${16 * MiB}\r\n\r\nabc`,
+          );
+          setImmediate(() => socket.destroy());
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', () => undefined);
+      });
+    }
+    // Still serving (an uncaught error here would also fail the run).
+    expect((await writer.sync.missingBlobs.mutate({ hashes: [] })).missing).toEqual([]);
+  });
 
   it('offline: a push while the registry is unreachable waits in the outbox, retries with backoff, and completes when it is back', async () => {
     const version = await createVersionWithFiles(laptop, client, 'offline', [{ name: 'weights', bytes: randomBlob(MiB) }]);

@@ -6,11 +6,6 @@ export const runServeCommand = async (): Promise<void> => {
   try {
     const config = loadConfig();
     const server = await startServer(config);
-    process.stdout.write(
-      server.token
-        ? `Trainyard listening on ${server.url}\nSession token: ${server.token}\nWeb UI: ${server.url}/ (sign in with the session token; \`npx trainyard ui\` prints it again)\n`
-        : `Trainyard listening on ${server.url}\nShared registry: API tokens only (create one with \`trainyard tokens create --name NAME --scope read|write|admin\`)\n`,
-    );
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -21,8 +16,15 @@ export const runServeCommand = async (): Promise<void> => {
         () => process.exit(1),
       );
     };
+    // Before announcing the address: whoever reads it may signal at once, and until a listener
+    // exists Node takes SIGINT/SIGTERM by default, killing the process without a clean stop.
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    process.stdout.write(
+      server.token
+        ? `Trainyard listening on ${server.url}\nSession token: ${server.token}\nWeb UI: ${server.url}/ (sign in with the session token; \`npx trainyard ui\` prints it again)\n`
+        : `Trainyard listening on ${server.url}\nShared registry: API tokens only (create one with \`trainyard tokens create --name NAME --scope read|write|admin\`)\n`,
+    );
   } catch (error) {
     exitWithError(error);
   }

@@ -19,6 +19,10 @@ export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, m
     if (!match?.[1] || !match[2]) return sendJson(response, 400, { error: { message: 'Expected PUT /uploads/<session id>/<part number>' } });
     if (request.method !== 'PUT') return sendJson(response, 405, { error: { message: 'Use PUT' } });
     const body = new PassThrough();
+    // Until receivePart starts reading (it looks the session up first), nothing listens to
+    // `body`: a disconnect in that window must not become an uncaught 'error', which would take
+    // the server down. receivePart still fails: reading a destroyed stream rejects.
+    body.on('error', () => undefined);
     request.on('close', () => {
       if (!request.complete) body.destroy(new Error('client disconnected mid-part'));
     });
