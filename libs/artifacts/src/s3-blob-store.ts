@@ -18,6 +18,7 @@ import { DomainError } from '@trainyard/core';
 import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
 import { HashingStream, VerifyingStream } from './hashing-stream';
+import { isS3NotFound } from './s3-errors';
 
 export interface S3BlobStoreConfig {
   bucket: string;
@@ -32,11 +33,6 @@ export interface S3BlobStoreConfig {
   /** Where a stream of unknown hash is spooled before upload (its hash names the object). */
   spoolDir: string;
 }
-
-const isNotFound = (error: unknown): boolean => {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-};
 
 export const createS3Client = (config: Pick<S3BlobStoreConfig, 'region' | 'endpoint' | 'forcePathStyle'>): S3Client =>
   new S3Client({
@@ -63,7 +59,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
       const result = await client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key(sha256) }));
       return { sha256, size: result.ContentLength ?? 0, modifiedAt: result.LastModified ?? new Date(0) };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isS3NotFound(error)) return undefined;
       throw error;
     }
   };
@@ -129,7 +125,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
         body.on('error', (error) => verifier.destroy(error));
         return body.pipe(verifier);
       } catch (error) {
-        if (isNotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
+        if (isS3NotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
         throw error;
       }
     },
@@ -139,7 +135,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
         const result = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)), Range: `bytes=${range.start}-${range.end}` }));
         return result.Body as Readable;
       } catch (error) {
-        if (isNotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
+        if (isS3NotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
         throw error;
       }
     },

@@ -14,6 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { DomainError, isDomainError } from '@trainyard/core';
 import { blobRelativeKey } from './blob-key';
 import { HashingStream } from './hashing-stream';
+import { isS3NotFound } from './s3-errors';
 import type { CompletedPart, MultipartTarget } from './multipart-target.port';
 
 export interface S3MultipartTargetConfig {
@@ -43,7 +44,7 @@ export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTar
       await client.send(new HeadObjectCommand({ Bucket, Key }));
       return true;
     } catch (error) {
-      if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return false;
+      if (isS3NotFound(error)) return false;
       throw error;
     }
   };

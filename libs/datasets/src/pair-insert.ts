@@ -91,12 +91,13 @@ export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQuery
   // Its own table, made on first need: two imports at once must not insert each other's rows.
   const staging = `pair_import_${randomBytes(8).toString('hex')}`;
   let stagingCreated = false;
-  const viaStaging = async (pairs: readonly PreparedPair[]): Promise<Set<string>> => {
+  const copyInto = (table: string, csv: string): Promise<void> => db.copyCsv(`COPY "${table}" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
+  const viaStaging = async (csv: string): Promise<Set<string>> => {
     if (!stagingCreated) {
       await db.query(`CREATE TEMP TABLE "${staging}" (LIKE "TrainingDataPoint" INCLUDING DEFAULTS)`);
       stagingCreated = true;
     }
-    await db.copyCsv(`COPY "${staging}" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, pairs.map(csvLine).join('\n'));
+    await copyInto(staging, csv);
     try {
       const inserted = await db.query<{ contentHash: string }>(
         `INSERT INTO "TrainingDataPoint" (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM "${staging}"
@@ -125,13 +126,14 @@ export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQuery
         lookUpFirst = known.size > 0;
       }
       if (fresh.length === 0) return new Set();
+      const csv = fresh.map(csvLine).join('\n'); // built once, also for the staging fallback
       try {
-        await db.copyCsv(`COPY "TrainingDataPoint" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, fresh.map(csvLine).join('\n'));
+        await copyInto('TrainingDataPoint', csv);
         return new Set(fresh.map((pair) => pair.contentHash));
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         lookUpFirst = true;
-        return viaStaging(fresh);
+        return viaStaging(csv);
       }
     },
     async close(): Promise<void> {
