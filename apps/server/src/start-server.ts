@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApiContext, Logger, Principal } from '@trainyard/api';
 import { constantTimeEquals } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
+import { warmPairPreparation } from '@trainyard/datasets';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
@@ -86,6 +87,9 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       cleanups.push(() => removeSessionFile(config.dataDir));
     }
     services.startBackgroundWork();
+    // The import worker loads in the background once the server is up (not during start-up,
+    // whose time people wait on), so an import finds it ready.
+    if (!shared) setTimeout(warmPairPreparation, 1_000).unref();
     return { url, port, token, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -4,3 +4,4 @@ export * from './pair-normalisation';
 export * from './quality-score';
 export * from './training-data-import';
 export * from './training-data.service';
+export { warmPairPreparation } from './pair-preparation-worker';

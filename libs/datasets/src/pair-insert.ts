@@ -39,12 +39,25 @@ const rowValues = ({ id, contentHash, pair }: PreparedPair) => ({
 });
 
 /**
+ * Prepared pairs as the database loads them: each row already serialised (a COPY CSV line or a
+ * JSON object), with its content hash alongside for dedup. Rows are built where the pairs are
+ * prepared (the import worker), so the thread that writes only joins strings.
+ */
+export interface PreparedRows {
+  hashes: string[];
+  rows: string[];
+}
+export type RowFormat = 'copy' | 'json';
+
+export const jsonRow = (prepared: PreparedPair): string => JSON.stringify(rowValues(prepared));
+
+/**
  * Inserts many pairs in one statement, with `ON CONFLICT DO NOTHING` on the content hash for
  * dedup. One statement means a batch is atomic: a crash never leaves half a pair. Returns the
  * content hashes that were new. (Prisma's createMany measured ~3.5k rows/s on PGlite.)
  */
-export const insertPairs = async (db: SqlQueryable, prepared: readonly PreparedPair[]): Promise<Set<string>> => {
-  if (prepared.length === 0) return new Set();
+export const insertJsonRows = async (db: SqlQueryable, { rows }: PreparedRows): Promise<Set<string>> => {
+  if (rows.length === 0) return new Set();
   // One JSON parameter, expanded by PostgreSQL itself: far cheaper than serialising one array
   // parameter per column in JavaScript.
   const inserted = await db.query<{ contentHash: string }>(
@@ -56,10 +69,13 @@ export const insertPairs = async (db: SqlQueryable, prepared: readonly PreparedP
           language text, tags jsonb)
      ON CONFLICT ("contentHash") DO NOTHING
      RETURNING "contentHash"`,
-    [JSON.stringify(prepared.map(rowValues))],
+    [`[${rows.join(',')}]`],
   );
   return new Set(inserted.map((row) => row.contentHash));
 };
+
+export const insertPairs = (db: SqlQueryable, prepared: readonly PreparedPair[]): Promise<Set<string>> =>
+  insertJsonRows(db, { hashes: prepared.map((pair) => pair.contentHash), rows: prepared.map(jsonRow) });
 
 // CSV as PostgreSQL's COPY reads it: an empty unquoted field is NULL, a quoted one is text.
 // (The includes() checks skip a regex pass for the usual text with nothing to escape.)
@@ -68,14 +84,13 @@ const csvNumber = (value: number | null): string => (value === null ? '' : Strin
 const arrayElement = (item: string): string => (item.includes('"') || item.includes('\\') ? `"${item.replace(/(["\\])/g, '\\$1')}"` : `"${item}"`);
 const arrayLiteral = (items: readonly string[]): string => `{${items.map(arrayElement).join(',')}}`;
 
-const csvLine = (prepared: PreparedPair): string => {
-  const row = rowValues(prepared);
-  return [
-    row.id, csvText(row.ai), csvText(row.human), row.hash, csvNumber(row.before), csvNumber(row.after), csvNumber(row.improvement),
-    csvNumber(row.quality), csvNumber(row.rating), csvText(row.comment), csvText(row.transformation), csvText(row.model),
-    csvText(row.provider), csvText(row.language), csvText(arrayLiteral(row.tags)),
-  ].join(',');
-};
+// One template per row: an array of fields joined cost ~2× as much, and this runs per imported pair.
+export const copyRow = ({ id, contentHash, pair }: PreparedPair): string =>
+  `${id},${csvText(pair.aiText)},${csvText(pair.humanizedText)},${contentHash},${csvNumber(pair.detectionScoreBefore ?? null)},` +
+  `${csvNumber(pair.detectionScoreAfter ?? null)},${csvNumber(detectionImprovement(pair.detectionScoreBefore, pair.detectionScoreAfter))},` +
+  `${csvNumber(qualityScore(pair))},${csvNumber(pair.feedbackRating ?? null)},${csvText(pair.feedbackComment ?? null)},` +
+  `${csvText(pair.sourceTransformationId ?? null)},${csvText(pair.sourceModel ?? null)},${csvText(pair.sourceProvider ?? null)},` +
+  `${csvText(pair.language ?? null)},${csvText(arrayLiteral(pair.tags))}`;
 
 const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === '23505';
 
@@ -115,21 +130,19 @@ export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQuery
   // meets a duplicate after all fails whole; that batch goes through staging and lookups resume.
   let lookUpFirst = true;
   return {
-    async insert(prepared: readonly PreparedPair[]): Promise<Set<string>> {
-      let fresh = [...new Map(prepared.map((pair) => [pair.contentHash, pair])).values()];
-      if (lookUpFirst && fresh.length > 0) {
-        const stored = await db.query<{ contentHash: string }>(`SELECT "contentHash" FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [
-          fresh.map((pair) => pair.contentHash),
-        ]);
-        const known = new Set(stored.map((row) => row.contentHash));
-        fresh = fresh.filter((pair) => !known.has(pair.contentHash));
-        lookUpFirst = known.size > 0;
+    async insert({ hashes, rows }: PreparedRows): Promise<Set<string>> {
+      // The last row of a hash repeated within the batch wins, as with a Map of the pairs.
+      const fresh = new Map(hashes.map((hash, i) => [hash, i]));
+      if (lookUpFirst && fresh.size > 0) {
+        const stored = await db.query<{ contentHash: string }>(`SELECT "contentHash" FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [[...fresh.keys()]]);
+        for (const { contentHash } of stored) fresh.delete(contentHash);
+        lookUpFirst = stored.length > 0;
       }
-      if (fresh.length === 0) return new Set();
-      const csv = fresh.map(csvLine).join('\n'); // built once, also for the staging fallback
+      if (fresh.size === 0) return new Set();
+      const csv = fresh.size === rows.length ? rows.join('\n') : [...fresh.values()].map((i) => rows[i]).join('\n'); // built once, also for the staging fallback
       try {
         await copyInto('TrainingDataPoint', csv);
-        return new Set(fresh.map((pair) => pair.contentHash));
+        return new Set(fresh.keys());
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         lookUpFirst = true;
