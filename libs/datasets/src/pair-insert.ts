@@ -84,7 +84,8 @@ const csvNumber = (value: number | null): string => (value === null ? '' : Strin
 const arrayElement = (item: string): string => (item.includes('"') || item.includes('\\') ? `"${item.replace(/(["\\])/g, '\\$1')}"` : `"${item}"`);
 const arrayLiteral = (items: readonly string[]): string => `{${items.map(arrayElement).join(',')}}`;
 
-// One template per row: an array of fields joined cost ~2× as much, and this runs per imported pair.
+// One template per row, built for every imported pair: somewhat cheaper (10–30 % measured) than
+// an array of fields joined.
 export const copyRow = ({ id, contentHash, pair }: PreparedPair): string =>
   `${id},${csvText(pair.aiText)},${csvText(pair.humanizedText)},${contentHash},${csvNumber(pair.detectionScoreBefore ?? null)},` +
   `${csvNumber(pair.detectionScoreAfter ?? null)},${csvNumber(detectionImprovement(pair.detectionScoreBefore, pair.detectionScoreAfter))},` +
