@@ -19,6 +19,10 @@ const startWorker = (): Worker => {
   // promoted and collected again (~6 % less time preparing).
   const worker = new Worker(new URL('./pair-preparation.thread.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
   worker.unref(); // an idle worker never keeps the process alive
+  // One that died while idle must not be handed to the next import (it would wait forever).
+  worker.once('exit', () => {
+    if (idle === worker) idle = undefined;
+  });
   return worker;
 };
 
