@@ -8,7 +8,10 @@ import type { RemoteRegistry } from './remote-registry.port';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
 export const SMALL_BLOB_BYTES = 16 * 1024 * 1024;
-const SMALL_BLOB_CONCURRENCY = 8;
+// Small blobs go 16 at a time: each is a round trip through the registry to S3, so latency,
+// not bandwidth, bounds them (`aws s3 sync` keeps 10 requests in flight; 8 at a time here took
+// 1.42–1.49× its time, 16 took 1.25×).
+const SMALL_BLOB_CONCURRENCY = 16;
 const PART_CONCURRENCY = 4;
 
 /** Saved in the outbox entry after every part, so an interrupted push resumes where it stopped. */
