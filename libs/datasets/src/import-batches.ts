@@ -12,7 +12,7 @@ const BATCH_PAIRS = 20_000;
 const FIRST_BATCH_PAIRS = 1_000;
 const BATCH_BYTES = 16 * 1024 * 1024;
 /** At most this many rejections are itemised; the rest are counted. */
-export const MAX_REPORTED = 1_000;
+const MAX_REPORTED = 1_000;
 
 export interface Rejection {
   line: number;

@@ -9,7 +9,7 @@ const MAX_BYTES_AHEAD = 16 * 1024 * 1024;
 /** Messages are at most this big, however large the chunks the file arrives in. */
 const SLICE_BYTES = 1024 * 1024;
 
-// One worker is kept warm between imports (its start-up loads tsx and zod: ~0.3 s); an import
+// One worker is kept warm between imports (its start-up loads tsx and zod: a few hundred ms); an import
 // that finds none idle, e.g. a second one at the same time, starts its own.
 let idle: Worker | undefined;
 

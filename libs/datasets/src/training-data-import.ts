@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ImportReport } from '@trainyard/contracts';
 import type { SqlQueryable } from '@trainyard/db';
-import { MAX_REPORTED } from './import-batches';
 import type { ImportFormat } from './import-lines';
 import { createCopyPairInserter, insertJsonRows } from './pair-insert';
 import { prepareInWorker } from './pair-preparation-worker';
@@ -26,7 +25,7 @@ export const importTrainingData = async (db: SqlQueryable, source: Readable, for
   try {
     for await (const batch of prepareInWorker(source, format, copier ? 'copy' : 'json')) {
       report.rejectedCount += batch.rejectedCount;
-      report.rejected.push(...batch.rejected.slice(0, MAX_REPORTED - report.rejected.length));
+      report.rejected.push(...batch.rejected); // itemised up to 1 000 by the worker, the rest counted
       if (batch.abortedAt) {
         report.rejectedCount += 1;
         report.rejected.push(batch.abortedAt);
