@@ -11,11 +11,36 @@ import ipaddr from 'ipaddr.js';
 const FORBIDDEN_RANGES = new Set(['linkLocal', 'unspecified', 'multicast', 'broadcast', 'reserved', 'carrierGradeNat']);
 const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100.100.200']);
 
+const ipv4From = (high: number, low: number): ipaddr.IPv4 => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+
+/**
+ * The IPv4 addresses an IPv6 address carries and may be routed to: IPv4-mapped (::ffff:a.b.c.d),
+ * IPv4-compatible (::a.b.c.d), SIIT (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96 and the local-use
+ * 64:ff9b:1::/48), 6to4 (2002:AABB:CCDD::/48) and Teredo (server, and the client XOR 0xffff).
+ * A gateway on the path turns these into the IPv4 address, so they are judged by it.
+ */
+export const embeddedIpv4 = (address: ipaddr.IPv6): ipaddr.IPv4[] => {
+  const p = address.parts;
+  const zeros = (from: number, to: number): boolean => p.slice(from, to).every((part) => part === 0);
+  const last = ipv4From(p[6]!, p[7]!);
+  if (zeros(0, 5) && (p[5] === 0xffff || (p[5] === 0 && (p[6] !== 0 || p[7]! > 1)))) return [last];
+  if (zeros(0, 4) && p[4] === 0xffff && p[5] === 0) return [last];
+  if (p[0] === 0x64 && p[1] === 0xff9b && (p[2] === 0 || p[2] === 1)) return [last];
+  if (p[0] === 0x2002) return [ipv4From(p[1]!, p[2]!)];
+  if (p[0] === 0x2001 && p[1] === 0) return [ipv4From(p[2]!, p[3]!), ipv4From(p[6]! ^ 0xffff, p[7]! ^ 0xffff)];
+  return [];
+};
+
+const isForbiddenParsed = (parsed: ipaddr.IPv4 | ipaddr.IPv6): boolean =>
+  METADATA_ADDRESSES.has(parsed.toNormalizedString()) || METADATA_ADDRESSES.has(parsed.toString()) || FORBIDDEN_RANGES.has(parsed.range());
+
 export const isForbiddenAddress = (address: string): boolean => {
   if (!ipaddr.isValid(address)) return true;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return METADATA_ADDRESSES.has(parsed.toNormalizedString()) || METADATA_ADDRESSES.has(parsed.toString()) || FORBIDDEN_RANGES.has(parsed.range());
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return isForbiddenParsed(parsed);
+  const embedded = embeddedIpv4(parsed as ipaddr.IPv6);
+  // An address that carries an IPv4 address is judged by it (and by its own range too).
+  return embedded.some(isForbiddenParsed) || (embedded.length === 0 && isForbiddenParsed(parsed));
 };
 
 export type HostResolver = (hostname: string) => Promise<string[]>;
