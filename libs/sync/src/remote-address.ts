@@ -20,14 +20,14 @@ const ipv4From = (high: number, low: number): ipaddr.IPv4 => new ipaddr.IPv4([hi
  * A gateway on the path turns these into the IPv4 address, so they are judged by it.
  */
 export const embeddedIpv4 = (address: ipaddr.IPv6): ipaddr.IPv4[] => {
-  const p = address.parts;
-  const zeros = (from: number, to: number): boolean => p.slice(from, to).every((part) => part === 0);
-  const last = ipv4From(p[6]!, p[7]!);
-  if (zeros(0, 5) && (p[5] === 0xffff || (p[5] === 0 && (p[6] !== 0 || p[7]! > 1)))) return [last];
-  if (zeros(0, 4) && p[4] === 0xffff && p[5] === 0) return [last];
-  if (p[0] === 0x64 && p[1] === 0xff9b && (p[2] === 0 || p[2] === 1)) return [last];
-  if (p[0] === 0x2002) return [ipv4From(p[1]!, p[2]!)];
-  if (p[0] === 0x2001 && p[1] === 0) return [ipv4From(p[2]!, p[3]!), ipv4From(p[6]! ^ 0xffff, p[7]! ^ 0xffff)];
+  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0] = address.parts;
+  const last = ipv4From(p6, p7);
+  const firstFourZero = p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0;
+  if (firstFourZero && p4 === 0 && (p5 === 0xffff || (p5 === 0 && (p6 !== 0 || p7 > 1)))) return [last];
+  if (firstFourZero && p4 === 0xffff && p5 === 0) return [last];
+  if (p0 === 0x64 && p1 === 0xff9b && (p2 === 0 || p2 === 1)) return [last];
+  if (p0 === 0x2002) return [ipv4From(p1, p2)];
+  if (p0 === 0x2001 && p1 === 0) return [ipv4From(p2, p3), ipv4From(p6 ^ 0xffff, p7 ^ 0xffff)];
   return [];
 };
 
