@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { trainyardAliases } from '../../tools/build/tsconfig-aliases.ts';
 
-// Electron's main and (sandboxed) preload scripts as CommonJS bundles: a sandboxed preload
+// Electron's main and (sandboxed) preload scripts, and the server's utility-process bootstrap, as CommonJS bundles: a sandboxed preload
 // cannot be an ES module, and @trainyard/* paths must be resolved at build time.
 const root = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(root, '../..');
@@ -19,7 +19,7 @@ export default defineConfig({
     target: 'node22',
     minify: false,
     lib: {
-      entry: { main: resolve(root, 'src/main.ts'), preload: resolve(root, 'src/preload.ts') },
+      entry: { main: resolve(root, 'src/main.ts'), preload: resolve(root, 'src/preload.ts'), 'server-entry': resolve(root, 'src/server-entry.ts') },
       formats: ['cjs'],
       fileName: (_format, name) => `${name}.cjs`,
     },

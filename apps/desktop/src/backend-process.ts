@@ -1,13 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pRetry from 'p-retry';
 
+/**
+ * What the lifecycle needs of the server's process: a Node ChildProcess (the process test) or
+ * Electron's UtilityProcess through an adapter (main.ts). Only `exited` and `kill` are used to stop it.
+ */
+export interface BackendChild {
+  readonly pid: number | undefined;
+  stdout: NodeJS.ReadableStream | null;
+  stderr: NodeJS.ReadableStream | null;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code, or the signal's name, once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** Rejects if the process could not be started at all. */
+  readonly failed?: Promise<never>;
+}
+
 export interface BackendOptions {
-  /** The executable: Node, or Electron itself with ELECTRON_RUN_AS_NODE=1. */
-  command: string;
-  args: readonly string[];
-  cwd: string;
-  env: Record<string, string | undefined>;
+  /** Starts the server's process with this environment (the caller's plus the port, host, token and data dir). */
+  start(env: Record<string, string>): BackendChild;
+  env: Record<string, string>;
   dataDir: string;
   startTimeoutMs?: number;
   stopGraceMs?: number;
@@ -17,7 +29,7 @@ export interface Backend {
   url: string;
   port: number;
   token: string;
-  child: ChildProcess;
+  child: BackendChild;
   output(): string;
   stop(): Promise<void>;
 }
@@ -25,33 +37,32 @@ export interface Backend {
 const LISTENING = /Trainyard listening on (http:\/\/127\.0\.0\.1:(\d+))/;
 
 /** SIGTERM, then SIGKILL if the child has not exited within `graceMs`. Resolves once it has exited. */
-export const stopChild = async (child: ChildProcess, graceMs: number): Promise<void> => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+export const stopChild = async (child: Pick<BackendChild, 'kill' | 'exited'>, graceMs: number): Promise<void> => {
+  let done = false;
+  void child.exited.then(() => (done = true));
+  await Promise.resolve();
+  if (done) return;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
+  await child.exited;
   clearTimeout(timer);
 };
 
 /**
- * Starts the Trainyard server as a child process on a random loopback port with a fresh
- * session token, and resolves once it answers an authenticated health check.
+ * Starts the Trainyard server on a random loopback port with a fresh session token, and
+ * resolves once it answers an authenticated health check.
  */
 export const startBackend = async (options: BackendOptions): Promise<Backend> => {
   const token = randomBytes(32).toString('base64url');
-  const child = spawn(options.command, [...options.args], {
-    cwd: options.cwd,
-    env: { ...options.env, PORT: '0', HOST: '127.0.0.1', TRAINYARD_TOKEN: token, TRAINYARD_DATA_DIR: options.dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = options.start({ ...options.env, PORT: '0', HOST: '127.0.0.1', TRAINYARD_TOKEN: token, TRAINYARD_DATA_DIR: options.dataDir });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const stop = () => stopChild(child, options.stopGraceMs ?? 10_000);
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`The server did not start within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`)), options.startTimeoutMs ?? 60_000);
+      const timeoutMs = options.startTimeoutMs ?? 60_000;
+      const timer = setTimeout(() => reject(new Error(`The server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
       const check = () => {
         const match = LISTENING.exec(output);
         if (match?.[1]) {
@@ -60,13 +71,13 @@ export const startBackend = async (options: BackendOptions): Promise<Backend> =>
         }
       };
       child.stdout?.on('data', check);
-      child.once('exit', (code, signal) => {
+      void child.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`The server exited (${code ?? signal}) before it was ready:\n${output}`));
+        reject(new Error(`The server exited (${code}) before it was ready:\n${output}`));
       });
-      child.once('error', (error) => {
+      child.failed?.catch((error: unknown) => {
         clearTimeout(timer);
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
     // Listening is not ready: the health check goes through the database.
@@ -82,4 +93,23 @@ export const startBackend = async (options: BackendOptions): Promise<Backend> =>
     await stop();
     throw error;
   }
+};
+
+/** A Node ChildProcess as a BackendChild. */
+export const nodeChild = (child: import('node:child_process').ChildProcess): BackendChild => {
+  const failed = new Promise<never>((_resolve, reject) => child.once('error', reject));
+  failed.catch(() => undefined); // observed by startBackend; an error after start-up also ends in 'exit'
+  return {
+  get pid() {
+    return child.pid;
+  },
+  stdout: child.stdout,
+  stderr: child.stderr,
+  kill: (signal) => void child.kill(signal),
+  exited:
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve(child.exitCode ?? child.signalCode ?? -1)
+      : new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
+  failed,
+  };
 };

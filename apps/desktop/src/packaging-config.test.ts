@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+// electron-builder's own YAML reader (js-yaml, a dependency of app-builder-lib).
+const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+
+interface BuilderConfig {
+  asar?: boolean;
+  files?: string[];
+  electronFuses?: Record<string, boolean>;
+  extraResources?: Array<{ from: string; to: string; filter: string[] }>;
+}
+const config = yaml.load(readFileSync('apps/desktop/electron-builder.yml', 'utf8')) as BuilderConfig;
+
+describe('desktop packaging (apps/desktop/electron-builder.yml)', () => {
+  it('flips the fuses: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or --inspect; the app only from an integrity-checked asar; encrypted cookies', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    expect(config.asar).toBe(true);
+  });
+
+  it('packages the built app only: dist and its package.json, no sources, tests or source maps', () => {
+    expect(config.files).toEqual(['!**/*', 'dist/**', 'package.json', '!**/*.map']);
+    for (const pattern of config.files ?? []) {
+      if (pattern.startsWith('!')) continue;
+      expect(pattern).not.toMatch(/(^|\/)src(\/|$)|\.ts$|test|node_modules/);
+    }
+  });
+
+  it('copies the server without tests, test support or development-only packages', () => {
+    const [server] = config.extraResources ?? [];
+    const filter = server?.filter ?? [];
+    for (const exclusion of ['!**/*.test.ts', '!**/test-support/**', '!**/test-fixtures/**', '!node_modules/electron/**', '!node_modules/electron-builder/**', '!node_modules/vitest/**', '!node_modules/eslint/**', '!node_modules/nx/**', '!node_modules/playwright-core/**', '!node_modules/typescript/**']) {
+      expect(filter).toContain(exclusion);
+    }
+    // Exclusions come after every inclusion (electron-builder applies the patterns in order).
+    const firstExclusion = filter.findIndex((pattern) => pattern.startsWith('!'));
+    expect(filter.slice(firstExclusion).every((pattern) => pattern.startsWith('!'))).toBe(true);
+    // Only what runs: no repository-wide globs, no tools/ or apps other than the server and the built UI.
+    expect(filter).not.toContain('**/*');
+    expect(filter.filter((pattern) => !pattern.startsWith('!') && /^(tools|apps\/(?!server\/|web\/dist\/))/.test(pattern))).toEqual([]);
+  });
+});

@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { SERVER_MAIN_SWITCH } from './server-launch';
+
+// The server's bootstrap inside its utility process (also runs under plain Node, as in the
+// process test): the server is TypeScript, so tsx's loader is registered first — what
+// `node --import tsx` does — then the server's entry point runs with a Node-shaped argv.
+
+/** [entry, ...arguments] after the marker, whatever Electron puts before it in process.argv. */
+export const serverArgv = (argv: readonly string[]): string[] => {
+  const at = argv.indexOf(SERVER_MAIN_SWITCH);
+  const rest = at === -1 ? [] : argv.slice(at + 1);
+  if (rest.length === 0) throw new Error(`server-entry: expected ${SERVER_MAIN_SWITCH} <entry> [args…]`);
+  return rest;
+};
+
+const run = async (): Promise<void> => {
+  const [entry = '', ...args] = serverArgv(process.argv);
+  process.argv = [process.execPath, entry, ...args];
+  await import(pathToFileURL(createRequire(entry).resolve('tsx')).href);
+  await import(pathToFileURL(entry).href);
+};
+
+if (process.argv.includes(SERVER_MAIN_SWITCH)) {
+  run().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
