@@ -21,7 +21,7 @@ const trainOnce = async (root: string): Promise<{ ms: number; jobDir: string }> 
   }
   let ok = false;
   const ms = await timeMs(async () => {
-    const execution = startLocalExecution({ jobDir, command: textDetectorTrainer.command, env: { PATH: process.env['PATH'] }, graceMs: 1_000, onEvent: () => undefined, onBadEvent: () => undefined });
+    const execution = startLocalExecution({ jobDir, command: [process.execPath, ...textDetectorTrainer.nodeArgs], env: { PATH: process.env['PATH'] }, graceMs: 1_000, onEvent: () => undefined, onBadEvent: () => undefined });
     const outcome = await execution.done;
     ok = outcome.kind === 'exited' && outcome.exitCode === 0;
   });

@@ -30,3 +30,16 @@ describe('server config', () => {
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/only listens on loopback/);
   });
 });
+
+describe('trainer config', () => {
+  it('reads extra trainer variables and the command allowlist, and names bad values', () => {
+    const config = loadConfig({ TRAINYARD_TRAINER_ENV: 'WANDB_API_KEY, HF_HOME', TRAINYARD_ALLOWED_COMMANDS: '[["/opt/train/bin/train","--fast"]]' });
+    expect(config.trainerEnvNames).toEqual(['WANDB_API_KEY', 'HF_HOME']);
+    expect(config.allowedCommands).toEqual([['/opt/train/bin/train', '--fast']]);
+    expect(loadConfig({})).toMatchObject({ trainerEnvNames: [], allowedCommands: [] });
+    expect(() => loadConfig({ TRAINYARD_TRAINER_ENV: 'OK,NOT OK' })).toThrow(/TRAINYARD_TRAINER_ENV/);
+    expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: 'python train.py' })).toThrow(/TRAINYARD_ALLOWED_COMMANDS.*must be JSON/);
+    expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: '[["python","train.py"]]' })).toThrow(/absolute path/);
+    expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: '["/bin/true"]' })).toThrow(/TRAINYARD_ALLOWED_COMMANDS/);
+  });
+});

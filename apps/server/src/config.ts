@@ -39,6 +39,36 @@ const envSchema = z.object({
   /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
   TRAINYARD_WEB_DIR: z.string().min(1).optional(),
   TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
+  /** Extra variables trainers receive from the server's environment: comma-separated names. */
+  TRAINYARD_TRAINER_ENV: z
+    .string()
+    .max(4_096)
+    .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+    .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')))
+    .default([]),
+  /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */  /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
+  TRAINYARD_ALLOWED_COMMANDS: z
+    .string()
+    .max(65_536)
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: an array of argv arrays, e.g. [["/opt/train/bin/train","--fast"]]' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(
+        z
+          .array(z.string().min(1).max(4_096).refine((v) => !v.includes('\u0000'), 'must not contain NUL'))
+          .min(1)
+          .max(256)
+          .refine((argv) => argv[0]?.startsWith('/'), 'the program must be an absolute path'),
+        'must be an array of argv arrays',
+      ),
+    )
+    .default([]),
 });
 
 export type ArtifactStoreConfig =
@@ -93,8 +123,14 @@ export interface ServerConfig {
   orchestrator: { enabled: boolean; concurrency: number; graceMs: number };
   /** Seed a labelled synthetic demo dataset into a fresh, empty database. */
   demoData: boolean;
-  /** The environment trainer processes inherit. */
+  /**
+   * The server's environment, from which trainers receive only the allowed variables
+   * (libs/training trainer-env.ts) plus `trainerEnvNames` (TRAINYARD_TRAINER_ENV).
+   */
   trainerEnv: Record<string, string | undefined>;
+  trainerEnvNames: string[];
+  /** Command trainers API-token callers may run (TRAINYARD_ALLOWED_COMMANDS), exact argv. */
+  allowedCommands: string[][];
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
@@ -144,6 +180,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     },
     demoData: (values.TRAINYARD_DEMO_DATA ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
     trainerEnv: { ...env },
+    trainerEnvNames: values.TRAINYARD_TRAINER_ENV,
+    allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,
     webDir: resolve(values.TRAINYARD_WEB_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url))),
     sync: {
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,

@@ -77,6 +77,8 @@ export const createServices = async (config: ServerConfig, database: Database, l
     versions,
     catalog,
     env: config.trainerEnv,
+    trainerEnvNames: config.trainerEnvNames,
+    commandTrainers: { shared: config.mode === 'shared', allowedCommands: config.allowedCommands },
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,

@@ -9,3 +9,6 @@ export * from './orchestrator';
 export * from './trainer-catalog';
 export * from './training-job.service';
 export * from './training-context';
+export * from './command-trainer-policy';
+export * from './job-processes';
+export * from './trainer-env';

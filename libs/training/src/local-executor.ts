@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { killProcessesWithEnv } from './job-processes';
 import { parseEventLine, type TrainerEvent } from './trainer-events';
 
 const MAX_EVENT_LINE = 1024 * 1024;
@@ -10,11 +12,12 @@ export interface ExecutionRequest {
   jobDir: string;
   command: readonly string[];
   cwd?: string;
-  /** The environment the trainer inherits; TRAINYARD_JOB_DIR is added. */
+  /** The trainer's whole environment (see trainer-env.ts); TRAINYARD_JOB_DIR and TRAINYARD_RUN_ID are added. */
   env: Record<string, string | undefined>;
   timeoutMs?: number;
   graceMs: number;
   onEvent(event: TrainerEvent): void;
+  /** A malformed line (excerpt) and why; called for the first BAD_EVENT_SAMPLE_FIRST only, the rest are counted. */
   onBadEvent(line: string, error: string): void;
 }
 
@@ -27,6 +30,8 @@ export interface Execution {
   pid: number | undefined;
   done: Promise<ExecutionOutcome>;
   cancel(): void;
+  /** Malformed event lines so far: how many, and the last few. */
+  badEvents(): BadEventSummary;
 }
 
 const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
@@ -38,20 +43,49 @@ const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
   }
 };
 
-/** Splits fd 3 into lines without ever holding more than one bounded line in memory. */
-const readEventLines = (stream: Readable, onLine: (line: string) => void, onOversized: () => void): Promise<void> =>
-  new Promise((resolve) => {
-    let pending = '';
-    let skipping = false;
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
+/** How many malformed lines are reported one by one; the rest are only counted. */
+export const BAD_EVENT_SAMPLE_FIRST = 20;
+/** How many of the last malformed lines are kept for the summary. */
+export const BAD_EVENT_SAMPLE_LAST = 5;
+/** Longest excerpt of a malformed line (and of its error) that is ever logged. */
+export const BAD_EVENT_EXCERPT = 200;
+/** The reader parses for at most this long before it lets the event loop run. */
+const SLICE_MS = 8;
+
+export interface BadEventSummary {
+  /** Malformed (or oversized) lines in all. */
+  count: number;
+  /** The last few, each { line, error } cut to BAD_EVENT_EXCERPT characters (the first ones went to onBadEvent). */
+  last: Array<{ line: string; error: string }>;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Splits fd 3 into lines without ever holding more than one bounded line in memory. The stream
+ * is read one chunk at a time (paused meanwhile, so a trainer that writes faster than we parse
+ * blocks on its full pipe), and the loop yields to the event loop every few milliseconds, so
+ * the server keeps answering whatever a trainer writes.
+ */
+const readEventLines = async (stream: Readable, onLine: (line: string) => void, onOversized: () => void): Promise<void> => {
+  let pending = '';
+  let skipping = false;
+  let sliceStart = Date.now();
+  stream.setEncoding('utf8');
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
       let start = 0;
+      let lines = 0;
       for (let newline = chunk.indexOf('\n'); newline !== -1; newline = chunk.indexOf('\n', start)) {
         const line = pending + chunk.slice(start, newline);
         pending = '';
         if (skipping) skipping = false;
         else if (line.trim() !== '') onLine(line);
         start = newline + 1;
+        if ((lines += 1) % 1_024 === 0 && Date.now() - sliceStart >= SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = Date.now();
+        }
       }
       if (!skipping) pending += chunk.slice(start);
       if (pending.length > MAX_EVENT_LINE) {
@@ -59,18 +93,23 @@ const readEventLines = (stream: Readable, onLine: (line: string) => void, onOver
         skipping = true;
         onOversized();
       }
-    });
-    stream.on('close', () => {
-      if (!skipping && pending.trim() !== '') onLine(pending);
-      resolve();
-    });
-    stream.on('error', () => resolve());
-  });
+      if (Date.now() - sliceStart >= SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = Date.now();
+      }
+    }
+  } catch {
+    // A broken pipe ends the events; the exit code still decides the outcome.
+  }
+  if (!skipping && pending.trim() !== '') onLine(pending);
+};
 
 /**
  * Runs a trainer as a child process in its own process group. Cancel and timeout send SIGTERM
  * to the whole group and SIGKILL after the grace period; when the trainer exits, anything it
- * left running in its group is killed too, so no orphan survives a job.
+ * left running in its group is killed too — and so is every process whose environment names
+ * this run (TRAINYARD_RUN_ID; a grandchild that called setsid left the group, not the environment),
+ * so no orphan survives a job.
  */
 export const startLocalExecution = (request: ExecutionRequest): Execution => {
   const logs = join(request.jobDir, 'logs');
@@ -78,11 +117,14 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
   const stdout = openSync(join(logs, 'stdout.log'), 'a');
   const stderr = openSync(join(logs, 'stderr.log'), 'a');
   const [program, ...args] = request.command;
+  // Names this run in the environment of everything it starts: how its processes are found.
+  const runId = randomUUID();
+  const killRun = (signal: NodeJS.Signals): number[] => killProcessesWithEnv('TRAINYARD_RUN_ID', runId, signal);
   const child = spawn(program ?? '', args, {
     cwd: request.cwd ?? request.jobDir,
     detached: true,
     stdio: ['ignore', stdout, stderr, 'pipe'],
-    env: { ...request.env, TRAINYARD_JOB_DIR: request.jobDir },
+    env: { ...request.env, TRAINYARD_JOB_DIR: request.jobDir, TRAINYARD_RUN_ID: runId },
   });
   closeSync(stdout);
   closeSync(stderr);
@@ -93,9 +135,29 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
     if (reason || child.exitCode !== null) return;
     reason = why;
     killGroup(child.pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), request.graceMs);
+    killRun('SIGTERM');
+    killTimer = setTimeout(() => {
+      killGroup(child.pid, 'SIGKILL');
+      killRun('SIGKILL');
+    }, request.graceMs);
   };
   const timeout = request.timeoutMs ? setTimeout(() => terminate('timeout'), request.timeoutMs) : undefined;
+
+  // Counted, the first few reported, the last few kept (cut to an excerpt only when read: a
+  // trainer may write millions of malformed lines, and this runs for each of them).
+  let badCount = 0;
+  const lastBad: Array<{ line: string; error: string }> = [];
+  const excerpt = (bad: { line: string; error: string }) => ({ line: bad.line.slice(0, BAD_EVENT_EXCERPT), error: bad.error.slice(0, BAD_EVENT_EXCERPT) });
+  const badEvent = (line: string, error: string): void => {
+    badCount += 1;
+    if (badCount <= BAD_EVENT_SAMPLE_FIRST) {
+      const first = excerpt({ line, error });
+      request.onBadEvent(first.line, first.error);
+      return;
+    }
+    lastBad.push({ line, error });
+    if (lastBad.length > BAD_EVENT_SAMPLE_LAST) lastBad.shift();
+  };
 
   const eventsDone = child.stdio[3]
     ? readEventLines(
@@ -103,9 +165,9 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
         (line) => {
           const parsed = parseEventLine(line);
           if (parsed.ok) request.onEvent(parsed.event);
-          else request.onBadEvent(line.slice(0, 200), parsed.error);
+          else badEvent(line, parsed.error);
         },
-        () => request.onBadEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
+        () => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
       )
     : Promise.resolve();
 
@@ -118,9 +180,11 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
       clearTimeout(timeout);
       clearTimeout(killTimer);
       killGroup(child.pid, 'SIGKILL'); // children the trainer forked and left behind
+      killRun('SIGKILL'); // and those that left its group (setsid)
       // Give the event pipe a moment to drain; a grandchild holding it open was just killed.
       const drained = Promise.race([eventsDone, new Promise((r) => setTimeout(r, 2_000))]);
       void drained.then(() => {
+        killRun('SIGKILL'); // one that was being forked during the first sweep
         if (reason) resolve({ kind: 'killed', exitCode: code, signal, reason });
         else if (signal) resolve({ kind: 'killed', exitCode: code, signal, reason: 'signal' });
         else resolve({ kind: 'exited', exitCode: code ?? -1, signal: null });
@@ -128,5 +192,5 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
     });
   });
 
-  return { pid: child.pid, done, cancel: () => terminate('cancelled') };
+  return { pid: child.pid, done, cancel: () => terminate('cancelled'), badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }) };
 };

@@ -4,12 +4,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
 import type { GateRule } from '@trainyard/registry';
+import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
 import { type CompletionPorts, completeJob } from './job-completion';
 import type { JobEventBus } from './job-event-bus';
 import type { JobWorkspace } from './job-workspace';
 import { type ExecutionOutcome, startLocalExecution } from './local-executor';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
+import { trainerEnvironment } from './trainer-env';
 import type { JobControl } from './training-job.service';
 
 export interface OrchestratorDeps extends CompletionPorts {
@@ -17,7 +19,12 @@ export interface OrchestratorDeps extends CompletionPorts {
   workspace: JobWorkspace;
   metrics: MetricsStore;
   bus: JobEventBus;
+  /** The server's environment: trainers get only its allowed variables (trainer-env.ts). */
   env: Record<string, string | undefined>;
+  /** Extra variable names passed through to trainers (TRAINYARD_TRAINER_ENV). */
+  trainerEnvNames?: readonly string[];
+  /** Which command trainers may run here (default: local, no allowlist). */
+  commandTrainers?: CommandTrainerPolicy;
   logger: { info(fields: Record<string, unknown>, message: string): void; error(fields: Record<string, unknown>, message: string): void };
   concurrency: number;
   leaseMs?: number;
@@ -136,7 +143,9 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     let heartbeat: NodeJS.Timeout | undefined;
     try {
       const spec = job.trainer;
-      const command = spec.kind === 'builtin' ? deps.catalog.get(spec.name).command : spec.command;
+      const refusal = runRefusal(deps.commandTrainers ?? { shared: false, allowedCommands: [] }, spec);
+      if (refusal) throw new Error(refusal);
+      const launch = spec.kind === 'builtin' ? deps.catalog.launch(spec.name) : { command: spec.command, env: {} };
       dir = await deps.workspace.prepare({ ...job, trainer: spec });
       writer = await deps.metrics.writer(job.id);
       const events = join(dir, 'logs', 'events.log');
@@ -144,9 +153,9 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const metricWriter = writer;
       const execution = startLocalExecution({
         jobDir: dir,
-        command,
+        command: launch.command,
         ...(spec.kind === 'command' && spec.cwd ? { cwd: spec.cwd } : {}),
-        env: deps.env,
+        env: trainerEnvironment({ source: deps.env, extra: deps.trainerEnvNames ?? [], runtime: launch.env, protocol: { TRAINYARD_JOB_DIR: dir } }),
         ...(job.resources.timeoutSeconds ? { timeoutMs: job.resources.timeoutSeconds * 1_000 } : {}),
         graceMs,
         onEvent(event) {
@@ -190,6 +199,14 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       }, heartbeatMs);
       const outcome = await execution.done;
       clearInterval(heartbeat);
+      const bad = execution.badEvents();
+      if (bad.count > 0) {
+        // Only the first lines were logged one by one; the count goes on the job.
+        const summary = `${bad.count} malformed event line${bad.count === 1 ? '' : 's'} skipped`;
+        appendFileSync(events, `${summary}${bad.last.length > 0 ? '; the last ones:' : ''}\n${bad.last.map((b) => `  (${b.error}): ${b.line}\n`).join('')}`);
+        deps.logger.error({ jobId: job.id, malformedEventLines: bad.count }, 'trainer wrote malformed event lines');
+        if (!lost) await fenced(job, `"progressMessage" = $3`, [summary]).catch(() => undefined);
+      }
       await writer.flush();
       if (!lost) await finish(job, outcome, dir, writer, checkpoints);
       await writer.close();

@@ -7,9 +7,26 @@ export interface BuiltinTrainer {
   name: string;
   description: string;
   hyperparameters: z.ZodType<Record<string, unknown>>;
-  /** Argument vector; the job directory arrives in TRAINYARD_JOB_DIR. */
-  command: readonly string[];
+  /** Arguments to the Node runtime (script and flags); the job directory arrives in TRAINYARD_JOB_DIR. */
+  nodeArgs: readonly string[];
 }
+
+/**
+ * How built-in trainers are started: a Node executable and what it needs in its environment.
+ * In plain Node that is process.execPath; inside Electron process.execPath is the Electron
+ * binary, which runs as Node only with ELECTRON_RUN_AS_NODE=1 — the desktop app may inject its
+ * own runtime instead (createTrainerCatalog(extra, { runtime })).
+ */
+export interface NodeRuntime {
+  execPath: string;
+  /** Added to the trainer's environment (after the pass-through list, before the protocol's variables). */
+  env?: Readonly<Record<string, string>>;
+}
+
+export const defaultNodeRuntime = (): NodeRuntime => ({
+  execPath: process.execPath,
+  env: process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {},
+});
 
 const exampleTrainer: BuiltinTrainer = {
   name: 'example',
@@ -19,13 +36,18 @@ const exampleTrainer: BuiltinTrainer = {
     stepDelayMs: z.number().int().min(0).max(60_000).default(0),
     failAtEpoch: z.number().int().min(1).optional(),
   }),
-  command: [process.execPath, fileURLToPath(new URL('../examples/example-trainer.mjs', import.meta.url))],
+  nodeArgs: [fileURLToPath(new URL('../examples/example-trainer.mjs', import.meta.url))],
 };
 
-export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = []) => {
+export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], options: { runtime?: NodeRuntime } = {}) => {
   const trainers = new Map([exampleTrainer, ...extra].map((trainer) => [trainer.name, trainer]));
+  const runtime = options.runtime ?? defaultNodeRuntime();
   return {
     list: () => [...trainers.values()],
+    /** The one place a built-in trainer's command is made: the runtime's executable, then the trainer's arguments. */
+    launch(name: string): { command: string[]; env: Record<string, string> } {
+      return { command: [runtime.execPath, ...this.get(name).nodeArgs], env: { ...runtime.env } };
+    },
     get(name: string): BuiltinTrainer {
       const trainer = trainers.get(name);
       if (!trainer) {

@@ -43,7 +43,19 @@ const fastMetricsBatch = (json: { points?: unknown }): ParsedEventLine => {
   return { ok: true, event: { type: 'metrics', points: points as Array<[string, number, number]> } };
 };
 
+/** The first character that is not JSON whitespace, or '' (cheap: no copy of the line). */
+const firstNonSpace = (line: string): string => {
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return line.charAt(i);
+  }
+  return '';
+};
+
 export const parseEventLine = (line: string): ParsedEventLine => {
+  // Every event is an object: anything else is refused without the cost of JSON.parse throwing
+  // (a trainer may write millions of garbage lines).
+  if (firstNonSpace(line) !== '{') return { ok: false, error: 'not JSON: an event is a JSON object' };
   let json: unknown;
   try {
     json = JSON.parse(line);

@@ -19,6 +19,13 @@ export const createTrainingContext = ({ database, root, snapshots, ...rest }: Tr
   const metrics = createMetricsStore(join(root, 'metrics'));
   const bus = createJobEventBus();
   const orchestrator = createOrchestrator({ ...rest, sql: database.sql, workspace, metrics, bus });
-  const jobs = createTrainingJobService({ database, catalog: rest.catalog, workspace, metrics, control: () => orchestrator.control });
+  const jobs = createTrainingJobService({
+    database,
+    catalog: rest.catalog,
+    workspace,
+    metrics,
+    control: () => orchestrator.control,
+    ...(rest.commandTrainers ? { commandTrainers: rest.commandTrainers } : {}),
+  });
   return { workspace, metrics, bus, orchestrator, jobs };
 };

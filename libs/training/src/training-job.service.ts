@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CreateJobInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
+import { assertCommandAllowed, type CommandTrainerPolicy, LOCAL_ACTOR } from './command-trainer-policy';
 import { assertTransition, type JobStatus } from './job-state';
 import type { JobWorkspace } from './job-workspace';
 import type { MetricsStore } from './metrics-store';
@@ -24,7 +25,10 @@ export const createTrainingJobService = (deps: {
   workspace: JobWorkspace;
   metrics: MetricsStore;
   control: () => JobControl;
+  /** Which command trainers callers may queue (default: local, no allowlist). */
+  commandTrainers?: CommandTrainerPolicy;
 }) => {
+  const commandPolicy = deps.commandTrainers ?? { shared: false, allowedCommands: [] };
   const { prisma } = deps.database;
 
   const get = async (id: string): Promise<JobRow> => {
@@ -36,7 +40,9 @@ export const createTrainingJobService = (deps: {
   return {
     get,
 
-    async create(input: CreateJobInput): Promise<JobRow & { existing: boolean }> {
+    /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
+    async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
+      assertCommandAllowed(commandPolicy, input.trainer, caller.actor);
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (existing) return { ...existing, existing: true };

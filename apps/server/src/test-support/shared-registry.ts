@@ -8,6 +8,8 @@ export interface SharedRegistry {
   server: RunningServer;
   url: string;
   port: number;
+  /** The registry's data directory (job directories live in `<dataDir>/jobs`). */
+  dataDir: string;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,7 +32,7 @@ export const startSharedRegistry = async (options: { databaseUrl: string; s3?: {
     ...options.env,
     ...(options.s3 ? { ARTIFACT_STORE: `s3://${options.s3.bucket}/registry`, S3_ENDPOINT: options.s3.endpoint, S3_FORCE_PATH_STYLE: 'true' } : {}),
   });
-  const registry = {} as SharedRegistry;
+  const registry = { dataDir } as SharedRegistry;
   const start = async (port: number): Promise<void> => {
     registry.server = await startServer(loadConfig(env(port)), quiet);
     registry.url = registry.server.url;

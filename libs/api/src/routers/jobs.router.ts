@@ -13,7 +13,8 @@ interface HyperparameterSchema {
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const jobsRouter = router({
-  create: publicProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input)),
+  // The caller decides which command trainers it may queue (only the local session runs any).
+  create: publicProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
   get: publicProcedure.input(jobIdInput).query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
   list: publicProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
   cancel: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),

@@ -5,6 +5,7 @@ import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import type { CommandTrainerPolicy } from '../command-trainer-policy';
 import { createTrainerCatalog } from '../trainer-catalog';
 import { createTrainingContext } from '../training-context';
 import type { JobRow } from '../training-job.service';
@@ -13,7 +14,18 @@ import type { JobRow } from '../training-job.service';
  * Every real component the orchestrator works with (in-memory PGlite, a temp directory for
  * blobs, jobs and metrics), wired the way the server wires them, with short timings.
  */
-export const createOrchestratorHarness = async (options: { leaseMs?: number; heartbeatMs?: number; graceMs?: number; catalog?: ReturnType<typeof createTrainerCatalog> } = {}) => {
+export const createOrchestratorHarness = async (
+  options: {
+    leaseMs?: number;
+    heartbeatMs?: number;
+    graceMs?: number;
+    catalog?: ReturnType<typeof createTrainerCatalog>;
+    /** The "server's" environment trainers are started from (default: PATH only). */
+    env?: Record<string, string | undefined>;
+    trainerEnvNames?: string[];
+    commandTrainers?: CommandTrainerPolicy;
+  } = {},
+) => {
   const root = mkdtempSync(join(tmpdir(), 'trainyard-orch-'));
   const database: Database = await createTestDatabase();
   const blobs = await createFsBlobStore(join(root, 'blobs'));
@@ -32,7 +44,9 @@ export const createOrchestratorHarness = async (options: { leaseMs?: number; hea
     models,
     versions,
     catalog,
-    env: { PATH: process.env['PATH'] },
+    env: options.env ?? { PATH: process.env['PATH'] },
+    ...(options.trainerEnvNames ? { trainerEnvNames: options.trainerEnvNames } : {}),
+    ...(options.commandTrainers ? { commandTrainers: options.commandTrainers } : {}),
     logger: { info: () => undefined, error: (fields) => errors.push(fields) },
     concurrency: 2,
     leaseMs: options.leaseMs ?? 5_000,

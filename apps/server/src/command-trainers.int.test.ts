@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { openDatabase } from '@trainyard/db';
+import { postgresUnavailableReason, type PostgresServer, startPostgresServer } from '@trainyard/test-services';
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useLocalTestServer } from './test-support/local-test-server';
+import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
+import { createRegistryToken } from './test-support/sync-fixtures';
+
+// Who may run a command trainer: through the real HTTP API, a shared registry (PostgreSQL) that
+// runs an orchestrator, a write API token, and the operator's allowlist.
+
+const skip = postgresUnavailableReason();
+const envDump = fileURLToPath(new URL('../../../libs/training/src/test-fixtures/env-dump-trainer.mjs', import.meta.url));
+const allowed = [process.execPath, envDump];
+const laptop = useLocalTestServer({ TRAINYARD_DEMO_DATA: 'off' });
+
+let postgres: PostgresServer;
+let registry: SharedRegistry;
+let databaseUrl: string;
+let writer: TrainyardClient;
+
+const registryJobsDir = (): string => join(registry.dataDir, 'jobs');
+
+const waitFor = async (client: TrainyardClient, id: string, statuses: string[]) => {
+  for (let i = 0; i < 300; i += 1) {
+    const job = await client.jobs.get.query({ id });
+    if (statuses.includes(job.status)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`job ${id} did not reach ${statuses.join('|')}`);
+};
+
+describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    databaseUrl = await postgres.createDatabase('registry');
+    registry = await startSharedRegistry({
+      databaseUrl,
+      env: { TRAINYARD_ORCHESTRATOR: 'on', TRAINYARD_ALLOWED_COMMANDS: JSON.stringify([allowed]), AWS_SECRET_ACCESS_KEY: 'registry-aws-secret' },
+    });
+    writer = createTrainyardClient({ url: registry.url, token: (await createRegistryToken(databaseUrl, 'alice-laptop', 'write')).token });
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+    await postgres?.stop();
+  });
+
+  it('refuses a write token a command trainer with FORBIDDEN and says why; nothing is queued', async () => {
+    const error = await writer.jobs.create
+      .mutate({ name: 'steal secrets', trainer: { kind: 'command', command: ['/bin/sh', '-c', 'env > /tmp/loot'] } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403 });
+    expect((error as Error).message).toMatch(/Command trainers can only be started from the local session.*TRAINYARD_ALLOWED_COMMANDS/);
+    // Allowed program, other arguments: not an exact match.
+    await expect(writer.jobs.create.mutate({ name: 'almost', trainer: { kind: 'command', command: [...allowed, '--extra'] } })).rejects.toThrow(/allowlist/);
+    // Allowed command with a cwd of the caller's choosing.
+    await expect(writer.jobs.create.mutate({ name: 'cwd', trainer: { kind: 'command', command: allowed, cwd: '/tmp' } })).rejects.toThrow(/cwd/);
+    expect((await writer.jobs.list.query({})).items).toEqual([]);
+  });
+
+  it('accepts and runs a command of the allowlist, with a clean environment; built-in trainers stay allowed', async () => {
+    const job = await writer.jobs.create.mutate({ name: 'allowed', trainer: { kind: 'command', command: allowed } });
+    expect(await waitFor(writer, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    const env = JSON.parse(readFileSync(join(registryJobsDir(), job.id, 'env.json'), 'utf8')) as Record<string, string>;
+    expect(env['DATABASE_URL']).toBeUndefined();
+    expect(env['AWS_SECRET_ACCESS_KEY']).toBeUndefined();
+    const builtin = await writer.jobs.create.mutate({ name: 'builtin', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 1 } });
+    expect(await waitFor(writer, builtin.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('an orchestrator on a shared registry refuses to run a command trainer row that is not allowed (inserted behind the API)', async () => {
+    const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+    const id = '01a22000-0000-7000-8000-000000000017';
+    try {
+      await database.sql.query(
+        `INSERT INTO "TrainingJob" ("id", "name", "status", "trainer") VALUES ($1, 'old row', 'queued', $2::jsonb)`,
+        [id, JSON.stringify({ kind: 'command', command: ['/bin/sh', '-c', 'touch /tmp/trainyard-should-not-exist-17'] })],
+      );
+    } finally {
+      await database.close();
+    }
+    const done = await waitFor(writer, id, ['failed', 'succeeded']);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/^Refused to run this command trainer on a shared registry: .*allowlist/);
+    expect(() => execFileSync('test', ['-e', '/tmp/trainyard-should-not-exist-17'])).toThrow();
+  });
+});
+
+describe('command trainers on the local server', () => {
+  it('the local session may still run any command, with a cwd', async () => {
+    const job = await laptop.client.jobs.create.mutate({ name: 'local command', trainer: { kind: 'command', command: [process.execPath, envDump], cwd: '/tmp' } });
+    expect(await waitFor(laptop.client, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+  });
+});
