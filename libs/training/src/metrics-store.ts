@@ -25,6 +25,8 @@ export interface MetricsWriter {
   flush(): Promise<void>;
   /** Flushes and stops being the job's live writer (reads no longer wait on it). */
   close(): Promise<void>;
+  /** Drops the points not yet written and stops being the live writer (its worker lost the job's lease). */
+  discard(): void;
 }
 
 const jobDir = (root: string, jobId: string): string => {
@@ -107,6 +109,11 @@ export const createMetricsStore = (root: string) => {
         },
         async close() {
           await writer.flush();
+          if (live.get(jobId) === writer) live.delete(jobId);
+        },
+        discard() {
+          for (const series of pending.values()) series.length = 0;
+          buffered = 0;
           if (live.get(jobId) === writer) live.delete(jobId);
         },
       };

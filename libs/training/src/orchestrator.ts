@@ -31,6 +31,8 @@ export interface OrchestratorDeps extends CompletionPorts {
   heartbeatMs?: number;
   pollMs?: number;
   graceMs?: number;
+  /** How often expired leases are looked for (default: the heartbeat interval). */
+  sweepMs?: number;
 }
 
 interface ClaimedJob {
@@ -46,21 +48,61 @@ interface ClaimedJob {
   datasetSnapshotId: string | null;
   parentVersionId: string | null;
   leaseToken: string;
+  /** performance.now() just before the claim was sent: the lease surely holds until this + leaseMs. */
+  claimedAt: number;
 }
 
 const backoffMs = (attempt: number): number => Math.min(1_000 * 2 ** (attempt - 1), 60_000);
 
 /**
+ * What taking over a job's lease does with its execution, per executor kind (the job's
+ * `executor` column). `restart` (local): the trainer was a child of the lease holder and cannot
+ * be re-attached (its event pipe died with it); the taker kills it if it still runs on this
+ * machine (it is fenced anywhere else), then re-queues the job (attempts left, with backoff) or
+ * fails it. `reattach` (scheduler executors — Slurm, Kubernetes — in later issues): the run lives
+ * in the scheduler and outlives any server, so whoever holds or takes the lease re-attaches to
+ * it (status, logs, events) and it is never killed or resubmitted by a takeover or a server
+ * stop (a graceful stop releases the lease instead). Claims and sweeps only touch the kinds
+ * listed here, so an orchestrator never touches jobs of an executor it does not have.
+ */
+const takeoverRules: Record<string, 'restart' | 'reattach'> = { local: 'restart' };
+const executorKinds = Object.keys(takeoverRules);
+
+class LeaseLost extends Error {
+  constructor(jobId: string) {
+    super(`lease of job ${jobId} lost`);
+  }
+}
+
+/** Alive and not a zombie; EPERM means it exists under another user. */
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+};
+
+/**
  * Runs queued jobs: highest priority first, up to `concurrency` at once. Each running job holds
  * a lease (owner, token, expiry) renewed by heartbeat; every write about a job is fenced on its
- * token, so a worker that lost its lease cannot record results. On start, jobs left running by
- * a crash are re-queued or failed according to their attempts, and their orphaned trainers killed.
+ * token, so a worker that lost its lease cannot record results. At start and every sweepMs, jobs
+ * whose holder is gone (expired lease, or a dead server on this host) are taken over, their
+ * orphaned trainers on this machine killed, and re-queued or failed according to their attempts.
  */
 export const createOrchestrator = (deps: OrchestratorDeps) => {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = deps.leaseMs ?? 30_000;
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const graceMs = deps.graceMs ?? 10_000;
+  const sweepMs = deps.sweepMs ?? heartbeatMs;
+  let sweeper: NodeJS.Timeout | undefined;
   const running = new Map<string, { cancel(): void; stopping: Promise<void> }>();
   /** Cancels that arrived after a job was claimed but before its trainer started. */
   const cancelBeforeStart = new Set<string>();
@@ -68,26 +110,70 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   let shuttingDown = false;
+  let frozen = false;
 
   /** UPDATE … WHERE id AND leaseToken: false means the lease is gone and nothing was written. */
   const fenced = async (job: ClaimedJob, sets: string, params: unknown[] = []): Promise<boolean> =>
     (await deps.sql.query(`UPDATE "TrainingJob" SET ${sets} WHERE "id" = $1 AND "leaseToken" = $2 RETURNING "id"`, [job.id, job.leaseToken, ...params])).length === 1;
 
   const claim = async (): Promise<ClaimedJob | undefined> => {
-    const [job] = await deps.sql.query<ClaimedJob>(
+    const claimedAt = performance.now();
+    const [job] = await deps.sql.query<Omit<ClaimedJob, 'claimedAt'>>(
       `UPDATE "TrainingJob" SET "status" = 'running', "leaseOwner" = $1, "leaseToken" = $2,
          "leaseExpiresAt" = now() + make_interval(secs => $3::float8 / 1000), "startedAt" = now(), "finishedAt" = NULL,
          "attempt" = "attempt" + 1, "progress" = 0, "progressMessage" = NULL, "error" = NULL
-       WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now()
+       WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now() AND "executor" = ANY($4::text[])
                      ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "validation",
                  "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken"`,
-      [owner, randomUUID(), leaseMs],
+      [owner, randomUUID(), leaseMs, executorKinds],
     );
-    return job;
+    return job && { ...job, claimedAt };
   };
 
-  const finish = async (job: ClaimedJob, outcome: ExecutionOutcome, dir: string | undefined, writer: MetricsWriter | undefined, checkpoints: string[]) => {
+  /**
+   * The completion ports with their records fenced too: a model or artifact is registered only
+   * after a renewal that held, and the version is created in a transaction that locks the job
+   * row under this lease's token (a takeover waits for it, or it creates nothing).
+   */
+  const fencedPorts = (job: ClaimedJob, assertHeld: () => Promise<void>): CompletionPorts => ({
+    ...deps,
+    models: {
+      ...deps.models,
+      register: async (...args) => {
+        await assertHeld();
+        return deps.models.register(...args);
+      },
+    },
+    artifacts: {
+      ...deps.artifacts,
+      register: async (input) => {
+        await assertHeld();
+        return deps.artifacts.register(input);
+      },
+    },
+    versions: {
+      ...deps.versions,
+      create: (input, actor, extras = {}) =>
+        deps.versions.create(input, actor, {
+          ...extras,
+          inTransaction: async (tx, versionId) => {
+            const held = await tx.query(`SELECT "id" FROM "TrainingJob" WHERE "id" = $1 AND "leaseToken" = $2 FOR UPDATE`, [job.id, job.leaseToken]);
+            if (held.length !== 1) throw new LeaseLost(job.id);
+            await extras.inTransaction?.(tx, versionId);
+          },
+        }),
+    },
+  });
+
+  const finish = async (
+    job: ClaimedJob,
+    outcome: ExecutionOutcome,
+    dir: string | undefined,
+    writer: MetricsWriter | undefined,
+    checkpoints: string[],
+    assertHeld: () => Promise<void>,
+  ) => {
     const publishStatus = (status: string, error: string | null = null) => deps.bus.publish(job.id, { type: 'status', status, error });
     if (shuttingDown && outcome.kind === 'killed') {
       // Stopped by a graceful shutdown, not by the job: it runs again, without losing an attempt.
@@ -102,7 +188,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (!(await fenced(job, `"status" = 'validating', "exitCode" = 0`))) return;
       publishStatus('validating');
       const final = await deps.metrics.lastValues(job.id);
-      const result = await completeJob(deps, { ...job, validation: job.validation ?? [] }, dir, final, checkpoints, (message) =>
+      const result = await completeJob(fencedPorts(job, assertHeld), { ...job, validation: job.validation ?? [] }, dir, final, checkpoints, (message) =>
         appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
       );
       const status = result.ok ? 'succeeded' : 'failed';
@@ -140,7 +226,26 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     const checkpoints: string[] = [];
     let dir: string | undefined;
     let writer: MetricsWriter | undefined;
-    let heartbeat: NodeJS.Timeout | undefined;
+    let cancelTrainer: (() => void) | undefined;
+    /** Until when the lease is surely ours (monotonic clock): the send time of the last renewal that held, plus leaseMs. */
+    let heldUntil = job.claimedAt + leaseMs;
+    const holds = (): boolean => !lost && performance.now() < heldUntil - leaseMs / 10;
+    const renew = async (): Promise<boolean> => {
+      const sentAt = performance.now();
+      const held = await fenced(job, `"leaseExpiresAt" = now() + make_interval(secs => $3::float8 / 1000)`, [leaseMs]);
+      if (held) heldUntil = Math.max(heldUntil, sentAt + leaseMs);
+      else if (!lost) {
+        lost = true;
+        deps.logger.error({ jobId: job.id }, 'lease lost; stopping the trainer without recording results');
+        cancelTrainer?.();
+      }
+      return held;
+    };
+    const assertHeld = async (): Promise<void> => {
+      if (!(await renew()) || !holds()) throw new LeaseLost(job.id);
+    };
+    // Renewed from the claim on, through set-up and validation: the lease never lapses while this worker lives.
+    const heartbeat = setInterval(() => void (frozen ? undefined : renew().catch(() => undefined)), heartbeatMs);
     try {
       const spec = job.trainer;
       const refusal = runRefusal(deps.commandTrainers ?? { shared: false, allowedCommands: [] }, spec);
@@ -148,6 +253,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const launch = spec.kind === 'builtin' ? deps.catalog.launch(spec.name) : { command: spec.command, env: {} };
       dir = await deps.workspace.prepare({ ...job, trainer: spec });
       writer = await deps.metrics.writer(job.id);
+      await assertHeld(); // set-up may have outlasted the lease: never start a trainer without it
       const events = join(dir, 'logs', 'events.log');
       let lastProgressWrite = 0;
       const metricWriter = writer;
@@ -159,6 +265,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         ...(job.resources.timeoutSeconds ? { timeoutMs: job.resources.timeoutSeconds * 1_000 } : {}),
         graceMs,
         onEvent(event) {
+          // Fenced like every write: no point is recorded once the lease may have passed to another orchestrator.
+          if ((event.type === 'metric' || event.type === 'metrics') && !holds()) return;
           if (event.type === 'metric') {
             metricWriter.append(event.name, event.step, event.value, event.time);
             deps.bus.publish(job.id, event);
@@ -188,17 +296,9 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const stopping = execution.done.then(() => undefined);
       running.set(job.id, { cancel: execution.cancel, stopping });
       if (cancelBeforeStart.delete(job.id)) execution.cancel();
-      heartbeat = setInterval(() => {
-        fenced(job, `"leaseExpiresAt" = now() + make_interval(secs => $3::float8 / 1000)`, [leaseMs]).then((held) => {
-          if (!held && !lost) {
-            lost = true;
-            deps.logger.error({ jobId: job.id }, 'lease lost; stopping the trainer without recording results');
-            execution.cancel();
-          }
-        }, () => undefined);
-      }, heartbeatMs);
+      cancelTrainer = execution.cancel;
+      if (lost) execution.cancel();
       const outcome = await execution.done;
-      clearInterval(heartbeat);
       const bad = execution.badEvents();
       if (bad.count > 0) {
         // Only the first lines were logged one by one; the count goes on the job.
@@ -207,10 +307,22 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         deps.logger.error({ jobId: job.id, malformedEventLines: bad.count }, 'trainer wrote malformed event lines');
         if (!lost) await fenced(job, `"progressMessage" = $3`, [summary]).catch(() => undefined);
       }
-      await writer.flush();
-      if (!lost) await finish(job, outcome, dir, writer, checkpoints);
+      // A fresh renewal decides: results are recorded only under a lease that surely still holds.
+      if (!lost) await renew().catch(() => false);
+      if (holds()) {
+        await writer.flush();
+        await finish(job, outcome, dir, writer, checkpoints, assertHeld);
+      } else {
+        writer.discard();
+        deps.logger.error({ jobId: job.id }, 'lease lost or not renewable; the trainer exited and nothing was recorded');
+      }
       await writer.close();
     } catch (error) {
+      if (error instanceof LeaseLost || lost) {
+        writer?.discard();
+        deps.logger.error({ jobId: job.id }, 'lease lost; nothing recorded');
+        return;
+      }
       clearInterval(heartbeat);
       await writer?.close().catch(() => undefined);
       const message = error instanceof Error ? error.message : String(error);
@@ -219,6 +331,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         deps.bus.publish(job.id, { type: 'status', status: 'failed', error: message });
       }
     } finally {
+      clearInterval(heartbeat);
       running.delete(job.id);
       cancelBeforeStart.delete(job.id);
       schedule();
@@ -243,28 +356,94 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   };
   const schedule = (): void => void setImmediate(() => void tick());
 
-  /** Jobs left running or validating by a crashed server, and trainers it left behind. */
-  const reconcile = async (): Promise<void> => {
-    const stale = await deps.sql.query<{ id: string; attempt: number; maxAttempts: number }>(
-      `SELECT "id", "attempt", "maxAttempts" FROM "TrainingJob" WHERE "status" IN ('running', 'validating')`,
-    );
-    for (const job of stale) {
-      try {
-        const dir = deps.workspace.dirOf(job.id);
-        const { pid } = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { pid?: number };
-        // Only a process that really runs this job (its environment names the job dir) is killed.
-        if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINYARD_JOB_DIR=${dir}\u0000`)) process.kill(-pid, 'SIGKILL');
-      } catch {
-        // No run file, or the process is gone: nothing to kill.
+  /** Kills the trainer a lost lease holder left on this machine, and waits until it is gone. */
+  const killOrphanTrainer = async (jobId: string): Promise<void> => {
+    let killed: number | undefined;
+    try {
+      const dir = deps.workspace.dirOf(jobId);
+      const { pid } = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { pid?: number };
+      // Only a process that really runs this job (its environment names the job dir) is killed.
+      if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINYARD_JOB_DIR=${dir}\u0000`)) {
+        process.kill(-pid, 'SIGKILL');
+        killed = pid;
       }
-      const requeue = job.attempt < job.maxAttempts;
-      await deps.sql.query(
-        `UPDATE "TrainingJob" SET "status" = $2, "error" = $3, "leaseToken" = NULL, "leaseOwner" = NULL,
-           "finishedAt" = CASE WHEN $2 = 'failed' THEN now() ELSE NULL END, "notBefore" = now() WHERE "id" = $1`,
-        [job.id, requeue ? 'queued' : 'failed', requeue ? 'interrupted by a server restart; re-queued' : 'interrupted by a server restart; no attempts left'],
-      );
+    } catch {
+      // No run file, or the process is gone: nothing to kill.
     }
-    if (stale.length > 0) deps.logger.info({ jobs: stale.length }, 'reconciled jobs left running by a previous server');
+    // Gone before the job can be claimed again: a new trainer would share its job directory.
+    for (let i = 0; killed && i < 100 && processAlive(killed); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+
+  /** The holder was a server on this host with this data dir (its run.json names it) and its process is gone. */
+  const holderGoneHere = (jobId: string, holder: string | null): boolean => {
+    if (!holder || holder === owner) return false;
+    const parts = holder.split(':'); // `${hostname}:${pid}:${random}`
+    parts.pop();
+    const pid = Number(parts.pop());
+    if (parts.join(':') !== hostname() || !Number.isInteger(pid) || pid <= 0 || processAlive(pid)) return false;
+    try {
+      return (JSON.parse(readFileSync(join(deps.workspace.dirOf(jobId), 'run.json'), 'utf8')) as { owner?: string }).owner === holder;
+    } catch {
+      return false;
+    }
+  };
+
+  /**
+   * Takes over running or validating jobs whose holder is gone: a lease that expired (any
+   * holder, anywhere), or one held by a server on this host, with this data dir, whose process is
+   * gone (a restarted server reclaims its own jobs at once instead of waiting for the expiry). A
+   * valid lease of a live holder is never touched. The takeover is a compare-and-swap on the old
+   * token, so of several orchestrators sweeping at once exactly one takes a job; then the
+   * executor's rule applies (takeoverRules). Runs at start and every sweepMs: a job whose holder
+   * died is reclaimed within leaseMs + sweepMs of the holder's last renewal.
+   */
+  const sweep = async (): Promise<void> => {
+    const candidates = await deps.sql.query<{ id: string; executor: string; leaseOwner: string | null; leaseToken: string | null; expired: boolean }>(
+      `SELECT "id", "executor", "leaseOwner", "leaseToken", ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()) AS "expired"
+         FROM "TrainingJob" WHERE "status" IN ('running', 'validating') AND "executor" = ANY($1::text[])
+          AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now() OR "leaseOwner" LIKE $2)`,
+      [executorKinds, `${hostname()}:%`],
+    );
+    for (const candidate of candidates) {
+      if (candidate.leaseOwner === owner && running.has(candidate.id)) continue; // ours: its heartbeat renews it
+      const gone = !candidate.expired && holderGoneHere(candidate.id, candidate.leaseOwner);
+      if (!candidate.expired && !gone) continue;
+      const token = randomUUID();
+      const [taken] = await deps.sql.query<{ attempt: number; maxAttempts: number }>(
+        `UPDATE "TrainingJob" SET "leaseOwner" = $2, "leaseToken" = $3, "leaseExpiresAt" = now() + make_interval(secs => $4::float8 / 1000)
+          WHERE "id" = $1 AND "status" IN ('running', 'validating') AND "leaseToken" IS NOT DISTINCT FROM $5
+            AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now() OR $6::boolean)
+          RETURNING "attempt", "maxAttempts"`,
+        [candidate.id, owner, token, leaseMs, candidate.leaseToken, gone],
+      );
+      if (!taken) continue; // renewed meanwhile, or another orchestrator took it first
+      if (takeoverRules[candidate.executor] === 'reattach') {
+        // Scheduler executors plug in here: re-attach to the run under the new lease (heartbeat,
+        // status, logs), never kill or resubmit it. No such executor exists yet.
+        continue;
+      }
+      await killOrphanTrainer(candidate.id);
+      const requeue = taken.attempt < taken.maxAttempts;
+      const why = gone ? 'interrupted by a server restart' : `lease expired (${candidate.leaseOwner ?? 'no holder'} stopped renewing it)`;
+      const error = `${why}; ${requeue ? 're-queued' : 'no attempts left'}`;
+      const [moved] = await deps.sql.query(
+        `UPDATE "TrainingJob" SET "status" = $3, "error" = $4, "leaseToken" = NULL, "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
+           "finishedAt" = CASE WHEN $3 = 'failed' THEN now() ELSE NULL END, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)
+         WHERE "id" = $1 AND "leaseToken" = $2 RETURNING "id"`,
+        [candidate.id, token, requeue ? 'queued' : 'failed', error, requeue ? backoffMs(taken.attempt) : 0],
+      );
+      if (!moved) continue;
+      deps.logger.info({ jobId: candidate.id, previousHolder: candidate.leaseOwner, requeue }, 'took over a job whose lease holder is gone');
+      deps.bus.publish(candidate.id, { type: 'status', status: requeue ? 'queued' : 'failed', error });
+    }
+  };
+  let sweeping = false;
+  const sweepInBackground = (): void => {
+    if (sweeping || stopped) return;
+    sweeping = true;
+    sweep()
+      .then(schedule, (error: unknown) => deps.logger.error({ err: error }, 'lease sweep failed'))
+      .finally(() => (sweeping = false));
   };
 
   const control: JobControl = {
@@ -281,17 +460,31 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     owner,
     runningJobs: () => [...running.keys()],
     async start(): Promise<void> {
-      await reconcile();
+      frozen = false;
+      await sweep();
       stopped = false;
       timer = setInterval(() => void tick(), deps.pollMs ?? 500);
       timer.unref();
+      sweeper = setInterval(sweepInBackground, sweepMs);
+      sweeper.unref();
       schedule();
+    },
+    /**
+     * For tests: behaves as if this process froze (SIGSTOP, a long pause, cut off from the
+     * database): scheduling, sweeps and heartbeats stop; leases and trainers are left as they are.
+     */
+    freezeForTests(): void {
+      stopped = true;
+      frozen = true;
+      clearInterval(timer);
+      clearInterval(sweeper);
     },
     /** Stops scheduling; running trainers are stopped and their jobs re-queued without losing an attempt. */
     async stop(): Promise<void> {
       stopped = true;
       shuttingDown = true;
       clearInterval(timer);
+      clearInterval(sweeper);
       const pending = [...running.values()];
       for (const execution of pending) execution.cancel();
       await Promise.all(pending.map((execution) => execution.stopping));

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
+import { type BlobStore, createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
@@ -24,11 +24,18 @@ export const createOrchestratorHarness = async (
     env?: Record<string, string | undefined>;
     trainerEnvNames?: string[];
     commandTrainers?: CommandTrainerPolicy;
+    /** Another orchestrator on this database (its owner closes it) and, for the same machine and data dir, this root (not deleted). */
+    database?: Database;
+    root?: string;
+    sweepMs?: number;
+    /** Wraps the blob store the completion writes through (to hold a completion mid-way). */
+    wrapBlobs?: (blobs: BlobStore) => BlobStore;
   } = {},
 ) => {
-  const root = mkdtempSync(join(tmpdir(), 'trainyard-orch-'));
-  const database: Database = await createTestDatabase();
-  const blobs = await createFsBlobStore(join(root, 'blobs'));
+  const root = options.root ?? mkdtempSync(join(tmpdir(), 'trainyard-orch-'));
+  const database: Database = options.database ?? (await createTestDatabase());
+  const fsBlobs = await createFsBlobStore(join(root, 'blobs'));
+  const blobs = options.wrapBlobs ? options.wrapBlobs(fsBlobs) : fsBlobs;
   const snapshots = createDatasetSnapshotService(database, blobs);
   const artifacts = createArtifactService({ database, blobs, gcGraceMs: 3_600_000, extraReferences: [snapshots.references] });
   const models = createModelRegistryService(database);
@@ -50,6 +57,7 @@ export const createOrchestratorHarness = async (
     logger: { info: () => undefined, error: (fields) => errors.push(fields) },
     concurrency: 2,
     leaseMs: options.leaseMs ?? 5_000,
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
     heartbeatMs: options.heartbeatMs ?? 200,
     pollMs: 100,
     graceMs: options.graceMs ?? 500,
@@ -84,8 +92,8 @@ export const createOrchestratorHarness = async (
     waitFor,
     async close() {
       await orchestrator.stop();
-      await database.close();
-      rmSync(root, { recursive: true, force: true });
+      if (!options.database) await database.close();
+      if (!options.root) rmSync(root, { recursive: true, force: true });
     },
   };
 };
