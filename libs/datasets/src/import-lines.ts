@@ -1,4 +1,5 @@
 import { parse as parseCsv } from 'csv-parse';
+import { CsvRecordGuard } from './csv-record-guard';
 
 export type ImportFormat = 'jsonl' | 'csv';
 
@@ -133,7 +134,6 @@ export async function* csvLines(source: AsyncIterable<Buffer>): AsyncGenerator<P
   const parser = parseCsv({
     bom: true,
     info: true,
-    max_record_size: MAX_LINE_BYTES,
     // A malformed record is reported (below) and parsing goes on, so valid rows on either
     // side of it are kept.
     skip_records_with_error: true,
@@ -145,14 +145,16 @@ export async function* csvLines(source: AsyncIterable<Buffer>): AsyncGenerator<P
   });
   // Invalid UTF-8 is refused outright rather than silently replaced.
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  // Records over the limit never reach csv-parse (see CsvRecordGuard); the line count is its own.
+  const guard = new CsvRecordGuard(MAX_LINE_BYTES);
   let linesSeen = 1;
   const decoded = (async function* () {
     for await (const chunk of source) {
       const text = decoder.decode(chunk, { stream: true });
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) linesSeen += 1;
-      yield text;
+      yield guard.push(text);
     }
-    yield decoder.decode();
+    yield guard.push(decoder.decode()) + guard.end();
   })();
   const feeding = (async () => {
     try {
@@ -167,7 +169,8 @@ export async function* csvLines(source: AsyncIterable<Buffer>): AsyncGenerator<P
       }
       parser.end();
     } catch (error) {
-      parser.destroy(new Error(`invalid UTF-8 near line ${linesSeen}: ${(error as Error).message}`));
+      const message = error instanceof TypeError ? `invalid UTF-8 near line ${linesSeen}: ${error.message}` : (error as Error).message;
+      parser.destroy(new Error(message));
     }
   })();
   const skipped: ParsedLine[] = [];
@@ -175,7 +178,10 @@ export async function* csvLines(source: AsyncIterable<Buffer>): AsyncGenerator<P
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       if (headerError) break;
-      yield [...skipped.splice(0), { line: info.lines, record: csvRecord(record) }];
+      const oversizedFrom = guard.oversized.get(info.lines);
+      const parsed: ParsedLine =
+        oversizedFrom === undefined ? { line: info.lines, record: csvRecord(record) } : { line: oversizedFrom, error: `record is longer than ${MAX_LINE_BYTES} bytes` };
+      yield [...skipped.splice(0), parsed];
     }
     if (skipped.length > 0) yield skipped.splice(0);
   } finally {

@@ -24,6 +24,28 @@ describe('POST /import/training-data', () => {
     expect((await rawRequest(`${t.server.url}/import/training-data`, { method: 'POST', headers: headers('text/plain'), body: pairLine(3) })).status).toBe(415);
   });
 
+  it('rejects an over-long CSV record by its line and imports every valid row after it', async () => {
+    const row = (i: number): string => `"It is worth noting that CSV entry ${i} exemplifies a framework.","CSV entry ${i}, more or less."`;
+    const big = 'x'.repeat(1024 * 1024 + 10);
+    // Lines: 1 header, 2 row, 3–4 an over-long quoted field spanning two lines, 5 row,
+    // 6–7 a row with a quoted newline, 8 an over-long unquoted field, 9 the last row (no newline).
+    const body = ['aiText,humanizedText', row(1), `"${big}\n${big}",short`, row(2), `"CSV entry 3 starts\nand ends here, formally.",CSV entry 3 casual`, `${big},x`, row(4)].join('\n');
+    const report = await rawRequest(`${t.server.url}/import/training-data`, { method: 'POST', headers: headers('text/csv'), body });
+    expect(report.status).toBe(200);
+    expect(JSON.parse(report.body)).toEqual({
+      imported: 4,
+      duplicates: 0,
+      rejected: [
+        { line: 3, message: 'record is longer than 1048576 bytes' },
+        { line: 8, message: 'record is longer than 1048576 bytes' },
+      ],
+      rejectedCount: 2,
+      aborted: false,
+    });
+    const { items } = await t.client.trainingData.list.query({ filter: { textContains: 'CSV entry 4 exemplifies' }, limit: 5 });
+    expect(items).toHaveLength(1);
+  });
+
   it('keeps every complete line received before the client disconnects, and never half a pair', async () => {
     const before = (await t.client.trainingData.stats.query({ filter: {} })).total;
     const body = Buffer.from(Array.from({ length: 5_000 }, (_, i) => pairLine(10_000 + i)).join('\n'));
