@@ -39,6 +39,9 @@ const envSchema = z.object({
   /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
   TRAINYARD_WEB_DIR: z.string().min(1).optional(),
   TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
+  /** Shared registry: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
+  TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
+  TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
   /** Extra variables trainers receive from the server's environment: comma-separated names. */
   TRAINYARD_TRAINER_ENV: z
     .string()
@@ -132,6 +135,8 @@ export interface ServerConfig {
   /** Command trainers API-token callers may run (TRAINYARD_ALLOWED_COMMANDS), exact argv. */
   allowedCommands: string[][];
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
+  /** Per-API-token request rate on a shared registry (token bucket per instance); null = no limit. */
+  rateLimit: { perSecond: number; burst: number } | null;
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
 }
@@ -188,6 +193,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
       uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
     },
+    rateLimit: values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,
   };
 };
 

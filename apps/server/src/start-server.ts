@@ -7,10 +7,11 @@ import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
 import { createApiTokenService } from '@trainyard/sync';
-import { createHttpHost, principalOf } from './http/http-host';
+import { type Admission, createHttpHost, principalOf } from './http/http-host';
+import { createRateLimiter } from './http/rate-limit';
 import { importRoute } from './http/import-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
-import { trpcRoute } from './http/trpc-route';
+import { trpcCallCount, trpcRoute } from './http/trpc-route';
 import { uploadRoute } from './http/upload-route';
 import { sessionRoute } from './http/session-route';
 import { staticRoute } from './http/static-route';
@@ -64,6 +65,16 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       const principal = principalOf(request);
       return { services, logger, actor: principal.actor, scope: principal.scope };
     };
+    // Shared registry: each API token gets a token bucket; a batch costs one per call, an upload one.
+    const limiter = shared && config.rateLimit ? createRateLimiter(config.rateLimit) : undefined;
+    const admit: Admission | undefined =
+      limiter &&
+      ((request, principal) => {
+        if (!principal.tokenId) return undefined;
+        const path = request.url ?? '';
+        const wait = limiter.take(principal.tokenId, path.startsWith('/trpc/') ? trpcCallCount(path) : 1);
+        return wait === 0 ? undefined : { retryAfterSeconds: wait, message: `Too many requests for this token (limit ${config.rateLimit?.perSecond}/s, burst ${config.rateLimit?.burst}); retry after ${wait} s` };
+      });
     // The sign-in cookie is named for the port actually bound (PORT=0 picks one at listen).
     let boundPort = 0;
     const host = createHttpHost(
@@ -77,6 +88,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         staticRoute(config.webDir),
       ],
       policyForPort,
+      admit,
     );
     const port = await host.listen(config.port, config.host);
     boundPort = port;

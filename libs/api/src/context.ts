@@ -37,6 +37,8 @@ export interface ApiServices {
 export interface Principal {
   actor: string;
   scope: TokenScope;
+  /** The API token's id (shared registry): what per-token rate limits are keyed by. */
+  tokenId?: string;
 }
 
 export interface ApiContext {

@@ -3,7 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type DomainErrorCode, isDomainError } from '@trainyard/core';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import type { TokenScope } from '@trainyard/contracts';
+import { RESERVED_JSON_KEYS, type TokenScope } from '@trainyard/contracts';
 import type { ApiContext } from './context';
 
 const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -62,6 +62,47 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   return result;
 });
 
+/**
+ * The value without keys superjson refuses to serialize (`__proto__`, `constructor`,
+ * `prototype`), which inputs no longer accept but rows stored by older versions may hold; the
+ * value itself when it has none (the common case: nothing is copied).
+ */
+export const withoutReservedKeys = (value: unknown): unknown => {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, index) => {
+      const clean = withoutReservedKeys(item);
+      if (clean !== item) (copy ??= [...value])[index] = clean;
+    });
+    return copy ?? value;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value; // Date, Map, streams, generators: leaves
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (RESERVED_JSON_KEYS.has(key)) {
+      copy ??= { ...(value as Record<string, unknown>) };
+      delete copy[key];
+      continue;
+    }
+    const clean = withoutReservedKeys(item);
+    if (clean !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
+  }
+  return copy ?? value;
+};
+
+/** Rows stored before such keys were refused must not keep a list answering 500 for good. */
+const dropReservedKeys = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (!result.ok) return result;
+  const clean = withoutReservedKeys(result.data);
+  if (clean === result.data) return result;
+  ctx.logger.error({ path }, 'response held reserved JSON keys (__proto__, constructor, prototype) stored by an older version; they were left out');
+  return { ...result, data: clean };
+});
+
 const SCOPE_RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
 
 /** Reads need `read`, changes need `write`; `adminProcedure` needs `admin`. */
@@ -75,6 +116,6 @@ const requireScope = (fixed?: TokenScope) =>
   });
 
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapErrors).use(requireScope());
-export const adminProcedure = t.procedure.use(mapErrors).use(requireScope('admin'));
+export const publicProcedure = t.procedure.use(mapErrors).use(requireScope()).use(dropReservedKeys);
+export const adminProcedure = t.procedure.use(mapErrors).use(requireScope('admin')).use(dropReservedKeys);
 export const createCallerFactory = t.createCallerFactory;

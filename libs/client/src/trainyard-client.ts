@@ -59,6 +59,8 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
         false: httpBatchLink({
           url: base,
           transformer: superjson,
+          // The server refuses batches of more than 50 calls (400); larger ones are split here.
+          maxItems: 50,
           headers: () => authorization,
           fetch: fetchImpl,
         }),

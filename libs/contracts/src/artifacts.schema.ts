@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput } from './common.schema';
+import { LIMITS, pageInput, scalarMetadata } from './common.schema';
 
 export const ARTIFACT_TYPES = ['model', 'checkpoint', 'metadata', 'tokenizer', 'config', 'dataset', 'logs'] as const;
 export const artifactType = z.enum(ARTIFACT_TYPES);
@@ -14,9 +14,7 @@ export const artifactName = z
   // eslint-disable-next-line no-control-regex
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
 
-const metadataSchema = z
-  .record(z.string().max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
-  .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys');
+const metadataSchema = scalarMetadata;
 
 export const registerArtifactInput = z.strictObject({
   sha256: sha256Schema,

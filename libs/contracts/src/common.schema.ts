@@ -13,3 +13,120 @@ export const pageInput = {
   limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
   cursor: z.string().max(200).optional(),
 };
+
+/**
+ * Keys superjson refuses to serialize (its prototype-pollution guard throws): stored anywhere in
+ * a response they would turn every later read containing them into a 500. Refused at input.
+ */
+export const RESERVED_JSON_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Bounds of free-form JSON fields (hyperparameters, metadata, sync bundles). */
+export const JSON_LIMITS = {
+  /** Serialized size (UTF-8 bytes of its JSON) of hyperparameters and of each metadata object. */
+  objectBytes: 64 * 1024,
+  maxDepth: 32,
+  keyLength: 128,
+} as const;
+
+export interface JsonBounds {
+  /** Largest serialized size in UTF-8 bytes. */
+  maxBytes: number;
+  /** Deepest nesting: 1 = a flat object of scalars. Default JSON_LIMITS.maxDepth. */
+  maxDepth?: number;
+  /** Longest key. Default JSON_LIMITS.keyLength. */
+  maxKeyLength?: number;
+}
+
+export interface JsonProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+const formatBytes = (bytes: number): string => (bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`);
+
+const isPlainObject = (value: object): boolean => {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The first problem of a value that should be plain, bounded JSON: a reserved key, a key too
+ * long, nesting too deep, a non-JSON value (Date, Map, NaN, …) or more than `maxBytes` once
+ * serialized. The walk stops as soon as the size is known to be over (a lower estimate is
+ * counted on the way, so a 4 MB object is refused without serializing it).
+ */
+export const jsonProblem = (value: unknown, bounds: JsonBounds): JsonProblem | undefined => {
+  const maxDepth = bounds.maxDepth ?? JSON_LIMITS.maxDepth;
+  const maxKeyLength = bounds.maxKeyLength ?? JSON_LIMITS.keyLength;
+  const tooLarge = `must be at most ${formatBytes(bounds.maxBytes)} as JSON`;
+  let estimate = 0;
+  const path: PropertyKey[] = [];
+  const walk = (node: unknown, depth: number): JsonProblem | undefined => {
+    if (node === null || typeof node === 'boolean') {
+      estimate += 4;
+    } else if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return { path: [...path], message: 'must be a finite number (JSON has no NaN or Infinity)' };
+      estimate += 1;
+    } else if (typeof node === 'string') {
+      estimate += node.length + 2;
+    } else if (typeof node === 'object') {
+      if (depth >= maxDepth) return { path: [...path], message: maxDepth === 1 ? 'must be a string, number, boolean or null (no nesting)' : `nests deeper than ${maxDepth} levels` };
+      if (Array.isArray(node)) {
+        estimate += 2;
+        for (let index = 0; index < node.length; index += 1) {
+          path.push(index);
+          const problem = walk(node[index], depth + 1);
+          path.pop();
+          if (problem) return problem;
+          estimate += 1;
+          if (estimate > bounds.maxBytes) return { path: [], message: tooLarge };
+        }
+      } else {
+        if (!isPlainObject(node)) return { path: [...path], message: 'must be plain JSON (no dates, maps, sets or class instances)' };
+        estimate += 2;
+        for (const key of Object.keys(node)) {
+          if (RESERVED_JSON_KEYS.has(key)) {
+            return { path: [...path, key], message: `key "${key}" is not allowed (reserved: ${[...RESERVED_JSON_KEYS].join(', ')})` };
+          }
+          if (key.length > maxKeyLength) return { path: [...path, key.slice(0, 32)], message: `keys must be at most ${maxKeyLength} characters` };
+          estimate += key.length + 4;
+          path.push(key);
+          const problem = walk((node as Record<string, unknown>)[key], depth + 1);
+          path.pop();
+          if (problem) return problem;
+          if (estimate > bounds.maxBytes) return { path: [], message: tooLarge };
+        }
+      }
+    } else {
+      return { path: [...path], message: `must be JSON (got ${typeof node})` };
+    }
+    return estimate > bounds.maxBytes ? { path: [], message: tooLarge } : undefined;
+  };
+  const problem = walk(value, 0);
+  if (problem) return problem;
+  // The estimate never overcounts; the exact size is cheap once it is known to be small.
+  if (new TextEncoder().encode(JSON.stringify(value)).length > bounds.maxBytes) return { path: [], message: tooLarge };
+  return undefined;
+};
+
+const boundedJson = <T>(bounds: JsonBounds, requireObject: boolean) =>
+  z.custom<T>(() => true).superRefine((value, ctx) => {
+    if (requireObject && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return;
+    }
+    const problem = jsonProblem(value, bounds);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  });
+
+/** Any bounded JSON value; every free-form JSON input goes through this or `jsonObject`. (Typed loosely, as stored JSON columns are.) */
+export const jsonValue = (bounds: JsonBounds) => boundedJson<unknown>(bounds, false);
+/** A bounded JSON object (hyperparameters, metadata). */
+export const jsonObject = (bounds: JsonBounds) => boundedJson<Record<string, unknown>>(bounds, true);
+
+/** Flat metadata: up to 64 keys of strings (≤ 4 096 characters), numbers, booleans or null, ≤ 64 KiB. */
+export const scalarMetadata = jsonObject({ maxBytes: JSON_LIMITS.objectBytes, maxDepth: 1 }).pipe(
+  z
+    .record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
+    .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys'),
+);

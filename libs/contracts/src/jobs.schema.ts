@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput } from './common.schema';
+import { JSON_LIMITS, jsonObject, LIMITS, pageInput } from './common.schema';
 import { gateRules, modelName } from './registry.schema';
 
 export const trainerSpec = z.discriminatedUnion('kind', [
@@ -21,7 +21,7 @@ export const createJobInput = z.strictObject({
   datasetSnapshotId: z.uuid().optional(),
   trainer: trainerSpec,
   executor: executorKind.default('local'),
-  hyperparameters: z.record(z.string().max(128), z.unknown()).default({}),
+  hyperparameters: jsonObject({ maxBytes: JSON_LIMITS.objectBytes }).default({}),
   resources: z
     .strictObject({
       cpus: z.number().min(0.1).max(1_024).optional(),

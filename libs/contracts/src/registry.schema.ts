@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput } from './common.schema';
+import { JSON_LIMITS, jsonObject, LIMITS, pageInput, scalarMetadata } from './common.schema';
 
 /** Names never become paths, but path-like and control characters are refused anyway. */
 export const modelName = z
@@ -21,12 +21,12 @@ export const aliasName = z
 
 export const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/);
 export const tags = z.array(tag).max(LIMITS.tagsPerItem);
-export const metadata = z
-  .record(z.string().max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
-  .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys');
-export const metrics = z
-  .record(z.string().max(128).regex(/^[\w./-]+$/), z.number().refine(Number.isFinite, 'must be finite'))
-  .refine((value) => Object.keys(value).length <= 256, 'at most 256 metrics');
+export const metadata = scalarMetadata;
+export const metrics = jsonObject({ maxBytes: JSON_LIMITS.objectBytes, maxDepth: 1 }).pipe(
+  z
+    .record(z.string().max(128).regex(/^[\w./-]+$/), z.number().refine(Number.isFinite, 'must be finite'))
+    .refine((value) => Object.keys(value).length <= 256, 'at most 256 metrics'),
+);
 
 const operator = z.enum(['>=', '<=', '>', '<']);
 export const gateRule = z.union([

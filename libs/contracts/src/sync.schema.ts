@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
-import { LIMITS } from './common.schema';
+import { JSON_LIMITS, jsonValue, LIMITS } from './common.schema';
 import { metadata, metrics, modelName, tags, versionRef } from './registry.schema';
 
 export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
@@ -29,7 +29,7 @@ export const versionBundle = z.strictObject({
     description: z.string().max(LIMITS.descriptionLength),
     metrics,
     tags,
-    validation: z.unknown().optional(),
+    validation: jsonValue({ maxBytes: 4 * JSON_LIMITS.objectBytes }).optional(),
   }),
   artifacts: z
     .array(z.strictObject({ name: artifactName, type: artifactType, mediaType: z.string().max(128), sha256: sha256Schema, size: z.number().int().min(0), metadata }))
@@ -44,13 +44,13 @@ export const versionBundle = z.strictObject({
         totalCount: z.number().int().min(0),
         trainCount: z.number().int().min(0),
         validationCount: z.number().int().min(0),
-        filter: z.unknown(),
+        filter: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
         seed: z.number().int(),
         validationFraction: z.number(),
         createdAt: z.string().max(64),
       })
       .nullable(),
-    trainingJob: z.strictObject({ id: z.uuid(), name: z.string().max(LIMITS.nameLength), trainer: z.unknown(), hyperparameters: z.unknown() }).nullable(),
+    trainingJob: z.strictObject({ id: z.uuid(), name: z.string().max(LIMITS.nameLength), trainer: jsonValue({ maxBytes: 2 * 1024 * 1024 }), hyperparameters: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }) }).nullable(),
     parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).nullable(),
   }),
   /** Where the version was made (registry URL or "local") and its number there. */

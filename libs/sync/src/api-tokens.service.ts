@@ -51,7 +51,7 @@ export const createApiTokenService = (database: Database) => {
     },
 
     /** The token's owner and scope, or undefined for an unknown or revoked token. */
-    async authenticate(token: string): Promise<{ actor: string; scope: TokenScope } | undefined> {
+    async authenticate(token: string): Promise<{ actor: string; scope: TokenScope; tokenId: string } | undefined> {
       if (!token.startsWith(TOKEN_PREFIX)) return undefined;
       const row = await prisma.apiToken.findUnique({ where: { tokenHash: sha256Hex(token) } });
       if (!row || row.revokedAt) return undefined;
@@ -60,7 +60,7 @@ export const createApiTokenService = (database: Database) => {
         lastTouched.set(row.id, now);
         await prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
       }
-      return { actor: `token:${row.name}`, scope: row.scope as TokenScope };
+      return { actor: `token:${row.name}`, scope: row.scope as TokenScope, tokenId: row.id };
     },
   };
 };

@@ -1,3 +1,4 @@
+import { RESERVED_JSON_KEYS } from '@trainyard/contracts';
 import { z } from 'zod';
 
 /**
@@ -5,7 +6,10 @@ import { z } from 'zod';
  * line is reported and skipped; it never fails the job.
  */
 const finite = z.number().refine(Number.isFinite, 'must be finite');
-const name = z.string().min(1).max(128);
+// Metric names become object keys in responses (jobs.metrics, final metrics): the keys superjson
+// refuses would make every later read of the job a 500, so such an event is refused (skipped, counted as bad).
+const reservedName = (value: string): boolean => RESERVED_JSON_KEYS.has(value);
+const name = z.string().min(1).max(128).refine((value) => !reservedName(value), 'is a reserved name (__proto__, constructor, prototype)');
 
 export const trainerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), fraction: z.number().min(0).max(1), message: z.string().max(1_000).optional() }),
@@ -38,6 +42,9 @@ const fastMetricsBatch = (json: { points?: unknown }): ParsedEventLine => {
       !Number.isFinite(point[2])
     ) {
       return { ok: false, error: `points.${i}: must be [name, finite step, finite value]` };
+    }
+    if (reservedName(point[0])) {
+      return { ok: false, error: `points.${i}: the name ${point[0]} is reserved (__proto__, constructor, prototype)` };
     }
   }
   return { ok: true, event: { type: 'metrics', points: points as Array<[string, number, number]> } };

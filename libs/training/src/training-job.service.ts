@@ -85,8 +85,13 @@ export const createTrainingJobService = (deps: {
       }
     },
 
+    /**
+     * A page of job summaries: the free-form JSON (hyperparameters, resources, validation rules,
+     * final metrics, validation report) is left out — `get` returns it — so a page stays light.
+     */
     async list(filter: { status?: JobStatus; targetModel?: string; datasetSnapshotId?: string; limit: number; cursor?: string }) {
       const rows = await prisma.trainingJob.findMany({
+        omit: { hyperparameters: true, resources: true, validation: true, finalMetrics: true, validationReport: true },
         where: {
           ...(filter.status ? { status: filter.status } : {}),
           ...(filter.targetModel ? { targetModelName: filter.targetModel } : {}),

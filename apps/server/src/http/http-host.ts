@@ -42,6 +42,9 @@ const reject = (response: ServerResponse, status: number, message: string): void
   sendJson(response, status, { error: { message } });
 };
 
+/** Whether an authenticated request may go ahead now, or in how many seconds it may be retried (429). */
+export type Admission = (request: IncomingMessage, principal: Principal) => { retryAfterSeconds: number; message: string } | undefined;
+
 export interface HttpHost {
   server: Server;
   listen(port: number, host: string): Promise<number>;
@@ -52,7 +55,7 @@ export interface HttpHost {
  * Node's HTTP server with the security guard in front of every route. No CORS headers, ever.
  * The policy depends on the port actually bound (PORT=0 picks a random one).
  */
-export const createHttpHost = (routes: readonly Route[], policyForPort: (port: number) => GuardPolicy): HttpHost => {
+export const createHttpHost = (routes: readonly Route[], policyForPort: (port: number) => GuardPolicy, admit?: Admission): HttpHost => {
   let policy: GuardPolicy | undefined;
   const server = createServer((request, response) => {
     if (!policy) return reject(response, 503, 'Server is starting');
@@ -70,6 +73,11 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
       const needed = route.scopeFor?.(request.method ?? 'GET');
       const held = verdict.principal?.scope;
       if (needed && (!held || !scopeAllows(held, needed))) return reject(response, 403, `This token's scope (${held}) does not allow this; it needs ${needed}`);
+      const refused = verdict.principal && admit?.(request, verdict.principal);
+      if (refused) {
+        response.setHeader('retry-after', String(refused.retryAfterSeconds));
+        return reject(response, 429, refused.message);
+      }
       const declared = Number(request.headers['content-length'] ?? 0);
       if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
       if (verdict.principal) principals.set(request, verdict.principal);

@@ -48,11 +48,38 @@ const noRedirectFetch: typeof fetch = async (input, init) => {
   return response;
 };
 
+/** How often one request is sent again after 429 (each after the registry's Retry-After, ≤ 60 s). */
+const RATE_LIMIT_RETRIES = 30;
+const MAX_RETRY_AFTER_MS = 60_000;
+
+const retryAfterMs = (response: Response): number => {
+  const seconds = Number(response.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(MAX_RETRY_AFTER_MS, seconds * 1_000) : 1_000;
+};
+
+/**
+ * A registry's rate limit (429) refuses a request before reading it, so it is sent again after
+ * the Retry-After it names; `init` is made anew for each attempt (a blob's body is a stream).
+ * Still refused after RATE_LIMIT_RETRIES, it ends as a retryable failure (the outbox tries later).
+ */
+const fetchRespectingRateLimit = async (input: string | URL | Request, init: () => Promise<RequestInit | undefined>): Promise<Response> => {
+  for (let attempt = 0; ; attempt += 1) {
+    const request = await init();
+    const response = await noRedirectFetch(input, request);
+    if (response.status !== 429 || attempt >= RATE_LIMIT_RETRIES) return response;
+    await response.arrayBuffer().catch(() => undefined);
+    const body = request?.body as { destroy?: () => void } | null | undefined;
+    body?.destroy?.();
+    await new Promise((resolve) => setTimeout(resolve, retryAfterMs(response)));
+  }
+};
+
 /** The sync worker's view of a registry: typed tRPC calls plus the blob and part transfers. */
 export const createRemoteRegistryFactory =
   (resolver: HostResolver = systemResolver): RemoteRegistryFactory =>
   ({ url, token }): RemoteRegistry => {
-    const client = createTrainyardClient({ url, token, fetch: noRedirectFetch });
+    // tRPC bodies are strings: the same init is sent again after a 429.
+    const client = createTrainyardClient({ url, token, fetch: (input, init) => fetchRespectingRateLimit(input, async () => init) });
     const authorization = `Bearer ${token}`;
     const checkedOrigins = new Set<string>();
     const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -62,7 +89,8 @@ export const createRemoteRegistryFactory =
         throw asDomainError(error, what);
       }
     };
-    const send = (what: string, target: string, init: RequestInit) => call(what, () => noRedirectFetch(target, init));
+    const send = (what: string, target: string, init: RequestInit | (() => Promise<RequestInit>)) =>
+      call(what, () => fetchRespectingRateLimit(target, typeof init === 'function' ? init : async () => init));
 
     return {
       missingBlobs: async (hashes) => (await call('negotiating blobs', () => client.sync.missingBlobs.mutate({ hashes }))).missing,
@@ -75,12 +103,13 @@ export const createRemoteRegistryFactory =
       describeVersion: (model, ref) => call('reading the version', () => client.sync.describeVersion.query({ model, ref })),
 
       async putBlob(sha256, size, body) {
-        const response = await send(`uploading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, {
+        // A fresh stream for every attempt: one refused with 429 is not read again.
+        const response = await send(`uploading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, async () => ({
           method: 'PUT',
           headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(size) },
           body: (await body()) as unknown as RequestInit['body'],
           duplex: 'half',
-        } as RequestInit);
+        }) as RequestInit);
         if (!response.ok) throw await httpFailure(response, `uploading blob ${sha256}`);
         await response.arrayBuffer();
       },
