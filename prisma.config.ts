@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { defineConfig } from 'prisma/config';
@@ -10,9 +9,11 @@ export default defineConfig({
   engine: 'js',
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
+  // Always an in-memory database. The CLI never closes the adapter, and a PGlite database on disk
+  // that already exists keeps the process alive: `prisma -v`, run by @prisma/client's
+  // postinstall, then hung every `npm ci` after the first. Nothing here needs a lasting
+  // database: migrations are diffed from schemas (tools/migrations) and applied by libs/db.
   async adapter() {
-    mkdirSync('tmp', { recursive: true });
-    // migrate diff never closes the adapter; an in-memory database does not keep the process alive.
-    return new PrismaPGlite(process.env['PRISMA_DIFF_ONLY'] ? new PGlite() : new PGlite('tmp/prisma-dev-db'));
+    return new PrismaPGlite(new PGlite());
   },
 });

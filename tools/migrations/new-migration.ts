@@ -27,7 +27,7 @@ try {
   const sql = execFileSync(
     process.execPath,
     ['node_modules/prisma/build/index.js', 'migrate', 'diff', '--from-schema-datamodel', previous, '--to-schema-datamodel', 'prisma/schema.prisma', '--script'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PRISMA_DIFF_ONLY: '1' } },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (!/\b(CREATE|ALTER|DROP)\b/.test(sql)) {
     console.log('prisma/schema.prisma matches the committed migrations; nothing to write.');
