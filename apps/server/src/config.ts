@@ -38,6 +38,19 @@ const envSchema = z.object({
   TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
   /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
   TRAINYARD_WEB_DIR: z.string().min(1).optional(),
+  /** How built-in trainers are started, set by the desktop app (its trainer-host mode): JSON { execPath, args?, env? }. */
+  TRAINYARD_TRAINER_RUNTIME: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: { "execPath": "…", "args": […], "env": {…} }' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.strictObject({ execPath: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }))
+    .optional(),
   TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
   /** Shared registry: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
   TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
@@ -49,7 +62,7 @@ const envSchema = z.object({
     .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')))
     .default([]),
-  /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */  /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
+  /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
   TRAINYARD_ALLOWED_COMMANDS: z
     .string()
     .max(65_536)
@@ -139,6 +152,8 @@ export interface ServerConfig {
   rateLimit: { perSecond: number; burst: number } | null;
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
+  /** The built-in trainers' Node runtime when not this process's own (the desktop app's). */
+  trainerRuntime: { execPath: string; args?: string[]; env?: Record<string, string> } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +203,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     trainerEnvNames: values.TRAINYARD_TRAINER_ENV,
     allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,
     webDir: resolve(values.TRAINYARD_WEB_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url))),
+    trainerRuntime: values.TRAINYARD_TRAINER_RUNTIME,
     sync: {
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,

@@ -66,7 +66,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
 
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
-  const catalog = createTrainerCatalog([textDetectorTrainer]);
+  const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
   const { orchestrator, jobs, bus: jobBus } = createTrainingContext({
     database,
     root: config.dataDir,

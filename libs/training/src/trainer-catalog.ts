@@ -12,21 +12,21 @@ export interface BuiltinTrainer {
 }
 
 /**
- * How built-in trainers are started: a Node executable and what it needs in its environment.
- * In plain Node that is process.execPath; inside Electron process.execPath is the Electron
- * binary, which runs as Node only with ELECTRON_RUN_AS_NODE=1 — the desktop app may inject its
- * own runtime instead (createTrainerCatalog(extra, { runtime })).
+ * How built-in trainers are started: a Node executable, arguments before the trainer's own, and
+ * what it needs in its environment. In plain Node that is process.execPath. Inside the desktop
+ * app process.execPath is the Electron binary, which cannot act as Node (its runAsNode fuse is
+ * off): the desktop injects its own runtime — the app's binary in trainer-host mode
+ * (apps/desktop/src/server-launch.ts; createTrainerCatalog(extra, { runtime })).
  */
 export interface NodeRuntime {
   execPath: string;
+  /** Put before the trainer's nodeArgs (the desktop's trainer-host switch). */
+  args?: readonly string[];
   /** Added to the trainer's environment (after the pass-through list, before the protocol's variables). */
   env?: Readonly<Record<string, string>>;
 }
 
-export const defaultNodeRuntime = (): NodeRuntime => ({
-  execPath: process.execPath,
-  env: process.versions['electron'] ? { ELECTRON_RUN_AS_NODE: '1' } : {},
-});
+export const defaultNodeRuntime = (): NodeRuntime => ({ execPath: process.execPath, env: {} });
 
 const exampleTrainer: BuiltinTrainer = {
   name: 'example',
@@ -46,7 +46,7 @@ export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], opti
     list: () => [...trainers.values()],
     /** The one place a built-in trainer's command is made: the runtime's executable, then the trainer's arguments. */
     launch(name: string): { command: string[]; env: Record<string, string> } {
-      return { command: [runtime.execPath, ...this.get(name).nodeArgs], env: { ...runtime.env } };
+      return { command: [runtime.execPath, ...(runtime.args ?? []), ...this.get(name).nodeArgs], env: { ...runtime.env } };
     },
     get(name: string): BuiltinTrainer {
       const trainer = trainers.get(name);
