@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTrainyardClient } from '@trainyard/client';
 import { openDatabase } from '@trainyard/db';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,6 +99,36 @@ describe('jobs across a server crash', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z'))).toEqual([]);
       await after.jobs.cancel.mutate({ id: retried.id }).catch(() => undefined);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      for (const server of servers) server.child.kill('SIGKILL');
+      rmSync(crashDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
+  });
+  it('after SIGKILL, what an orphaned trainer started outside its process group (a setsid grandchild) is killed too', async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), 'trainyard-crash-'));
+    const servers: ServerProcess[] = [];
+    const setsidTrainer = fileURLToPath(new URL('../../../libs/training/src/test-fixtures/setsid-trainer.mjs', import.meta.url));
+    try {
+      const crashEnv = { TRAINYARD_DATA_DIR: crashDir, TRAINYARD_DEMO_DATA: 'off' };
+      const first = await startServerProcess(crashEnv);
+      servers.push(first);
+      const client = createTrainyardClient({ url: first.url, token: first.token });
+      const job = await client.jobs.create.mutate({ name: 'setsid', maxAttempts: 1, trainer: { kind: 'command', command: [process.execPath, setsidTrainer] } });
+      const pidsFile = join(crashDir, 'jobs', job.id, 'pids.json');
+      for (let i = 0; i < 400 && !existsSync(pidsFile); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { trainer: number; grandchild: number };
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z');
+      expect(alive(pids.trainer) && alive(pids.grandchild)).toBe(true); // orphans, for now
+
+      const second = await startServerProcess(crashEnv);
+      servers.push(second);
+      const after = createTrainyardClient({ url: second.url, token: second.token });
+      expect(await after.jobs.get.query({ id: job.id })).toMatchObject({ status: 'failed', error: 'interrupted by a server restart; no attempts left' });
+      expect([pids.trainer, pids.grandchild].filter(alive)).toEqual([]);
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {

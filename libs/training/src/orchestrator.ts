@@ -7,7 +7,9 @@ import type { GateRule } from '@trainyard/registry';
 import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
 import { type CompletionPorts, completeJob } from './job-completion';
 import type { JobEventBus } from './job-event-bus';
+import { failureLine, jobLogSize } from './job-logs';
 import type { JobWorkspace } from './job-workspace';
+import { killProcessesWithEnv } from './job-processes';
 import { type ExecutionOutcome, startLocalExecution } from './local-executor';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
@@ -173,6 +175,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     writer: MetricsWriter | undefined,
     checkpoints: string[],
     assertHeld: () => Promise<void>,
+    /** Size of stderr.log when this attempt started: its failure line is looked for after it. */
+    stderrFrom = 0,
   ) => {
     const publishStatus = (status: string, error: string | null = null) => deps.bus.publish(job.id, { type: 'status', status, error });
     if (shuttingDown && outcome.kind === 'killed') {
@@ -201,6 +205,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (wrote) publishStatus(status, result.ok ? null : result.error);
       return;
     }
+    // The line of this attempt's stderr that says why (`ValueError: …`), so the reason travels with the status.
+    const why = outcome.kind !== 'spawn_failed' && dir ? await failureLine(dir, stderrFrom).catch(() => undefined) : undefined;
     const error =
       outcome.kind === 'spawn_failed'
         ? outcome.message
@@ -208,7 +214,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
           ? `timed out after ${job.resources.timeoutSeconds ?? '?'} s`
           : outcome.kind === 'killed'
             ? `killed by ${outcome.signal ?? 'a signal'}`
-            : `trainer exited with code ${outcome.exitCode}`;
+            : `trainer exited with code ${outcome.exitCode}${why ? `: ${why}` : ''}`;
     const retry = outcome.kind !== 'spawn_failed' && job.attempt < job.maxAttempts;
     const wrote = retry
       ? await fenced(job, `"status" = 'queued', "error" = $3, "exitCode" = $4, "leaseToken" = NULL, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)`, [
@@ -255,6 +261,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       writer = await deps.metrics.writer(job.id);
       await assertHeld(); // set-up may have outlasted the lease: never start a trainer without it
       const events = join(dir, 'logs', 'events.log');
+      const stderrFrom = await jobLogSize(dir, 'stderr');
       let lastProgressWrite = 0;
       const metricWriter = writer;
       const execution = startLocalExecution({
@@ -311,7 +318,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (!lost) await renew().catch(() => false);
       if (holds()) {
         await writer.flush();
-        await finish(job, outcome, dir, writer, checkpoints, assertHeld);
+        await finish(job, outcome, dir, writer, checkpoints, assertHeld, stderrFrom);
       } else {
         writer.discard();
         deps.logger.error({ jobId: job.id }, 'lease lost or not renewable; the trainer exited and nothing was recorded');
@@ -370,8 +377,12 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     } catch {
       // No run file, or the process is gone: nothing to kill.
     }
+    // Whatever else it started and left outside its group (a setsid grandchild) carries the job dir too.
+    const strays = killProcessesWithEnv('TRAINYARD_JOB_DIR', deps.workspace.dirOf(jobId));
     // Gone before the job can be claimed again: a new trainer would share its job directory.
-    for (let i = 0; killed && i < 100 && processAlive(killed); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const pid of [...(killed ? [killed] : []), ...strays]) {
+      for (let i = 0; i < 100 && processAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   };
 
   /** The holder was a server on this host with this data dir (its run.json names it) and its process is gone. */
