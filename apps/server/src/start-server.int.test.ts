@@ -13,7 +13,7 @@ const healthUrl = () => `${t.server.url}/trpc/system.health`;
 
 describe('server over HTTP', () => {
   it('answers health through the typed client', async () => {
-    expect(await t.client.system.health.query()).toEqual({ status: 'ok', version: '0.1.0', database: 'pglite' });
+    expect(await t.client.system.health.query()).toEqual({ status: 'ok', version: '0.1.0', database: 'pglite', corruptBlobs: { count: 0, items: [] } });
   });
 
   it('writes the URL and token to a private session file', () => {

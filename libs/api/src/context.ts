@@ -1,5 +1,5 @@
 import type { TokenScope } from '@trainyard/contracts';
-import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
+import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
@@ -16,7 +16,8 @@ export interface Logger {
 export interface ApiServices {
   version: string;
   database: Database;
-  blobs: BlobStore;
+  /** Also records blobs a read found corrupt (reported by `system.health`, `artifacts.get`). */
+  blobs: IndexedBlobStore;
   artifacts: ArtifactService;
   trainingData: TrainingDataService;
   snapshots: DatasetSnapshotService;

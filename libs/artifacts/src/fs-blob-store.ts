@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@trainyard/core';
 import { assertSha256, blobRelativeKey } from './blob-key';
@@ -96,9 +96,10 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
       // O_NOFOLLOW: if the name was swapped for a symlink since the check, the open fails.
       const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW);
       const verifier = new VerifyingStream(sha256, range);
-      const reader = handle.createReadStream({ highWaterMark: 1024 * 1024 });
-      reader.on('error', (error) => verifier.destroy(error));
-      return reader.pipe(verifier);
+      // pipeline, not pipe: a reader that stops early (a client gone) closes the file too,
+      // and a read error fails the verifier. Errors reach the caller through `verifier`.
+      pipelineCallback(handle.createReadStream({ highWaterMark: 1024 * 1024 }), verifier, () => undefined);
+      return verifier;
     },
 
     async readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable> {

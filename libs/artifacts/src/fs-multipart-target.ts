@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@trainyard/core';
 import type { BlobStore } from './blob-store.port';
@@ -58,15 +58,14 @@ export const createFsMultipartTarget = (dir: string, blobs: BlobStore): Multipar
       for (let n = 1; n <= count; n++) {
         if (!numbers.has(n)) throw new DomainError('FAILED_PRECONDITION', `Part ${n} of ${count} has not been uploaded`);
       }
-      const joined = new PassThrough();
-      const feed = (async () => {
-        for (let n = 1; n <= count; n++) {
-          for await (const chunk of createReadStream(partPath(session, n))) if (!joined.write(chunk)) await new Promise((resolve) => joined.once('drain', resolve));
-        }
-        joined.end();
-      })().catch((error: unknown) => joined.destroy(error as Error));
-      await blobs.put(joined as Readable, { expectedSha256: session.sha256 });
-      await feed;
+      // Pulled, not pushed: nothing is read before the store consumes it, a read error fails
+      // the store's pipeline, and a store that gives up early closes the part files.
+      const joined = Readable.from(
+        (async function* () {
+          for (let n = 1; n <= count; n++) yield* createReadStream(partPath(session, n));
+        })(),
+      );
+      await blobs.put(joined, { expectedSha256: session.sha256 });
       await rm(sessionDir(session), { recursive: true, force: true });
     },
 

@@ -41,10 +41,14 @@ export class HashingStream extends Transform {
 /**
  * Reads a whole blob, verifying its hash, and forwards only the requested range. A range
  * read still hashes every byte: a corrupt blob is never served silently, even in parts.
+ * The last chunk (of the range) is held back until the whole blob has hashed right, so a
+ * reader of a corrupt blob never receives every byte: the stream fails one chunk short, and
+ * an HTTP client sees fewer bytes than Content-Length.
  */
 export class VerifyingStream extends Transform {
   private readonly hash = createHash('sha256');
   private offset = 0;
+  private held: Buffer | undefined;
 
   constructor(
     private readonly sha256: string,
@@ -57,14 +61,20 @@ export class VerifyingStream extends Transform {
     this.hash.update(chunk);
     const start = this.offset;
     this.offset += chunk.length;
-    if (!this.range) return done(null, chunk);
-    const from = Math.max(this.range.start - start, 0);
-    const to = Math.min(this.range.end + 1 - start, chunk.length);
-    done(null, from < to ? chunk.subarray(from, to) : undefined);
+    const from = this.range ? Math.max(this.range.start - start, 0) : 0;
+    const to = this.range ? Math.min(this.range.end + 1 - start, chunk.length) : chunk.length;
+    if (from >= to) return done();
+    const previous = this.held;
+    this.held = chunk.subarray(from, to);
+    done(null, previous);
   }
 
   override _flush(done: TransformCallback): void {
     const actual = this.hash.digest('hex');
-    done(actual === this.sha256 ? null : corruptBlob(this.sha256, actual));
+    if (actual !== this.sha256) {
+      this.held = undefined;
+      return done(corruptBlob(this.sha256, actual));
+    }
+    done(null, this.held);
   }
 }

@@ -1,5 +1,15 @@
+import type { Readable } from 'node:stream';
+import { isDomainError } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { BlobStore } from './blob-store.port';
+
+/** A blob whose stored bytes were found not to hash to its address when read. */
+export interface CorruptBlob {
+  sha256: string;
+  /** What the stored bytes hash to instead. */
+  actual: string;
+  detectedAt: Date;
+}
 
 /** A blob store that also answers "which of these hashes are stored?" in one query. */
 export interface IndexedBlobStore extends BlobStore {
@@ -13,7 +23,19 @@ export interface IndexedBlobStore extends BlobStore {
    * underlying store, not through this one (it would wait for itself).
    */
   storeExclusively(sha256: string, size: number, write: () => Promise<void>): Promise<'stored' | 'present'>;
+  /**
+   * Blobs a read found corrupt since this process started (kept in memory: after a restart the
+   * next read finds them again). A corrupt blob counts as absent for `present` (so a push sends
+   * it again), a `put` of its hash replaces it, and `read` re-verifies it before sending a byte.
+   */
+  corruptBlobs(): CorruptBlob[];
+  isCorrupt(sha256: string): boolean;
 }
+
+/** A read of a blob already known to be corrupt fails before any byte is sent. */
+const drain = async (stream: Readable): Promise<void> => {
+  for await (const _chunk of stream) void _chunk;
+};
 
 /** Runs tasks for the same key one after another (in this process); other keys are not held up. */
 const keyedSerializer = () => {
@@ -44,7 +66,20 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
   const isIndexed = async (sha256: string): Promise<boolean> =>
     (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
   const serialized = keyedSerializer();
+  const corrupt = new Map<string, CorruptBlob>();
+  /** Watches a verifying read: a hash mismatch marks the blob corrupt. */
+  const watched = (sha256: string, stream: Readable): Readable =>
+    stream.on('error', (error) => {
+      const details = isDomainError(error) ? (error.details as { corrupt?: boolean; actual?: string } | undefined) : undefined;
+      if (details?.corrupt) corrupt.set(sha256, { sha256, actual: details.actual ?? '', detectedAt: new Date() });
+    });
   const put: BlobStore['put'] = async (source, options = {}) => {
+    // Replacing a corrupt blob: the store keeps an existing name, so the bad copy goes first.
+    if (options.expectedSha256 !== undefined && corrupt.has(options.expectedSha256)) {
+      await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [options.expectedSha256]);
+      await store.delete(options.expectedSha256);
+      corrupt.delete(options.expectedSha256);
+    }
     // A hash the index does not know is almost always new: let the store skip its own
     // existence check (a HEAD request per blob on S3). "Created" then comes from the index.
     const unknown = options.expectedSha256 !== undefined && !(await isIndexed(options.expectedSha256));
@@ -56,24 +91,37 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     kind: store.kind,
     put: (source, options = {}) => (options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options))),
     stat: (sha256) => store.stat(sha256),
-    read: (sha256, range) => store.read(sha256, range),
+    async read(sha256, range) {
+      if (corrupt.has(sha256)) {
+        // Known corrupt: verify the whole blob before anything is sent, so the caller gets an
+        // error it can tell apart from a dropped connection (a repaired file is served again).
+        await drain(watched(sha256, await store.read(sha256)));
+        corrupt.delete(sha256);
+      }
+      return watched(sha256, await store.read(sha256, range));
+    },
     readRangeUnverified: (sha256, range) => store.readRangeUnverified(sha256, range),
     async delete(sha256) {
       await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
       await store.delete(sha256);
+      corrupt.delete(sha256);
     },
     list: () => store.list(),
     sweepIncomplete: (olderThanMs) => store.sweepIncomplete(olderThanMs),
     async present(hashes) {
       if (hashes.length === 0) return new Set();
       const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
-      return new Set(rows.map((row) => row.sha256));
+      return new Set(rows.map((row) => row.sha256).filter((sha256) => !corrupt.has(sha256)));
     },
+    corruptBlobs: () => [...corrupt.values()],
+    isCorrupt: (sha256) => corrupt.has(sha256),
     storeExclusively: (sha256, size, write) =>
       serialized(sha256, async () => {
-        if (await isIndexed(sha256)) return 'present';
+        if (corrupt.has(sha256)) await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
+        else if (await isIndexed(sha256)) return 'present';
         await write();
         await record(sha256, size);
+        corrupt.delete(sha256);
         return 'stored';
       }),
   };

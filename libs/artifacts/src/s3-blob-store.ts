@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline as pipelineCallback, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -121,9 +121,10 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
       try {
         const result = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)) }));
         const verifier = new VerifyingStream(sha256, range);
-        const body = result.Body as Readable;
-        body.on('error', (error) => verifier.destroy(error));
-        return body.pipe(verifier);
+        // pipeline, not pipe: a reader that stops early (a client gone) releases the S3
+        // connection too, and a body error fails the verifier, which the caller reads.
+        pipelineCallback(result.Body as Readable, verifier, () => undefined);
+        return verifier;
       } catch (error) {
         if (isS3NotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
         throw error;

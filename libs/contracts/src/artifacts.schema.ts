@@ -51,5 +51,7 @@ export const artifactOutput = z.object({
   trainingJobId: z.string().nullable(),
   modelVersionId: z.string().nullable(),
   createdAt: z.date(),
+  /** Set by `artifacts.get`: true when a read found the blob's bytes do not match its hash. */
+  corrupt: z.boolean().optional(),
 });
 export type ArtifactOutput = z.infer<typeof artifactOutput>;

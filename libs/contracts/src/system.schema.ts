@@ -4,6 +4,11 @@ export const healthOutput = z.object({
   status: z.literal('ok'),
   version: z.string(),
   database: z.enum(['pglite', 'postgresql']),
+  /** Blobs a read found corrupt since the server started (the first 100 listed). */
+  corruptBlobs: z.object({
+    count: z.number().int(),
+    items: z.array(z.object({ sha256: z.string(), detectedAt: z.date() })),
+  }),
 });
 export type HealthOutput = z.infer<typeof healthOutput>;
 

@@ -59,6 +59,10 @@ export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef
           pending += bytes;
         });
         source.on('error', (error) => meter.destroy(error));
+        // The store may not read `meter` at once (it checks the index first): a registry that
+        // drops the connection then must fail this pull, not crash the process. put() still
+        // fails: reading a destroyed stream rejects.
+        meter.on('error', () => undefined);
         const timer = setInterval(() => {
           const bytes = pending;
           pending = 0;

@@ -1,11 +1,16 @@
 import { loadConfig } from '../config';
+import { installLastResort } from '../runtime/last-resort';
+import { createStderrLogger } from '../runtime/logger';
 import { startServer } from '../start-server';
 import { exitWithError } from './exit-with-error';
 
 export const runServeCommand = async (): Promise<void> => {
   try {
     const config = loadConfig();
-    const server = await startServer(config);
+    const logger = createStderrLogger();
+    // Before anything can fail asynchronously: see last-resort.ts for which errors keep it serving.
+    installLastResort(logger);
+    const server = await startServer(config, logger);
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

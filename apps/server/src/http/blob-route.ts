@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@trainyard/api';
 import type { BlobStore } from '@trainyard/artifacts';
 import { isDomainError } from '@trainyard/core';
 import { parseByteRange } from './byte-range';
-import { type Route, sendJson } from './http-host';
+import { requestBody, type Route, sendJson } from './http-host';
 
 // Matched against the raw request target, before any URL normalisation: `..`, encoded
 // slashes, double encoding, backslashes, query strings and fragments all simply fail to match.
@@ -15,6 +14,7 @@ const STATUS_FOR_CODE: Record<string, number> = {
   INTEGRITY: 422,
   INVALID_ARGUMENT: 400,
   NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
   UNAVAILABLE: 507,
 };
 
@@ -27,14 +27,11 @@ const blobHeaders = (sha256: string, length: number): Record<string, string | nu
 });
 
 const put = async (blobs: BlobStore, sha256: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
-  // The store consumes a pass-through, not the request itself: a rejected body must not
-  // destroy the socket before the client has been told why.
-  const body = new PassThrough();
-  request.on('error', (error) => body.destroy(error));
-  request.on('close', () => {
-    if (!request.complete) body.destroy(new Error('client disconnected mid-upload'));
-  });
-  request.pipe(body);
+  // The store reads `requestBody`, not the request itself: a rejected body must not destroy the
+  // socket before the client has been told why, a chunked body is counted against the limit,
+  // and a client hanging up while the store has not started reading (it may first wait for the
+  // index, or for another upload of the same hash) is no uncaught 'error'.
+  const body = requestBody(request);
   const result = await blobs.put(body, { expectedSha256: sha256 });
   sendJson(response, result.created ? 201 : 200, result);
 };
@@ -49,13 +46,24 @@ const get = async (blobs: BlobStore, sha256: string, request: IncomingMessage, r
   }
   const partial = range.kind === 'partial' ? range.range : undefined;
   const length = partial ? partial.end - partial.start + 1 : info.size;
+  // Opened before the headers: a blob already known to be corrupt fails here (INTEGRITY → 422),
+  // which a client can tell apart from a dropped connection.
+  const body = request.method === 'HEAD' ? undefined : await blobs.read(sha256, partial).catch((error: unknown) => {
+    if (isDomainError(error) && error.code === 'INTEGRITY') logger.error({ sha256, err: error }, 'corrupt blob detected on read');
+    throw error;
+  });
   response.writeHead(partial ? 206 : 200, {
     ...blobHeaders(sha256, length),
     ...(partial ? { 'content-range': `bytes ${partial.start}-${partial.end}/${info.size}` } : {}),
   });
-  if (request.method === 'HEAD') return void response.end();
+  if (!body) return void response.end();
+  // Status and length go out now: a client of a corrupt blob then sees a 200/206 that ends
+  // short of Content-Length (curl exits 18), not an empty reply, even if the blob is one chunk.
+  response.flushHeaders();
   try {
-    await pipeline(await blobs.read(sha256, partial), response);
+    // The store holds the last chunk back until the whole blob has hashed right: a corrupt
+    // blob ends short of Content-Length, then the connection is destroyed.
+    await pipeline(body, response);
   } catch (error) {
     // Headers are gone; cutting the connection short is how the client learns the bytes were bad.
     if (isDomainError(error) && error.code === 'INTEGRITY') logger.error({ sha256, err: error }, 'corrupt blob detected on read');

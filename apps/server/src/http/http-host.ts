@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Readable, Transform } from 'node:stream';
 import type { Principal } from '@trainyard/api';
 import type { TokenScope } from '@trainyard/contracts';
+import { DomainError } from '@trainyard/core';
 import { checkRequest, type GuardPolicy } from './request-guard';
 
 export interface Route {
@@ -9,7 +11,10 @@ export interface Route {
   prefix: string;
   /** Media types accepted for requests with a body. */
   bodyTypes: readonly string[];
-  /** Requests whose declared length is larger get 413 before a byte is read. */
+  /**
+   * Requests whose declared length is larger get 413 before a byte is read; a body without a
+   * declared length (chunked) is counted as it arrives by `requestBody`.
+   */
   maxBodyBytes: number;
   /** No credentials needed (static UI files, sign-in); Host, Origin and body type are still checked. */
   isPublic?: boolean;
@@ -29,6 +34,44 @@ export const principalOf = (request: IncomingMessage): Principal => {
   if (!principal) throw new Error('request did not pass the guard');
   return principal;
 };
+
+const bodyLimits = new WeakMap<IncomingMessage, number>();
+
+/**
+ * The request body for a route to read instead of the request itself. It counts bytes as they
+ * arrive and fails with PAYLOAD_TOO_LARGE past the route's `maxBodyBytes` — a chunked body
+ * declares no length, so the check before reading cannot catch it — and fails when the client
+ * hangs up mid-body. It never emits an unhandled 'error' (a client going away must not crash
+ * the server); whoever reads it still sees the failure. The route answers PAYLOAD_TOO_LARGE
+ * with 413 and `connection: close`, so the rest of the body is never read.
+ */
+export const requestBody = (request: IncomingMessage): Readable => {
+  const limit = bodyLimits.get(request) ?? Number.POSITIVE_INFINITY;
+  let received = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      if (received <= limit) return done(null, chunk);
+      request.unpipe(body);
+      done(new DomainError('PAYLOAD_TOO_LARGE', `Request body larger than ${limit} bytes`, { limit }));
+    },
+  });
+  body.on('error', () => undefined);
+  request.on('error', (error) => body.destroy(error));
+  const hungUp = (): void => {
+    if (!request.complete) body.destroy(new Error('client disconnected mid-body'));
+  };
+  // The client may have gone while the guard was still checking its token (a database query on a
+  // registry): 'close' has fired already, and a body left waiting would hold every later upload
+  // of the same hash (they run one at a time) forever.
+  if (request.destroyed || request.socket.destroyed) hungUp();
+  else request.on('close', hungUp);
+  request.pipe(body);
+  return body;
+};
+
+/** True when `error` is the body limit of `requestBody` tripping. */
+export const isBodyTooLarge = (error: unknown): boolean => error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE';
 
 export const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
   const payload = JSON.stringify(body);
@@ -81,6 +124,7 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
       const declared = Number(request.headers['content-length'] ?? 0);
       if (declared > route.maxBodyBytes) return reject(response, 413, `Request body larger than ${route.maxBodyBytes} bytes`);
       if (verdict.principal) principals.set(request, verdict.principal);
+      bodyLimits.set(request, route.maxBodyBytes);
       await route.handle(request, response);
     };
     handle().catch((error: unknown) => {

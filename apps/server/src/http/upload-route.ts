@@ -1,12 +1,11 @@
-import { PassThrough } from 'node:stream';
 import type { Logger } from '@trainyard/api';
 import { isDomainError } from '@trainyard/core';
 import type { RegistryExchangeService } from '@trainyard/sync';
-import { type Route, sendJson } from './http-host';
+import { requestBody, type Route, sendJson } from './http-host';
 
 // Matched on the raw target: our own session id (a UUID) and a part number, nothing else.
 const PART_PATH = /^\/uploads\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/([1-9]\d{0,4})$/;
-const STATUS_FOR_CODE: Record<string, number> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, FAILED_PRECONDITION: 409, UNAVAILABLE: 507 };
+const STATUS_FOR_CODE: Record<string, number> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, FAILED_PRECONDITION: 409, PAYLOAD_TOO_LARGE: 413, UNAVAILABLE: 507 };
 
 /** PUT /uploads/<session>/<part>: one part of a resumable upload, when blobs live on this server's disk. */
 export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, maxPartBytes: number): Route => ({
@@ -18,15 +17,9 @@ export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, m
     const match = PART_PATH.exec(request.url ?? '');
     if (!match?.[1] || !match[2]) return sendJson(response, 400, { error: { message: 'Expected PUT /uploads/<session id>/<part number>' } });
     if (request.method !== 'PUT') return sendJson(response, 405, { error: { message: 'Use PUT' } });
-    const body = new PassThrough();
-    // Until receivePart starts reading (it looks the session up first), nothing listens to
-    // `body`: a disconnect in that window must not become an uncaught 'error', which would take
-    // the server down. receivePart still fails: reading a destroyed stream rejects.
-    body.on('error', () => undefined);
-    request.on('close', () => {
-      if (!request.complete) body.destroy(new Error('client disconnected mid-part'));
-    });
-    request.pipe(body);
+    // Counted against the limit, and never an uncaught 'error' when the client hangs up before
+    // receivePart starts reading (it looks the session up first): see requestBody.
+    const body = requestBody(request);
     try {
       const etag = await exchange.receivePart(match[1], Number(match[2]), body);
       response.setHeader('etag', etag);

@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
 import { createTrainyardClient } from '@trainyard/client';
 import { DomainError, type DomainErrorCode, isDomainError } from '@trainyard/core';
@@ -147,24 +147,13 @@ export const createRemoteRegistryFactory =
       async downloadBlob(sha256) {
         const response = await send(`downloading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, { headers: { authorization } });
         if (!response.ok || !response.body) throw await httpFailure(response, `downloading blob ${sha256}`);
-        const expected = Number(response.headers.get('content-length') ?? -1);
-        let received = 0;
-        const meter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            received += chunk.length;
-            done(null, chunk);
-          },
-        });
+        const meter = new PassThrough();
         const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-        source.on('error', (error) => {
-          // The registry verifies while it serves and cuts the stream only after the last byte
-          // when the hash is wrong: all bytes, then an abort, means a corrupt blob there.
-          meter.destroy(
-            received === expected
-              ? new DomainError('INTEGRITY', `The registry's copy of blob ${sha256} is corrupt (its bytes do not match the hash); refused`)
-              : new DomainError('UNAVAILABLE', `downloading blob ${sha256}: ${error.message}`),
-          );
-        });
+        // The registry verifies while it serves and holds the last chunk back until the hash
+        // matches, so a corrupt blob there ends short, like a dropped connection: retried. The
+        // registry has recorded it as corrupt by then, and the retry is refused with 422
+        // (INTEGRITY), which fails the pull for good.
+        source.on('error', (error) => meter.destroy(new DomainError('UNAVAILABLE', `downloading blob ${sha256}: ${error.message}`)));
         return source.pipe(meter);
       },
     };

@@ -10,7 +10,10 @@ export const artifactsRouter = router({
   get: publicProcedure
     .input(artifactIdInput)
     .output(artifactOutput)
-    .query(({ ctx, input }) => ctx.services.artifacts.get(input.id)),
+    .query(async ({ ctx, input }) => {
+      const artifact = await ctx.services.artifacts.get(input.id);
+      return { ...artifact, corrupt: ctx.services.blobs.isCorrupt(artifact.sha256) };
+    }),
   list: publicProcedure
     .input(listArtifactsInput)
     .output(z.object({ items: z.array(artifactOutput), nextCursor: z.string().nullable() }))

@@ -4,6 +4,12 @@ import { publicProcedure, router } from '../trpc';
 export const systemRouter = router({
   health: publicProcedure.input(emptyInput).output(healthOutput).query(async ({ ctx }) => {
     await ctx.services.database.sql.query('SELECT 1');
-    return { status: 'ok' as const, version: ctx.services.version, database: ctx.services.database.kind };
+    const corrupt = ctx.services.blobs.corruptBlobs();
+    return {
+      status: 'ok' as const,
+      version: ctx.services.version,
+      database: ctx.services.database.kind,
+      corruptBlobs: { count: corrupt.length, items: corrupt.slice(0, 100).map(({ sha256, detectedAt }) => ({ sha256, detectedAt })) },
+    };
   }),
 });
