@@ -15,7 +15,7 @@ export const textDetectorHyperparameters = z.strictObject({
   /** Stop after this many epochs without a better validation loss. */
   patience: z.number().int().min(1).max(100).default(3),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-});
+}).refine((hp) => hp.nMin <= hp.nMax, { message: 'nMin must not be larger than nMax (the n-gram lengths run from nMin to nMax)', path: ['nMin'] });
 export type TextDetectorHyperparameters = z.output<typeof textDetectorHyperparameters>;
 
 interface Pair {
@@ -110,7 +110,7 @@ export const epochOrder = (count: number, seed: number, epoch: number): Uint32Ar
 /** Mini-batch Adam with L2, per-epoch validation, early stopping, exact resume from checkpoints. */
 export const trainTextDetector = async (runtime: TrainerRuntime<TextDetectorHyperparameters>, readCheckpointFile: (dir: string, name: string) => Buffer): Promise<number> => {
   const hp = runtime.hyperparameters;
-  const features: FeatureConfig = { nMin: hp.nMin, nMax: Math.max(hp.nMin, hp.nMax), dimension: 2 ** hp.hashBits };
+  const features: FeatureConfig = { nMin: hp.nMin, nMax: hp.nMax, dimension: 2 ** hp.hashBits };
   const read = async (channel: string): Promise<Pair[]> => {
     const file = runtime.channel(channel);
     const pairs: Pair[] = [];
