@@ -48,7 +48,10 @@ export const dataFilter = z.strictObject({
   detectionScoreAfter: range.optional(),
   minImprovement: z.number().min(-1).max(1).optional(),
   minQuality: score.optional(),
+  /** Pairs carrying every one of these tags. */
   tags: z.array(tag).max(LIMITS.tagsPerItem).optional(),
+  /** Pairs carrying none of these tags (e.g. `['demo']` leaves the demo data out). */
+  excludeTags: z.array(tag).max(LIMITS.tagsPerItem).optional(),
   sourceTransformationId: shortText.optional(),
   sourceModel: shortText.optional(),
   sourceProvider: shortText.optional(),
@@ -69,6 +72,31 @@ export const setFeedbackInput = z.strictObject({
   comment: z.string().max(LIMITS.descriptionLength).nullable().optional(),
 });
 export const dataStatsInput = z.strictObject({ filter: dataFilter.default({}) });
+/** Counts with the list's meaning: what the table shows and a snapshot of the same filter freezes. */
+export const countDataInput = z.strictObject({ filter: dataFilter.default({}) });
+/**
+ * Bulk exclude/include of every pair the filter matches. The filter's `excluded` field narrows
+ * which pairs are looked at (default: all); only pairs whose state changes are counted.
+ */
+export const setExcludedMatchingInput = z.strictObject({ filter: dataFilter, excluded: z.boolean() });
+
+export const HISTOGRAM_BUCKETS = 10;
+
+export interface ScoreHistogram {
+  /** Counts for [0, 0.1), [0.1, 0.2), … [0.9, 1.0]: pairs that have the score. */
+  buckets: number[];
+  /** Pairs without the score: in no bucket. */
+  missing: number;
+}
+
+export interface DataStatsOutput {
+  total: number;
+  excluded: number;
+  withFeedback: number;
+  detectionScoreBefore: ScoreHistogram;
+  detectionScoreAfter: ScoreHistogram;
+  qualityScore: ScoreHistogram;
+}
 
 export interface DataPointOutput {
   id: string;

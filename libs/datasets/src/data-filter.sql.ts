@@ -30,6 +30,9 @@ export const filterToSql = (
   if (filter.minImprovement !== undefined) clauses.push(`"improvement" >= ${param(filter.minImprovement)}`);
   if (filter.minQuality !== undefined) clauses.push(`"qualityScore" >= ${param(filter.minQuality)}`);
   if (filter.tags?.length) clauses.push(`"tags" @> ${param(filter.tags)}::text[]`);
+  // No tag in common: && is "overlaps", so a pair with any of these tags is left out (the column
+  // is nullable: a pair without a tags array has none of them).
+  if (filter.excludeTags?.length) clauses.push(`NOT COALESCE("tags" && ${param(filter.excludeTags)}::text[], FALSE)`);
   for (const column of ['sourceTransformationId', 'sourceModel', 'sourceProvider', 'language'] as const) {
     if (filter[column] !== undefined) clauses.push(`"${column}" = ${param(filter[column])}`);
   }

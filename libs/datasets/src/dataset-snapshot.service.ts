@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { BlobReferenceSource, BlobStore } from '@trainyard/artifacts';
 import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
-import { newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
+import { DomainError, newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
 
@@ -54,6 +54,10 @@ const snapshotPageSql = (where: string, param: { after: string; seed: string; fr
   ORDER BY "contentHash" LIMIT ${param.limit}`;
 
 type SnapshotRow = Prisma.DatasetSnapshotGetPayload<object>;
+
+const nameTaken = (name: string, id: string): DomainError =>
+  new DomainError('CONFLICT', `A dataset snapshot named "${name}" already exists (${id}); snapshots are immutable, so choose another name`, { name, id });
+
 const toOutput = (row: SnapshotRow): SnapshotOutput => ({ ...row, blobSize: Number(row.blobSize) });
 
 /** Immutable dataset snapshots: a filter frozen into a JSONL blob plus a manifest row. */
@@ -70,7 +74,17 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
   return {
     references,
 
+    /**
+     * Names are unique. Checked before the (possibly long) freeze, and again under a
+     * transaction-scoped advisory lock on the name when the manifest row is written, so two
+     * concurrent creates cannot both win. No unique index: databases from before this rule may
+     * hold duplicate names, and those stay as they are.
+     */
     async create(input: { name: string; filter: DataFilter; validationFraction: number; seed: number }): Promise<SnapshotOutput> {
+      const findNamed = async (queryable: Pick<typeof sql, 'query'>): Promise<string | undefined> =>
+        (await queryable.query<{ id: string }>(`SELECT "id" FROM "DatasetSnapshot" WHERE "name" = $1 LIMIT 1`, [input.name]))[0]?.id;
+      const existing = await findNamed(sql);
+      if (existing) throw nameTaken(input.name, existing);
       const where = filterToSql(input.filter);
       const next = where.params.length + 1;
       const counts = { total: 0, train: 0, validation: 0 };
@@ -96,21 +110,19 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
         }
       }
       const stored = await blobs.put(Readable.from(lines()));
-      const row = await prisma.datasetSnapshot.create({
-        data: {
-          id: newId(),
-          name: input.name,
-          filter: JSON.parse(JSON.stringify(input.filter)) as Prisma.InputJsonValue,
-          validationFraction: input.validationFraction,
-          seed: input.seed,
-          totalCount: counts.total,
-          trainCount: counts.train,
-          validationCount: counts.validation,
-          blobSha256: stored.sha256,
-          blobSize: BigInt(stored.size),
-        },
+      const id = newId();
+      // Raw SQL inside the transaction: on PGlite the transaction holds the only connection.
+      await sql.transaction(async (tx) => {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('DatasetSnapshot.name'), hashtext($1))`, [input.name]);
+        const taken = await findNamed(tx);
+        if (taken) throw nameTaken(input.name, taken);
+        await tx.query(
+          `INSERT INTO "DatasetSnapshot" ("id", "name", "filter", "validationFraction", "seed", "totalCount", "trainCount", "validationCount", "blobSha256", "blobSize")
+           VALUES ($1::uuid, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::bigint)`,
+          [id, input.name, JSON.stringify(input.filter), input.validationFraction, input.seed, counts.total, counts.train, counts.validation, stored.sha256, String(stored.size)],
+        );
       });
-      return toOutput(row);
+      return this.get(id);
     },
 
     async get(id: string): Promise<SnapshotOutput> {

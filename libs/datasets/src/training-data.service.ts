@@ -1,9 +1,12 @@
 import {
   type DataFilter,
   type DataPointOutput,
+  type DataStatsOutput,
+  HISTOGRAM_BUCKETS,
   type ItemResult,
   pairInput,
   type PairInput,
+  type ScoreHistogram,
 } from '@trainyard/contracts';
 import { DomainError, notFound, pageOf } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
@@ -15,22 +18,8 @@ const SELECT_COLUMNS = `"id", "aiText", "humanizedText", "contentHash", "detecti
   "qualityScore", "feedbackRating", "feedbackComment", "sourceTransformationId", "sourceModel", "sourceProvider", "language",
   "tags", "excluded", "createdAt"`;
 
-const HISTOGRAM_BUCKETS = 10;
-
-export interface Histogram {
-  /** Counts for [0, 0.1), [0.1, 0.2), … [0.9, 1.0]. */
-  buckets: number[];
-  missing: number;
-}
-
-export interface DataStats {
-  total: number;
-  excluded: number;
-  withFeedback: number;
-  detectionScoreBefore: Histogram;
-  detectionScoreAfter: Histogram;
-  qualityScore: Histogram;
-}
+export type Histogram = ScoreHistogram;
+export type DataStats = DataStatsOutput;
 
 const issuesOf = (error: { issues: Array<{ path: PropertyKey[]; message: string }> }) =>
   error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
@@ -116,6 +105,29 @@ export const createTrainingDataService = (database: Database) => {
       return this.get(id);
     },
 
+    /** How many pairs the list shows for this filter (and a snapshot of it freezes). */
+    async count(filter: DataFilter): Promise<number> {
+      const where = filterToSql(filter);
+      const [row] = await sql.query<{ count: number }>(`SELECT count(*)::int AS count FROM "TrainingDataPoint" WHERE ${where.sql}`, where.params);
+      return row?.count ?? 0;
+    },
+
+    /**
+     * Excludes (or includes) every pair the filter matches, in one statement; the filter's own
+     * `excluded` field narrows the pairs looked at (default: all). Returns how many changed.
+     */
+    async setExcludedMatching(filter: DataFilter, excluded: boolean): Promise<number> {
+      const where = filterToSql(filter, { excludedByDefault: 'any' });
+      // A literal, like filterToSql's: lets the planner use the partial index on excluded points.
+      const [row] = await sql.query<{ changed: number }>(
+        `WITH changed AS (UPDATE "TrainingDataPoint" SET "excluded" = ${excluded ? 'TRUE' : 'FALSE'}
+           WHERE ${where.sql} AND ${excluded ? 'NOT "excluded"' : '"excluded"'} RETURNING 1)
+         SELECT count(*)::int AS changed FROM changed`,
+        where.params,
+      );
+      return row?.changed ?? 0;
+    },
+
     async setExcluded(id: string, excluded: boolean): Promise<DataPointOutput> {
       const result = await prisma.trainingDataPoint.updateMany({ where: { id }, data: { excluded } });
       if (result.count === 0) throw notFound('Training data point', { id });
@@ -131,9 +143,12 @@ export const createTrainingDataService = (database: Database) => {
         where.params,
       );
       const histogram = async (column: 'detectionScoreBefore' | 'detectionScoreAfter' | 'qualityScore'): Promise<Histogram> => {
-        // width_bucket puts exactly 1.0 in bucket 11; LEAST folds it into the last one.
+        // width_bucket puts exactly 1.0 in bucket 11; LEAST folds it into the last one. LEAST
+        // ignores NULLs (LEAST(NULL, 10) is 10), so a missing score is kept NULL explicitly:
+        // it is counted in `missing`, never in the 0.9–1.0 bucket.
         const rows = await sql.query<{ bucket: number | null; count: number }>(
-          `SELECT LEAST(width_bucket("${column}", 0, 1, ${HISTOGRAM_BUCKETS}), ${HISTOGRAM_BUCKETS}) AS bucket, count(*)::int AS count
+          `SELECT CASE WHEN "${column}" IS NULL THEN NULL ELSE LEAST(width_bucket("${column}", 0, 1, ${HISTOGRAM_BUCKETS}), ${HISTOGRAM_BUCKETS}) END AS bucket,
+                  count(*)::int AS count
            FROM "TrainingDataPoint" WHERE ${where.sql} GROUP BY 1`,
           where.params,
         );

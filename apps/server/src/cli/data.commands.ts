@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { ImportReport } from '@trainyard/contracts';
+import type { DataFilter, ImportReport } from '@trainyard/contracts';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError, httpError } from './cli-error';
@@ -83,6 +83,67 @@ const importFile = async (connection: Connection, file: string, options: GlobalO
   }
 };
 
+/** Filter options shared by `data stats`, `data exclude`/`include` and `datasets snapshot`. */
+export interface FilterOptions {
+  tag?: string[];
+  excludeTag?: string[];
+  text?: string;
+  minQuality?: number;
+  minImprovement?: number;
+  sourceModel?: string;
+  language?: string;
+}
+
+export const addFilterOptions = (command: Command, only: Array<keyof FilterOptions> = ['tag', 'excludeTag', 'text', 'minQuality', 'minImprovement', 'sourceModel', 'language']): Command => {
+  const options: Record<keyof FilterOptions, [string, string, ((value: string) => number)?]> = {
+    tag: ['--tag <tag...>', 'only pairs with all of these tags'],
+    excludeTag: ['--exclude-tag <tag...>', 'leave out pairs with any of these tags (e.g. demo)'],
+    text: ['--text <text>', 'only pairs whose AI or humanized text contains this (any case)'],
+    minQuality: ['--min-quality <score>', 'only pairs with quality score ≥ this (0..1)', Number],
+    minImprovement: ['--min-improvement <delta>', 'only pairs whose detection score improved by at least this', Number],
+    sourceModel: ['--source-model <model>', 'only pairs from this source model'],
+    language: ['--language <tag>', 'only pairs in this language (e.g. en)'],
+  };
+  for (const key of only) {
+    const [flags, description, parse] = options[key];
+    if (parse) command.option(flags, description, parse);
+    else command.option(flags, description);
+  }
+  return command;
+};
+
+export const filterOf = (options: FilterOptions): DataFilter => ({
+  ...(options.tag ? { tags: options.tag } : {}),
+  ...(options.excludeTag ? { excludeTags: options.excludeTag } : {}),
+  ...(options.text !== undefined ? { textContains: options.text } : {}),
+  ...(options.minQuality !== undefined ? { minQuality: options.minQuality } : {}),
+  ...(options.minImprovement !== undefined ? { minImprovement: options.minImprovement } : {}),
+  ...(options.sourceModel !== undefined ? { sourceModel: options.sourceModel } : {}),
+  ...(options.language !== undefined ? { language: options.language } : {}),
+});
+
+/**
+ * `data exclude` / `data include`: every pair the filter matches, in one call. A filter (or
+ * --all) is required, so a bare `data exclude` cannot empty the training set by accident.
+ */
+const setExcludedMatching = (excluded: boolean) => (_options: unknown, command: Command) =>
+  withConnection<GlobalOptions & FilterOptions & { all?: boolean; dryRun?: boolean }>(command, async ({ client }, options) => {
+    const filter = filterOf(options);
+    if (Object.keys(filter).length === 0 && !options.all) {
+      throw new CliError(`Give a filter (--tag, --exclude-tag, --text, …) or --all to ${excluded ? 'exclude' : 'include'} every pair`, EXIT.USAGE);
+    }
+    const verb = excluded ? 'excluded' : 'included';
+    if (options.dryRun) {
+      // Pairs whose state would change: the included ones when excluding, and the other way round.
+      const { count } = await client.trainingData.count.query({ filter: { ...filter, excluded: !excluded } });
+      if (options.json) return printJson({ wouldChange: count, filter });
+      return printLine(`Would mark ${count} pairs ${verb} (dry run; nothing changed)`);
+    }
+    const { changed } = await client.trainingData.setExcludedMatching.mutate({ filter, excluded });
+    if (options.json) return printJson({ changed, filter });
+    printLine(`${changed} pairs ${verb}`);
+  });
+
 const histogramLine = (label: string, histogram: { buckets: number[]; missing: number }): string[] => [
   label,
   histogram.buckets.join(' '),
@@ -90,7 +151,7 @@ const histogramLine = (label: string, histogram: { buckets: number[]; missing: n
 ];
 
 export const registerDataCommands = (program: Command): void => {
-  const data = program.command('data').description('training pairs: import files, statistics');
+  const data = program.command('data').description('training pairs: import files, statistics, bulk exclude/include');
   data
     .command('import')
     .argument('<file>', 'JSONL (one pair per line) or CSV file')
@@ -98,13 +159,27 @@ export const registerDataCommands = (program: Command): void => {
     .option('--json', 'print the import report as JSON')
     .description('import training pairs from a file, with a progress bar and a report of rejected lines')
     .action((file: string, _options, command: Command) => withConnection(command, (connection, options) => importFile(connection, file, options)));
-  data
-    .command('stats')
+  for (const excluded of [true, false]) {
+    addFilterOptions(
+      data
+        .command(excluded ? 'exclude' : 'include')
+        .description(
+          excluded
+            ? 'exclude every pair the filter matches from training sets (e.g. --tag demo); prints how many changed'
+            : 'include again every pair the filter matches; prints how many changed',
+        ),
+    )
+      .option('--all', 'every pair (no filter)')
+      .option('--dry-run', 'only say how many pairs would change')
+      .option('--json', 'print JSON')
+      .action(setExcludedMatching(excluded));
+  }
+  addFilterOptions(data.command('stats'))
     .option('--json', 'print JSON')
-    .description('counts and score histograms (10 buckets from 0 to 1)')
+    .description('counts and score histograms (10 buckets from 0 to 1, plus pairs without the score); filters narrow it')
     .action((_options, command: Command) =>
-      withConnection(command, async ({ client }, options) => {
-        const stats = await client.trainingData.stats.query({});
+      withConnection<GlobalOptions & FilterOptions>(command, async ({ client }, options) => {
+        const stats = await client.trainingData.stats.query({ filter: filterOf(options) });
         if (options.json) return printJson(stats);
         printLine(`Pairs: ${stats.total} (excluded ${stats.excluded}, with feedback ${stats.withFeedback})`);
         printTable(

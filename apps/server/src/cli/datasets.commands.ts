@@ -13,11 +13,12 @@ export const registerDatasetCommands = (program: Command): void => {
     .option('--min-quality <score>', 'only pairs with quality score ≥ this (0..1)', toNumber)
     .option('--min-improvement <delta>', 'only pairs whose detection score improved by at least this', toNumber)
     .option('--tag <tag...>', 'only pairs with all of these tags')
+    .option('--exclude-tag <tag...>', 'leave out pairs with any of these tags (e.g. demo)')
     .option('--validation-fraction <fraction>', 'share of pairs for validation (0..0.9)', toNumber, 0.1)
     .option('--seed <seed>', 'seed of the train/validation split', toNumber, 42)
     .option('--json', 'print JSON')
     .action((_options, command: Command) =>
-      withConnection<{ name: string; minQuality?: number; minImprovement?: number; tag?: string[]; validationFraction: number; seed: number; json?: boolean }>(
+      withConnection<{ name: string; minQuality?: number; minImprovement?: number; tag?: string[]; excludeTag?: string[]; validationFraction: number; seed: number; json?: boolean }>(
         command,
         async ({ client }, options) => {
           const snapshot = await client.datasets.createSnapshot.mutate({
@@ -28,6 +29,7 @@ export const registerDatasetCommands = (program: Command): void => {
               ...(options.minQuality !== undefined ? { minQuality: options.minQuality } : {}),
               ...(options.minImprovement !== undefined ? { minImprovement: options.minImprovement } : {}),
               ...(options.tag ? { tags: options.tag } : {}),
+              ...(options.excludeTag ? { excludeTags: options.excludeTag } : {}),
             },
           });
           if (options.json) return printJson(snapshot);

@@ -1,4 +1,13 @@
-import { collectBatchInput, dataPointIdInput, dataStatsInput, listDataInput, pairInput, setFeedbackInput } from '@trainyard/contracts';
+import {
+  collectBatchInput,
+  countDataInput,
+  dataPointIdInput,
+  dataStatsInput,
+  listDataInput,
+  pairInput,
+  setExcludedMatchingInput,
+  setFeedbackInput,
+} from '@trainyard/contracts';
 import { publicProcedure, router } from '../trpc';
 
 export const trainingDataRouter = router({
@@ -15,5 +24,11 @@ export const trainingDataRouter = router({
     .mutation(({ ctx, input }) => ctx.services.trainingData.setFeedback(input.id, input.rating, input.comment)),
   exclude: publicProcedure.input(dataPointIdInput).mutation(({ ctx, input }) => ctx.services.trainingData.setExcluded(input.id, true)),
   include: publicProcedure.input(dataPointIdInput).mutation(({ ctx, input }) => ctx.services.trainingData.setExcluded(input.id, false)),
+  /** Bulk: every pair the filter matches; `{ changed }` is how many switched state. */
+  setExcludedMatching: publicProcedure
+    .input(setExcludedMatchingInput)
+    .mutation(async ({ ctx, input }) => ({ changed: await ctx.services.trainingData.setExcludedMatching(input.filter, input.excluded) })),
   stats: publicProcedure.input(dataStatsInput).query(({ ctx, input }) => ctx.services.trainingData.stats(input.filter)),
+  /** `{ count }` of pairs `list` returns for the filter: what a snapshot of it freezes. */
+  count: publicProcedure.input(countDataInput).query(async ({ ctx, input }) => ({ count: await ctx.services.trainingData.count(input.filter) })),
 });
