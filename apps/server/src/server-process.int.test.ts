@@ -61,6 +61,13 @@ describe('server process lifecycle', () => {
     const token = 't'.repeat(40);
     const server = await startServerProcess({ ...env, TRAINYARD_TOKEN: token });
     expect(server.token).toBe(token);
+    // Another server on the same port: one plain line, no stack trace.
+    const otherDir = mkdtempSync(join(tmpdir(), 'trainyard-port-'));
+    const samePort = runCli(['serve'], { TRAINYARD_DATA_DIR: otherDir, TRAINYARD_DEMO_DATA: 'off', PORT: new URL(server.url).port });
+    expect(await samePort.exited).toBe(1);
+    expect(samePort.output()).toContain(`Error: Port ${new URL(server.url).port} on 127.0.0.1 is already in use (another Trainyard server, or another program).`);
+    expect(samePort.output()).not.toMatch(/\n\s+at /);
+    rmSync(otherDir, { recursive: true, force: true });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
