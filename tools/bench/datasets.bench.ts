@@ -73,7 +73,7 @@ export const datasetsBench = async (): Promise<BenchRow[]> => {
     const db = await openDatabase({ kind: 'pglite', dataDir: dir });
     await importTrainingData(db.sql, Readable.from([jsonl]), 'jsonl');
     const snapshots = createDatasetSnapshotService(db, await createFsBlobStore(join(scratch, 'blobs')));
-    const snapshotRuns = await repeat(3, (run) => timeMs(() => snapshots.create({ name: 'bench', filter: {}, validationFraction: 0.1, seed: run })));
+    const snapshotRuns = await repeat(3, (run) => timeMs(() => snapshots.create({ name: `bench ${run}`, filter: {}, validationFraction: 0.1, seed: run })));
     const data = createTrainingDataService(db);
     await data.list({ minQuality: 0.3, tags: ['news'] }, 50); // warm-up
     const listRuns = await repeat(20, () => timeMs(() => data.list({ minQuality: 0.3, tags: ['news'], sourceModel: 'gpt-x' }, 50)));
