@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,40 @@ describe('server process lifecycle', () => {
     rmSync(otherDir, { recursive: true, force: true });
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
+  });
+});
+
+describe('the session token', () => {
+  it('survives a restart (kept 0600 in the data dir) until `trainyard session rotate` replaces it', async () => {
+    const tokenDir = mkdtempSync(join(tmpdir(), 'trainyard-token-'));
+    const tokenEnv = { TRAINYARD_DATA_DIR: tokenDir, TRAINYARD_DEMO_DATA: 'off' };
+    try {
+      const first = await startServerProcess(tokenEnv);
+      expect(readFileSync(join(tokenDir, 'session-token'), 'utf8').trim()).toBe(first.token);
+      expect(statSync(join(tokenDir, 'session-token')).mode & 0o777).toBe(0o600);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+
+      const second = await startServerProcess(tokenEnv);
+      expect(second.token).toBe(first.token); // a signed-in browser stays signed in
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+
+      const rotate = runCli(['session', 'rotate'], tokenEnv);
+      expect(await rotate.exited).toBe(0);
+      expect(rotate.output()).toContain('New session token written to');
+      const third = await startServerProcess(tokenEnv);
+      try {
+        expect(third.token).not.toBe(first.token);
+        await expect(createTrainyardClient({ url: third.url, token: first.token }).system.health.query()).rejects.toThrow();
+        expect((await createTrainyardClient({ url: third.url, token: third.token }).system.health.query()).status).toBe('ok');
+      } finally {
+        third.child.kill('SIGTERM');
+        await third.exited;
+      }
+    } finally {
+      rmSync(tokenDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ApiContext, Logger, Principal } from '@trainyard/api';
 import { constantTimeEquals } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
@@ -18,6 +17,7 @@ import { staticRoute } from './http/static-route';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
+import { loadOrCreateSessionToken } from './runtime/session-token';
 import { createServices } from './wiring';
 
 export interface RunningServer {
@@ -45,7 +45,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied');
 
     const shared = config.mode === 'shared';
-    const token = shared ? '' : (config.token ?? randomBytes(32).toString('base64url'));
+    const token = shared ? '' : (config.token ?? (await loadOrCreateSessionToken(config.dataDir)));
     let url = '';
     const services = await createServices(config, database, logger, () => url);
     cleanups.push(() => services.stop());

@@ -1,7 +1,8 @@
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
-import { api, isUnauthorized, queryClient, signOut } from './api';
+import { SESSION_ENDED_MESSAGE } from '@trainyard/contracts';
+import { api, errorMessage, isUnauthorized, queryClient, signOut } from './api';
 import { ScreenErrorBoundary } from './components/error-boundary';
 import { ErrorNote, Loading } from './components/states';
 import { SignIn } from './screens/sign-in';
@@ -79,7 +80,9 @@ const Shell = ({ version }: { version: string | undefined }) => {
 const Gate = () => {
   const health = useQuery({ queryKey: ['health'], queryFn: () => api.system.health.query() });
   if (health.error && isUnauthorized(health.error)) {
-    return <SignIn onSignedIn={() => void queryClient.resetQueries()} />;
+    // A refused cookie (not a first visit) says why the app asks to sign in again.
+    const ended = errorMessage(health.error).startsWith(SESSION_ENDED_MESSAGE);
+    return <SignIn reason={ended ? SESSION_ENDED_MESSAGE : undefined} onSignedIn={() => void queryClient.resetQueries()} />;
   }
   if (health.error) return <ErrorNote error={health.error} retry={() => void health.refetch()} />;
   return <Shell version={health.data?.version} />;

@@ -21,6 +21,10 @@ export const emptyInput = z.strictObject({}).optional();
  */
 export const sessionCookieName = (port: number): string => `trainyard_session_${port}`;
 
+/** What a browser is told when its session cookie is refused: the server's session token changed. */
+export const SESSION_ENDED_MESSAGE =
+  "Your browser session ended: this server's session token has changed (rotated with `trainyard session rotate`, or the server was started with another TRAINYARD_TOKEN). Sign in with the token `npx trainyard ui` prints.";
+
 /** The web UI's content security policy (served by the server, enforced again by the desktop app). */
 export const WEB_CONTENT_SECURITY_POLICY = [
   "default-src 'self'",

@@ -3,6 +3,7 @@ import { runMigrateCommand } from '../commands/migrate.command';
 import { runServeCommand } from '../commands/serve.command';
 import { runStatusCommand } from '../commands/status.command';
 import { runUiCommand } from '../commands/ui.command';
+import { registerSessionCommands } from '../commands/session.command';
 import { registerTokenCommands } from '../commands/tokens.command';
 import { TRAINYARD_VERSION } from '../version';
 import { registerDataCommands } from './data.commands';
@@ -40,5 +41,6 @@ export const createProgram = (): Command => {
   registerScoreCommand(program);
   registerSyncCommands(program);
   registerTokenCommands(program);
+  registerSessionCommands(program);
   return program;
 };

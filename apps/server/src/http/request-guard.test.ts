@@ -1,3 +1,4 @@
+import { SESSION_ENDED_MESSAGE } from '@trainyard/contracts';
 import { describe, expect, it } from 'vitest';
 import { checkRequest, type GuardPolicy, loopbackHosts, loopbackOrigins } from './request-guard';
 
@@ -52,7 +53,8 @@ describe('request guard', async () => {
     await expect(check('POST', withoutOrigin)).resolves.toMatchObject({ ok: false, status: 403 });
     // Another port's cookie, or a wrong value, is no sign-in.
     await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4778=secret-token' })).resolves.toMatchObject({ ok: false, status: 401 });
-    await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4777=nope' })).resolves.toMatchObject({ ok: false, status: 401 });
+    // A cookie that no longer matches: the browser is told why it must sign in again.
+    await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4777=nope' })).resolves.toEqual({ ok: false, status: 401, message: SESSION_ENDED_MESSAGE });
   });
 
   it('lets public routes through without credentials, still checking Host and Origin', async () => {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '@trainyard/api';
+import { SESSION_ENDED_MESSAGE } from '@trainyard/contracts';
 
 export interface GuardPolicy {
   /** Exact `Host` header values accepted (DNS-rebinding defence); null accepts any (shared registry: no ambient credentials). */
@@ -84,7 +85,7 @@ export const checkRequest = async (
   const token = bearer ?? cookie;
   const principal = token ? await policy.authenticate(token) : undefined;
   if (!principal) {
-    return { ok: false, status: 401, message: 'Missing or invalid bearer token' };
+    return { ok: false, status: 401, message: cookie ? SESSION_ENDED_MESSAGE : 'Missing or invalid bearer token' };
   }
   return { ok: true, principal };
 };

@@ -2,7 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { signIn } from '../api';
 
 /** The token is posted once and kept only in an HttpOnly cookie: never in a URL or in storage. */
-export const SignIn = ({ onSignedIn }: { onSignedIn: () => void }) => {
+export const SignIn = ({ onSignedIn, reason }: { onSignedIn: () => void; reason?: string | undefined }) => {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -18,6 +18,11 @@ export const SignIn = ({ onSignedIn }: { onSignedIn: () => void }) => {
     <main className="sign-in">
       <h1>Trainyard</h1>
       <form onSubmit={(event) => void submit(event)}>
+        {reason && !error && (
+          <p className="state" role="status">
+            {reason}
+          </p>
+        )}
         <label htmlFor="token">Session token</label>
         <input id="token" type="password" autoComplete="off" value={token} onChange={(event) => setToken(event.target.value)} required autoFocus />
         <p className="muted">
