@@ -33,6 +33,7 @@ export async function* jsonLines(source: AsyncIterable<Buffer>): AsyncGenerator<
   let pendingBytes = 0;
   let line = 0;
   let oversized = false;
+  let firstLine = true;
   const parseLine = (raw: string, into: ParsedLine[]): void => {
     line += 1;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -42,9 +43,12 @@ export async function* jsonLines(source: AsyncIterable<Buffer>): AsyncGenerator<
       try {
         into.push({ line, record: JSON.parse(text) });
       } catch (error) {
+        // A CSV file sent as JSONL would be rejected line by line; say what it is instead.
+        if (firstLine && looksLikeCsvHeader(text)) throw new ImportAbort(line, CSV_SENT_AS_JSONL);
         into.push({ line, error: `malformed JSON: ${(error as Error).message}` });
       }
     }
+    firstLine = false;
   };
   const decodeLine = (bytes: Buffer, into: ParsedLine[]): void => {
     if (oversized) {
@@ -128,8 +132,36 @@ const csvRecord = (row: Record<string, string>): Record<string, unknown> => {
   return record;
 };
 
+export const JSONL_SENT_AS_CSV =
+  'this looks like JSONL (its first line is a JSON object), not CSV: import it as JSONL (content type application/x-ndjson; `trainyard data import FILE --format jsonl`)';
+export const CSV_SENT_AS_JSONL =
+  'this looks like CSV (its first line is a header naming CSV columns), not JSONL: import it as CSV (content type text/csv; `trainyard data import FILE --format csv`)';
+
+/** A first line naming at least two of our CSV columns, comma-separated. */
+const looksLikeCsvHeader = (text: string): boolean => {
+  const names = text.replace(/^\uFEFF/, '').split(',').map((name) => name.trim().replace(/^"|"$/g, ''));
+  return names.length >= 2 && names.filter((name) => (CSV_COLUMNS as readonly string[]).includes(name)).length >= 2;
+};
+
+/** The file's first chunk, and the whole file again as a stream. */
+const peekFirstChunk = async (source: AsyncIterable<Buffer>): Promise<{ first: Buffer | undefined; all: AsyncIterable<Buffer> }> => {
+  const iterator = source[Symbol.asyncIterator]();
+  const head = await iterator.next();
+  const first = head.done ? undefined : head.value;
+  return {
+    first,
+    all: (async function* () {
+      if (first) yield first;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    })(),
+  };
+};
+
 /** CSV, one record per step (csv-parse hands them over one by one). */
-export async function* csvLines(source: AsyncIterable<Buffer>): AsyncGenerator<ParsedLine[]> {
+export async function* csvLines(input: AsyncIterable<Buffer>): AsyncGenerator<ParsedLine[]> {
+  const { first, all: source } = await peekFirstChunk(input);
+  // A JSONL file sent as CSV would be one rejection per line; say what it is instead.
+  if (first && /^(\uFEFF)?\s*\{/.test(first.subarray(0, 64).toString('utf8'))) throw new ImportAbort(1, JSONL_SENT_AS_CSV);
   let headerError: string | undefined;
   const parser = parseCsv({
     bom: true,

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { DataFilter, ImportReport } from '@trainyard/contracts';
 import { SingleBar } from 'cli-progress';
@@ -13,10 +13,20 @@ import { withConnection } from './run-action';
 const CONTENT_TYPES = { jsonl: 'application/x-ndjson', csv: 'text/csv' } as const;
 type Format = keyof typeof CONTENT_TYPES;
 
-const formatOf = (file: string, explicit: string | undefined): Format => {
-  const format = explicit ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
-  if (format !== 'jsonl' && format !== 'csv') throw new CliError(`--format must be jsonl or csv, got ${format}`, EXIT.USAGE);
-  return format;
+/** --format, else what the file starts with (a JSON object or a header row), else its extension. */
+const formatOf = async (file: string, explicit: string | undefined): Promise<Format> => {
+  if (explicit !== undefined) {
+    if (explicit !== 'jsonl' && explicit !== 'csv') throw new CliError(`--format must be jsonl or csv, got ${explicit}`, EXIT.USAGE);
+    return explicit;
+  }
+  const handle = await open(file, 'r');
+  const head = Buffer.alloc(4096);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+  const start = head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (start.startsWith('{')) return 'jsonl';
+  const header = (start.split('\n')[0] ?? '').split(',').map((name) => name.trim().replace(/^"|"$/g, ''));
+  if (header.includes('aiText') && header.includes('humanizedText')) return 'csv';
+  return extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
 };
 
 const SHOWN_REJECTIONS = 20;
@@ -34,13 +44,12 @@ const printReport = (report: ImportReport & { rejectedCount?: number }): void =>
  * duplicates, running the same command again finishes the import without double-counting.
  */
 const importFile = async (connection: Connection, file: string, options: GlobalOptions & { format?: string }): Promise<number> => {
-  const format = formatOf(file, options.format);
-  const size = await stat(file).then(
-    (info) => info.size,
-    () => {
-      throw new CliError(`Cannot read ${file}: no such file`, EXIT.USAGE);
-    },
-  );
+  const info = await stat(file).catch(() => {
+    throw new CliError(`Cannot read ${file}: no such file`, EXIT.USAGE);
+  });
+  if (!info.isFile()) throw new CliError(`${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; give the JSONL or CSV file to import`, EXIT.USAGE);
+  const size = info.size;
+  const format = await formatOf(file, options.format);
   const bar = new SingleBar({ format: 'Importing [{bar}] {percentage}% | {sent} of {total_size}', stream: process.stderr, hideCursor: true });
   bar.start(size, 0, { sent: formatBytes(0), total_size: formatBytes(size) });
   let sent = 0;
@@ -155,7 +164,7 @@ export const registerDataCommands = (program: Command): void => {
   data
     .command('import')
     .argument('<file>', 'JSONL (one pair per line) or CSV file')
-    .option('--format <format>', 'jsonl or csv (default: from the file extension)')
+    .option('--format <format>', 'jsonl or csv (default: what the file starts with — a JSON object or a CSV header row — else its extension)')
     .option('--json', 'print the import report as JSON')
     .description('import training pairs from a file, with a progress bar and a report of rejected lines')
     .action((file: string, _options, command: Command) => withConnection(command, (connection, options) => importFile(connection, file, options)));
