@@ -45,6 +45,12 @@ export const listJobsInput = z.strictObject({
   datasetSnapshotId: z.uuid().optional(),
   ...pageInput,
 });
+/**
+ * `jobs.logs`: the job's trainer stdout, stderr or events log. Answers `{ text, size, offset,
+ * nextOffset }`: text is at most `length` bytes, whole UTF-8 characters; pass `nextOffset` back
+ * as `offset` to read on (follow). Without `offset`: the last `tail` lines (default 100) of the
+ * last `length` bytes.
+ */
 export const jobLogsInput = z.strictObject({
   id: z.uuid(),
   stream: z.enum(['stdout', 'stderr', 'events']).default('stdout'),
@@ -53,6 +59,8 @@ export const jobLogsInput = z.strictObject({
   offset: z.number().int().min(0).optional(),
   length: z.number().int().min(1).max(4 * 1024 * 1024).default(64 * 1024),
 });
+/** How much of a failed job's stderr is shown with its error (CLI `jobs show`/`follow`, the web job page). */
+export const FAILURE_LOG_TAIL = { lines: 40, bytes: 8 * 1024 } as const;
 export const jobMetricsInput = z.strictObject({
   jobId: z.uuid(),
   names: z.array(z.string().min(1).max(128)).max(100).optional(),

@@ -13,4 +13,5 @@ export const textDetectorTrainer: BuiltinTrainer = {
     'Detects machine-written text: logistic regression over hashed character n-grams, trained with mini-batch Adam and L2 on the pairs (AI text = 1, humanized = 0).',
   hyperparameters: textDetectorHyperparameters,
   nodeArgs: ['--import', tsxLoader, fileURLToPath(new URL('./text-detector/main.ts', import.meta.url))],
+  needsTrainingData: true,
 };

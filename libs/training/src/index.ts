@@ -3,6 +3,7 @@ export * from './metrics-store';
 export * from './trainer-events';
 export * from './job-completion';
 export * from './job-event-bus';
+export * from './job-logs';
 export * from './job-workspace';
 export * from './local-executor';
 export * from './orchestrator';

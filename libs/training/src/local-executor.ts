@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { killProcessesWithEnv } from './job-processes';
@@ -174,7 +174,10 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
   const done = new Promise<ExecutionOutcome>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timeout);
-      resolve({ kind: 'spawn_failed', message: error.code === 'ENOENT' ? `command not found: ${program}` : error.message });
+      // spawn says ENOENT for a missing working directory too: name the right one.
+      const cwd = request.cwd ?? request.jobDir;
+      const missing = error.code === 'ENOENT' ? (existsSync(cwd) ? `command not found: ${program}` : `working directory not found: ${cwd}`) : undefined;
+      resolve({ kind: 'spawn_failed', message: missing ?? error.message });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timeout);

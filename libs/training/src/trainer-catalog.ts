@@ -9,6 +9,8 @@ export interface BuiltinTrainer {
   hyperparameters: z.ZodType<Record<string, unknown>>;
   /** Arguments to the Node runtime (script and flags); the job directory arrives in TRAINYARD_JOB_DIR. */
   nodeArgs: readonly string[];
+  /** It cannot run without a dataset snapshot holding training pairs: `jobs.create` refuses such a job. */
+  needsTrainingData?: boolean;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { CreateJobInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { assertCommandAllowed, type CommandTrainerPolicy, LOCAL_ACTOR } from './command-trainer-policy';
 import { assertTransition, type JobStatus } from './job-state';
+import { type LogSlice, type LogStream, readJobLog } from './job-logs';
 import type { JobWorkspace } from './job-workspace';
 import type { MetricsStore } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
@@ -48,8 +48,26 @@ export const createTrainingJobService = (deps: {
         if (existing) return { ...existing, existing: true };
       }
       const hyperparameters = input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
-      if (input.datasetSnapshotId && !(await prisma.datasetSnapshot.findUnique({ where: { id: input.datasetSnapshotId }, select: { id: true } }))) {
-        throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
+      const snapshot = input.datasetSnapshotId
+        ? await prisma.datasetSnapshot.findUnique({ where: { id: input.datasetSnapshotId }, select: { id: true, name: true, trainCount: true } })
+        : null;
+      if (input.datasetSnapshotId && !snapshot) throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
+      // A job that cannot run is refused now, with the reason, instead of failing later in its trainer.
+      if (input.trainer.kind === 'builtin' && deps.catalog.get(input.trainer.name).needsTrainingData) {
+        if (!snapshot) {
+          throw new DomainError('INVALID_ARGUMENT', `Trainer ${input.trainer.name} needs a dataset snapshot with training pairs: give datasetSnapshotId`, {
+            path: ['datasetSnapshotId'],
+          });
+        }
+        if (snapshot.trainCount === 0) {
+          throw new DomainError('FAILED_PRECONDITION', `Dataset snapshot ${snapshot.name} (${snapshot.id}) has no training pairs; trainer ${input.trainer.name} needs some`, {
+            datasetSnapshotId: snapshot.id,
+          });
+        }
+      }
+      if (input.trainer.kind === 'command' && input.trainer.cwd && !commandPolicy.shared) {
+        const cwd = await stat(input.trainer.cwd).catch(() => undefined);
+        if (!cwd?.isDirectory()) throw new DomainError('INVALID_ARGUMENT', `The trainer's working directory ${input.trainer.cwd} is not a directory on this machine`, { path: ['trainer', 'cwd'] });
       }
       let parentVersionId: string | null = null;
       if (input.parentVersion) {
@@ -130,30 +148,13 @@ export const createTrainingJobService = (deps: {
       return get(id);
     },
 
-    /** A byte range of a log, or its last `tail` lines (read from the end, never the whole file). */
-    async logs(id: string, stream: 'stdout' | 'stderr' | 'events', options: { tail?: number; offset?: number; length: number }) {
+    /**
+     * A byte range of a log, or its last `tail` lines (read from the end, never the whole file).
+     * The job is looked up first; the path comes from this server's own job workspace.
+     */
+    async logs(id: string, stream: LogStream, options: { tail?: number; offset?: number; length: number }): Promise<LogSlice> {
       await get(id);
-      const file = join(deps.workspace.dirOf(id), 'logs', `${stream}.log`);
-      const size = (await stat(file).catch(() => ({ size: 0 }))).size;
-      if (size === 0) return { text: '', size, offset: 0 };
-      const handle = await open(file, 'r');
-      try {
-        if (options.offset !== undefined) {
-          const length = Math.max(0, Math.min(options.length, size - options.offset));
-          const buffer = Buffer.alloc(length);
-          await handle.read(buffer, 0, length, options.offset);
-          return { text: buffer.toString('utf8'), size, offset: options.offset };
-        }
-        const window = Math.min(size, options.length);
-        const buffer = Buffer.alloc(window);
-        await handle.read(buffer, 0, window, size - window);
-        const lines = buffer.toString('utf8').split('\n');
-        if (lines.at(-1) === '') lines.pop();
-        const kept = lines.slice(-(options.tail ?? 100));
-        return { text: `${kept.join('\n')}\n`, size, offset: size - Buffer.byteLength(`${kept.join('\n')}\n`) };
-      } finally {
-        await handle.close();
-      }
+      return readJobLog(deps.workspace.dirOf(id), stream, options);
     },
 
     async metrics(jobId: string, names: string[] | undefined, maxPoints: number) {

@@ -1,13 +1,16 @@
-import type { CreateJobInput } from '@trainyard/contracts';
+import { type CreateJobInput, FAILURE_LOG_TAIL } from '@trainyard/contracts';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError } from './cli-error';
 import type { Connection, GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
-import { formatNumber, formatTime, printJson, printLine, printTable } from './output';
+import { formatBytes, formatNumber, formatTime, printJson, printLine, printTable } from './output';
 import { withConnection } from './run-action';
 
 const toNumber = (value: string): number => Number(value);
+/** `jobs logs`: bytes per request, and how often `--follow` asks for more. */
+const LOG_PAGE_BYTES = 1024 * 1024;
+const LOG_POLL_MS = 500;
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `--param epochs=5` → { epochs: 5 }: values are JSON when they parse as JSON, else strings. */
@@ -48,11 +51,16 @@ interface StartOptions extends GlobalOptions {
   follow?: boolean;
 }
 
-const jobInput = (options: StartOptions): CreateJobInput => {
-  if (Boolean(options.trainer) === Boolean(options.command)) throw new CliError('Give exactly one of --trainer NAME or --command ARGV…', EXIT.USAGE);
+const COMMAND_HINT = 'Your own trainer: put its command after --, verbatim, e.g. trainyard jobs start --name N -- python3 -u train.py --lr 0.1';
+
+/** `argv` is everything after `--` (the trainer's command, verbatim); `--command A B` is the older form for commands without options. */
+const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
+  if (options.command?.length && argv.length > 0) throw new CliError(`Give the command once: after -- (not with --command as well). ${COMMAND_HINT}`, EXIT.USAGE);
+  const command = argv.length > 0 ? argv : options.command;
+  if (Boolean(options.trainer) === Boolean(command?.length)) throw new CliError(`Give exactly one of --trainer NAME or -- COMMAND [ARG…]. ${COMMAND_HINT}`, EXIT.USAGE);
   return {
     name: options.name,
-    trainer: options.trainer ? { kind: 'builtin', name: options.trainer } : { kind: 'command', command: options.command ?? [], cwd: process.cwd() },
+    trainer: options.trainer ? { kind: 'builtin', name: options.trainer } : { kind: 'command', command: command ?? [], cwd: process.cwd() },
     executor: 'local',
     hyperparameters: parseParams(options.param),
     resources: options.timeout ? { timeoutSeconds: options.timeout } : {},
@@ -66,6 +74,37 @@ const jobInput = (options: StartOptions): CreateJobInput => {
 };
 
 const TERMINAL_EXIT: Record<string, number> = { succeeded: EXIT.OK, failed: EXIT.JOB_FAILED, cancelled: EXIT.JOB_CANCELLED };
+const LOG_STREAMS = ['stdout', 'stderr', 'events'] as const;
+type LogStream = (typeof LOG_STREAMS)[number];
+
+/**
+ * A trainer's output made safe for a terminal: colours (SGR) and tab/newline/carriage return are
+ * kept; every other control character and escape sequence (titles, clipboard, cursor moves) is
+ * dropped — a log may come from anyone's trainer.
+ */
+export const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^[\]]?|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, (match) =>
+    // eslint-disable-next-line no-control-regex
+    /^\x1b\[[0-9;]*m$/.test(match) ? match : '',
+  );
+
+/**
+ * For a failed job (or one waiting to retry after a failure): the last lines of its stderr, under
+ * its error — a traceback says why where "exited with code 1" does not.
+ */
+const printStderrTail = async ({ client }: Connection, job: { id: string; status: string; error: string | null }): Promise<void> => {
+  if (job.status !== 'failed' && !(job.status === 'queued' && job.error)) return;
+  const tail = await client.jobs.logs.query({ id: job.id, stream: 'stderr', tail: FAILURE_LOG_TAIL.lines, length: FAILURE_LOG_TAIL.bytes }).catch(() => undefined);
+  if (!tail || tail.text.trim() === '') {
+    printLine('The trainer wrote nothing to stderr.');
+    return;
+  }
+  const lines = tail.text.replace(/\n$/, '').split('\n');
+  const whole = tail.offset === 0;
+  printLine(`stderr${whole ? '' : `, last ${lines.length} lines of ${formatBytes(tail.size)} (all of it: trainyard jobs logs ${job.id} --stream stderr)`}:`);
+  for (const line of lines) printLine(`  ${printable(line)}`);
+};
 
 /**
  * Streams a job's status, progress, metrics and log lines until it ends; the exit code is the
@@ -124,6 +163,7 @@ export const followJob = async ({ client }: Connection, id: string, options: Glo
   const job = await client.jobs.get.query({ id });
   if (!options.json) {
     printLine(`Job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}`);
+    if (job.status === 'failed') await printStderrTail({ client } as Connection, job);
     if (job.status === 'succeeded' && job.targetModelName) {
       const versions = await client.models.listVersions.query({ model: job.targetModelName, limit: 20 });
       const version = versions.items.find((candidate) => candidate.trainingJobId === job.id);
@@ -147,10 +187,12 @@ export const registerJobCommands = (program: Command): void => {
   const jobs = program.command('jobs').description('training jobs: start, watch, cancel, retry');
   jobs
     .command('start')
-    .description('queue a training job')
+    .description('queue a training job: a built-in trainer (--trainer NAME), or your own command after --, verbatim')
+    .usage('--name N (--trainer NAME | -- COMMAND [ARG…]) [options]')
+    .argument('[command...]', 'your own trainer after --, passed as is: -- python3 -u train.py --lr 0.1 (runs in this directory)')
     .requiredOption('--name <name>', 'job name')
     .option('--trainer <name>', 'built-in trainer, e.g. text-detector')
-    .option('--command <argv...>', 'or: a trainer command to run (local mode)')
+    .option('--command <argv...>', 'older form of -- COMMAND for commands without options of their own')
     .option('--snapshot <id>', 'dataset snapshot to train on')
     .option('--param <name=value>', 'hyperparameter (repeatable; JSON values)', collect, [])
     .option('--target-model <model>', 'register the result as a version of this model')
@@ -161,9 +203,10 @@ export const registerJobCommands = (program: Command): void => {
     .option('--idempotency-key <key>', 'starting twice with the same key returns the first job')
     .option('--follow', 'then follow it until it ends (exit code = job result)')
     .option('--json', 'print JSON')
-    .action((_options, command: Command) =>
+    .showHelpAfterError(`(${COMMAND_HINT})`)
+    .action((argv: string[], _options, command: Command) =>
       withConnection<StartOptions>(command, async (connection, options) => {
-        const job = await connection.client.jobs.create.mutate(jobInput(options));
+        const job = await connection.client.jobs.create.mutate(jobInput(options, argv));
         if (options.json && !options.follow) return printJson(job);
         printLine(`${job.existing ? 'Existing' : 'Queued'} job ${job.id} (${job.name})`);
         return options.follow ? followJob(connection, job.id, options) : EXIT.OK;
@@ -189,12 +232,59 @@ export const registerJobCommands = (program: Command): void => {
     .command('show')
     .argument('<id>', 'job id')
     .option('--json', 'print JSON')
-    .description('one job with its final metrics and validation report')
+    .description('one job with its final metrics and validation report; a failed one with the end of its stderr')
     .action((id: string, _options, command: Command) =>
-      withConnection(command, async ({ client }, options) => {
-        const job = await client.jobs.get.query({ id });
+      withConnection(command, async (connection, options) => {
+        const job = await connection.client.jobs.get.query({ id });
         if (options.json) return printJson(job);
         showJob(job);
+        await printStderrTail(connection, job);
+      }),
+    );
+  jobs
+    .command('logs')
+    .argument('<id>', 'job id')
+    .option('--stream <stream>', 'stdout, stderr or events (Trainyard\'s log of the trainer\'s events)', 'stdout')
+    .option('--tail <lines>', 'only the last N lines (≤ 10000)', toNumber)
+    .option('--follow', 'keep printing what is written until the job ends')
+    .option('--json', 'print JSON lines { text, size, offset, nextOffset }')
+    .description("a job's trainer output: stdout, stderr or the events log")
+    .action((id: string, _options, command: Command) =>
+      withConnection<GlobalOptions & { stream: string; tail?: number; follow?: boolean }>(command, async ({ client }, options) => {
+        if (!(LOG_STREAMS as readonly string[]).includes(options.stream)) throw new CliError(`--stream must be stdout, stderr or events, got "${options.stream}"`, EXIT.USAGE);
+        const stream = options.stream as LogStream;
+        const terminal = Boolean(process.stdout.isTTY);
+        const write = (slice: { text: string; size: number; offset: number; nextOffset: number }): void => {
+          if (options.json) printLine(JSON.stringify(slice));
+          else if (slice.text) process.stdout.write(terminal ? printable(slice.text) : slice.text);
+        };
+        /** Prints from `offset` to the end of the log, a page at a time; returns where it stopped. */
+        const drain = async (from: number): Promise<number> => {
+          for (let offset = from; ; ) {
+            const slice = await client.jobs.logs.query({ id, stream, offset, length: LOG_PAGE_BYTES });
+            if (slice.nextOffset === offset) return offset;
+            write(slice);
+            offset = slice.nextOffset;
+            if (offset >= slice.size) return offset;
+          }
+        };
+        let offset: number;
+        if (options.tail !== undefined) {
+          const slice = await client.jobs.logs.query({ id, stream, tail: options.tail, length: LOG_PAGE_BYTES });
+          write(slice);
+          offset = slice.nextOffset;
+        } else {
+          await client.jobs.get.query({ id }); // an unknown job says so, even with no log yet
+          offset = await drain(0);
+        }
+        while (options.follow) {
+          // The status first: once it is final, the trainer has exited and the log is complete.
+          const { status } = await client.jobs.get.query({ id });
+          offset = await drain(offset);
+          if (status === 'succeeded' || status === 'failed' || status === 'cancelled') break;
+          await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
+        }
+        return EXIT.OK;
       }),
     );
   jobs

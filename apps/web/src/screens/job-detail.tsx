@@ -3,13 +3,51 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api } from '../api';
 import { type ChartSource, MetricChart } from '../components/metric-chart';
-import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
-import { formatDate } from '../lib/format';
+import { Empty, ErrorNote, Loading, ProgressBar, QueryState, StatusBadge } from '../components/states';
+import { formatBytes, formatDate } from '../lib/format';
 import { LiveMetrics } from '../lib/live-metrics';
 import { JobActions, useJobAction } from './jobs';
 
 const LOG_LINES = 300;
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** How much of a failed job's stderr is shown (the contracts' FAILURE_LOG_TAIL, as the CLI shows it). */
+const STDERR_TAIL = { lines: 40, bytes: 8 * 1024 };
+
+/**
+ * The last lines a failed trainer wrote to stderr — usually the traceback that says why, where
+ * the job's error only says "exited with code 1". Refetched when the job's status changes.
+ */
+const StderrTail = ({ id, status, attempt }: { id: string; status: string; attempt: number }) => {
+  const tail = useQuery({
+    queryKey: ['jobs', 'stderr', id, status, attempt],
+    queryFn: () => api.jobs.logs.query({ id, stream: 'stderr', tail: STDERR_TAIL.lines, length: STDERR_TAIL.bytes }),
+  });
+  const lines = tail.data ? tail.data.text.replace(/\n$/, '').split('\n').length : 0;
+  return (
+    <section aria-labelledby="stderr-title">
+      <h2 id="stderr-title">Trainer stderr</h2>
+      {tail.isPending ? (
+        <Loading what="stderr" />
+      ) : tail.error || !tail.data ? (
+        <ErrorNote error={tail.error} retry={() => void tail.refetch()} />
+      ) : tail.data.text.trim() === '' ? (
+        <Empty>The trainer wrote nothing to stderr.</Empty>
+      ) : (
+        <>
+          {tail.data.offset > 0 && (
+            <p className="muted">
+              Last {lines} lines of {formatBytes(tail.data.size)}.
+            </p>
+          )}
+          {/* Scrolled to its end: the last lines (the exception) are the ones that say why. */}
+          <pre className="log stderr" tabIndex={0} aria-label="Trainer stderr" data-testid="job-stderr" ref={(element) => element?.scrollTo({ top: element.scrollHeight })}>
+            {tail.data.text}
+          </pre>
+        </>
+      )}
+    </section>
+  );
+};
 
 /** Live progress, metrics and log lines of one job over the `jobs.events` subscription. */
 const useLiveJob = (id: string) => {
@@ -121,6 +159,7 @@ export const JobDetailScreen = () => {
                 </>
               )}
             </dl>
+            {(data.status === 'failed' || (data.status === 'queued' && data.error)) && <StderrTail id={data.id} status={data.status} attempt={data.attempt} />}
             {liveError !== undefined && <ErrorNote error={liveError} />}
             <h2>Metrics</h2>
             <fieldset className="compare">
