@@ -113,12 +113,14 @@ const printStderrTail = async ({ client }: Connection, job: { id: string; status
 export const followJob = async ({ client }: Connection, id: string, options: GlobalOptions): Promise<number> => {
   const interactive = Boolean(process.stderr.isTTY) && !options.json;
   const bar = interactive ? new SingleBar({ format: 'Training [{bar}] {percentage}% {message}', stream: process.stderr, hideCursor: true }) : undefined;
-  bar?.start(100, 0, { message: '' });
+  // The payload is the bar's whole state: a restart without it prints a literal `{message}`.
+  const payload = { message: '' };
+  bar?.start(100, 0, payload);
   let lastPrintedDecile = -1;
   const say = (text: string): void => {
     if (bar) bar.stop();
     printLine(text);
-    if (bar) bar.start(100, bar.getProgress() * 100, {});
+    if (bar) bar.start(100, bar.getProgress() * 100, payload);
   };
   const ended = await new Promise<{ error?: unknown; interrupted?: boolean }>((resolve) => {
     const onInterrupt = (): void => {
@@ -132,7 +134,8 @@ export const followJob = async ({ client }: Connection, id: string, options: Glo
           if (options.json) return printLine(JSON.stringify(event));
           if (event.type === 'progress') {
             const percent = Math.round(event.fraction * 100);
-            if (bar) bar.update(percent, { message: event.message ?? '' });
+            payload.message = event.message ?? '';
+            if (bar) bar.update(percent, payload);
             else if (Math.floor(percent / 10) > lastPrintedDecile) {
               lastPrintedDecile = Math.floor(percent / 10);
               printLine(`progress ${percent}%${event.message ? ` ${event.message}` : ''}`);
