@@ -8,6 +8,7 @@ export type Job = TrainyardOutputs['jobs']['get'];
 export type JobSummary = TrainyardOutputs['jobs']['list']['items'][number];
 export type Trainer = TrainyardOutputs['jobs']['trainers'][number];
 export type ModelVersion = TrainyardOutputs['models']['listVersions']['items'][number];
+export type Artifact = TrainyardOutputs['artifacts']['list']['items'][number];
 export type Snapshot = TrainyardOutputs['datasets']['list']['items'][number];
 export type DataPoint = TrainyardOutputs['trainingData']['list']['items'][number];
 export type LineageGraph = TrainyardOutputs['models']['lineage'];

@@ -1,6 +1,6 @@
 import type { AppRouter } from '@trainyard/api';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, retryLink, splitLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, retryLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
@@ -18,6 +18,70 @@ export interface TrainyardClientOptions {
 }
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+/**
+ * A query whose input would make a URL longer than this travels as a POST body instead (the
+ * server allows it: `allowMethodOverride`). Node answers 431 once a request's headers pass
+ * 16 KiB, so a GET URL must stay well below that; a batch of small GETs is split at the same
+ * length.
+ */
+export const MAX_QUERY_URL_LENGTH = 6_000;
+
+/** Length of the URL-encoded input a GET would carry (what the batch link puts after `input=`). */
+const encodedInputLength = (input: unknown): number =>
+  input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: superjson.serialize(input) })).length;
+
+const TRPC_CODE_FOR_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_SUPPORTED', 408: 'TIMEOUT',
+  409: 'CONFLICT', 412: 'PRECONDITION_FAILED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL_SERVER_ERROR', 501: 'NOT_IMPLEMENTED', 502: 'BAD_GATEWAY', 503: 'SERVICE_UNAVAILABLE', 504: 'GATEWAY_TIMEOUT',
+};
+
+const STATUS_MESSAGE: Record<number, string> = {
+  413: 'The request is larger than the server accepts',
+  414: 'The request URL is longer than the server accepts',
+  431: 'The request is larger than the server accepts (its URL or headers are too long)',
+};
+
+/** A tRPC response (or batch of them) as our server sends it, superjson-encoded. */
+const isTrpcBody = (body: unknown): boolean => {
+  if (Array.isArray(body)) return true;
+  if (typeof body !== 'object' || body === null) return false;
+  const error = (body as { error?: unknown }).error;
+  return 'result' in body || (typeof error === 'object' && error !== null && 'json' in error);
+};
+
+/**
+ * A failed response whose body is not a tRPC answer — Node's bare 431, the guard's
+ * `{ error: { message } }`, a proxy's HTML error page — would otherwise surface as "Unexpected
+ * end of JSON input" or "Unable to transform response from server". It is turned into a tRPC
+ * error with a plain message and the HTTP status (so `trainyardErrorInfo` and the retry rule
+ * see it).
+ */
+const withPlainErrors =
+  (fetchImpl: typeof fetch): typeof fetch =>
+  async (input, init) => {
+    const response = await fetchImpl(input, init);
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (isTrpcBody(body)) return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const guardMessage = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
+    const plainText = /^text\/plain\b/i.test(response.headers.get('content-type') ?? '') && text.length <= 300 && !text.includes('\n') ? text.trim() : '';
+    const reason = typeof guardMessage === 'string' ? guardMessage : plainText || (STATUS_MESSAGE[response.status] ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    const message = `${reason} (HTTP ${response.status})`;
+    const code = TRPC_CODE_FOR_STATUS[response.status] ?? (response.status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+    const error = { json: { message, code: response.status >= 500 ? -32603 : -32600, data: { code, httpStatus: response.status, domainCode: null, zodIssues: null } } };
+    const headers = new Headers(response.headers);
+    headers.set('content-type', 'application/json');
+    headers.delete('content-length');
+    return new Response(JSON.stringify({ error }), { status: response.status, statusText: response.statusText, headers });
+  };
 
 /** True when a failure says nothing about the request itself: the server was unreachable or briefly unavailable. */
 export const isTransientError = (error: unknown): boolean => {
@@ -38,6 +102,7 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   // Wrapped: a browser's fetch called with another `this` throws "Illegal invocation".
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const callFetch = withPlainErrors(fetchImpl);
   // With a cookie the browser's own EventSource does; with a token the package sends it as a header.
   const browserEventSource = (globalThis as unknown as { EventSource?: typeof EventSource }).EventSource;
   const attempts = options.queryAttempts ?? 3;
@@ -56,13 +121,20 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
             ? { EventSource, eventSourceOptions: { fetch: (input: string | URL, init?: RequestInit) => fetchImpl(input, { ...init, headers: { ...init?.headers, ...authorization } }) } }
             : { EventSource: browserEventSource }),
         }),
-        false: httpBatchLink({
-          url: base,
-          transformer: superjson,
-          // The server refuses batches of more than 50 calls (400); larger ones are split here.
-          maxItems: 50,
-          headers: () => authorization,
-          fetch: fetchImpl,
+        false: splitLink({
+          // A query with a large input (long texts to score) goes alone, as a POST with a JSON body.
+          condition: (op) => op.type === 'query' && op.path.length + encodedInputLength(op.input) > MAX_QUERY_URL_LENGTH,
+          true: httpLink({ url: base, transformer: superjson, methodOverride: 'POST', headers: () => authorization, fetch: callFetch }),
+          false: httpBatchLink({
+            url: base,
+            transformer: superjson,
+            // The server refuses batches of more than 50 calls (400); larger ones are split here.
+            maxItems: 50,
+            // GET batches are split before their URL gets long enough for a 431.
+            maxURLLength: MAX_QUERY_URL_LENGTH + 2_000,
+            headers: () => authorization,
+            fetch: callFetch,
+          }),
         }),
       }),
     ],

@@ -95,7 +95,10 @@ export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput 
 
 export const scoreInput = z.strictObject({
   model: modelName,
-  /** Defaults to the model's active version. */
-  ref: versionRef.default({ alias: 'active' }),
+  /** Omitted: the model's active version, or its latest version when none is active (the answer says which: `chosenBy`). */
+  ref: versionRef.optional(),
   texts: z.array(z.string().max(100_000)).min(1).max(10_000),
 });
+
+/** How `models.score` picked its version: the `ref` given, the active version, or the latest (no ref given and no active version). */
+export type ScoreVersionChoice = 'ref' | 'active' | 'latest';

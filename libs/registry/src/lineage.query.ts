@@ -1,4 +1,4 @@
-import { notFound } from '@trainyard/core';
+import { DomainError, notFound } from '@trainyard/core';
 import type { SqlQueryable } from '@trainyard/db';
 
 export type LineageNodeKind = 'snapshot' | 'job' | 'artifact' | 'version';
@@ -38,7 +38,8 @@ export const lineageGraph = async (db: SqlQueryable, model: string, version?: nu
   );
   if (versions.length === 0) {
     const [exists] = await db.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model]);
-    if (!exists || version) throw notFound(version ? `Version ${version} of model ${model}` : `Model ${model}`, { model, version });
+    if (!exists) throw notFound(`Model ${model}`, { model });
+    if (version) throw new DomainError('NOT_FOUND', `Model ${model} has no version ${version}`, { model, version });
     return { nodes: [], edges: [] };
   }
   const versionIds = versions.map((v) => v.id);

@@ -21,12 +21,26 @@ const baselines = async (tx: SqlQueryable, modelId: string, rules: readonly Gate
   return Object.fromEntries(rows.map((row) => [row.alias, row.metrics]));
 };
 
+/**
+ * Why `ref` found nothing, in plain words: "Model X not found", "Model X has no active version",
+ * "Model X has no version 7", "Model X has no alias champion", "Model X has no versions yet".
+ */
+export const versionNotFound = async (tx: SqlQueryable, model: string, ref: VersionRef): Promise<DomainError> => {
+  const [exists] = await tx.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model]);
+  if (!exists) return notFound(`Model ${model}`, { model });
+  const details = { model, ...ref };
+  if ('version' in ref) return new DomainError('NOT_FOUND', `Model ${model} has no version ${ref.version}`, details);
+  if (ref.alias === 'active') return new DomainError('NOT_FOUND', `Model ${model} has no active version`, details);
+  if (ref.alias === 'latest') return new DomainError('NOT_FOUND', `Model ${model} has no versions yet`, details);
+  return new DomainError('NOT_FOUND', `Model ${model} has no alias ${ref.alias}`, details);
+};
+
 const versionId = async (tx: SqlQueryable, model: string, version: number): Promise<string> => {
   const [row] = await tx.query<{ id: string }>(
     `SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE m."name" = $1 AND v."version" = $2`,
     [model, version],
   );
-  if (!row) throw notFound(`Version ${version} of model ${model}`, { model, version });
+  if (!row) throw await versionNotFound(tx, model, { version });
   return row.id;
 };
 
@@ -58,9 +72,7 @@ export const createModelVersionService = (database: Database) => {
             ? [`${VERSION_SELECT} WHERE m."name" = $1 AND v."id" = m."activeVersionId"`, [model]]
             : [`${VERSION_SELECT} JOIN "ModelAlias" ra ON ra."versionId" = v."id" WHERE m."name" = $1 AND ra."alias" = $2`, [model, ref.alias]];
     const [row] = await tx.query<VersionOutput>(query, params);
-    if (!row) {
-      throw 'version' in ref ? notFound(`Version ${ref.version} of model ${model}`, { model, version: ref.version }) : notFound(`Model ${model} has no version at ${ref.alias}`, { model, alias: ref.alias });
-    }
+    if (!row) throw await versionNotFound(tx, model, ref);
     return row;
   };
 
@@ -150,7 +162,7 @@ export const createModelVersionService = (database: Database) => {
       sql.transaction(async (tx) => {
         const locked = await lockModel(tx, model);
         const removed = await tx.query(`DELETE FROM "ModelAlias" WHERE "modelId" = $1 AND "alias" = $2 RETURNING "id"`, [locked.id, alias]);
-        if (removed.length === 0) throw notFound(`Alias ${alias} of model ${model}`, { model, alias });
+        if (removed.length === 0) throw new DomainError('NOT_FOUND', `Model ${model} has no alias ${alias}`, { model, alias });
         await appendEvent(tx, locked.id, 'alias.removed', actor, { alias });
         return { removed: true as const };
       }),

@@ -1,7 +1,7 @@
 import { buffer } from 'node:stream/consumers';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
-import type { VersionRef } from '@trainyard/contracts';
-import { DomainError } from '@trainyard/core';
+import type { ScoreVersionChoice, VersionRef } from '@trainyard/contracts';
+import { DomainError, isDomainError } from '@trainyard/core';
 import type { ModelVersionService } from '@trainyard/registry';
 import { loadDetector, type TextDetector } from './text-detector/detector';
 
@@ -29,9 +29,25 @@ export const createScoringService = (deps: { versions: ModelVersionService; arti
     }
   };
 
+  /** Without `ref`: the active version, else the latest one (a freshly trained model has no active version yet). */
+  const choose = async (model: string, ref: VersionRef | undefined) => {
+    if (ref) return { version: await deps.versions.get(model, ref), chosenBy: 'ref' as const };
+    const active = await deps.versions.get(model, { alias: 'active' }).catch((error: unknown) => {
+      if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
+    if (active) return { version: active, chosenBy: 'active' as const };
+    return { version: await deps.versions.get(model, { alias: 'latest' }), chosenBy: 'latest' as const };
+  };
+
   return {
-    async score(model: string, ref: VersionRef, texts: readonly string[]): Promise<{ model: string; version: number; scores: number[] }> {
-      const version = await deps.versions.get(model, ref);
+    /** `chosenBy` says which version scored: the `ref` given, the active one, or the latest (no ref, no active version). */
+    async score(
+      model: string,
+      ref: VersionRef | undefined,
+      texts: readonly string[],
+    ): Promise<{ model: string; version: number; chosenBy: ScoreVersionChoice; scores: number[] }> {
+      const { version, chosenBy } = await choose(model, ref);
       let detector = cache.get(version.id);
       if (!detector) {
         detector = load(version.id, version.artifactIds);
@@ -39,7 +55,7 @@ export const createScoringService = (deps: { versions: ModelVersionService; arti
         detector.catch(() => cache.delete(version.id));
         if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value ?? '');
       }
-      return { model, version: version.version, scores: (await detector).score(texts) };
+      return { model, version: version.version, chosenBy, scores: (await detector).score(texts) };
     },
   };
 };

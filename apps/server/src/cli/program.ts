@@ -6,6 +6,7 @@ import { runUiCommand } from '../commands/ui.command';
 import { registerSessionCommands } from '../commands/session.command';
 import { registerTokenCommands } from '../commands/tokens.command';
 import { TRAINYARD_VERSION } from '../version';
+import { registerArtifactCommands } from './artifacts.commands';
 import { registerDataCommands } from './data.commands';
 import { registerDatasetCommands } from './datasets.commands';
 import { EXIT } from './exit-codes';
@@ -38,6 +39,7 @@ export const createProgram = (): Command => {
   registerDatasetCommands(program);
   registerJobCommands(program);
   registerModelCommands(program);
+  registerArtifactCommands(program);
   registerScoreCommand(program);
   registerSyncCommands(program);
   registerTokenCommands(program);

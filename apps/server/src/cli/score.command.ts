@@ -4,7 +4,7 @@ import { CliError } from './cli-error';
 import type { GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
 import { parseModelRef } from './model-ref';
-import { printJson, printTable } from './output';
+import { printJson, printLine, printTable } from './output';
 import { withConnection } from './run-action';
 
 const readTexts = async (file: string): Promise<string[]> => {
@@ -16,11 +16,17 @@ const readTexts = async (file: string): Promise<string[]> => {
 
 const preview = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}…` : text);
 
+/** Why this version scored: "active", "latest; no active version", or the ref asked for ("@champion", "@3"). */
+export const scoredWithLine = (result: { model: string; version: number; chosenBy: 'ref' | 'active' | 'latest' }, asked?: string): string => {
+  const why = result.chosenBy === 'active' ? 'active' : result.chosenBy === 'latest' ? 'latest; no active version' : `@${asked ?? 'ref'}`;
+  return `Scored with ${result.model} v${result.version} (${why})`;
+};
+
 export const registerScoreCommand = (program: Command): void => {
   program
     .command('score')
     .argument('[texts...]', 'texts to score')
-    .requiredOption('--model <ref>', 'NAME, NAME@VERSION or NAME@ALIAS (default: the active version)')
+    .requiredOption('--model <ref>', 'NAME, NAME@VERSION or NAME@ALIAS (NAME alone: the active version, else the latest)')
     .option('--file <file>', 'score each non-empty line of this file')
     .option('--json', 'print JSON')
     .description('detection scores: probability (0..1) that each text is machine-written')
@@ -29,8 +35,11 @@ export const registerScoreCommand = (program: Command): void => {
         const all = [...texts, ...(options.file ? await readTexts(options.file) : [])];
         if (all.length === 0) throw new CliError('Nothing to score: give texts as arguments or --file FILE', EXIT.USAGE);
         const { model, ref } = parseModelRef(options.model);
-        const result = await client.models.score.query({ model, ref, texts: all });
+        const asked = options.model.includes('@') ? options.model.slice(options.model.indexOf('@') + 1) : undefined;
+        // No ref: the server scores with the active version, or the latest when none is active.
+        const result = await client.models.score.query({ model, ...(asked === undefined ? {} : { ref }), texts: all });
         if (options.json) return printJson({ ...result, texts: all });
+        printLine(scoredWithLine(result, asked));
         printTable(
           [`score (${result.model} v${result.version})`, 'text'],
           result.scores.map((score, index) => [score.toFixed(4), preview(all[index] ?? '')]),

@@ -21,6 +21,10 @@ export const trpcRoute = (context: (request: IncomingMessage) => ApiContext, max
     // Enforced while streaming too, so a chunked body without Content-Length is still capped.
     maxBodySize: maxBodyBytes,
     maxBatchSize: MAX_BATCH_CALLS,
+    // Queries may come as POST: our client sends those with a large input (texts to score) in a
+    // JSON body, since a GET URL over Node's 16 KiB header limit is refused with 431. A POST still
+    // needs application/json (the guard) and, on a browser session, our Origin.
+    allowMethodOverride: true,
   });
   return {
     prefix: '/trpc/',

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
-import { api, type ModelVersion } from '../api';
+import { api, type Artifact, type ModelVersion } from '../api';
 import { ErrorNote, QueryState } from '../components/states';
-import { formatDate, formatNumber } from '../lib/format';
+import { formatBytes, formatDate, formatNumber } from '../lib/format';
 
 const AliasForm = ({ model, versions }: { model: string; versions: readonly ModelVersion[] }) => {
   const client = useQueryClient();
@@ -41,6 +41,56 @@ const AliasForm = ({ model, versions }: { model: string; versions: readonly Mode
   );
 };
 
+/** The file name a download gets: the name's last segment, safe characters only (the browser cleans it too). */
+const downloadName = (artifact: Artifact): string => {
+  const cleaned = (artifact.name.split(/[\\/]/).pop() ?? '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '');
+  return /[A-Za-z0-9]/.test(cleaned) ? cleaned : artifact.sha256;
+};
+
+/** A version's artifacts; each downloads from the blob route (same origin, the session cookie authenticates). */
+const VersionArtifacts = ({ version }: { version: ModelVersion }) => {
+  const artifacts = useQuery({
+    queryKey: ['models', 'artifacts', version.id],
+    queryFn: () => api.artifacts.list.query({ modelVersionId: version.id, limit: 200 }),
+    enabled: version.artifactIds.length > 0,
+  });
+  if (version.artifactIds.length === 0) return <p className="muted">v{version.version}: no artifacts.</p>;
+  return (
+    <QueryState query={artifacts} what="artifacts" isEmpty={(page) => page.items.length === 0} empty={`v${version.version}: no artifacts.`}>
+      {(page) => (
+        <table className="table" data-testid={`artifacts-v${version.version}`} aria-label={`Artifacts of v${version.version}`}>
+          <thead>
+            <tr>
+              <th scope="col">Artifact</th>
+              <th scope="col">Type</th>
+              <th scope="col">Size</th>
+              <th scope="col">SHA-256</th>
+              <th scope="col">Download</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.items.map((artifact) => (
+              <tr key={artifact.id}>
+                <td>{artifact.name}</td>
+                <td>{artifact.type}</td>
+                <td>{formatBytes(artifact.size)}</td>
+                <td>
+                  <code title={artifact.sha256}>{artifact.sha256.slice(0, 16)}…</code>
+                </td>
+                <td>
+                  <a href={`/blobs/sha256/${artifact.sha256}`} download={downloadName(artifact)} aria-label={`Download ${artifact.name}`}>
+                    Download
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </QueryState>
+  );
+};
+
 const VersionRow = ({ version }: { version: ModelVersion }) => {
   const client = useQueryClient();
   const activate = useMutation({
@@ -48,29 +98,36 @@ const VersionRow = ({ version }: { version: ModelVersion }) => {
     onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
   });
   return (
-    <tr>
-      <th scope="row">v{version.version}</th>
-      <td>
-        {Object.entries(version.metrics)
-          .map(([name, value]) => `${name} ${formatNumber(value)}`)
-          .join(', ') || '—'}
-      </td>
-      <td>
-        <details>
-          <summary>report</summary>
-          <pre className="small">{version.validation ? JSON.stringify(version.validation, null, 2) : 'no validation report'}</pre>
-        </details>
-      </td>
-      <td data-testid={`aliases-v${version.version}`}>{version.aliases.join(', ') || '—'}</td>
-      <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
-      <td>{formatDate(version.createdAt)}</td>
-      <td>
-        <button type="button" onClick={() => activate.mutate()} disabled={activate.isPending} aria-pressed={version.active}>
-          {version.active ? 'Active ✓' : 'Set active'}
-        </button>
-        {activate.error && <ErrorNote error={activate.error} />}
-      </td>
-    </tr>
+    <>
+      <tr>
+        <th scope="row">v{version.version}</th>
+        <td>
+          {Object.entries(version.metrics)
+            .map(([name, value]) => `${name} ${formatNumber(value)}`)
+            .join(', ') || '—'}
+        </td>
+        <td>
+          <details>
+            <summary>report</summary>
+            <pre className="small">{version.validation ? JSON.stringify(version.validation, null, 2) : 'no validation report'}</pre>
+          </details>
+        </td>
+        <td data-testid={`aliases-v${version.version}`}>{version.aliases.join(', ') || '—'}</td>
+        <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
+        <td>{formatDate(version.createdAt)}</td>
+        <td>
+          <button type="button" onClick={() => activate.mutate()} disabled={activate.isPending} aria-pressed={version.active}>
+            {version.active ? 'Active ✓' : 'Set active'}
+          </button>
+          {activate.error && <ErrorNote error={activate.error} />}
+        </td>
+      </tr>
+      <tr>
+        <td colSpan={7}>
+          <VersionArtifacts version={version} />
+        </td>
+      </tr>
+    </>
   );
 };
 

@@ -6,28 +6,33 @@ import { parseVersionRef, splitTexts } from '../lib/version-ref';
 
 const MAX_TEXTS = 1_000;
 
+/** How the version was picked, as the CLI says it too. */
+const chosenByText = (chosenBy: 'ref' | 'active' | 'latest', ref: { version: number } | { alias: string } | undefined): string =>
+  chosenBy === 'active' ? 'active' : chosenBy === 'latest' ? 'latest; no active version' : ref && 'alias' in ref ? `@${ref.alias}` : `@${ref?.version ?? ''}`;
+
 export const ScoreScreen = () => {
   const models = useQuery({ queryKey: ['models', 'list', 'score'], queryFn: () => api.models.list.query({ limit: 100 }) });
   const [model, setModel] = useState('');
-  const [ref, setRef] = useState('active');
+  // Empty: the server scores with the active version, or the latest when none is active.
+  const [ref, setRef] = useState('');
   const [input, setInput] = useState('');
   const [problem, setProblem] = useState<string>();
   const chosen = model || models.data?.items[0]?.name || '';
   const score = useMutation({
     // A read, but run on demand: useMutation gives the pending/error/result states of a button press.
-    mutationFn: (args: { model: string; ref: { version: number } | { alias: string }; texts: string[] }) =>
+    mutationFn: (args: { model: string; ref?: { version: number } | { alias: string }; texts: string[] }) =>
       api.models.score.query(args as Parameters<typeof api.models.score.query>[0]),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const texts = splitTexts(input);
-    const parsedRef = parseVersionRef(ref);
+    const parsedRef = ref.trim() === '' ? undefined : parseVersionRef(ref);
     if (!chosen) return setProblem('Choose a model');
-    if (!parsedRef) return setProblem('Version: a number, an alias, latest or active');
+    if (ref.trim() !== '' && !parsedRef) return setProblem('Version: a number, an alias, latest or active (empty: active, else latest)');
     if (texts.length === 0) return setProblem('Paste at least one text');
     if (texts.length > MAX_TEXTS) return setProblem(`At most ${MAX_TEXTS} texts at once`);
     setProblem(undefined);
-    score.mutate({ model: chosen, ref: parsedRef, texts });
+    score.mutate({ model: chosen, ...(parsedRef ? { ref: parsedRef } : {}), texts });
   };
   const texts = score.variables?.texts ?? [];
   return (
@@ -46,7 +51,7 @@ export const ScoreScreen = () => {
           </select>
         </label>
         <label>
-          Version or alias <input value={ref} onChange={(event) => setRef(event.target.value)} placeholder="active, latest, production, 3" />
+          Version or alias <input value={ref} onChange={(event) => setRef(event.target.value)} placeholder="empty: active, else latest" />
         </label>
         <label className="wide">
           Texts (one per line, or separated by blank lines)
@@ -65,8 +70,8 @@ export const ScoreScreen = () => {
       </form>
       {score.data && (
         <div role="status">
-          <p>
-            Scored with {score.data.model} v{score.data.version} (probability the text is machine-written)
+          <p data-testid="scored-with">
+            Scored with {score.data.model} v{score.data.version} ({chosenByText(score.data.chosenBy, score.variables?.ref)}) — probability the text is machine-written
           </p>
           <table className="table" data-testid="score-table">
             <thead>

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
+import { syntheticPairs } from '@trainyard/trainers';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const skip = chromiumUnavailableReason();
+
+/** Three texts of exactly 100 000 characters (the documented maximum), no line breaks. */
+const longTexts = (): string[] =>
+  syntheticPairs(3, 91).map((pair, index) => {
+    const base = `${index === 1 ? pair.humanizedText : pair.aiText} `.replace(/\s+/g, ' ');
+    return base.repeat(Math.ceil(100_000 / base.length)).slice(0, 100_000);
+  });
+
+describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts score${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  let server: ServerProcess;
+  let client: TrainyardClient;
+  let browser: Browser;
+  let page: Page;
+  let dataDir: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
+    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-models-'));
+    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' });
+    client = createTrainyardClient({ url: server.url, token: server.token });
+    const imported = await fetch(`${server.url}/import/training-data`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
+      body: syntheticPairs(400, 8).map((pair) => JSON.stringify(pair)).join('\n'),
+    });
+    expect(imported.status).toBe(200);
+    const snapshot = await client.datasets.createSnapshot.mutate({ name: 'web-fresh', validationFraction: 0.2 });
+    const job = await client.jobs.create.mutate({
+      name: 'web-fresh',
+      datasetSnapshotId: snapshot.id,
+      trainer: { kind: 'builtin', name: 'text-detector' },
+      hyperparameters: { epochs: 1, hashBits: 12 },
+      targetModel: 'web-fresh',
+    });
+    let status: string = job.status;
+    while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
+      await new Promise((done) => setTimeout(done, 250));
+      status = (await client.jobs.get.query({ id: job.id })).status;
+    }
+    expect(status).toBe('succeeded');
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(server.url);
+    await page.getByLabel('Session token').fill(server.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the model page lists each version’s artifacts, and a download link fetches exactly the artifact’s bytes', async () => {
+    const version = await client.models.getVersion.query({ model: 'web-fresh', ref: { alias: 'latest' } });
+    const artifacts = (await client.artifacts.list.query({ modelVersionId: version.id })).items;
+    const weights = artifacts.find((artifact) => artifact.name.endsWith('model.bin'));
+    if (!weights) throw new Error('no model.bin artifact');
+
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('link', { name: 'web-fresh', exact: true }).click();
+    const table = page.getByTestId('artifacts-v1');
+    await table.waitFor();
+    for (const artifact of artifacts) {
+      const row = table.getByRole('row').filter({ hasText: artifact.name });
+      await expect(row.textContent()).resolves.toContain(artifact.type);
+      await expect(row.locator('code').getAttribute('title')).resolves.toBe(artifact.sha256);
+    }
+    await expect(table.getByRole('row').filter({ hasText: weights.name }).textContent()).resolves.toContain(`${(weights.size / 1024).toFixed(1)} KiB`);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), table.getByRole('link', { name: `Download ${weights.name}` }).click()]);
+    expect(download.suggestedFilename()).toBe('model.bin');
+    const path = await download.path();
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBe(weights.size);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(weights.sha256);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('scores three 100 000-character texts with the default version and says which one it used', async () => {
+    const texts = longTexts();
+    await page.getByRole('link', { name: 'Score' }).click();
+    await page.getByRole('heading', { name: 'Score texts' }).waitFor();
+    await page.getByRole('form', { name: 'Score texts' }).getByRole('combobox').selectOption('web-fresh');
+    await expect(page.getByLabel('Version or alias').inputValue()).resolves.toBe('');
+    await page.getByLabel(/Texts/).fill(texts.join('\n\n'));
+    await page.getByRole('button', { name: 'Score' }).click();
+    const table = page.getByTestId('score-table');
+    await table.waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId('scored-with').textContent()).resolves.toContain('Scored with web-fresh v1 (latest; no active version)');
+    const scores = (await table.locator('tbody tr td:last-child').allTextContents()).map((text) => Number(text.trim()));
+    expect(scores).toHaveLength(3);
+    for (const score of scores) expect(score >= 0 && score <= 1).toBe(true);
+
+    // Once a version is active, the default uses it, and says so.
+    await client.models.setActive.mutate({ model: 'web-fresh', version: 1 });
+    await page.getByRole('button', { name: 'Score' }).click();
+    await page.getByTestId('scored-with').getByText('Scored with web-fresh v1 (active)').waitFor();
+    // An unknown alias: a plain message, not a JSON parse error.
+    await page.getByLabel('Version or alias').fill('champion');
+    await page.getByRole('button', { name: 'Score' }).click();
+    await page.getByRole('alert').getByText('Model web-fresh has no alias champion').waitFor();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
