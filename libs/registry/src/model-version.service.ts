@@ -123,6 +123,8 @@ export const createModelVersionService = (database: Database) => {
         `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
         cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
       );
+      // An empty page for a model that does not exist would read as "no versions yet".
+      if (rows.length === 0 && (await sql.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model])).length === 0) throw notFound(`Model ${model}`, { model });
       return pageOf(rows, limit, (version) => String(version.version));
     },
 

@@ -111,6 +111,12 @@ describe('a freshly trained model: long texts score, the version used is named, 
       [() => t.client.models.score.query({ model: 'nope', texts: ['x'] }), 'Model nope not found'],
     ];
     for (const [call, expected] of cases) await expect(message(call())).resolves.toBe(expected);
+    // Listing the versions of a model that does not exist is not an empty list.
+    await expect(message(t.client.models.listVersions.query({ model: 'nope' }))).resolves.toBe('Model nope not found');
+    await expect(t.client.models.listVersions.query({ model: 'no-versions' })).resolves.toMatchObject({ items: [] });
+    const cli = await trainyard(['models', 'versions', 'nope']);
+    expect(cli.code).toBe(EXIT.NOT_FOUND);
+    expect(cli.output).toContain('Model nope not found');
   });
 
   it('CLI: scores 3 texts of 100 000 characters from a file and says which version it used', async () => {
