@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
-import { createVersionInput } from '@trainyard/contracts';
+import { ARTIFACT_TYPES, type ArtifactOutput, createVersionInput } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import type { SqlQueryable } from '@trainyard/db';
 import { evaluateGate, type GateReport, type GateRule, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
@@ -28,6 +28,15 @@ export type CompletionResult =
   | { ok: true; modelVersionId: string | null; report: GateReport; artifactIds: string[] }
   | { ok: false; error: string; report: GateReport | null };
 
+/** A file the trainer reported with an `artifact` event, and the kind it gave (an artifact type). */
+export interface ReportedArtifact {
+  path: string;
+  kind?: string | undefined;
+}
+
+type ArtifactType = ArtifactOutput['type'];
+const isArtifactType = (kind: string): kind is ArtifactType => (ARTIFACT_TYPES as readonly string[]).includes(kind);
+
 const filesUnder = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
@@ -42,9 +51,11 @@ const insideJobDir = async (jobDir: string, reported: string): Promise<string | 
 };
 
 /**
- * After a successful exit: every file in output/model/ and each reported checkpoint becomes an
- * artifact linked to the job; the validation rules are checked against the final metrics; if
- * they pass and the job targets a model, a version is created with its lineage.
+ * After a successful exit: every file in output/model/, each reported checkpoint and each file
+ * reported with an `artifact` event (typed by its kind) becomes an artifact linked to the job;
+ * the validation rules are checked against the final metrics; if they pass and the job targets
+ * a model, a version is created with its lineage, holding the model files and the reported
+ * artifacts (checkpoints stay with the job).
  */
 export const completeJob = async (
   ports: CompletionPorts,
@@ -53,8 +64,9 @@ export const completeJob = async (
   finalMetrics: Record<string, number>,
   reportedCheckpoints: readonly string[],
   warn: (message: string) => void,
+  reportedArtifacts: readonly ReportedArtifact[] = [],
 ): Promise<CompletionResult> => {
-  const register = async (file: string, type: 'model' | 'checkpoint'): Promise<string> => {
+  const register = async (file: string, type: ArtifactType): Promise<string> => {
     const stored = await ports.blobs.put(createReadStream(file));
     const artifact = await ports.artifacts.register({
       sha256: stored.sha256,
@@ -67,14 +79,31 @@ export const completeJob = async (
     return artifact.id;
   };
   const modelArtifacts: string[] = [];
-  for (const file of await filesUnder(join(jobDir, 'output', 'model'))) modelArtifacts.push(await register(file, 'model'));
+  const modelFiles = await filesUnder(join(jobDir, 'output', 'model'));
+  for (const file of modelFiles) modelArtifacts.push(await register(file, 'model'));
   const checkpointArtifacts: string[] = [];
   for (const reported of new Set(reportedCheckpoints)) {
     const file = await insideJobDir(jobDir, reported);
     if (file) checkpointArtifacts.push(await register(file, 'checkpoint'));
     else warn(`checkpoint ${reported} is not a file inside the job directory; not kept`);
   }
-  const artifactIds = [...modelArtifacts, ...checkpointArtifacts];
+  // Files reported with `artifact` events go with the version, typed by their kind (once each;
+  // a file already kept from output/model/ is not registered twice).
+  const kept = new Set(modelFiles);
+  const extraArtifacts: string[] = [];
+  for (const reported of reportedArtifacts) {
+    const file = await insideJobDir(jobDir, reported.path);
+    if (!file) {
+      warn(`artifact ${reported.path} is not a file inside the job directory; not kept`);
+      continue;
+    }
+    if (kept.has(file)) continue;
+    kept.add(file);
+    const kind = reported.kind ?? 'metadata';
+    if (!isArtifactType(kind)) warn(`artifact ${reported.path} has an unknown kind ${JSON.stringify(kind)} (one of ${ARTIFACT_TYPES.join(', ')}); kept as metadata`);
+    extraArtifacts.push(await register(file, isArtifactType(kind) ? kind : 'metadata'));
+  }
+  const artifactIds = [...modelArtifacts, ...checkpointArtifacts, ...extraArtifacts];
 
   if (!job.targetModelName) {
     const report = evaluateGate(job.validation, finalMetrics, {});
@@ -99,7 +128,7 @@ export const completeJob = async (
         trainingJobId: job.id,
         datasetSnapshotId: job.datasetSnapshotId ?? undefined,
         parentVersion: parent,
-        artifactIds: modelArtifacts,
+        artifactIds: [...modelArtifacts, ...extraArtifacts],
         gate: job.validation,
       }),
       'orchestrator',

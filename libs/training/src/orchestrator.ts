@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
 import type { GateRule } from '@trainyard/registry';
 import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
-import { type CompletionPorts, completeJob } from './job-completion';
+import { type CompletionPorts, completeJob, type ReportedArtifact } from './job-completion';
 import type { JobEventBus } from './job-event-bus';
 import { failureLine, jobLogSize } from './job-logs';
 import type { JobWorkspace } from './job-workspace';
@@ -177,6 +177,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     assertHeld: () => Promise<void>,
     /** Size of stderr.log when this attempt started: its failure line is looked for after it. */
     stderrFrom = 0,
+    reportedArtifacts: readonly ReportedArtifact[] = [],
   ) => {
     const publishStatus = (status: string, error: string | null = null) => deps.bus.publish(job.id, { type: 'status', status, error });
     if (shuttingDown && outcome.kind === 'killed') {
@@ -194,6 +195,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const final = await deps.metrics.lastValues(job.id);
       const result = await completeJob(fencedPorts(job, assertHeld), { ...job, validation: job.validation ?? [] }, dir, final, checkpoints, (message) =>
         appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
+        reportedArtifacts,
       );
       const status = result.ok ? 'succeeded' : 'failed';
       const wrote = await fenced(
@@ -230,6 +232,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     deps.bus.publish(job.id, { type: 'status', status: 'running' });
     let lost = false;
     const checkpoints: string[] = [];
+    const reportedArtifacts: ReportedArtifact[] = [];
     let dir: string | undefined;
     let writer: MetricsWriter | undefined;
     let cancelTrainer: (() => void) | undefined;
@@ -286,8 +289,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
               lastProgressWrite = Date.now();
               void fenced(job, `"progress" = $3, "progressMessage" = $4`, [event.fraction, event.message ?? null]).catch(() => undefined);
             }
-          } else if (event.type === 'checkpoint' || event.type === 'artifact') {
+          } else if (event.type === 'checkpoint' || (event.type === 'artifact' && event.kind === 'checkpoint')) {
             checkpoints.push(event.path);
+          } else if (event.type === 'artifact') {
+            reportedArtifacts.push({ path: event.path, kind: event.kind });
           } else {
             appendFileSync(events, `${event.level}: ${event.message}\n`);
             deps.bus.publish(job.id, { type: 'log', stream: 'events', line: event.message });
@@ -318,7 +323,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (!lost) await renew().catch(() => false);
       if (holds()) {
         await writer.flush();
-        await finish(job, outcome, dir, writer, checkpoints, assertHeld, stderrFrom);
+        await finish(job, outcome, dir, writer, checkpoints, assertHeld, stderrFrom, reportedArtifacts);
       } else {
         writer.discard();
         deps.logger.error({ jobId: job.id }, 'lease lost or not renewable; the trainer exited and nothing was recorded');

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJobInput } from '@trainyard/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrchestratorHarness } from './test-fixtures/orchestrator-harness';
+
+/** What a trainer leaves behind: reported artifacts, metric values, checkpoints, its input data. */
+type Harness = Awaited<ReturnType<typeof createOrchestratorHarness>>;
+let h: Harness;
+const fixture = (name: string): string => fileURLToPath(new URL(`./test-fixtures/${name}`, import.meta.url));
+const commandJob = (script: string, input: Record<string, unknown> = {}) =>
+  createJobInput.parse({ name: `${script} job`, trainer: { kind: 'command', command: [process.execPath, fixture(script)] }, ...input });
+
+beforeAll(async () => {
+  h = await createOrchestratorHarness();
+  await h.orchestrator.start();
+});
+afterAll(() => h?.close());
+
+describe('artifact events', () => {
+  it('attaches reported artifacts to the version with their kind', async () => {
+    const created = await h.jobs.create(commandJob('artifact-trainer.mjs', { targetModel: 'artifact-model' }));
+    const done = await h.waitFor(created.id, ['succeeded', 'failed']);
+    expect(done.status).toBe('succeeded');
+    const version = await h.versions.get('artifact-model', { alias: 'latest' });
+    const attached = await h.artifacts.list({ modelVersionId: version.id, limit: 50 });
+    expect(attached.items.map((a) => `${a.type}:${a.name}`).sort()).toEqual([
+      'metadata:extras/odd.txt', 'metadata:extras/run-info.json', 'model:output/model/model.bin', 'tokenizer:extras/tokenizer.json',
+    ]);
+    expect([...version.artifactIds].sort()).toEqual(attached.items.map((a) => a.id).sort());
+    const events = readFileSync(join(h.workspace.dirOf(created.id), 'logs', 'events.log'), 'utf8');
+    expect(events).toContain('warning: artifact extras/odd.txt has an unknown kind "weird"');
+    expect(events).toContain('warning: artifact ../../etc/passwd is not a file inside the job directory; not kept');
+  });
+});
