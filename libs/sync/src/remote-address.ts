@@ -62,6 +62,6 @@ export const assertSafeRemoteUrl = async (url: string, resolve: HostResolver = s
     throw new DomainError('UNAVAILABLE', `Cannot resolve ${host}`);
   });
   const forbidden = addresses.find(isForbiddenAddress);
-  if (forbidden) throw new DomainError('FORBIDDEN', `Refusing ${parsed.origin}: it resolves to ${forbidden}, a link-local/metadata or reserved address`);
+  if (forbidden) throw new DomainError('INVALID_ARGUMENT', `Refusing ${parsed.origin}: it resolves to ${forbidden}, a link-local/metadata or reserved address`);
   return parsed;
 };

@@ -43,8 +43,10 @@ describe.skipIf(skip)(`CLI: tokens, remotes, push and pull${skip ? ` — skipped
     await createVersionWithFiles(laptop.server, laptop.client, 'cli-model', [{ name: 'model.bin', bytes: randomBlob(20 * 1024 * 1024) }]);
     expect((await trainyard(['remote', 'add', 'team', registry.url, '--remote-token', token])).code).toBe(EXIT.OK);
     const refused = await trainyard(['remote', 'add', 'evil', 'http://169.254.169.254/', '--remote-token', token]);
-    expect(refused.code).toBe(EXIT.AUTH);
+    // A refused address is invalid input, not a refused token.
+    expect(refused.code).toBe(EXIT.USAGE);
     expect(refused.output).toMatch(/Refusing http:\/\/169\.254\.169\.254.*link-local\/metadata/);
+    expect(refused.output).not.toMatch(/token/i);
 
     const pushed = await trainyard(['push', 'cli-model@1', '--remote', 'team']);
     expect(pushed.code).toBe(EXIT.OK);
