@@ -1,5 +1,6 @@
 import { createTrainyardClient, type TrainyardOutputs, trainyardErrorInfo } from '@trainyard/client';
 import { QueryCache, QueryClient } from '@tanstack/react-query';
+import { describeError, isRetryable } from './lib/error-text';
 
 /** Same origin, no token: the page signed in through POST /session and its HttpOnly cookie. */
 export const api = createTrainyardClient({ url: window.location.origin, queryAttempts: 2 });
@@ -47,8 +48,13 @@ export const signOut = async (): Promise<void> => {
   await fetch('/session', { method: 'DELETE', headers: { 'content-type': 'application/json' } });
 };
 
+/** A failed call in plain words: a sentence and each refused field (never the validator's JSON). */
+export const describeApiError = (error: unknown) => describeError(trainyardErrorInfo(error));
+
+/** Whether "Try again" can help: unreachable, timed out or a server failure — not a 4xx. */
+export const canRetry = (error: unknown): boolean => isRetryable(trainyardErrorInfo(error).httpStatus);
+
 export const errorMessage = (error: unknown): string => {
-  const info = trainyardErrorInfo(error);
-  const fields = info.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  return fields.length > 0 ? `${info.message} — ${fields.join('; ')}` : info.message;
+  const { summary, fields } = describeApiError(error);
+  return fields.length > 0 ? `${summary} ${fields.map((field) => `${field.label}: ${field.message}`).join('; ')}` : summary;
 };

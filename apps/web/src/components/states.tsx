@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
-import { errorMessage } from '../api';
+import { canRetry, describeApiError } from '../api';
+import type { FieldProblem } from '../lib/error-text';
 
 export const Loading = ({ what }: { what: string }) => (
   <p className="state loading" role="status" aria-live="polite">
@@ -7,16 +8,34 @@ export const Loading = ({ what }: { what: string }) => (
   </p>
 );
 
-export const ErrorNote = ({ error, retry }: { error: unknown; retry?: () => void }) => (
-  <div className="state error" role="alert">
-    <span>{errorMessage(error)}</span>
-    {retry && (
-      <button type="button" onClick={retry}>
-        Try again
-      </button>
-    )}
-  </div>
-);
+/**
+ * A failure in plain words: its sentence, then each refused field as "field: message" (a form
+ * that shows some fields under its own inputs passes only the rest as `fields`). "Try again"
+ * only where a retry can help (unreachable, timeout, 5xx), never for a 4xx such as a 404.
+ */
+export const ErrorNote = ({ error, retry, fields }: { error: unknown; retry?: () => void; fields?: readonly FieldProblem[] }) => {
+  const described = describeApiError(error);
+  const listed = fields ?? described.fields;
+  return (
+    <div className="state error" role="alert">
+      <span>{described.summary}</span>
+      {listed.length > 0 && (
+        <ul className="field-problems">
+          {listed.map((field, index) => (
+            <li key={`${field.key}-${index}`}>
+              {field.label}: {field.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {retry && canRetry(error) && (
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+};
 
 export const Empty = ({ children }: { children: ReactNode }) => <p className="state empty">{children}</p>;
 

@@ -1,9 +1,25 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
-import { api } from '../api';
+import { api, describeApiError } from '../api';
 import { ErrorNote, Loading } from '../components/states';
+import { placeFieldProblems } from '../lib/error-text';
 import { fieldsFromSchema, parseGateRule, valuesFromForm } from '../lib/hyperparameter-form';
+
+/** The form field a refused input path belongs to (`hyperparameters.epochs` → `epochs`). */
+const formFieldOf = (key: string): string | undefined => {
+  if (key === 'name') return 'name';
+  if (key === 'datasetSnapshotId') return 'snapshot';
+  if (key === 'targetModel') return 'targetModel';
+  if (key.startsWith('validation')) return 'gate';
+  if (key.startsWith('trainer.command')) return 'command';
+  if (key === 'trainer.cwd') return 'cwd';
+  if (key.startsWith('parentVersion')) return 'parent';
+  if (key.startsWith('hyperparameters.')) return key.split('.')[1];
+  return undefined;
+};
+
+const FieldError = ({ message }: { message: string | undefined }) => (message ? <span className="field-error">{message}</span> : null);
 
 /** A job from a dataset snapshot; the hyperparameter fields come from the trainer's own schema. */
 export const NewJobForm = () => {
@@ -32,6 +48,9 @@ export const NewJobForm = () => {
       void navigate(`/jobs/${job.id}`);
     },
   });
+  // What the server refused, under the field it belongs to; the rest is listed with the error.
+  const refused = placeFieldProblems(create.error ? describeApiError(create.error).fields : [], formFieldOf);
+  const problem = (field: string): string | undefined => fieldErrors[field] ?? refused.byField[field];
   if (trainers.isPending || snapshots.isPending) return <Loading what="trainers and snapshots" />;
   if (trainers.error || snapshots.error) return <ErrorNote error={trainers.error ?? snapshots.error} />;
 
@@ -55,7 +74,8 @@ export const NewJobForm = () => {
   return (
     <form className="form-grid" onSubmit={submit} aria-label="New training job">
       <label>
-        Name <input value={name} onChange={(event) => setName(event.target.value)} required maxLength={200} />
+        Name <input value={name} onChange={(event) => setName(event.target.value)} required maxLength={200} aria-invalid={Boolean(problem('name'))} />
+        <FieldError message={problem('name')} />
       </label>
       <label>
         Dataset snapshot{' '}
@@ -67,6 +87,7 @@ export const NewJobForm = () => {
             </option>
           ))}
         </select>
+        <FieldError message={problem('snapshot')} />
       </label>
       <label>
         Trainer{' '}
@@ -79,11 +100,12 @@ export const NewJobForm = () => {
         </select>
       </label>
       <label>
-        Register as model <input value={targetModel} onChange={(event) => setTargetModel(event.target.value)} placeholder="optional" />
+        Register as model <input value={targetModel} onChange={(event) => setTargetModel(event.target.value)} placeholder="optional" aria-invalid={Boolean(problem('targetModel'))} />
+        <FieldError message={problem('targetModel')} />
       </label>
       <label>
-        Validation gate <input value={gate} onChange={(event) => setGate(event.target.value)} placeholder="e.g. val_accuracy>=0.9" aria-invalid={Boolean(fieldErrors['gate'])} />
-        {fieldErrors['gate'] && <span className="field-error">{fieldErrors['gate']}</span>}
+        Validation gate <input value={gate} onChange={(event) => setGate(event.target.value)} placeholder="e.g. val_accuracy>=0.9" aria-invalid={Boolean(problem('gate'))} />
+        <FieldError message={problem('gate')} />
       </label>
       {trainer && <p className="muted wide">{trainer.description}</p>}
       <fieldset className="wide">
@@ -104,16 +126,16 @@ export const NewJobForm = () => {
                   placeholder={field.defaultValue || undefined}
                   value={form[field.name] ?? ''}
                   onChange={(event) => edit(field.name, event.target.value)}
-                  aria-invalid={Boolean(fieldErrors[field.name])}
+                  aria-invalid={Boolean(problem(field.name))}
                   title={[field.description, field.min !== undefined ? `min ${field.min}` : '', field.max !== undefined ? `max ${field.max}` : ''].filter(Boolean).join(', ')}
                 />
               )}
-              {fieldErrors[field.name] && <span className="field-error">{fieldErrors[field.name]}</span>}
+              <FieldError message={problem(field.name)} />
             </label>
           ))}
         </div>
       </fieldset>
-      {create.error && <ErrorNote error={create.error} />}
+      {create.error && <ErrorNote error={create.error} fields={refused.rest} />}
       <button type="submit" disabled={create.isPending}>
         Start job
       </button>

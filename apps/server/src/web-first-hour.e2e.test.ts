@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const skip = chromiumUnavailableReason();
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+/** Issue #18's "first hour" in a real browser against a real server with the demo data. */
+describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  let server: ServerProcess;
+  let client: TrainyardClient;
+  let browser: Browser;
+  let page: Page;
+  let dataDir: string;
+  const pageErrors: string[] = [];
+
+  const waitForJob = async (id: string): Promise<string> => {
+    for (;;) {
+      const { status } = await client.jobs.get.query({ id });
+      if (TERMINAL.includes(status)) return status;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+  };
+  const demoSnapshot = async () => {
+    const snapshot = (await client.datasets.list.query({ limit: 100 })).items.find((item) => item.name === 'demo (synthetic pairs)');
+    if (!snapshot) throw new Error('no demo snapshot');
+    return snapshot;
+  };
+  /** A model with one trained version, made through the API. */
+  const trainModel = async (model: string, epochs = 1): Promise<string> => {
+    const snapshot = await demoSnapshot();
+    const job = await client.jobs.create.mutate({
+      name: `${model}-job`,
+      datasetSnapshotId: snapshot.id,
+      trainer: { kind: 'builtin', name: 'text-detector' },
+      hyperparameters: { epochs, hashBits: 12 },
+      targetModel: model,
+    });
+    expect(await waitForJob(job.id)).toBe('succeeded');
+    return job.id;
+  };
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+  beforeAll(async () => {
+    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
+    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-first-hour-'));
+    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'on' });
+    client = createTrainyardClient({ url: server.url, token: server.token });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(server.url);
+    await page.getByLabel('Session token').fill(server.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await nav('Jobs').waitFor();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows a refused input in plain words: under the form field, or as "field: message" — never the validator JSON', async () => {
+    await trainModel('hour-model');
+    await nav('Jobs').click();
+    await page.getByText('New training job').click();
+    const form = page.getByRole('form', { name: 'New training job' });
+    await form.getByLabel('Name').fill('bad-target');
+    await form.getByLabel('Dataset snapshot').selectOption({ label: 'demo (synthetic pairs) (2000 pairs)' });
+    await form.getByLabel('Register as model').fill('not a name!');
+    await form.getByRole('button', { name: 'Start job' }).click();
+    // Under the field it belongs to.
+    const targetField = form.locator('label', { hasText: 'Register as model' });
+    await targetField.locator('.field-error').getByText('use letters, digits, . _ and -').waitFor();
+    const alert = form.getByRole('alert');
+    await expect(alert.textContent()).resolves.toBe('One field was not accepted.');
+
+    // A form without that field: a plain list.
+    await nav('Models').click();
+    await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).click();
+    const aliasForm = page.getByRole('form', { name: 'Move alias' });
+    await aliasForm.getByLabel('Alias').fill('Not-Lowercase');
+    await aliasForm.getByRole('button', { name: 'Move alias' }).click();
+    const note = aliasForm.getByRole('alert');
+    await note.getByRole('listitem').getByText(/^alias: use lowercase letters/).waitFor();
+    const text = (await note.textContent()) ?? '';
+    for (const raw of ['[', '{', '"code"', 'invalid_format']) expect(text).not.toContain(raw);
+    // A refusal is not something a retry fixes.
+    await expect(note.getByRole('button', { name: 'Try again' }).count()).resolves.toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('a job that does not exist says so, and offers no "Try again"', async () => {
+    await page.goto(`${server.url}/jobs/${randomUUID()}`);
+    const alert = page.getByRole('alert');
+    await alert.getByText(/not found/).waitFor();
+    await expect(alert.getByRole('button', { name: 'Try again' }).count()).resolves.toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
