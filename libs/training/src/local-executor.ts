@@ -32,6 +32,8 @@ export interface Execution {
   cancel(): void;
   /** Malformed event lines so far: how many, and the last few. */
   badEvents(): BadEventSummary;
+  /** Metric points skipped so far because their step or value was NaN, Infinity or null. */
+  nonFiniteMetrics(): number;
 }
 
 const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
@@ -146,6 +148,7 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
   // Counted, the first few reported, the last few kept (cut to an excerpt only when read: a
   // trainer may write millions of malformed lines, and this runs for each of them).
   let badCount = 0;
+  let nonFiniteCount = 0;
   const lastBad: Array<{ line: string; error: string }> = [];
   const excerpt = (bad: { line: string; error: string }) => ({ line: bad.line.slice(0, BAD_EVENT_EXCERPT), error: bad.error.slice(0, BAD_EVENT_EXCERPT) });
   const badEvent = (line: string, error: string): void => {
@@ -164,8 +167,11 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
         child.stdio[3] as Readable,
         (line) => {
           const parsed = parseEventLine(line);
-          if (parsed.ok) request.onEvent(parsed.event);
-          else badEvent(line, parsed.error);
+          if (!parsed.ok) badEvent(line, parsed.error);
+          else {
+            if (parsed.nonFinite) nonFiniteCount += parsed.nonFinite;
+            if (parsed.event) request.onEvent(parsed.event);
+          }
         },
         () => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
       )
@@ -195,5 +201,7 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
     });
   });
 
-  return { pid: child.pid, done, cancel: () => terminate('cancelled'), badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }) };
+  return { pid: child.pid, done, cancel: () => terminate('cancelled'), badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }),
+    nonFiniteMetrics: () => nonFiniteCount,
+  };
 };

@@ -312,13 +312,21 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (lost) execution.cancel();
       const outcome = await execution.done;
       const bad = execution.badEvents();
+      const nonFinite = execution.nonFiniteMetrics();
+      const skipped: string[] = [];
       if (bad.count > 0) {
         // Only the first lines were logged one by one; the count goes on the job.
         const summary = `${bad.count} malformed event line${bad.count === 1 ? '' : 's'} skipped`;
         appendFileSync(events, `${summary}${bad.last.length > 0 ? '; the last ones:' : ''}\n${bad.last.map((b) => `  (${b.error}): ${b.line}\n`).join('')}`);
         deps.logger.error({ jobId: job.id, malformedEventLines: bad.count }, 'trainer wrote malformed event lines');
-        if (!lost) await fenced(job, `"progressMessage" = $3`, [summary]).catch(() => undefined);
+        skipped.push(summary);
       }
+      if (nonFinite > 0) {
+        const summary = `${nonFinite} non-finite metric value${nonFinite === 1 ? '' : 's'} (NaN/Infinity) skipped`;
+        appendFileSync(events, `${summary}: JSON has no NaN or Infinity; send null or leave the point out (Python: json.dumps(..., allow_nan=False) raises)\n`);
+        skipped.push(summary);
+      }
+      if (skipped.length > 0 && !lost) await fenced(job, `"progressMessage" = $3`, [skipped.join(', ')]).catch(() => undefined);
       // A fresh renewal decides: results are recorded only under a lease that surely still holds.
       if (!lost) await renew().catch(() => false);
       if (holds()) {

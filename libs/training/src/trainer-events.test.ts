@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventLine } from './trainer-events';
+import { nullNonFiniteTokens, parseEventLine } from './trainer-events';
 
 describe('trainer event lines', () => {
   it('parses every event type', () => {
@@ -18,5 +18,21 @@ describe('trainer event lines', () => {
     expect(parseEventLine('{"type":"metrics","points":[["loss",1,0.5],["acc","x",0.9]]}')).toMatchObject({ ok: false, error: 'points.1: must be [name, finite step, finite value]' });
     expect(parseEventLine('{"type":"metrics","points":[["",1,0.5]]}')).toMatchObject({ ok: false });
     expect(parseEventLine('{"type":"metrics","points":{}}')).toMatchObject({ ok: false });
+  });
+
+  it('reads bare NaN/Infinity (Python json.dumps) as null outside strings: metric points counted and left out', () => {
+    expect(nullNonFiniteTokens('{"message":"NaN \\" Infinity","value":NaN,"b":[-Infinity,Infinity]}')).toBe('{"message":"NaN \\" Infinity","value":null,"b":[null,null]}');
+    expect(nullNonFiniteTokens('{"type":"log","message":"NaN"}')).toBeUndefined();
+    expect(parseEventLine('{"type": "metric", "name": "loss", "step": 1, "value": NaN}')).toEqual({ ok: true, event: null, nonFinite: 1 });
+    expect(parseEventLine('{"type":"metric","name":"loss","step":1,"value":null}')).toEqual({ ok: true, event: null, nonFinite: 1 });
+    expect(parseEventLine('{"type":"metrics","points":[["a",1,0.5],["a",2,Infinity],["a",3,-Infinity]]}')).toEqual({
+      ok: true,
+      event: { type: 'metrics', points: [['a', 1, 0.5]] },
+      nonFinite: 2,
+    });
+    expect(parseEventLine('{"type":"metrics","points":[["a",1,NaN]]}')).toEqual({ ok: true, event: null, nonFinite: 1 });
+    expect(parseEventLine('{"type":"metric","name":"__proto__","step":1,"value":NaN}')).toMatchObject({ ok: false });
+    expect(parseEventLine('{"type":"progress","fraction":NaN}')).toMatchObject({ ok: false, error: expect.stringMatching(/^NaN\/Infinity \(not JSON\) read as null; fraction/) });
+    expect(parseEventLine('{"type":"log","message":"NaN", oops}')).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/) });
   });
 });

@@ -22,7 +22,12 @@ export const trainerEvent = z.discriminatedUnion('type', [
 ]);
 export type TrainerEvent = z.infer<typeof trainerEvent>;
 
-export type ParsedEventLine = { ok: true; event: TrainerEvent } | { ok: false; error: string };
+/**
+ * `nonFinite`: metric points skipped because their step or value was not a finite number — bare
+ * NaN/Infinity/-Infinity tokens (Python's json.dumps writes them; they are not JSON) or null.
+ * `event` is null when nothing of the line is left to record.
+ */
+export type ParsedEventLine = { ok: true; event: TrainerEvent | null; nonFinite?: number } | { ok: false; error: string };
 
 // The hot path: a fast trainer sends thousands of points per line, many lines per second.
 // Checked by hand with the same rules as the schema, because the reader must keep up or the
@@ -30,8 +35,24 @@ export type ParsedEventLine = { ok: true; event: TrainerEvent } | { ok: false; e
 const fastMetricsBatch = (json: { points?: unknown }): ParsedEventLine => {
   const points = json.points;
   if (!Array.isArray(points) || points.length > 100_000) return { ok: false, error: 'points: must be an array of at most 100 000 [name, step, value]' };
+  let nonFinite = 0;
   for (let i = 0; i < points.length; i += 1) {
     const point: unknown = points[i];
+    // A point without a finite step or value (null, or NaN/Infinity turned into null) is counted and left out.
+    if (
+      Array.isArray(point) &&
+      point.length === 3 &&
+      (point[1] === null || point[2] === null) &&
+      typeof point[0] === 'string' &&
+      point[0].length > 0 &&
+      point[0].length <= 128 &&
+      !reservedName(point[0]) &&
+      (point[1] === null || Number.isFinite(point[1])) &&
+      (point[2] === null || Number.isFinite(point[2]))
+    ) {
+      nonFinite += 1;
+      continue;
+    }
     if (
       !Array.isArray(point) ||
       point.length !== 3 ||
@@ -47,7 +68,47 @@ const fastMetricsBatch = (json: { points?: unknown }): ParsedEventLine => {
       return { ok: false, error: `points.${i}: the name ${point[0]} is reserved (__proto__, constructor, prototype)` };
     }
   }
-  return { ok: true, event: { type: 'metrics', points: points as Array<[string, number, number]> } };
+  if (nonFinite === 0) return { ok: true, event: { type: 'metrics', points: points as Array<[string, number, number]> } };
+  const finitePoints = (points as Array<[string, number | null, number | null]>).filter((point): point is [string, number, number] => point[1] !== null && point[2] !== null);
+  return { ok: true, event: finitePoints.length > 0 ? { type: 'metrics', points: finitePoints } : null, nonFinite };
+};
+
+const NON_FINITE_TOKEN = /NaN|Infinity/;
+
+/**
+ * The line with every bare NaN, Infinity and -Infinity outside strings replaced by null, or
+ * undefined if it has none (Python's json.dumps writes them by default; JSON has no such tokens).
+ */
+export const nullNonFiniteTokens = (line: string): string | undefined => {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    const token = line.startsWith('NaN', i) ? 'NaN' : line.startsWith('Infinity', i) ? 'Infinity' : line.startsWith('-Infinity', i) ? '-Infinity' : undefined;
+    if (token) {
+      out += `${line.slice(from, i)}null`;
+      i += token.length - 1;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? undefined : out + line.slice(from);
+};
+
+/** A `metric` event whose step or value is null: counted and skipped if the rest of it is valid. */
+const nullMetric = (json: Record<string, unknown>): ParsedEventLine | undefined => {
+  if (json['type'] !== 'metric' || (json['value'] !== null && json['step'] !== null)) return undefined;
+  const rest = trainerEvent.safeParse({ ...json, step: json['step'] ?? 0, value: json['value'] ?? 0, time: json['time'] ?? undefined });
+  return rest.success ? { ok: true, event: null, nonFinite: 1 } : undefined;
 };
 
 /** The first character that is not JSON whitespace, or '' (cheap: no copy of the line). */
@@ -64,16 +125,33 @@ export const parseEventLine = (line: string): ParsedEventLine => {
   // (a trainer may write millions of garbage lines).
   if (firstNonSpace(line) !== '{') return { ok: false, error: 'not JSON: an event is a JSON object' };
   let json: unknown;
+  let repaired = false;
   try {
     json = JSON.parse(line);
   } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+    // Not JSON only because of NaN/Infinity? Then read them as null: the metric points they
+    // stand for are counted and skipped, the rest of the line is kept.
+    const nulled = NON_FINITE_TOKEN.test(line) ? nullNonFiniteTokens(line) : undefined;
+    try {
+      if (nulled === undefined) throw error;
+      json = JSON.parse(nulled);
+      repaired = true;
+    } catch {
+      return { ok: false, error: `not JSON: ${(error as Error).message}` };
+    }
   }
   if (typeof json === 'object' && json !== null && (json as { type?: unknown }).type === 'metrics' && Object.keys(json).length === 2) {
     return fastMetricsBatch(json as { points?: unknown });
   }
+  if (typeof json === 'object' && json !== null) {
+    const skipped = nullMetric(json as Record<string, unknown>);
+    if (skipped) return skipped;
+  }
   const parsed = trainerEvent.safeParse(json);
   return parsed.success
     ? { ok: true, event: parsed.data }
-    : { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ') };
+    : {
+        ok: false,
+        error: `${repaired ? 'NaN/Infinity (not JSON) read as null; ' : ''}${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ')}`,
+      };
 };

@@ -34,3 +34,22 @@ describe('artifact events', () => {
     expect(events).toContain('warning: artifact ../../etc/passwd is not a file inside the job directory; not kept');
   });
 });
+
+describe('NaN and Infinity metric values', () => {
+  it('counts the points a Python trainer wrote as NaN/Infinity, keeps the rest of their lines, and says so on the job', async () => {
+    const created = await h.jobs.create(
+      createJobInput.parse({ name: 'nan job', trainer: { kind: 'command', command: ['python3', fixture('nan-trainer.py')] } }),
+    );
+    const done = await h.waitFor(created.id, ['succeeded', 'failed']);
+    expect(done.status).toBe('succeeded');
+    expect(done.progressMessage).toBe('2 malformed event lines skipped, 4 non-finite metric values (NaN/Infinity) skipped');
+    const series = await h.jobs.metrics(created.id, ['loss', 'acc'], 100);
+    expect(series['loss']).toMatchObject({ step: [2], value: [0.5] });
+    expect(series['acc']).toMatchObject({ step: [1, 3], value: [0.5, 0.7] });
+    const events = readFileSync(join(h.workspace.dirOf(created.id), 'logs', 'events.log'), 'utf8');
+    expect(events).toContain('info: loss was NaN at step 1, Infinity at step 3');
+    expect(events).toMatch(/skipped malformed event \(NaN\/Infinity \(not JSON\) read as null; fraction: .*\): \{"type": "progress", "fraction": NaN\}/);
+    expect(events).toMatch(/skipped malformed event \(not JSON: .*\): \{"type": "log", "message": "NaN", oops\}/);
+    expect(events).toContain('4 non-finite metric values (NaN/Infinity) skipped: JSON has no NaN or Infinity; send null or leave the point out');
+  });
+});
