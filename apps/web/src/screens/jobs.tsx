@@ -32,7 +32,13 @@ export const JobActions = ({ job, act }: { job: Pick<JobSummary, 'id' | 'status'
   return (
     <span className="actions">
       {ACTIVE.has(job.status) && (
-        <button type="button" onClick={() => act.mutate({ id: job.id, action: 'cancel' })} disabled={busy} aria-label={`Cancel ${job.name}`}>
+        <button
+          type="button"
+          // Cancelling stops the trainer and cannot be undone (a retry starts over): ask first.
+          onClick={() => window.confirm(`Cancel job ${job.name}? The trainer is stopped; a retry starts it over.`) && act.mutate({ id: job.id, action: 'cancel' })}
+          disabled={busy}
+          aria-label={`Cancel ${job.name}`}
+        >
           Cancel
         </button>
       )}
