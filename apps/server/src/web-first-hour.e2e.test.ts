@@ -18,6 +18,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
   let page: Page;
   let dataDir: string;
   const pageErrors: string[] = [];
+  let hourJobId = '';
 
   const waitForJob = async (id: string): Promise<string> => {
     for (;;) {
@@ -67,7 +68,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
   });
 
   it('shows a refused input in plain words: under the form field, or as "field: message" — never the validator JSON', async () => {
-    await trainModel('hour-model');
+    hourJobId = await trainModel('hour-model', 3);
     await nav('Jobs').click();
     await page.getByText('New training job').click();
     const form = page.getByRole('form', { name: 'New training job' });
@@ -101,6 +102,64 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     const alert = page.getByRole('alert');
     await alert.getByText(/not found/).waitFor();
     await expect(alert.getByRole('button', { name: 'Try again' }).count()).resolves.toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('Cancel asks first, on the jobs list and on the job page; saying no leaves the job running', async () => {
+    const job = await client.jobs.create.mutate({ name: 'long-sleeper', trainer: { kind: 'command', command: ['/bin/sleep', '120'] } });
+    await expect.poll(async () => (await client.jobs.get.query({ id: job.id })).status, { timeout: 30_000 }).toBe('running');
+    await nav('Jobs').click();
+    const table = page.getByTestId('jobs-table');
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await table.getByRole('button', { name: 'Cancel long-sleeper' }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('Cancel job long-sleeper?');
+    await page.waitForTimeout(500);
+    expect((await client.jobs.get.query({ id: job.id })).status).toBe('running');
+
+    await table.getByRole('link', { name: 'long-sleeper' }).click();
+    await page.getByRole('heading', { name: 'long-sleeper' }).waitFor();
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.getByRole('button', { name: 'Cancel long-sleeper' }).click();
+    await expect.poll(() => asked.length).toBe(2);
+    await page.waitForTimeout(500);
+    expect((await client.jobs.get.query({ id: job.id })).status).toBe('running');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Cancel long-sleeper' }).click();
+    await expect.poll(async () => (await client.jobs.get.query({ id: job.id })).status, { timeout: 30_000 }).toBe('cancelled');
+    await page.locator('.screen-header').getByText('cancelled').waitFor();
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it('charts: a fraction stays on 0–1, a loss fits its data, epochs tick on whole numbers only', async () => {
+    await page.goto(`${server.url}/jobs/${hourJobId}`);
+    await page.getByRole('heading', { name: 'hour-model-job' }).waitFor();
+    const series = await client.jobs.metrics.query({ jobId: hourJobId, names: ['val_accuracy', 'val_auc', 'val_loss'] });
+    const steps = series['val_accuracy']?.step ?? [];
+    // Every whole step from the first to the last, and nothing in between (3 epochs: a few steps).
+    const wholeSteps = Array.from({ length: Math.max(...steps) - Math.min(...steps) + 1 }, (_, index) => Math.min(...steps) + index).join(',');
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    for (const metric of ['val_accuracy', 'val_auc']) {
+      const chart = page.getByTestId(`chart-${metric}`);
+      await expect.poll(() => chart.getAttribute('data-points')).toBe(String(steps.length));
+      await expect.poll(() => chart.getAttribute('data-y-range')).toBe('0,1');
+      await expect(chart.getAttribute('data-x-ticks')).resolves.toBe(wholeSteps);
+    }
+    const loss = page.getByTestId('chart-val_loss');
+    await expect.poll(() => loss.getAttribute('data-points')).toBe(String(series['val_loss']?.step.length));
+    const [low, high] = ((await loss.getAttribute('data-y-range')) ?? '').split(',').map(Number);
+    const values = series['val_loss']?.value ?? [];
+    expect(low).toBeLessThanOrEqual(Math.min(...values));
+    expect(high).toBeGreaterThanOrEqual(Math.max(...values));
+    expect(`${low},${high}`).not.toBe('0,1');
+    await expect(loss.getAttribute('data-x-ticks')).resolves.toBe(wholeSteps);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

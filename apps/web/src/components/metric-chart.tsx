@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { integerTicks, stepRange, yRangeFor } from '../lib/chart-axes';
 import type { Series } from '../lib/live-metrics';
 
 export interface ChartSource {
@@ -40,6 +41,7 @@ export const MetricChart = ({ title, sources, subscribe, width = 500, height = 2
     if (!element) return;
     let draws = 0;
     let zoomed = false;
+    let xTicks: number[] = [];
     const unzoom = () => {
       zoomed = false;
     };
@@ -49,16 +51,33 @@ export const MetricChart = ({ title, sources, subscribe, width = 500, height = 2
         title,
         width,
         height,
-        scales: { x: { time: false } },
-        axes: [{ label: 'step' }, {}],
+        // Steps/epochs are whole numbers (no 0.5 ticks); a fraction (accuracy, AUC…) stays on 0–1.
+        scales: {
+          x: { time: false, range: (_u, min, max) => stepRange(min, max) },
+          y: { range: (u, min, max) => yRangeFor(title, min, max) ?? uPlot.rangeNum(min, max, 0.1, true) },
+        },
+        axes: [
+          {
+            label: 'step',
+            splits: (u, _axis, min, max) => {
+              xTicks = integerTicks(min, max, Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 50)));
+              return xTicks;
+            },
+            values: (_u, splits) => splits.map((tick) => String(tick)),
+          },
+          {},
+        ],
         series: [{ label: 'step' }, ...sources.map((source, index) => ({ label: source.label, stroke: COLORS[index % COLORS.length], width: 1.5, spanGaps: true }))],
         cursor: { drag: { x: true, y: false } },
         hooks: {
           // Exposed for the UI benchmark and tests: how often and how long drawing took.
-          draw: [() => {
+          draw: [(u) => {
             draws += 1;
             element.dataset['draws'] = String(draws);
             element.dataset['drawnAt'] = performance.now().toFixed(1);
+            // The axes as drawn (the canvas has no DOM to read them from).
+            element.dataset['yRange'] = `${u.scales['y']?.min ?? ''},${u.scales['y']?.max ?? ''}`;
+            element.dataset['xTicks'] = xTicks.join(',');
           }],
           setSelect: [(u) => {
             if (u.select.width > 0) zoomed = true;
