@@ -16,6 +16,16 @@ export type TrainerSpec = z.infer<typeof trainerSpec>;
 /** Only the local executor exists; kubernetes and sagemaker are reserved names for later executors. */
 export const executorKind = z.enum(['local']);
 
+/**
+ * Which reported checkpoints a job keeps (files in its directory, artifacts on success): the
+ * last `keepLast` and, with `keepBest`, the one reported after the best value of that metric.
+ */
+export const checkpointPolicy = z.strictObject({
+  keepLast: z.number().int().min(1).max(1_000).default(3),
+  keepBest: z.strictObject({ metric: z.string().min(1).max(128), mode: z.enum(['min', 'max']) }).optional(),
+});
+export type CheckpointPolicy = z.infer<typeof checkpointPolicy>;
+
 export const createJobInput = z.strictObject({
   name: z.string().min(1).max(LIMITS.nameLength),
   datasetSnapshotId: z.uuid().optional(),
@@ -29,6 +39,7 @@ export const createJobInput = z.strictObject({
       timeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
     })
     .default({}),
+  checkpoints: checkpointPolicy.prefault({}),
   validation: gateRules.default([]),
   targetModel: modelName.optional(),
   priority: z.number().int().min(-100).max(100).default(0),

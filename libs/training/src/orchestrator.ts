@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
 import type { GateRule } from '@trainyard/registry';
+import { checkpointPolicyOf, createCheckpointLedger } from './checkpoint-retention';
 import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
 import { type CompletionPorts, completeJob, type ReportedArtifact } from './job-completion';
 import type { JobEventBus } from './job-event-bus';
@@ -45,6 +46,8 @@ interface ClaimedJob {
   trainer: TrainerSpec;
   hyperparameters: Record<string, unknown>;
   resources: { timeoutSeconds?: number };
+  /** Stored as given (see checkpoint-retention.ts). */
+  checkpointPolicy: unknown;
   validation: GateRule[] | null;
   targetModelName: string | null;
   datasetSnapshotId: string | null;
@@ -126,7 +129,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
          "attempt" = "attempt" + 1, "progress" = 0, "progressMessage" = NULL, "error" = NULL
        WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now() AND "executor" = ANY($4::text[])
                      ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "validation",
+       RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "checkpointPolicy", "validation",
                  "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken"`,
       [owner, randomUUID(), leaseMs, executorKinds],
     );
@@ -231,7 +234,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   const run = async (job: ClaimedJob): Promise<void> => {
     deps.bus.publish(job.id, { type: 'status', status: 'running' });
     let lost = false;
-    const checkpoints: string[] = [];
+    let checkpoints: { paths(): string[] } = { paths: () => [] };
     const reportedArtifacts: ReportedArtifact[] = [];
     let dir: string | undefined;
     let writer: MetricsWriter | undefined;
@@ -264,6 +267,14 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       writer = await deps.metrics.writer(job.id);
       await assertHeld(); // set-up may have outlasted the lease: never start a trainer without it
       const events = join(dir, 'logs', 'events.log');
+      // The job's checkpoint policy, applied as checkpoints are reported (older ones deleted at once).
+      const policy = checkpointPolicyOf(job.checkpointPolicy);
+      const warn = (message: string): void => appendFileSync(events, `warning: ${message}\n`);
+      const ledger = createCheckpointLedger(dir, policy, warn);
+      checkpoints = ledger;
+      const bestMetric = policy.keepBest?.metric;
+      /** The keepBest metric's latest value: a checkpoint reported after it is scored with it. */
+      let bestMetricValue: number | undefined;
       const stderrFrom = await jobLogSize(dir, 'stderr');
       let lastProgressWrite = 0;
       const metricWriter = writer;
@@ -278,10 +289,14 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
           // Fenced like every write: no point is recorded once the lease may have passed to another orchestrator.
           if ((event.type === 'metric' || event.type === 'metrics') && !holds()) return;
           if (event.type === 'metric') {
+            if (event.name === bestMetric) bestMetricValue = event.value;
             metricWriter.append(event.name, event.step, event.value, event.time);
             deps.bus.publish(job.id, event);
           } else if (event.type === 'metrics') {
-            for (const [name, step, value] of event.points) metricWriter.append(name, step, value);
+            for (const [name, step, value] of event.points) {
+              if (name === bestMetric) bestMetricValue = value;
+              metricWriter.append(name, step, value);
+            }
             deps.bus.publish(job.id, { type: 'metrics', points: event.points });
           } else if (event.type === 'progress') {
             deps.bus.publish(job.id, event);
@@ -290,7 +305,15 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
               void fenced(job, `"progress" = $3, "progressMessage" = $4`, [event.fraction, event.message ?? null]).catch(() => undefined);
             }
           } else if (event.type === 'checkpoint' || (event.type === 'artifact' && event.kind === 'checkpoint')) {
-            checkpoints.push(event.path);
+            try {
+              ledger.record({
+                path: event.path,
+                ...(event.type === 'checkpoint' && event.step !== undefined ? { step: event.step } : {}),
+                ...(bestMetricValue !== undefined ? { score: bestMetricValue } : {}),
+              });
+            } catch (error) {
+              warn(`checkpoint ${event.path} could not be recorded: ${(error as Error).message}`);
+            }
           } else if (event.type === 'artifact') {
             reportedArtifacts.push({ path: event.path, kind: event.kind });
           } else {
@@ -331,7 +354,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (!lost) await renew().catch(() => false);
       if (holds()) {
         await writer.flush();
-        await finish(job, outcome, dir, writer, checkpoints, assertHeld, stderrFrom, reportedArtifacts);
+        await finish(job, outcome, dir, writer, checkpoints.paths(), assertHeld, stderrFrom, reportedArtifacts);
       } else {
         writer.discard();
         deps.logger.error({ jobId: job.id }, 'lease lost or not renewable; the trainer exited and nothing was recorded');

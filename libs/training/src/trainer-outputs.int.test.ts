@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJobInput } from '@trainyard/contracts';
@@ -51,5 +51,38 @@ describe('NaN and Infinity metric values', () => {
     expect(events).toMatch(/skipped malformed event \(NaN\/Infinity \(not JSON\) read as null; fraction: .*\): \{"type": "progress", "fraction": NaN\}/);
     expect(events).toMatch(/skipped malformed event \(not JSON: .*\): \{"type": "log", "message": "NaN", oops\}/);
     expect(events).toContain('4 non-finite metric values (NaN/Infinity) skipped: JSON has no NaN or Infinity; send null or leave the point out');
+  });
+});
+
+describe('checkpoint retention', () => {
+  const checkpointArtifacts = async (jobId: string) =>
+    (await h.artifacts.list({ trainingJobId: jobId, type: 'checkpoint', limit: 50 })).items.map((a) => a.name).sort();
+
+  it('keeps the last N and the best checkpoint: older files deleted as the run goes, only the kept ones become artifacts', async () => {
+    const created = await h.jobs.create(commandJob('checkpoint-trainer.mjs', { checkpoints: { keepLast: 2, keepBest: { metric: 'val_loss', mode: 'min' } } }));
+    expect(await h.waitFor(created.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    const dir = h.workspace.dirOf(created.id);
+    expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual(['epoch-2.bin', 'epoch-5.bin', 'epoch-6.bin', 'notes.txt']);
+    expect(await checkpointArtifacts(created.id)).toEqual(['checkpoints/epoch-2.bin', 'checkpoints/epoch-5.bin', 'checkpoints/epoch-6.bin']);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8'))).toMatchObject({
+      entries: [{ path: 'checkpoints/epoch-2.bin', step: 2, score: 0.2 }, { path: 'checkpoints/epoch-5.bin' }, { path: 'checkpoints/epoch-6.bin' }],
+    });
+  });
+
+  it('keeps the last 3 by default', async () => {
+    const created = await h.jobs.create(createJobInput.parse({ name: 'six epochs', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 6 } }));
+    expect(await h.waitFor(created.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    expect(readdirSync(join(h.workspace.dirOf(created.id), 'checkpoints')).sort()).toEqual(['epoch-4.json', 'epoch-5.json', 'epoch-6.json']);
+    expect(await checkpointArtifacts(created.id)).toEqual(['checkpoints/epoch-4.json', 'checkpoints/epoch-5.json', 'checkpoints/epoch-6.json']);
+    expect((await h.jobs.get(created.id)).checkpointPolicy).toEqual({ keepLast: 3 });
+  });
+
+  it('refuses a policy out of bounds or with unknown keys', () => {
+    const base = { name: 'x', trainer: { kind: 'builtin', name: 'example' } };
+    expect(createJobInput.safeParse({ ...base, checkpoints: { keepLast: 0 } }).success).toBe(false);
+    expect(createJobInput.safeParse({ ...base, checkpoints: { keepLast: 1_001 } }).success).toBe(false);
+    expect(createJobInput.safeParse({ ...base, checkpoints: { keepLast: 2, everything: true } }).success).toBe(false);
+    expect(createJobInput.safeParse({ ...base, checkpoints: { keepBest: { metric: 'loss', mode: 'lowest' } } }).success).toBe(false);
+    expect(createJobInput.parse(base).checkpoints).toEqual({ keepLast: 3 });
   });
 });

@@ -83,6 +83,7 @@ export const createTrainingJobService = (deps: {
         executor: input.executor,
         hyperparameters: hyperparameters as Prisma.InputJsonValue,
         resources: input.resources,
+        checkpointPolicy: input.checkpoints,
         validation: input.validation as Prisma.InputJsonValue,
         targetModelName: input.targetModel ?? null,
         priority: input.priority,
@@ -104,12 +105,12 @@ export const createTrainingJobService = (deps: {
     },
 
     /**
-     * A page of job summaries: the free-form JSON (hyperparameters, resources, validation rules,
+     * A page of job summaries: the free-form JSON (hyperparameters, resources, checkpoint policy, validation rules,
      * final metrics, validation report) is left out — `get` returns it — so a page stays light.
      */
     async list(filter: { status?: JobStatus; targetModel?: string; datasetSnapshotId?: string; limit: number; cursor?: string }) {
       const rows = await prisma.trainingJob.findMany({
-        omit: { hyperparameters: true, resources: true, validation: true, finalMetrics: true, validationReport: true },
+        omit: { hyperparameters: true, resources: true, checkpointPolicy: true, validation: true, finalMetrics: true, validationReport: true },
         where: {
           ...(filter.status ? { status: filter.status } : {}),
           ...(filter.targetModel ? { targetModelName: filter.targetModel } : {}),

@@ -36,6 +36,13 @@ export const parseGate = (rule: string): { metric: string; op: '>=' | '<=' | '>'
   return { metric: match[1], op: match[2] as '>=' | '<=' | '>' | '<', value: Number(match[3]) };
 };
 
+/** `--keep-best val_loss:min` → { metric, mode }. */
+export const parseKeepBest = (value: string): { metric: string; mode: 'min' | 'max' } => {
+  const match = /^(.+):(min|max)$/.exec(value.trim());
+  if (!match?.[1] || !match[2]) throw new CliError(`--keep-best must look like metric:min or metric:max, got "${value}"`, EXIT.USAGE);
+  return { metric: match[1], mode: match[2] as 'min' | 'max' };
+};
+
 interface StartOptions extends GlobalOptions {
   name: string;
   trainer?: string;
@@ -48,6 +55,8 @@ interface StartOptions extends GlobalOptions {
   priority?: number;
   timeout?: number;
   idempotencyKey?: string;
+  keepCheckpoints?: number;
+  keepBest?: string;
   follow?: boolean;
 }
 
@@ -64,6 +73,7 @@ const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
     executor: 'local',
     hyperparameters: parseParams(options.param),
     resources: options.timeout ? { timeoutSeconds: options.timeout } : {},
+    checkpoints: { keepLast: options.keepCheckpoints ?? 3, ...(options.keepBest ? { keepBest: parseKeepBest(options.keepBest) } : {}) },
     validation: options.gate.map(parseGate),
     priority: options.priority ?? 0,
     maxAttempts: options.maxAttempts ?? 1,
@@ -204,6 +214,8 @@ export const registerJobCommands = (program: Command): void => {
     .option('--priority <n>', '-100..100, higher runs first', toNumber)
     .option('--timeout <seconds>', 'fail the job after this long', toNumber)
     .option('--idempotency-key <key>', 'starting twice with the same key returns the first job')
+    .option('--keep-checkpoints <n>', 'keep the last N reported checkpoints (default 3); older ones are deleted', toNumber)
+    .option('--keep-best <metric:min|max>', 'also keep the checkpoint with the best value of this metric')
     .option('--follow', 'then follow it until it ends (exit code = job result)')
     .option('--json', 'print JSON')
     .showHelpAfterError(`(${COMMAND_HINT})`)

@@ -1,0 +1,41 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCheckpointLedger, keptCheckpoints } from './checkpoint-retention';
+
+const root = mkdtempSync(join(tmpdir(), 'trainyard-ckpt-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('checkpoint retention', () => {
+  it('keeps the last N plus the best (earliest of equals), by min or max', () => {
+    const entries = [0.5, 0.1, 0.1, 0.9, 0.4].map((score, i) => ({ path: `c${i}`, score }));
+    expect(keptCheckpoints(entries, { keepLast: 2, keepBest: { metric: 'm', mode: 'min' } }).map((e) => e.path)).toEqual(['c1', 'c3', 'c4']);
+    expect(keptCheckpoints(entries, { keepLast: 2, keepBest: { metric: 'm', mode: 'max' } }).map((e) => e.path)).toEqual(['c3', 'c4']);
+    expect(keptCheckpoints(entries, { keepLast: 1 }).map((e) => e.path)).toEqual(['c4']);
+  });
+
+  it('deletes dropped checkpoint files, continues its ledger in the next attempt, and never deletes input/, output/ or logs/ files', () => {
+    const dir = join(root, 'job');
+    for (const sub of ['checkpoints', 'output/model']) mkdirSync(join(dir, sub), { recursive: true });
+    const write = (path: string) => writeFileSync(join(dir, path), path);
+    const warnings: string[] = [];
+    const first = createCheckpointLedger(dir, { keepLast: 2 }, (m) => warnings.push(m));
+    for (const i of [1, 2]) {
+      write(`checkpoints/${i}.ckpt`);
+      first.record({ path: `checkpoints/${i}.ckpt`, step: i });
+    }
+    write('output/model/model.bin');
+    first.record({ path: 'output/model/model.bin' }); // reported as a checkpoint: kept as one, but never deleted
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['2.ckpt']);
+    const second = createCheckpointLedger(dir, { keepLast: 2 }, (m) => warnings.push(m)); // a retry: same job directory
+    write('checkpoints/3.ckpt');
+    second.record({ path: 'checkpoints/3.ckpt', step: 3 });
+    second.record({ path: 'checkpoints/3.ckpt', step: 3 }); // reported twice: one entry
+    second.record({ path: '../outside.ckpt' });
+    expect(second.paths()).toEqual(['checkpoints/3.ckpt', '../outside.ckpt']);
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['3.ckpt']);
+    expect(existsSync(join(dir, 'output/model/model.bin'))).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+});
