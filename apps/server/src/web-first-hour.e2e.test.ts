@@ -41,6 +41,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
       trainer: { kind: 'builtin', name: 'text-detector' },
       hyperparameters: { epochs, hashBits: 12 },
       targetModel: model,
+      validation: [{ metric: 'val_accuracy', op: '>=', value: 0.5 }],
     });
     expect(await waitForJob(job.id)).toBe('succeeded');
     return job.id;
@@ -160,6 +161,33 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect(high).toBeGreaterThanOrEqual(Math.max(...values));
     expect(`${low},${high}`).not.toBe('0,1');
     await expect(loss.getAttribute('data-x-ticks')).resolves.toBe(wholeSteps);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('names snapshots instead of showing ids; hyperparameters and validation reports are tables', async () => {
+    const snapshot = await demoSnapshot();
+    await page.goto(`${server.url}/jobs/${hourJobId}`);
+    await page.getByRole('heading', { name: 'hour-model-job' }).waitFor();
+    const facts = page.locator('dl.facts');
+    await facts.getByText('demo (synthetic pairs) (2000 pairs)').waitFor();
+    const hyperparameters = page.getByRole('table', { name: 'Hyperparameters' });
+    await expect(hyperparameters.getByRole('row', { name: 'epochs 3' }).count()).resolves.toBe(1);
+    await expect(hyperparameters.getByRole('row', { name: 'hashBits 12' }).count()).resolves.toBe(1);
+    const report = page.getByRole('table', { name: 'Validation report' });
+    const rule = report.getByRole('row').filter({ hasText: 'val_accuracy ≥ 0.5' });
+    await expect(rule.locator('td').last().textContent()).resolves.toBe('passed');
+    expect(Number(await rule.locator('td').nth(1).textContent())).toBeGreaterThanOrEqual(0.5);
+    await expect(facts.textContent()).resolves.not.toContain(snapshot.id);
+    await expect(facts.textContent()).resolves.not.toContain('{"');
+
+    await nav('Models').click();
+    await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).click();
+    const versions = page.getByTestId('versions-table');
+    await versions.getByText('demo (synthetic pairs) (2000 pairs)').waitFor();
+    await versions.getByText('report').click();
+    const versionReport = page.getByRole('table', { name: 'Validation report of v1, when registered' });
+    await expect(versionReport.getByRole('row').filter({ hasText: 'val_accuracy ≥ 0.5' }).locator('td').last().textContent()).resolves.toBe('passed');
+    await expect(versions.textContent()).resolves.not.toContain(snapshot.id);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router-dom';
 import { api } from '../api';
 import { type ChartSource, MetricChart } from '../components/metric-chart';
 import { Empty, ErrorNote, Loading, ProgressBar, QueryState, StatusBadge } from '../components/states';
+import { KeyValueTable, SnapshotName, ValidationTable } from '../components/readable';
 import { formatBytes, formatDate } from '../lib/format';
 import { LiveMetrics } from '../lib/live-metrics';
 import { JobActions, useJobAction } from './jobs';
@@ -134,10 +135,16 @@ export const JobDetailScreen = () => {
                 <ProgressBar fraction={fraction} label="Job progress" /> <span className="muted">{progress?.message ?? data.progressMessage ?? ''}</span>
               </dd>
               <dt>Dataset snapshot</dt>
-              <dd>{data.datasetSnapshotId ?? '—'}</dd>
+              <dd>
+                <SnapshotName id={data.datasetSnapshotId} />
+              </dd>
               <dt>Hyperparameters</dt>
               <dd>
-                <code>{JSON.stringify(data.hyperparameters)}</code>
+                <KeyValueTable value={data.hyperparameters} label="Hyperparameters" empty="the trainer's defaults" />
+              </dd>
+              <dt>Validation</dt>
+              <dd>
+                <ValidationTable report={data.validationReport} rules={data.validation} label="Validation report" />
               </dd>
               <dt>Created / started / finished</dt>
               <dd>

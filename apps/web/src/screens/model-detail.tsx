@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, type Artifact, type ModelVersion } from '../api';
 import { ErrorNote, QueryState } from '../components/states';
+import { SnapshotName, VersionValidation } from '../components/readable';
 import { formatBytes, formatDate, formatNumber } from '../lib/format';
 
 const AliasForm = ({ model, versions }: { model: string; versions: readonly ModelVersion[] }) => {
@@ -107,10 +108,17 @@ const VersionRow = ({ version }: { version: ModelVersion }) => {
             .join(', ') || '—'}
         </td>
         <td>
-          <details>
-            <summary>report</summary>
-            <pre className="small">{version.validation ? JSON.stringify(version.validation, null, 2) : 'no validation report'}</pre>
-          </details>
+          {version.validation ? (
+            <details>
+              <summary>report</summary>
+              <VersionValidation validation={version.validation} label={`Validation report of v${version.version}`} />
+            </details>
+          ) : (
+            <span className="muted">no report</span>
+          )}
+        </td>
+        <td>
+          <SnapshotName id={version.datasetSnapshotId} />
         </td>
         <td data-testid={`aliases-v${version.version}`}>{version.aliases.join(', ') || '—'}</td>
         <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
@@ -123,7 +131,7 @@ const VersionRow = ({ version }: { version: ModelVersion }) => {
         </td>
       </tr>
       <tr>
-        <td colSpan={7}>
+        <td colSpan={8}>
           <VersionArtifacts version={version} />
         </td>
       </tr>
@@ -166,6 +174,7 @@ export const ModelDetailScreen = () => {
                       <th scope="col">Version</th>
                       <th scope="col">Metrics</th>
                       <th scope="col">Validation</th>
+                      <th scope="col">Snapshot</th>
                       <th scope="col">Aliases</th>
                       <th scope="col">Trained by</th>
                       <th scope="col">Created</th>
