@@ -190,4 +190,46 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await expect(versions.textContent()).resolves.not.toContain(snapshot.id);
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('the model page clears the active version and archives the model, each after asking', async () => {
+    await trainModel('old-model');
+    const answer = (accept: boolean, asked: string[]) =>
+      page.once('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void (accept ? dialog.accept() : dialog.dismiss());
+      });
+    await nav('Models').click();
+    await page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).click();
+    const active = page.getByTestId('active-version');
+    await active.getByText('Active version: none').waitFor();
+    await page.getByRole('button', { name: 'Set active' }).click();
+    await active.getByText('Active version: v1').waitFor();
+
+    const asked: string[] = [];
+    answer(false, asked);
+    await active.getByRole('button', { name: 'Clear active version' }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('Clear the active version of old-model (v1)?');
+    await page.waitForTimeout(300);
+    expect((await client.models.get.query({ model: 'old-model' })).activeVersion).toBe(1);
+    answer(true, asked);
+    await active.getByRole('button', { name: 'Clear active version' }).click();
+    await active.getByText('Active version: none').waitFor();
+    expect((await client.models.get.query({ model: 'old-model' })).activeVersion).toBeNull();
+
+    answer(false, asked);
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await expect.poll(() => asked.length).toBe(3);
+    expect(asked[2]).toContain('Archive old-model?');
+    await page.waitForTimeout(300);
+    expect((await client.models.get.query({ model: 'old-model' })).archivedAt).toBeNull();
+    answer(true, asked);
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.locator('.screen-header').getByText(/^archived /).waitFor();
+    expect((await client.models.get.query({ model: 'old-model' })).archivedAt).not.toBeNull();
+    await nav('Models').click();
+    await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).waitFor();
+    await expect(page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).count()).resolves.toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });

@@ -92,12 +92,40 @@ const VersionArtifacts = ({ version }: { version: ModelVersion }) => {
   );
 };
 
+const clearActiveQuestion = (model: string, version: number): string =>
+  `Clear the active version of ${model} (v${version})? Scoring without a version then uses the latest version.`;
+
+/** The active version, and a button that clears it (after asking). */
+const ActiveVersion = ({ model, active }: { model: string; active: number | null }) => {
+  const client = useQueryClient();
+  const clear = useMutation({
+    mutationFn: () => api.models.setActive.mutate({ model, version: null }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
+  });
+  return (
+    <p data-testid="active-version">
+      Active version: {active ? `v${active}` : 'none (scoring uses the latest version)'}{' '}
+      {active !== null && (
+        <button type="button" onClick={() => window.confirm(clearActiveQuestion(model, active)) && clear.mutate()} disabled={clear.isPending}>
+          Clear active version
+        </button>
+      )}
+      {clear.error && <ErrorNote error={clear.error} />}
+    </p>
+  );
+};
+
 const VersionRow = ({ version }: { version: ModelVersion }) => {
   const client = useQueryClient();
   const activate = useMutation({
     mutationFn: () => api.models.setActive.mutate({ model: version.model, version: version.active ? null : version.version }),
     onSuccess: () => void client.invalidateQueries({ queryKey: ['models'] }),
   });
+  // Clearing changes what scoring uses by default (the latest version then): ask first.
+  const toggle = () => {
+    if (version.active && !window.confirm(clearActiveQuestion(version.model, version.version))) return;
+    activate.mutate();
+  };
   return (
     <>
       <tr>
@@ -124,7 +152,7 @@ const VersionRow = ({ version }: { version: ModelVersion }) => {
         <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
         <td>{formatDate(version.createdAt)}</td>
         <td>
-          <button type="button" onClick={() => activate.mutate()} disabled={activate.isPending} aria-pressed={version.active}>
+          <button type="button" onClick={toggle} disabled={activate.isPending} aria-pressed={version.active} title={version.active ? 'Click to clear the active version' : undefined}>
             {version.active ? 'Active ✓' : 'Set active'}
           </button>
           {activate.error && <ErrorNote error={activate.error} />}
@@ -156,7 +184,7 @@ export const ModelDetailScreen = () => {
             <h1 id="model-title">{data.name}</h1>
             <Link to={`/models/${data.name}/lineage`}>Lineage</Link>
             {!data.archivedAt && (
-              <button type="button" onClick={() => window.confirm(`Archive ${data.name}? Its versions stay readable.`) && archive.mutate()} disabled={archive.isPending}>
+              <button type="button" onClick={() => window.confirm(`Archive ${data.name}? It leaves the models list (tick "include archived" to see it); its versions stay readable.`) && archive.mutate()} disabled={archive.isPending}>
                 Archive
               </button>
             )}
@@ -164,6 +192,7 @@ export const ModelDetailScreen = () => {
           </header>
           {archive.error && <ErrorNote error={archive.error} />}
           <p className="muted">{data.description}</p>
+          <ActiveVersion model={data.name} active={data.activeVersion ?? null} />
           <QueryState query={versions} what="versions" isEmpty={(list) => list.items.length === 0} empty="No versions yet.">
             {(list) => (
               <>
