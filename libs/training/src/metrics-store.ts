@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, isUuid } from '@trainyard/core';
 
@@ -141,6 +141,11 @@ export const createMetricsStore = (root: string) => {
         }
       }
       return result;
+    },
+
+    /** Deletes a job's metric files (the job is gone; no writer may be open for it). */
+    async remove(jobId: string): Promise<void> {
+      await rm(jobDir(root, jobId), { recursive: true, force: true });
     },
 
     async seriesNames(jobId: string): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { CreateJobInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
@@ -135,6 +135,44 @@ export const createTrainingJobService = (deps: {
         throw new DomainError('FAILED_PRECONDITION', `Job ${id} is ${job.status} but not running on this server`, { id });
       }
       return get(id);
+    },
+
+    /**
+     * Deletes a finished job: its row, its metric files, its job directory and the artifact
+     * records no model version holds (their blobs go at the next garbage collection). A job that
+     * produced a model version is refused: the version's lineage and artifacts name it.
+     */
+    async delete(id: string): Promise<{ deleted: true; id: string; artifactsDeleted: number }> {
+      const finished = ['succeeded', 'failed', 'cancelled'];
+      const refuseUnfinished = (status: string): never => {
+        throw new DomainError('FAILED_PRECONDITION', `Job ${id} is ${status}; only a finished job (succeeded, failed or cancelled) can be deleted${status === 'queued' || status === 'running' ? ': cancel it first' : ''}`, {
+          id,
+          status,
+        });
+      };
+      const job = await get(id);
+      if (!finished.includes(job.status)) refuseUnfinished(job.status);
+      const artifactsDeleted = await deps.database.sql.transaction(async (tx) => {
+        // Locked, and checked again: a retry or a version may have come in meanwhile.
+        const [row] = await tx.query<{ status: string }>(`SELECT "status" FROM "TrainingJob" WHERE "id" = $1 FOR UPDATE`, [id]);
+        if (!row) throw notFound('Training job', { id });
+        if (!finished.includes(row.status)) refuseUnfinished(row.status);
+        const versions = await tx.query<{ model: string; version: number }>(
+          `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
+            WHERE v."trainingJobId" = $1 ORDER BY m."name", v."version" LIMIT 5`,
+          [id],
+        );
+        if (versions.length > 0) {
+          const names = versions.map((v) => `${v.model} version ${v.version}`).join(', ');
+          throw new DomainError('FAILED_PRECONDITION', `Job ${id} produced ${names}; it is kept for the version's lineage and artifacts`, { id, versions });
+        }
+        const artifacts = await tx.query(`DELETE FROM "ModelArtifact" WHERE "trainingJobId" = $1 AND "modelVersionId" IS NULL RETURNING "id"`, [id]);
+        await tx.query(`DELETE FROM "TrainingJob" WHERE "id" = $1`, [id]);
+        return artifacts.length;
+      });
+      await deps.metrics.remove(id);
+      await rm(deps.workspace.dirOf(id), { recursive: true, force: true });
+      return { deleted: true, id, artifactsDeleted };
     },
 
     async retry(id: string): Promise<JobRow> {

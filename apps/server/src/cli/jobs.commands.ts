@@ -308,6 +308,20 @@ export const registerJobCommands = (program: Command): void => {
     .option('--json', 'print events as JSON lines')
     .description('stream progress, metrics and logs until the job ends; exit code = job result')
     .action((id: string, _options, command: Command) => withConnection(command, (connection, options) => followJob(connection, id, options)));
+  jobs
+    .command('delete')
+    .argument('<id>', 'job id')
+    .option('--json', 'print JSON')
+    .description('delete a finished job: its record, metrics, job directory and the artifacts no model version holds (refused for a job that produced a version)')
+    .action((id: string, _options, command: Command) =>
+      withConnection(command, async ({ client }, options) => {
+        const result = await client.jobs.delete.mutate({ id });
+        if (options.json) return printJson(result);
+        printLine(
+          `Deleted job ${result.id} and ${result.artifactsDeleted} artifact record${result.artifactsDeleted === 1 ? '' : 's'}; blobs nothing else uses go at the next garbage collection`,
+        );
+      }),
+    );
   for (const [name, description] of [
     ['cancel', 'cancel a queued or running job'],
     ['retry', 'queue a failed or cancelled job again'],

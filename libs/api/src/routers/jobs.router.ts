@@ -19,6 +19,8 @@ export const jobsRouter = router({
   list: publicProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
   cancel: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
   retry: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
+  /** A finished job, its metrics, job directory and the artifacts no version holds; refused for a job that produced a version. */
+  delete: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
   logs: publicProcedure.input(jobLogsInput).query(({ ctx, input }) =>
     ctx.services.jobs.logs(input.id, input.stream, { ...(input.tail ? { tail: input.tail } : {}), ...(input.offset !== undefined ? { offset: input.offset } : {}), length: input.length }),
   ),
