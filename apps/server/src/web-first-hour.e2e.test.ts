@@ -232,4 +232,46 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await expect(page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).count()).resolves.toBe(0);
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('the new-job form starts a command trainer (argv, working directory) and a fine-tune of a version', async () => {
+    await nav('Jobs').click();
+    await page.getByText('New training job').click();
+    const form = page.getByRole('form', { name: 'New training job' });
+    await form.getByLabel('Name').fill('cmd-job');
+    await form.getByLabel('Trainer').selectOption({ label: 'command (run a program)' });
+    // No hyperparameter fields for a program; a snapshot is optional.
+    await expect(form.getByText('Hyperparameters').count()).resolves.toBe(0);
+    await form.getByLabel(/^Command/).fill('/bin/sh\n-c\necho "started in $(pwd)"');
+    await form.getByLabel('Working directory').fill('relative/dir');
+    await form.getByRole('button', { name: 'Start job' }).click();
+    await form.locator('label', { hasText: 'Working directory' }).locator('.field-error').getByText('must be an absolute path').waitFor();
+    await form.getByLabel('Working directory').fill(dataDir);
+    await form.getByRole('button', { name: 'Start job' }).click();
+    await page.getByRole('heading', { name: 'cmd-job' }).waitFor();
+    const commandJobId = page.url().split('/jobs/')[1] ?? '';
+    const commandJob = await client.jobs.get.query({ id: commandJobId });
+    expect(commandJob.trainer).toEqual({ kind: 'command', command: ['/bin/sh', '-c', 'echo "started in $(pwd)"'], cwd: dataDir });
+    expect(await waitForJob(commandJobId)).toBe('succeeded');
+    await expect(client.jobs.logs.query({ id: commandJobId, stream: 'stdout' })).resolves.toMatchObject({ text: expect.stringContaining(`started in ${dataDir}`) });
+
+    // A fine-tune: pick the model, then its version.
+    await nav('Jobs').click();
+    await page.getByText('New training job').click();
+    await form.getByLabel('Name').fill('ft-job');
+    await form.getByLabel('Dataset snapshot').selectOption({ label: 'demo (synthetic pairs) (2000 pairs)' });
+    await form.getByLabel('Register as model').fill('hour-model-ft');
+    await form.getByLabel('epochs').fill('1');
+    await form.getByLabel('hashBits').fill('12');
+    await form.getByLabel('Fine-tune from').selectOption('hour-model');
+    await form.getByRole('button', { name: 'Start job' }).click();
+    await form.getByText('choose a version of the model to fine-tune').waitFor();
+    await form.getByLabel('Parent version').selectOption({ label: 'v1' });
+    await form.getByRole('button', { name: 'Start job' }).click();
+    await page.getByRole('heading', { name: 'ft-job' }).waitFor();
+    const fineTuneId = page.url().split('/jobs/')[1] ?? '';
+    const parent = await client.models.getVersion.query({ model: 'hour-model', ref: { version: 1 } });
+    expect((await client.jobs.get.query({ id: fineTuneId })).parentVersionId).toBe(parent.id);
+    expect(await waitForJob(fineTuneId)).toBe('succeeded');
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
