@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJobInput } from '@trainyard/contracts';
@@ -84,5 +85,41 @@ describe('checkpoint retention', () => {
     expect(createJobInput.safeParse({ ...base, checkpoints: { keepLast: 2, everything: true } }).success).toBe(false);
     expect(createJobInput.safeParse({ ...base, checkpoints: { keepBest: { metric: 'loss', mode: 'lowest' } } }).success).toBe(false);
     expect(createJobInput.parse(base).checkpoints).toEqual({ keepLast: 3 });
+  });
+});
+
+describe('input data shared between the jobs of a snapshot', () => {
+  it('hard-links one read-only materialised copy per snapshot into each job, and writes a fresh one if that copy was damaged', async () => {
+    await h.trainingData.collectBatch(
+      Array.from({ length: 40 }, (_, i) => ({ aiText: `It is important to note that item ${i} is formal.`, humanizedText: `Item ${i} is casual, honestly.` })),
+    );
+    const snapshot = await h.snapshots.create({ name: 'shared', filter: {}, validationFraction: 0.25, seed: 3 });
+    const expected = mkdtempSync(join(tmpdir(), 'trainyard-expected-'));
+    await h.snapshots.materialise(snapshot.id, expected);
+    const run = async () => {
+      const created = await h.jobs.create(createJobInput.parse({ name: 'on shared data', trainer: { kind: 'builtin', name: 'example' }, datasetSnapshotId: snapshot.id, hyperparameters: { epochs: 1 } }));
+      expect(await h.waitFor(created.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+      return join(h.workspace.dirOf(created.id), 'input', 'data');
+    };
+    const [first, second] = await Promise.all([run(), run()]);
+    const cache = join(h.root, 'snapshots', snapshot.id);
+    for (const channel of ['train', 'validation']) {
+      const files = [join(first, channel, 'data.jsonl'), join(second, channel, 'data.jsonl'), join(cache, channel, 'data.jsonl')];
+      const stats = files.map((file) => lstatSync(file));
+      expect(stats.every((info) => info.isFile())).toBe(true); // regular files, not symlinks
+      expect(new Set(stats.map((info) => info.ino)).size).toBe(1);
+      expect(stats[0]?.nlink).toBe(3);
+      expect(stats[0]?.mode.toString(8).slice(-3)).toBe('444');
+      for (const file of files) expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(expected, channel, 'data.jsonl'), 'utf8'));
+    }
+    expect(readFileSync(join(first, 'train', 'data.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(snapshot.trainCount);
+
+    // A trainer that wrote to its input anyway (root ignores the mode) damaged the shared copy: the next job gets a fresh one.
+    appendFileSync(join(second, 'train', 'data.jsonl'), 'scribbled\n');
+    const third = await run();
+    expect(readFileSync(join(third, 'train', 'data.jsonl'), 'utf8')).toBe(readFileSync(join(expected, 'train', 'data.jsonl'), 'utf8'));
+    expect(lstatSync(join(third, 'train', 'data.jsonl')).ino).not.toBe(lstatSync(join(first, 'train', 'data.jsonl')).ino);
+    expect(lstatSync(join(third, 'train', 'data.jsonl')).ino).toBe(lstatSync(join(cache, 'train', 'data.jsonl')).ino);
+    rmSync(expected, { recursive: true, force: true });
   });
 });

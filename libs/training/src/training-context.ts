@@ -8,14 +8,14 @@ import { createTrainingJobService } from './training-job.service';
 
 export type TrainingContextDeps = Omit<OrchestratorDeps, 'sql' | 'workspace' | 'metrics' | 'bus'> & {
   database: Database;
-  /** Job directories live in `<root>/jobs`, metric files in `<root>/metrics`. */
+  /** Job directories live in `<root>/jobs`, metric files in `<root>/metrics`, shared snapshot channels in `<root>/snapshots`. */
   root: string;
   snapshots: SnapshotMaterialiser;
 };
 
 /** The training context assembled once: job workspace, metrics store, event bus, orchestrator, job service. */
 export const createTrainingContext = ({ database, root, snapshots, ...rest }: TrainingContextDeps) => {
-  const workspace = createJobWorkspace(join(root, 'jobs'), snapshots);
+  const workspace = createJobWorkspace(join(root, 'jobs'), snapshots, join(root, 'snapshots'));
   const metrics = createMetricsStore(join(root, 'metrics'));
   const bus = createJobEventBus();
   const orchestrator = createOrchestrator({ ...rest, sql: database.sql, workspace, metrics, bus });
