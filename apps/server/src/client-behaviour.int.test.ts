@@ -27,7 +27,7 @@ describe('the typed client other apps use', () => {
 
     const flakyMutation = flakyFetch(1);
     const mutating = createTrainyardClient({ url: t.server.url, token: t.server.token, fetch: flakyMutation.fetchImpl });
-    await expect(mutating.models.register.mutate({ name: 'never-retried' })).rejects.toThrow(/fetch failed/);
+    await expect(mutating.models.register.mutate({ name: 'never-retried' })).rejects.toThrow(/Could not reach the Trainyard server at \S+ \(ECONNRESET\)/);
     expect(flakyMutation.calls()).toBe(1);
     await expect(t.client.models.get.query({ model: 'never-retried' })).rejects.toThrow(/not found/i);
   });
@@ -78,5 +78,18 @@ describe('the typed client other apps use', () => {
     expect(scores).toHaveLength(2);
     expect(scores[0]).toBeGreaterThan(0.5);
     expect(scores[1]).toBeLessThan(0.5);
+
+    // No MODEL: the first listed model with a version, and the output says which.
+    await t.client.models.register.mutate({ name: 'aaa-no-versions' });
+    const chosen = spawn(process.execPath, ['--import', 'tsx', 'apps/client-example/src/main.ts'], {
+      env: { ...process.env, TRAINYARD_URL: t.server.url, TRAINYARD_TOKEN: t.server.token },
+    });
+    let chosenOutput = '';
+    chosen.stdout.on('data', (chunk: Buffer) => (chosenOutput += chunk.toString()));
+    chosen.stderr.on('data', (chunk: Buffer) => (chosenOutput += chunk.toString()));
+    expect(await new Promise((resolve) => chosen.once('exit', resolve)), chosenOutput).toBe(0);
+    expect(chosenOutput).toMatch(/^model aaa-no-versions latest=0 active=-$/m);
+    expect(chosenOutput).toMatch(/^scoring with example-detector version 1 \(active\)$/m);
+    expect([...chosenOutput.matchAll(/^\d\.\d{4}\t/gm)]).toHaveLength(2);
   }, 120_000);
 });

@@ -51,17 +51,34 @@ const isTrpcBody = (body: unknown): boolean => {
   return 'result' in body || (typeof error === 'object' && error !== null && 'json' in error);
 };
 
+/** The code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, …) when the runtime gives one (Node does, browsers do not). */
+const networkCode = (error: unknown): string | undefined => {
+  for (let cause: unknown = error, depth = 0; cause && depth < 4; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+};
+
 /**
  * A failed response whose body is not a tRPC answer — Node's bare 431, the guard's
  * `{ error: { message } }`, a proxy's HTML error page — would otherwise surface as "Unexpected
  * end of JSON input" or "Unable to transform response from server". It is turned into a tRPC
  * error with a plain message and the HTTP status (so `trainyardErrorInfo` and the retry rule
- * see it).
+ * see it). A request that never reached the server ("fetch failed") is said so, with the URL
+ * and the network code; it stays a TypeError, so it is still retried as transient.
  */
 const withPlainErrors =
-  (fetchImpl: typeof fetch): typeof fetch =>
+  (fetchImpl: typeof fetch, serverUrl: string, tokenSent: boolean): typeof fetch =>
   async (input, init) => {
-    const response = await fetchImpl(input, init);
+    let response: Response;
+    try {
+      response = await fetchImpl(input, init);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      const code = networkCode(error);
+      throw new TypeError(`Could not reach the Trainyard server at ${serverUrl}${code ? ` (${code})` : ''}`, { cause: error });
+    }
     if (response.ok) return response;
     const text = await response.text().catch(() => '');
     let body: unknown;
@@ -73,7 +90,8 @@ const withPlainErrors =
     if (isTrpcBody(body)) return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
     const guardMessage = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
     const plainText = /^text\/plain\b/i.test(response.headers.get('content-type') ?? '') && text.length <= 300 && !text.includes('\n') ? text.trim() : '';
-    const reason = typeof guardMessage === 'string' ? guardMessage : plainText || (STATUS_MESSAGE[response.status] ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    // With a token, a 401 can only mean the token: wrong, revoked or for another server.
+    const reason = tokenSent && response.status === 401 ? 'The server refused the token' : typeof guardMessage === 'string' ? guardMessage : plainText || (STATUS_MESSAGE[response.status] ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
     const message = `${reason} (HTTP ${response.status})`;
     const code = TRPC_CODE_FOR_STATUS[response.status] ?? (response.status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
     const error = { json: { message, code: response.status >= 500 ? -32603 : -32600, data: { code, httpStatus: response.status, domainCode: null, zodIssues: null } } };
@@ -102,7 +120,7 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   // Wrapped: a browser's fetch called with another `this` throws "Illegal invocation".
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const callFetch = withPlainErrors(fetchImpl);
+  const callFetch = withPlainErrors(fetchImpl, options.url.replace(/\/$/, ''), Boolean(options.token));
   // With a cookie the browser's own EventSource does; with a token the package sends it as a header.
   const browserEventSource = (globalThis as unknown as { EventSource?: typeof EventSource }).EventSource;
   const attempts = options.queryAttempts ?? 3;

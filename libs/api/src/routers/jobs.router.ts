@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
 import { publicProcedure, router } from '../trpc';
 
-interface HyperparameterSchema {
+export interface HyperparameterSchema {
   type?: string;
   properties?: Record<string, { type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string }>;
   required?: string[];
