@@ -68,8 +68,29 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('lands on an overview: what is here, and for a new user the demo snapshot with "Train a detector on it"', async () => {
+    const demo = await demoSnapshot();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await expect.poll(() => page.getByTestId('count-pairs').textContent()).toBe('2000');
+    await expect.poll(() => page.getByTestId('count-snapshots').textContent()).toBe('1');
+    await expect.poll(() => page.getByTestId('count-models').textContent()).toBe('0');
+    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) await expect.poll(() => page.getByTestId(`count-${status}`).textContent()).toBe(`${status} 0`);
+    await page.getByText('No jobs yet.').waitFor();
+    const start = page.getByTestId('demo-start');
+    await expect(start.textContent()).resolves.toContain('demo (synthetic pairs)');
+    await start.getByRole('button', { name: 'Train a detector on it' }).click();
+    const form = page.getByRole('form', { name: 'New training job' });
+    await expect.poll(() => form.getByLabel('Dataset snapshot').inputValue()).toBe(demo.id);
+    await expect(form.getByLabel('Trainer').inputValue()).resolves.toBe('text-detector');
+    await form.getByLabel('epochs').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/jobs');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
   it('shows a refused input in plain words: under the form field, or as "field: message" — never the validator JSON', async () => {
     hourJobId = await trainModel('hour-model', 3);
+    // From the overview (the jobs screen is still open, with the form the demo action opened).
+    await nav('Overview').click();
     await nav('Jobs').click();
     await page.getByText('New training job').click();
     const form = page.getByRole('form', { name: 'New training job' });
@@ -274,4 +295,22 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect(await waitForJob(fineTuneId)).toBe('succeeded');
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('the overview counts what the hour made and lists the latest jobs; the demo offer is gone', async () => {
+    await nav('Overview').click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const recent = page.getByTestId('recent-jobs');
+    await recent.getByRole('link', { name: 'ft-job' }).waitFor();
+    const count = async (status: 'succeeded' | 'cancelled' | 'failed') => `${status} ${(await client.jobs.list.query({ status, limit: 200 })).items.length}`;
+    for (const status of ['succeeded', 'cancelled', 'failed'] as const) await expect.poll(() => page.getByTestId(`count-${status}`).textContent(), { timeout: 15_000 }).toBe(await count(status));
+    // hour-model-job, old-model-job, cmd-job, ft-job; the sleeper was cancelled.
+    await expect(page.getByTestId('count-succeeded').textContent()).resolves.toBe('succeeded 4');
+    await expect(page.getByTestId('count-cancelled').textContent()).resolves.toBe('cancelled 1');
+    // hour-model and hour-model-ft; old-model is archived.
+    await expect(page.getByTestId('count-models').textContent()).resolves.toBe('2');
+    await expect(page.getByTestId('demo-start').count()).resolves.toBe(0);
+    await recent.getByRole('link', { name: 'ft-job' }).click();
+    await page.getByRole('heading', { name: 'ft-job' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -73,6 +73,9 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await page.getByLabel('Session token').fill(server.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    // The landing page is the overview; the jobs screen is one link away.
+    await page.getByText('No jobs yet.').waitFor();
+    await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByText('No jobs match').waitFor();
     expect(urls.some((url) => url.includes(server.token))).toBe(false);
     const cookies = await page.context().cookies();
@@ -150,7 +153,7 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
   it('shows the new version, moves an alias, activates it, and draws the lineage', async () => {
     await page.getByRole('link', { name: 'Models' }).click();
     await page.getByTestId('models-table').getByRole('link', { name: 'ui-detector' }).click();
-    await page.getByTestId('versions-table').getByText('v1').waitFor();
+    await page.getByTestId('versions-table').getByText('v1', { exact: true }).waitFor();
     await expect(page.getByTestId('versions-table').textContent()).resolves.toContain('val_accuracy');
     const aliasForm = page.getByRole('form', { name: 'Move alias' });
     await aliasForm.getByLabel('Alias').fill('production');

@@ -1,14 +1,15 @@
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
-import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
+import { BrowserRouter, NavLink, Route, Routes, useLocation } from 'react-router-dom';
 import { SESSION_ENDED_MESSAGE } from '@trainyard/contracts';
 import { api, errorMessage, isUnauthorized, queryClient, signOut } from './api';
 import { ScreenErrorBoundary } from './components/error-boundary';
 import { ErrorNote, Loading } from './components/states';
 import { SignIn } from './screens/sign-in';
+import { DashboardScreen } from './screens/dashboard';
 import { JobsScreen } from './screens/jobs';
 
-// The first screen is in the main bundle; the others (uPlot, dagre…) load when first visited.
+// The landing and jobs screens are in the main bundle; the others (uPlot, dagre…) load when first visited.
 const JobDetailScreen = lazy(() => import('./screens/job-detail').then((m) => ({ default: m.JobDetailScreen })));
 const TrainingDataScreen = lazy(() => import('./screens/training-data').then((m) => ({ default: m.TrainingDataScreen })));
 const ModelsScreen = lazy(() => import('./screens/models').then((m) => ({ default: m.ModelsScreen })));
@@ -18,6 +19,7 @@ const ScoreScreen = lazy(() => import('./screens/score').then((m) => ({ default:
 const SyncScreen = lazy(() => import('./screens/sync').then((m) => ({ default: m.SyncScreen })));
 
 const NAV = [
+  ['/', 'Overview'],
   ['/jobs', 'Jobs'],
   ['/data', 'Training data'],
   ['/models', 'Models'],
@@ -36,7 +38,9 @@ const Shell = ({ version }: { version: string | undefined }) => {
         <ul>
           {NAV.map(([to, label]) => (
             <li key={to}>
-              <NavLink to={to}>{label}</NavLink>
+              <NavLink to={to} end={to === '/'}>
+                {label}
+              </NavLink>
             </li>
           ))}
         </ul>
@@ -48,7 +52,7 @@ const Shell = ({ version }: { version: string | undefined }) => {
         <ScreenErrorBoundary resetKey={location.pathname}>
           <Suspense fallback={<Loading what="screen" />}>
             <Routes>
-              <Route path="/" element={<Navigate to="/jobs" replace />} />
+              <Route path="/" element={<DashboardScreen />} />
               <Route path="/jobs" element={<JobsScreen />} />
               <Route path="/jobs/:id" element={<JobDetailScreen />} />
               <Route path="/data" element={<TrainingDataScreen />} />

@@ -1,8 +1,9 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { Link } from 'react-router-dom';
+import { Link, useSearchParams } from 'react-router-dom';
 import { api, type JobSummary } from '../api';
 import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
+import { prefillFromSearch } from '../lib/dashboard';
 import { formatDate } from '../lib/format';
 import { NewJobForm } from './new-job-form';
 
@@ -65,7 +66,10 @@ export const JobsScreen = () => {
   });
   const rows = jobs.data?.pages.flatMap((page) => page.items);
   const act = useJobAction();
-  const [formOpen, setFormOpen] = useState(false);
+  // `/jobs?new=1&trainer=…&snapshot=…` (the overview's demo action) opens the form filled in.
+  const [search] = useSearchParams();
+  const [prefill] = useState(() => prefillFromSearch(search));
+  const [formOpen, setFormOpen] = useState(prefill !== undefined);
   useEffect(() => {
     // For the UI benchmark: when the first page of rows is on screen.
     if (rows && rows.length > 0 && performance.getEntriesByName('jobs-rows').length === 0) performance.mark('jobs-rows');
@@ -75,9 +79,9 @@ export const JobsScreen = () => {
       <header className="screen-header">
         <h1 id="jobs-title">Jobs</h1>
       </header>
-      <details className="panel" onToggle={(event) => setFormOpen(event.currentTarget.open)}>
+      <details className="panel" open={formOpen} onToggle={(event) => setFormOpen(event.currentTarget.open)}>
         <summary>New training job</summary>
-        {formOpen && <NewJobForm />}
+        {formOpen && <NewJobForm {...(prefill ? { prefill } : {})} />}
       </details>
       {act.error && <ErrorNote error={act.error} />}
       <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>

@@ -4,6 +4,7 @@ import { useNavigate } from 'react-router-dom';
 import { api, describeApiError } from '../api';
 import { ErrorNote, Loading } from '../components/states';
 import { parseArgv } from '../lib/argv';
+import type { NewJobPrefill } from '../lib/dashboard';
 import { placeFieldProblems } from '../lib/error-text';
 import { fieldsFromSchema, parseGateRule, valuesFromForm } from '../lib/hyperparameter-form';
 
@@ -24,11 +25,6 @@ const FieldError = ({ message }: { message: string | undefined }) => (message ? 
 
 /** The trainer choice that runs a program (a command trainer) instead of a built-in one; no built-in name can look like it. */
 const COMMAND = '(command)';
-
-export interface NewJobPrefill {
-  trainer?: string;
-  snapshotId?: string;
-}
 
 /**
  * A job from a dataset snapshot: a built-in trainer, whose hyperparameter fields come from its
