@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const skip = chromiumUnavailableReason();
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+/** Screenshots kept as test output, beside web-ui.e2e's. */
+const SHOTS = resolve('test-output/screenshots');
 
 /** Issue #18's "first hour" in a real browser against a real server with the demo data. */
 describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: ${skip}` : ''}`, () => {
@@ -46,10 +48,12 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect(await waitForJob(job.id)).toBe('succeeded');
     return job.id;
   };
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `first-hour-${name}.png`), fullPage: true });
   const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
   beforeAll(async () => {
     if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
+    mkdirSync(SHOTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-first-hour-'));
     server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'on' });
     client = createTrainyardClient({ url: server.url, token: server.token });
@@ -78,11 +82,13 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await page.getByText('No jobs yet.').waitFor();
     const start = page.getByTestId('demo-start');
     await expect(start.textContent()).resolves.toContain('demo (synthetic pairs)');
+    await shot('1-overview-new-user');
     await start.getByRole('button', { name: 'Train a detector on it' }).click();
     const form = page.getByRole('form', { name: 'New training job' });
     await expect.poll(() => form.getByLabel('Dataset snapshot').inputValue()).toBe(demo.id);
     await expect(form.getByLabel('Trainer').inputValue()).resolves.toBe('text-detector');
     await form.getByLabel('epochs').waitFor();
+    await shot('2-new-job-prefilled');
     expect(new URL(page.url()).pathname).toBe('/jobs');
     expect(pageErrors).toEqual([]);
   }, 60_000);
@@ -103,6 +109,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await targetField.locator('.field-error').getByText('use letters, digits, . _ and -').waitFor();
     const alert = form.getByRole('alert');
     await expect(alert.textContent()).resolves.toBe('One field was not accepted.');
+    await shot('3-refused-field');
 
     // A form without that field: a plain list.
     await nav('Models').click();
@@ -200,6 +207,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect(Number(await rule.locator('td').nth(1).textContent())).toBeGreaterThanOrEqual(0.5);
     await expect(facts.textContent()).resolves.not.toContain(snapshot.id);
     await expect(facts.textContent()).resolves.not.toContain('{"');
+    await shot('4-job-detail');
 
     await nav('Models').click();
     await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).click();
@@ -209,6 +217,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     const versionReport = page.getByRole('table', { name: 'Validation report of v1, when registered' });
     await expect(versionReport.getByRole('row').filter({ hasText: 'val_accuracy ≥ 0.5' }).locator('td').last().textContent()).resolves.toBe('passed');
     await expect(versions.textContent()).resolves.not.toContain(snapshot.id);
+    await shot('5-model-versions');
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
@@ -219,7 +228,8 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
         asked.push(dialog.message());
         void (accept ? dialog.accept() : dialog.dismiss());
       });
-    await nav('Models').click();
+    // Loaded afresh: the list seen a moment ago (the previous test) is still fresh for the app's 1 s staleTime.
+    await page.goto(`${server.url}/models`);
     await page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).click();
     const active = page.getByTestId('active-version');
     await active.getByText('Active version: none').waitFor();
@@ -250,7 +260,8 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect((await client.models.get.query({ model: 'old-model' })).archivedAt).not.toBeNull();
     await nav('Models').click();
     await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).waitFor();
-    await expect(page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).count()).resolves.toBe(0);
+    // The cached list shows first, then its refetch (the archive invalidated it).
+    await expect.poll(() => page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 90_000);
 
@@ -266,6 +277,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await form.getByLabel('Working directory').fill('relative/dir');
     await form.getByRole('button', { name: 'Start job' }).click();
     await form.locator('label', { hasText: 'Working directory' }).locator('.field-error').getByText('must be an absolute path').waitFor();
+    await shot('6-new-job-command');
     await form.getByLabel('Working directory').fill(dataDir);
     await form.getByRole('button', { name: 'Start job' }).click();
     await page.getByRole('heading', { name: 'cmd-job' }).waitFor();
@@ -307,8 +319,9 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await expect(page.getByTestId('count-succeeded').textContent()).resolves.toBe('succeeded 4');
     await expect(page.getByTestId('count-cancelled').textContent()).resolves.toBe('cancelled 1');
     // hour-model and hour-model-ft; old-model is archived.
-    await expect(page.getByTestId('count-models').textContent()).resolves.toBe('2');
+    await expect.poll(() => page.getByTestId('count-models').textContent()).toBe('2');
     await expect(page.getByTestId('demo-start').count()).resolves.toBe(0);
+    await shot('7-overview-after');
     await recent.getByRole('link', { name: 'ft-job' }).click();
     await page.getByRole('heading', { name: 'ft-job' }).waitFor();
     expect(pageErrors).toEqual([]);
