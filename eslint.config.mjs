@@ -30,8 +30,8 @@ export default [
     },
   },
   {
-    // Tests may use the shared test services (real PostgreSQL, S3, server processes).
-    files: ['**/*.test.ts'],
+    // Tests and their support code may use the shared test services (real PostgreSQL, S3, server processes).
+    files: ['**/*.test.ts', 'apps/*/src/test-support/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

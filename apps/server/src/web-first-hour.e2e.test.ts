@@ -1,25 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
-import type { Browser, Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { TrainyardClient } from '@trainyard/client';
+import { chromiumUnavailableReason } from '@trainyard/test-services';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-/** Screenshots kept as test output, beside web-ui.e2e's. */
-const SHOTS = resolve('test-output/screenshots');
 
 /** Issue #18's "first hour" in a real browser against a real server with the demo data. */
 describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let server: ServerProcess;
+  let session: BrowserSession;
   let client: TrainyardClient;
-  let browser: Browser;
   let page: Page;
   let dataDir: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
   let hourJobId = '';
 
   const waitForJob = async (id: string): Promise<string> => {
@@ -48,29 +44,15 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect(await waitForJob(job.id)).toBe('succeeded');
     return job.id;
   };
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `first-hour-${name}.png`), fullPage: true });
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `first-hour-${name}.png`), fullPage: true });
   const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
   beforeAll(async () => {
-    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
-    mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-first-hour-'));
-    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'on' });
-    client = createTrainyardClient({ url: server.url, token: server.token });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(server.url);
-    await page.getByLabel('Session token').fill(server.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await nav('Jobs').waitFor();
+    session = await startBrowserSession({ name: 'web-first-hour', env: { TRAINYARD_DEMO_DATA: 'on' } });
+    ({ client, page, dataDir, pageErrors } = session);
+    await session.signIn();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    server?.child.kill('SIGTERM');
-    await server?.exited;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('lands on an overview: what is here, and for a new user the demo snapshot with "Train a detector on it"', async () => {
     const demo = await demoSnapshot();
@@ -127,7 +109,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
   }, 120_000);
 
   it('a job that does not exist says so, and offers no "Try again"', async () => {
-    await page.goto(`${server.url}/jobs/${randomUUID()}`);
+    await page.goto(`${session.server.url}/jobs/${randomUUID()}`);
     const alert = page.getByRole('alert');
     await alert.getByText(/not found/).waitFor();
     await expect(alert.getByRole('button', { name: 'Try again' }).count()).resolves.toBe(0);
@@ -168,7 +150,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
   }, 90_000);
 
   it('charts: a fraction stays on 0–1, a loss fits its data, epochs tick on whole numbers only', async () => {
-    await page.goto(`${server.url}/jobs/${hourJobId}`);
+    await page.goto(`${session.server.url}/jobs/${hourJobId}`);
     await page.getByRole('heading', { name: 'hour-model-job' }).waitFor();
     const series = await client.jobs.metrics.query({ jobId: hourJobId, names: ['val_accuracy', 'val_auc', 'val_loss'] });
     const steps = series['val_accuracy']?.step ?? [];
@@ -194,7 +176,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
 
   it('names snapshots instead of showing ids; hyperparameters and validation reports are tables', async () => {
     const snapshot = await demoSnapshot();
-    await page.goto(`${server.url}/jobs/${hourJobId}`);
+    await page.goto(`${session.server.url}/jobs/${hourJobId}`);
     await page.getByRole('heading', { name: 'hour-model-job' }).waitFor();
     const facts = page.locator('dl.facts');
     await facts.getByText('demo (synthetic pairs) (2000 pairs)').waitFor();
@@ -229,7 +211,7 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
         void (accept ? dialog.accept() : dialog.dismiss());
       });
     // Loaded afresh: the list seen a moment ago (the previous test) is still fresh for the app's 1 s staleTime.
-    await page.goto(`${server.url}/models`);
+    await page.goto(`${session.server.url}/models`);
     await page.getByTestId('models-table').getByRole('link', { name: 'old-model' }).click();
     const active = page.getByTestId('active-version');
     await active.getByText('Active version: none').waitFor();

@@ -1,36 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createTrainyardClient } from '@trainyard/client';
-import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
-import type { Browser, Page } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromiumUnavailableReason } from '@trainyard/test-services';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
-const SHOTS = resolve('test-output/screenshots');
 
 describe.skipIf(skip)(`Web UI: why a job failed, in Chromium against a real server process${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let server: ServerProcess;
-  let browser: Browser;
+  let session: BrowserSession;
   let page: Page;
   let dataDir: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
-    mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-failure-'));
-    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    session = await startBrowserSession({ name: 'web-failure' });
+    ({ page, dataDir, pageErrors } = session);
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    server?.child.kill('SIGTERM');
-    await server?.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it("the job page shows the failure reason and the end of the trainer's stderr, live when the job fails", async () => {
     // A trainer that prints a traceback after 60 lines of noise, then waits for the test before it exits 1.
@@ -45,14 +32,11 @@ while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTime
 process.exit(1);
 `,
     );
-    const client = createTrainyardClient({ url: server.url, token: server.token });
+    const { client } = session;
     const job = await client.jobs.create.mutate({ name: 'fails-with-traceback', trainer: { kind: 'command', command: [process.execPath, script] } });
     for (let i = 0; i < 200 && (await client.jobs.get.query({ id: job.id })).status !== 'running'; i += 1) await new Promise((r) => setTimeout(r, 50));
 
-    await page.goto(server.url);
-    await page.getByLabel('Session token').fill(server.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await session.signIn();
     await page.getByRole('link', { name: 'fails-with-traceback' }).click();
     await page.getByRole('heading', { name: 'fails-with-traceback' }).waitFor();
     await page.locator('.badge-running').waitFor();
@@ -73,7 +57,7 @@ process.exit(1);
     await page.getByRole('heading', { name: 'Trainer stderr' }).waitFor();
     // Scrolled to the end, where the exception is.
     await expect(stderr.evaluate((element) => element.scrollHeight > element.clientHeight && element.scrollTop + element.clientHeight >= element.scrollHeight - 1)).resolves.toBe(true);
-    await page.screenshot({ path: join(SHOTS, 'job-failure.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'job-failure.png'), fullPage: true });
 
     // Opened afresh, a failed job's page shows the same.
     await page.reload();

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
+import { readFileSync } from 'node:fs';
+import type { TrainyardClient } from '@trainyard/client';
+import { chromiumUnavailableReason } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
 
@@ -18,18 +17,15 @@ const longTexts = (): string[] =>
   });
 
 describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts score${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let server: ServerProcess;
+  let session: BrowserSession;
   let client: TrainyardClient;
-  let browser: Browser;
   let page: Page;
-  let dataDir: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
-    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-models-'));
-    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' });
-    client = createTrainyardClient({ url: server.url, token: server.token });
+    session = await startBrowserSession({ name: 'web-models', acceptDownloads: true });
+    ({ client, page, pageErrors } = session);
+    const { server } = session;
     const imported = await fetch(`${server.url}/import/training-data`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
@@ -50,20 +46,9 @@ describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts sc
       status = (await client.jobs.get.query({ id: job.id })).status;
     }
     expect(status).toBe('succeeded');
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(server.url);
-    await page.getByLabel('Session token').fill(server.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await session.signIn();
   }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    server?.child.kill('SIGTERM');
-    await server?.exited;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('the model page lists each version’s artifacts, and a download link fetches exactly the artifact’s bytes', async () => {
     const version = await client.models.getVersion.query({ model: 'web-fresh', ref: { alias: 'latest' } });

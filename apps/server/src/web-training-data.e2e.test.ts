@@ -1,13 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { chromiumUnavailableReason, launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
-import type { Browser, Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { TrainyardClient } from '@trainyard/client';
+import { chromiumUnavailableReason } from '@trainyard/test-services';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
-const SHOTS = resolve('test-output/screenshots');
 const OWN = 25;
 /** Own pairs: odd ones mention a harbour (12 of 25), none has detection scores. */
 const ownPairs = Array.from({ length: OWN }, (_, i) => ({
@@ -18,43 +16,27 @@ const ownPairs = Array.from({ length: OWN }, (_, i) => ({
 const HARBOUR = 12;
 
 describe.skipIf(skip)(`Training data screen in Chromium, with the demo data on${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  let server: ServerProcess;
+  let session: BrowserSession;
   let client: TrainyardClient;
-  let browser: Browser;
   let page: Page;
-  let dataDir: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
   const matchCount = () => page.getByTestId('match-count');
 
   beforeAll(async () => {
-    if (!existsSync(resolve('apps/web/dist/index.html'))) throw new Error('The web UI is not built: run `npm run build:web` (npm test does) before this test');
-    mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-web-data-'));
-    server = await startServerProcess({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'on' });
-    client = createTrainyardClient({ url: server.url, token: server.token });
+    session = await startBrowserSession({ name: 'web-data', env: { TRAINYARD_DEMO_DATA: 'on' }, viewport: { width: 1280, height: 900 } });
+    ({ client, page, pageErrors } = session);
     // The demo data is seeded in the background after start-up: 2 000 pairs tagged demo, then its snapshot.
     for (let waited = 0; (await client.datasets.list.query({ limit: 5 })).items.length === 0; waited += 200) {
-      if (waited > 60_000) throw new Error(`the demo dataset was not seeded within a minute:\n${server.output()}`);
+      if (waited > 60_000) throw new Error(`the demo dataset was not seeded within a minute:\n${session.server.output()}`);
       await new Promise((done) => setTimeout(done, 200));
     }
     const collected = await client.trainingData.collectBatch.mutate({ items: ownPairs });
     expect(collected.results.map((result) => result.status)).toEqual(ownPairs.map(() => 'created'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    server?.child.kill('SIGTERM');
-    await server?.exited;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('filters the demo data out, and a snapshot from the form freezes exactly the count the table shows', async () => {
-    await page.goto(server.url);
-    await page.getByLabel('Session token').fill(server.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await session.signIn();
     await page.getByRole('link', { name: 'Training data' }).click();
     await matchCount().getByText(`${2_000 + OWN} pairs match`).waitFor();
 
@@ -80,7 +62,7 @@ describe.skipIf(skip)(`Training data screen in Chromium, with the demo data on${
     await form.getByLabel('Name').fill('harbour, no demo');
     await form.getByRole('button', { name: 'Freeze snapshot' }).click();
     await page.getByText(`Snapshot harbour, no demo: ${shown} pairs`).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'training-data-filtered-snapshot.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'training-data-filtered-snapshot.png'), fullPage: true });
 
     const frozen = (await client.datasets.list.query({ limit: 10 })).items.find((snapshot) => snapshot.name === 'harbour, no demo');
     expect(frozen?.totalCount).toBe(shown);
@@ -117,7 +99,7 @@ describe.skipIf(skip)(`Training data screen in Chromium, with the demo data on${
     await filters.getByLabel('With tags').fill('');
     await matchCount().getByText(`${OWN} pairs match`).waitFor();
     await page.getByTestId('snapshot-scope').getByText(`Freezes the ${OWN} pairs the table shows`).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'training-data-bulk-excluded.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'training-data-bulk-excluded.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 });
