@@ -5,6 +5,7 @@ export * from './job-completion';
 export * from './job-event-bus';
 export * from './job-logs';
 export * from './job-workspace';
+export * from './executor.port';
 export * from './local-executor';
 export * from './orchestrator';
 export * from './trainer-catalog';

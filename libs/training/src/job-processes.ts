@@ -42,3 +42,18 @@ export const killProcessesWithEnv = (name: string, value: string, signal: NodeJS
   }
   return pids;
 };
+
+/** Alive and not a zombie; EPERM means it exists under another user. */
+export const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+};

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { killProcessesWithEnv } from './job-processes';
+import type { TrainerExecutor } from './executor.port';
+import { killProcessesWithEnv, processAlive } from './job-processes';
 import { parseEventLine, type TrainerEvent } from './trainer-events';
 
 const MAX_EVENT_LINE = 1024 * 1024;
@@ -204,4 +205,36 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
   return { pid: child.pid, done, cancel: () => terminate('cancelled'), badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }),
     nonFiniteMetrics: () => nonFiniteCount,
   };
+};
+
+/**
+ * Kills the trainer an earlier holder of a job left on this machine (its pid is in the job's
+ * run.json, and only a process whose environment names that job directory is touched), plus
+ * whatever it started outside its process group, and waits until they are gone: a new attempt
+ * would share the job directory.
+ */
+const stopOrphanTrainer = async (jobDir: string): Promise<void> => {
+  let killed: number | undefined;
+  try {
+    const { pid } = JSON.parse(readFileSync(join(jobDir, 'run.json'), 'utf8')) as { pid?: number };
+    if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINYARD_JOB_DIR=${jobDir}\u0000`)) {
+      process.kill(-pid, 'SIGKILL');
+      killed = pid;
+    }
+  } catch {
+    // No run file, or the process is gone: nothing to kill.
+  }
+  const strays = killProcessesWithEnv('TRAINYARD_JOB_DIR', jobDir);
+  for (const pid of [...(killed ? [killed] : []), ...strays]) {
+    for (let i = 0; i < 100 && processAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/** Trainers as child processes of this server: stopped with it, restarted after a takeover. */
+export const localExecutor: TrainerExecutor = {
+  kind: 'local',
+  onTakeover: 'restart',
+  onShutdown: 'stop',
+  start: startLocalExecution,
+  stopOrphan: stopOrphanTrainer,
 };

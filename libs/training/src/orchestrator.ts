@@ -10,8 +10,9 @@ import { type CompletionPorts, completeJob, type ReportedArtifact } from './job-
 import type { JobEventBus } from './job-event-bus';
 import { failureLine, jobLogSize } from './job-logs';
 import type { JobWorkspace } from './job-workspace';
-import { killProcessesWithEnv } from './job-processes';
-import { type ExecutionOutcome, startLocalExecution } from './local-executor';
+import type { TrainerExecutor } from './executor.port';
+import { processAlive } from './job-processes';
+import { type ExecutionOutcome, localExecutor } from './local-executor';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
 import { trainerEnvironment } from './trainer-env';
@@ -36,6 +37,12 @@ export interface OrchestratorDeps extends CompletionPorts {
   graceMs?: number;
   /** How often expired leases are looked for (default: the heartbeat interval). */
   sweepMs?: number;
+  /**
+   * Where trainers run (default: the local executor only). Claims and sweeps touch only jobs
+   * of these kinds, so an orchestrator never handles jobs of an executor it does not have; a
+   * takeover and a server stop do what the job's executor says (onTakeover, onShutdown).
+   */
+  executors?: readonly TrainerExecutor[];
 }
 
 interface ClaimedJob {
@@ -53,46 +60,20 @@ interface ClaimedJob {
   datasetSnapshotId: string | null;
   parentVersionId: string | null;
   leaseToken: string;
+  /** Which executor runs it (the job's `executor` column). */
+  executor: string;
   /** performance.now() just before the claim was sent: the lease surely holds until this + leaseMs. */
   claimedAt: number;
 }
 
 const backoffMs = (attempt: number): number => Math.min(1_000 * 2 ** (attempt - 1), 60_000);
 
-/**
- * What taking over a job's lease does with its execution, per executor kind (the job's
- * `executor` column). `restart` (local): the trainer was a child of the lease holder and cannot
- * be re-attached (its event pipe died with it); the taker kills it if it still runs on this
- * machine (it is fenced anywhere else), then re-queues the job (attempts left, with backoff) or
- * fails it. `reattach` (scheduler executors — Slurm, Kubernetes — in later issues): the run lives
- * in the scheduler and outlives any server, so whoever holds or takes the lease re-attaches to
- * it (status, logs, events) and it is never killed or resubmitted by a takeover or a server
- * stop (a graceful stop releases the lease instead). Claims and sweeps only touch the kinds
- * listed here, so an orchestrator never touches jobs of an executor it does not have.
- */
-const takeoverRules: Record<string, 'restart' | 'reattach'> = { local: 'restart' };
-const executorKinds = Object.keys(takeoverRules);
 
 class LeaseLost extends Error {
   constructor(jobId: string) {
     super(`lease of job ${jobId} lost`);
   }
 }
-
-/** Alive and not a zombie; EPERM means it exists under another user. */
-const processAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-};
 
 /**
  * Runs queued jobs: highest priority first, up to `concurrency` at once. Each running job holds
@@ -107,6 +88,20 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const graceMs = deps.graceMs ?? 10_000;
   const sweepMs = deps.sweepMs ?? heartbeatMs;
+  const executors = new Map((deps.executors ?? [localExecutor]).map((executor) => [executor.kind, executor]));
+  const executorKinds = [...executors.keys()];
+  // Re-attaching after a takeover and detaching on shutdown come with the first scheduler
+  // executor (Slurm); until then an executor that asks for them is refused, not half-served.
+  for (const executor of executors.values()) {
+    if (executor.onTakeover !== 'restart' || executor.onShutdown !== 'stop') {
+      throw new Error(`executor ${executor.kind}: re-attach on takeover and detach on shutdown are not supported yet`);
+    }
+  }
+  const executorOf = (kind: string): TrainerExecutor => {
+    const executor = executors.get(kind);
+    if (!executor) throw new Error(`no executor of kind ${kind} in this orchestrator`);
+    return executor;
+  };
   let sweeper: NodeJS.Timeout | undefined;
   const running = new Map<string, { cancel(): void; stopping: Promise<void> }>();
   /** Cancels that arrived after a job was claimed but before its trainer started. */
@@ -130,7 +125,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
        WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now() AND "executor" = ANY($4::text[])
                      ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "checkpointPolicy", "validation",
-                 "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken"`,
+                 "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken", "executor"`,
       [owner, randomUUID(), leaseMs, executorKinds],
     );
     return job && { ...job, claimedAt };
@@ -278,7 +273,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const stderrFrom = await jobLogSize(dir, 'stderr');
       let lastProgressWrite = 0;
       const metricWriter = writer;
-      const execution = startLocalExecution({
+      const execution = executorOf(job.executor).start({
         jobDir: dir,
         command: launch.command,
         ...(spec.kind === 'command' && spec.cwd ? { cwd: spec.cwd } : {}),
@@ -399,28 +394,6 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   };
   const schedule = (): void => void setImmediate(() => void tick());
 
-  /** Kills the trainer a lost lease holder left on this machine, and waits until it is gone. */
-  const killOrphanTrainer = async (jobId: string): Promise<void> => {
-    let killed: number | undefined;
-    try {
-      const dir = deps.workspace.dirOf(jobId);
-      const { pid } = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { pid?: number };
-      // Only a process that really runs this job (its environment names the job dir) is killed.
-      if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINYARD_JOB_DIR=${dir}\u0000`)) {
-        process.kill(-pid, 'SIGKILL');
-        killed = pid;
-      }
-    } catch {
-      // No run file, or the process is gone: nothing to kill.
-    }
-    // Whatever else it started and left outside its group (a setsid grandchild) carries the job dir too.
-    const strays = killProcessesWithEnv('TRAINYARD_JOB_DIR', deps.workspace.dirOf(jobId));
-    // Gone before the job can be claimed again: a new trainer would share its job directory.
-    for (const pid of [...(killed ? [killed] : []), ...strays]) {
-      for (let i = 0; i < 100 && processAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-
   /** The holder was a server on this host with this data dir (its run.json names it) and its process is gone. */
   const holderGoneHere = (jobId: string, holder: string | null): boolean => {
     if (!holder || holder === owner) return false;
@@ -441,7 +414,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
    * gone (a restarted server reclaims its own jobs at once instead of waiting for the expiry). A
    * valid lease of a live holder is never touched. The takeover is a compare-and-swap on the old
    * token, so of several orchestrators sweeping at once exactly one takes a job; then the
-   * executor's rule applies (takeoverRules). Runs at start and every sweepMs: a job whose holder
+   * executor's rule applies (TrainerExecutor.onTakeover). Runs at start and every sweepMs: a job whose holder
    * died is reclaimed within leaseMs + sweepMs of the holder's last renewal.
    */
   const sweep = async (): Promise<void> => {
@@ -464,12 +437,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         [candidate.id, owner, token, leaseMs, candidate.leaseToken, gone],
       );
       if (!taken) continue; // renewed meanwhile, or another orchestrator took it first
-      if (takeoverRules[candidate.executor] === 'reattach') {
-        // Scheduler executors plug in here: re-attach to the run under the new lease (heartbeat,
-        // status, logs), never kill or resubmit it. No such executor exists yet.
-        continue;
-      }
-      await killOrphanTrainer(candidate.id);
+      await executorOf(candidate.executor).stopOrphan(deps.workspace.dirOf(candidate.id));
       const requeue = taken.attempt < taken.maxAttempts;
       const why = gone ? 'interrupted by a server restart' : `lease expired (${candidate.leaseOwner ?? 'no holder'} stopped renewing it)`;
       const error = `${why}; ${requeue ? 're-queued' : 'no attempts left'}`;
