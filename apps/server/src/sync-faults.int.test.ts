@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import {
   postgresUnavailableReason,
   type PostgresServer,
@@ -16,7 +17,7 @@ import {
 } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken, createVersionWithFiles, randomBlob, sha256, waitForEntry } from './test-support/sync-fixtures';
+import { createRegistryToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
 
 const skip = postgresUnavailableReason();
 const MiB = 1024 * 1024;
@@ -49,7 +50,7 @@ const waitUntil = async (condition: () => boolean | Promise<boolean>, what: stri
 
 const blobOnRegistry = async (registry: SharedRegistry, token: string, hash: string): Promise<string> => {
   const response = await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
-  return sha256(Buffer.from(await response.arrayBuffer()));
+  return sha256Hex(Buffer.from(await response.arrayBuffer()));
 };
 
 describe.skipIf(skip)(`sync under faults: dropped connections, killed and restarted processes, offline${skip ? ` — skipped: ${skip}` : ''}`, () => {
@@ -93,10 +94,10 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(done.attempts).toBeGreaterThanOrEqual(3);
     // Resumed, not restarted: far less than 3 × the blob went over the wire.
     expect(s3Proxy.uploadedBytes() - start).toBeLessThan(2.5 * bytes.length);
-    expect(await blobOnRegistry(s3Registry, s3Token, sha256(bytes))).toBe(sha256(bytes));
+    expect(await blobOnRegistry(s3Registry, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     expect(s3.pendingMultipartUploads()).toEqual([]);
     const keys = await s3.listKeys();
-    expect(keys.filter((key) => key.endsWith(sha256(bytes)))).toHaveLength(1);
+    expect(keys.filter((key) => key.endsWith(sha256Hex(bytes)))).toHaveLength(1);
     expect(keys.filter((key) => key.includes('/uploads/'))).toEqual([]);
   }, 180_000);
 
@@ -122,7 +123,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
     // At least one 16 MiB part finished before the kill and was not sent again.
     expect(s3Proxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
-    expect(await blobOnRegistry(s3Registry, s3Token, sha256(bytes))).toBe(sha256(bytes));
+    expect(await blobOnRegistry(s3Registry, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     expect((await client.sync.get.query({ id: push.id })).remoteVersion).toBe(1);
     expect(s3.pendingMultipartUploads()).toEqual([]);
   }, 180_000);
@@ -149,7 +150,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
       }, 'the push to end', 120_000);
       expect(await client.sync.get.query({ id: push.id })).toMatchObject({ state: 'done', error: null });
       expect([...errors].join('\n')).toMatch(/HTTP 403; retrying with fresh part URLs/);
-      expect(await blobOnRegistry(expiring, (await createRegistryToken(db, 'reader', 'read')).token, sha256(bytes))).toBe(sha256(bytes));
+      expect(await blobOnRegistry(expiring, (await createRegistryToken(db, 'reader', 'read')).token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     } finally {
       await expiring.stop();
     }
@@ -167,12 +168,12 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     diskProxy.unstall();
     expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
     expect(diskProxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
-    expect(await blobOnRegistry(diskRegistry, diskToken, sha256(bytes))).toBe(sha256(bytes));
+    expect(await blobOnRegistry(diskRegistry, diskToken, sha256Hex(bytes))).toBe(sha256Hex(bytes));
   }, 180_000);
 
   it('clients that hang up before their part is read do not take the registry down', async () => {
     const writer = createTrainyardClient({ url: diskRegistry.url, token: diskToken });
-    const plan = await writer.sync.startUpload.mutate({ sha256: sha256(Buffer.from('never sent')), size: 20 * MiB });
+    const plan = await writer.sync.startUpload.mutate({ sha256: sha256Hex(Buffer.from('never sent')), size: 20 * MiB });
     const { hostname, port } = new URL(diskRegistry.url);
     for (let attempt = 0; attempt < 20; attempt++) {
       // Headers and a few bytes of a 16 MiB part, then the connection is gone while the registry

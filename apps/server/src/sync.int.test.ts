@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import { freePort, postgresUnavailableReason, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken, createVersionWithFiles, randomBlob, revokeRegistryToken, sha256, waitForEntry } from './test-support/sync-fixtures';
+import { createRegistryToken, createVersionWithFiles, randomBlob, revokeRegistryToken, waitForEntry } from './test-support/sync-fixtures';
 
 const skip = postgresUnavailableReason();
 const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
@@ -43,7 +44,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const readOnly = createTrainyardClient({ url: registry.url, token: tokens.read });
     await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
     await expect(registryAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared registry mode/);
-    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256(Buffer.from('x'))}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' }, body: 'x' });
+    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' }, body: 'x' });
     expect(blobPut.status).toBe(403);
   });
 
@@ -67,13 +68,13 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     expect(remoteVersion.metrics).toEqual({ val_accuracy: 0.93 });
     expect(remoteVersion.artifactIds).toHaveLength(3);
     expect(remoteVersion.provenance).toMatchObject({ pushedFrom: { model: 'detector', version } });
-    const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${sha256(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
-    expect(sha256(served)).toBe(sha256(large));
+    const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${sha256Hex(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
+    expect(sha256Hex(served)).toBe(sha256Hex(large));
 
     // Exactly one object per blob in the bucket: no staging copies, no duplicates.
     const objects = await s3.listKeys();
     expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
-    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(files.map((f) => `registry/sha256/${sha256(f.bytes).slice(0, 2)}/${sha256(f.bytes)}`).sort());
+    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(files.map((f) => `registry/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort());
 
     const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
     expect(again).toMatchObject({ id: queued.id, state: 'done' });
@@ -120,7 +121,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const version = await createVersionWithFiles(laptop.server, laptop.client, 'tampered', [{ name: 'weights', bytes }]);
     const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'tampered', ref: { version } });
     expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
-    await flipByteInBucket(`registry/sha256/${sha256(bytes).slice(0, 2)}/${sha256(bytes)}`);
+    await flipByteInBucket(`registry/sha256/${sha256Hex(bytes).slice(0, 2)}/${sha256Hex(bytes)}`);
 
     const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'tampered', ref: { version: 1 } });
     const failed = await waitForEntry(teammate.client, pull.id, ['done', 'failed']);
@@ -131,7 +132,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
   it('parts with the wrong bytes are refused at completion, leave nothing under the hash, never replace a verified blob; a completion cut short is verified on retry', async () => {
     const writer = createTrainyardClient({ url: registry.url, token: tokens.write });
     const bytes = randomBlob(20 * 1024 * 1024);
-    const hash = sha256(bytes);
+    const hash = sha256Hex(bytes);
     const key = `registry/sha256/${hash.slice(0, 2)}/${hash}`;
     const sendParts = async (sessionParts: Array<{ number: number; url: string | null }>, partSize: number, body: Buffer) =>
       Promise.all(
@@ -159,18 +160,18 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     await writer.sync.completeUpload.mutate({ sessionId: first.sessionId ?? '', parts: firstParts });
     await writer.sync.completeUpload.mutate({ sessionId: second.sessionId ?? '', parts: secondParts });
     const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
-    expect(sha256(served)).toBe(hash);
+    expect(sha256Hex(served)).toBe(hash);
     expect((await writer.sync.missingBlobs.mutate({ hashes: [hash] })).missing).toEqual([]);
     // (The second multipart upload is aborted, which s3rver does not implement: it stays pending there.)
 
     // A completion that reached S3 but died before verifying: the retry verifies what is there.
     const other = randomBlob(6 * 1024 * 1024);
-    const cut = await writer.sync.startUpload.mutate({ sha256: sha256(other), size: other.length });
+    const cut = await writer.sync.startUpload.mutate({ sha256: sha256Hex(other), size: other.length });
     const cutParts = await sendParts(cut.parts, cut.partSize, other);
-    await completeInBucket(`registry/sha256/${sha256(other).slice(0, 2)}/${sha256(other)}`, new URL(cut.parts[0]?.url ?? '').searchParams.get('uploadId') ?? '', cutParts);
-    expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256(other)] })).missing).toEqual([sha256(other)]); // not verified yet
+    await completeInBucket(`registry/sha256/${sha256Hex(other).slice(0, 2)}/${sha256Hex(other)}`, new URL(cut.parts[0]?.url ?? '').searchParams.get('uploadId') ?? '', cutParts);
+    expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256Hex(other)] })).missing).toEqual([sha256Hex(other)]); // not verified yet
     await writer.sync.completeUpload.mutate({ sessionId: cut.sessionId ?? '', parts: cutParts });
-    expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256(other)] })).missing).toEqual([]);
+    expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256Hex(other)] })).missing).toEqual([]);
   }, 60_000);
 
   it('refuses remotes on link-local/metadata addresses and registries that redirect', async () => {

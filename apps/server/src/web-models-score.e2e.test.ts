@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TrainyardClient } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import { chromiumUnavailableReason } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
 import type { Page } from 'playwright-core';
@@ -72,7 +72,7 @@ describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts sc
     const path = await download.path();
     const bytes = readFileSync(path);
     expect(bytes.length).toBe(weights.size);
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(weights.sha256);
+    expect(sha256Hex(bytes)).toBe(weights.sha256);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

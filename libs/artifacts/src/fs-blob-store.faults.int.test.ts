@@ -1,17 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
-import { isDomainError } from '@trainyard/core';
+import { isDomainError, sha256Hex } from '@trainyard/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from './blob-garbage-collector';
 import { createFsBlobStore } from './fs-blob-store';
 
-const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const scratch = mkdtempSync(join(tmpdir(), 'trainyard-fs-faults-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const newRoot = (): string => mkdtempSync(join(scratch, 'store-'));
@@ -37,7 +36,7 @@ describe('filesystem blob store under faults', () => {
     const store = await createFsBlobStore(root);
     const secret = join(scratch, 'secret.txt');
     writeFileSync(secret, 'outside the store');
-    const hash = sha(Buffer.from('outside the store'));
+    const hash = sha256Hex(Buffer.from('outside the store'));
     mkdirSync(join(root, 'sha256', hash.slice(0, 2)), { recursive: true });
     symlinkSync(secret, blobPath(root, hash));
     expect(errorCode(await store.stat(hash).catch((e: unknown) => e))).toBe('INTEGRITY');
@@ -46,7 +45,7 @@ describe('filesystem blob store under faults', () => {
     // A whole prefix directory replaced by a link to somewhere else: writes refuse to land there.
     const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
     const data = Buffer.from('redirected?');
-    symlinkSync(elsewhere, join(root, 'sha256', sha(data).slice(0, 2)));
+    symlinkSync(elsewhere, join(root, 'sha256', sha256Hex(data).slice(0, 2)));
     expect(errorCode(await store.put(Readable.from([data])).catch((e: unknown) => e))).toBe('INTEGRITY');
     expect(readdirSync(elsewhere)).toEqual([]);
   });
@@ -54,15 +53,15 @@ describe('filesystem blob store under faults', () => {
   it('lets concurrent identical uploads succeed, with exactly one reported as created', async () => {
     const store = await createFsBlobStore(newRoot());
     const data = randomBytes(1024 * 1024);
-    const results = await Promise.all(Array.from({ length: 8 }, () => store.put(Readable.from([data]), { expectedSha256: sha(data) })));
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.put(Readable.from([data]), { expectedSha256: sha256Hex(data) })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
-    expect(new Set(results.map((r) => r.sha256))).toEqual(new Set([sha(data)]));
+    expect(new Set(results.map((r) => r.sha256))).toEqual(new Set([sha256Hex(data)]));
   });
 
   it('leaves no temp file behind after a rejected or interrupted write', async () => {
     const root = newRoot();
     const store = await createFsBlobStore(root);
-    await store.put(Readable.from([Buffer.from('abc')]), { expectedSha256: sha(Buffer.from('xyz')) }).catch(() => undefined);
+    await store.put(Readable.from([Buffer.from('abc')]), { expectedSha256: sha256Hex(Buffer.from('xyz')) }).catch(() => undefined);
     const failing = Readable.from(
       (async function* () {
         yield randomBytes(1024);
@@ -104,7 +103,7 @@ describe('filesystem blob store under faults', () => {
       expect(errorCode(failure)).toBe('UNAVAILABLE');
       expect((failure as Error).message).toMatch(/out of disk space/);
       expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
-      expect((await buffer(await store.read(sha(early)))).equals(early)).toBe(true);
+      expect((await buffer(await store.read(sha256Hex(early)))).equals(early)).toBe(true);
     } finally {
       execFileSync('umount', [mountPoint]);
     }
@@ -116,19 +115,19 @@ describe('filesystem blob store under faults', () => {
     const [kept, orphan] = [Buffer.from('referenced'), Buffer.from('orphan')];
     await store.put(Readable.from([kept]));
     await store.put(Readable.from([orphan]));
-    const references = [{ referencedHashes: async () => new Set([sha(kept)]) }];
+    const references = [{ referencedHashes: async () => new Set([sha256Hex(kept)]) }];
     const later = new Date(Date.now() + 2 * 3_600_000);
 
     const young = await collectGarbage(store, references, { dryRun: false, graceMs: 3_600_000 });
     expect(young).toMatchObject({ scanned: 2, unreferenced: [], keptYoung: 1 });
 
     const dry = await collectGarbage(store, references, { dryRun: true, graceMs: 3_600_000, now: later });
-    expect(dry.unreferenced).toEqual([{ sha256: sha(orphan), size: orphan.length }]);
-    expect(existsSync(blobPath(root, sha(orphan)))).toBe(true);
+    expect(dry.unreferenced).toEqual([{ sha256: sha256Hex(orphan), size: orphan.length }]);
+    expect(existsSync(blobPath(root, sha256Hex(orphan)))).toBe(true);
 
     await collectGarbage(store, references, { dryRun: false, graceMs: 3_600_000, now: later });
-    expect(existsSync(blobPath(root, sha(orphan)))).toBe(false);
-    expect(existsSync(blobPath(root, sha(kept)))).toBe(true);
-    unlinkSync(blobPath(root, sha(kept)));
+    expect(existsSync(blobPath(root, sha256Hex(orphan)))).toBe(false);
+    expect(existsSync(blobPath(root, sha256Hex(kept)))).toBe(true);
+    unlinkSync(blobPath(root, sha256Hex(kept)));
   });
 });

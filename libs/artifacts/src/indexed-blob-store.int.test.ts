@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { sha256Hex } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from './fs-blob-store';
 import { type IndexedBlobStore, withBlobIndex } from './indexed-blob-store';
-
-const hashOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 let database: Database;
 let root: string;
@@ -26,21 +24,21 @@ afterAll(async () => {
 describe('blob presence index', () => {
   it('answers for many hashes at once, following writes and deletes through the store', async () => {
     const a = await store.put(Readable.from([Buffer.from('alpha')]));
-    await store.put(Readable.from([Buffer.from('beta')]), { expectedSha256: hashOf('beta') });
-    expect(await store.present([a.sha256, hashOf('beta'), hashOf('gamma')])).toEqual(new Set([a.sha256, hashOf('beta')]));
+    await store.put(Readable.from([Buffer.from('beta')]), { expectedSha256: sha256Hex('beta') });
+    expect(await store.present([a.sha256, sha256Hex('beta'), sha256Hex('gamma')])).toEqual(new Set([a.sha256, sha256Hex('beta')]));
 
     await store.delete(a.sha256);
-    expect(await store.present([a.sha256, hashOf('beta')])).toEqual(new Set([hashOf('beta')]));
+    expect(await store.present([a.sha256, sha256Hex('beta')])).toEqual(new Set([sha256Hex('beta')]));
     expect(await store.stat(a.sha256)).toBeUndefined();
   });
 
   it('records nothing for a rejected write', async () => {
-    await expect(store.put(Readable.from([Buffer.from('not this')]), { expectedSha256: hashOf('something else') })).rejects.toThrow(/mismatch/);
-    expect(await store.present([hashOf('something else'), hashOf('not this')])).toEqual(new Set());
+    await expect(store.put(Readable.from([Buffer.from('not this')]), { expectedSha256: sha256Hex('something else') })).rejects.toThrow(/mismatch/);
+    expect(await store.present([sha256Hex('something else'), sha256Hex('not this')])).toEqual(new Set());
   });
 
   it('runs writes of one hash one at a time, and skips a write once the blob is recorded', async () => {
-    const hash = hashOf('delta');
+    const hash = sha256Hex('delta');
     const order: string[] = [];
     let releaseFirst!: () => void;
     const first = store.storeExclusively(hash, 5, async () => {
@@ -60,7 +58,7 @@ describe('blob presence index', () => {
   });
 
   it('records nothing when the exclusive write fails, and the next one runs', async () => {
-    const hash = hashOf('epsilon');
+    const hash = sha256Hex('epsilon');
     await expect(store.storeExclusively(hash, 7, () => Promise.reject(new Error('bytes did not match')))).rejects.toThrow('bytes did not match');
     expect(await store.present([hash])).toEqual(new Set());
     expect(await store.storeExclusively(hash, 7, async () => undefined)).toBe('stored');

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, trainyardErrorInfo } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import { rawRequest, runCli } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,6 @@ const trainyard = async (args: string[], env: Record<string, string> = {}) => {
   return { code, output: run.output() };
 };
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
-const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 const message = (promise: Promise<unknown>): Promise<string> => promise.then(
   () => 'resolved',
   (error: unknown) => (error as Error).message,
@@ -161,7 +160,7 @@ describe('a freshly trained model: long texts score, the version used is named, 
     const got = await trainyard(['artifacts', 'get', weights.id, '-o', out]);
     expect(got.code, got.output).toBe(EXIT.OK);
     expect(got.output).toContain(`Saved output/model/model.bin to ${join(out, 'model.bin')} (`);
-    expect(sha256(readFileSync(join(out, 'model.bin')))).toBe(weights.sha256);
+    expect(sha256Hex(readFileSync(join(out, 'model.bin')))).toBe(weights.sha256);
     expect(statSync(join(out, 'model.bin')).size).toBe(weights.size);
 
     const again = await trainyard(['artifacts', 'get', weights.id, '-o', out]);
@@ -170,7 +169,7 @@ describe('a freshly trained model: long texts score, the version used is named, 
     expect((await trainyard(['artifacts', 'get', weights.id, '-o', out, '--force'])).code).toBe(EXIT.OK);
     const bySha = await trainyard(['artifacts', 'get', config.sha256, '-o', join(out, 'cfg.json')]);
     expect(bySha.code, bySha.output).toBe(EXIT.OK);
-    expect(sha256(readFileSync(join(out, 'cfg.json')))).toBe(config.sha256);
+    expect(sha256Hex(readFileSync(join(out, 'cfg.json')))).toBe(config.sha256);
 
     // Tampered on the server's disk (same length): the download fails and no file is left.
     const blob = join(t.dataDir, 'blobs', 'sha256', config.sha256.slice(0, 2), config.sha256);

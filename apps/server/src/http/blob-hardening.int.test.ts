@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import {
   postgresUnavailableReason,
   type PostgresServer,
@@ -24,7 +25,6 @@ import { createRegistryToken } from '../test-support/sync-fixtures';
  * 10. a chunked body cannot get past the size limits.
  */
 
-const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const LIMIT = 1024 * 1024; // TRAINYARD_MAX_BLOB_BYTES for both servers
 const JSON_LIMIT = 64 * 1024; // TRAINYARD_MAX_BODY_BYTES
@@ -97,7 +97,7 @@ const hangUpMidUpload = (target: Target, hash: string, how: 'reset' | 'destroy',
   });
 
 const putBlob = (target: Target, data: Buffer) =>
-  fetch(`${target.url}/blobs/sha256/${sha(data)}`, { method: 'PUT', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/octet-stream' }, body: data });
+  fetch(`${target.url}/blobs/sha256/${sha256Hex(data)}`, { method: 'PUT', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/octet-stream' }, body: data });
 const getBlob = (target: Target, hash: string, range?: string) =>
   fetch(`${target.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${target.token}`, ...(range ? { range } : {}) } });
 
@@ -131,8 +131,8 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
   describe(name, () => {
     it('survives 20 uploads reset or dropped mid-body (same hash, concurrently); still serves; leaves nothing behind', async () => {
       const data = randomBytes(200_000);
-      const hash = sha(data);
-      const other = sha(randomBytes(32));
+      const hash = sha256Hex(data);
+      const other = sha256Hex(randomBytes(32));
       const attempts: Array<Promise<void>> = [];
       for (let i = 0; i < 20; i++) attempts.push(hangUpMidUpload(target, i % 3 === 0 ? other : hash, i % 2 === 0 ? 'reset' : 'destroy', i % 4 === 1));
       await Promise.all(attempts);
@@ -151,7 +151,7 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
 
     it('never serves a corrupt blob as complete: full and Range reads end short and the connection is cut; the blob is reported corrupt', async () => {
       const data = randomBytes(300_000);
-      const hash = sha(data);
+      const hash = sha256Hex(data);
       expect((await putBlob(target, data)).status).toBe(201);
       const artifact = await target.client.artifacts.register.mutate({ sha256: hash, name: 'weights.bin', type: 'model' });
       expect((await target.client.artifacts.get.query({ id: artifact.id })).corrupt).toBe(false);
@@ -177,7 +177,7 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
 
       // A second blob, first read by Range (the range lies at the start; the tampered byte is after it): fetch rejects.
       const second = randomBytes(300_000);
-      const secondHash = sha(second);
+      const secondHash = sha256Hex(second);
       expect((await putBlob(target, second)).status).toBe(201);
       await target.tamper(secondHash);
       const ranged = await getBlob(target, secondHash, 'bytes=0-99');
@@ -196,7 +196,7 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
 
     it('stops a chunked blob upload over TRAINYARD_MAX_BLOB_BYTES with 413 and stores nothing', async () => {
       const data = randomBytes(LIMIT * 3);
-      const hash = sha(data);
+      const hash = sha256Hex(data);
       const head = headLines(target, 'PUT', `/blobs/sha256/${hash}`, { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' });
       const answer = await exchange(target, Buffer.concat([Buffer.from(head), chunkedBody(data)]));
       expect(answer.status).toBe(413);
@@ -208,7 +208,7 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
       const small = randomBytes(LIMIT / 2);
       const ok = await exchange(
         target,
-        Buffer.concat([Buffer.from(headLines(target, 'PUT', `/blobs/sha256/${sha(small)}`, { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', Connection: 'close' })), chunkedBody(small)]),
+        Buffer.concat([Buffer.from(headLines(target, 'PUT', `/blobs/sha256/${sha256Hex(small)}`, { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', Connection: 'close' })), chunkedBody(small)]),
       );
       expect(ok.status).toBe(201);
     }, 60_000);

@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { sha256Hex } from '@trainyard/core';
 import { rawRequest } from '@trainyard/test-services';
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
-
-const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const t = useLocalTestServer({ TRAINYARD_GC_GRACE_MINUTES: '0' });
 
@@ -19,10 +18,10 @@ const storeFiles = (): string[] => readdirSync(join(t.dataDir, 'blobs'), { recur
 describe('blob routes', () => {
   it('PUT is idempotent (201 then 200); GET, HEAD and Range serve verified bytes', async () => {
     const data = randomBytes(300_000);
-    const path = `/blobs/sha256/${sha(data)}`;
+    const path = `/blobs/sha256/${sha256Hex(data)}`;
     const first = await put(path, data);
     expect(first.status).toBe(201);
-    expect(JSON.parse(first.body)).toEqual({ sha256: sha(data), size: data.length, created: true });
+    expect(JSON.parse(first.body)).toEqual({ sha256: sha256Hex(data), size: data.length, created: true });
     expect((await put(path, data)).status).toBe(200);
 
     const full = await fetch(`${t.server.url}${path}`, { headers: { authorization: `Bearer ${t.server.token}` } });
@@ -42,20 +41,20 @@ describe('blob routes', () => {
 
   it('concurrent identical uploads are safe: one 201, the rest 200', async () => {
     const data = randomBytes(2 * 1024 * 1024);
-    const statuses = await Promise.all(Array.from({ length: 6 }, () => put(`/blobs/sha256/${sha(data)}`, data).then((r) => r.status)));
+    const statuses = await Promise.all(Array.from({ length: 6 }, () => put(`/blobs/sha256/${sha256Hex(data)}`, data).then((r) => r.status)));
     expect(statuses.sort()).toEqual([200, 200, 200, 200, 200, 201]);
   });
 
   it('rejects a body that does not match its address with 422 and keeps nothing', async () => {
     const before = storeFiles();
-    const response = await put(`/blobs/sha256/${sha(Buffer.from('claimed'))}`, Buffer.from('actual'));
+    const response = await put(`/blobs/sha256/${sha256Hex(Buffer.from('claimed'))}`, Buffer.from('actual'));
     expect(response.status).toBe(422);
     expect(JSON.parse(response.body).error.message).toMatch(/hash mismatch/);
     expect(storeFiles()).toEqual(before);
   });
 
   it('answers every malformed or traversal-shaped address with 400 and touches no file', async () => {
-    const good = sha(Buffer.from('x'));
+    const good = sha256Hex(Buffer.from('x'));
     const before = storeFiles();
     const targets = [
       '/blobs/sha256/../../etc/passwd',
@@ -90,15 +89,15 @@ describe('blob routes', () => {
 
   it('needs the same auth and content type as the API', async () => {
     const data = Buffer.from('auth');
-    const path = `${t.server.url}/blobs/sha256/${sha(data)}`;
+    const path = `${t.server.url}/blobs/sha256/${sha256Hex(data)}`;
     expect((await rawRequest(path, { method: 'PUT', headers: { host: auth().host, 'content-type': 'application/octet-stream' }, body: data })).status).toBe(401);
-    expect((await put(`/blobs/sha256/${sha(data)}`, data, 'text/plain')).status).toBe(415);
-    expect((await put(`/blobs/sha256/${sha(data)}`, data, 'application/x-www-form-urlencoded')).status).toBe(415);
+    expect((await put(`/blobs/sha256/${sha256Hex(data)}`, data, 'text/plain')).status).toBe(415);
+    expect((await put(`/blobs/sha256/${sha256Hex(data)}`, data, 'application/x-www-form-urlencoded')).status).toBe(415);
   });
 
   it('discards an upload whose client disconnects midway: no blob, no temp file', async () => {
     const data = randomBytes(8 * 1024 * 1024);
-    const hash = sha(data);
+    const hash = sha256Hex(data);
     await new Promise<void>((resolve) => {
       const req = request(`${t.server.url}/blobs/sha256/${hash}`, {
         method: 'PUT',
@@ -116,15 +115,15 @@ describe('blob routes', () => {
 
 describe('artifacts router', () => {
   it('registers, lists with filters and cursors, deletes, and garbage-collects', async () => {
-    const missing = sha(Buffer.from('never uploaded'));
+    const missing = sha256Hex(Buffer.from('never uploaded'));
     const refused = await t.client.artifacts.register.mutate({ sha256: missing, name: 'm', type: 'model' }).catch((e: unknown) => e);
     expect((refused as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });
 
     const ids: string[] = [];
     for (const [index, type] of (['model', 'checkpoint', 'checkpoint'] as const).entries()) {
       const data = Buffer.from(`artifact ${index}`);
-      await put(`/blobs/sha256/${sha(data)}`, data);
-      const artifact = await t.client.artifacts.register.mutate({ sha256: sha(data), name: `../../${type}-${index}.bin`, type, metadata: { epoch: index } });
+      await put(`/blobs/sha256/${sha256Hex(data)}`, data);
+      const artifact = await t.client.artifacts.register.mutate({ sha256: sha256Hex(data), name: `../../${type}-${index}.bin`, type, metadata: { epoch: index } });
       expect(artifact).toMatchObject({ size: data.length, type, name: `../../${type}-${index}.bin`, metadata: { epoch: index } });
       ids.push(artifact.id);
     }
@@ -136,11 +135,11 @@ describe('artifacts router', () => {
     await t.client.artifacts.delete.mutate({ id: ids[0] ?? '' });
     await expect(t.client.artifacts.get.query({ id: ids[0] ?? '' })).rejects.toThrow(/not found/);
     const dry = await t.client.artifacts.gc.mutate({ dryRun: true });
-    expect(dry.unreferenced.map((b) => b.sha256)).toContain(sha(Buffer.from('artifact 0')));
+    expect(dry.unreferenced.map((b) => b.sha256)).toContain(sha256Hex(Buffer.from('artifact 0')));
     const real = await t.client.artifacts.gc.mutate({ dryRun: false });
-    expect(real.unreferenced.map((b) => b.sha256)).toContain(sha(Buffer.from('artifact 0')));
-    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha(Buffer.from('artifact 0'))}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
-    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
+    expect(real.unreferenced.map((b) => b.sha256)).toContain(sha256Hex(Buffer.from('artifact 0')));
+    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha256Hex(Buffer.from('artifact 0'))}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
+    expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha256Hex(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
   });
 
   it('rejects bad input with the field path', async () => {

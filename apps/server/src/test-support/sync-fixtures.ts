@@ -1,16 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { TrainyardClient } from '@trainyard/client';
+import { sha256Hex } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
 import { createApiTokenService } from '@trainyard/sync';
 import type { TokenScope } from '@trainyard/contracts';
-
-export const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Random bytes of a given size: incompressible, so every test blob is distinct. */
 export const randomBlob = (size: number): Buffer => randomBytes(size);
 
 export const putBlob = async (url: string, token: string, bytes: Buffer): Promise<string> => {
-  const hash = sha256(bytes);
+  const hash = sha256Hex(bytes);
   const response = await fetch(`${url}/blobs/sha256/${hash}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
