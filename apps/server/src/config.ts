@@ -129,7 +129,7 @@ export interface ServerConfig {
   dataDir: string;
   port: number;
   host: string;
-  /** Fixed session token; a random one is made at every start when absent. */
+  /** Fixed session token; when absent, the one kept in <dataDir>/session-token (made on first start). */
   token: string | undefined;
   database: { kind: 'pglite'; dataDir: string } | { kind: 'postgresql'; url: string };
   maxBodyBytes: number;

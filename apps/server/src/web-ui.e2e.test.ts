@@ -18,7 +18,7 @@ import { createRegistryToken } from './test-support/sync-fixtures';
 
 const skip = chromiumUnavailableReason();
 const noPostgres = postgresUnavailableReason();
-/** Screenshots of every screen, kept as test output (see README). */
+/** Screenshots of every screen, kept as test output (see docs/testing.md). */
 const SHOTS = resolve('test-output/screenshots');
 
 describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — skipped: ${skip}` : ''}`, () => {

@@ -1,7 +1,7 @@
 import { sha256Hex } from '@trainyard/core';
 
 /**
- * The only normalisation applied before two pairs are compared (documented in the README):
+ * The only normalisation applied before two pairs are compared (documented in docs/training-data.md):
  * Unicode NFC, and trailing whitespace removed from each text. Case, inner whitespace and
  * punctuation are meaningful for style, so they are kept.
  */

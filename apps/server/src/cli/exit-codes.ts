@@ -1,4 +1,4 @@
-/** Documented in the README ("CLI exit codes"); scripts may rely on them. */
+/** Documented in docs/cli.md (exit codes); scripts may rely on them. */
 export const EXIT = {
   OK: 0,
   /** Anything not covered below (the message says what). */

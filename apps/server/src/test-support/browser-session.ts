@@ -5,7 +5,7 @@ import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { launchChromium, type ServerProcess, startServerProcess } from '@trainyard/test-services';
 import type { Browser, Page } from 'playwright-core';
 
-/** Screenshots kept as test output (see README). */
+/** Screenshots kept as test output (see docs/testing.md). */
 export const SCREENSHOTS = resolve('test-output/screenshots');
 
 export interface BrowserSession {
