@@ -1,4 +1,4 @@
-import type { Logger } from '@trainyard/api';
+import type { Logger } from '@trainyard/core';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { syntheticPairs } from '@trainyard/trainers';

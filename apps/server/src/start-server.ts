@@ -1,5 +1,5 @@
-import type { ApiContext, Logger, Principal } from '@trainyard/api';
-import { constantTimeEquals } from '@trainyard/core';
+import type { ApiContext, Principal } from '@trainyard/api';
+import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
 import { warmPairPreparation } from '@trainyard/datasets';
 import { openDatabase } from '@trainyard/db';

@@ -1,4 +1,5 @@
-import type { ApiServices, Logger } from '@trainyard/api';
+import type { ApiServices } from '@trainyard/api';
+import type { Logger } from '@trainyard/core';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type BlobStore, createArtifactService, createFsBlobStore, createFsMultipartTarget, loadS3BlobStore, type MultipartTarget, withBlobIndex } from '@trainyard/artifacts';

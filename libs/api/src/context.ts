@@ -6,11 +6,10 @@ import type { ModelRegistryService, ModelVersionService } from '@trainyard/regis
 import type { RegistryExchangeService, SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
+import type { Logger } from '@trainyard/core';
 
-export interface Logger {
-  info(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
+/** Declared in libs/core; re-exported because the API's context carries one. */
+export type { Logger };
 
 /** What every procedure may use. Only apps/* build it, from concrete adapters. */
 export interface ApiServices {

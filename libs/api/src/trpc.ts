@@ -1,22 +1,13 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { type DomainErrorCode, isDomainError } from '@trainyard/core';
+import { type DomainErrorCode, isDomainError, trpcCodeOf } from '@trainyard/core';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { RESERVED_JSON_KEYS, type TokenScope } from '@trainyard/contracts';
 import type { ApiContext } from './context';
 
-const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
-  NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
-  INVALID_ARGUMENT: 'BAD_REQUEST',
-  FAILED_PRECONDITION: 'PRECONDITION_FAILED',
-  INTEGRITY: 'UNPROCESSABLE_CONTENT',
-  UNAUTHENTICATED: 'UNAUTHORIZED',
-  FORBIDDEN: 'FORBIDDEN',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-};
+/** The tRPC code a domain code travels as (libs/core's ERROR_CODES); checked here to be one tRPC knows. */
+const trpcCodeFor = (code: DomainErrorCode): TRPC_ERROR_CODE_KEY => trpcCodeOf(code);
 
 const t = initTRPC.context<ApiContext>().create({
   transformer: superjson,
@@ -53,7 +44,7 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   const error = result.error;
   const cause = error.cause;
   if (isDomainError(cause)) {
-    throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
+    throw new TRPCError({ code: trpcCodeFor(cause.code), message: cause.message, cause });
   }
   if (error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.logger.error({ path, err: cause ?? error }, 'internal error');

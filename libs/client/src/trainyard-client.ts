@@ -31,7 +31,12 @@ export const MAX_QUERY_URL_LENGTH = 6_000;
 const encodedInputLength = (input: unknown): number =>
   input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: superjson.serialize(input) })).length;
 
-const TRPC_CODE_FOR_STATUS: Record<number, string> = {
+/**
+ * The tRPC code a non-tRPC failure (the guard's answer, a proxy's page) is given, by HTTP status.
+ * The client bundles none of the server's code, so this is its own table; for the statuses a
+ * domain code answers with it must agree with libs/core's ERROR_CODES (trainyard-client.test.ts).
+ */
+export const TRPC_CODE_FOR_STATUS: Readonly<Record<number, string>> = {
   400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_SUPPORTED', 408: 'TIMEOUT',
   409: 'CONFLICT', 412: 'PRECONDITION_FAILED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE_CONTENT',
   429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL_SERVER_ERROR', 501: 'NOT_IMPLEMENTED', 502: 'BAD_GATEWAY', 503: 'SERVICE_UNAVAILABLE', 504: 'GATEWAY_TIMEOUT',
@@ -167,6 +172,8 @@ export interface TrainyardErrorInfo {
   httpStatus: number | null;
   /** The domain's own code (NOT_FOUND, CONFLICT, INVALID_ARGUMENT, INTEGRITY, ...), when the failure came from it. */
   domainCode: string | null;
+  /** The domain error's details (e.g. `{ missing: [...] }`), when the failure came from it. */
+  details: Record<string, unknown> | null;
   /** Field-level problems of a refused input. */
   issues: Array<{ path: string[]; message: string }>;
   message: string;
@@ -174,14 +181,15 @@ export interface TrainyardErrorInfo {
 
 /** What went wrong with a call, in a shape a program can branch on. */
 export const trainyardErrorInfo = (error: unknown): TrainyardErrorInfo => {
-  if (!(error instanceof TRPCClientError)) return { code: null, httpStatus: null, domainCode: null, issues: [], message: String((error as Error)?.message ?? error) };
-  const data = (error.data ?? {}) as { code?: string; httpStatus?: number; domainCode?: string | null; zodIssues?: Array<{ path: string[]; message: string }> | null };
+  if (!(error instanceof TRPCClientError)) return { code: null, httpStatus: null, domainCode: null, details: null, issues: [], message: String((error as Error)?.message ?? error) };
+  const data = (error.data ?? {}) as { code?: string; httpStatus?: number; domainCode?: string | null; details?: Record<string, unknown> | null; zodIssues?: Array<{ path: string[]; message: string }> | null };
   // The server's guard (token, host, content type) answers before tRPC does: only the HTTP status is known then.
   const httpStatus = data.httpStatus ?? (error.meta?.['response'] as Response | undefined)?.status ?? null;
   return {
     code: data.code ?? (httpStatus === 401 ? 'UNAUTHORIZED' : httpStatus === 403 ? 'FORBIDDEN' : null),
     httpStatus,
     domainCode: data.domainCode ?? null,
+    details: data.details ?? null,
     issues: data.zodIssues ?? [],
     message: error.message,
   };

@@ -1,4 +1,6 @@
 export * from './errors';
+export * from './error-codes';
+export * from './logger';
 export * from './ids';
 export * from './hashing';
 export * from './clock';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { BlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
-import { DomainError, isDomainError, newId, notFound } from '@trainyard/core';
+import { DomainError, isDomainError, isRetryable, type Logger, newId, notFound } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import { pullVersion } from './pull-transfer';
@@ -41,8 +41,15 @@ export interface RemoteOutput {
 
 const PROGRESS_FLUSH_MS = 250;
 
-/** Failures a retry cannot fix: the entry fails instead of being retried. */
-const PERMANENT = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_ARGUMENT', 'NOT_FOUND', 'INTEGRITY', 'FAILED_PRECONDITION', 'CONFLICT']);
+/**
+ * A failure a retry cannot fix (a domain code ERROR_CODES marks not retryable): the entry fails
+ * instead of being retried. Anything else — UNAVAILABLE, a dropped connection — is retried.
+ */
+const isPermanent = (error: unknown): boolean => isDomainError(error) && !isRetryable(error.code);
+
+/** The registry refused a version because blobs it needs are gone (its `details.missing`). */
+const isMissingBlobs = (error: unknown): boolean =>
+  isDomainError(error) && error.code === 'FAILED_PRECONDITION' && Array.isArray(error.details['missing']) && error.details['missing'].length > 0;
 
 export interface SyncOptions {
   database: Database;
@@ -58,7 +65,7 @@ export interface SyncOptions {
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   pollMs?: number;
-  logger?: { error(fields: Record<string, unknown>, message: string): void };
+  logger?: Pick<Logger, 'error'>;
 }
 
 /**
@@ -231,7 +238,7 @@ export const createSyncService = (options: SyncOptions) => {
       const result = await remote.receiveVersion(versionKey, bundle).catch(async (error: unknown) => {
         // The registry may have collected blobs of a push that paused longer than its GC grace
         // period: negotiate again, send what is missing, and register once more.
-        if (!(isDomainError(error) && error.code === 'FAILED_PRECONDITION' && /Upload these blobs first/.test(error.message))) throw error;
+        if (!isMissingBlobs(error)) throw error;
         await pushBlobs(context, bundle);
         return remote.receiveVersion(versionKey, bundle);
       });
@@ -261,7 +268,7 @@ export const createSyncService = (options: SyncOptions) => {
 
   const failAttempt = async (id: string, error: unknown): Promise<void> => {
     const row = await prisma.syncOutbox.findUniqueOrThrow({ where: { id } });
-    const permanent = isDomainError(error) && PERMANENT.has(error.code);
+    const permanent = isPermanent(error);
     const message = error instanceof Error ? error.message : String(error);
     const delay = Math.min(maxBackoffMs, baseBackoffMs * 2 ** row.attempts);
     await prisma.syncOutbox.update({

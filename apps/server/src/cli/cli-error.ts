@@ -1,3 +1,4 @@
+import { type DomainErrorCode, ERROR_CODES, httpStatusOf } from '@trainyard/core';
 import { TRPCClientError } from '@trpc/client';
 import { EXIT } from './exit-codes';
 
@@ -18,7 +19,27 @@ interface ErrorData {
   zodIssues?: Array<{ path: string[]; message: string }> | null;
 }
 
-const HTTP_EXIT: Record<number, number> = { 400: EXIT.USAGE, 401: EXIT.AUTH, 403: EXIT.AUTH, 404: EXIT.NOT_FOUND, 409: EXIT.CONFLICT, 412: EXIT.CONFLICT, 413: EXIT.USAGE, 415: EXIT.USAGE, 422: EXIT.CONFLICT };
+/** The CLI's own concern: which exit code each domain code ends a command with. */
+const EXIT_FOR_CODE: Record<DomainErrorCode, number> = {
+  INVALID_ARGUMENT: EXIT.USAGE,
+  PAYLOAD_TOO_LARGE: EXIT.USAGE,
+  UNAUTHENTICATED: EXIT.AUTH,
+  FORBIDDEN: EXIT.AUTH,
+  NOT_FOUND: EXIT.NOT_FOUND,
+  CONFLICT: EXIT.CONFLICT,
+  FAILED_PRECONDITION: EXIT.CONFLICT,
+  INTEGRITY: EXIT.CONFLICT,
+  UNAVAILABLE: EXIT.FAILURE,
+};
+
+/**
+ * The same by HTTP status (what the CLI sees of a failure: tRPC's or a raw route's), each domain
+ * code at its status in libs/core's ERROR_CODES; 415 is the guard refusing a body's media type.
+ */
+const HTTP_EXIT: Record<number, number> = {
+  ...Object.fromEntries((Object.keys(ERROR_CODES) as DomainErrorCode[]).map((code) => [httpStatusOf(code), EXIT_FOR_CODE[code]])),
+  415: EXIT.USAGE,
+};
 
 /** The reason a request never reached the server (fetch's "fetch failed" wraps it), if that is what happened. */
 const connectionFailure = (error: unknown): string | undefined => {

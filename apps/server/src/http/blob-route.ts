@@ -1,22 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '@trainyard/api';
 import type { BlobStore } from '@trainyard/artifacts';
-import { isDomainError } from '@trainyard/core';
+import { isDomainError, type Logger } from '@trainyard/core';
 import { parseByteRange } from './byte-range';
-import { requestBody, type Route, sendJson } from './http-host';
+import { requestBody, type Route, sendDomainError, sendJson } from './http-host';
 
 // Matched against the raw request target, before any URL normalisation: `..`, encoded
 // slashes, double encoding, backslashes, query strings and fragments all simply fail to match.
 const BLOB_PATH = /^\/blobs\/sha256\/([0-9a-f]{64})$/;
-
-const STATUS_FOR_CODE: Record<string, number> = {
-  INTEGRITY: 422,
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 507,
-};
 
 const blobHeaders = (sha256: string, length: number): Record<string, string | number> => ({
   'content-type': 'application/octet-stream',
@@ -89,10 +80,7 @@ export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number
       return sendJson(response, 405, { error: { message: 'Method not allowed' } });
     } catch (error) {
       if (!request.complete && request.socket.destroyed) return; // the client went away mid-upload
-      if (isDomainError(error)) {
-        response.setHeader('connection', 'close');
-        return sendJson(response, STATUS_FOR_CODE[error.code] ?? 400, { error: { code: error.code, message: error.message } });
-      }
+      if (isDomainError(error)) return sendDomainError(response, error);
       throw error;
     }
   },

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
 import type { Principal } from '@trainyard/api';
 import type { TokenScope } from '@trainyard/contracts';
-import { DomainError } from '@trainyard/core';
+import { DomainError, httpStatusOf } from '@trainyard/core';
 import { checkRequest, type GuardPolicy } from './request-guard';
 
 export interface Route {
@@ -77,6 +77,18 @@ export const sendJson = (response: ServerResponse, status: number, body: unknown
   const payload = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   response.end(payload);
+};
+
+/**
+ * A route's DomainError as JSON: the status from libs/core's ERROR_CODES, and `{ error: { code,
+ * message, details } }`. A full disk (UNAVAILABLE, reason `disk_full`) is 507 Insufficient
+ * Storage here, as it always was on these storage routes. The connection is closed: the rest of
+ * a refused upload is not read.
+ */
+export const sendDomainError = (response: ServerResponse, error: DomainError): void => {
+  const status = error.code === 'UNAVAILABLE' && error.details['reason'] === 'disk_full' ? 507 : httpStatusOf(error.code);
+  response.setHeader('connection', 'close');
+  sendJson(response, status, { error: { code: error.code, message: error.message, details: error.details } });
 };
 
 const reject = (response: ServerResponse, status: number, message: string): void => {

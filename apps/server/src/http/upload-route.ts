@@ -1,11 +1,9 @@
-import type { Logger } from '@trainyard/api';
-import { isDomainError } from '@trainyard/core';
+import { isDomainError, type Logger } from '@trainyard/core';
 import type { RegistryExchangeService } from '@trainyard/sync';
-import { requestBody, type Route, sendJson } from './http-host';
+import { requestBody, type Route, sendDomainError, sendJson } from './http-host';
 
 // Matched on the raw target: our own session id (a UUID) and a part number, nothing else.
 const PART_PATH = /^\/uploads\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/([1-9]\d{0,4})$/;
-const STATUS_FOR_CODE: Record<string, number> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, FAILED_PRECONDITION: 409, PAYLOAD_TOO_LARGE: 413, UNAVAILABLE: 507 };
 
 /** PUT /uploads/<session>/<part>: one part of a resumable upload, when blobs live on this server's disk. */
 export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, maxPartBytes: number): Route => ({
@@ -28,8 +26,7 @@ export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, m
       if (!request.complete && request.socket.destroyed) return;
       if (!isDomainError(error)) throw error;
       logger.info({ session: match[1], part: match[2], err: error.message }, 'upload part refused');
-      response.setHeader('connection', 'close');
-      sendJson(response, STATUS_FOR_CODE[error.code] ?? 400, { error: { code: error.code, message: error.message } });
+      sendDomainError(response, error);
     }
   },
 });

@@ -1,4 +1,4 @@
-import type { Logger } from '@trainyard/api';
+import type { Logger } from '@trainyard/core';
 
 const PEER_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@trainyard/api';
+import type { Logger } from '@trainyard/core';
 
 /** One JSON line per event on stderr; stdout stays for what the user asked to see. */
 export const createStderrLogger = (): Logger => {

@@ -1,39 +1,37 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
 import { createTrainyardClient } from '@trainyard/client';
-import { DomainError, type DomainErrorCode, isDomainError } from '@trainyard/core';
+import { codeOfHttpStatus, codeOfTrpcCode, DomainError, isDomainError, isDomainErrorCode } from '@trainyard/core';
 import { assertSafeRemoteUrl, type HostResolver, type RemoteRegistry, type RemoteRegistryFactory, systemResolver, type UploadPlan } from '@trainyard/sync';
 import { TRPCClientError } from '@trpc/client';
 
-const DOMAIN_CODE: Record<string, DomainErrorCode> = {
-  UNAUTHORIZED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_REQUEST: 'INVALID_ARGUMENT',
-  PRECONDITION_FAILED: 'FAILED_PRECONDITION',
-  UNPROCESSABLE_CONTENT: 'INTEGRITY',
-  CONFLICT: 'CONFLICT',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-};
-const HTTP_CODE: Record<number, DomainErrorCode> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 422: 'INTEGRITY' };
+const REFUSED_TOKEN = 'the registry refused the token (wrong or revoked)';
 
-/** Remote failures as domain errors: the outbox retries UNAVAILABLE and gives up on the rest. */
+const detailsOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+
+/**
+ * Remote failures as domain errors, their codes and details as the registry sent them (libs/core's
+ * ERROR_CODES maps a tRPC code or an HTTP status back): the outbox retries the retryable codes
+ * (UNAVAILABLE, …) and gives up on the rest.
+ */
 const asDomainError = (error: unknown, what: string): DomainError => {
   if (isDomainError(error)) return error;
   if (error instanceof TRPCClientError) {
-    const data = (error.data ?? {}) as { code?: string; httpStatus?: number };
+    const data = (error.data ?? {}) as { code?: string; httpStatus?: number; details?: unknown };
     const status = data.httpStatus ?? (error.meta?.['response'] as Response | undefined)?.status;
-    const code = (data.code && DOMAIN_CODE[data.code]) ?? (status ? HTTP_CODE[status] : undefined);
+    const code = (data.code ? codeOfTrpcCode(data.code) : undefined) ?? (status ? codeOfHttpStatus(status) : undefined);
     if (error.cause && isDomainError(error.cause)) return error.cause;
-    if (code) return new DomainError(code, `${what}: ${status === 401 ? 'the registry refused the token (wrong or revoked)' : error.message}`);
+    if (code) return new DomainError(code, `${what}: ${status === 401 ? REFUSED_TOKEN : error.message}`, detailsOf(data.details));
   }
   return new DomainError('UNAVAILABLE', `${what}: ${error instanceof Error ? error.message : String(error)}`);
 };
 
+/** A raw route's refusal (`{ error: { code?, message, details? } }`): its own code when it names one, else the status's. */
 const httpFailure = async (response: Response, what: string): Promise<DomainError> => {
-  const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+  const body = (await response.json().catch(() => undefined)) as { error?: { code?: unknown; message?: string; details?: unknown } } | undefined;
   const message = body?.error?.message ?? response.statusText;
-  return new DomainError(HTTP_CODE[response.status] ?? 'UNAVAILABLE', `${what}: ${response.status === 401 ? 'the registry refused the token (wrong or revoked)' : message} (HTTP ${response.status})`);
+  const code = (isDomainErrorCode(body?.error?.code) ? body.error.code : undefined) ?? codeOfHttpStatus(response.status) ?? 'UNAVAILABLE';
+  return new DomainError(code, `${what}: ${response.status === 401 ? REFUSED_TOKEN : message} (HTTP ${response.status})`, detailsOf(body?.error?.details));
 };
 
 /**
