@@ -34,7 +34,7 @@ describe('the typed client other apps use', () => {
 
   it('gives typed error information a program can branch on', async () => {
     const notFound = await t.client.models.get.query({ model: 'missing-model' }).catch((error: unknown) => error);
-    expect(trainyardErrorInfo(notFound)).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, domainCode: 'NOT_FOUND', issues: [] });
+    expect(trainyardErrorInfo(notFound)).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, domainCode: 'NOT_FOUND', details: { model: 'missing-model' }, issues: [] });
     const invalid = await t.client.models.register.mutate({ name: 'ok-name', description: 'x'.repeat(100_000) }).catch((error: unknown) => error);
     expect(trainyardErrorInfo(invalid)).toMatchObject({ code: 'BAD_REQUEST', issues: [{ path: ['description'] }] });
     const unauthorised = await createTrainyardClient({ url: t.server.url, token: 'wrong-token', queryAttempts: 1 })

@@ -3,6 +3,7 @@ import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
+import type { Logger } from '@trainyard/core';
 import type { GateRule } from '@trainyard/registry';
 import { checkpointPolicyOf, createCheckpointLedger } from './checkpoint-retention';
 import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
@@ -29,7 +30,7 @@ export interface OrchestratorDeps extends CompletionPorts {
   trainerEnvNames?: readonly string[];
   /** Which command trainers may run here (default: local, no allowlist). */
   commandTrainers?: CommandTrainerPolicy;
-  logger: { info(fields: Record<string, unknown>, message: string): void; error(fields: Record<string, unknown>, message: string): void };
+  logger: Logger;
   concurrency: number;
   leaseMs?: number;
   heartbeatMs?: number;
