@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appRouter, createCallerFactory, type Logger } from '@trainyard/api';
+import { appRouter, createApiContext, createCallerFactory, type Logger } from '@trainyard/api';
 import { createTestDatabase } from '@trainyard/db';
 import { TRPCError } from '@trpc/server';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,13 +18,12 @@ describe('error mapping', () => {
     const database = await createTestDatabase();
     const services = await createServices(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_ORCHESTRATOR: 'off' }), database, logger);
     await database.close(); // every query now fails inside the driver
-    const caller = createCallerFactory(appRouter)({ services, logger, actor: 'test', scope: 'admin' });
+    const caller = createCallerFactory(appRouter)(createApiContext(services, { actor: 'test', scope: 'admin' }, logger));
     const failure = await caller.system.health().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TRPCError);
     expect((failure as TRPCError).code).toBe('INTERNAL_SERVER_ERROR');
     expect((failure as TRPCError).message).toBe('Internal server error');
     expect((failure as TRPCError).cause).toBeUndefined();
     expect(errors).toHaveLength(1);
-    await services.stop();
   });
 });

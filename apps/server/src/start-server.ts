@@ -1,4 +1,4 @@
-import type { ApiContext, Principal } from '@trainyard/api';
+import { type ApiContext, createApiContext, type Principal } from '@trainyard/api';
 import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
 import { warmPairPreparation } from '@trainyard/datasets';
@@ -18,7 +18,7 @@ import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
 import { loadOrCreateSessionToken } from './runtime/session-token';
-import { createServices } from './wiring';
+import { createServices, startBackground } from './wiring';
 
 export interface RunningServer {
   url: string;
@@ -48,7 +48,8 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     const token = shared ? '' : (config.token ?? (await loadOrCreateSessionToken(config.dataDir)));
     let url = '';
     const services = await createServices(config, database, logger, () => url);
-    cleanups.push(() => services.stop());
+    const background = await startBackground(services, config, logger);
+    cleanups.push(() => background.stop());
     const apiTokens = createApiTokenService(database);
     const session: Principal = { actor: 'local', scope: 'admin' };
     // Local: only this run's session token. Shared: only API tokens (scoped, revocable).
@@ -61,10 +62,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       authenticate,
       sessionCookie: sessionCookieName(port),
     });
-    const contextFor = (request: import('node:http').IncomingMessage): ApiContext => {
-      const principal = principalOf(request);
-      return { services, logger, actor: principal.actor, scope: principal.scope };
-    };
+    const contextFor = (request: import('node:http').IncomingMessage): ApiContext => createApiContext(services, principalOf(request), logger);
     // Shared registry: each API token gets a token bucket; a batch costs one per call, an upload one.
     const limiter = shared && config.rateLimit ? createRateLimiter(config.rateLimit) : undefined;
     const admit: Admission | undefined =
@@ -98,7 +96,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       await writeSessionFile(config.dataDir, { url, token, pid: process.pid });
       cleanups.push(() => removeSessionFile(config.dataDir));
     }
-    services.startBackgroundWork();
+    background.afterListen();
     // The import worker loads in the background once the server is up (not during start-up,
     // whose time people wait on), so an import finds it ready.
     if (!shared) setTimeout(warmPairPreparation, 1_000).unref();

@@ -8,7 +8,7 @@ import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createFileRemoteSecrets, createRegistryExchangeService, createSyncService } from '@trainyard/sync';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
-import { createTrainerCatalog, createTrainingContext } from '@trainyard/training';
+import { createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
 import { createRemoteRegistryFactory } from './sync/remote-registry.client';
@@ -32,38 +32,29 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
 /** An upload session untouched this long is abandoned (presigned URLs expire well before). */
 const STALE_UPLOAD_MS = 24 * 3_600_000;
 
+/** The services, plus the parts only background work needs (not reachable from the API). */
 export interface Services extends ApiServices {
-  /** Work that may run once the server is listening (the demo dataset). */
-  startBackgroundWork(): void;
-  /** Background work started with the server and stopped with it. */
+  background: {
+    orchestrator: Orchestrator;
+    /** Removes leftovers of writes a crash interrupted (temp files, stale multipart uploads). */
+    sweepIncompleteUploads(): Promise<number>;
+  };
+}
+
+export interface BackgroundWork {
+  /** Work that waits until the server is listening (the demo dataset). */
+  afterListen(): void;
+  /** Stops everything started here. */
   stop(): Promise<void>;
 }
 
-/** Builds every service from concrete adapters: the only place that knows which ones. */
+/** Builds every service from concrete adapters: the only place that knows which ones. Constructs only: nothing runs until startBackground. */
 export const createServices = async (config: ServerConfig, database: Database, logger: Logger, publicUrl: () => string = () => ''): Promise<Services> => {
   const store = await createBlobStore(config.artifactStore);
   const blobs = withBlobIndex(store, database);
-  // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
-  const swept = await blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000);
-  if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
   const snapshots = createDatasetSnapshotService(database, blobs);
   const artifacts = createArtifactService({ database, blobs, gcGraceMs: config.gc.graceMs, extraReferences: [snapshots.references] });
   const trainingData = createTrainingDataService(database);
-
-  const timer =
-    config.gc.intervalMs > 0
-      ? setInterval(() => {
-          artifacts.gc({ dryRun: false }).then(
-            (report) => report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs'),
-            (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
-          );
-          exchange.sweepStaleUploads(STALE_UPLOAD_MS).then(
-            (swept) => swept > 0 && logger.info({ swept }, 'swept abandoned uploads'),
-            (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
-          );
-        }, config.gc.intervalMs)
-      : undefined;
-  timer?.unref();
 
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
@@ -84,8 +75,6 @@ export const createServices = async (config: ServerConfig, database: Database, l
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
   });
-  if (config.orchestrator.enabled) await orchestrator.start();
-  let demo: Promise<unknown> | undefined;
 
   const exchange = createRegistryExchangeService({ database, blobs, uploads: await createUploadTarget(config, store), artifacts, models, versions, registryUrl: publicUrl });
   const sync = createSyncService({
@@ -100,8 +89,6 @@ export const createServices = async (config: ServerConfig, database: Database, l
     maxBackoffMs: config.sync.retryMaxMs,
     logger,
   });
-  // Only a user's own machine pushes and pulls; a shared registry is the other end.
-  if (config.mode === 'local') await sync.start();
 
   return {
     version: TRAINYARD_VERSION,
@@ -118,15 +105,54 @@ export const createServices = async (config: ServerConfig, database: Database, l
     scoring: createScoringService({ versions, artifacts, blobs }),
     sync,
     exchange,
-    startBackgroundWork() {
+    background: {
+      orchestrator,
+      // Interrupted S3 uploads younger than a day may still be someone's live multipart upload.
+      sweepIncompleteUploads: () => blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000),
+    },
+  };
+};
+
+/**
+ * Starts what runs beside the API: start-up sweeps, the orchestrator (unless off), the outbox
+ * worker (a user's own machine only: a shared registry is the other end), the schedule of blob
+ * garbage collection and abandoned-upload sweeps; after listening, the demo dataset.
+ */
+export const startBackground = async (services: Services, config: ServerConfig, logger: Logger): Promise<BackgroundWork> => {
+  // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
+  const swept = await services.background.sweepIncompleteUploads();
+  if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
+  const timer =
+    config.gc.intervalMs > 0
+      ? setInterval(() => {
+          services.artifacts.gc({ dryRun: false }).then(
+            (report) => report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs'),
+            (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+          );
+          services.exchange.sweepStaleUploads(STALE_UPLOAD_MS).then(
+            (count) => count > 0 && logger.info({ swept: count }, 'swept abandoned uploads'),
+            (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
+          );
+        }, config.gc.intervalMs)
+      : undefined;
+  timer?.unref();
+  if (config.orchestrator.enabled) await services.background.orchestrator.start();
+  if (config.mode === 'local') await services.sync.start();
+  let demo: Promise<unknown> | undefined;
+  return {
+    afterListen() {
       // After the server listens: a fresh data dir must not start slower because of the demo data.
-      if (config.demoData) demo = seedDemoDataset({ database, trainingData, snapshots, logger }).catch((err: unknown) => logger.error({ err }, 'demo dataset failed'));
+      if (config.demoData) {
+        demo = seedDemoDataset({ database: services.database, trainingData: services.trainingData, snapshots: services.snapshots, logger }).catch((err: unknown) =>
+          logger.error({ err }, 'demo dataset failed'),
+        );
+      }
     },
     async stop() {
       clearInterval(timer);
       await demo;
-      await sync.stop();
-      await orchestrator.stop();
+      await services.sync.stop();
+      await services.background.orchestrator.stop();
     },
   };
 };

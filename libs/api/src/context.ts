@@ -49,3 +49,15 @@ export interface ApiContext {
   /** What the caller's token allows; checked per procedure (queries read, mutations write). */
   scope: TokenScope;
 }
+
+/**
+ * The context of one call: the services, and who is calling. The HTTP host builds it per request
+ * from the authenticated principal; tests build it directly and call procedures with
+ * `createCallerFactory(appRouter)(createApiContext(...))`, skipping HTTP.
+ */
+export const createApiContext = (services: ApiServices, principal: Principal, logger: Logger): ApiContext => ({
+  services,
+  logger,
+  actor: principal.actor,
+  scope: principal.scope,
+});
