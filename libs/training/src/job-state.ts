@@ -4,14 +4,18 @@ import { DomainError } from '@trainyard/core';
  * queued → running → validating → succeeded
  *                  ↘ failed | cancelled
  * A retry sends a failed or cancelled job back to queued with attempt + 1.
+ *
+ * This table is the only authority on status changes: services check a move with
+ * assertTransition before writing, and every raw UPDATE that sets a job's status takes its SET
+ * and WHERE from jobStatusMove, so the database refuses an illegal move too.
  */
 export const JOB_STATUSES = ['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   queued: ['running', 'cancelled'],
-  running: ['validating', 'failed', 'cancelled', 'queued'], // queued: lease lost / retry with backoff
-  validating: ['succeeded', 'failed'],
+  running: ['validating', 'failed', 'cancelled', 'queued'], // queued: lease lost / retry with backoff / server stopping
+  validating: ['succeeded', 'failed', 'queued'], // queued: the orchestrator takes over a job whose holder is gone
   succeeded: [],
   failed: ['queued'],
   cancelled: ['queued'],
@@ -21,9 +25,37 @@ export const isTerminal = (status: JobStatus): boolean => TRANSITIONS[status].ev
 
 export const canTransition = (from: JobStatus, to: JobStatus): boolean => TRANSITIONS[from].includes(to);
 
+const illegalMove = (from: JobStatus, to: JobStatus): DomainError => new DomainError('FAILED_PRECONDITION', `A ${from} job cannot become ${to}`, { from, to });
+
 /** Throws a clear error for an illegal move, e.g. cancelling a job that already succeeded. */
 export const assertTransition = (from: JobStatus, to: JobStatus): void => {
-  if (!canTransition(from, to)) {
-    throw new DomainError('FAILED_PRECONDITION', `A ${from} job cannot become ${to}`, { from, to });
-  }
+  if (!canTransition(from, to)) throw illegalMove(from, to);
+};
+
+/**
+ * A caller's retry (jobs.retry): a move to queued, except from validating — re-queueing a job
+ * being validated is the orchestrator's takeover, not something a caller may ask for.
+ */
+export const assertRetry = (from: JobStatus): void => {
+  if (from === 'validating') throw illegalMove(from, 'queued');
+  assertTransition(from, 'queued');
+};
+
+/** The states a job may become `to` from, read off the table. */
+export const allowedFrom = (to: JobStatus): JobStatus[] => JOB_STATUSES.filter((from) => canTransition(from, to));
+
+/**
+ * The status part of a raw `UPDATE "TrainingJob"` that moves a job to `to`: `set` goes into SET,
+ * `where` is ANDed into WHERE (the row's status must be one the table allows the move from), and
+ * `params` are appended to the statement's parameters, which already take `$1`…`$paramsBefore`.
+ * A row in any other state is left as it is (the UPDATE matches no row): the write itself cannot
+ * make an illegal move.
+ */
+export const jobStatusMove = (to: JobStatus, paramsBefore: number): { set: string; where: string; params: [JobStatus, JobStatus[]] } => {
+  if (!JOB_STATUSES.includes(to)) throw new Error(`unknown job status ${String(to)}`);
+  return {
+    set: `"status" = $${paramsBefore + 1}`,
+    where: `"status" = ANY($${paramsBefore + 2}::text[])`,
+    params: [to, allowedFrom(to)],
+  };
 };

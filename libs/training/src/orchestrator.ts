@@ -10,6 +10,7 @@ import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy'
 import { type CompletionPorts, completeJob, type ReportedArtifact } from './job-completion';
 import type { JobEventBus } from './job-event-bus';
 import { failureLine, jobLogSize } from './job-logs';
+import { type JobStatus, jobStatusMove } from './job-state';
 import type { JobWorkspace } from './job-workspace';
 import type { TrainerExecutor } from './executor.port';
 import { processAlive } from './job-processes';
@@ -114,20 +115,30 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   let frozen = false;
 
   /** UPDATE … WHERE id AND leaseToken: false means the lease is gone and nothing was written. */
-  const fenced = async (job: ClaimedJob, sets: string, params: unknown[] = []): Promise<boolean> =>
-    (await deps.sql.query(`UPDATE "TrainingJob" SET ${sets} WHERE "id" = $1 AND "leaseToken" = $2 RETURNING "id"`, [job.id, job.leaseToken, ...params])).length === 1;
+  const fenced = async (job: ClaimedJob, sets: string, params: unknown[] = [], where = ''): Promise<boolean> =>
+    (await deps.sql.query(`UPDATE "TrainingJob" SET ${sets} WHERE "id" = $1 AND "leaseToken" = $2${where} RETURNING "id"`, [job.id, job.leaseToken, ...params])).length === 1;
+
+  /**
+   * `fenced`, moving the job to `to` through the transition table (jobStatusMove): false also
+   * when the table forbids the move from the row's status, and then nothing is written either.
+   */
+  const fencedMove = async (job: ClaimedJob, to: JobStatus, sets: string, params: unknown[] = []): Promise<boolean> => {
+    const move = jobStatusMove(to, 2 + params.length);
+    return fenced(job, `${move.set}, ${sets}`, [...params, ...move.params], ` AND ${move.where}`);
+  };
 
   const claim = async (): Promise<ClaimedJob | undefined> => {
     const claimedAt = performance.now();
+    const move = jobStatusMove('running', 4);
     const [job] = await deps.sql.query<Omit<ClaimedJob, 'claimedAt'>>(
-      `UPDATE "TrainingJob" SET "status" = 'running', "leaseOwner" = $1, "leaseToken" = $2,
+      `UPDATE "TrainingJob" SET ${move.set}, "leaseOwner" = $1, "leaseToken" = $2,
          "leaseExpiresAt" = now() + make_interval(secs => $3::float8 / 1000), "startedAt" = now(), "finishedAt" = NULL,
          "attempt" = "attempt" + 1, "progress" = 0, "progressMessage" = NULL, "error" = NULL
        WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now() AND "executor" = ANY($4::text[])
-                     ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED) AND ${move.where}
        RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "checkpointPolicy", "validation",
                  "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken", "executor"`,
-      [owner, randomUUID(), leaseMs, executorKinds],
+      [owner, randomUUID(), leaseMs, executorKinds, ...move.params],
     );
     return job && { ...job, claimedAt };
   };
@@ -181,15 +192,15 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     const publishStatus = (status: string, error: string | null = null) => deps.bus.publish(job.id, { type: 'status', status, error });
     if (shuttingDown && outcome.kind === 'killed') {
       // Stopped by a graceful shutdown, not by the job: it runs again, without losing an attempt.
-      await fenced(job, `"status" = 'queued', "attempt" = "attempt" - 1, "leaseToken" = NULL, "leaseOwner" = NULL`);
+      await fencedMove(job, 'queued', `"attempt" = "attempt" - 1, "leaseToken" = NULL, "leaseOwner" = NULL`);
       return;
     }
     if (outcome.kind === 'killed' && outcome.reason === 'cancelled') {
-      if (await fenced(job, `"status" = 'cancelled', "finishedAt" = now(), "leaseToken" = NULL`)) publishStatus('cancelled');
+      if (await fencedMove(job, 'cancelled', `"finishedAt" = now(), "leaseToken" = NULL`)) publishStatus('cancelled');
       return;
     }
     if (outcome.kind === 'exited' && outcome.exitCode === 0 && dir && writer) {
-      if (!(await fenced(job, `"status" = 'validating', "exitCode" = 0`))) return;
+      if (!(await fencedMove(job, 'validating', `"exitCode" = 0`))) return;
       publishStatus('validating');
       const final = await deps.metrics.lastValues(job.id);
       const result = await completeJob(fencedPorts(job, assertHeld), { ...job, validation: job.validation ?? [] }, dir, final, checkpoints, (message) =>
@@ -197,11 +208,12 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         reportedArtifacts,
       );
       const status = result.ok ? 'succeeded' : 'failed';
-      const wrote = await fenced(
+      const wrote = await fencedMove(
         job,
-        `"status" = $3, "finishedAt" = now(), "progress" = CASE WHEN $3 = 'succeeded' THEN 1 ELSE "progress" END, "finalMetrics" = $4::jsonb,
-         "validationReport" = $5::jsonb, "modelVersionId" = $6, "error" = $7, "leaseToken" = NULL`,
-        [status, JSON.stringify(final), JSON.stringify(result.report), result.ok ? result.modelVersionId : null, result.ok ? null : result.error],
+        status,
+        `"finishedAt" = now(), "progress" = ${result.ok ? '1' : '"progress"'}, "finalMetrics" = $3::jsonb,
+         "validationReport" = $4::jsonb, "modelVersionId" = $5, "error" = $6, "leaseToken" = NULL`,
+        [JSON.stringify(final), JSON.stringify(result.report), result.ok ? result.modelVersionId : null, result.ok ? null : result.error],
       );
       if (wrote) publishStatus(status, result.ok ? null : result.error);
       return;
@@ -218,12 +230,12 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
             : `trainer exited with code ${outcome.exitCode}${why ? `: ${why}` : ''}`;
     const retry = outcome.kind !== 'spawn_failed' && job.attempt < job.maxAttempts;
     const wrote = retry
-      ? await fenced(job, `"status" = 'queued', "error" = $3, "exitCode" = $4, "leaseToken" = NULL, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)`, [
+      ? await fencedMove(job, 'queued', `"error" = $3, "exitCode" = $4, "leaseToken" = NULL, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)`, [
           error,
           outcome.kind === 'exited' ? outcome.exitCode : null,
           backoffMs(job.attempt),
         ])
-      : await fenced(job, `"status" = 'failed', "error" = $3, "exitCode" = $4, "finishedAt" = now(), "leaseToken" = NULL`, [error, outcome.kind === 'exited' ? outcome.exitCode : null]);
+      : await fencedMove(job, 'failed', `"error" = $3, "exitCode" = $4, "finishedAt" = now(), "leaseToken" = NULL`, [error, outcome.kind === 'exited' ? outcome.exitCode : null]);
     if (wrote) publishStatus(retry ? 'queued' : 'failed', error);
   };
 
@@ -366,7 +378,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       await writer?.close().catch(() => undefined);
       const message = error instanceof Error ? error.message : String(error);
       deps.logger.error({ jobId: job.id, err: error }, 'job failed before or after its trainer ran');
-      if (await fenced(job, `"status" = 'failed', "error" = $3, "finishedAt" = now(), "leaseToken" = NULL`, [message]).catch(() => false)) {
+      if (await fencedMove(job, 'failed', `"error" = $3, "finishedAt" = now(), "leaseToken" = NULL`, [message]).catch(() => false)) {
         deps.bus.publish(job.id, { type: 'status', status: 'failed', error: message });
       }
     } finally {
@@ -442,11 +454,12 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const requeue = taken.attempt < taken.maxAttempts;
       const why = gone ? 'interrupted by a server restart' : `lease expired (${candidate.leaseOwner ?? 'no holder'} stopped renewing it)`;
       const error = `${why}; ${requeue ? 're-queued' : 'no attempts left'}`;
+      const move = jobStatusMove(requeue ? 'queued' : 'failed', 4);
       const [moved] = await deps.sql.query(
-        `UPDATE "TrainingJob" SET "status" = $3, "error" = $4, "leaseToken" = NULL, "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
-           "finishedAt" = CASE WHEN $3 = 'failed' THEN now() ELSE NULL END, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)
-         WHERE "id" = $1 AND "leaseToken" = $2 RETURNING "id"`,
-        [candidate.id, token, requeue ? 'queued' : 'failed', error, requeue ? backoffMs(taken.attempt) : 0],
+        `UPDATE "TrainingJob" SET ${move.set}, "error" = $3, "leaseToken" = NULL, "leaseOwner" = NULL, "leaseExpiresAt" = NULL,
+           "finishedAt" = ${requeue ? 'NULL' : 'now()'}, "notBefore" = now() + make_interval(secs => $4::float8 / 1000)
+         WHERE "id" = $1 AND "leaseToken" = $2 AND ${move.where} RETURNING "id"`,
+        [candidate.id, token, error, requeue ? backoffMs(taken.attempt) : 0, ...move.params],
       );
       if (!moved) continue;
       deps.logger.info({ jobId: candidate.id, previousHolder: candidate.leaseOwner, requeue }, 'took over a job whose lease holder is gone');

@@ -3,7 +3,7 @@ import type { CreateJobInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { assertCommandAllowed, type CommandTrainerPolicy, LOCAL_ACTOR } from './command-trainer-policy';
-import { assertTransition, type JobStatus } from './job-state';
+import { assertRetry, assertTransition, type JobStatus } from './job-state';
 import { type LogSlice, type LogStream, readJobLog } from './job-logs';
 import type { JobWorkspace } from './job-workspace';
 import type { MetricsStore } from './metrics-store';
@@ -177,12 +177,18 @@ export const createTrainingJobService = (deps: {
 
     async retry(id: string): Promise<JobRow> {
       const job = await get(id);
-      assertTransition(job.status as JobStatus, 'queued');
-      await prisma.trainingJob.update({
-        where: { id },
+      assertRetry(job.status as JobStatus);
+      // Written only if the job is still in the state the move was checked from (compare-and-swap).
+      const moved = await prisma.trainingJob.updateMany({
+        where: { id, status: job.status },
         // A manual retry always gets one more attempt; checkpoints/ is kept, so it resumes.
         data: { status: 'queued', notBefore: new Date(), error: null, finishedAt: null, maxAttempts: Math.max(job.maxAttempts, job.attempt + 1) },
       });
+      if (moved.count !== 1) {
+        const now = await get(id);
+        assertRetry(now.status as JobStatus);
+        throw new DomainError('FAILED_PRECONDITION', `Job ${id} changed from ${job.status} to ${now.status} meanwhile; retry again`, { id, from: job.status, status: now.status });
+      }
       deps.control().poke();
       return get(id);
     },
