@@ -107,6 +107,7 @@ const requireScope = (fixed?: TokenScope) =>
   });
 
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapErrors).use(requireScope()).use(dropReservedKeys);
+/** Needs a token whose scope covers the call: `read` for queries and subscriptions, `write` for mutations. */
+export const scopedProcedure = t.procedure.use(mapErrors).use(requireScope()).use(dropReservedKeys);
 export const adminProcedure = t.procedure.use(mapErrors).use(requireScope('admin')).use(dropReservedKeys);
 export const createCallerFactory = t.createCallerFactory;

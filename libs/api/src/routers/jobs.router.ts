@@ -2,7 +2,7 @@ import { createJobInput, jobIdInput, jobLogsInput, jobMetricsInput, listJobsInpu
 import type { JobEvent } from '@trainyard/training';
 import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
-import { publicProcedure, router } from '../trpc';
+import { scopedProcedure, router } from '../trpc';
 
 export interface HyperparameterSchema {
   type?: string;
@@ -14,27 +14,27 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const jobsRouter = router({
   // The caller decides which command trainers it may queue (only the local session runs any).
-  create: publicProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
-  get: publicProcedure.input(jobIdInput).query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
-  list: publicProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
-  cancel: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
-  retry: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
+  create: scopedProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
+  get: scopedProcedure.input(jobIdInput).query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
+  list: scopedProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
+  cancel: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
+  retry: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
   /** A finished job, its metrics, job directory and the artifacts no version holds; refused for a job that produced a version. */
-  delete: publicProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
-  logs: publicProcedure.input(jobLogsInput).query(({ ctx, input }) =>
+  delete: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
+  logs: scopedProcedure.input(jobLogsInput).query(({ ctx, input }) =>
     ctx.services.jobs.logs(input.id, input.stream, { ...(input.tail ? { tail: input.tail } : {}), ...(input.offset !== undefined ? { offset: input.offset } : {}), length: input.length }),
   ),
   /** Built-in trainers with their hyperparameters as JSON Schema (the UI builds its form from it). */
-  trainers: publicProcedure.query(({ ctx }) =>
+  trainers: scopedProcedure.query(({ ctx }) =>
     ctx.services.trainers.list().map((trainer) => ({
       name: trainer.name,
       description: trainer.description,
       hyperparameters: z.toJSONSchema(trainer.hyperparameters, { io: 'input', unrepresentable: 'any' }) as HyperparameterSchema,
     })),
   ),
-  metrics: publicProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
+  metrics: scopedProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
   /** Live status, progress, metric points and log lines (SSE); ends when the job does. */
-  events: publicProcedure.input(jobIdInput).subscription(async function* ({ ctx, input, signal }) {
+  events: scopedProcedure.input(jobIdInput).subscription(async function* ({ ctx, input, signal }) {
     const events = createEventQueue<JobEvent>(signal);
     const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => events.push(event));
     try {

@@ -14,24 +14,24 @@ import {
 import type { OutboxEntryOutput } from '@trainyard/sync';
 import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
-import { publicProcedure, router } from '../trpc';
+import { scopedProcedure, router } from '../trpc';
 
 export const syncRouter = router({
   // This machine's side: remotes and the outbox of pushes and pulls.
-  addRemote: publicProcedure.input(addRemoteInput).mutation(({ ctx, input }) => ctx.services.sync.addRemote(input)),
-  removeRemote: publicProcedure.input(remoteRefInput).mutation(async ({ ctx, input }) => {
+  addRemote: scopedProcedure.input(addRemoteInput).mutation(({ ctx, input }) => ctx.services.sync.addRemote(input)),
+  removeRemote: scopedProcedure.input(remoteRefInput).mutation(async ({ ctx, input }) => {
     await ctx.services.sync.removeRemote(input.name);
     return { removed: input.name };
   }),
-  listRemotes: publicProcedure.query(({ ctx }) => ctx.services.sync.listRemotes()),
-  push: publicProcedure.input(pushInput).mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref)),
-  pull: publicProcedure.input(pullInput).mutation(({ ctx, input }) => ctx.services.sync.pull(input.remote, input.model, input.ref)),
-  status: publicProcedure.input(syncStatusInput).query(({ ctx, input }) => ctx.services.sync.status(input.limit)),
-  get: publicProcedure.input(outboxIdInput).query(({ ctx, input }) => ctx.services.sync.get(input.id)),
-  retry: publicProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.retry(input.id)),
-  cancel: publicProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.cancel(input.id)),
+  listRemotes: scopedProcedure.query(({ ctx }) => ctx.services.sync.listRemotes()),
+  push: scopedProcedure.input(pushInput).mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref)),
+  pull: scopedProcedure.input(pullInput).mutation(({ ctx, input }) => ctx.services.sync.pull(input.remote, input.model, input.ref)),
+  status: scopedProcedure.input(syncStatusInput).query(({ ctx, input }) => ctx.services.sync.status(input.limit)),
+  get: scopedProcedure.input(outboxIdInput).query(({ ctx, input }) => ctx.services.sync.get(input.id)),
+  retry: scopedProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.retry(input.id)),
+  cancel: scopedProcedure.input(outboxIdInput).mutation(({ ctx, input }) => ctx.services.sync.cancel(input.id)),
   /** Live state and bytes of outbox entries (all, or one with `id`), starting with their current state. */
-  progress: publicProcedure.input(z.strictObject({ id: z.uuid().optional() })).subscription(async function* ({ ctx, input, signal }) {
+  progress: scopedProcedure.input(z.strictObject({ id: z.uuid().optional() })).subscription(async function* ({ ctx, input, signal }) {
     const events = createEventQueue<OutboxEntryOutput>(signal);
     const unsubscribe = ctx.services.sync.onProgress((entry) => {
       if (!input.id || entry.id === input.id) events.push(entry);
@@ -45,10 +45,10 @@ export const syncRouter = router({
   }),
 
   // The shared registry's side, called by other machines' sync workers.
-  missingBlobs: publicProcedure.input(missingBlobsInput).mutation(({ ctx, input }) => ctx.services.exchange.missingBlobs(input.hashes)),
-  startUpload: publicProcedure.input(startUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.startUpload(input.sha256, input.size)),
-  resumeUpload: publicProcedure.input(z.strictObject({ sessionId: z.uuid() })).mutation(({ ctx, input }) => ctx.services.exchange.resumeUpload(input.sessionId)),
-  completeUpload: publicProcedure.input(completeUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.completeUpload(input.sessionId, input.parts)),
-  receiveVersion: publicProcedure.input(receiveVersionInput).mutation(({ ctx, input }) => ctx.services.exchange.receiveVersion(input.idempotencyKey, input.bundle, ctx.actor)),
-  describeVersion: publicProcedure.input(describeVersionInput).query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
+  missingBlobs: scopedProcedure.input(missingBlobsInput).mutation(({ ctx, input }) => ctx.services.exchange.missingBlobs(input.hashes)),
+  startUpload: scopedProcedure.input(startUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.startUpload(input.sha256, input.size)),
+  resumeUpload: scopedProcedure.input(z.strictObject({ sessionId: z.uuid() })).mutation(({ ctx, input }) => ctx.services.exchange.resumeUpload(input.sessionId)),
+  completeUpload: scopedProcedure.input(completeUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.completeUpload(input.sessionId, input.parts)),
+  receiveVersion: scopedProcedure.input(receiveVersionInput).mutation(({ ctx, input }) => ctx.services.exchange.receiveVersion(input.idempotencyKey, input.bundle, ctx.actor)),
+  describeVersion: scopedProcedure.input(describeVersionInput).query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
 });

@@ -1,8 +1,8 @@
 import { emptyInput, healthOutput } from '@trainyard/contracts';
-import { publicProcedure, router } from '../trpc';
+import { scopedProcedure, router } from '../trpc';
 
 export const systemRouter = router({
-  health: publicProcedure.input(emptyInput).output(healthOutput).query(async ({ ctx }) => {
+  health: scopedProcedure.input(emptyInput).output(healthOutput).query(async ({ ctx }) => {
     await ctx.services.database.sql.query('SELECT 1');
     const corrupt = ctx.services.blobs.corruptBlobs();
     return {
