@@ -17,6 +17,31 @@ const depConstraints = [
   { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
 ];
 
+// Each lib also has its own `lib:<name>` tag. Nx checks every constraint whose sourceTag the
+// importing project has, so these narrow the scope rules above: a context lib may import
+// exactly the libs it imports today (docs/architecture.md, "Dependency direction"). Adding an
+// edge here is an architecture decision, not a lint fix.
+const libDeps = {
+  artifacts: ['core', 'contracts', 'db'],
+  datasets: ['core', 'contracts', 'db', 'artifacts'],
+  registry: ['core', 'contracts', 'db'],
+  training: ['core', 'contracts', 'db', 'artifacts', 'registry'],
+  trainers: ['core', 'contracts', 'artifacts', 'registry', 'training'],
+  sync: ['core', 'contracts', 'db', 'artifacts', 'registry'],
+};
+// Test code (tests, test-fixtures, apps' test-support) may reach a little further.
+const testOnlyLibDeps = {
+  // libs/training/src/test-fixtures/orchestrator-harness.ts builds real snapshots to train on.
+  training: ['datasets'],
+};
+const libConstraints = (extra) =>
+  Object.entries(libDeps).map(([lib, deps]) => ({
+    sourceTag: `lib:${lib}`,
+    onlyDependOnLibsWithTags: [...deps, ...(extra[lib] ?? [])].map((dep) => `lib:${dep}`),
+  }));
+const productionConstraints = [...depConstraints, ...libConstraints({})];
+const testConstraints = [...depConstraints, ...libConstraints(testOnlyLibDeps)];
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', 'tmp/**', '.nx/**', 'test-output/**'] },
   ...nx.configs['flat/base'],
@@ -24,7 +49,7 @@ export default [
   {
     files: ['**/*.ts', '**/*.tsx'],
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints }],
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: productionConstraints }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read process.env only in an app config module.' }],
     },
@@ -35,8 +60,15 @@ export default [
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { enforceBuildableLibDependency: false, allow: ['@trainyard/test-services'], depConstraints },
+        { enforceBuildableLibDependency: false, allow: ['@trainyard/test-services'], depConstraints: testConstraints },
       ],
+    },
+  },
+  {
+    // Libs' test fixtures are test code too (the extra lib edges), without the test services.
+    files: ['libs/*/src/test-fixtures/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: testConstraints }],
     },
   },
   {

@@ -28,3 +28,31 @@ describe('dependency direction (DESIGN.md §2)', () => {
     expect(await boundaryErrors('libs/api/src/probe.ts', "import { newId } from '@trainyard/core';\nexport const x = newId;\n")).toEqual([]);
   });
 });
+
+describe('context libs import only the libs they import today (lib:<name> tags)', () => {
+  const probe = (name: string, from: string): string => `import { ${name} } from '@trainyard/${from}';\nexport const x = ${name};\n`;
+
+  it('refuses a new edge between context libs', async () => {
+    // datasets never imported sync; both are scope:context, so only the lib: constraint refuses it.
+    expect(await boundaryErrors('libs/datasets/src/probe.ts', probe('createSyncService', 'sync')))
+      .toEqual([expect.stringMatching(/lib:datasets.*can only depend on.*lib:artifacts/)]);
+    expect(await boundaryErrors('libs/registry/src/probe.ts', probe('createDatasetSnapshotService', 'datasets')))
+      .toEqual([expect.stringMatching(/lib:registry.*can only depend on/)]);
+    // trainers run inside trainer processes: no database.
+    expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('openDatabase', 'db')))
+      .toEqual([expect.stringMatching(/lib:trainers/)]);
+  });
+
+  it("accepts today's edges", async () => {
+    expect(await boundaryErrors('libs/datasets/src/probe.ts', probe('createArtifactService', 'artifacts'))).toEqual([]);
+    expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('createTrainerCatalog', 'training'))).toEqual([]);
+    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createModelRegistryService', 'registry'))).toEqual([]);
+  });
+
+  it('lets only test code take the test-only edge (training → datasets)', async () => {
+    const code = probe('createDatasetSnapshotService', 'datasets');
+    expect(await boundaryErrors('libs/training/src/probe.ts', code)).toEqual([expect.stringMatching(/lib:training/)]);
+    expect(await boundaryErrors('libs/training/src/probe.test.ts', code)).toEqual([]);
+    expect(await boundaryErrors('libs/training/src/test-fixtures/probe.ts', code)).toEqual([]);
+  });
+});
