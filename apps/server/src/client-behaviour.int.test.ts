@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createTrainyardClient, trainyardErrorInfo } from '@trainyard/client';
 import { rawRequest } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
 
 const t = useLocalTestServer();
@@ -58,10 +58,10 @@ describe('the typed client other apps use', () => {
       hyperparameters: { epochs: 2, hashBits: 12 },
       targetModel: 'example-detector',
     });
-    for (let status = job.status; !['succeeded', 'failed', 'cancelled'].includes(status); ) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      status = (await t.client.jobs.get.query({ id: job.id })).status;
-    }
+    await vi.waitFor(async () => {
+      const { status } = await t.client.jobs.get.query({ id: job.id });
+      if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
+    }, { timeout: 120_000, interval: 200 });
     await t.client.models.setActive.mutate({ model: 'example-detector', version: 1 });
 
     const [pair] = syntheticPairs(1, 4242);

@@ -6,7 +6,7 @@ import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, type PostgresServer, startPostgresServer } from '@trainyard/test-services';
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
 import { createRegistryToken } from './test-support/sync-fixtures';
@@ -26,14 +26,12 @@ let writer: TrainyardClient;
 
 const registryJobsDir = (): string => join(registry.dataDir, 'jobs');
 
-const waitFor = async (client: TrainyardClient, id: string, statuses: string[]) => {
-  for (let i = 0; i < 300; i += 1) {
+const waitFor = (client: TrainyardClient, id: string, statuses: string[]) =>
+  vi.waitFor(async () => {
     const job = await client.jobs.get.query({ id });
-    if (statuses.includes(job.status)) return job;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`job ${id} did not reach ${statuses.join('|')}`);
-};
+    if (!statuses.includes(job.status)) throw new Error(`job ${id} did not reach ${statuses.join('|')}`);
+    return job;
+  }, { timeout: 30_000, interval: 100 });
 
 describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {

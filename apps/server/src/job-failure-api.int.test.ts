@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRPCClientError } from '@trpc/client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
 
 const t = useLocalTestServer();
@@ -17,14 +17,12 @@ const refusal = async (call: Promise<unknown>) => {
   const { message, data } = error as { message: string; data: { code: string } };
   return { message, code: data.code };
 };
-const waitForEnd = async (id: string) => {
-  for (let i = 0; i < 600; i += 1) {
+const waitForEnd = (id: string) =>
+  vi.waitFor(async () => {
     const job = await t.client.jobs.get.query({ id });
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`job ${id} did not end`);
-};
+    if (!['succeeded', 'failed', 'cancelled'].includes(job.status)) throw new Error(`job ${id} did not end`);
+    return job;
+  }, { timeout: 30_000, interval: 50 });
 
 describe('jobs API: jobs that cannot run are refused, failures say why', () => {
   it('jobs.create refuses, with the reason, a job whose trainer could not run — and queues nothing', async () => {

@@ -1,5 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
 
 const t = useLocalTestServer({ TRAINYARD_CANCEL_GRACE_SECONDS: '1' });
@@ -41,11 +41,11 @@ describe('jobs API', () => {
       hyperparameters: { epochs: 100, stepDelayMs: 1_000 },
       resources: { timeoutSeconds: 1 },
     });
-    let job = await t.client.jobs.get.query({ id: slow.id });
-    for (let i = 0; i < 200 && !['failed', 'succeeded'].includes(job.status); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      job = await t.client.jobs.get.query({ id: slow.id });
-    }
+    const job = await vi.waitFor(async () => {
+      const current = await t.client.jobs.get.query({ id: slow.id });
+      if (!['failed', 'succeeded'].includes(current.status)) throw new Error(`job still ${current.status}`);
+      return current;
+    }, { timeout: 10_000, interval: 50 });
     expect(job).toMatchObject({ status: 'failed', error: 'timed out after 1 s' });
     const cancel = await t.client.jobs.cancel.mutate({ id: slow.id }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((cancel as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTrainyardClient } from '@trainyard/client';
 import { openDatabase } from '@trainyard/db';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli, type ServerProcess, startServerProcess } from '@trainyard/test-services';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-proc-'));
@@ -121,9 +121,7 @@ describe('jobs across a server crash', () => {
       const single = await client.jobs.create.mutate({ name: 'single', maxAttempts: 1, ...slow });
       // Running, and the trainer started (run.json is written right after the spawn).
       const runFile = (id: string): string => join(crashDir, 'jobs', id, 'run.json');
-      for (let i = 0; i < 400 && !(existsSync(runFile(retried.id)) && existsSync(runFile(single.id))); i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await vi.waitFor(() => expect(existsSync(runFile(retried.id)) && existsSync(runFile(single.id))).toBe(true), { timeout: 20_000, interval: 50 });
       const pidOf = (id: string): number => (JSON.parse(readFileSync(join(crashDir, 'jobs', id, 'run.json'), 'utf8')) as { pid: number }).pid;
       const trainerPids = [pidOf(retried.id), pidOf(single.id)];
       first.child.kill('SIGKILL');
@@ -137,8 +135,9 @@ describe('jobs across a server crash', () => {
       expect(singleAfter).toMatchObject({ status: 'failed', error: 'interrupted by a server restart; no attempts left' });
       const retriedAfter = await after.jobs.get.query({ id: retried.id });
       expect(['queued', 'running']).toContain(retriedAfter.status);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z'))).toEqual([]);
+      await expect
+        .poll(() => trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z')), { timeout: 300, interval: 50 })
+        .toEqual([]);
       await after.jobs.cancel.mutate({ id: retried.id }).catch(() => undefined);
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
@@ -158,7 +157,7 @@ describe('jobs across a server crash', () => {
       const client = createTrainyardClient({ url: first.url, token: first.token });
       const job = await client.jobs.create.mutate({ name: 'setsid', maxAttempts: 1, trainer: { kind: 'command', command: [process.execPath, setsidTrainer] } });
       const pidsFile = join(crashDir, 'jobs', job.id, 'pids.json');
-      for (let i = 0; i < 400 && !existsSync(pidsFile); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      await vi.waitFor(() => expect(existsSync(pidsFile)).toBe(true), { timeout: 20_000, interval: 50 });
       const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { trainer: number; grandchild: number };
       first.child.kill('SIGKILL');
       await first.exited;

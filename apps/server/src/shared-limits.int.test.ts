@@ -43,7 +43,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
       Array.from({ length: 25 }, () => fetch(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': 'application/octet-stream' }, body: 'x' })),
     );
     expect(puts.filter((p) => p.status === 429).length).toBeGreaterThanOrEqual(10);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a fixed wait on purpose: the 1 s rate window must pass
     expect((await health(tokens.alice)).status).toBe(200);
   });
 
@@ -53,7 +53,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
     const tooMany = await batch(51);
     expect(tooMany.status).toBe(400);
     expect(await tooMany.json()).toEqual({ error: { message: 'A batch request may carry at most 50 calls; this one has 51. Send them in smaller batches.' } });
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await new Promise((resolve) => setTimeout(resolve, 2_100)); // a fixed wait on purpose: the rate window must pass
     const fifty = await batch(50);
     expect(fifty.status).toBe(200);
     expect(await fifty.json()).toHaveLength(50);

@@ -15,7 +15,7 @@ import {
   startTcpProxy,
   type TcpProxy,
 } from '@trainyard/test-services';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
 import { createRegistryToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
 
@@ -40,13 +40,10 @@ const startLaptop = async (): Promise<void> => {
   client = createTrainyardClient({ url: laptop.url, token: laptop.token });
 };
 
-const waitUntil = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
+const waitUntil = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> =>
+  vi.waitFor(async () => {
+    if (!(await condition())) throw new Error(`timed out waiting for ${what}`);
+  }, { timeout: timeoutMs, interval: 50 });
 
 const blobOnRegistry = async (registry: SharedRegistry, token: string, hash: string): Promise<string> => {
   const response = await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
@@ -114,6 +111,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(before.state).toBe('running');
     // Progress is saved at most every 250 ms (a crash loses at most that much): the parts run
     // side by side, so the first finished just before part 5 reached the stall.
+    // A fixed wait on purpose: the scenario needs time to pass (a progress save), not a condition.
     await new Promise((resolve) => setTimeout(resolve, 600));
     laptop.child.kill('SIGKILL');
     await laptop.exited;
@@ -140,7 +138,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
       s3Proxy.stallAt(s3Proxy.uploadedBytes() + 2 * MiB);
       const push = await client.sync.push.mutate({ remote: 'expiring', model: 'expiring', ref: { version } });
       await waitUntil(() => s3Proxy.stalled(), 'the upload to stall');
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // a fixed wait on purpose: the 1 s URLs must expire
       s3Proxy.release();
       const errors = new Set<string>();
       await waitUntil(async () => {

@@ -1,7 +1,7 @@
 import { trainyardErrorInfo } from '@trainyard/client';
 import { runCli } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EXIT } from './cli/exit-codes';
 import { useLocalTestServer } from './test-support/local-test-server';
 
@@ -15,13 +15,10 @@ const trainyard = async (args: string[]) => {
 };
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
 
-const waitForDemo = async () => {
-  for (let i = 0; i < 600; i += 1) {
-    if ((await t.client.datasets.list.query({ limit: 5 })).items.length > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the demo dataset was never seeded');
-};
+const waitForDemo = () =>
+  vi.waitFor(async () => {
+    if ((await t.client.datasets.list.query({ limit: 5 })).items.length === 0) throw new Error('the demo dataset was never seeded');
+  }, { timeout: 60_000, interval: 100 });
 
 describe('training data over the API: separating the demo data, bulk exclusion, snapshot names, histograms', () => {
   it('leaves the demo data out with excludeTags, and a snapshot of a filter freezes what list and count show', async () => {

@@ -48,7 +48,7 @@ describe('blob presence index', () => {
       order.push('first ends');
     });
     const second = store.storeExclusively(hash, 5, async () => void order.push('second ran'));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // a fixed wait on purpose: the second must not run meanwhile
     expect(order).toEqual(['first starts']); // the second waits for the first
     releaseFirst();
     expect(await first).toBe('stored');

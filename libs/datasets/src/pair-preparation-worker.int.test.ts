@@ -61,7 +61,7 @@ describe('preparing an import in a worker thread', () => {
     const readWhileStalled = bytesRead;
     // Two batches waiting (the second up to 2 000 pairs, ~0.6 MB) plus 16 MiB of file in flight.
     expect(readWhileStalled).toBeLessThan(24 * 1024 * 1024);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a fixed wait on purpose: nothing more may be read
     expect(bytesRead).toBe(readWhileStalled);
     await batches.return(undefined); // the writer gives up: the worker is dropped, not reused mid-file
   });

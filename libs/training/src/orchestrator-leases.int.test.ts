@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BlobStore } from '@trainyard/artifacts';
 import { createJobInput } from '@trainyard/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOrchestratorHarness } from './test-fixtures/orchestrator-harness';
 
 /**
@@ -44,11 +44,9 @@ const starts = (file: string): Array<{ pid: number; attempt: number }> =>
 const leaseJob = (file: string, steps: number, extra: Record<string, unknown> = {}) =>
   createJobInput.parse({ name: 'lease job', trainer: { kind: 'command', command: [process.execPath, trainer, file, String(steps), '100'] }, maxAttempts: 2, ...extra });
 const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<number> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
+  await vi.waitFor(async () => {
+    if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+  }, { timeout: timeoutMs, interval: 25 });
   return Date.now();
 };
 

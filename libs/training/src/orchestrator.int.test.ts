@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJobInput } from '@trainyard/contracts';
 import { isDomainError } from '@trainyard/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOrchestratorHarness } from './test-fixtures/orchestrator-harness';
 
 type Harness = Awaited<ReturnType<typeof createOrchestratorHarness>>;
@@ -102,7 +102,7 @@ describe('orchestrator with the local executor', () => {
     const created = await h.jobs.create(job({ trainer: { kind: 'command', command: [process.execPath, fixture('stubborn-trainer.mjs')] } }));
     await h.waitFor(created.id, ['running']);
     const pidsFile = join(h.workspace.dirOf(created.id), 'pids.json');
-    for (let i = 0; i < 100 && !existsSync(pidsFile); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(existsSync(pidsFile)).toBe(true), { timeout: 5_000, interval: 50 });
     const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { trainer: number; child: number };
     await h.jobs.cancel(created.id);
     const done = await h.waitFor(created.id, ['cancelled', 'failed']);
@@ -144,8 +144,7 @@ describe('orchestrator with the local executor', () => {
     await h.waitFor(created.id, ['running']);
     // Another owner takes the job over (as after a lease expiry elsewhere).
     await h.database.sql.query(`UPDATE "TrainingJob" SET "leaseToken" = 'someone-else', "leaseOwner" = 'other' WHERE "id" = $1`, [created.id]);
-    for (let i = 0; i < 100 && h.orchestrator.runningJobs().includes(created.id); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.orchestrator.runningJobs()).not.toContain(created.id);
+    await vi.waitFor(() => expect(h.orchestrator.runningJobs()).not.toContain(created.id), { timeout: 5_000, interval: 50 });
     const after = await h.jobs.get(created.id);
     expect(after).toMatchObject({ status: 'running', leaseOwner: 'other', modelVersionId: null });
     expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain(h.workspace.dirOf(created.id));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@trainyard/test-services';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
 import { EXIT } from './exit-codes';
 
@@ -122,7 +122,7 @@ for (let i = 0; i < 8; i++) {
     );
     const job = await t.client.jobs.create.mutate({ name: 'slow', trainer: { kind: 'command', command: [process.execPath, slow] } });
     const run = runCli(['jobs', 'logs', job.id, '--follow'], { TRAINYARD_DATA_DIR: t.dataDir });
-    for (let i = 0; i < 400 && !run.output().includes('step 3\n'); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(run.output()).toContain('step 3\n'), { timeout: 20_000, interval: 50 });
     expect(run.output()).toBe('step 0\nstep 1\nstep 2\nstep 3\n');
     expect((await t.client.jobs.get.query({ id: job.id })).status).toBe('running');
     writeFileSync(release, '');

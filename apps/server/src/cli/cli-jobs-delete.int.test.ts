@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@trainyard/test-services';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
 import { EXIT } from './exit-codes';
 
@@ -36,12 +36,11 @@ events.end(() => process.exit(0));
 
 const runJob = async (input: Record<string, unknown> = {}) => {
   const job = await t.client.jobs.create.mutate({ name: 'to delete', trainer: { kind: 'command', command: [process.execPath, trainer] }, ...input });
-  for (let i = 0; i < 600; i += 1) {
+  return vi.waitFor(async () => {
     const current = await t.client.jobs.get.query({ id: job.id });
-    if (current.status === 'succeeded' || current.status === 'failed') return current;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`job ${job.id} did not finish`);
+    if (current.status !== 'succeeded' && current.status !== 'failed') throw new Error(`job ${job.id} did not finish`);
+    return current;
+  }, { timeout: 30_000, interval: 50 });
 };
 const jobDir = (id: string) => join(t.dataDir, 'jobs', id);
 const metricsDir = (id: string) => join(t.dataDir, 'metrics', id);

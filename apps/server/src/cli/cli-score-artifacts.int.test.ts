@@ -5,7 +5,7 @@ import { createTrainyardClient, trainyardErrorInfo } from '@trainyard/client';
 import { sha256Hex } from '@trainyard/core';
 import { rawRequest, runCli } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
 import { safeFileName } from './artifacts.commands';
 import { EXIT } from './exit-codes';
@@ -51,11 +51,11 @@ beforeAll(async () => {
     targetModel: 'fresh-detector',
   });
   jobId = job.id;
-  let status: string = job.status;
-  while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    status = (await t.client.jobs.get.query({ id: job.id })).status;
-  }
+  const status = await vi.waitFor(async () => {
+    const { status } = await t.client.jobs.get.query({ id: job.id });
+    if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
+    return status;
+  }, { timeout: 120_000, interval: 200 });
   expect(status).toBe('succeeded');
 }, 120_000);
 

@@ -127,15 +127,13 @@ describe('trainyard CLI against a real server', () => {
     const before = await t.client.trainingData.stats.query({});
     const run = runCli(['data', 'import', file], { TRAINYARD_DATA_DIR: t.dataDir });
     // Interrupt once the server has stored part of the file.
-    for (let stored = 0; stored === 0; ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      stored = (await t.client.trainingData.stats.query({})).total - before.total;
-    }
+    await expect.poll(async () => (await t.client.trainingData.stats.query({})).total - before.total, { timeout: 180_000, interval: 50 }).toBeGreaterThan(0);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(EXIT.INTERRUPTED);
     expect(run.output()).toMatch(/Import interrupted after sending .* of .*run the same command again/);
 
-    // Give the server a moment to finish the lines it received, then count.
+    // Give the server a moment to finish the lines it received, then count (a fixed wait on
+    // purpose: the count must have settled, which no single condition shows).
     await new Promise((resolve) => setTimeout(resolve, 500));
     const kept = (await t.client.trainingData.stats.query({})).total - before.total;
     expect(kept).toBeGreaterThan(0);

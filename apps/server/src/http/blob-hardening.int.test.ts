@@ -14,7 +14,7 @@ import {
   startS3Server,
   startServerProcess,
 } from '@trainyard/test-services';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRegistryToken } from '../test-support/sync-fixtures';
 
 /**
@@ -110,13 +110,10 @@ const chunkedBody = (data: Buffer, chunkSize = 16 * 1024): Buffer => {
   return Buffer.concat([...parts, Buffer.from('0\r\n\r\n')]);
 };
 
-const waitUntil = async (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-};
+const waitUntil = (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> =>
+  vi.waitFor(async () => {
+    if (!(await check())) throw new Error('condition not met in time');
+  }, { timeout: timeoutMs, interval: 100 });
 
 const suite = (name: string, setup: () => Promise<Target>, options: { imports: boolean }) => {
   let target: Target;
@@ -136,7 +133,7 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
       const attempts: Array<Promise<void>> = [];
       for (let i = 0; i < 20; i++) attempts.push(hangUpMidUpload(target, i % 3 === 0 ? other : hash, i % 2 === 0 ? 'reset' : 'destroy', i % 4 === 1));
       await Promise.all(attempts);
-      await sleep(500);
+      await sleep(500); // a fixed wait on purpose: the server gets time to crash or leave files behind
 
       expect(target.process.child.exitCode).toBeNull();
       expect((await target.client.system.health.query()).status).toBe('ok');

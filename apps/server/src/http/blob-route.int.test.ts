@@ -107,6 +107,7 @@ describe('blob routes', () => {
       req.write(data.subarray(0, 1024 * 1024), () => setTimeout(() => req.destroy(), 100));
       req.on('close', () => resolve());
     });
+    // A fixed wait on purpose: polling could pass before the server has even created its temp file.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]);
     expect((await rawRequest(`${t.server.url}/blobs/sha256/${hash}`, { method: 'HEAD', headers: auth() })).status).toBe(404);

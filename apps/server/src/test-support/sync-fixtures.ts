@@ -4,6 +4,7 @@ import { sha256Hex } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
 import { createApiTokenService } from '@trainyard/sync';
 import type { TokenScope } from '@trainyard/contracts';
+import { vi } from 'vitest';
 
 /** Random bytes of a given size: incompressible, so every test blob is distinct. */
 export const randomBlob = (size: number): Buffer => randomBytes(size);
@@ -61,12 +62,9 @@ export const revokeRegistryToken = async (databaseUrl: string, id: string): Prom
 type Entry = { id: string; state: string; error: string | null; attempts: number };
 
 /** Polls an outbox entry until it reaches one of `states`. */
-export const waitForEntry = async (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export const waitForEntry = (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> =>
+  vi.waitFor(async () => {
     const entry = await client.sync.get.query({ id });
-    if (states.includes(entry.state)) return entry;
-    if (Date.now() > deadline) throw new Error(`sync entry still ${entry.state} (${entry.error ?? 'no error'}) after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+    if (!states.includes(entry.state)) throw new Error(`sync entry still ${entry.state} (${entry.error ?? 'no error'}) after ${timeoutMs} ms`);
+    return entry;
+  }, { timeout: timeoutMs, interval: 100 });

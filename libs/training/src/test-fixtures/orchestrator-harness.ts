@@ -5,6 +5,7 @@ import { type BlobStore, createArtifactService, createFsBlobStore } from '@train
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { vi } from 'vitest';
 import type { CommandTrainerPolicy } from '../command-trainer-policy';
 import { createTrainerCatalog } from '../trainer-catalog';
 import { createTrainingContext } from '../training-context';
@@ -64,15 +65,12 @@ export const createOrchestratorHarness = async (
   });
   const trainingData = createTrainingDataService(database);
 
-  const waitFor = async (id: string, statuses: readonly string[], timeoutMs = 30_000): Promise<JobRow> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  const waitFor = (id: string, statuses: readonly string[], timeoutMs = 30_000): Promise<JobRow> =>
+    vi.waitFor(async () => {
       const job = await jobs.get(id);
-      if (statuses.includes(job.status)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} (${job.error ?? ''})`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+      if (!statuses.includes(job.status)) throw new Error(`job ${id} still ${job.status} (${job.error ?? ''})`);
+      return job;
+    }, { timeout: timeoutMs, interval: 50 });
 
   return {
     root,
