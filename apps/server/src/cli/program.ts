@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { runMigrateCommand } from '../commands/migrate.command';
-import { runServeCommand } from '../commands/serve.command';
-import { runStatusCommand } from '../commands/status.command';
-import { runUiCommand } from '../commands/ui.command';
-import { registerSessionCommands } from '../commands/session.command';
-import { registerTokenCommands } from '../commands/tokens.command';
+import { runMigrateCommand } from './migrate.command';
+import { runServeCommand } from './serve.command';
+import { runStatusCommand } from './status.command';
+import { runUiCommand } from './ui.command';
+import { registerSessionCommands } from './session.command';
+import { registerTokenCommands } from './tokens.command';
 import { TRAINYARD_VERSION } from '../version';
 import { registerArtifactCommands } from './artifacts.commands';
 import { registerDataCommands } from './data.commands';

@@ -2,8 +2,8 @@ import type { TokenScope } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
 import { createApiTokenService } from '@trainyard/sync';
 import type { Command } from 'commander';
-import { EXIT } from '../cli/exit-codes';
-import { formatTime, printJson, printLine, printTable } from '../cli/output';
+import { EXIT } from './exit-codes';
+import { formatTime, printJson, printLine, printTable } from './output';
 import { ConfigError, loadConfig } from '../config';
 import { exitWithError } from './exit-with-error';
 

@@ -1,7 +1,7 @@
 import { createTrainyardClient } from '@trainyard/client';
 import type { Command } from 'commander';
-import { dataDirOf, type GlobalOptions } from '../cli/connection';
-import { EXIT } from '../cli/exit-codes';
+import { dataDirOf, type GlobalOptions } from './connection';
+import { EXIT } from './exit-codes';
 import { readSessionFile } from '../runtime/session-file';
 
 export const runStatusCommand = async (_options: unknown, command: Command): Promise<void> => {

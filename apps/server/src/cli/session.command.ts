@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { dataDirOf, type GlobalOptions } from '../cli/connection';
+import { dataDirOf, type GlobalOptions } from './connection';
 import { readSessionFile } from '../runtime/session-file';
 import { rotateSessionToken, sessionTokenPath } from '../runtime/session-token';
 

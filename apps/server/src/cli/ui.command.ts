@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { dataDirOf, type GlobalOptions } from '../cli/connection';
-import { EXIT } from '../cli/exit-codes';
+import { dataDirOf, type GlobalOptions } from './connection';
+import { EXIT } from './exit-codes';
 import { readSessionFile } from '../runtime/session-file';
 
 /** Where the running server's web UI is and the token to sign in with (read from session.json, owner-only). */
