@@ -1,16 +1,43 @@
-import { lstatSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { checkpointPolicy, type CheckpointPolicy } from '@trainyard/contracts';
 
-/** A checkpoint the trainer reported, in report order; `score` is the keepBest metric's value when it was reported. */
+/**
+ * One checkpoint, in report order: the files reported under one `checkpoints/<name>/` directory
+ * (a trainer SDK checkpoint is a directory of several files, each reported on its own), or a
+ * single reported file anywhere else. `score` is the keepBest metric's value when it was reported.
+ */
 export interface CheckpointEntry {
-  path: string;
+  /** `checkpoints/<name>` for a checkpoint directory, else the file's own path. */
+  key: string;
+  paths: string[];
   step?: number;
   score?: number;
 }
 
+/** The checkpoint a reported file belongs to (see CheckpointEntry.key). */
+export const checkpointKeyOf = (path: string): string => {
+  const parts = path.split('/');
+  return parts[0] === 'checkpoints' && parts.length > 2 ? `checkpoints/${parts[1]}` : path;
+};
+
 /** The ledger of kept checkpoints, in the job directory (kept across attempts, like checkpoints/). */
 export const CHECKPOINT_LEDGER = 'checkpoints.json';
+
+/** A stored ledger entry; ledgers written before checkpoints were grouped hold one `path` each. */
+const fromStored = (stored: unknown): CheckpointEntry[] => {
+  const e = stored as { key?: unknown; paths?: unknown; path?: unknown; step?: unknown; score?: unknown } | null;
+  const paths = Array.isArray(e?.paths) ? e.paths.filter((p): p is string => typeof p === 'string') : typeof e?.path === 'string' ? [e.path] : [];
+  if (paths.length === 0 || !paths[0]) return [];
+  return [
+    {
+      key: typeof e?.key === 'string' ? e.key : checkpointKeyOf(paths[0]),
+      paths,
+      ...(typeof e?.step === 'number' ? { step: e.step } : {}),
+      ...(typeof e?.score === 'number' ? { score: e.score } : {}),
+    },
+  ];
+};
 
 /** Parts of the job directory a checkpoint report never makes Trainyard delete. */
 const PROTECTED = ['input', 'output', 'logs'];
@@ -45,7 +72,7 @@ export const createCheckpointLedger = (jobDir: string, policy: CheckpointPolicy,
   let entries: CheckpointEntry[] = [];
   try {
     const stored = JSON.parse(readFileSync(ledgerFile, 'utf8')) as { entries?: unknown };
-    if (Array.isArray(stored.entries)) entries = stored.entries.filter((e): e is CheckpointEntry => typeof (e as CheckpointEntry | null)?.path === 'string');
+    if (Array.isArray(stored.entries)) entries = stored.entries.flatMap(fromStored);
   } catch {
     // No ledger yet (first attempt), or an unreadable one: start afresh.
   }
@@ -53,7 +80,7 @@ export const createCheckpointLedger = (jobDir: string, policy: CheckpointPolicy,
     writeFileSync(`${ledgerFile}.tmp`, JSON.stringify({ policy, entries }));
     renameSync(`${ledgerFile}.tmp`, ledgerFile);
   };
-  const remove = (reported: string): void => {
+  const removeFile = (reported: string): void => {
     const full = resolve(jobDir, reported);
     const inside = relative(resolve(jobDir), full);
     if (!full.startsWith(resolve(jobDir) + sep) || PROTECTED.includes(inside.split(sep)[0] ?? '')) return;
@@ -63,17 +90,36 @@ export const createCheckpointLedger = (jobDir: string, policy: CheckpointPolicy,
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') warn(`old checkpoint ${reported} could not be deleted: ${(error as Error).message}`);
     }
   };
+  /** Its files, then its directory once empty: a trainer that resumes from the newest directory must never find a gutted one. */
+  const remove = (entry: CheckpointEntry): void => {
+    for (const path of entry.paths) removeFile(path);
+    if (entry.key !== entry.paths[0]) {
+      try {
+        rmdirSync(resolve(jobDir, entry.key));
+      } catch {
+        // Not empty (files the trainer never reported stay), or already gone.
+      }
+    }
+  };
   return {
     /** A checkpoint was reported: keep it, drop (and delete) what the policy no longer keeps. */
-    record(entry: CheckpointEntry): void {
-      entries = [...entries.filter((e) => e.path !== entry.path), entry];
-      const kept = keptCheckpoints(entries, policy);
-      const keptPaths = new Set(kept.map((e) => e.path));
-      for (const dropped of entries) if (!keptPaths.has(dropped.path)) remove(dropped.path);
-      entries = kept;
+    record(report: { path: string; step?: number; score?: number }): void {
+      const key = checkpointKeyOf(report.path);
+      const earlier = entries.find((e) => e.key === key);
+      // Another file of the same checkpoint joins it; a checkpoint reported again becomes the newest.
+      const entry: CheckpointEntry = {
+        key,
+        paths: [...new Set([...(earlier?.paths ?? []), report.path])],
+        ...((report.step ?? earlier?.step) !== undefined ? { step: report.step ?? earlier?.step } : {}),
+        ...((earlier?.score ?? report.score) !== undefined ? { score: earlier?.score ?? report.score } : {}),
+      };
+      entries = [...entries.filter((e) => e.key !== key), entry];
+      const kept = new Set(keptCheckpoints(entries, policy));
+      for (const dropped of entries) if (!kept.has(dropped)) remove(dropped);
+      entries = entries.filter((e) => kept.has(e));
       save();
     },
-    /** The kept checkpoints' paths, oldest first. */
-    paths: (): string[] => entries.map((e) => e.path),
+    /** The kept checkpoints' files, oldest checkpoint first. */
+    paths: (): string[] => entries.flatMap((e) => e.paths),
   };
 };

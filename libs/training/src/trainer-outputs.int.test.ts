@@ -66,7 +66,11 @@ describe('checkpoint retention', () => {
     expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual(['epoch-2.bin', 'epoch-5.bin', 'epoch-6.bin', 'notes.txt']);
     expect(await checkpointArtifacts(created.id)).toEqual(['checkpoints/epoch-2.bin', 'checkpoints/epoch-5.bin', 'checkpoints/epoch-6.bin']);
     expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8'))).toMatchObject({
-      entries: [{ path: 'checkpoints/epoch-2.bin', step: 2, score: 0.2 }, { path: 'checkpoints/epoch-5.bin' }, { path: 'checkpoints/epoch-6.bin' }],
+      entries: [
+        { key: 'checkpoints/epoch-2.bin', paths: ['checkpoints/epoch-2.bin'], step: 2, score: 0.2 },
+        { key: 'checkpoints/epoch-5.bin', paths: ['checkpoints/epoch-5.bin'] },
+        { key: 'checkpoints/epoch-6.bin', paths: ['checkpoints/epoch-6.bin'] },
+      ],
     });
   });
 
