@@ -72,7 +72,18 @@ export default [
     },
   },
   {
-    files: ['apps/*/src/config.ts', 'apps/*/src/**/*.config.ts', '**/*.test.ts', '**/test-fixtures/**/*.ts', 'libs/trainers/src/**/main.ts', 'apps/client-example/src/**/*.ts', 'apps/*/src/test-support/**/*.ts', 'tools/**/*.ts', 'prisma.config.ts', 'vitest.config.ts'],
+    files: [
+      'apps/*/src/config.ts',
+      'apps/*/src/**/*.config.ts',
+      '**/*.test.ts',
+      '**/test-fixtures/**/*.ts',
+      'libs/trainers/src/**/main.ts',
+      'apps/client-example/src/**/*.ts',
+      'apps/*/src/test-support/**/*.ts',
+      'tools/**/*.ts',
+      'prisma.config.ts',
+      'vitest.config.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

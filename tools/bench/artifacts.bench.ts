@@ -31,7 +31,13 @@ const httpPut = (url: string, token: string, file: string, hash: string): Promis
       new Promise<void>((resolve, reject) => {
         const { hostname, port } = new URL(url);
         const req = request(
-          { hostname, port, method: 'PUT', path: `/blobs/sha256/${hash}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size } },
+          {
+            hostname,
+            port,
+            method: 'PUT',
+            path: `/blobs/sha256/${hash}`,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': statSync(file).size },
+          },
           (res) => {
             res.resume();
             res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`PUT answered ${res.statusCode}`))));
@@ -51,7 +57,10 @@ const httpGet = (url: string, token: string, hash: string): Promise<number> =>
 
 // VmHWM = peak resident set size so far; VmRSS = now.
 const memoryMb = (pid: number, field: 'VmHWM' | 'VmRSS'): number => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`)) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${field}:`)) ?? '';
   return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
 };
 
@@ -77,7 +86,10 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
       rmSync(join(scratch, `server-${run}`), { recursive: true, force: true });
     }
     const copy = await repeat(RUNS, async () => {
-      const elapsed = await timeCommand('sh', ['-c', `sha256sum "${file}" > /dev/null && cp "${file}" "${join(scratch, 'copy.bin')}" && sync "${join(scratch, 'copy.bin')}"`]);
+      const elapsed = await timeCommand('sh', [
+        '-c',
+        `sha256sum "${file}" > /dev/null && cp "${file}" "${join(scratch, 'copy.bin')}" && sync "${join(scratch, 'copy.bin')}"`,
+      ]);
       rmSync(join(scratch, 'copy.bin'), { force: true });
       return elapsed;
     });
@@ -102,13 +114,24 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
     Object.assign(process.env, credentials);
     try {
       const { createS3BlobStore } = await loadS3BlobStore();
-      const store = createS3BlobStore({ bucket: s3.bucket, prefix: '', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, partSizeBytes: 16 * 1024 * 1024, queueSize: 4, spoolDir: scratch });
+      const store = createS3BlobStore({
+        bucket: s3.bucket,
+        prefix: '',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        partSizeBytes: 16 * 1024 * 1024,
+        queueSize: 4,
+        spoolDir: scratch,
+      });
       const ours = await repeat(RUNS, async () => {
         const elapsed = await timeMs(() => store.put(createReadStream(file, { highWaterMark: 1024 * 1024 }), { expectedSha256: hash }));
         await store.delete(hash);
         return elapsed;
       });
-      const aws = await repeat(RUNS, () => timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', file, `s3://${s3.bucket}/aws-copy.bin`, '--only-show-errors'], credentials));
+      const aws = await repeat(RUNS, () =>
+        timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', file, `s3://${s3.bucket}/aws-copy.bin`, '--only-show-errors'], credentials),
+      );
       rows.push(ratioRow('S3 multipart upload of 1 GiB to the local S3 server (hash verified)', ours, aws, 'aws s3 cp, same server', 1.1));
     } finally {
       await s3.stop();
@@ -118,4 +141,3 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
     rmSync(scratch, { recursive: true, force: true });
   }
 };
-

@@ -47,7 +47,12 @@ export const registryBench = async (): Promise<BenchRow[]> => {
 
     const ms = (values: number[]): string => `${median(values).toFixed(1)} ms`;
     return [
-      { benchmark: `models.list page of 50 (tag filter), ${MODELS.toLocaleString('en')} models × ${VERSIONS} versions`, value: ms(list), target: '≤ 20 ms', pass: median(list) <= 20 },
+      {
+        benchmark: `models.list page of 50 (tag filter), ${MODELS.toLocaleString('en')} models × ${VERSIONS} versions`,
+        value: ms(list),
+        target: '≤ 20 ms',
+        pass: median(list) <= 20,
+      },
       { benchmark: 'models.getVersion by alias', value: ms(byAlias), target: '≤ 5 ms', pass: median(byAlias) <= 5 },
       { benchmark: 'lineage of a 5-deep fine-tune chain', value: ms(lineage), target: '≤ 20 ms', pass: median(lineage) <= 20 },
       { benchmark: '1 000 sequential version registrations', value: `${(sequential / 1000).toFixed(2)} s`, target: '≤ 5 s', pass: sequential <= 5_000 },

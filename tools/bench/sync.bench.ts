@@ -12,7 +12,7 @@ import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
 
 const GIB = 1024 ** 3;
-const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SMALL_FILES = 1_000;
 const SMALL_SIZE = 10 * 1024;
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
@@ -130,15 +130,38 @@ export const syncBench = async (): Promise<BenchRow[]> => {
       // every blob present and the registry answers with the version it already has.
       secondPush.push(await timedPush(client, `again-${run}`, 'big'));
       manyPush.push(await timedPush(client, `team-${run}`, 'many'));
-      awsCp.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, `s3://${s3.bucket}/aws-${run}/model.bin`, '--only-show-errors'], credentials));
-      awsSync.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors'], credentials));
+      awsCp.push(
+        await timeCommand(
+          'aws',
+          ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, `s3://${s3.bucket}/aws-${run}/model.bin`, '--only-show-errors'],
+          credentials,
+        ),
+      );
+      awsSync.push(
+        await timeCommand(
+          'aws',
+          ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors'],
+          credentials,
+        ),
+      );
       registry.child.kill('SIGTERM');
       await registry.exited;
       servers.splice(servers.indexOf(registry), 1);
     }
     return [
-      ratioRow('push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)', bigPush, awsCp, 'aws s3 cp, same S3 server', 1.2),
-      { benchmark: 'second push of the same version (nothing uploaded)', value: `${median(secondPush).toFixed(0)} ms`, target: '≤ 1 s', pass: median(secondPush) <= 1_000 },
+      ratioRow(
+        'push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)',
+        bigPush,
+        awsCp,
+        'aws s3 cp, same S3 server',
+        1.2,
+      ),
+      {
+        benchmark: 'second push of the same version (nothing uploaded)',
+        value: `${median(secondPush).toFixed(0)} ms`,
+        target: '≤ 1 s',
+        pass: median(secondPush) <= 1_000,
+      },
       ratioRow(`push a version with ${SMALL_FILES} artifacts of 10 KB`, manyPush, awsSync, 'aws s3 sync, same files', 1.5),
     ];
   } finally {

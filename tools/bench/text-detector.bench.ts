@@ -15,13 +15,23 @@ const trainOnce = async (root: string): Promise<{ ms: number; jobDir: string }> 
   writeFileSync(join(jobDir, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ epochs: 5, hashBits: 18, patience: 5 }));
   writeFileSync(join(jobDir, 'input', 'config', 'job.json'), JSON.stringify({ id: 'bench', name: 'bench', attempt: 1 }));
   const pairs = syntheticPairs(PAIRS, 3);
-  for (const [channel, part] of [['train', pairs.filter((_, i) => i % 5 !== 0)], ['validation', pairs.filter((_, i) => i % 5 === 0)]] as const) {
+  for (const [channel, part] of [
+    ['train', pairs.filter((_, i) => i % 5 !== 0)],
+    ['validation', pairs.filter((_, i) => i % 5 === 0)],
+  ] as const) {
     mkdirSync(join(jobDir, 'input', 'data', channel), { recursive: true });
     writeFileSync(join(jobDir, 'input', 'data', channel, 'data.jsonl'), part.map((p) => JSON.stringify(p)).join('\n'));
   }
   let ok = false;
   const ms = await timeMs(async () => {
-    const execution = startLocalExecution({ jobDir, command: [process.execPath, ...textDetectorTrainer.nodeArgs], env: { PATH: process.env['PATH'] }, graceMs: 1_000, onEvent: () => undefined, onBadEvent: () => undefined });
+    const execution = startLocalExecution({
+      jobDir,
+      command: [process.execPath, ...textDetectorTrainer.nodeArgs],
+      env: { PATH: process.env['PATH'] },
+      graceMs: 1_000,
+      onEvent: () => undefined,
+      onBadEvent: () => undefined,
+    });
     const outcome = await execution.done;
     ok = outcome.kind === 'exited' && outcome.exitCode === 0;
   });
@@ -43,9 +53,24 @@ export const textDetectorBench = async (): Promise<BenchRow[]> => {
     const rate = texts.length / (median(scoring) / 1000);
     const size = statSync(join(model, 'model.bin')).size + statSync(join(model, 'config.json')).size;
     return [
-      { benchmark: `text-detector training, ${PAIRS.toLocaleString('en')} pairs × 5 epochs, 2^18 features (child process, incl. start-up)`, value: `${(median(runs.map((r) => r.ms)) / 1000).toFixed(1)} s`, target: '≤ 30 s', pass: median(runs.map((r) => r.ms)) <= 30_000 },
-      { benchmark: 'scoring texts of ~500 characters', value: `${Math.round(rate).toLocaleString('en')} texts/s`, target: '≥ 10 000 texts/s', pass: rate >= 10_000 },
-      { benchmark: 'model files for 2^18 features (model.bin + config.json)', value: `${(size / 1024 / 1024).toFixed(2)} MB`, target: '≤ 2 MB', pass: size <= 2 * 1024 * 1024 },
+      {
+        benchmark: `text-detector training, ${PAIRS.toLocaleString('en')} pairs × 5 epochs, 2^18 features (child process, incl. start-up)`,
+        value: `${(median(runs.map((r) => r.ms)) / 1000).toFixed(1)} s`,
+        target: '≤ 30 s',
+        pass: median(runs.map((r) => r.ms)) <= 30_000,
+      },
+      {
+        benchmark: 'scoring texts of ~500 characters',
+        value: `${Math.round(rate).toLocaleString('en')} texts/s`,
+        target: '≥ 10 000 texts/s',
+        pass: rate >= 10_000,
+      },
+      {
+        benchmark: 'model files for 2^18 features (model.bin + config.json)',
+        value: `${(size / 1024 / 1024).toFixed(2)} MB`,
+        target: '≤ 2 MB',
+        pass: size <= 2 * 1024 * 1024,
+      },
     ];
   } finally {
     rmSync(root, { recursive: true, force: true });

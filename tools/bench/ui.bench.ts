@@ -30,7 +30,8 @@ const commandJob = (name: string, args: string[]) => ({ name, trainer: { kind: '
 const waitForChart = async (page: Page, attribute: string, atLeast: number): Promise<void> => {
   const deadline = Date.now() + 60_000;
   while (Number(await page.getByTestId('chart-loss').getAttribute(attribute)) < atLeast) {
-    if (Date.now() > deadline) throw new Error(`chart ${attribute} never reached ${atLeast} (at ${await page.getByTestId("chart-loss").getAttribute(attribute)}; ${page.url()})`);
+    if (Date.now() > deadline)
+      throw new Error(`chart ${attribute} never reached ${atLeast} (at ${await page.getByTestId('chart-loss').getAttribute(attribute)}; ${page.url()})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };
@@ -110,10 +111,14 @@ export const uiBench = async (): Promise<BenchRow[]> => {
   const seedClient = createTrainyardClient({ url: seeding.url, token: seeding.token });
   // 1 000 jobs, cancelled while queued (so none of them runs during the measurements).
   const limit = pLimit(8);
-  await Promise.all(Array.from({ length: JOBS }, (_, i) => limit(async () => {
-    const job = await seedClient.jobs.create.mutate(commandJob(`seeded-${String(i).padStart(4, '0')}`, ['bulk', '1']));
-    await seedClient.jobs.cancel.mutate({ id: job.id });
-  })));
+  await Promise.all(
+    Array.from({ length: JOBS }, (_, i) =>
+      limit(async () => {
+        const job = await seedClient.jobs.create.mutate(commandJob(`seeded-${String(i).padStart(4, '0')}`, ['bulk', '1']));
+        await seedClient.jobs.cancel.mutate({ id: job.id });
+      }),
+    ),
+  );
   seeding.child.kill('SIGTERM');
   await seeding.exited;
 

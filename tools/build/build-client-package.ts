@@ -32,14 +32,15 @@ const clientPackage = JSON.parse(readFileSync(join(clientDir, 'package.json'), '
 const allowedImports = new Set(Object.keys(clientPackage.dependencies));
 
 const importedModules = (code: string): string[] =>
-  [...code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\/\/\/\s*<reference\s+types="([^"]+)"/gm)].map(
-    (match) => match[1] ?? match[2] ?? match[3] ?? '',
-  );
+  [
+    ...code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\/\/\/\s*<reference\s+types="([^"]+)"/gm),
+  ].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
 
 const started = Date.now();
 const log = (step: string): void => void process.stdout.write(`${step} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 
-const packageOf = (specifier: string): string => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? specifier));
+const packageOf = (specifier: string): string =>
+  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? specifier);
 
 const checkImports = (file: string, allowed: (specifier: string) => boolean): void => {
   const wrong = importedModules(readFileSync(file, 'utf8')).filter((specifier) => !allowed(specifier));
@@ -114,7 +115,10 @@ const buildDeclarations = async (): Promise<void> => {
     log('declarations bundled');
     const [chunk] = output;
     if (!chunk || chunk.type !== 'chunk') throw new Error('rollup-plugin-dts produced nothing');
-    writeFileSync(join(distDir, 'index.d.ts'), `// @trainyard/client: types generated from the Trainyard server's router (npm run build:client).\n${chunk.code}`);
+    writeFileSync(
+      join(distDir, 'index.d.ts'),
+      `// @trainyard/client: types generated from the Trainyard server's router (npm run build:client).\n${chunk.code}`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 // Every relative link in README.md and docs/*.md must point to a file that exists, so a moved
 // or renamed page breaks the build. Anchors (#…) and external URLs are not checked.
 const root = resolve(__dirname, '../..');
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** Targets of inline links and images, `[text](target)`, outside fenced code blocks. */
 const linkTargets = (markdown: string): string[] =>

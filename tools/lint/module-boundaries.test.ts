@@ -18,10 +18,10 @@ const boundaryErrors = async (filePath: string, code: string): Promise<string[]>
 
 describe('dependency direction (DESIGN.md §2)', () => {
   it('fails lint when a lower layer imports a higher one', async () => {
-    expect(await boundaryErrors('libs/contracts/src/probe.ts', "import { openDatabase } from '@trainyard/db';\nexport const x = openDatabase;\n"))
-      .toEqual([expect.stringMatching(/scope:contracts.*can only depend on.*scope:core/)]);
-    expect(await boundaryErrors('libs/db/src/probe.ts', "import { appRouter } from '@trainyard/api';\nexport const x = appRouter;\n"))
-      .not.toEqual([]);
+    expect(await boundaryErrors('libs/contracts/src/probe.ts', "import { openDatabase } from '@trainyard/db';\nexport const x = openDatabase;\n")).toEqual([
+      expect.stringMatching(/scope:contracts.*can only depend on.*scope:core/),
+    ]);
+    expect(await boundaryErrors('libs/db/src/probe.ts', "import { appRouter } from '@trainyard/api';\nexport const x = appRouter;\n")).not.toEqual([]);
   });
 
   it('accepts imports in the allowed direction', async () => {
@@ -34,13 +34,14 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
 
   it('refuses a new edge between context libs', async () => {
     // datasets never imported sync; both are scope:context, so only the lib: constraint refuses it.
-    expect(await boundaryErrors('libs/datasets/src/probe.ts', probe('createSyncService', 'sync')))
-      .toEqual([expect.stringMatching(/lib:datasets.*can only depend on.*lib:artifacts/)]);
-    expect(await boundaryErrors('libs/registry/src/probe.ts', probe('createDatasetSnapshotService', 'datasets')))
-      .toEqual([expect.stringMatching(/lib:registry.*can only depend on/)]);
+    expect(await boundaryErrors('libs/datasets/src/probe.ts', probe('createSyncService', 'sync'))).toEqual([
+      expect.stringMatching(/lib:datasets.*can only depend on.*lib:artifacts/),
+    ]);
+    expect(await boundaryErrors('libs/registry/src/probe.ts', probe('createDatasetSnapshotService', 'datasets'))).toEqual([
+      expect.stringMatching(/lib:registry.*can only depend on/),
+    ]);
     // trainers run inside trainer processes: no database.
-    expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('openDatabase', 'db')))
-      .toEqual([expect.stringMatching(/lib:trainers/)]);
+    expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('openDatabase', 'db'))).toEqual([expect.stringMatching(/lib:trainers/)]);
   });
 
   it("accepts today's edges", async () => {

@@ -38,9 +38,17 @@ const OWNERS: Record<string, string> = {
 const KNOWN_CROSSINGS: { file: string; table: string; why: string }[] = [
   // training → datasets, registry, artifacts
   { file: 'libs/training/src/training-job.service.ts', table: 'DatasetSnapshot', why: 'jobs.create checks the snapshot exists and has training pairs' },
-  { file: 'libs/training/src/training-job.service.ts', table: 'ModelVersion', why: 'jobs.create resolves the parent version; jobs.delete refuses a job that produced versions' },
+  {
+    file: 'libs/training/src/training-job.service.ts',
+    table: 'ModelVersion',
+    why: 'jobs.create resolves the parent version; jobs.delete refuses a job that produced versions',
+  },
   { file: 'libs/training/src/training-job.service.ts', table: 'ModelRegistry', why: 'jobs.delete names the versions it refuses for (join on the model)' },
-  { file: 'libs/training/src/training-job.service.ts', table: 'ModelArtifact', why: "jobs.delete deletes the job's unversioned artifact rows in its transaction" },
+  {
+    file: 'libs/training/src/training-job.service.ts',
+    table: 'ModelArtifact',
+    why: "jobs.delete deletes the job's unversioned artifact rows in its transaction",
+  },
   { file: 'libs/training/src/job-completion.ts', table: 'ModelVersion', why: "reads the parent version's number for the new version's lineage" },
   { file: 'libs/training/src/job-completion.ts', table: 'ModelRegistry', why: "reads the parent version's model name (join on the model)" },
   // artifacts → training, registry
@@ -72,8 +80,23 @@ const TABLES = Object.keys(OWNERS);
 /** Prisma's delegate for a model: `TrainingJob` → `prisma.trainingJob`. */
 const DELEGATES = new Map(TABLES.filter((t) => /^[A-Z]/.test(t)).map((t) => [t.charAt(0).toLowerCase() + t.slice(1), t]));
 const DELEGATE_METHODS = new Set([
-  'findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'create', 'createMany', 'createManyAndReturn',
-  'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany', 'count', 'aggregate', 'groupBy',
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'count',
+  'aggregate',
+  'groupBy',
 ]);
 /** Names a Prisma client (or transaction client) goes by, for a delegate used without a method. */
 const CLIENT_NAMES = new Set(['prisma', 'tx']);
@@ -84,7 +107,13 @@ const tablesTouched = (fileName: string, text: string): Set<string> => {
   const found = new Set<string>();
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
   const visit = (node: ts.Node): void => {
-    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+    if (
+      ts.isStringLiteral(node) ||
+      ts.isNoSubstitutionTemplateLiteral(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node)
+    ) {
       for (const [, table = ''] of node.text.matchAll(QUOTED_TABLE)) found.add(table);
     }
     if (ts.isPropertyAccessExpression(node)) {
@@ -92,7 +121,11 @@ const tablesTouched = (fileName: string, text: string): Set<string> => {
       if (table) {
         const parent = node.parent;
         const calledAsDelegate = ts.isPropertyAccessExpression(parent) && parent.expression === node && DELEGATE_METHODS.has(parent.name.text);
-        const receiver = ts.isPropertyAccessExpression(node.expression) ? node.expression.name.text : ts.isIdentifier(node.expression) ? node.expression.text : '';
+        const receiver = ts.isPropertyAccessExpression(node.expression)
+          ? node.expression.name.text
+          : ts.isIdentifier(node.expression)
+            ? node.expression.text
+            : '';
         if (calledAsDelegate || CLIENT_NAMES.has(receiver)) found.add(table);
       }
     }
@@ -125,13 +158,17 @@ const key = (c: Crossing): string => `${c.file} → ${c.table}`;
 /** Every non-test source file of every lib and app that touches a table its project does not own. */
 const scanCrossings = (): Crossing[] => {
   const roots = ['libs', 'apps'].flatMap((kind) =>
-    readdirSync(join(repoRoot, kind)).map((name) => `${kind}/${name}/src`).filter((src) => existsSync(join(repoRoot, src))),
+    readdirSync(join(repoRoot, kind))
+      .map((name) => `${kind}/${name}/src`)
+      .filter((src) => existsSync(join(repoRoot, src))),
   );
-  return roots.flatMap(sourceFiles).flatMap((file) =>
-    [...tablesTouched(file, readFileSync(join(repoRoot, file), 'utf8'))]
-      .filter((table) => OWNERS[table] !== projectOf(file))
-      .map((table) => ({ file, table })),
-  );
+  return roots
+    .flatMap(sourceFiles)
+    .flatMap((file) =>
+      [...tablesTouched(file, readFileSync(join(repoRoot, file), 'utf8'))]
+        .filter((table) => OWNERS[table] !== projectOf(file))
+        .map((table) => ({ file, table })),
+    );
 };
 
 /** Crossings not on the list (new ones) and listed ones no longer found (fixed: delete them from the list). */
@@ -163,14 +200,20 @@ describe('table ownership (docs/architecture.md, "Contexts and their tables")', 
       'const delegate = tx.storedBlob;',
       'await sql.query(`SELECT * FROM "ModelVersion" v WHERE v."id" = ${id} AND EXISTS (SELECT 1 FROM "ModelAlias")`);',
       'await sql.query("DELETE FROM \\"ApiToken\\" WHERE id = $1", [id]);',
-      "const name = artifact.modelVersion.id + version.trainingJob?.name;",
+      'const name = artifact.modelVersion.id + version.trainingJob?.name;',
     ].join('\n');
     expect([...tablesTouched('probe.ts', code)].sort()).toEqual(['ApiToken', 'ModelAlias', 'ModelArtifact', 'ModelVersion', 'StoredBlob', 'SyncOutbox']);
   });
 
   it('reports a new crossing and a listed crossing that is gone', () => {
-    const known = [{ file: 'libs/sync/src/a.ts', table: 'ModelVersion' }, { file: 'libs/sync/src/b.ts', table: 'TrainingJob' }];
-    const found = [{ file: 'libs/sync/src/a.ts', table: 'ModelVersion' }, { file: 'libs/datasets/src/c.ts', table: 'SyncOutbox' }];
+    const known = [
+      { file: 'libs/sync/src/a.ts', table: 'ModelVersion' },
+      { file: 'libs/sync/src/b.ts', table: 'TrainingJob' },
+    ];
+    const found = [
+      { file: 'libs/sync/src/a.ts', table: 'ModelVersion' },
+      { file: 'libs/datasets/src/c.ts', table: 'SyncOutbox' },
+    ];
     expect(compareCrossings(found, known)).toEqual({ unlisted: ['libs/datasets/src/c.ts → SyncOutbox'], stale: ['libs/sync/src/b.ts → TrainingJob'] });
   });
 
@@ -198,11 +241,14 @@ describe('table ownership (docs/architecture.md, "Contexts and their tables")', 
     const start = doc.indexOf('<!-- table-ownership:crossings -->');
     const end = doc.indexOf('<!-- /table-ownership:crossings -->');
     expect(start, 'crossings markers in docs/architecture.md').toBeGreaterThan(-1);
-    const documented = doc.slice(start, end).split('\n').flatMap((line) => {
-      const [, fileCell = '', tablesCell = ''] = line.split('|').map((cell) => cell.trim());
-      const [file] = backticked(fileCell);
-      return file ? backticked(tablesCell).map((table) => key({ file, table })) : [];
-    });
+    const documented = doc
+      .slice(start, end)
+      .split('\n')
+      .flatMap((line) => {
+        const [, fileCell = '', tablesCell = ''] = line.split('|').map((cell) => cell.trim());
+        const [file] = backticked(fileCell);
+        return file ? backticked(tablesCell).map((table) => key({ file, table })) : [];
+      });
     expect(documented.sort(), 'crossings listed in docs/architecture.md').toEqual(KNOWN_CROSSINGS.map(key).sort());
   });
 });

@@ -12,7 +12,7 @@ export const electronBinaryProblem = (electronPackageDir: string): string | unde
   if (executable && existsSync(join(electronPackageDir, 'dist', executable))) return undefined;
   return [
     'The Electron binary is not installed (npm skips it when ELECTRON_SKIP_BINARY_DOWNLOAD is set, or when the download fails).',
-    'Download it with:  node node_modules/electron/install.js   (needs access to Electron\'s releases), then run `npm run desktop` again.',
+    "Download it with:  node node_modules/electron/install.js   (needs access to Electron's releases), then run `npm run desktop` again.",
     'Or use the same UI in a browser: `npm start` prints its address and session token.',
   ].join('\n');
 };

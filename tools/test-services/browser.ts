@@ -4,7 +4,8 @@ import { type Browser, chromium } from 'playwright-core';
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
 /** Debian's chromium (never a Playwright download); CHROMIUM_PATH overrides. */
-export const chromiumPath = (): string | undefined => [process.env['CHROMIUM_PATH'], ...CANDIDATES].find((path): path is string => Boolean(path && existsSync(path)));
+export const chromiumPath = (): string | undefined =>
+  [process.env['CHROMIUM_PATH'], ...CANDIDATES].find((path): path is string => Boolean(path && existsSync(path)));
 
 /** Why browser tests cannot run here, or undefined. REQUIRE_BROWSER=1 (CI) turns the reason into a failure. */
 export const chromiumUnavailableReason = (): string | undefined => {
@@ -18,5 +19,13 @@ export const launchChromium = (): Promise<Browser> =>
   chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-default-apps',
+    ],
   });

@@ -10,10 +10,7 @@ export interface RawResponse {
  * A plain HTTP request with full control of headers (fetch forbids setting Host), used to
  * test what the server does with requests a browser or an attacker could send.
  */
-export const rawRequest = (
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<RawResponse> =>
+export const rawRequest = (url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     // The path is sent exactly as given: `new URL()` would normalise `..` and encodings away.
     const origin = /^(https?:\/\/[^/]+)(.*)$/.exec(url);

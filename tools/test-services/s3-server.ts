@@ -35,7 +35,12 @@ export const startS3Server = async (bucket = 'trainyard-test'): Promise<S3TestSe
     },
     async listKeys() {
       const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
-      const client = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      const client = new S3Client({
+        region: 'us-east-1',
+        endpoint: `http://127.0.0.1:${port}`,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
       const keys: string[] = [];
       let token: string | undefined;
       do {

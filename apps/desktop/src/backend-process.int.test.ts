@@ -12,11 +12,18 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 // The desktop app's launch, with Node in place of Electron's utility process: the same built
 // bootstrap (dist/server-entry.cjs, from `npm run build:desktop`), arguments and environment.
-const plan = serverLaunch({ packaged: false, appPath: join(repo, 'apps', 'desktop'), resourcesPath: '/nonexistent', execPath: process.execPath, platform: process.platform });
+const plan = serverLaunch({
+  packaged: false,
+  appPath: join(repo, 'apps', 'desktop'),
+  resourcesPath: '/nonexistent',
+  execPath: process.execPath,
+  platform: process.platform,
+});
 const launch = (args: readonly string[] = plan.args) => ({
   env: { ...serverEnvironment(process.env, plan.env), TRAINYARD_DEMO_DATA: 'off' },
   dataDir,
-  start: (env: Record<string, string>) => nodeChild(spawn(process.execPath, [plan.modulePath, ...args], { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })),
+  start: (env: Record<string, string>) =>
+    nodeChild(spawn(process.execPath, [plan.modulePath, ...args], { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })),
 });
 
 describe('desktop backend process', () => {
@@ -42,7 +49,9 @@ describe('desktop backend process', () => {
   });
 
   it('kills a child that ignores SIGTERM once the grace period is over', async () => {
-    const child = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); console.log("up")'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); console.log("up")'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     await new Promise((resolveUp) => child.stdout.once('data', resolveUp));
     const started = Date.now();
     await stopChild(nodeChild(child), 300);

@@ -100,16 +100,16 @@ export const nodeChild = (child: import('node:child_process').ChildProcess): Bac
   const failed = new Promise<never>((_resolve, reject) => child.once('error', reject));
   failed.catch(() => undefined); // observed by startBackend; an error after start-up also ends in 'exit'
   return {
-  get pid() {
-    return child.pid;
-  },
-  stdout: child.stdout,
-  stderr: child.stderr,
-  kill: (signal) => void child.kill(signal),
-  exited:
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve(child.exitCode ?? child.signalCode ?? -1)
-      : new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
-  failed,
+    get pid() {
+      return child.pid;
+    },
+    stdout: child.stdout,
+    stderr: child.stderr,
+    kill: (signal) => void child.kill(signal),
+    exited:
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode ?? child.signalCode ?? -1)
+        : new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
+    failed,
   };
 };

@@ -12,12 +12,18 @@ const electronBinary = (): string | undefined => {
   return existsSync(binary) ? binary : undefined;
 };
 const binary = electronBinary();
-const skip = binary ? undefined : 'the Electron binary is not installed (ELECTRON_SKIP_BINARY_DOWNLOAD=1); install it with `npx install-electron` to run this test';
+const skip = binary
+  ? undefined
+  : 'the Electron binary is not installed (ELECTRON_SKIP_BINARY_DOWNLOAD=1); install it with `npx install-electron` to run this test';
 
 describe.skipIf(skip)(`Electron smoke test${skip ? ` — skipped: ${skip}` : ''}`, () => {
   it('launches the app, whose window is locked down and shows the dashboard from its child server', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-electron-'));
-    const app = await electron.launch({ executablePath: binary, args: [resolve('apps/desktop')], env: { ...process.env, TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' } });
+    const app = await electron.launch({
+      executablePath: binary,
+      args: [resolve('apps/desktop')],
+      env: { ...process.env, TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off' },
+    });
     try {
       const window = await app.firstWindow();
       await window.getByRole('heading', { name: 'Jobs' }).waitFor({ timeout: 60_000 });

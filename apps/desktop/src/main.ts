@@ -88,10 +88,13 @@ const runApp = (): void => {
     if (backend) guardWebContents(contents, new URL(backend.url).origin, (url) => void shell.openExternal(url));
   });
 
-  app.whenReady().then(createWindow).catch((error: unknown) => {
-    dialog.showErrorBox('Trainyard could not start', error instanceof Error ? error.message : String(error));
-    app.exit(1);
-  });
+  app
+    .whenReady()
+    .then(createWindow)
+    .catch((error: unknown) => {
+      dialog.showErrorBox('Trainyard could not start', error instanceof Error ? error.message : String(error));
+      app.exit(1);
+    });
 
   app.on('window-all-closed', () => app.quit());
 

@@ -38,7 +38,18 @@ describe('desktop packaging (apps/desktop/electron-builder.yml)', () => {
   it('copies the server without tests, test support or development-only packages', () => {
     const [server] = config.extraResources ?? [];
     const filter = server?.filter ?? [];
-    for (const exclusion of ['!**/*.test.ts', '!**/test-support/**', '!**/test-fixtures/**', '!node_modules/electron/**', '!node_modules/electron-builder/**', '!node_modules/vitest/**', '!node_modules/eslint/**', '!node_modules/nx/**', '!node_modules/playwright-core/**', '!node_modules/typescript/**']) {
+    for (const exclusion of [
+      '!**/*.test.ts',
+      '!**/test-support/**',
+      '!**/test-fixtures/**',
+      '!node_modules/electron/**',
+      '!node_modules/electron-builder/**',
+      '!node_modules/vitest/**',
+      '!node_modules/eslint/**',
+      '!node_modules/nx/**',
+      '!node_modules/playwright-core/**',
+      '!node_modules/typescript/**',
+    ]) {
       expect(filter).toContain(exclusion);
     }
     // Exclusions come after every inclusion (electron-builder applies the patterns in order).

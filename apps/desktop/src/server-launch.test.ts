@@ -7,8 +7,20 @@ import { SERVER_MAIN_SWITCH, serverEnvironment, serverLaunch, TRAINER_HOST_SWITC
 import { builtinTrainerEntries, trainerHostRequest } from './trainer-host';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const dev = { packaged: false, appPath: join(repo, 'apps', 'desktop'), resourcesPath: '/nonexistent', execPath: '/opt/electron/electron', platform: 'linux' as const };
-const packaged = { packaged: true, appPath: '/opt/Trainyard/resources/app.asar', resourcesPath: '/opt/Trainyard/resources', execPath: '/opt/Trainyard/trainyard', platform: 'darwin' as const };
+const dev = {
+  packaged: false,
+  appPath: join(repo, 'apps', 'desktop'),
+  resourcesPath: '/nonexistent',
+  execPath: '/opt/electron/electron',
+  platform: 'linux' as const,
+};
+const packaged = {
+  packaged: true,
+  appPath: '/opt/Trainyard/resources/app.asar',
+  resourcesPath: '/opt/Trainyard/resources',
+  execPath: '/opt/Trainyard/trainyard',
+  platform: 'darwin' as const,
+};
 
 describe('desktop launch plans', () => {
   it('runs the server in a utility process from the built bootstrap, with no ELECTRON_RUN_AS_NODE', () => {
@@ -26,7 +38,10 @@ describe('desktop launch plans', () => {
   });
 
   it("drops ELECTRON_* and NODE_OPTIONS from the server's environment, keeps the rest and adds the plan's", () => {
-    const env = serverEnvironment({ ELECTRON_RUN_AS_NODE: '1', ELECTRON_ENABLE_LOGGING: '1', NODE_OPTIONS: '--require /tmp/x.js', PATH: '/bin', HOME: '/home/u', UNSET: undefined }, { TRAINYARD_WEB_DIR: '/w' });
+    const env = serverEnvironment(
+      { ELECTRON_RUN_AS_NODE: '1', ELECTRON_ENABLE_LOGGING: '1', NODE_OPTIONS: '--require /tmp/x.js', PATH: '/bin', HOME: '/home/u', UNSET: undefined },
+      { TRAINYARD_WEB_DIR: '/w' },
+    );
     expect(env).toEqual({ PATH: '/bin', HOME: '/home/u', TRAINYARD_WEB_DIR: '/w' });
   });
 
@@ -37,12 +52,26 @@ describe('desktop launch plans', () => {
 
   it("starts built-in trainers as the app's own binary in trainer-host mode, with only the allowlisted environment", () => {
     expect(trainerHostRuntime(packaged)).toEqual({ execPath: '/opt/Trainyard/trainyard', args: [TRAINER_HOST_SWITCH], env: {} });
-    expect(trainerHostRuntime(dev)).toEqual({ execPath: '/opt/electron/electron', args: [dev.appPath, '--ozone-platform=headless', TRAINER_HOST_SWITCH], env: {} });
+    expect(trainerHostRuntime(dev)).toEqual({
+      execPath: '/opt/electron/electron',
+      args: [dev.appPath, '--ozone-platform=headless', TRAINER_HOST_SWITCH],
+      env: {},
+    });
     const catalog = createTrainerCatalog([textDetectorTrainer], { runtime: trainerHostRuntime(dev) });
     const launch = catalog.launch('example');
-    expect(launch.command).toEqual(['/opt/electron/electron', dev.appPath, '--ozone-platform=headless', TRAINER_HOST_SWITCH, join(repo, 'libs', 'training', 'examples', 'example-trainer.mjs')]);
+    expect(launch.command).toEqual([
+      '/opt/electron/electron',
+      dev.appPath,
+      '--ozone-platform=headless',
+      TRAINER_HOST_SWITCH,
+      join(repo, 'libs', 'training', 'examples', 'example-trainer.mjs'),
+    ]);
     // What the trainer's environment is made of: the allowlist, the runtime's (nothing), the protocol's.
-    const env = trainerEnvironment({ source: { PATH: '/bin', TRAINYARD_TOKEN: 'secret', ELECTRON_RUN_AS_NODE: '1', NODE_OPTIONS: '-r x' }, runtime: launch.env, protocol: { TRAINYARD_JOB_DIR: '/jobs/1' } });
+    const env = trainerEnvironment({
+      source: { PATH: '/bin', TRAINYARD_TOKEN: 'secret', ELECTRON_RUN_AS_NODE: '1', NODE_OPTIONS: '-r x' },
+      runtime: launch.env,
+      protocol: { TRAINYARD_JOB_DIR: '/jobs/1' },
+    });
     expect(env).toEqual({ PATH: '/bin', TRAINYARD_JOB_DIR: '/jobs/1' });
   });
 
@@ -51,16 +80,27 @@ describe('desktop launch plans', () => {
     const catalog = createTrainerCatalog([textDetectorTrainer], { runtime });
     const tsx = textDetectorTrainer.nodeArgs[1] ?? '';
     const allowed = { entries: builtinTrainerEntries(repo), loaders: [tsx] };
-    expect(catalog.list().map((trainer) => trainer.name).sort()).toEqual(['example', 'text-detector']);
+    expect(
+      catalog
+        .list()
+        .map((trainer) => trainer.name)
+        .sort(),
+    ).toEqual(['example', 'text-detector']);
     // The argv the host receives is the catalog's command as is (Electron adds nothing we rely on).
     for (const trainer of catalog.list()) {
       const request = trainerHostRequest(catalog.launch(trainer.name).command, allowed);
       expect(request?.entry).toBe(trainer.nodeArgs.at(-1));
     }
-    expect(trainerHostRequest(catalog.launch('text-detector').command, allowed)).toEqual({ entry: join(repo, 'libs', 'trainers', 'src', 'text-detector', 'main.ts'), loaders: [tsx], args: [] });
+    expect(trainerHostRequest(catalog.launch('text-detector').command, allowed)).toEqual({
+      entry: join(repo, 'libs', 'trainers', 'src', 'text-detector', 'main.ts'),
+      loaders: [tsx],
+      args: [],
+    });
     expect(trainerHostRequest(['/opt/electron/electron', dev.appPath], allowed)).toBeUndefined();
     expect(() => trainerHostRequest([...runtime.args, '/tmp/evil.mjs'], allowed)).toThrow(/not a built-in trainer/);
-    expect(() => trainerHostRequest([...runtime.args, '--import', 'data:text/javascript,evil()', allowed.entries[0] ?? ''], allowed)).toThrow(/loader not allowed/);
+    expect(() => trainerHostRequest([...runtime.args, '--import', 'data:text/javascript,evil()', allowed.entries[0] ?? ''], allowed)).toThrow(
+      /loader not allowed/,
+    );
     expect(() => trainerHostRequest([...runtime.args], allowed)).toThrow(/not a built-in trainer/);
   });
 });

@@ -31,8 +31,7 @@ export interface LaunchContext {
 }
 
 /** Where the server's code lives: the repository in development, the app's resources when packaged. */
-export const serverRoot = (context: LaunchContext): string =>
-  context.packaged ? join(context.resourcesPath, 'app') : join(context.appPath, '..', '..');
+export const serverRoot = (context: LaunchContext): string => (context.packaged ? join(context.resourcesPath, 'app') : join(context.appPath, '..', '..'));
 
 /**
  * How built-in trainers are started (libs/training NodeRuntime): the app's own binary in

@@ -60,7 +60,7 @@ describe('desktop window security (DESIGN.md §7)', () => {
     expect(isSafeExternalUrl('')).toBe(false);
   });
 
-  it('denies every permission request and check, and puts the strict CSP on the app\'s responses only', () => {
+  it("denies every permission request and check, and puts the strict CSP on the app's responses only", () => {
     let requestHandler: Parameters<GuardedSession['setPermissionRequestHandler']>[0] | undefined;
     let checkHandler: (() => boolean) | undefined;
     let headersListener: Parameters<GuardedSession['webRequest']['onHeadersReceived']>[0] | undefined;

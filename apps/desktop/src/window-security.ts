@@ -54,7 +54,12 @@ export interface GuardedSession {
   setPermissionRequestHandler(handler: (contents: unknown, permission: string, callback: (granted: boolean) => void) => void): void;
   setPermissionCheckHandler(handler: () => boolean): void;
   webRequest: {
-    onHeadersReceived(listener: (details: { url: string; responseHeaders?: Record<string, string[] | string> }, callback: (response: { responseHeaders?: Record<string, string[] | string> }) => void) => void): void;
+    onHeadersReceived(
+      listener: (
+        details: { url: string; responseHeaders?: Record<string, string[] | string> },
+        callback: (response: { responseHeaders?: Record<string, string[] | string> }) => void,
+      ) => void,
+    ): void;
   };
 }
 

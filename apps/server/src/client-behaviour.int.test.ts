@@ -34,7 +34,13 @@ describe('the typed client other apps use', () => {
 
   it('gives typed error information a program can branch on', async () => {
     const notFound = await t.client.models.get.query({ model: 'missing-model' }).catch((error: unknown) => error);
-    expect(trainyardErrorInfo(notFound)).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, domainCode: 'NOT_FOUND', details: { model: 'missing-model' }, issues: [] });
+    expect(trainyardErrorInfo(notFound)).toMatchObject({
+      code: 'NOT_FOUND',
+      httpStatus: 404,
+      domainCode: 'NOT_FOUND',
+      details: { model: 'missing-model' },
+      issues: [],
+    });
     const invalid = await t.client.models.register.mutate({ name: 'ok-name', description: 'x'.repeat(100_000) }).catch((error: unknown) => error);
     expect(trainyardErrorInfo(invalid)).toMatchObject({ code: 'BAD_REQUEST', issues: [{ path: ['description'] }] });
     const unauthorised = await createTrainyardClient({ url: t.server.url, token: 'wrong-token', queryAttempts: 1 })
@@ -44,7 +50,9 @@ describe('the typed client other apps use', () => {
   });
 
   it('the example app (imports only the client) lists models and scores texts against a real server', async () => {
-    const body = syntheticPairs(300, 5).map((pair) => JSON.stringify(pair)).join('\n');
+    const body = syntheticPairs(300, 5)
+      .map((pair) => JSON.stringify(pair))
+      .join('\n');
     await rawRequest(`${t.server.url}/import/training-data`, {
       method: 'POST',
       headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
@@ -58,16 +66,23 @@ describe('the typed client other apps use', () => {
       hyperparameters: { epochs: 2, hashBits: 12 },
       targetModel: 'example-detector',
     });
-    await vi.waitFor(async () => {
-      const { status } = await t.client.jobs.get.query({ id: job.id });
-      if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
-    }, { timeout: 120_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const { status } = await t.client.jobs.get.query({ id: job.id });
+        if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
+      },
+      { timeout: 120_000, interval: 200 },
+    );
     await t.client.models.setActive.mutate({ model: 'example-detector', version: 1 });
 
     const [pair] = syntheticPairs(1, 4242);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/client-example/src/main.ts', 'example-detector', pair?.aiText ?? '', pair?.humanizedText ?? ''], {
-      env: { ...process.env, TRAINYARD_URL: t.server.url, TRAINYARD_TOKEN: t.server.token },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'apps/client-example/src/main.ts', 'example-detector', pair?.aiText ?? '', pair?.humanizedText ?? ''],
+      {
+        env: { ...process.env, TRAINYARD_URL: t.server.url, TRAINYARD_TOKEN: t.server.token },
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -98,7 +98,9 @@ const consume = async (url: string, token: string): Promise<{ names?: string[]; 
 describe('@trainyard/client as a package another project installs', () => {
   it('declares the runtime dependencies with the versions the monorepo uses', () => {
     const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const client = JSON.parse(readFileSync(join(consumerDir, 'node_modules/@trainyard/client/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const client = JSON.parse(readFileSync(join(consumerDir, 'node_modules/@trainyard/client/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     for (const [name, version] of Object.entries(client.dependencies)) expect(version, name).toBe(root.dependencies[name]);
     // Its declarations name no monorepo module: everything from the server's router is inlined.
     const declarations = readFileSync(join(consumerDir, 'node_modules/@trainyard/client/dist/index.d.ts'), 'utf8');

@@ -27,11 +27,14 @@ let writer: TrainyardClient;
 const registryJobsDir = (): string => join(registry.dataDir, 'jobs');
 
 const waitFor = (client: TrainyardClient, id: string, statuses: string[]) =>
-  vi.waitFor(async () => {
-    const job = await client.jobs.get.query({ id });
-    if (!statuses.includes(job.status)) throw new Error(`job ${id} did not reach ${statuses.join('|')}`);
-    return job;
-  }, { timeout: 30_000, interval: 100 });
+  vi.waitFor(
+    async () => {
+      const job = await client.jobs.get.query({ id });
+      if (!statuses.includes(job.status)) throw new Error(`job ${id} did not reach ${statuses.join('|')}`);
+      return job;
+    },
+    { timeout: 30_000, interval: 100 },
+  );
 
 describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
@@ -76,10 +79,10 @@ describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipp
     const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
     const id = '01a22000-0000-7000-8000-000000000017';
     try {
-      await database.sql.query(
-        `INSERT INTO "TrainingJob" ("id", "name", "status", "trainer") VALUES ($1, 'old row', 'queued', $2::jsonb)`,
-        [id, JSON.stringify({ kind: 'command', command: ['/bin/sh', '-c', 'touch /tmp/trainyard-should-not-exist-17'] })],
-      );
+      await database.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer") VALUES ($1, 'old row', 'queued', $2::jsonb)`, [
+        id,
+        JSON.stringify({ kind: 'command', command: ['/bin/sh', '-c', 'touch /tmp/trainyard-should-not-exist-17'] }),
+      ]);
     } finally {
       await database.close();
     }
@@ -92,7 +95,10 @@ describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipp
 
 describe('command trainers on the local server', () => {
   it('the local session may still run any command, with a cwd', async () => {
-    const job = await laptop.client.jobs.create.mutate({ name: 'local command', trainer: { kind: 'command', command: [process.execPath, envDump], cwd: '/tmp' } });
+    const job = await laptop.client.jobs.create.mutate({
+      name: 'local command',
+      trainer: { kind: 'command', command: [process.execPath, envDump], cwd: '/tmp' },
+    });
     expect(await waitFor(laptop.client, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
   });
 });

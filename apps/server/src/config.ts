@@ -14,8 +14,16 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
     .optional(),
-  TRAINYARD_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
-  TRAINYARD_MAX_BLOB_BYTES: z.coerce.number().int().min(1024).default(1024 ** 4),
+  TRAINYARD_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+  TRAINYARD_MAX_BLOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 ** 4),
   TRAINYARD_GC_GRACE_MINUTES: z.coerce.number().min(0).default(60),
   TRAINYARD_GC_INTERVAL_MINUTES: z.coerce.number().min(0).default(360),
   ARTIFACT_STORE: z
@@ -23,7 +31,10 @@ const envSchema = z.object({
     .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'ARTIFACT_STORE must be s3://bucket[/prefix]')
     .optional(),
   MODEL_ARTIFACTS_PATH: z.string().min(1).optional(),
-  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3_BUCKET must be a valid bucket name').optional(),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3_BUCKET must be a valid bucket name')
+    .optional(),
   S3_ENDPOINT: z.url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
@@ -51,7 +62,12 @@ const envSchema = z.object({
     })
     .pipe(z.strictObject({ execPath: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }))
     .optional(),
-  TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(3_600),
+  TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3_600),
   /** Shared registry: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
   TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
   TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
@@ -59,7 +75,12 @@ const envSchema = z.object({
   TRAINYARD_TRAINER_ENV: z
     .string()
     .max(4_096)
-    .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    )
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')))
     .default([]),
   /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
@@ -77,7 +98,13 @@ const envSchema = z.object({
     .pipe(
       z.array(
         z
-          .array(z.string().min(1).max(4_096).refine((v) => !v.includes('\u0000'), 'must not contain NUL'))
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(4_096)
+              .refine((v) => !v.includes('\u0000'), 'must not contain NUL'),
+          )
           .min(1)
           .max(256)
           .refine((argv) => argv[0]?.startsWith('/'), 'the program must be an absolute path'),
@@ -113,7 +140,8 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
     prefix: rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`,
     endpoint: values.S3_ENDPOINT,
     region: values.S3_REGION,
-    forcePathStyle: values.S3_FORCE_PATH_STYLE === 'true' || values.S3_FORCE_PATH_STYLE === '1' || Boolean(values.S3_ENDPOINT && values.S3_FORCE_PATH_STYLE === undefined),
+    forcePathStyle:
+      values.S3_FORCE_PATH_STYLE === 'true' || values.S3_FORCE_PATH_STYLE === '1' || Boolean(values.S3_ENDPOINT && values.S3_FORCE_PATH_STYLE === undefined),
     partSizeBytes: values.S3_PART_SIZE_MB * 1024 * 1024,
     queueSize: values.S3_UPLOAD_CONCURRENCY,
     spoolDir: resolve(dataDir, 'spool'),
@@ -169,9 +197,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
   }
   const values = parsed.data;
   if (!values.DATABASE_URL && !(LOOPBACK_HOSTS as readonly string[]).includes(values.HOST)) {
-    throw new ConfigError(
-      `Invalid configuration:\n  HOST: the local server only listens on loopback (${LOOPBACK_HOSTS.join(', ')}); got ${values.HOST}`,
-    );
+    throw new ConfigError(`Invalid configuration:\n  HOST: the local server only listens on loopback (${LOOPBACK_HOSTS.join(', ')}); got ${values.HOST}`);
   }
   const dataDir = resolve(values.TRAINYARD_DATA_DIR);
   const mode = values.TRAINYARD_MODE ?? (values.DATABASE_URL ? 'shared' : 'local');
@@ -184,9 +210,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     port: values.PORT,
     host: values.HOST,
     token: values.TRAINYARD_TOKEN,
-    database: values.DATABASE_URL
-      ? { kind: 'postgresql', url: values.DATABASE_URL }
-      : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+    database: values.DATABASE_URL ? { kind: 'postgresql', url: values.DATABASE_URL } : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
     maxBodyBytes: values.TRAINYARD_MAX_BODY_BYTES,
     maxBlobBytes: values.TRAINYARD_MAX_BLOB_BYTES,
     artifactStore: artifactStoreConfig(values, dataDir),
@@ -209,7 +233,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
       uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
     },
-    rateLimit: values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,
+    rateLimit:
+      values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,
   };
 };
 

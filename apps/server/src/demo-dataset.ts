@@ -10,7 +10,12 @@ export const DEMO_SNAPSHOT_NAME = 'demo (synthetic pairs)';
  * snapshot of them, so a new user can train and score within a minute. Clearly labelled; never
  * added to a database that has data; `TRAINYARD_DEMO_DATA=off` disables it.
  */
-export const seedDemoDataset = async (deps: { database: Database; trainingData: TrainingDataService; snapshots: DatasetSnapshotService; logger: Logger }): Promise<boolean> => {
+export const seedDemoDataset = async (deps: {
+  database: Database;
+  trainingData: TrainingDataService;
+  snapshots: DatasetSnapshotService;
+  logger: Logger;
+}): Promise<boolean> => {
   const [counts] = await deps.database.sql.query<{ points: number; snapshots: number }>(
     `SELECT (SELECT count(*)::int FROM "TrainingDataPoint") AS points, (SELECT count(*)::int FROM "DatasetSnapshot") AS snapshots`,
   );

@@ -16,7 +16,11 @@ describe('error mapping', () => {
     const errors: unknown[] = [];
     const logger: Logger = { info: () => undefined, error: (fields) => errors.push(fields) };
     const database = await createTestDatabase();
-    const services = await createServices(loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_ORCHESTRATOR: 'off' }), database, logger);
+    const services = await createServices(
+      loadConfig({ TRAINYARD_DATA_DIR: dataDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_ORCHESTRATOR: 'off' }),
+      database,
+      logger,
+    );
     await database.close(); // every query now fails inside the driver
     const caller = createCallerFactory(appRouter)(createApiContext(services, { actor: 'test', scope: 'admin' }, logger));
     const failure = await caller.system.health().catch((error: unknown) => error);

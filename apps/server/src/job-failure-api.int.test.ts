@@ -18,11 +18,14 @@ const refusal = async (call: Promise<unknown>) => {
   return { message, code: data.code };
 };
 const waitForEnd = (id: string) =>
-  vi.waitFor(async () => {
-    const job = await t.client.jobs.get.query({ id });
-    if (!['succeeded', 'failed', 'cancelled'].includes(job.status)) throw new Error(`job ${id} did not end`);
-    return job;
-  }, { timeout: 30_000, interval: 50 });
+  vi.waitFor(
+    async () => {
+      const job = await t.client.jobs.get.query({ id });
+      if (!['succeeded', 'failed', 'cancelled'].includes(job.status)) throw new Error(`job ${id} did not end`);
+      return job;
+    },
+    { timeout: 30_000, interval: 50 },
+  );
 
 describe('jobs API: jobs that cannot run are refused, failures say why', () => {
   it('jobs.create refuses, with the reason, a job whose trainer could not run — and queues nothing', async () => {
@@ -47,7 +50,9 @@ describe('jobs API: jobs that cannot run are refused, failures say why', () => {
       message: 'Unknown trainer text-detektor; available: example, text-detector',
     });
     expect(
-      await refusal(t.client.jobs.create.mutate({ name: 'orphan', trainer: { kind: 'builtin', name: 'example' }, parentVersion: { model: 'nobody', version: 3 } })),
+      await refusal(
+        t.client.jobs.create.mutate({ name: 'orphan', trainer: { kind: 'builtin', name: 'example' }, parentVersion: { model: 'nobody', version: 3 } }),
+      ),
     ).toEqual({ code: 'NOT_FOUND', message: 'Version 3 of model nobody not found' });
     const nowhere = join(files, 'no-such-dir');
     expect(await refusal(t.client.jobs.create.mutate({ name: 'cwd', trainer: { kind: 'command', command: ['true'], cwd: nowhere } }))).toEqual({
@@ -80,7 +85,7 @@ process.exit(1);
 
     // Reading on from nextOffset in small pages gives the whole log back, never a cut character.
     let whole = '';
-    for (let offset = 0; offset < tail.size; ) {
+    for (let offset = 0; offset < tail.size;) {
       const page = await t.client.jobs.logs.query({ id: job.id, stream: 'stderr', offset, length: 1_001 });
       expect(page.text).not.toContain('\uFFFD');
       whole += page.text;
@@ -108,7 +113,10 @@ rmSync(log);
 symlinkSync(process.argv[2], log);
 `,
     );
-    const created = await t.client.jobs.create.mutate({ name: 'links', trainer: { kind: 'command', command: [process.execPath, script, join(t.dataDir, 'session.json')] } });
+    const created = await t.client.jobs.create.mutate({
+      name: 'links',
+      trainer: { kind: 'command', command: [process.execPath, script, join(t.dataDir, 'session.json')] },
+    });
     expect(await waitForEnd(created.id)).toMatchObject({ status: 'succeeded' });
     const refused = await refusal(t.client.jobs.logs.query({ id: created.id, stream: 'stderr' }));
     expect(refused).toEqual({ code: 'PRECONDITION_FAILED', message: "The job's stderr log is a symlink; not read" });

@@ -6,7 +6,11 @@ const t = useLocalTestServer({ TRAINYARD_CANCEL_GRACE_SECONDS: '1' });
 
 describe('jobs API', () => {
   it('streams live status, progress and metrics over SSE until the job ends', async () => {
-    const job = await t.client.jobs.create.mutate({ name: 'live', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 4, stepDelayMs: 150 } });
+    const job = await t.client.jobs.create.mutate({
+      name: 'live',
+      trainer: { kind: 'builtin', name: 'example' },
+      hyperparameters: { epochs: 4, stepDelayMs: 150 },
+    });
     const events: Array<{ type: string; status?: string }> = [];
     await new Promise<void>((resolve, reject) => {
       const subscription = t.client.jobs.events.subscribe(
@@ -41,11 +45,14 @@ describe('jobs API', () => {
       hyperparameters: { epochs: 100, stepDelayMs: 1_000 },
       resources: { timeoutSeconds: 1 },
     });
-    const job = await vi.waitFor(async () => {
-      const current = await t.client.jobs.get.query({ id: slow.id });
-      if (!['failed', 'succeeded'].includes(current.status)) throw new Error(`job still ${current.status}`);
-      return current;
-    }, { timeout: 10_000, interval: 50 });
+    const job = await vi.waitFor(
+      async () => {
+        const current = await t.client.jobs.get.query({ id: slow.id });
+        if (!['failed', 'succeeded'].includes(current.status)) throw new Error(`job still ${current.status}`);
+        return current;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(job).toMatchObject({ status: 'failed', error: 'timed out after 1 s' });
     const cancel = await t.client.jobs.cancel.mutate({ id: slow.id }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((cancel as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });

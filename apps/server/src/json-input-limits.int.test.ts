@@ -12,7 +12,11 @@ const call = async (procedure: string, input: string, method: 'POST' | 'GET' = '
   const body = `{"json":${input}}`;
   const response =
     method === 'POST'
-      ? await fetch(`${t.server.url}/trpc/${procedure}`, { method, headers: { authorization: `Bearer ${t.server.token}`, 'content-type': 'application/json' }, body })
+      ? await fetch(`${t.server.url}/trpc/${procedure}`, {
+          method,
+          headers: { authorization: `Bearer ${t.server.token}`, 'content-type': 'application/json' },
+          body,
+        })
       : await fetch(`${t.server.url}/trpc/${procedure}?input=${encodeURIComponent(body)}`, { headers: { authorization: `Bearer ${t.server.token}` } });
   const json = (await response.json()) as { error?: { json: { message: string; data: { zodIssues: Array<{ path: string[]; message: string }> | null } } } };
   return { status: response.status, error: json.error?.json, json };
@@ -82,7 +86,12 @@ describe('free-form JSON inputs: reserved keys and sizes', () => {
 
   it('lists job summaries; the full hyperparameters come from jobs.get', async () => {
     const hyperparameters = { notes: 'x'.repeat(60_000), lr: 0.01 };
-    const created = await t.client.jobs.create.mutate({ name: 'heavy', trainer: { kind: 'command', command: ['/bin/true'] }, hyperparameters, validation: [{ metric: 'acc', op: '>=', value: 0.5 }] });
+    const created = await t.client.jobs.create.mutate({
+      name: 'heavy',
+      trainer: { kind: 'command', command: ['/bin/true'] },
+      hyperparameters,
+      validation: [{ metric: 'acc', op: '>=', value: 0.5 }],
+    });
     const [listed] = (await t.client.jobs.list.query({ status: 'queued' })).items;
     expect(listed).toMatchObject({ id: created.id, name: 'heavy', status: 'queued' });
     for (const heavy of ['hyperparameters', 'resources', 'validation', 'finalMetrics', 'validationReport']) expect(listed).not.toHaveProperty(heavy);

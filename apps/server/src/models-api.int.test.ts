@@ -5,7 +5,10 @@ import { useLocalTestServer } from './test-support/local-test-server';
 const t = useLocalTestServer();
 
 const failure = async (call: Promise<unknown>) => {
-  const error = await call.then(() => undefined, (e: unknown) => e);
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TRPCClientError);
   return (error as TRPCClientError<never>).data as unknown as { code: string; zodIssues: Array<{ path: string[]; message: string }> | null };
 };

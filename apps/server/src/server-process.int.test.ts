@@ -65,7 +65,9 @@ describe('server process lifecycle', () => {
     const otherDir = mkdtempSync(join(tmpdir(), 'trainyard-port-'));
     const samePort = runCli(['serve'], { TRAINYARD_DATA_DIR: otherDir, TRAINYARD_DEMO_DATA: 'off', PORT: new URL(server.url).port });
     expect(await samePort.exited).toBe(1);
-    expect(samePort.output()).toContain(`Error: Port ${new URL(server.url).port} on 127.0.0.1 is already in use (another Trainyard server, or another program).`);
+    expect(samePort.output()).toContain(
+      `Error: Port ${new URL(server.url).port} on 127.0.0.1 is already in use (another Trainyard server, or another program).`,
+    );
     expect(samePort.output()).not.toMatch(/\n\s+at /);
     rmSync(otherDir, { recursive: true, force: true });
     server.child.kill('SIGTERM');
@@ -136,7 +138,10 @@ describe('jobs across a server crash', () => {
       const retriedAfter = await after.jobs.get.query({ id: retried.id });
       expect(['queued', 'running']).toContain(retriedAfter.status);
       await expect
-        .poll(() => trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z')), { timeout: 300, interval: 50 })
+        .poll(() => trainerPids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]?.startsWith('Z')), {
+          timeout: 300,
+          interval: 50,
+        })
         .toEqual([]);
       await after.jobs.cancel.mutate({ id: retried.id }).catch(() => undefined);
       second.child.kill('SIGTERM');

@@ -12,7 +12,14 @@ const laptop = useLocalTestServer({ TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYAR
 let postgres: PostgresServer;
 let registry: SharedRegistry;
 let databaseUrl: string;
-const tokens: Record<'alice' | 'bob' | 'uploader' | 'batcher' | 'pusher' | 'poisoner', string> = { alice: '', bob: '', uploader: '', batcher: '', pusher: '', poisoner: '' };
+const tokens: Record<'alice' | 'bob' | 'uploader' | 'batcher' | 'pusher' | 'poisoner', string> = {
+  alice: '',
+  bob: '',
+  uploader: '',
+  batcher: '',
+  pusher: '',
+  poisoner: '',
+};
 
 const health = (token: string) => fetch(`${registry.url}/trpc/system.health`, { headers: { authorization: `Bearer ${token}` } });
 
@@ -36,11 +43,19 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
     const limited = answers.filter((a) => a.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(10);
     expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await limited[0]?.json()).toEqual({ error: { message: expect.stringMatching(/^Too many requests for this token \(limit 5\/s, burst 10\); retry after \d+ s$/) } });
+    expect(await limited[0]?.json()).toEqual({
+      error: { message: expect.stringMatching(/^Too many requests for this token \(limit 5\/s, burst 10\); retry after \d+ s$/) },
+    });
     expect((await health(tokens.bob)).status).toBe(200);
     // Blob uploads count too (these carry a wrong hash: the admitted ones answer 422).
     const puts = await Promise.all(
-      Array.from({ length: 25 }, () => fetch(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': 'application/octet-stream' }, body: 'x' })),
+      Array.from({ length: 25 }, () =>
+        fetch(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': 'application/octet-stream' },
+          body: 'x',
+        }),
+      ),
     );
     expect(puts.filter((p) => p.status === 429).length).toBeGreaterThanOrEqual(10);
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // a fixed wait on purpose: the 1 s rate window must pass
@@ -64,7 +79,16 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
       model: { name: 'poisoned', description: '', tags: [], metadata: {} },
       version: { version: 1, description: '', metrics: {}, tags: [], validation: null },
       artifacts: [],
-      lineage: { datasetSnapshot: null, trainingJob: { id: '0198a1c2-0000-7000-8000-000000000001', name: 'j', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { opt: { lr: [{ constructor: 1 }] } } }, parentVersion: null },
+      lineage: {
+        datasetSnapshot: null,
+        trainingJob: {
+          id: '0198a1c2-0000-7000-8000-000000000001',
+          name: 'j',
+          trainer: { kind: 'builtin', name: 'example' },
+          hyperparameters: { opt: { lr: [{ constructor: 1 }] } },
+        },
+        parentVersion: null,
+      },
       origin: { registry: 'local', model: 'poisoned', version: 1 },
     };
     const response = await fetch(`${registry.url}/trpc/sync.receiveVersion`, {

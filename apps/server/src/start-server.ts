@@ -71,7 +71,12 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         if (!principal.tokenId) return undefined;
         const path = request.url ?? '';
         const wait = limiter.take(principal.tokenId, path.startsWith('/trpc/') ? trpcCallCount(path) : 1);
-        return wait === 0 ? undefined : { retryAfterSeconds: wait, message: `Too many requests for this token (limit ${config.rateLimit?.perSecond}/s, burst ${config.rateLimit?.burst}); retry after ${wait} s` };
+        return wait === 0
+          ? undefined
+          : {
+              retryAfterSeconds: wait,
+              message: `Too many requests for this token (limit ${config.rateLimit?.perSecond}/s, burst ${config.rateLimit?.burst}); retry after ${wait} s`,
+            };
       });
     // The sign-in cookie is named for the port actually bound (PORT=0 picks one at listen).
     let boundPort = 0;

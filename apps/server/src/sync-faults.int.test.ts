@@ -36,14 +36,22 @@ let client: TrainyardClient;
 
 /** The laptop is a real server process, so it can be SIGKILLed mid-push and started again. */
 const startLaptop = async (): Promise<void> => {
-  laptop = await startServerProcess({ TRAINYARD_DATA_DIR: laptopDir, TRAINYARD_DEMO_DATA: 'off', TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '400' });
+  laptop = await startServerProcess({
+    TRAINYARD_DATA_DIR: laptopDir,
+    TRAINYARD_DEMO_DATA: 'off',
+    TRAINYARD_SYNC_RETRY_BASE_MS: '50',
+    TRAINYARD_SYNC_RETRY_MAX_MS: '400',
+  });
   client = createTrainyardClient({ url: laptop.url, token: laptop.token });
 };
 
 const waitUntil = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> =>
-  vi.waitFor(async () => {
-    if (!(await condition())) throw new Error(`timed out waiting for ${what}`);
-  }, { timeout: timeoutMs, interval: 50 });
+  vi.waitFor(
+    async () => {
+      if (!(await condition())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 
 const blobOnRegistry = async (registry: SharedRegistry, token: string, hash: string): Promise<string> => {
   const response = await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
@@ -128,7 +136,11 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
 
   it('presigned part URLs that expire mid-push are refused by S3, and the next attempt gets fresh ones', async () => {
     const db = await postgres.createDatabase('registry_expiring');
-    const expiring = await startSharedRegistry({ databaseUrl: db, s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket }, env: { TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: '1' } });
+    const expiring = await startSharedRegistry({
+      databaseUrl: db,
+      s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket },
+      env: { TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: '1' },
+    });
     try {
       await client.sync.addRemote.mutate({ name: 'expiring', url: expiring.url, token: (await createRegistryToken(db, 'laptop', 'write')).token });
       const bytes = randomBlob(80 * MiB);
@@ -141,11 +153,15 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
       await new Promise((resolve) => setTimeout(resolve, 2_500)); // a fixed wait on purpose: the 1 s URLs must expire
       s3Proxy.release();
       const errors = new Set<string>();
-      await waitUntil(async () => {
-        const entry = await client.sync.get.query({ id: push.id });
-        if (entry.error) errors.add(entry.error);
-        return entry.state === 'done' || entry.state === 'failed';
-      }, 'the push to end', 120_000);
+      await waitUntil(
+        async () => {
+          const entry = await client.sync.get.query({ id: push.id });
+          if (entry.error) errors.add(entry.error);
+          return entry.state === 'done' || entry.state === 'failed';
+        },
+        'the push to end',
+        120_000,
+      );
       expect(await client.sync.get.query({ id: push.id })).toMatchObject({ state: 'done', error: null });
       expect([...errors].join('\n')).toMatch(/HTTP 403; retrying with fresh part URLs/);
       expect(await blobOnRegistry(expiring, (await createRegistryToken(db, 'reader', 'read')).token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
@@ -156,7 +172,10 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
 
   it('registry restarted mid-push (parts on its disk): the push resumes and completes', async () => {
     const bytes = randomBlob(80 * MiB);
-    const version = await createVersionWithFiles(laptop, client, 'restarted', [{ name: 'model.bin', bytes }, { name: 'small.json', bytes: Buffer.from('{}') }]);
+    const version = await createVersionWithFiles(laptop, client, 'restarted', [
+      { name: 'model.bin', bytes },
+      { name: 'small.json', bytes: Buffer.from('{}') },
+    ]);
     const start = diskProxy.uploadedBytes();
     diskProxy.stallAt(start + 66 * MiB);
     const push = await client.sync.push.mutate({ remote: 'diskteam', model: 'restarted', ref: { version } });

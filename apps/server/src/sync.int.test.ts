@@ -26,7 +26,11 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     registry = await startSharedRegistry({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
     const revoked = await createRegistryToken(databaseUrl, 'old laptop', 'write');
     await revokeRegistryToken(databaseUrl, revoked.id);
-    tokens = { write: (await createRegistryToken(databaseUrl, 'laptop', 'write')).token, read: (await createRegistryToken(databaseUrl, 'teammate', 'read')).token, revoked: revoked.token };
+    tokens = {
+      write: (await createRegistryToken(databaseUrl, 'laptop', 'write')).token,
+      read: (await createRegistryToken(databaseUrl, 'teammate', 'read')).token,
+      revoked: revoked.token,
+    };
     registryAdmin = createTrainyardClient({ url: registry.url, token: (await createRegistryToken(databaseUrl, 'admin', 'admin')).token });
   }, 120_000);
   afterAll(async () => {
@@ -36,7 +40,12 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
   });
 
   it('refuses the session token and wrong or revoked tokens in shared mode; a read token cannot push', async () => {
-    const status = async (token: string) => (await fetch(`${registry.url}/trpc/models.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, { headers: { authorization: `Bearer ${token}` } })).status;
+    const status = async (token: string) =>
+      (
+        await fetch(`${registry.url}/trpc/models.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status;
     expect(await status(laptop.server.token)).toBe(401);
     expect(await status('tyd_not-a-real-token-at-all')).toBe(401);
     expect(await status(tokens.revoked)).toBe(401);
@@ -44,7 +53,11 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const readOnly = createTrainyardClient({ url: registry.url, token: tokens.read });
     await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
     await expect(registryAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared registry mode/);
-    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' }, body: 'x' });
+    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' },
+      body: 'x',
+    });
     expect(blobPut.status).toBe(403);
   });
 
@@ -62,19 +75,28 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const queued = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { alias: 'champion' } });
     const pushed = await waitForEntry(laptop.client, queued.id, ['done', 'failed']);
     expect(pushed).toMatchObject({ state: 'done', error: null });
-    expect(await laptop.client.sync.get.query({ id: queued.id })).toMatchObject({ bytesDone: large.length + 18 + 10_000, bytesTotal: large.length + 18 + 10_000, remoteVersion: 1, localVersion: version });
+    expect(await laptop.client.sync.get.query({ id: queued.id })).toMatchObject({
+      bytesDone: large.length + 18 + 10_000,
+      bytesTotal: large.length + 18 + 10_000,
+      remoteVersion: 1,
+      localVersion: version,
+    });
 
     const remoteVersion = await registryAdmin.models.getVersion.query({ model: 'detector', ref: { version: 1 } });
     expect(remoteVersion.metrics).toEqual({ val_accuracy: 0.93 });
     expect(remoteVersion.artifactIds).toHaveLength(3);
     expect(remoteVersion.provenance).toMatchObject({ pushedFrom: { model: 'detector', version } });
-    const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${sha256Hex(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
+    const served = Buffer.from(
+      await (await fetch(`${registry.url}/blobs/sha256/${sha256Hex(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
+    );
     expect(sha256Hex(served)).toBe(sha256Hex(large));
 
     // Exactly one object per blob in the bucket: no staging copies, no duplicates.
     const objects = await s3.listKeys();
     expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
-    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(files.map((f) => `registry/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort());
+    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(
+      files.map((f) => `registry/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort(),
+    );
 
     const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
     expect(again).toMatchObject({ id: queued.id, state: 'done' });
@@ -89,7 +111,9 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     });
     expect(direct).toEqual({ model: 'detector', version: 1, created: false });
     expect((await registryAdmin.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
-    expect((await laptop.client.sync.listRemotes.query()).find((r) => r.name === 'team')?.links).toEqual([{ model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' }]);
+    expect((await laptop.client.sync.listRemotes.query()).find((r) => r.name === 'team')?.links).toEqual([
+      { model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' },
+    ]);
   }, 120_000);
 
   it('pulls with hash verification into a machine whose own numbering differs, idempotently; a read token is enough', async () => {
@@ -159,7 +183,9 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const secondParts = await sendParts(second.parts, second.partSize, wrong);
     await writer.sync.completeUpload.mutate({ sessionId: first.sessionId ?? '', parts: firstParts });
     await writer.sync.completeUpload.mutate({ sessionId: second.sessionId ?? '', parts: secondParts });
-    const served = Buffer.from(await (await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer());
+    const served = Buffer.from(
+      await (await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
+    );
     expect(sha256Hex(served)).toBe(hash);
     expect((await writer.sync.missingBlobs.mutate({ hashes: [hash] })).missing).toEqual([]);
     // (The second multipart upload is aborted, which s3rver does not implement: it stays pending there.)
@@ -168,14 +194,20 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const other = randomBlob(6 * 1024 * 1024);
     const cut = await writer.sync.startUpload.mutate({ sha256: sha256Hex(other), size: other.length });
     const cutParts = await sendParts(cut.parts, cut.partSize, other);
-    await completeInBucket(`registry/sha256/${sha256Hex(other).slice(0, 2)}/${sha256Hex(other)}`, new URL(cut.parts[0]?.url ?? '').searchParams.get('uploadId') ?? '', cutParts);
+    await completeInBucket(
+      `registry/sha256/${sha256Hex(other).slice(0, 2)}/${sha256Hex(other)}`,
+      new URL(cut.parts[0]?.url ?? '').searchParams.get('uploadId') ?? '',
+      cutParts,
+    );
     expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256Hex(other)] })).missing).toEqual([sha256Hex(other)]); // not verified yet
     await writer.sync.completeUpload.mutate({ sessionId: cut.sessionId ?? '', parts: cutParts });
     expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256Hex(other)] })).missing).toEqual([]);
   }, 60_000);
 
   it('refuses remotes on link-local/metadata addresses and registries that redirect', async () => {
-    await expect(laptop.client.sync.addRemote.mutate({ name: 'metadata', url: 'http://169.254.169.254/latest', token: tokens.write })).rejects.toThrow(/169\.254\.169\.254/);
+    await expect(laptop.client.sync.addRemote.mutate({ name: 'metadata', url: 'http://169.254.169.254/latest', token: tokens.write })).rejects.toThrow(
+      /169\.254\.169\.254/,
+    );
     await expect(laptop.client.sync.addRemote.mutate({ name: 'linklocal', url: 'http://[fe80::1]:8080', token: tokens.write })).rejects.toThrow(/fe80::1/);
     await expect(laptop.client.sync.addRemote.mutate({ name: 'ftp', url: 'ftp://example.com', token: tokens.write })).rejects.toThrow(/http/);
 
@@ -192,10 +224,16 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
   }, 60_000);
 
   it('a wrong or revoked token fails the push with a clear reason instead of retrying forever', async () => {
-    for (const [name, token] of [['wrong', 'tyd_this-token-was-never-issued-0000'], ['revoked', tokens.revoked]] as const) {
+    for (const [name, token] of [
+      ['wrong', 'tyd_this-token-was-never-issued-0000'],
+      ['revoked', tokens.revoked],
+    ] as const) {
       await laptop.client.sync.addRemote.mutate({ name, url: registry.url, token });
       const push = await laptop.client.sync.push.mutate({ remote: name, model: 'detector', ref: { version: 1 } });
-      expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'failed', error: expect.stringMatching(/refused the token/) });
+      expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({
+        state: 'failed',
+        error: expect.stringMatching(/refused the token/),
+      });
     }
   }, 60_000);
 });
@@ -204,7 +242,12 @@ const completeInBucket = async (key: string, uploadId: string, parts: Array<{ nu
   const { CompleteMultipartUploadCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
   await client.send(
-    new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.number, ETag: part.etag })) } }),
+    new CompleteMultipartUploadCommand({
+      Bucket: s3.bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.number, ETag: part.etag })) },
+    }),
   );
 };
 
@@ -212,7 +255,7 @@ const flipByteInBucket = async (key: string): Promise<void> => {
   const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
   const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-  const bytes = Buffer.from(await object.Body?.transformToByteArray() ?? []);
+  const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
   bytes[100] = (bytes[100] ?? 0) ^ 0xff;
   await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
 };

@@ -16,9 +16,12 @@ const trainyard = async (args: string[]) => {
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
 
 const waitForDemo = () =>
-  vi.waitFor(async () => {
-    if ((await t.client.datasets.list.query({ limit: 5 })).items.length === 0) throw new Error('the demo dataset was never seeded');
-  }, { timeout: 60_000, interval: 100 });
+  vi.waitFor(
+    async () => {
+      if ((await t.client.datasets.list.query({ limit: 5 })).items.length === 0) throw new Error('the demo dataset was never seeded');
+    },
+    { timeout: 60_000, interval: 100 },
+  );
 
 describe('training data over the API: separating the demo data, bulk exclusion, snapshot names, histograms', () => {
   it('leaves the demo data out with excludeTags, and a snapshot of a filter freezes what list and count show', async () => {

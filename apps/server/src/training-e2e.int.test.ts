@@ -7,7 +7,9 @@ const t = useLocalTestServer();
 
 describe('local training path, end to end through the typed client', () => {
   it('import → snapshot → text-detector job → live progress → gate → version with lineage → alias/active → score', async () => {
-    const body = syntheticPairs(800, 21).map((pair) => JSON.stringify(pair)).join('\n');
+    const body = syntheticPairs(800, 21)
+      .map((pair) => JSON.stringify(pair))
+      .join('\n');
     const imported = await rawRequest(`${t.server.url}/import/training-data`, {
       method: 'POST',
       headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
@@ -56,7 +58,11 @@ describe('local training path, end to end through the typed client', () => {
     expect(scored.version).toBe(1);
     expect(scored.scores[0]).toBeGreaterThan(0.5);
     expect(scored.scores[1]).toBeLessThan(0.5);
-    const byAlias = await t.client.models.score.query({ model: 'ai-detector', ref: { alias: 'champion' }, texts: ['Furthermore, it is important to note that this plays a pivotal role.'] });
+    const byAlias = await t.client.models.score.query({
+      model: 'ai-detector',
+      ref: { alias: 'champion' },
+      texts: ['Furthermore, it is important to note that this plays a pivotal role.'],
+    });
     expect(byAlias.scores[0]).toBeGreaterThan(0.5);
   });
 });

@@ -60,7 +60,8 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await expect.poll(() => page.getByTestId('count-pairs').textContent()).toBe('2000');
     await expect.poll(() => page.getByTestId('count-snapshots').textContent()).toBe('1');
     await expect.poll(() => page.getByTestId('count-models').textContent()).toBe('0');
-    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) await expect.poll(() => page.getByTestId(`count-${status}`).textContent()).toBe(`${status} 0`);
+    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled'])
+      await expect.poll(() => page.getByTestId(`count-${status}`).textContent()).toBe(`${status} 0`);
     await page.getByText('No jobs yet.').waitFor();
     const start = page.getByTestId('demo-start');
     await expect(start.textContent()).resolves.toContain('demo (synthetic pairs)');
@@ -100,7 +101,10 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     await aliasForm.getByLabel('Alias').fill('Not-Lowercase');
     await aliasForm.getByRole('button', { name: 'Move alias' }).click();
     const note = aliasForm.getByRole('alert');
-    await note.getByRole('listitem').getByText(/^alias: use lowercase letters/).waitFor();
+    await note
+      .getByRole('listitem')
+      .getByText(/^alias: use lowercase letters/)
+      .waitFor();
     const text = (await note.textContent()) ?? '';
     for (const raw of ['[', '{', '"code"', 'invalid_format']) expect(text).not.toContain(raw);
     // A refusal is not something a retry fixes.
@@ -238,7 +242,10 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     expect((await client.models.get.query({ model: 'old-model' })).archivedAt).toBeNull();
     answer(true, asked);
     await page.getByRole('button', { name: 'Archive' }).click();
-    await page.locator('.screen-header').getByText(/^archived /).waitFor();
+    await page
+      .locator('.screen-header')
+      .getByText(/^archived /)
+      .waitFor();
     expect((await client.models.get.query({ model: 'old-model' })).archivedAt).not.toBeNull();
     await nav('Models').click();
     await page.getByTestId('models-table').getByRole('link', { name: 'hour-model' }).waitFor();
@@ -267,7 +274,9 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     const commandJob = await client.jobs.get.query({ id: commandJobId });
     expect(commandJob.trainer).toEqual({ kind: 'command', command: ['/bin/sh', '-c', 'echo "started in $(pwd)"'], cwd: dataDir });
     expect(await waitForJob(commandJobId)).toBe('succeeded');
-    await expect(client.jobs.logs.query({ id: commandJobId, stream: 'stdout' })).resolves.toMatchObject({ text: expect.stringContaining(`started in ${dataDir}`) });
+    await expect(client.jobs.logs.query({ id: commandJobId, stream: 'stdout' })).resolves.toMatchObject({
+      text: expect.stringContaining(`started in ${dataDir}`),
+    });
 
     // A fine-tune: pick the model, then its version.
     await nav('Jobs').click();
@@ -296,7 +305,8 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
     const recent = page.getByTestId('recent-jobs');
     await recent.getByRole('link', { name: 'ft-job' }).waitFor();
     const count = async (status: 'succeeded' | 'cancelled' | 'failed') => `${status} ${(await client.jobs.list.query({ status, limit: 200 })).items.length}`;
-    for (const status of ['succeeded', 'cancelled', 'failed'] as const) await expect.poll(() => page.getByTestId(`count-${status}`).textContent(), { timeout: 15_000 }).toBe(await count(status));
+    for (const status of ['succeeded', 'cancelled', 'failed'] as const)
+      await expect.poll(() => page.getByTestId(`count-${status}`).textContent(), { timeout: 15_000 }).toBe(await count(status));
     // hour-model-job, old-model-job, cmd-job, ft-job; the sleeper was cancelled.
     await expect(page.getByTestId('count-succeeded').textContent()).resolves.toBe('succeeded 4');
     await expect(page.getByTestId('count-cancelled').textContent()).resolves.toBe('cancelled 1');

@@ -50,13 +50,17 @@ process.exit(1);
     await page.locator('.badge-failed').waitFor();
     await expect(page.locator('dd.error-text').textContent()).resolves.toBe('trainer exited with code 1: ValueError: learning rate must be positive, got -0.1');
     const text = (await stderr.textContent()) ?? '';
-    expect(text).toContain('Traceback (most recent call last):\n  File "train.py", line 12, in <module>\n    main()\nValueError: learning rate must be positive, got -0.1');
+    expect(text).toContain(
+      'Traceback (most recent call last):\n  File "train.py", line 12, in <module>\n    main()\nValueError: learning rate must be positive, got -0.1',
+    );
     expect(text).toContain('noise 59');
     expect(text).not.toMatch(/noise 2[0-3]\n/); // bounded: the last 40 lines
     await page.getByText(/Last 40 lines of \d+(\.\d)? (B|KiB)\./).waitFor();
     await page.getByRole('heading', { name: 'Trainer stderr' }).waitFor();
     // Scrolled to the end, where the exception is.
-    await expect(stderr.evaluate((element) => element.scrollHeight > element.clientHeight && element.scrollTop + element.clientHeight >= element.scrollHeight - 1)).resolves.toBe(true);
+    await expect(
+      stderr.evaluate((element) => element.scrollHeight > element.clientHeight && element.scrollTop + element.clientHeight >= element.scrollHeight - 1),
+    ).resolves.toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'job-failure.png'), fullPage: true });
 
     // Opened afresh, a failed job's page shows the same.

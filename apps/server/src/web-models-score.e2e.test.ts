@@ -29,7 +29,9 @@ describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts sc
     const imported = await fetch(`${server.url}/import/training-data`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
-      body: syntheticPairs(400, 8).map((pair) => JSON.stringify(pair)).join('\n'),
+      body: syntheticPairs(400, 8)
+        .map((pair) => JSON.stringify(pair))
+        .join('\n'),
     });
     expect(imported.status).toBe(200);
     const snapshot = await client.datasets.createSnapshot.mutate({ name: 'web-fresh', validationFraction: 0.2 });

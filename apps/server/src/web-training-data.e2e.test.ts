@@ -38,7 +38,9 @@ describe.skipIf(skip)(`Training data screen in Chromium, with the demo data on${
   it('filters the demo data out, and a snapshot from the form freezes exactly the count the table shows', async () => {
     await session.signIn();
     await page.getByRole('link', { name: 'Training data' }).click();
-    await matchCount().getByText(`${2_000 + OWN} pairs match`).waitFor();
+    await matchCount()
+      .getByText(`${2_000 + OWN} pairs match`)
+      .waitFor();
 
     const filters = page.getByRole('search');
     await filters.getByLabel('Without tags').fill('demo');

@@ -184,27 +184,31 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await shot('09-score');
   });
 
-  it.skipIf(noPostgres)(`adds a remote and pushes the version with progress in the outbox${noPostgres ? ` — skipped: ${noPostgres}` : ''}`, async () => {
-    postgres = await startPostgresServer();
-    const databaseUrl = await postgres.createDatabase('web_registry');
-    registry = await startSharedRegistry({ databaseUrl });
-    const { token } = await createRegistryToken(databaseUrl, 'web-ui', 'write');
-    await page.getByRole('link', { name: 'Sync' }).click();
-    await page.getByText('No remotes').waitFor();
-    const remoteForm = page.getByRole('form', { name: 'Add remote' });
-    await remoteForm.getByLabel('Name').fill('team');
-    await remoteForm.getByLabel('URL').fill(registry.url);
-    await remoteForm.getByLabel('API token').fill(token);
-    await remoteForm.getByRole('button', { name: 'Add remote' }).click();
-    const transfer = page.getByRole('form', { name: 'Push or pull a version' });
-    await transfer.getByLabel('Model').fill('ui-detector');
-    await transfer.getByLabel('Version').fill('production');
-    await transfer.getByRole('button', { name: 'Push' }).click();
-    const outbox = page.getByTestId('outbox-table');
-    await outbox.getByText('done').waitFor({ timeout: 60_000 });
-    await expect(outbox.textContent()).resolves.toContain('remote v1');
-    await shot('10-sync');
-  }, 120_000);
+  it.skipIf(noPostgres)(
+    `adds a remote and pushes the version with progress in the outbox${noPostgres ? ` — skipped: ${noPostgres}` : ''}`,
+    async () => {
+      postgres = await startPostgresServer();
+      const databaseUrl = await postgres.createDatabase('web_registry');
+      registry = await startSharedRegistry({ databaseUrl });
+      const { token } = await createRegistryToken(databaseUrl, 'web-ui', 'write');
+      await page.getByRole('link', { name: 'Sync' }).click();
+      await page.getByText('No remotes').waitFor();
+      const remoteForm = page.getByRole('form', { name: 'Add remote' });
+      await remoteForm.getByLabel('Name').fill('team');
+      await remoteForm.getByLabel('URL').fill(registry.url);
+      await remoteForm.getByLabel('API token').fill(token);
+      await remoteForm.getByRole('button', { name: 'Add remote' }).click();
+      const transfer = page.getByRole('form', { name: 'Push or pull a version' });
+      await transfer.getByLabel('Model').fill('ui-detector');
+      await transfer.getByLabel('Version').fill('production');
+      await transfer.getByRole('button', { name: 'Push' }).click();
+      const outbox = page.getByTestId('outbox-table');
+      await outbox.getByText('done').waitFor({ timeout: 60_000 });
+      await expect(outbox.textContent()).resolves.toContain('remote v1');
+      await shot('10-sync');
+    },
+    120_000,
+  );
 
   it('goes back to the sign-in form when the session is gone (cookie cleared, or signed out)', async () => {
     await page.context().clearCookies();

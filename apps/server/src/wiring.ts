@@ -2,7 +2,15 @@ import type { ApiServices } from '@trainyard/api';
 import type { Logger } from '@trainyard/core';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type BlobStore, createArtifactService, createFsBlobStore, createFsMultipartTarget, loadS3BlobStore, type MultipartTarget, withBlobIndex } from '@trainyard/artifacts';
+import {
+  type BlobStore,
+  createArtifactService,
+  createFsBlobStore,
+  createFsMultipartTarget,
+  loadS3BlobStore,
+  type MultipartTarget,
+  withBlobIndex,
+} from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
@@ -26,7 +34,11 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
   const store = config.artifactStore;
   if (store.kind === 'filesystem') return createFsMultipartTarget(join(config.dataDir, 'uploads'), blobs);
   const s3 = await loadS3BlobStore();
-  return s3.createS3MultipartTarget(s3.createS3Client(store), { bucket: store.bucket, prefix: store.prefix, urlExpirySeconds: config.sync.uploadUrlExpirySeconds });
+  return s3.createS3MultipartTarget(s3.createS3Client(store), {
+    bucket: store.bucket,
+    prefix: store.prefix,
+    urlExpirySeconds: config.sync.uploadUrlExpirySeconds,
+  });
 };
 
 /** An upload session untouched this long is abandoned (presigned URLs expire well before). */
@@ -59,7 +71,11 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database);
   const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
-  const { orchestrator, jobs, bus: jobBus } = createTrainingContext({
+  const {
+    orchestrator,
+    jobs,
+    bus: jobBus,
+  } = createTrainingContext({
     database,
     root: config.dataDir,
     snapshots,
@@ -76,7 +92,15 @@ export const createServices = async (config: ServerConfig, database: Database, l
     graceMs: config.orchestrator.graceMs,
   });
 
-  const exchange = createRegistryExchangeService({ database, blobs, uploads: await createUploadTarget(config, store), artifacts, models, versions, registryUrl: publicUrl });
+  const exchange = createRegistryExchangeService({
+    database,
+    blobs,
+    uploads: await createUploadTarget(config, store),
+    artifacts,
+    models,
+    versions,
+    registryUrl: publicUrl,
+  });
   const sync = createSyncService({
     database,
     blobs,
@@ -143,8 +167,8 @@ export const startBackground = async (services: Services, config: ServerConfig, 
     afterListen() {
       // After the server listens: a fresh data dir must not start slower because of the demo data.
       if (config.demoData) {
-        demo = seedDemoDataset({ database: services.database, trainingData: services.trainingData, snapshots: services.snapshots, logger }).catch((err: unknown) =>
-          logger.error({ err }, 'demo dataset failed'),
+        demo = seedDemoDataset({ database: services.database, trainingData: services.trainingData, snapshots: services.snapshots, logger }).catch(
+          (err: unknown) => logger.error({ err }, 'demo dataset failed'),
         );
       }
     },

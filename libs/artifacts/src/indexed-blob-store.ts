@@ -62,9 +62,9 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
   const { sql } = database;
   /** True when this call recorded it (it was not known before). */
   const record = async (sha256: string, size: number): Promise<boolean> =>
-    (await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size])).length > 0;
-  const isIndexed = async (sha256: string): Promise<boolean> =>
-    (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
+    (await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size]))
+      .length > 0;
+  const isIndexed = async (sha256: string): Promise<boolean> => (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
   const serialized = keyedSerializer();
   const corrupt = new Map<string, CorruptBlob>();
   /** Watches a verifying read: a hash mismatch marks the blob corrupt. */
@@ -89,7 +89,8 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
   };
   return {
     kind: store.kind,
-    put: (source, options = {}) => (options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options))),
+    put: (source, options = {}) =>
+      options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options)),
     stat: (sha256) => store.stat(sha256),
     async read(sha256, range) {
       if (corrupt.has(sha256)) {

@@ -133,7 +133,9 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
 
     async readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable> {
       try {
-        const result = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)), Range: `bytes=${range.start}-${range.end}` }));
+        const result = await client.send(
+          new GetObjectCommand({ Bucket: config.bucket, Key: key(assertSha256(sha256)), Range: `bytes=${range.start}-${range.end}` }),
+        );
         return result.Body as Readable;
       } catch (error) {
         if (isS3NotFound(error)) throw new DomainError('NOT_FOUND', `Blob ${sha256} not found`, { sha256 });
@@ -148,9 +150,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
     async *list(): AsyncIterable<BlobInfo> {
       let token: string | undefined;
       do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${config.prefix}sha256/`, ContinuationToken: token }),
-        );
+        const page = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${config.prefix}sha256/`, ContinuationToken: token }));
         for (const object of page.Contents ?? []) {
           const name = object.Key?.slice(object.Key.lastIndexOf('/') + 1) ?? '';
           if (/^[0-9a-f]{64}$/.test(name)) yield { sha256: name, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
@@ -174,6 +174,5 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
     },
   };
 };
-
 
 export { createS3MultipartTarget, type S3MultipartTargetConfig } from './s3-multipart-target';

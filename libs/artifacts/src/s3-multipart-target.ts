@@ -76,7 +76,8 @@ export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTar
         // Typically an earlier attempt completed it and died before verifying (S3 then answers
         // NoSuchUpload; s3rver an internal error): whatever is under the key gets verified below.
         if (!(await exists(Key))) {
-          if (errorName(error) === 'NoSuchUpload') throw new DomainError('NOT_FOUND', `The store no longer has upload session ${session.id}; start the upload again`);
+          if (errorName(error) === 'NoSuchUpload')
+            throw new DomainError('NOT_FOUND', `The store no longer has upload session ${session.id}; start the upload again`);
           throw error;
         }
       }

@@ -28,8 +28,7 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
 export const MAX_QUERY_URL_LENGTH = 6_000;
 
 /** Length of the URL-encoded input a GET would carry (what the batch link puts after `input=`). */
-const encodedInputLength = (input: unknown): number =>
-  input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: superjson.serialize(input) })).length;
+const encodedInputLength = (input: unknown): number => (input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: superjson.serialize(input) })).length);
 
 /**
  * The tRPC code a non-tRPC failure (the guard's answer, a proxy's page) is given, by HTTP status.
@@ -37,9 +36,23 @@ const encodedInputLength = (input: unknown): number =>
  * domain code answers with it must agree with libs/core's ERROR_CODES (trainyard-client.test.ts).
  */
 export const TRPC_CODE_FOR_STATUS: Readonly<Record<number, string>> = {
-  400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_SUPPORTED', 408: 'TIMEOUT',
-  409: 'CONFLICT', 412: 'PRECONDITION_FAILED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE_CONTENT',
-  429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL_SERVER_ERROR', 501: 'NOT_IMPLEMENTED', 502: 'BAD_GATEWAY', 503: 'SERVICE_UNAVAILABLE', 504: 'GATEWAY_TIMEOUT',
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  500: 'INTERNAL_SERVER_ERROR',
+  501: 'NOT_IMPLEMENTED',
+  502: 'BAD_GATEWAY',
+  503: 'SERVICE_UNAVAILABLE',
+  504: 'GATEWAY_TIMEOUT',
 };
 
 const STATUS_MESSAGE: Record<number, string> = {
@@ -96,10 +109,17 @@ const withPlainErrors =
     const guardMessage = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
     const plainText = /^text\/plain\b/i.test(response.headers.get('content-type') ?? '') && text.length <= 300 && !text.includes('\n') ? text.trim() : '';
     // With a token, a 401 can only mean the token: wrong, revoked or for another server.
-    const reason = tokenSent && response.status === 401 ? 'The server refused the token' : typeof guardMessage === 'string' ? guardMessage : plainText || (STATUS_MESSAGE[response.status] ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    const reason =
+      tokenSent && response.status === 401
+        ? 'The server refused the token'
+        : typeof guardMessage === 'string'
+          ? guardMessage
+          : plainText || (STATUS_MESSAGE[response.status] ?? `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
     const message = `${reason} (HTTP ${response.status})`;
     const code = TRPC_CODE_FOR_STATUS[response.status] ?? (response.status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-    const error = { json: { message, code: response.status >= 500 ? -32603 : -32600, data: { code, httpStatus: response.status, domainCode: null, zodIssues: null } } };
+    const error = {
+      json: { message, code: response.status >= 500 ? -32603 : -32600, data: { code, httpStatus: response.status, domainCode: null, zodIssues: null } },
+    };
     const headers = new Headers(response.headers);
     headers.set('content-type', 'application/json');
     headers.delete('content-length');
@@ -141,7 +161,12 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
           url: base,
           transformer: superjson,
           ...(options.token || !browserEventSource
-            ? { EventSource, eventSourceOptions: { fetch: (input: string | URL, init?: RequestInit) => fetchImpl(input, { ...init, headers: { ...init?.headers, ...authorization } }) } }
+            ? {
+                EventSource,
+                eventSourceOptions: {
+                  fetch: (input: string | URL, init?: RequestInit) => fetchImpl(input, { ...init, headers: { ...init?.headers, ...authorization } }),
+                },
+              }
             : { EventSource: browserEventSource }),
         }),
         false: splitLink({
@@ -181,8 +206,15 @@ export interface TrainyardErrorInfo {
 
 /** What went wrong with a call, in a shape a program can branch on. */
 export const trainyardErrorInfo = (error: unknown): TrainyardErrorInfo => {
-  if (!(error instanceof TRPCClientError)) return { code: null, httpStatus: null, domainCode: null, details: null, issues: [], message: String((error as Error)?.message ?? error) };
-  const data = (error.data ?? {}) as { code?: string; httpStatus?: number; domainCode?: string | null; details?: Record<string, unknown> | null; zodIssues?: Array<{ path: string[]; message: string }> | null };
+  if (!(error instanceof TRPCClientError))
+    return { code: null, httpStatus: null, domainCode: null, details: null, issues: [], message: String((error as Error)?.message ?? error) };
+  const data = (error.data ?? {}) as {
+    code?: string;
+    httpStatus?: number;
+    domainCode?: string | null;
+    details?: Record<string, unknown> | null;
+    zodIssues?: Array<{ path: string[]; message: string }> | null;
+  };
   // The server's guard (token, host, content type) answers before tRPC does: only the HTTP status is known then.
   const httpStatus = data.httpStatus ?? (error.meta?.['response'] as Response | undefined)?.status ?? null;
   return {

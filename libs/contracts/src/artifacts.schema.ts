@@ -20,7 +20,11 @@ export const registerArtifactInput = z.strictObject({
   sha256: sha256Schema,
   name: artifactName,
   type: artifactType,
-  mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(128).default('application/octet-stream'),
+  mediaType: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+$/)
+    .max(128)
+    .default('application/octet-stream'),
   trainingJobId: z.uuid().optional(),
   modelVersionId: z.uuid().optional(),
   metadata: metadataSchema.default({}),

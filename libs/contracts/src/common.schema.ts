@@ -70,7 +70,8 @@ export const jsonProblem = (value: unknown, bounds: JsonBounds): JsonProblem | u
     } else if (typeof node === 'string') {
       estimate += node.length + 2;
     } else if (typeof node === 'object') {
-      if (depth >= maxDepth) return { path: [...path], message: maxDepth === 1 ? 'must be a string, number, boolean or null (no nesting)' : `nests deeper than ${maxDepth} levels` };
+      if (depth >= maxDepth)
+        return { path: [...path], message: maxDepth === 1 ? 'must be a string, number, boolean or null (no nesting)' : `nests deeper than ${maxDepth} levels` };
       if (Array.isArray(node)) {
         estimate += 2;
         for (let index = 0; index < node.length; index += 1) {
@@ -110,14 +111,16 @@ export const jsonProblem = (value: unknown, bounds: JsonBounds): JsonProblem | u
 };
 
 const boundedJson = <T>(bounds: JsonBounds, requireObject: boolean) =>
-  z.custom<T>(() => true).superRefine((value, ctx) => {
-    if (requireObject && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
-      return;
-    }
-    const problem = jsonProblem(value, bounds);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
-  });
+  z
+    .custom<T>(() => true)
+    .superRefine((value, ctx) => {
+      if (requireObject && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        return;
+      }
+      const problem = jsonProblem(value, bounds);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+    });
 
 /** Any bounded JSON value; every free-form JSON input goes through this or `jsonObject`. (Typed loosely, as stored JSON columns are.) */
 export const jsonValue = (bounds: JsonBounds) => boundedJson<unknown>(bounds, false);

@@ -3,12 +3,33 @@ import { JSON_LIMITS, jsonObject, LIMITS, pageInput } from './common.schema';
 import { gateRules, modelName } from './registry.schema';
 
 export const trainerSpec = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('builtin'), name: z.string().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/) }),
+  z.strictObject({
+    kind: z.literal('builtin'),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z][a-z0-9-]*$/),
+  }),
   z.strictObject({
     kind: z.literal('command'),
-    command: z.array(z.string().min(1).max(4_096).refine((v) => !v.includes('\u0000'), 'must not contain NUL')).min(1).max(256),
+    command: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(4_096)
+          .refine((v) => !v.includes('\u0000'), 'must not contain NUL'),
+      )
+      .min(1)
+      .max(256),
     /** Working directory on this machine (local mode only; the caller already runs code here). */
-    cwd: z.string().max(4_096).regex(/^\//, 'must be an absolute path').refine((v) => !v.includes('\u0000'), 'must not contain NUL').optional(),
+    cwd: z
+      .string()
+      .max(4_096)
+      .regex(/^\//, 'must be an absolute path')
+      .refine((v) => !v.includes('\u0000'), 'must not contain NUL')
+      .optional(),
   }),
 ]);
 export type TrainerSpec = z.infer<typeof trainerSpec>;
@@ -36,7 +57,12 @@ export const createJobInput = z.strictObject({
     .strictObject({
       cpus: z.number().min(0.1).max(1_024).optional(),
       memoryMb: z.number().int().min(16).max(10_000_000).optional(),
-      timeoutSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 86_400)
+        .optional(),
     })
     .default({}),
   checkpoints: checkpointPolicy.prefault({}),
@@ -68,7 +94,12 @@ export const jobLogsInput = z.strictObject({
   /** Last N lines; or a byte range with `offset`/`length`. */
   tail: z.number().int().min(1).max(10_000).optional(),
   offset: z.number().int().min(0).optional(),
-  length: z.number().int().min(1).max(4 * 1024 * 1024).default(64 * 1024),
+  length: z
+    .number()
+    .int()
+    .min(1)
+    .max(4 * 1024 * 1024)
+    .default(64 * 1024),
 });
 /** How much of a failed job's stderr is shown with its error (CLI `jobs show`/`follow`, the web job page). */
 export const FAILURE_LOG_TAIL = { lines: 40, bytes: 8 * 1024 } as const;

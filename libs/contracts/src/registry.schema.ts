@@ -19,12 +19,22 @@ export const aliasName = z
   .refine((value) => !/^v\d+$/.test(value), 'must not look like a version number (v1, v2, …)')
   .refine((value) => !(RESERVED_ALIASES as readonly string[]).includes(value), `is reserved (${RESERVED_ALIASES.join(', ')})`);
 
-export const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/);
+export const tag = z
+  .string()
+  .min(1)
+  .max(LIMITS.tagLength)
+  .regex(/^[\w.:/-]+$/);
 export const tags = z.array(tag).max(LIMITS.tagsPerItem);
 export const metadata = scalarMetadata;
 export const metrics = jsonObject({ maxBytes: JSON_LIMITS.objectBytes, maxDepth: 1 }).pipe(
   z
-    .record(z.string().max(128).regex(/^[\w./-]+$/), z.number().refine(Number.isFinite, 'must be finite'))
+    .record(
+      z
+        .string()
+        .max(128)
+        .regex(/^[\w./-]+$/),
+      z.number().refine(Number.isFinite, 'must be finite'),
+    )
     .refine((value) => Object.keys(value).length <= 256, 'at most 256 metrics'),
 );
 

@@ -7,12 +7,20 @@ export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES);
 export type TokenScope = z.infer<typeof tokenScope>;
 
-export const remoteName = z.string().min(1).max(64).regex(/^[a-z][a-z0-9_-]*$/, 'use lowercase letters, digits, _ and -, starting with a letter');
+export const remoteName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z][a-z0-9_-]*$/, 'use lowercase letters, digits, _ and -, starting with a letter');
 
 export const addRemoteInput = z.strictObject({
   name: remoteName,
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(2_048),
-  token: z.string().min(16).max(1_024).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  token: z
+    .string()
+    .min(16)
+    .max(1_024)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
 });
 export const remoteRefInput = z.strictObject({ name: remoteName });
 
@@ -32,7 +40,9 @@ export const versionBundle = z.strictObject({
     validation: jsonValue({ maxBytes: 4 * JSON_LIMITS.objectBytes }).optional(),
   }),
   artifacts: z
-    .array(z.strictObject({ name: artifactName, type: artifactType, mediaType: z.string().max(128), sha256: sha256Schema, size: z.number().int().min(0), metadata }))
+    .array(
+      z.strictObject({ name: artifactName, type: artifactType, mediaType: z.string().max(128), sha256: sha256Schema, size: z.number().int().min(0), metadata }),
+    )
     .max(10_000),
   /** The dataset snapshot's manifest (not its data), the training job and the parent version. */
   lineage: z.strictObject({
@@ -50,7 +60,14 @@ export const versionBundle = z.strictObject({
         createdAt: z.string().max(64),
       })
       .nullable(),
-    trainingJob: z.strictObject({ id: z.uuid(), name: z.string().max(LIMITS.nameLength), trainer: jsonValue({ maxBytes: 2 * 1024 * 1024 }), hyperparameters: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }) }).nullable(),
+    trainingJob: z
+      .strictObject({
+        id: z.uuid(),
+        name: z.string().max(LIMITS.nameLength),
+        trainer: jsonValue({ maxBytes: 2 * 1024 * 1024 }),
+        hyperparameters: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
+      })
+      .nullable(),
     parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).nullable(),
   }),
   /** Where the version was made (registry URL or "local") and its number there. */
@@ -62,7 +79,11 @@ export type VersionBundle = z.infer<typeof versionBundle>;
 export const missingBlobsInput = z.strictObject({ hashes: z.array(sha256Schema).max(10_000) });
 export const startUploadInput = z.strictObject({
   sha256: sha256Schema,
-  size: z.number().int().min(0).max(5 * 1024 ** 4),
+  size: z
+    .number()
+    .int()
+    .min(0)
+    .max(5 * 1024 ** 4),
 });
 export const completeUploadInput = z.strictObject({
   sessionId: z.uuid(),

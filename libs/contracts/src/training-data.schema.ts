@@ -15,7 +15,11 @@ const text = z
   .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
   .refine(noNul, 'must not contain NUL characters');
 const shortText = z.string().max(LIMITS.nameLength).refine(noNul, 'must not contain NUL characters');
-const tag = z.string().min(1).max(LIMITS.tagLength).regex(/^[\w.:/-]+$/, 'tags use letters, digits and . _ : / -');
+const tag = z
+  .string()
+  .min(1)
+  .max(LIMITS.tagLength)
+  .regex(/^[\w.:/-]+$/, 'tags use letters, digits and . _ : / -');
 
 export const pairInput = z.strictObject({
   aiText: text,
@@ -27,7 +31,10 @@ export const pairInput = z.strictObject({
   sourceTransformationId: shortText.optional(),
   sourceModel: shortText.optional(),
   sourceProvider: shortText.optional(),
-  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or en-GB').optional(),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or en-GB')
+    .optional(),
   tags: z.array(tag).max(LIMITS.tagsPerItem).default([]),
 });
 export type PairInput = z.input<typeof pairInput>;
@@ -130,7 +137,12 @@ export const createSnapshotInput = z.strictObject({
   name: z.string().min(1).max(LIMITS.nameLength),
   filter: dataFilter.default({}),
   validationFraction: z.number().min(0).max(0.9).default(0.1),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(42),
 });
 export const snapshotIdInput = z.strictObject({ id: z.uuid() });
 export const listSnapshotsInput = z.strictObject({ ...pageInput });

@@ -4,15 +4,7 @@
  * never reaches a client with its message.
  */
 export type DomainErrorCode =
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'INVALID_ARGUMENT'
-  | 'FAILED_PRECONDITION'
-  | 'INTEGRITY'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNAVAILABLE';
+  'NOT_FOUND' | 'CONFLICT' | 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION' | 'INTEGRITY' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'PAYLOAD_TOO_LARGE' | 'UNAVAILABLE';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';
@@ -28,5 +20,4 @@ export class DomainError extends Error {
 
 export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
 
-export const notFound = (what: string, details: Record<string, unknown> = {}): DomainError =>
-  new DomainError('NOT_FOUND', `${what} not found`, details);
+export const notFound = (what: string, details: Record<string, unknown> = {}): DomainError => new DomainError('NOT_FOUND', `${what} not found`, details);

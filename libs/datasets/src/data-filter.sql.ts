@@ -10,10 +10,7 @@ export interface SqlFragment {
  * snapshots so they can never disagree about which points match. Values only ever travel as
  * parameters.
  */
-export const filterToSql = (
-  filter: DataFilter,
-  options: { firstParam?: number; excludedByDefault?: boolean | 'any' } = {},
-): SqlFragment => {
+export const filterToSql = (filter: DataFilter, options: { firstParam?: number; excludedByDefault?: boolean | 'any' } = {}): SqlFragment => {
   const firstParam = options.firstParam ?? 1;
   const clauses: string[] = [];
   const params: unknown[] = [];

@@ -24,7 +24,11 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const readLines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { contentHash: string; split: string });
+const readLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { contentHash: string; split: string });
 
 describe('dataset snapshots', () => {
   it('freezes the matching points with a deterministic split and a manifest', async () => {
@@ -63,10 +67,15 @@ describe('dataset snapshots', () => {
     expect(fresh.totalCount).toBe(396);
   });
 
-  it('writes each line exactly as JSON.stringify of a snapshot line would, with splitOf\'s split, whatever the text', async () => {
+  it("writes each line exactly as JSON.stringify of a snapshot line would, with splitOf's split, whatever the text", async () => {
     const awkward = ['quotes " and \\ backslashes', 'tab\tnew\nline\r\u0001\u001f\u007f', 'unicode é 漢字 🙂 \u2028', '</script> & <b>', "it's"];
     const collected = await createTrainingDataService(db).collectBatch(
-      awkward.map((text, i) => ({ aiText: `Awkward ${i}: ${text} — the original, long enough`, humanizedText: `awkward ${i}: ${text}`, tags: ['awkward', `t:${i}/x`], feedbackRating: i + 1 })),
+      awkward.map((text, i) => ({
+        aiText: `Awkward ${i}: ${text} — the original, long enough`,
+        humanizedText: `awkward ${i}: ${text}`,
+        tags: ['awkward', `t:${i}/x`],
+        feedbackRating: i + 1,
+      })),
     );
     expect(collected.map((result) => result.status)).toEqual(awkward.map(() => 'created'));
     const snapshot = await snapshots.create({ name: 'awkward', filter: { tags: ['awkward'] }, validationFraction: 0.5, seed: 11 });
@@ -85,7 +94,9 @@ describe('dataset snapshots', () => {
       };
       expect(line).toBe(JSON.stringify(expected));
     }
-    expect(lines.map((line) => (JSON.parse(line) as SnapshotLine).aiText.replace(/^Awkward \d: /, '').replace(/ — the original, long enough$/, '')).sort()).toEqual([...awkward].sort());
+    expect(
+      lines.map((line) => (JSON.parse(line) as SnapshotLine).aiText.replace(/^Awkward \d: /, '').replace(/ — the original, long enough$/, '')).sort(),
+    ).toEqual([...awkward].sort());
     expect(snapshot.validationCount).toBe(lines.filter((line) => (JSON.parse(line) as SnapshotLine).split === 'validation').length);
     expect(snapshot.trainCount + snapshot.validationCount).toBe(awkward.length);
   });

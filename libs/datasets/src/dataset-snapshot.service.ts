@@ -119,7 +119,18 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
         await tx.query(
           `INSERT INTO "DatasetSnapshot" ("id", "name", "filter", "validationFraction", "seed", "totalCount", "trainCount", "validationCount", "blobSha256", "blobSize")
            VALUES ($1::uuid, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::bigint)`,
-          [id, input.name, JSON.stringify(input.filter), input.validationFraction, input.seed, counts.total, counts.train, counts.validation, stored.sha256, String(stored.size)],
+          [
+            id,
+            input.name,
+            JSON.stringify(input.filter),
+            input.validationFraction,
+            input.seed,
+            counts.total,
+            counts.train,
+            counts.validation,
+            stored.sha256,
+            String(stored.size),
+          ],
         );
       });
       return this.get(id);
@@ -144,7 +155,10 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
       const snapshot = await this.get(id);
       await mkdir(join(dataDir, 'train'), { recursive: true });
       await mkdir(join(dataDir, 'validation'), { recursive: true });
-      const outputs = { train: createWriteStream(join(dataDir, 'train', 'data.jsonl')), validation: createWriteStream(join(dataDir, 'validation', 'data.jsonl')) };
+      const outputs = {
+        train: createWriteStream(join(dataDir, 'train', 'data.jsonl')),
+        validation: createWriteStream(join(dataDir, 'validation', 'data.jsonl')),
+      };
       const written = { train: 0, validation: 0 };
       const reader = createInterface({ input: await blobs.read(snapshot.blobSha256), crlfDelay: Infinity });
       try {

@@ -14,8 +14,17 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 
 /** CSV columns (header row required). Tags are separated by `;`. */
 export const CSV_COLUMNS = [
-  'aiText', 'humanizedText', 'detectionScoreBefore', 'detectionScoreAfter', 'feedbackRating', 'feedbackComment',
-  'sourceTransformationId', 'sourceModel', 'sourceProvider', 'language', 'tags',
+  'aiText',
+  'humanizedText',
+  'detectionScoreBefore',
+  'detectionScoreAfter',
+  'feedbackRating',
+  'feedbackComment',
+  'sourceTransformationId',
+  'sourceModel',
+  'sourceProvider',
+  'language',
+  'tags',
 ] as const;
 const NUMERIC = new Set(['detectionScoreBefore', 'detectionScoreAfter', 'feedbackRating']);
 
@@ -125,7 +134,11 @@ const csvRecord = (row: Record<string, string>): Record<string, unknown> => {
   const record: Record<string, unknown> = {};
   for (const [column, value] of Object.entries(row)) {
     if (value === '') continue;
-    if (column === 'tags') record[column] = value.split(';').map((tag) => tag.trim()).filter(Boolean);
+    if (column === 'tags')
+      record[column] = value
+        .split(';')
+        .map((tag) => tag.trim())
+        .filter(Boolean);
     else if (NUMERIC.has(column)) record[column] = Number(value);
     else record[column] = value;
   }
@@ -139,7 +152,10 @@ export const CSV_SENT_AS_JSONL =
 
 /** A first line naming at least two of our CSV columns, comma-separated. */
 const looksLikeCsvHeader = (text: string): boolean => {
-  const names = text.replace(/^\uFEFF/, '').split(',').map((name) => name.trim().replace(/^"|"$/g, ''));
+  const names = text
+    .replace(/^\uFEFF/, '')
+    .split(',')
+    .map((name) => name.trim().replace(/^"|"$/g, ''));
   return names.length >= 2 && names.filter((name) => (CSV_COLUMNS as readonly string[]).includes(name)).length >= 2;
 };
 
@@ -212,7 +228,9 @@ export async function* csvLines(input: AsyncIterable<Buffer>): AsyncGenerator<Pa
       if (headerError) break;
       const oversizedFrom = guard.oversized.get(info.lines);
       const parsed: ParsedLine =
-        oversizedFrom === undefined ? { line: info.lines, record: csvRecord(record) } : { line: oversizedFrom, error: `record is longer than ${MAX_LINE_BYTES} bytes` };
+        oversizedFrom === undefined
+          ? { line: info.lines, record: csvRecord(record) }
+          : { line: oversizedFrom, error: `record is longer than ${MAX_LINE_BYTES} bytes` };
       yield [...skipped.splice(0), parsed];
     }
     if (skipped.length > 0) yield skipped.splice(0);

@@ -14,9 +14,21 @@ export interface PreparedPair {
 export const preparePair = (pair: ParsedPair): PreparedPair => ({ id: newId(), contentHash: pairContentHash(pair.aiText, pair.humanizedText), pair });
 
 const COLUMNS = [
-  'id', 'aiText', 'humanizedText', 'contentHash', 'detectionScoreBefore', 'detectionScoreAfter', 'improvement',
-  'qualityScore', 'feedbackRating', 'feedbackComment', 'sourceTransformationId', 'sourceModel', 'sourceProvider',
-  'language', 'tags',
+  'id',
+  'aiText',
+  'humanizedText',
+  'contentHash',
+  'detectionScoreBefore',
+  'detectionScoreAfter',
+  'improvement',
+  'qualityScore',
+  'feedbackRating',
+  'feedbackComment',
+  'sourceTransformationId',
+  'sourceModel',
+  'sourceProvider',
+  'language',
+  'tags',
 ] as const;
 const COLUMN_LIST = COLUMNS.map((column) => `"${column}"`).join(', ');
 
@@ -135,7 +147,9 @@ export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQuery
       // The last row of a hash repeated within the batch wins, as with a Map of the pairs.
       const fresh = new Map(hashes.map((hash, i) => [hash, i]));
       if (lookUpFirst && fresh.size > 0) {
-        const stored = await db.query<{ contentHash: string }>(`SELECT "contentHash" FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [[...fresh.keys()]]);
+        const stored = await db.query<{ contentHash: string }>(`SELECT "contentHash" FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [
+          [...fresh.keys()],
+        ]);
         for (const { contentHash } of stored) fresh.delete(contentHash);
         lookUpFirst = stored.length > 0;
       }

@@ -9,5 +9,4 @@ import { sha256Hex } from '@trainyard/core';
 export const normaliseText = (text: string): string => text.normalize('NFC').trimEnd();
 
 /** Identical normalised (AI text, humanized text) = the same pair. */
-export const pairContentHash = (aiText: string, humanizedText: string): string =>
-  sha256Hex(`${normaliseText(aiText)}\u0000${normaliseText(humanizedText)}`);
+export const pairContentHash = (aiText: string, humanizedText: string): string => sha256Hex(`${normaliseText(aiText)}\u0000${normaliseText(humanizedText)}`);

@@ -12,11 +12,7 @@ export type ToWorker =
   | { type: 'taken' };
 
 /** Messages from the worker back. */
-export type FromWorker =
-  | { type: 'consumed'; bytes: number }
-  | { type: 'batch'; batch: ImportBatch }
-  | { type: 'done' }
-  | { type: 'failed'; message: string };
+export type FromWorker = { type: 'consumed'; bytes: number } | { type: 'batch'; batch: ImportBatch } | { type: 'done' } | { type: 'failed'; message: string };
 
 /** Batches prepared ahead of the writer; each holds up to 16 MiB of text. */
 export const MAX_BATCHES_AHEAD = 2;

@@ -30,7 +30,9 @@ describe('quality score', () => {
     const padded = `${human} ${human} ${human} ${human}`;
     const base = qualityScore({ aiText: ai, humanizedText: human, detectionScoreBefore: 0.9, detectionScoreAfter: 0.1 });
     expect(qualityScore({ aiText: ai, humanizedText: padded, detectionScoreBefore: 0.9, detectionScoreAfter: 0.1 })).toBeLessThan(base);
-    expect(qualityScore({ aiText: 'Short one.', humanizedText: 'Tiny text.', detectionScoreBefore: 0.9, detectionScoreAfter: 0.1 })).toBeLessThanOrEqual(base / 2);
+    expect(qualityScore({ aiText: 'Short one.', humanizedText: 'Tiny text.', detectionScoreBefore: 0.9, detectionScoreAfter: 0.1 })).toBeLessThanOrEqual(
+      base / 2,
+    );
   });
 
   it('is deterministic and bounded', () => {
@@ -57,10 +59,17 @@ describe('pair identity', () => {
       return union === 0 ? 1 : shared / union;
     };
     let seed = 12345;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
     const alphabet = 'abcab  AB.,éß漢字🙂\u0000\uffff';
     const text = (length: number) => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-    for (const [lengthA, lengthB] of [[0, 0], [1, 2], [5, 5], [40, 60], [300, 10], [5_000, 4_000]]) {
+    for (const [lengthA, lengthB] of [
+      [0, 0],
+      [1, 2],
+      [5, 5],
+      [40, 60],
+      [300, 10],
+      [5_000, 4_000],
+    ]) {
       for (let round = 0; round < 5; round += 1) {
         const [a, b] = [text(lengthA ?? 0), text(lengthB ?? 0)];
         expect(trigramSimilarity(a, b)).toBeCloseTo(reference(a, b), 12);

@@ -32,7 +32,9 @@ beforeAll(async () => {
   data = createTrainingDataService(db);
   snapshots = createDatasetSnapshotService(db, await createFsBlobStore(join(scratch, 'blobs')));
   // 300 "demo" pairs (some also tagged news), 90 of one's own: 30 news, 60 essay.
-  await data.collectBatch(Array.from({ length: 300 }, (_, i) => generatedPair(i, { tags: i % 5 === 0 ? ['demo', 'synthetic', 'news'] : ['demo', 'synthetic'] })));
+  await data.collectBatch(
+    Array.from({ length: 300 }, (_, i) => generatedPair(i, { tags: i % 5 === 0 ? ['demo', 'synthetic', 'news'] : ['demo', 'synthetic'] })),
+  );
   await data.collectBatch(Array.from({ length: 90 }, (_, i) => generatedPair(1_000 + i)));
 });
 afterAll(async () => {
@@ -128,14 +130,18 @@ describe('bulk exclude and include by filter', () => {
 describe('snapshot names', () => {
   it('refuses a second snapshot with a name already taken, with a CONFLICT naming it', async () => {
     const first = await snapshots.create({ name: 'v1', filter: {}, validationFraction: 0.1, seed: 1 });
-    const refusal = await snapshots.create({ name: 'v1', filter: { excludeTags: ['demo'] }, validationFraction: 0.1, seed: 1 }).catch((error: unknown) => error);
+    const refusal = await snapshots
+      .create({ name: 'v1', filter: { excludeTags: ['demo'] }, validationFraction: 0.1, seed: 1 })
+      .catch((error: unknown) => error);
     expect(isDomainError(refusal) && refusal.code).toBe('CONFLICT');
     expect((refusal as Error).message).toBe(`A dataset snapshot named "v1" already exists (${first.id}); snapshots are immutable, so choose another name`);
     expect((await snapshots.list(200)).items.filter((s) => s.name === 'v1')).toHaveLength(1);
   });
 
   it('lets exactly one of several concurrent creates with the same name win', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => snapshots.create({ name: 'race', filter: {}, validationFraction: 0.1, seed: i })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => snapshots.create({ name: 'race', filter: {}, validationFraction: 0.1, seed: i })),
+    );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
     for (const result of results) if (result.status === 'rejected') expect(isDomainError(result.reason) && result.reason.code).toBe('CONFLICT');
     expect((await snapshots.list(200)).items.filter((s) => s.name === 'race')).toHaveLength(1);

@@ -113,13 +113,25 @@ describe('importing files', () => {
       tags: ['a.b:c/d-e', 'under_score'],
     };
     const sparse = { aiText: 'Only the two texts are given for this pair here.', humanizedText: 'Just the two texts, nothing else is set on it.' };
-    const report = await importTrainingData(db.sql, jsonl(JSON.stringify(tricky), JSON.stringify(sparse), JSON.stringify({ ...sparse, aiText: 'has a \u0000 NUL in it' })), 'jsonl');
+    const report = await importTrainingData(
+      db.sql,
+      jsonl(JSON.stringify(tricky), JSON.stringify(sparse), JSON.stringify({ ...sparse, aiText: 'has a \u0000 NUL in it' })),
+      'jsonl',
+    );
     expect(report).toMatchObject({ imported: 2, duplicates: 0 });
     expect(report.rejected).toEqual([{ line: 3, message: 'aiText: must not contain NUL characters' }]);
     const [stored] = (await service.list({ textContains: 'back\\slash' }, 10)).items;
     expect(stored).toMatchObject({ ...tricky, improvement: 0.75, sourceProvider: null, excluded: false });
     const [plain] = (await service.list({ textContains: 'Only the two texts' }, 10)).items;
-    expect(plain).toMatchObject({ ...sparse, detectionScoreBefore: null, feedbackRating: null, feedbackComment: null, sourceModel: null, language: null, tags: [] });
+    expect(plain).toMatchObject({
+      ...sparse,
+      detectionScoreBefore: null,
+      feedbackRating: null,
+      feedbackComment: null,
+      sourceModel: null,
+      language: null,
+      tags: [],
+    });
   });
 
   it('two imports of the same file at once store every pair exactly once and count the rest as duplicates', async () => {
@@ -135,7 +147,11 @@ describe('importing files', () => {
     const stored = generatedPair(60_000);
     await service.collect(stored);
     const fresh = Array.from({ length: 20_000 }, (_, i) => JSON.stringify(generatedPair(40_000 + i)));
-    const report = await importTrainingData(db.sql, jsonl(...fresh, JSON.stringify(stored), JSON.stringify(generatedPair(60_001)), JSON.stringify(stored)), 'jsonl');
+    const report = await importTrainingData(
+      db.sql,
+      jsonl(...fresh, JSON.stringify(stored), JSON.stringify(generatedPair(60_001)), JSON.stringify(stored)),
+      'jsonl',
+    );
     expect(report).toMatchObject({ imported: 20_001, duplicates: 2, rejected: [] });
     const [count] = await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "TrainingDataPoint" WHERE "contentHash" = ANY($1::text[])`, [
       [stored, generatedPair(60_001), generatedPair(40_000), generatedPair(59_999)].map((pair) => pairContentHash(pair.aiText, pair.humanizedText)),

@@ -44,7 +44,10 @@ export const createTrainingDataService = (database: Database) => {
       if (parsed.success) valid.push({ index, prepared: preparePair(parsed.data) });
       else results.push({ index, status: 'rejected', errors: issuesOf(parsed.error) });
     });
-    const created = await insertPairs(sql, valid.map((entry) => entry.prepared));
+    const created = await insertPairs(
+      sql,
+      valid.map((entry) => entry.prepared),
+    );
     const ids = await findByHashes([...new Set(valid.map((entry) => entry.prepared.contentHash))]);
     const claimed = new Set<string>();
     for (const { index, prepared } of valid) {

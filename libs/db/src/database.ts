@@ -16,8 +16,7 @@ export type DatabaseKind = 'pglite' | 'postgresql';
 
 export type DatabaseConfig =
   /** `dataDir` undefined = in memory (tests). */
-  | { kind: 'pglite'; dataDir?: string }
-  | { kind: 'postgresql'; url: string; poolSize?: number };
+  { kind: 'pglite'; dataDir?: string } | { kind: 'postgresql'; url: string; poolSize?: number };
 
 export interface Database {
   kind: DatabaseKind;
@@ -27,9 +26,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const withMigrate = (
-  base: Omit<Database, 'migrate'>,
-): Database => ({
+const withMigrate = (base: Omit<Database, 'migrate'>): Database => ({
   ...base,
   migrate: async (migrations) => applyMigrations(base.sql, migrations ?? (await loadMigrations())),
 });

@@ -31,8 +31,7 @@ export interface MigrationResult {
   alreadyApplied: number;
 }
 
-const migrationError = (message: string, details: Record<string, unknown>): DomainError =>
-  new DomainError('FAILED_PRECONDITION', message, details);
+const migrationError = (message: string, details: Record<string, unknown>): DomainError => new DomainError('FAILED_PRECONDITION', message, details);
 
 /** Refuses to touch a database whose history does not match the committed migrations. */
 const checkHistory = (migrations: readonly Migration[], rows: readonly AppliedRow[]): Set<string> => {
@@ -66,10 +65,11 @@ const checkHistory = (migrations: readonly Migration[], rows: readonly AppliedRo
 
 const applyOne = async (tx: SqlQueryable, migration: Migration): Promise<void> => {
   const id = randomUUID();
-  await tx.query(
-    `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
-    [id, migration.checksum, migration.name],
-  );
+  await tx.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`, [
+    id,
+    migration.checksum,
+    migration.name,
+  ]);
   await tx.exec(migration.sql);
   await tx.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
 };

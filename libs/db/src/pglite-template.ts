@@ -17,9 +17,7 @@ import { pgliteExecutor } from './pglite-executor';
  * native file I/O, and as a tarball that in-memory (test) databases load. A template that is
  * missing or stale is simply rebuilt. `npm install` builds it ahead of the first start.
  */
-export const defaultTemplateCacheDir = fileURLToPath(
-  new URL('../../../node_modules/.cache/trainyard/pglite', import.meta.url),
-);
+export const defaultTemplateCacheDir = fileURLToPath(new URL('../../../node_modules/.cache/trainyard/pglite', import.meta.url));
 
 // The package does not export its package.json, so find it from the resolved entry point.
 const pgliteVersion = (): string => {

@@ -46,7 +46,14 @@ export const lineageGraph = async (db: SqlQueryable, model: string, version?: nu
   const jobIds = [...new Set(versions.flatMap((v) => (v.trainingJobId ? [v.trainingJobId] : [])))];
   const snapshotIds = [...new Set(versions.flatMap((v) => (v.datasetSnapshotId ? [v.datasetSnapshotId] : [])))];
   // Jobs, snapshots and artifacts in one round trip.
-  const related = await db.query<{ kind: 'job' | 'snapshot' | 'artifact'; id: string; name: string; type: string | null; versionId: string | null; jobId: string | null }>(
+  const related = await db.query<{
+    kind: 'job' | 'snapshot' | 'artifact';
+    id: string;
+    name: string;
+    type: string | null;
+    versionId: string | null;
+    jobId: string | null;
+  }>(
     `SELECT 'job' AS "kind", "id", "name", NULL AS "type", NULL::uuid AS "versionId", "datasetSnapshotId" AS "jobId" FROM "TrainingJob" WHERE "id" = ANY($1::uuid[])
      UNION ALL SELECT 'snapshot', "id", "name", NULL, NULL, NULL FROM "DatasetSnapshot" WHERE "id" = ANY($2::uuid[])
      UNION ALL SELECT 'artifact', "id", "name", "type", "modelVersionId", "trainingJobId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($3::uuid[])`,
@@ -54,7 +61,9 @@ export const lineageGraph = async (db: SqlQueryable, model: string, version?: nu
   );
   const jobs = related.filter((r) => r.kind === 'job').map((r) => ({ id: r.id, name: r.name, datasetSnapshotId: r.jobId }));
   const snapshots = related.filter((r) => r.kind === 'snapshot');
-  const artifacts = related.filter((r) => r.kind === 'artifact').map((r) => ({ id: r.id, name: r.name, type: r.type ?? '', modelVersionId: r.versionId, trainingJobId: r.jobId }));
+  const artifacts = related
+    .filter((r) => r.kind === 'artifact')
+    .map((r) => ({ id: r.id, name: r.name, type: r.type ?? '', modelVersionId: r.versionId, trainingJobId: r.jobId }));
 
   const graph: LineageGraph = { nodes: [], edges: [] };
   for (const s of snapshots) graph.nodes.push({ id: s.id, kind: 'snapshot', label: s.name });
@@ -66,7 +75,8 @@ export const lineageGraph = async (db: SqlQueryable, model: string, version?: nu
     if (v.datasetSnapshotId && !v.trainingJobId) graph.edges.push({ from: v.datasetSnapshotId, to: v.id, kind: 'trained_on' });
     if (v.parentVersionId) graph.edges.push({ from: v.parentVersionId, to: v.id, kind: 'fine_tuned_into' });
   }
-  for (const j of jobs) if (j.datasetSnapshotId && snapshotIds.includes(j.datasetSnapshotId)) graph.edges.push({ from: j.datasetSnapshotId, to: j.id, kind: 'trained_on' });
+  for (const j of jobs)
+    if (j.datasetSnapshotId && snapshotIds.includes(j.datasetSnapshotId)) graph.edges.push({ from: j.datasetSnapshotId, to: j.id, kind: 'trained_on' });
   for (const a of artifacts) {
     if (a.trainingJobId) graph.edges.push({ from: a.trainingJobId, to: a.id, kind: 'produced' });
     if (a.modelVersionId) graph.edges.push({ from: a.id, to: a.modelVersionId, kind: 'packaged_in' });

@@ -73,7 +73,10 @@ export const createModelRegistryService = (database: Database) => {
       if (filter.metadata && Object.keys(filter.metadata).length > 0) clauses.push(`m."metadata" @> ${param(JSON.stringify(filter.metadata))}::jsonb`);
       if (filter.cursor) clauses.push(`m."id" < ${param(filter.cursor)}::uuid`);
       const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
-      const rows = await sql.query<ModelOutput>(`SELECT ${MODEL_COLUMNS} FROM ${MODEL_FROM} ${where} ORDER BY m."id" DESC LIMIT ${param(filter.limit + 1)}`, params);
+      const rows = await sql.query<ModelOutput>(
+        `SELECT ${MODEL_COLUMNS} FROM ${MODEL_FROM} ${where} ORDER BY m."id" DESC LIMIT ${param(filter.limit + 1)}`,
+        params,
+      );
       return pageOf(rows, filter.limit, (model) => model.id);
     },
 
@@ -105,7 +108,8 @@ export const createModelRegistryService = (database: Database) => {
           await tx.query(`UPDATE "ModelRegistry" SET "parentId" = $2 WHERE "id" = $1`, [model.id, parent]);
         }
         if (changes.description !== undefined) await tx.query(`UPDATE "ModelRegistry" SET "description" = $2 WHERE "id" = $1`, [model.id, changes.description]);
-        if (changes.metadata !== undefined) await tx.query(`UPDATE "ModelRegistry" SET "metadata" = $2::jsonb WHERE "id" = $1`, [model.id, JSON.stringify(changes.metadata)]);
+        if (changes.metadata !== undefined)
+          await tx.query(`UPDATE "ModelRegistry" SET "metadata" = $2::jsonb WHERE "id" = $1`, [model.id, JSON.stringify(changes.metadata)]);
         await tx.query(`UPDATE "ModelRegistry" SET "updatedAt" = now() WHERE "id" = $1`, [model.id]);
         await appendEvent(tx, model.id, 'model.updated', actor, changes);
         return get(name, tx);
@@ -116,7 +120,9 @@ export const createModelRegistryService = (database: Database) => {
         const model = await lockModel(tx, name);
         if (model.archivedAt) return get(name, tx);
         if (model.activeVersionId) {
-          throw new DomainError('FAILED_PRECONDITION', `Model ${name} has an active version; clear it (setActive with version null) before archiving`, { model: name });
+          throw new DomainError('FAILED_PRECONDITION', `Model ${name} has an active version; clear it (setActive with version null) before archiving`, {
+            model: name,
+          });
         }
         await tx.query(`UPDATE "ModelRegistry" SET "archivedAt" = now(), "active" = false, "updatedAt" = now() WHERE "id" = $1`, [model.id]);
         await appendEvent(tx, model.id, 'model.archived', actor, {});

@@ -6,9 +6,16 @@ import { appendEvent, VERSION_SELECT, type VersionOutput } from './registry-reco
 import { evaluateGate, type GateReport, type GateRule, type Metrics } from './validation-gate';
 
 const gateFailed = (what: string, report: GateReport): DomainError =>
-  new DomainError('FAILED_PRECONDITION', `${what}: validation gate failed (${report.results.filter((r) => !r.passed).map((r) => r.reason ?? `${r.rule.metric} ${r.observed} ${r.rule.op} ${r.threshold}`).join('; ')})`, {
-    validation: report,
-  });
+  new DomainError(
+    'FAILED_PRECONDITION',
+    `${what}: validation gate failed (${report.results
+      .filter((r) => !r.passed)
+      .map((r) => r.reason ?? `${r.rule.metric} ${r.observed} ${r.rule.op} ${r.threshold}`)
+      .join('; ')})`,
+    {
+      validation: report,
+    },
+  );
 
 /** Metrics of the versions currently holding the aliases the rules compare against. */
 const baselines = async (tx: SqlQueryable, modelId: string, rules: readonly GateRule[]): Promise<Record<string, Metrics>> => {
@@ -104,15 +111,28 @@ export const createModelVersionService = (database: Database) => {
            INSERT INTO "ModelEvent" ("id", "modelId", "type", "actor", "data")
            SELECT $11, $2, 'version.created', $12, $13::jsonb FROM created`,
           [
-            id, model.id, model.latestVersion, input.description, JSON.stringify(input.metrics), JSON.stringify({ create: report }), input.tags,
-            input.trainingJobId ?? null, input.datasetSnapshotId ?? null, parent,
-            newId(), actor, JSON.stringify({ version: model.latestVersion, parentVersion: input.parentVersion ?? null }),
+            id,
+            model.id,
+            model.latestVersion,
+            input.description,
+            JSON.stringify(input.metrics),
+            JSON.stringify({ create: report }),
+            input.tags,
+            input.trainingJobId ?? null,
+            input.datasetSnapshotId ?? null,
+            parent,
+            newId(),
+            actor,
+            JSON.stringify({ version: model.latestVersion, parentVersion: input.parentVersion ?? null }),
             extras.provenance === undefined ? null : JSON.stringify(extras.provenance),
           ],
         );
         await extras.inTransaction?.(tx, id);
         if (input.artifactIds.length > 0) {
-          const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [id, input.artifactIds]);
+          const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [
+            id,
+            input.artifactIds,
+          ]);
           if (linked.length !== new Set(input.artifactIds).size) throw notFound('One or more artifacts', { artifactIds: input.artifactIds });
         }
         return byId(tx, id);
@@ -124,7 +144,8 @@ export const createModelVersionService = (database: Database) => {
         cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
       );
       // An empty page for a model that does not exist would read as "no versions yet".
-      if (rows.length === 0 && (await sql.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model])).length === 0) throw notFound(`Model ${model}`, { model });
+      if (rows.length === 0 && (await sql.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model])).length === 0)
+        throw notFound(`Model ${model}`, { model });
       return pageOf(rows, limit, (version) => String(version.version));
     },
 
@@ -156,7 +177,13 @@ export const createModelVersionService = (database: Database) => {
            ON CONFLICT ("modelId", "alias") DO UPDATE SET "versionId" = EXCLUDED."versionId", "updatedAt" = now()`,
           [newId(), model.id, input.alias, target],
         );
-        await appendEvent(tx, model.id, 'alias.moved', actor, { alias: input.alias, from: current?.version ?? null, to: input.version, gatePassed: report.passed, override: record.override });
+        await appendEvent(tx, model.id, 'alias.moved', actor, {
+          alias: input.alias,
+          from: current?.version ?? null,
+          to: input.version,
+          gatePassed: report.passed,
+          override: record.override,
+        });
         return byId(tx, target);
       }),
 

@@ -13,13 +13,7 @@ export type RegistryEventType =
   | 'active.changed';
 
 /** Every state change is recorded in the same transaction as the change itself. */
-export const appendEvent = async (
-  tx: SqlQueryable,
-  modelId: string,
-  type: RegistryEventType,
-  actor: string,
-  data: Record<string, unknown>,
-): Promise<void> => {
+export const appendEvent = async (tx: SqlQueryable, modelId: string, type: RegistryEventType, actor: string, data: Record<string, unknown>): Promise<void> => {
   await tx.query(`INSERT INTO "ModelEvent" ("id", "modelId", "type", "actor", "data") VALUES ($1, $2, $3, $4, $5::jsonb)`, [
     newId(),
     modelId,

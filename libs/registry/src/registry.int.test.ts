@@ -43,7 +43,9 @@ describe.each([
     expect(created.map((v) => v.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect((await models.get('race')).latestVersion).toBe(50);
     // A failed registration (gate) consumes no number.
-    await expect(versions.create(version('race', { metrics: { acc: 0.1 }, gate: [{ metric: 'acc', op: '>=', value: 0.9 }] }), 'test')).rejects.toThrow(/validation gate failed/);
+    await expect(versions.create(version('race', { metrics: { acc: 0.1 }, gate: [{ metric: 'acc', op: '>=', value: 0.9 }] }), 'test')).rejects.toThrow(
+      /validation gate failed/,
+    );
     expect((await versions.create(version('race'), 'test')).version).toBe(51);
     if (db !== pglite) await db.close();
   });
@@ -81,8 +83,14 @@ describe('model registry', () => {
     expect((await v.get('gated', { alias: 'active' })).active).toBe(true);
     const events = (await m.events('gated', 50)).items.map((e) => `${e.type}:${e.actor}`).reverse();
     expect(events).toEqual([
-      'model.registered:test', 'version.created:test', 'version.created:test', 'version.created:test',
-      'alias.moved:ana', 'alias.moved:ana', 'alias.moved:bob', 'active.changed:ana',
+      'model.registered:test',
+      'version.created:test',
+      'version.created:test',
+      'version.created:test',
+      'alias.moved:ana',
+      'alias.moved:ana',
+      'alias.moved:bob',
+      'active.changed:ana',
     ]);
   });
 
@@ -133,7 +141,8 @@ describe('model registry', () => {
 
   it('searches by name, tag and metadata with a cursor', async () => {
     const { models: m } = services(pglite);
-    for (let i = 0; i < 5; i += 1) await m.register({ name: `search-${i}`, description: '', tags: i % 2 ? ['odd'] : ['even'], metadata: { team: i < 3 ? 'a' : 'b' } }, 'test');
+    for (let i = 0; i < 5; i += 1)
+      await m.register({ name: `search-${i}`, description: '', tags: i % 2 ? ['odd'] : ['even'], metadata: { team: i < 3 ? 'a' : 'b' } }, 'test');
     const first = await m.list({ nameContains: 'search-', includeArchived: false, limit: 2 });
     const second = await m.list({ nameContains: 'search-', includeArchived: false, limit: 2, cursor: first.nextCursor ?? undefined });
     expect([...first.items, ...second.items].map((x) => x.name)).toEqual(['search-4', 'search-3', 'search-2', 'search-1']);
@@ -151,8 +160,14 @@ describe('model registry', () => {
        VALUES ($1, 'pairs-v1', '{}', 0.1, 1, 10, 9, 1, $2, 100)`,
       [snapshotId, 'a'.repeat(64)],
     );
-    await pglite.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer", "datasetSnapshotId") VALUES ($1, 'train-1', 'succeeded', '{}', $2)`, [jobId, snapshotId]);
-    await pglite.sql.query(`INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "size", "trainingJobId") VALUES ($1, $2, 'model.bin', 'model', 10, $3)`, [artifactId, 'b'.repeat(64), jobId]);
+    await pglite.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer", "datasetSnapshotId") VALUES ($1, 'train-1', 'succeeded', '{}', $2)`, [
+      jobId,
+      snapshotId,
+    ]);
+    await pglite.sql.query(
+      `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "size", "trainingJobId") VALUES ($1, $2, 'model.bin', 'model', 10, $3)`,
+      [artifactId, 'b'.repeat(64), jobId],
+    );
     await m.register({ name: 'lineage-base', description: '', tags: [], metadata: {} }, 'test');
     await m.register({ name: 'lineage-child', description: '', tags: [], metadata: {} }, 'test');
     await v.create(version('lineage-base', { trainingJobId: jobId, datasetSnapshotId: snapshotId, artifactIds: [artifactId] }), 'test');
@@ -175,6 +190,11 @@ describe('model registry', () => {
       ].sort(),
     );
     const fromChild = await lineageGraph(pglite.sql, 'lineage-child', 2);
-    expect(fromChild.nodes.filter((n) => n.kind === 'version').map((n) => n.label).sort()).toEqual(['lineage-base@1', 'lineage-child@1', 'lineage-child@2']);
+    expect(
+      fromChild.nodes
+        .filter((n) => n.kind === 'version')
+        .map((n) => n.label)
+        .sort(),
+    ).toEqual(['lineage-base@1', 'lineage-child@1', 'lineage-child@2']);
   });
 });

@@ -7,8 +7,7 @@
 export type GateOperator = '>=' | '<=' | '>' | '<';
 
 export type GateRule =
-  | { metric: string; op: GateOperator; value: number }
-  | { metric: string; op: GateOperator; relativeTo: { alias: string }; delta?: number };
+  { metric: string; op: GateOperator; value: number } | { metric: string; op: GateOperator; relativeTo: { alias: string }; delta?: number };
 
 export interface RuleResult {
   rule: GateRule;

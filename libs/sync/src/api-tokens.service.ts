@@ -65,7 +65,15 @@ export const createApiTokenService = (database: Database) => {
   };
 };
 
-const toOutput = (row: { id: string; name: string; scope: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }): ApiTokenOutput => ({
+const toOutput = (row: {
+  id: string;
+  name: string;
+  scope: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}): ApiTokenOutput => ({
   id: row.id,
   name: row.name,
   scope: row.scope as TokenScope,

@@ -31,7 +31,12 @@ const counting = (report: (bytes: number) => void): Transform =>
  * as it is stored (a tampered blob is refused), then the version is registered locally with
  * its origin; the local↔remote link makes a repeated pull a no-op.
  */
-export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef, actor: string): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
+export const pullVersion = async (
+  deps: PullDeps,
+  model: string,
+  ref: VersionRef,
+  actor: string,
+): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
   const { prisma } = deps.database;
   const bundle = await deps.remote.describeVersion(model, ref);
   const remoteVersion = bundle.version.version;
@@ -81,10 +86,21 @@ export const pullVersion = async (deps: PullDeps, model: string, ref: VersionRef
   await ensureModel(deps.database, deps.models, bundle.model, actor);
   try {
     const created = await deps.versions.create(
-      { model: bundle.model.name, description: bundle.version.description, metrics: bundle.version.metrics, tags: bundle.version.tags, artifactIds: [], gate: [] },
+      {
+        model: bundle.model.name,
+        description: bundle.version.description,
+        metrics: bundle.version.metrics,
+        tags: bundle.version.tags,
+        artifactIds: [],
+        gate: [],
+      },
       actor,
       {
-        provenance: { pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin }, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
+        provenance: {
+          pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin },
+          lineage: bundle.lineage,
+          validation: bundle.version.validation ?? null,
+        },
         async inTransaction(tx, versionId) {
           await insertBundleArtifacts(tx, versionId, bundle.artifacts);
           await tx.query(

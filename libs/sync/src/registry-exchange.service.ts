@@ -73,7 +73,10 @@ export const createRegistryExchangeService = (deps: {
     async resumeUpload(sessionId: string): Promise<UploadPlan> {
       const ref = await session(sessionId);
       const parts = await Promise.all(
-        Array.from({ length: partCount(ref.size, ref.partSize) }, async (_unused, index) => ({ number: index + 1, url: await deps.uploads.partUrl(ref, index + 1) })),
+        Array.from({ length: partCount(ref.size, ref.partSize) }, async (_unused, index) => ({
+          number: index + 1,
+          url: await deps.uploads.partUrl(ref, index + 1),
+        })),
       );
       return { sha256: ref.sha256, present: (await missing([ref.sha256])).length === 0, sessionId, partSize: ref.partSize, parts };
     },
@@ -165,8 +168,21 @@ export const createRegistryExchangeService = (deps: {
       const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
       return {
         model: { name: record.name, description: record.description, tags: record.tags, metadata: record.metadata as VersionBundle['model']['metadata'] },
-        version: { version: version.version, description: version.description, metrics: version.metrics, tags: version.tags, validation: version.validation ?? null },
-        artifacts: artifacts.map((a) => ({ name: a.name, type: a.type as VersionBundle['artifacts'][number]['type'], mediaType: a.mediaType, sha256: a.sha256, size: Number(a.size), metadata: a.metadata as Record<string, string> })),
+        version: {
+          version: version.version,
+          description: version.description,
+          metrics: version.metrics,
+          tags: version.tags,
+          validation: version.validation ?? null,
+        },
+        artifacts: artifacts.map((a) => ({
+          name: a.name,
+          type: a.type as VersionBundle['artifacts'][number]['type'],
+          mediaType: a.mediaType,
+          sha256: a.sha256,
+          size: Number(a.size),
+          metadata: a.metadata as Record<string, string>,
+        })),
         lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
         origin: { registry: deps.registryUrl(), model: version.model, version: version.version },
       };

@@ -3,13 +3,33 @@ import { assertSafeRemoteUrl, isForbiddenAddress } from './remote-address';
 
 describe('remote address policy', () => {
   it('refuses link-local, metadata, unspecified and multicast addresses, in every spelling', () => {
-    for (const address of ['169.254.169.254', '169.254.0.1', 'fe80::1', 'fd00:ec2::254', '::ffff:169.254.169.254', '0.0.0.0', '::', '224.0.0.1', '255.255.255.255', 'not-an-ip']) {
+    for (const address of [
+      '169.254.169.254',
+      '169.254.0.1',
+      'fe80::1',
+      'fd00:ec2::254',
+      '::ffff:169.254.169.254',
+      '0.0.0.0',
+      '::',
+      '224.0.0.1',
+      '255.255.255.255',
+      'not-an-ip',
+    ]) {
       expect(isForbiddenAddress(address), address).toBe(true);
     }
   });
 
   it('judges an IPv6 address that carries an IPv4 address by the embedded address', () => {
-    const metadata = ['64:ff9b::a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', '2002:a9fe:a9fe::1', '::169.254.169.254', '::a9fe:a9fe', '::ffff:a9fe:a9fe', '::ffff:0:169.254.169.254', '0:0:0:0:0:ffff:169.254.169.254'];
+    const metadata = [
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::a9fe:a9fe',
+      '2002:a9fe:a9fe::1',
+      '::169.254.169.254',
+      '::a9fe:a9fe',
+      '::ffff:a9fe:a9fe',
+      '::ffff:0:169.254.169.254',
+      '0:0:0:0:0:ffff:169.254.169.254',
+    ];
     for (const address of metadata) expect(isForbiddenAddress(address), address).toBe(true);
     // Teredo: server 169.254.169.254, or client 169.254.169.254 stored XOR 0xffff (5601:5601).
     expect(isForbiddenAddress('2001:0:a9fe:a9fe::1'), 'teredo server').toBe(true);

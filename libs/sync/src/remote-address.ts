@@ -55,12 +55,15 @@ export const assertSafeRemoteUrl = async (url: string, resolve: HostResolver = s
   } catch {
     throw new DomainError('INVALID_ARGUMENT', `Not a URL: ${url}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new DomainError('INVALID_ARGUMENT', `Only http and https URLs are allowed, got ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new DomainError('INVALID_ARGUMENT', `Only http and https URLs are allowed, got ${parsed.protocol}`);
   if (parsed.username || parsed.password) throw new DomainError('INVALID_ARGUMENT', 'Put the token in the token field, not in the URL');
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  const addresses = ipaddr.isValid(host) ? [host] : await resolve(host).catch(() => {
-    throw new DomainError('UNAVAILABLE', `Cannot resolve ${host}`);
-  });
+  const addresses = ipaddr.isValid(host)
+    ? [host]
+    : await resolve(host).catch(() => {
+        throw new DomainError('UNAVAILABLE', `Cannot resolve ${host}`);
+      });
   const forbidden = addresses.find(isForbiddenAddress);
   if (forbidden) throw new DomainError('INVALID_ARGUMENT', `Refusing ${parsed.origin}: it resolves to ${forbidden}, a link-local/metadata or reserved address`);
   return parsed;

@@ -86,8 +86,21 @@ export const createSyncService = (options: SyncOptions) => {
   let wakeRequested = false;
 
   const toOutput = (row: {
-    id: string; direction: string; modelName: string; versionRef: unknown; state: string; attempts: number; nextAttemptAt: Date;
-    bytesTotal: bigint; bytesDone: bigint; localVersion: number | null; remoteVersion: number | null; error: string | null; createdAt: Date; updatedAt: Date; remote: { name: string };
+    id: string;
+    direction: string;
+    modelName: string;
+    versionRef: unknown;
+    state: string;
+    attempts: number;
+    nextAttemptAt: Date;
+    bytesTotal: bigint;
+    bytesDone: bigint;
+    localVersion: number | null;
+    remoteVersion: number | null;
+    error: string | null;
+    createdAt: Date;
+    updatedAt: Date;
+    remote: { name: string };
   }): OutboxEntryOutput => ({
     id: row.id,
     remote: row.remote.name,
@@ -131,7 +144,8 @@ export const createSyncService = (options: SyncOptions) => {
 
   const enqueue = async (direction: 'push' | 'pull', remoteName: string, model: string, ref: VersionRef): Promise<OutboxEntryOutput> => {
     // A shared registry is the other end of sync; an entry queued there would never run.
-    if (stopped) throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared registry mode); run ${direction} on a local Trainyard`);
+    if (stopped)
+      throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared registry mode); run ${direction} on a local Trainyard`);
     const remote = await remoteByName(remoteName);
     let localVersion: number | null = null;
     let key: string;
@@ -245,7 +259,14 @@ export const createSyncService = (options: SyncOptions) => {
       await prisma.$transaction([
         prisma.remoteVersionLink.upsert({
           where: { remoteId_localVersionId: { remoteId: row.remoteId, localVersionId: versionId } },
-          create: { id: newId(), remoteId: row.remoteId, localVersionId: versionId, remoteModel: result.model, remoteVersion: result.version, direction: 'push' },
+          create: {
+            id: newId(),
+            remoteId: row.remoteId,
+            localVersionId: versionId,
+            remoteModel: result.model,
+            remoteVersion: result.version,
+            direction: 'push',
+          },
           update: {},
         }),
         prisma.syncOutbox.update({ where: { id }, data: { state: 'done', remoteVersion: result.version, error: null, progress: {} } }),
@@ -262,7 +283,10 @@ export const createSyncService = (options: SyncOptions) => {
         ref,
         `sync:${row.remote.name}`,
       );
-      await prisma.syncOutbox.update({ where: { id }, data: { state: 'done', localVersion: result.localVersion, remoteVersion: result.remoteVersion, error: null } });
+      await prisma.syncOutbox.update({
+        where: { id },
+        data: { state: 'done', localVersion: result.localVersion, remoteVersion: result.remoteVersion, error: null },
+      });
     }
   };
 
@@ -353,7 +377,8 @@ export const createSyncService = (options: SyncOptions) => {
 
     async retry(id: string): Promise<OutboxEntryOutput> {
       const current = await entry(id);
-      if (current.state !== 'failed' && current.state !== 'cancelled') throw new DomainError('FAILED_PRECONDITION', `A ${current.state} sync entry cannot be retried`);
+      if (current.state !== 'failed' && current.state !== 'cancelled')
+        throw new DomainError('FAILED_PRECONDITION', `A ${current.state} sync entry cannot be retried`);
       await prisma.syncOutbox.update({ where: { id }, data: { state: 'pending', nextAttemptAt: new Date(), error: null } });
       wake();
       return entry(id);
@@ -361,7 +386,8 @@ export const createSyncService = (options: SyncOptions) => {
 
     async cancel(id: string): Promise<OutboxEntryOutput> {
       const updated = await prisma.syncOutbox.updateMany({ where: { id, state: 'pending' }, data: { state: 'cancelled' } });
-      if (updated.count === 0) throw new DomainError('FAILED_PRECONDITION', `Only a pending sync entry can be cancelled (this one is ${(await entry(id)).state})`);
+      if (updated.count === 0)
+        throw new DomainError('FAILED_PRECONDITION', `Only a pending sync entry can be cancelled (this one is ${(await entry(id)).state})`);
       return entry(id);
     },
 

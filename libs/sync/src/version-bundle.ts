@@ -18,7 +18,13 @@ export const buildVersionBundle = async (
   ]);
   const bundle: VersionBundle = {
     model: { name: record.name, description: record.description, tags: record.tags, metadata: record.metadata as VersionBundle['model']['metadata'] },
-    version: { version: version.version, description: version.description, metrics: version.metrics, tags: version.tags, validation: version.validation ?? null },
+    version: {
+      version: version.version,
+      description: version.description,
+      metrics: version.metrics,
+      tags: version.tags,
+      validation: version.validation ?? null,
+    },
     artifacts: artifacts.map((a) => ({
       name: a.name,
       type: a.type as VersionBundle['artifacts'][number]['type'],

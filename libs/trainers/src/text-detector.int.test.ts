@@ -22,7 +22,9 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 const train = async (hyperparameters: Record<string, unknown>) => {
-  const created = await h.jobs.create(createJobInput.parse({ name: 'detector', datasetSnapshotId: snapshotId, trainer: { kind: 'builtin', name: 'text-detector' }, hyperparameters }));
+  const created = await h.jobs.create(
+    createJobInput.parse({ name: 'detector', datasetSnapshotId: snapshotId, trainer: { kind: 'builtin', name: 'text-detector' }, hyperparameters }),
+  );
   return created;
 };
 const modelFiles = async (jobId: string) => {
@@ -31,7 +33,11 @@ const modelFiles = async (jobId: string) => {
   const config = byName.get('output/model/config.json');
   const weights = byName.get('output/model/model.bin');
   if (!config || !weights) throw new Error('model files missing');
-  return { config, weights, detector: loadDetector((await buffer(await h.blobs.read(config.sha256))).toString(), await buffer(await h.blobs.read(weights.sha256))) };
+  return {
+    config,
+    weights,
+    detector: loadDetector((await buffer(await h.blobs.read(config.sha256))).toString(), await buffer(await h.blobs.read(weights.sha256))),
+  };
 };
 
 describe('text-detector trainer', () => {
@@ -67,7 +73,10 @@ describe('text-detector trainer', () => {
     await h.waitFor(interrupted.id, ['running']);
     const progressed = async () => ((await h.jobs.get(interrupted.id)).progress ?? 0) > 0.3;
     for (let i = 0; i < 400 && !(await progressed()); i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
-    const refused = await h.jobs.cancel(interrupted.id).then(() => false, () => true);
+    const refused = await h.jobs.cancel(interrupted.id).then(
+      () => false,
+      () => true,
+    );
     const cancelled = await h.waitFor(interrupted.id, ['cancelled', 'succeeded'], 60_000);
     // Training already over when the cancel came (refused, or the trainer had finished): nothing to resume.
     if (refused || cancelled.status === 'succeeded') return;

@@ -96,7 +96,10 @@ export const createTrainerRuntime = <S extends z.ZodType>(schema: S, env: Record
     },
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
     latestCheckpoint() {
-      const names = readdirSync(checkpointDir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.endsWith('.tmp')).map((e) => e.name).sort();
+      const names = readdirSync(checkpointDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.endsWith('.tmp'))
+        .map((e) => e.name)
+        .sort();
       const name = names.at(-1);
       return name ? { name, path: join(checkpointDir, name) } : undefined;
     },

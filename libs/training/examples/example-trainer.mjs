@@ -30,9 +30,16 @@ const validationLines = await countLines(join(jobDir, 'input/data/validation/dat
 // Resume: a retried job finds its latest checkpoint here.
 const checkpointDir = join(jobDir, 'checkpoints');
 mkdirSync(checkpointDir, { recursive: true });
-const previous = readdirSync(checkpointDir).filter((name) => /^epoch-\d+\.json$/.test(name)).sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6))).at(-1);
+const previous = readdirSync(checkpointDir)
+  .filter((name) => /^epoch-\d+\.json$/.test(name))
+  .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)))
+  .at(-1);
 let epoch = previous ? JSON.parse(readFileSync(join(checkpointDir, previous), 'utf8')).epoch : 0;
-emit({ type: 'log', level: 'info', message: `job ${job.id} attempt ${job.attempt}: ${trainLines} training and ${validationLines} validation lines, starting after epoch ${epoch}` });
+emit({
+  type: 'log',
+  level: 'info',
+  message: `job ${job.id} attempt ${job.attempt}: ${trainLines} training and ${validationLines} validation lines, starting after epoch ${epoch}`,
+});
 console.log(`example trainer starting at epoch ${epoch + 1} of ${epochs}`);
 
 const checkpoint = () => {

@@ -14,9 +14,13 @@ describe('command trainer policy', () => {
   it('refuses API-token callers a command unless it matches an allowlist entry exactly, without cwd', () => {
     expect(commandRefusal(shared, { kind: 'command', command: ['/bin/sh', '-c', 'env'] }, 'token:alice')).toMatch(/only be started from the local session/);
     expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config'] }, 'token:alice')).toMatch(/allowlist/);
-    expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config', 'default.yaml', '--x'] }, 'token:alice')).toMatch(/allowlist/);
+    expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config', 'default.yaml', '--x'] }, 'token:alice')).toMatch(
+      /allowlist/,
+    );
     expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config', 'default.yaml'] }, 'token:alice')).toBeUndefined();
-    expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config', 'default.yaml'], cwd: '/tmp' }, 'token:alice')).toMatch(/cwd/);
+    expect(commandRefusal(shared, { kind: 'command', command: ['/opt/train/bin/train', '--config', 'default.yaml'], cwd: '/tmp' }, 'token:alice')).toMatch(
+      /cwd/,
+    );
     expect(commandRefusal(local, { kind: 'command', command: ['/bin/true'] }, 'token:alice')).toMatch(/allowlist/);
   });
 

@@ -28,7 +28,7 @@ export const commandRefusal = (policy: CommandTrainerPolicy, trainer: TrainerSpe
   if (trainer.kind !== 'command') return undefined;
   if (actor === LOCAL_ACTOR && !policy.shared) return undefined;
   if (!isAllowedCommand(policy, trainer.command)) {
-    return 'Command trainers can only be started from the local session; on a shared registry only commands in the operator\'s allowlist (TRAINYARD_ALLOWED_COMMANDS) may run. Use a built-in trainer, or ask the operator to allow this exact command.';
+    return "Command trainers can only be started from the local session; on a shared registry only commands in the operator's allowlist (TRAINYARD_ALLOWED_COMMANDS) may run. Use a built-in trainer, or ask the operator to allow this exact command.";
   }
   if (trainer.cwd !== undefined) return 'An allowed command runs in its job directory; a cwd can only be given from the local session.';
   return undefined;

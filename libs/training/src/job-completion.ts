@@ -25,8 +25,7 @@ export interface CompletedJob {
 }
 
 export type CompletionResult =
-  | { ok: true; modelVersionId: string | null; report: GateReport; artifactIds: string[] }
-  | { ok: false; error: string; report: GateReport | null };
+  { ok: true; modelVersionId: string | null; report: GateReport; artifactIds: string[] } | { ok: false; error: string; report: GateReport | null };
 
 /** A file the trainer reported with an `artifact` event, and the kind it gave (an artifact type). */
 export interface ReportedArtifact {
@@ -39,7 +38,10 @@ const isArtifactType = (kind: string): kind is ArtifactType => (ARTIFACT_TYPES a
 
 const filesUnder = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
 };
 
 /** A path the trainer reported, accepted only if it is a regular file inside its job directory. */
@@ -100,7 +102,8 @@ export const completeJob = async (
     if (kept.has(file)) continue;
     kept.add(file);
     const kind = reported.kind ?? 'metadata';
-    if (!isArtifactType(kind)) warn(`artifact ${reported.path} has an unknown kind ${JSON.stringify(kind)} (one of ${ARTIFACT_TYPES.join(', ')}); kept as metadata`);
+    if (!isArtifactType(kind))
+      warn(`artifact ${reported.path} has an unknown kind ${JSON.stringify(kind)} (one of ${ARTIFACT_TYPES.join(', ')}); kept as metadata`);
     extraArtifacts.push(await register(file, isArtifactType(kind) ? kind : 'metadata'));
   }
   const artifactIds = [...modelArtifacts, ...checkpointArtifacts, ...extraArtifacts];
@@ -111,7 +114,9 @@ export const completeJob = async (
   }
   await ports.models.get(job.targetModelName).catch(async (error: unknown) => {
     if (!isDomainError(error) || error.code !== 'NOT_FOUND') throw error;
-    await ports.models.register({ name: job.targetModelName ?? '', description: `Created by training job ${job.name}`, tags: [], metadata: {} }, 'orchestrator').catch(() => undefined);
+    await ports.models
+      .register({ name: job.targetModelName ?? '', description: `Created by training job ${job.name}`, tags: [], metadata: {} }, 'orchestrator')
+      .catch(() => undefined);
   });
   const [parent] = job.parentVersionId
     ? await ports.sql.query<{ model: string; version: number }>(

@@ -26,7 +26,12 @@ describe('job logs (real files)', () => {
     expect(last3.offset).toBe(last3.size - Buffer.byteLength(last3.text));
     // A 100-byte window: only whole lines, never "ne 987" cut in half.
     const window = await readJobLog(dir, 'stderr', { tail: 1_000, length: 100 });
-    expect(window.text.split('\n').filter(Boolean).every((line) => /^line \d+$/.test(line))).toBe(true);
+    expect(
+      window.text
+        .split('\n')
+        .filter(Boolean)
+        .every((line) => /^line \d+$/.test(line)),
+    ).toBe(true);
     expect(Buffer.byteLength(window.text)).toBeLessThanOrEqual(100);
     expect(window.text.endsWith('line 999\n')).toBe(true);
   });

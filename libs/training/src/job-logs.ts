@@ -51,14 +51,16 @@ const openLog = async (jobDir: string, stream: LogStream): Promise<{ handle: Fil
       throw error;
     });
     if (!info) return undefined;
-    if (!info.isDirectory()) throw new DomainError('FAILED_PRECONDITION', `The job's ${stream} log cannot be read: its directory is not a plain directory`, { stream });
+    if (!info.isDirectory())
+      throw new DomainError('FAILED_PRECONDITION', `The job's ${stream} log cannot be read: its directory is not a plain directory`, { stream });
   }
   let handle: FileHandle;
   try {
     handle = await open(join(logs, `${stream}.log`), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new DomainError('FAILED_PRECONDITION', `The job's ${stream} log is a symlink; not read`, { stream });
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new DomainError('FAILED_PRECONDITION', `The job's ${stream} log is a symlink; not read`, { stream });
     throw error;
   }
   const stats = await handle.stat();
@@ -146,7 +148,10 @@ export const failureLine = async (jobDir: string, from: number): Promise<string 
   const size = await jobLogSize(jobDir, 'stderr');
   if (size <= from) return undefined;
   const slice = await readJobLog(jobDir, 'stderr', { offset: Math.max(from, size - FAILURE_LOG_TAIL.bytes), length: FAILURE_LOG_TAIL.bytes });
-  const lines = slice.text.split('\n').map((line) => line.trimEnd()).filter((line) => line.trim() !== '');
+  const lines = slice.text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '');
   const chosen = lines.findLast((line) => ERROR_LINE.test(line.trim())) ?? lines.findLast((line) => !STACK_FRAME.test(line));
   const line = chosen?.trim().replace(/\p{Cc}/gu, ' ');
   return line ? (line.length > 300 ? `${line.slice(0, 299)}…` : line) : undefined;

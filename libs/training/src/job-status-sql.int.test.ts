@@ -18,7 +18,11 @@ const jobIn = async (status: JobStatus): Promise<string> => {
 /** An UPDATE written the way the orchestrator writes one: its status part from jobStatusMove. */
 const moveTo = async (id: string, to: JobStatus): Promise<number> => {
   const move = jobStatusMove(to, 2);
-  const rows = await database.sql.query(`UPDATE "TrainingJob" SET ${move.set}, "error" = $2 WHERE "id" = $1 AND ${move.where} RETURNING "id"`, [id, `moved to ${to}`, ...move.params]);
+  const rows = await database.sql.query(`UPDATE "TrainingJob" SET ${move.set}, "error" = $2 WHERE "id" = $1 AND ${move.where} RETURNING "id"`, [
+    id,
+    `moved to ${to}`,
+    ...move.params,
+  ]);
   return rows.length;
 };
 const rowOf = async (id: string) =>

@@ -202,7 +202,11 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
     });
   });
 
-  return { pid: child.pid, done, cancel: () => terminate('cancelled'), badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }),
+  return {
+    pid: child.pid,
+    done,
+    cancel: () => terminate('cancelled'),
+    badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }),
     nonFiniteMetrics: () => nonFiniteCount,
   };
 };

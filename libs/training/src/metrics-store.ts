@@ -44,7 +44,10 @@ interface Pending {
 export const createMetricsStore = (root: string) => {
   const readNames = (dir: string): string[] =>
     existsSync(join(dir, 'series.ndjson'))
-      ? readFileSync(join(dir, 'series.ndjson'), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { name: string }).name)
+      ? readFileSync(join(dir, 'series.ndjson'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { name: string }).name)
       : [];
 
   // Writers of running jobs: a read flushes the job's buffered points first, so a chart opened
@@ -204,4 +207,3 @@ export const downsample = (points: Float64Array, total: number, maxPoints: numbe
   }
   return out;
 };
-

@@ -39,14 +39,26 @@ const startsFile = (): string => {
 };
 const starts = (file: string): Array<{ pid: number; attempt: number }> =>
   existsSync(file)
-    ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => ({ pid: Number(line.split(' ')[0]), attempt: Number(line.split(' ')[1]) }))
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => ({ pid: Number(line.split(' ')[0]), attempt: Number(line.split(' ')[1]) }))
     : [];
 const leaseJob = (file: string, steps: number, extra: Record<string, unknown> = {}) =>
-  createJobInput.parse({ name: 'lease job', trainer: { kind: 'command', command: [process.execPath, trainer, file, String(steps), '100'] }, maxAttempts: 2, ...extra });
+  createJobInput.parse({
+    name: 'lease job',
+    trainer: { kind: 'command', command: [process.execPath, trainer, file, String(steps), '100'] },
+    maxAttempts: 2,
+    ...extra,
+  });
 const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<number> => {
-  await vi.waitFor(async () => {
-    if (!(await check())) throw new Error(`timed out waiting for ${what}`);
-  }, { timeout: timeoutMs, interval: 25 });
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
   return Date.now();
 };
 

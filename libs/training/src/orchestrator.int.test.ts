@@ -24,7 +24,10 @@ const alive = (pid: number): boolean => {
 beforeAll(async () => {
   h = await createOrchestratorHarness();
   await h.trainingData.collectBatch(
-    Array.from({ length: 50 }, (_, i) => ({ aiText: `It is important to note that sample ${i} is formal.`, humanizedText: `Sample ${i} is pretty casual, honestly.` })),
+    Array.from({ length: 50 }, (_, i) => ({
+      aiText: `It is important to note that sample ${i} is formal.`,
+      humanizedText: `Sample ${i} is pretty casual, honestly.`,
+    })),
   );
   snapshotId = (await h.snapshots.create({ name: 'fifty', filter: {}, validationFraction: 0.2, seed: 1 })).id;
   await h.orchestrator.start();
@@ -34,7 +37,12 @@ afterAll(() => h?.close());
 describe('orchestrator with the local executor', () => {
   it('runs a trainer end to end: channels, metrics, artifacts, gate, version with lineage', async () => {
     const created = await h.jobs.create(
-      job({ datasetSnapshotId: snapshotId, hyperparameters: { epochs: 3 }, targetModel: 'example-model', validation: [{ metric: 'val_accuracy', op: '>=', value: 0.9 }] }),
+      job({
+        datasetSnapshotId: snapshotId,
+        hyperparameters: { epochs: 3 },
+        targetModel: 'example-model',
+        validation: [{ metric: 'val_accuracy', op: '>=', value: 0.9 }],
+      }),
     );
     const done = await h.waitFor(created.id, ['succeeded', 'failed']);
     expect(done).toMatchObject({ status: 'succeeded', attempt: 1, progress: 1, finalMetrics: { train_loss: 0.25, val_accuracy: 0.99 } });
@@ -47,7 +55,10 @@ describe('orchestrator with the local executor', () => {
     expect(version).toMatchObject({ version: 1, trainingJobId: created.id, datasetSnapshotId: snapshotId, metrics: { val_accuracy: 0.99 } });
     const artifacts = await h.artifacts.list({ trainingJobId: created.id, limit: 50 });
     expect(artifacts.items.map((a) => `${a.type}:${a.name}`).sort()).toEqual([
-      'checkpoint:checkpoints/epoch-1.json', 'checkpoint:checkpoints/epoch-2.json', 'checkpoint:checkpoints/epoch-3.json', 'model:output/model/model.json',
+      'checkpoint:checkpoints/epoch-1.json',
+      'checkpoint:checkpoints/epoch-2.json',
+      'checkpoint:checkpoints/epoch-3.json',
+      'model:output/model/model.json',
     ]);
     expect(version.artifactIds).toEqual(artifacts.items.filter((a) => a.type === 'model').map((a) => a.id));
     const series = await h.jobs.metrics(created.id, undefined, 100);
@@ -55,7 +66,9 @@ describe('orchestrator with the local executor', () => {
   });
 
   it('fails a job whose metrics miss the gate, with the report and no version', async () => {
-    const created = await h.jobs.create(job({ hyperparameters: { epochs: 1 }, targetModel: 'gated-model', validation: [{ metric: 'val_accuracy', op: '>=', value: 0.999 }] }));
+    const created = await h.jobs.create(
+      job({ hyperparameters: { epochs: 1 }, targetModel: 'gated-model', validation: [{ metric: 'val_accuracy', op: '>=', value: 0.999 }] }),
+    );
     const done = await h.waitFor(created.id, ['succeeded', 'failed']);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/validation gate failed/);

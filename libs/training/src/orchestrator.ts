@@ -70,7 +70,6 @@ interface ClaimedJob {
 
 const backoffMs = (attempt: number): number => Math.min(1_000 * 2 ** (attempt - 1), 60_000);
 
-
 class LeaseLost extends Error {
   constructor(jobId: string) {
     super(`lease of job ${jobId} lost`);
@@ -116,7 +115,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
 
   /** UPDATE … WHERE id AND leaseToken: false means the lease is gone and nothing was written. */
   const fenced = async (job: ClaimedJob, sets: string, params: unknown[] = [], where = ''): Promise<boolean> =>
-    (await deps.sql.query(`UPDATE "TrainingJob" SET ${sets} WHERE "id" = $1 AND "leaseToken" = $2${where} RETURNING "id"`, [job.id, job.leaseToken, ...params])).length === 1;
+    (await deps.sql.query(`UPDATE "TrainingJob" SET ${sets} WHERE "id" = $1 AND "leaseToken" = $2${where} RETURNING "id"`, [job.id, job.leaseToken, ...params]))
+      .length === 1;
 
   /**
    * `fenced`, moving the job to `to` through the transition table (jobStatusMove): false also
@@ -203,8 +203,13 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (!(await fencedMove(job, 'validating', `"exitCode" = 0`))) return;
       publishStatus('validating');
       const final = await deps.metrics.lastValues(job.id);
-      const result = await completeJob(fencedPorts(job, assertHeld), { ...job, validation: job.validation ?? [] }, dir, final, checkpoints, (message) =>
-        appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
+      const result = await completeJob(
+        fencedPorts(job, assertHeld),
+        { ...job, validation: job.validation ?? [] },
+        dir,
+        final,
+        checkpoints,
+        (message) => appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
         reportedArtifacts,
       );
       const status = result.ok ? 'succeeded' : 'failed';
@@ -235,7 +240,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
           outcome.kind === 'exited' ? outcome.exitCode : null,
           backoffMs(job.attempt),
         ])
-      : await fencedMove(job, 'failed', `"error" = $3, "exitCode" = $4, "finishedAt" = now(), "leaseToken" = NULL`, [error, outcome.kind === 'exited' ? outcome.exitCode : null]);
+      : await fencedMove(job, 'failed', `"error" = $3, "exitCode" = $4, "finishedAt" = now(), "leaseToken" = NULL`, [
+          error,
+          outcome.kind === 'exited' ? outcome.exitCode : null,
+        ]);
     if (wrote) publishStatus(retry ? 'queued' : 'failed', error);
   };
 

@@ -61,9 +61,13 @@ export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], opti
     hyperparameters(name: string, values: Record<string, unknown>): Record<string, unknown> {
       const parsed = this.get(name).hyperparameters.safeParse(values);
       if (!parsed.success) {
-        throw new DomainError('INVALID_ARGUMENT', `Invalid hyperparameters for ${name}: ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`, {
-          issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
-        });
+        throw new DomainError(
+          'INVALID_ARGUMENT',
+          `Invalid hyperparameters for ${name}: ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
+          {
+            issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+          },
+        );
       }
       return parsed.data;
     },

@@ -36,8 +36,23 @@ describe('trainer environment', () => {
     const env = trainerEnvironment({ source: server, protocol: { TRAINYARD_JOB_DIR: '/data/jobs/1' } });
     expect(Object.keys(env).sort()).toEqual(
       [
-        'PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'HTTPS_PROXY', 'no_proxy', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES',
-        'ROCM_PATH', 'HIP_VISIBLE_DEVICES', 'CONDA_PREFIX', 'VIRTUAL_ENV', 'PYTHONPATH', 'TRAINYARD_JOB_DIR',
+        'PATH',
+        'HOME',
+        'USER',
+        'LANG',
+        'LC_ALL',
+        'TZ',
+        'TMPDIR',
+        'HTTPS_PROXY',
+        'no_proxy',
+        'CUDA_VISIBLE_DEVICES',
+        'NVIDIA_VISIBLE_DEVICES',
+        'ROCM_PATH',
+        'HIP_VISIBLE_DEVICES',
+        'CONDA_PREFIX',
+        'VIRTUAL_ENV',
+        'PYTHONPATH',
+        'TRAINYARD_JOB_DIR',
       ].sort(),
     );
     expect(env['PATH']).toBe('/usr/bin:/bin');

@@ -6,7 +6,17 @@ import { parseEventLine } from './trainer-events';
 describe('trainer events with reserved metric names', () => {
   it.each(['constructor', 'prototype', '__proto__'])('refuses a metric named %s, single or batched', (name) => {
     expect(parseEventLine(JSON.stringify({ type: 'metric', name, step: 1, value: 0.5 }))).toMatchObject({ ok: false, error: expect.stringContaining('name') });
-    expect(parseEventLine(JSON.stringify({ type: 'metrics', points: [['loss', 1, 0.5], [name, 1, 0.5]] }))).toMatchObject({ ok: false, error: expect.stringContaining('points.1') });
+    expect(
+      parseEventLine(
+        JSON.stringify({
+          type: 'metrics',
+          points: [
+            ['loss', 1, 0.5],
+            [name, 1, 0.5],
+          ],
+        }),
+      ),
+    ).toMatchObject({ ok: false, error: expect.stringContaining('points.1') });
   });
 
   it('still accepts ordinary names', () => {

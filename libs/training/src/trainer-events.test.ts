@@ -15,13 +15,18 @@ describe('trainer event lines', () => {
     expect(parseEventLine('{"type":"metric","name":"loss","step":1,"value":"NaN"}')).toMatchObject({ ok: false, error: expect.stringMatching(/value/) });
     expect(parseEventLine('{"type":"explode"}')).toMatchObject({ ok: false });
     expect(parseEventLine('{"type":"progress","fraction":2}')).toMatchObject({ ok: false });
-    expect(parseEventLine('{"type":"metrics","points":[["loss",1,0.5],["acc","x",0.9]]}')).toMatchObject({ ok: false, error: 'points.1: must be [name, finite step, finite value]' });
+    expect(parseEventLine('{"type":"metrics","points":[["loss",1,0.5],["acc","x",0.9]]}')).toMatchObject({
+      ok: false,
+      error: 'points.1: must be [name, finite step, finite value]',
+    });
     expect(parseEventLine('{"type":"metrics","points":[["",1,0.5]]}')).toMatchObject({ ok: false });
     expect(parseEventLine('{"type":"metrics","points":{}}')).toMatchObject({ ok: false });
   });
 
   it('reads bare NaN/Infinity (Python json.dumps) as null outside strings: metric points counted and left out', () => {
-    expect(nullNonFiniteTokens('{"message":"NaN \\" Infinity","value":NaN,"b":[-Infinity,Infinity]}')).toBe('{"message":"NaN \\" Infinity","value":null,"b":[null,null]}');
+    expect(nullNonFiniteTokens('{"message":"NaN \\" Infinity","value":NaN,"b":[-Infinity,Infinity]}')).toBe(
+      '{"message":"NaN \\" Infinity","value":null,"b":[null,null]}',
+    );
     expect(nullNonFiniteTokens('{"type":"log","message":"NaN"}')).toBeUndefined();
     expect(parseEventLine('{"type": "metric", "name": "loss", "step": 1, "value": NaN}')).toEqual({ ok: true, event: null, nonFinite: 1 });
     expect(parseEventLine('{"type":"metric","name":"loss","step":1,"value":null}')).toEqual({ ok: true, event: null, nonFinite: 1 });
@@ -32,7 +37,10 @@ describe('trainer event lines', () => {
     });
     expect(parseEventLine('{"type":"metrics","points":[["a",1,NaN]]}')).toEqual({ ok: true, event: null, nonFinite: 1 });
     expect(parseEventLine('{"type":"metric","name":"__proto__","step":1,"value":NaN}')).toMatchObject({ ok: false });
-    expect(parseEventLine('{"type":"progress","fraction":NaN}')).toMatchObject({ ok: false, error: expect.stringMatching(/^NaN\/Infinity \(not JSON\) read as null; fraction/) });
+    expect(parseEventLine('{"type":"progress","fraction":NaN}')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^NaN\/Infinity \(not JSON\) read as null; fraction/),
+    });
     expect(parseEventLine('{"type":"log","message":"NaN", oops}')).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/) });
   });
 });

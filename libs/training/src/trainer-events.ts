@@ -9,7 +9,11 @@ const finite = z.number().refine(Number.isFinite, 'must be finite');
 // Metric names become object keys in responses (jobs.metrics, final metrics): the keys superjson
 // refuses would make every later read of the job a 500, so such an event is refused (skipped, counted as bad).
 const reservedName = (value: string): boolean => RESERVED_JSON_KEYS.has(value);
-const name = z.string().min(1).max(128).refine((value) => !reservedName(value), 'is a reserved name (__proto__, constructor, prototype)');
+const name = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((value) => !reservedName(value), 'is a reserved name (__proto__, constructor, prototype)');
 
 export const trainerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), fraction: z.number().min(0).max(1), message: z.string().max(1_000).optional() }),
@@ -69,7 +73,9 @@ const fastMetricsBatch = (json: { points?: unknown }): ParsedEventLine => {
     }
   }
   if (nonFinite === 0) return { ok: true, event: { type: 'metrics', points: points as Array<[string, number, number]> } };
-  const finitePoints = (points as Array<[string, number | null, number | null]>).filter((point): point is [string, number, number] => point[1] !== null && point[2] !== null);
+  const finitePoints = (points as Array<[string, number | null, number | null]>).filter(
+    (point): point is [string, number, number] => point[1] !== null && point[2] !== null,
+  );
   return { ok: true, event: finitePoints.length > 0 ? { type: 'metrics', points: finitePoints } : null, nonFinite };
 };
 
@@ -86,7 +92,8 @@ export const nullNonFiniteTokens = (line: string): string | undefined => {
   for (let i = 0; i < line.length; i += 1) {
     const c = line.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i += 1; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }

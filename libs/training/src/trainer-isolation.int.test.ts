@@ -51,14 +51,28 @@ const goneWithinGrace = async (pid: number): Promise<boolean> => {
 
 beforeAll(async () => {
   const catalog = createTrainerCatalog(
-    [{ name: 'env-dump', description: 'writes its environment', hyperparameters: createJobInput.shape.hyperparameters, nodeArgs: [fixture('env-dump-trainer.mjs')] }],
+    [
+      {
+        name: 'env-dump',
+        description: 'writes its environment',
+        hyperparameters: createJobInput.shape.hyperparameters,
+        nodeArgs: [fixture('env-dump-trainer.mjs')],
+      },
+    ],
     // The seam the desktop app uses: its own Node runtime (executable and the variables it needs).
     { runtime: { execPath: process.execPath, env: { ELECTRON_RUN_AS_NODE: '1' } } },
   );
   h = await createOrchestratorHarness({
     catalog,
     graceMs: GRACE_MS,
-    env: { PATH: process.env['PATH'], HOME: '/home/trainer-test', LANG: 'C.UTF-8', CUDA_VISIBLE_DEVICES: '0', WANDB_API_KEY: 'wandb-passed-on-purpose', ...SECRETS },
+    env: {
+      PATH: process.env['PATH'],
+      HOME: '/home/trainer-test',
+      LANG: 'C.UTF-8',
+      CUDA_VISIBLE_DEVICES: '0',
+      WANDB_API_KEY: 'wandb-passed-on-purpose',
+      ...SECRETS,
+    },
     trainerEnvNames: ['WANDB_API_KEY'],
   });
   await h.orchestrator.start();
@@ -69,7 +83,13 @@ describe('trainer environment', () => {
   const expectClean = (env: Record<string, string>, jobId: string) => {
     for (const name of Object.keys(SECRETS)) expect(env[name], name).toBeUndefined();
     for (const value of Object.values(SECRETS)) expect(JSON.stringify(env)).not.toContain(value);
-    expect(env).toMatchObject({ PATH: process.env['PATH'], HOME: '/home/trainer-test', LANG: 'C.UTF-8', CUDA_VISIBLE_DEVICES: '0', WANDB_API_KEY: 'wandb-passed-on-purpose' });
+    expect(env).toMatchObject({
+      PATH: process.env['PATH'],
+      HOME: '/home/trainer-test',
+      LANG: 'C.UTF-8',
+      CUDA_VISIBLE_DEVICES: '0',
+      WANDB_API_KEY: 'wandb-passed-on-purpose',
+    });
     expect(env['TRAINYARD_JOB_DIR']).toBe(h.workspace.dirOf(jobId));
     expect(env['TRAINYARD_RUN_ID']).toMatch(/^[0-9a-f-]{36}$/);
   };

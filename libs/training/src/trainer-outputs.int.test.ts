@@ -27,7 +27,10 @@ describe('artifact events', () => {
     const version = await h.versions.get('artifact-model', { alias: 'latest' });
     const attached = await h.artifacts.list({ modelVersionId: version.id, limit: 50 });
     expect(attached.items.map((a) => `${a.type}:${a.name}`).sort()).toEqual([
-      'metadata:extras/odd.txt', 'metadata:extras/run-info.json', 'model:output/model/model.bin', 'tokenizer:extras/tokenizer.json',
+      'metadata:extras/odd.txt',
+      'metadata:extras/run-info.json',
+      'model:output/model/model.bin',
+      'tokenizer:extras/tokenizer.json',
     ]);
     expect([...version.artifactIds].sort()).toEqual(attached.items.map((a) => a.id).sort());
     const events = readFileSync(join(h.workspace.dirOf(created.id), 'logs', 'events.log'), 'utf8');
@@ -75,7 +78,9 @@ describe('checkpoint retention', () => {
   });
 
   it('keeps the last 3 by default', async () => {
-    const created = await h.jobs.create(createJobInput.parse({ name: 'six epochs', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 6 } }));
+    const created = await h.jobs.create(
+      createJobInput.parse({ name: 'six epochs', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 6 } }),
+    );
     expect(await h.waitFor(created.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
     expect(readdirSync(join(h.workspace.dirOf(created.id), 'checkpoints')).sort()).toEqual(['epoch-4.json', 'epoch-5.json', 'epoch-6.json']);
     expect(await checkpointArtifacts(created.id)).toEqual(['checkpoints/epoch-4.json', 'checkpoints/epoch-5.json', 'checkpoints/epoch-6.json']);
@@ -101,7 +106,14 @@ describe('input data shared between the jobs of a snapshot', () => {
     const expected = mkdtempSync(join(tmpdir(), 'trainyard-expected-'));
     await h.snapshots.materialise(snapshot.id, expected);
     const run = async () => {
-      const created = await h.jobs.create(createJobInput.parse({ name: 'on shared data', trainer: { kind: 'builtin', name: 'example' }, datasetSnapshotId: snapshot.id, hyperparameters: { epochs: 1 } }));
+      const created = await h.jobs.create(
+        createJobInput.parse({
+          name: 'on shared data',
+          trainer: { kind: 'builtin', name: 'example' },
+          datasetSnapshotId: snapshot.id,
+          hyperparameters: { epochs: 1 },
+        }),
+      );
       expect(await h.waitFor(created.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
       return join(h.workspace.dirOf(created.id), 'input', 'data');
     };
@@ -116,7 +128,11 @@ describe('input data shared between the jobs of a snapshot', () => {
       expect(stats[0]?.mode.toString(8).slice(-3)).toBe('444');
       for (const file of files) expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(expected, channel, 'data.jsonl'), 'utf8'));
     }
-    expect(readFileSync(join(first, 'train', 'data.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(snapshot.trainCount);
+    expect(
+      readFileSync(join(first, 'train', 'data.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    ).toHaveLength(snapshot.trainCount);
 
     // A trainer that wrote to its input anyway (root ignores the mode) damaged the shared copy: the next job gets a fresh one.
     appendFileSync(join(second, 'train', 'data.jsonl'), 'scribbled\n');

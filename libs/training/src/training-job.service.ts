@@ -47,7 +47,8 @@ export const createTrainingJobService = (deps: {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (existing) return { ...existing, existing: true };
       }
-      const hyperparameters = input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
+      const hyperparameters =
+        input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
       const snapshot = input.datasetSnapshotId
         ? await prisma.datasetSnapshot.findUnique({ where: { id: input.datasetSnapshotId }, select: { id: true, name: true, trainCount: true } })
         : null;
@@ -60,18 +61,28 @@ export const createTrainingJobService = (deps: {
           });
         }
         if (snapshot.trainCount === 0) {
-          throw new DomainError('FAILED_PRECONDITION', `Dataset snapshot ${snapshot.name} (${snapshot.id}) has no training pairs; trainer ${input.trainer.name} needs some`, {
-            datasetSnapshotId: snapshot.id,
-          });
+          throw new DomainError(
+            'FAILED_PRECONDITION',
+            `Dataset snapshot ${snapshot.name} (${snapshot.id}) has no training pairs; trainer ${input.trainer.name} needs some`,
+            {
+              datasetSnapshotId: snapshot.id,
+            },
+          );
         }
       }
       if (input.trainer.kind === 'command' && input.trainer.cwd && !commandPolicy.shared) {
         const cwd = await stat(input.trainer.cwd).catch(() => undefined);
-        if (!cwd?.isDirectory()) throw new DomainError('INVALID_ARGUMENT', `The trainer's working directory ${input.trainer.cwd} is not a directory on this machine`, { path: ['trainer', 'cwd'] });
+        if (!cwd?.isDirectory())
+          throw new DomainError('INVALID_ARGUMENT', `The trainer's working directory ${input.trainer.cwd} is not a directory on this machine`, {
+            path: ['trainer', 'cwd'],
+          });
       }
       let parentVersionId: string | null = null;
       if (input.parentVersion) {
-        const parent = await prisma.modelVersion.findFirst({ where: { version: input.parentVersion.version, model: { name: input.parentVersion.model } }, select: { id: true } });
+        const parent = await prisma.modelVersion.findFirst({
+          where: { version: input.parentVersion.version, model: { name: input.parentVersion.model } },
+          select: { id: true },
+        });
         if (!parent) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
         parentVersionId = parent.id;
       }
@@ -145,10 +156,14 @@ export const createTrainingJobService = (deps: {
     async delete(id: string): Promise<{ deleted: true; id: string; artifactsDeleted: number }> {
       const finished = ['succeeded', 'failed', 'cancelled'];
       const refuseUnfinished = (status: string): never => {
-        throw new DomainError('FAILED_PRECONDITION', `Job ${id} is ${status}; only a finished job (succeeded, failed or cancelled) can be deleted${status === 'queued' || status === 'running' ? ': cancel it first' : ''}`, {
-          id,
-          status,
-        });
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `Job ${id} is ${status}; only a finished job (succeeded, failed or cancelled) can be deleted${status === 'queued' || status === 'running' ? ': cancel it first' : ''}`,
+          {
+            id,
+            status,
+          },
+        );
       };
       const job = await get(id);
       if (!finished.includes(job.status)) refuseUnfinished(job.status);
@@ -187,7 +202,11 @@ export const createTrainingJobService = (deps: {
       if (moved.count !== 1) {
         const now = await get(id);
         assertRetry(now.status as JobStatus);
-        throw new DomainError('FAILED_PRECONDITION', `Job ${id} changed from ${job.status} to ${now.status} meanwhile; retry again`, { id, from: job.status, status: now.status });
+        throw new DomainError('FAILED_PRECONDITION', `Job ${id} changed from ${job.status} to ${now.status} meanwhile; retry again`, {
+          id,
+          from: job.status,
+          status: now.status,
+        });
       }
       deps.control().poke();
       return get(id);

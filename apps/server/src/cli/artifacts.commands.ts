@@ -40,7 +40,10 @@ const exists = (path: string): Promise<boolean> =>
   );
 
 /** The artifact record for an id or a hash (a hash with no record still downloads: name = the hash). */
-const findArtifact = async ({ client }: Connection, idOrHash: string): Promise<{ sha256: string; name: string; size: number | undefined; id: string | undefined }> => {
+const findArtifact = async (
+  { client }: Connection,
+  idOrHash: string,
+): Promise<{ sha256: string; name: string; size: number | undefined; id: string | undefined }> => {
   if (UUID.test(idOrHash)) {
     const artifact = await client.artifacts.get.query({ id: idOrHash.toLowerCase() });
     return { sha256: artifact.sha256, name: artifact.name, size: artifact.size, id: artifact.id };
@@ -150,7 +153,15 @@ export const registerArtifactCommands = (program: Command): void => {
         const withVersion = options.model !== undefined;
         printTable(
           [...(withVersion ? ['version'] : []), 'id', 'name', 'type', 'size', 'sha256', 'created'],
-          items.map((item) => [...(withVersion ? [`v${item.version}`] : []), item.id, item.name, item.type, formatBytes(item.size), item.sha256, formatTime(item.createdAt)]),
+          items.map((item) => [
+            ...(withVersion ? [`v${item.version}`] : []),
+            item.id,
+            item.name,
+            item.type,
+            formatBytes(item.size),
+            item.sha256,
+            formatTime(item.createdAt),
+          ]),
         );
       }),
     );
@@ -166,9 +177,22 @@ export const registerArtifactCommands = (program: Command): void => {
         const artifact = await findArtifact(connection, idOrHash.trim());
         const defaultName = safeFileName(artifact.name, artifact.sha256);
         const requested = options.output ? resolve(options.output) : resolve(defaultName);
-        const target = options.output && (await stat(requested).then((s) => s.isDirectory(), () => false)) ? join(requested, defaultName) : requested;
+        const target =
+          options.output &&
+          (await stat(requested).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ))
+            ? join(requested, defaultName)
+            : requested;
         if (!options.force && (await exists(target))) throw new CliError(`${target} already exists; pass --force to replace it`, EXIT.CONFLICT);
-        if (!(await stat(dirname(target)).then((s) => s.isDirectory(), () => false))) throw new CliError(`No such directory: ${dirname(target)}`, EXIT.USAGE);
+        if (
+          !(await stat(dirname(target)).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ))
+        )
+          throw new CliError(`No such directory: ${dirname(target)}`, EXIT.USAGE);
         const controller = new AbortController();
         const onInterrupt = (): void => controller.abort();
         process.once('SIGINT', onInterrupt);

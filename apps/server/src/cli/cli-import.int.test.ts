@@ -12,18 +12,35 @@ const trainyard = async (args: string[]) => {
   const run = runCli(args, { TRAINYARD_DATA_DIR: t.dataDir });
   return { code: await run.exited, output: run.output() };
 };
-const pair = (i: number) => ({ aiText: `It is worth noting that item ${i} exemplifies a framework.`, humanizedText: `Item ${i}, more or less, in plain words.` });
+const pair = (i: number) => ({
+  aiText: `It is worth noting that item ${i} exemplifies a framework.`,
+  humanizedText: `Item ${i}, more or less, in plain words.`,
+});
 const jsonl = Array.from({ length: 30 }, (_, i) => JSON.stringify(pair(i))).join('\n');
 const csv = `aiText,humanizedText\n${Array.from({ length: 30 }, (_, i) => `"${pair(100 + i).aiText}","${pair(100 + i).humanizedText}"`).join('\n')}\n`;
 const post = (type: string, body: string) =>
-  rawRequest(`${t.server.url}/import/training-data`, { method: 'POST', headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': type }, body });
+  rawRequest(`${t.server.url}/import/training-data`, {
+    method: 'POST',
+    headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': type },
+    body,
+  });
 
 describe('importing a file in the wrong format', () => {
   it('a JSONL file sent as CSV, or a CSV file sent as JSONL, is refused as a whole with the reason, nothing imported', async () => {
     const asCsv = JSON.parse((await post('text/csv', jsonl)).body) as Record<string, unknown>;
-    expect(asCsv).toMatchObject({ imported: 0, rejectedCount: 1, aborted: true, rejected: [{ line: 1, message: expect.stringContaining('this looks like JSONL') }] });
+    expect(asCsv).toMatchObject({
+      imported: 0,
+      rejectedCount: 1,
+      aborted: true,
+      rejected: [{ line: 1, message: expect.stringContaining('this looks like JSONL') }],
+    });
     const asJsonl = JSON.parse((await post('application/x-ndjson', csv)).body) as Record<string, unknown>;
-    expect(asJsonl).toMatchObject({ imported: 0, rejectedCount: 1, aborted: true, rejected: [{ line: 1, message: expect.stringContaining('this looks like CSV') }] });
+    expect(asJsonl).toMatchObject({
+      imported: 0,
+      rejectedCount: 1,
+      aborted: true,
+      rejected: [{ line: 1, message: expect.stringContaining('this looks like CSV') }],
+    });
   });
 
   it('the CLI reads the format from what the file starts with, whatever its name, and says when given a directory', async () => {

@@ -96,7 +96,10 @@ describe('why a job failed, in the CLI (real server, real trainers, the real CLI
     expect(stderr.output.trimEnd().endsWith('ValueError: learning rate must be positive, got -0.1')).toBe(true);
 
     const tail = await trainyard(['jobs', 'logs', failedId, '--stream', 'stderr', '--tail', '2']);
-    expect(tail).toEqual({ code: EXIT.OK, output: '    raise ValueError("learning rate must be positive, got -0.1")\nValueError: learning rate must be positive, got -0.1\n' });
+    expect(tail).toEqual({
+      code: EXIT.OK,
+      output: '    raise ValueError("learning rate must be positive, got -0.1")\nValueError: learning rate must be positive, got -0.1\n',
+    });
     expect(await trainyard(['jobs', 'logs', failedId])).toEqual({ code: EXIT.OK, output: 'epoch 1\n' });
 
     const unknown = await trainyard(['jobs', 'logs', '01a217c5-38b0-75f4-bd22-3a5096e9f71b']);
@@ -150,8 +153,25 @@ describe('`jobs start -- COMMAND…`: everything after -- is the trainer command
   it('passes node flags, options that look like ours, and arguments with spaces as they are', async () => {
     const out = join(files, 'argv-node.json');
     const run = await trainyard([
-      'jobs', 'start', '--name', 'argv-node', '--follow', '--',
-      process.execPath, '--no-warnings', recordsArgv, '--out', out, '--name', 'inner', '--follow', '-u', '--lr', '0.1', '--', 'two words',
+      'jobs',
+      'start',
+      '--name',
+      'argv-node',
+      '--follow',
+      '--',
+      process.execPath,
+      '--no-warnings',
+      recordsArgv,
+      '--out',
+      out,
+      '--name',
+      'inner',
+      '--follow',
+      '-u',
+      '--lr',
+      '0.1',
+      '--',
+      'two words',
     ]);
     expect(run.code).toBe(EXIT.OK);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual({
@@ -167,12 +187,31 @@ describe('`jobs start -- COMMAND…`: everything after -- is the trainer command
     });
   }, 60_000);
 
-  it.skipIf(!hasPython)('`-- python3 -u script.py --lr 0.1 --flag` runs exactly that', async () => {
-    const out = join(files, 'argv-python.json');
-    const run = await trainyard(['jobs', 'start', '--name', 'argv-python', '--follow', '--', 'python3', '-u', recordsArgvPy, '--out', out, '--lr', '0.1', '--flag']);
-    expect(run.code).toBe(EXIT.OK);
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual({ cmdline: ['-u', recordsArgvPy, '--out', out, '--lr', '0.1', '--flag'], unbuffered: true });
-  }, 60_000);
+  it.skipIf(!hasPython)(
+    '`-- python3 -u script.py --lr 0.1 --flag` runs exactly that',
+    async () => {
+      const out = join(files, 'argv-python.json');
+      const run = await trainyard([
+        'jobs',
+        'start',
+        '--name',
+        'argv-python',
+        '--follow',
+        '--',
+        'python3',
+        '-u',
+        recordsArgvPy,
+        '--out',
+        out,
+        '--lr',
+        '0.1',
+        '--flag',
+      ]);
+      expect(run.code).toBe(EXIT.OK);
+      expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual({ cmdline: ['-u', recordsArgvPy, '--out', out, '--lr', '0.1', '--flag'], unbuffered: true });
+    },
+    60_000,
+  );
 
   it('the older --command form works for plain commands and points to -- when the command has options', async () => {
     const out = join(files, 'argv-command.json');
@@ -184,7 +223,9 @@ describe('`jobs start -- COMMAND…`: everything after -- is the trainer command
     const withOptions = await trainyard(['jobs', 'start', '--name', 'x', '--command', 'python3', '-u', 'train.py']);
     expect(withOptions.code).toBe(EXIT.USAGE);
     expect(withOptions.output).toContain("unknown option '-u'");
-    expect(withOptions.output).toContain('Your own trainer: put its command after --, verbatim, e.g. trainyard jobs start --name N -- python3 -u train.py --lr 0.1');
+    expect(withOptions.output).toContain(
+      'Your own trainer: put its command after --, verbatim, e.g. trainyard jobs start --name N -- python3 -u train.py --lr 0.1',
+    );
     const both = await trainyard(['jobs', 'start', '--name', 'x', '--command', 'a', '--', 'b']);
     expect(both.code).toBe(EXIT.USAGE);
     expect(both.output).toContain('Give the command once');

@@ -36,11 +36,14 @@ events.end(() => process.exit(0));
 
 const runJob = async (input: Record<string, unknown> = {}) => {
   const job = await t.client.jobs.create.mutate({ name: 'to delete', trainer: { kind: 'command', command: [process.execPath, trainer] }, ...input });
-  return vi.waitFor(async () => {
-    const current = await t.client.jobs.get.query({ id: job.id });
-    if (current.status !== 'succeeded' && current.status !== 'failed') throw new Error(`job ${job.id} did not finish`);
-    return current;
-  }, { timeout: 30_000, interval: 50 });
+  return vi.waitFor(
+    async () => {
+      const current = await t.client.jobs.get.query({ id: job.id });
+      if (current.status !== 'succeeded' && current.status !== 'failed') throw new Error(`job ${job.id} did not finish`);
+      return current;
+    },
+    { timeout: 30_000, interval: 50 },
+  );
 };
 const jobDir = (id: string) => join(t.dataDir, 'jobs', id);
 const metricsDir = (id: string) => join(t.dataDir, 'metrics', id);
@@ -66,19 +69,29 @@ describe('deleting a job (real server, real trainer, the real CLI process)', () 
   it('refuses a job that produced a model version, and one that has not finished', async () => {
     const job = await runJob({ targetModel: 'kept-model' });
     expect(job.status).toBe('succeeded');
-    await expect(t.client.jobs.delete.mutate({ id: job.id })).rejects.toThrow(`Job ${job.id} produced kept-model version 1; it is kept for the version's lineage and artifacts`);
+    await expect(t.client.jobs.delete.mutate({ id: job.id })).rejects.toThrow(
+      `Job ${job.id} produced kept-model version 1; it is kept for the version's lineage and artifacts`,
+    );
     expect((await t.client.jobs.get.query({ id: job.id })).status).toBe('succeeded');
     expect(existsSync(jobDir(job.id))).toBe(true);
 
-    const queued = await t.client.jobs.create.mutate({ name: 'waits', trainer: { kind: 'command', command: [process.execPath, '-e', 'setTimeout(() => {}, 60000)'] } });
-    await expect(t.client.jobs.delete.mutate({ id: queued.id })).rejects.toThrow(/is (queued|running); only a finished job \(succeeded, failed or cancelled\) can be deleted: cancel it first/);
+    const queued = await t.client.jobs.create.mutate({
+      name: 'waits',
+      trainer: { kind: 'command', command: [process.execPath, '-e', 'setTimeout(() => {}, 60000)'] },
+    });
+    await expect(t.client.jobs.delete.mutate({ id: queued.id })).rejects.toThrow(
+      /is (queued|running); only a finished job \(succeeded, failed or cancelled\) can be deleted: cancel it first/,
+    );
     await t.client.jobs.cancel.mutate({ id: queued.id });
   }, 60_000);
 
   it('`trainyard jobs delete ID` deletes, and exits 6 for a job that produced a version, 5 for an unknown one', async () => {
     const job = await runJob();
     const deleted = await trainyard(['jobs', 'delete', job.id]);
-    expect(deleted).toEqual({ code: EXIT.OK, output: `Deleted job ${job.id} and 2 artifact records; blobs nothing else uses go at the next garbage collection\n` });
+    expect(deleted).toEqual({
+      code: EXIT.OK,
+      output: `Deleted job ${job.id} and 2 artifact records; blobs nothing else uses go at the next garbage collection\n`,
+    });
     expect(existsSync(jobDir(job.id))).toBe(false);
 
     const versioned = await runJob({ targetModel: 'cli-kept-model' });

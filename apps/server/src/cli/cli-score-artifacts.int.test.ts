@@ -19,10 +19,11 @@ const trainyard = async (args: string[], env: Record<string, string> = {}) => {
   return { code, output: run.output() };
 };
 const json = <T>(output: string): T => JSON.parse(output.slice(output.search(/[[{]/))) as T;
-const message = (promise: Promise<unknown>): Promise<string> => promise.then(
-  () => 'resolved',
-  (error: unknown) => (error as Error).message,
-);
+const message = (promise: Promise<unknown>): Promise<string> =>
+  promise.then(
+    () => 'resolved',
+    (error: unknown) => (error as Error).message,
+  );
 
 /** Three texts of exactly 100 000 characters (the documented maximum), no line breaks. */
 const longTexts = (): string[] =>
@@ -36,7 +37,9 @@ type ArtifactRow = { id: string; name: string; sha256: string; size: number; typ
 let jobId = '';
 
 beforeAll(async () => {
-  const body = syntheticPairs(400, 3).map((pair) => JSON.stringify(pair)).join('\n');
+  const body = syntheticPairs(400, 3)
+    .map((pair) => JSON.stringify(pair))
+    .join('\n');
   await rawRequest(`${t.server.url}/import/training-data`, {
     method: 'POST',
     headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
@@ -51,11 +54,14 @@ beforeAll(async () => {
     targetModel: 'fresh-detector',
   });
   jobId = job.id;
-  const status = await vi.waitFor(async () => {
-    const { status } = await t.client.jobs.get.query({ id: job.id });
-    if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
-    return status;
-  }, { timeout: 120_000, interval: 200 });
+  const status = await vi.waitFor(
+    async () => {
+      const { status } = await t.client.jobs.get.query({ id: job.id });
+      if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
+      return status;
+    },
+    { timeout: 120_000, interval: 200 },
+  );
   expect(status).toBe('succeeded');
 }, 120_000);
 
@@ -67,14 +73,19 @@ describe('a freshly trained model: long texts score, the version used is named, 
     expect(fresh.scores).toHaveLength(3);
     for (const score of fresh.scores) expect(score >= 0 && score <= 1).toBe(true);
     // The same large input as a GET would be refused by Node (431): the client sent it as a POST.
-    const asGet = await rawRequest(`${t.server.url}/trpc/models.score?input=${encodeURIComponent(JSON.stringify({ json: { model: 'fresh-detector', texts } }))}`, {
-      headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}` },
-    }).catch((error: unknown) => ({ status: String(error) }));
+    const asGet = await rawRequest(
+      `${t.server.url}/trpc/models.score?input=${encodeURIComponent(JSON.stringify({ json: { model: 'fresh-detector', texts } }))}`,
+      {
+        headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}` },
+      },
+    ).catch((error: unknown) => ({ status: String(error) }));
     expect(String((asGet as { status: unknown }).status)).toMatch(/431|ECONNRESET|socket hang up/);
 
     await t.client.models.setActive.mutate({ model: 'fresh-detector', version: 1 });
     await expect(t.client.models.score.query({ model: 'fresh-detector', texts: ['one text'] })).resolves.toMatchObject({ version: 1, chosenBy: 'active' });
-    await expect(t.client.models.score.query({ model: 'fresh-detector', ref: { version: 1 }, texts: ['one text'] })).resolves.toMatchObject({ chosenBy: 'ref' });
+    await expect(t.client.models.score.query({ model: 'fresh-detector', ref: { version: 1 }, texts: ['one text'] })).resolves.toMatchObject({
+      chosenBy: 'ref',
+    });
     await t.client.models.setActive.mutate({ model: 'fresh-detector', version: null });
   });
 
@@ -87,12 +98,21 @@ describe('a freshly trained model: long texts score, the version used is named, 
       fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'x-padding': 'p'.repeat(20_000) } }),
     });
     const tooLong = await bloated.models.list.query({}).catch((error: unknown) => error);
-    expect(trainyardErrorInfo(tooLong)).toMatchObject({ httpStatus: 431, message: 'The request is larger than the server accepts (its URL or headers are too long) (HTTP 431)' });
+    expect(trainyardErrorInfo(tooLong)).toMatchObject({
+      httpStatus: 431,
+      message: 'The request is larger than the server accepts (its URL or headers are too long) (HTTP 431)',
+    });
 
     // Over the 10 MiB JSON body limit: the guard's 413 before a byte is read.
     const text = 'x'.repeat(100_000);
-    const tooBig = await t.client.models.score.query({ model: 'fresh-detector', texts: Array.from({ length: 110 }, () => text) }).catch((error: unknown) => error);
-    expect(trainyardErrorInfo(tooBig)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, message: 'Request body larger than 10485760 bytes (HTTP 413)' });
+    const tooBig = await t.client.models.score
+      .query({ model: 'fresh-detector', texts: Array.from({ length: 110 }, () => text) })
+      .catch((error: unknown) => error);
+    expect(trainyardErrorInfo(tooBig)).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      httpStatus: 413,
+      message: 'Request body larger than 10485760 bytes (HTTP 413)',
+    });
   });
 
   it('registry not-found messages are plain', async () => {
@@ -125,7 +145,9 @@ describe('a freshly trained model: long texts score, the version used is named, 
     expect(scored.code, scored.output).toBe(EXIT.OK);
     expect(scored.output).toMatch(/^Scored with fresh-detector v1 \(latest; no active version\)$/m);
     expect(scored.output.match(/^│ [01]\.\d{4}/gm)).toHaveLength(3);
-    const asJson = json<{ version: number; chosenBy: string; scores: number[] }>((await trainyard(['score', '--model', 'fresh-detector@1', '--file', file, '--json'])).output);
+    const asJson = json<{ version: number; chosenBy: string; scores: number[] }>(
+      (await trainyard(['score', '--model', 'fresh-detector@1', '--file', file, '--json'])).output,
+    );
     expect(asJson).toMatchObject({ version: 1, chosenBy: 'ref' });
     expect(asJson.scores).toHaveLength(3);
     const byRef = await trainyard(['score', '--model', 'fresh-detector@1', 'some text']);

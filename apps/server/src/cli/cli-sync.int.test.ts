@@ -63,7 +63,10 @@ describe.skipIf(skip)(`CLI: tokens, remotes, push and pull${skip ? ` — skipped
     const remotes = await trainyard(['remote', 'list', '--json']);
     expect(JSON.parse(remotes.output)).toMatchObject([{ name: 'team', links: [{ model: 'cli-model', localVersion: 1, remoteVersion: 1, direction: 'push' }] }]);
     const status = await trainyard(['sync', 'status', '--json']);
-    expect(JSON.parse(status.output)).toMatchObject([{ direction: 'pull', state: 'done' }, { direction: 'push', state: 'done', bytesDone: 20 * 1024 * 1024 }]);
+    expect(JSON.parse(status.output)).toMatchObject([
+      { direction: 'pull', state: 'done' },
+      { direction: 'push', state: 'done', bytesDone: 20 * 1024 * 1024 },
+    ]);
 
     const wrong = await trainyard(['push', 'cli-model@1', '--remote', 'nope']);
     expect(wrong.code).toBe(EXIT.NOT_FOUND);

@@ -52,8 +52,23 @@ describe('trainyard CLI against a real server', () => {
     expect(snapshot).toMatchObject({ name: 'cli-600', totalCount: 600 });
 
     const trained = await trainyard([
-      'jobs', 'start', '--name', 'cli-train', '--trainer', 'text-detector', '--snapshot', snapshot.id,
-      '--param', 'epochs=2', '--param', 'hashBits=14', '--target-model', 'cli-detector', '--gate', 'val_accuracy>=0.8', '--follow',
+      'jobs',
+      'start',
+      '--name',
+      'cli-train',
+      '--trainer',
+      'text-detector',
+      '--snapshot',
+      snapshot.id,
+      '--param',
+      'epochs=2',
+      '--param',
+      'hashBits=14',
+      '--target-model',
+      'cli-detector',
+      '--gate',
+      'val_accuracy>=0.8',
+      '--follow',
     ]);
     expect(trained.code).toBe(EXIT.OK);
     expect(trained.output).toMatch(/status running/);

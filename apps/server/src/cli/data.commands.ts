@@ -22,7 +22,11 @@ const formatOf = async (file: string, explicit: string | undefined): Promise<For
   const handle = await open(file, 'r');
   const head = Buffer.alloc(4096);
   const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
-  const start = head.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const start = head
+    .subarray(0, bytesRead)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (start.startsWith('{')) return 'jsonl';
   const header = (start.split('\n')[0] ?? '').split(',').map((name) => name.trim().replace(/^"|"$/g, ''));
   if (header.includes('aiText') && header.includes('humanizedText')) return 'csv';
@@ -33,7 +37,9 @@ const SHOWN_REJECTIONS = 20;
 
 const printReport = (report: ImportReport & { rejectedCount?: number }): void => {
   const rejected = report.rejectedCount ?? report.rejected.length;
-  printLine(`Imported ${report.imported}, duplicates ${report.duplicates}, rejected ${rejected}${report.aborted ? ' (the rest of the file was unreadable)' : ''}`);
+  printLine(
+    `Imported ${report.imported}, duplicates ${report.duplicates}, rejected ${rejected}${report.aborted ? ' (the rest of the file was unreadable)' : ''}`,
+  );
   for (const item of report.rejected.slice(0, SHOWN_REJECTIONS)) printLine(`  line ${item.line}: ${item.message}`);
   if (rejected > SHOWN_REJECTIONS) printLine(`  … and ${rejected - SHOWN_REJECTIONS} more (use --json for all)`);
 };
@@ -47,7 +53,8 @@ const importFile = async (connection: Connection, file: string, options: GlobalO
   const info = await stat(file).catch(() => {
     throw new CliError(`Cannot read ${file}: no such file`, EXIT.USAGE);
   });
-  if (!info.isFile()) throw new CliError(`${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; give the JSONL or CSV file to import`, EXIT.USAGE);
+  if (!info.isFile())
+    throw new CliError(`${file} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}; give the JSONL or CSV file to import`, EXIT.USAGE);
   const size = info.size;
   const format = await formatOf(file, options.format);
   const bar = new SingleBar({ format: 'Importing [{bar}] {percentage}% | {sent} of {total_size}', stream: process.stderr, hideCursor: true });
@@ -69,7 +76,7 @@ const importFile = async (connection: Connection, file: string, options: GlobalO
     const response = await connection.fetch('/import/training-data', {
       method: 'POST',
       headers: { 'content-type': CONTENT_TYPES[format] },
-      body: source as unknown as RequestInit["body"],
+      body: source as unknown as RequestInit['body'],
       duplex: 'half',
       signal: controller.signal,
     } as RequestInit);
@@ -82,7 +89,8 @@ const importFile = async (connection: Connection, file: string, options: GlobalO
   } catch (error) {
     bar.stop();
     const progress = `after sending ${formatBytes(sent)} of ${formatBytes(size)}`;
-    const resume = 'Every complete line the server received is imported; run the same command again to finish (pairs already imported count as duplicates, never twice).';
+    const resume =
+      'Every complete line the server received is imported; run the same command again to finish (pairs already imported count as duplicates, never twice).';
     if (interrupted) throw new CliError(`Import interrupted ${progress}. ${resume}`, EXIT.INTERRUPTED);
     if (error instanceof CliError) throw error;
     throw new CliError(`The connection to ${connection.url} was lost ${progress}. ${resume}`, EXIT.UNREACHABLE);
@@ -103,7 +111,10 @@ export interface FilterOptions {
   language?: string;
 }
 
-export const addFilterOptions = (command: Command, only: Array<keyof FilterOptions> = ['tag', 'excludeTag', 'text', 'minQuality', 'minImprovement', 'sourceModel', 'language']): Command => {
+export const addFilterOptions = (
+  command: Command,
+  only: Array<keyof FilterOptions> = ['tag', 'excludeTag', 'text', 'minQuality', 'minImprovement', 'sourceModel', 'language'],
+): Command => {
   const options: Record<keyof FilterOptions, [string, string, ((value: string) => number)?]> = {
     tag: ['--tag <tag...>', 'only pairs with all of these tags'],
     excludeTag: ['--exclude-tag <tag...>', 'leave out pairs with any of these tags (e.g. demo)'],

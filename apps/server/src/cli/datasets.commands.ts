@@ -18,24 +18,32 @@ export const registerDatasetCommands = (program: Command): void => {
     .option('--seed <seed>', 'seed of the train/validation split', toNumber, 42)
     .option('--json', 'print JSON')
     .action((_options, command: Command) =>
-      withConnection<{ name: string; minQuality?: number; minImprovement?: number; tag?: string[]; excludeTag?: string[]; validationFraction: number; seed: number; json?: boolean }>(
-        command,
-        async ({ client }, options) => {
-          const snapshot = await client.datasets.createSnapshot.mutate({
-            name: options.name,
-            validationFraction: options.validationFraction,
-            seed: options.seed,
-            filter: {
-              ...(options.minQuality !== undefined ? { minQuality: options.minQuality } : {}),
-              ...(options.minImprovement !== undefined ? { minImprovement: options.minImprovement } : {}),
-              ...(options.tag ? { tags: options.tag } : {}),
-              ...(options.excludeTag ? { excludeTags: options.excludeTag } : {}),
-            },
-          });
-          if (options.json) return printJson(snapshot);
-          printLine(`Snapshot ${snapshot.id} "${snapshot.name}": ${snapshot.totalCount} pairs (${snapshot.trainCount} train, ${snapshot.validationCount} validation)`);
-        },
-      ),
+      withConnection<{
+        name: string;
+        minQuality?: number;
+        minImprovement?: number;
+        tag?: string[];
+        excludeTag?: string[];
+        validationFraction: number;
+        seed: number;
+        json?: boolean;
+      }>(command, async ({ client }, options) => {
+        const snapshot = await client.datasets.createSnapshot.mutate({
+          name: options.name,
+          validationFraction: options.validationFraction,
+          seed: options.seed,
+          filter: {
+            ...(options.minQuality !== undefined ? { minQuality: options.minQuality } : {}),
+            ...(options.minImprovement !== undefined ? { minImprovement: options.minImprovement } : {}),
+            ...(options.tag ? { tags: options.tag } : {}),
+            ...(options.excludeTag ? { excludeTags: options.excludeTag } : {}),
+          },
+        });
+        if (options.json) return printJson(snapshot);
+        printLine(
+          `Snapshot ${snapshot.id} "${snapshot.name}": ${snapshot.totalCount} pairs (${snapshot.trainCount} train, ${snapshot.validationCount} validation)`,
+        );
+      }),
     );
   datasets
     .command('list')

@@ -4,7 +4,8 @@ import { DataDirInUseError } from '../runtime/data-dir-lock';
 
 const listenFailure = (error: unknown): string | undefined => {
   const { code, port, address } = (error ?? {}) as NodeJS.ErrnoException & { port?: number; address?: string };
-  if (code === 'EADDRINUSE') return `Port ${port} on ${address} is already in use (another Trainyard server, or another program). Stop it, or choose another port with PORT=… (PORT=0 picks a free one).`;
+  if (code === 'EADDRINUSE')
+    return `Port ${port} on ${address} is already in use (another Trainyard server, or another program). Stop it, or choose another port with PORT=… (PORT=0 picks a free one).`;
   if (code === 'EACCES') return `Not allowed to listen on port ${port} on ${address}. Choose a port above 1023 with PORT=….`;
   return undefined;
 };

@@ -64,9 +64,11 @@ const COMMAND_HINT = 'Your own trainer: put its command after --, verbatim, e.g.
 
 /** `argv` is everything after `--` (the trainer's command, verbatim); `--command A B` is the older form for commands without options. */
 const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
-  if (options.command?.length && argv.length > 0) throw new CliError(`Give the command once: after -- (not with --command as well). ${COMMAND_HINT}`, EXIT.USAGE);
+  if (options.command?.length && argv.length > 0)
+    throw new CliError(`Give the command once: after -- (not with --command as well). ${COMMAND_HINT}`, EXIT.USAGE);
   const command = argv.length > 0 ? argv : options.command;
-  if (Boolean(options.trainer) === Boolean(command?.length)) throw new CliError(`Give exactly one of --trainer NAME or -- COMMAND [ARG…]. ${COMMAND_HINT}`, EXIT.USAGE);
+  if (Boolean(options.trainer) === Boolean(command?.length))
+    throw new CliError(`Give exactly one of --trainer NAME or -- COMMAND [ARG…]. ${COMMAND_HINT}`, EXIT.USAGE);
   return {
     name: options.name,
     trainer: options.trainer ? { kind: 'builtin', name: options.trainer } : { kind: 'command', command: command ?? [], cwd: process.cwd() },
@@ -105,7 +107,9 @@ export const printable = (text: string): string =>
  */
 const printStderrTail = async ({ client }: Connection, job: { id: string; status: string; error: string | null }): Promise<void> => {
   if (job.status !== 'failed' && !(job.status === 'queued' && job.error)) return;
-  const tail = await client.jobs.logs.query({ id: job.id, stream: 'stderr', tail: FAILURE_LOG_TAIL.lines, length: FAILURE_LOG_TAIL.bytes }).catch(() => undefined);
+  const tail = await client.jobs.logs
+    .query({ id: job.id, stream: 'stderr', tail: FAILURE_LOG_TAIL.lines, length: FAILURE_LOG_TAIL.bytes })
+    .catch(() => undefined);
   if (!tail || tail.text.trim() === '') {
     printLine('The trainer wrote nothing to stderr.');
     return;
@@ -187,7 +191,21 @@ export const followJob = async ({ client }: Connection, id: string, options: Glo
 };
 
 const showJob = (job: Record<string, unknown>): void => {
-  const fields = ['id', 'name', 'status', 'progress', 'progressMessage', 'attempt', 'maxAttempts', 'targetModelName', 'datasetSnapshotId', 'error', 'createdAt', 'startedAt', 'finishedAt'];
+  const fields = [
+    'id',
+    'name',
+    'status',
+    'progress',
+    'progressMessage',
+    'attempt',
+    'maxAttempts',
+    'targetModelName',
+    'datasetSnapshotId',
+    'error',
+    'createdAt',
+    'startedAt',
+    'finishedAt',
+  ];
   printTable(
     ['field', 'value'],
     fields.map((field) => [field, job[field] instanceof Date ? formatTime(job[field] as Date) : (job[field] as string | number | null)]),
@@ -239,7 +257,14 @@ export const registerJobCommands = (program: Command): void => {
         if (options.json) return printJson(page);
         printTable(
           ['id', 'name', 'status', 'progress', 'attempt', 'created'],
-          page.items.map((job) => [job.id, job.name, job.status, `${Math.round(job.progress * 100)}%`, `${job.attempt}/${job.maxAttempts}`, formatTime(job.createdAt)]),
+          page.items.map((job) => [
+            job.id,
+            job.name,
+            job.status,
+            `${Math.round(job.progress * 100)}%`,
+            `${job.attempt}/${job.maxAttempts}`,
+            formatTime(job.createdAt),
+          ]),
         );
       }),
     );
@@ -259,14 +284,15 @@ export const registerJobCommands = (program: Command): void => {
   jobs
     .command('logs')
     .argument('<id>', 'job id')
-    .option('--stream <stream>', 'stdout, stderr or events (Trainyard\'s log of the trainer\'s events)', 'stdout')
+    .option('--stream <stream>', "stdout, stderr or events (Trainyard's log of the trainer's events)", 'stdout')
     .option('--tail <lines>', 'only the last N lines (≤ 10000)', toNumber)
     .option('--follow', 'keep printing what is written until the job ends')
     .option('--json', 'print JSON lines { text, size, offset, nextOffset }')
     .description("a job's trainer output: stdout, stderr or the events log")
     .action((id: string, _options, command: Command) =>
       withConnection<GlobalOptions & { stream: string; tail?: number; follow?: boolean }>(command, async ({ client }, options) => {
-        if (!(LOG_STREAMS as readonly string[]).includes(options.stream)) throw new CliError(`--stream must be stdout, stderr or events, got "${options.stream}"`, EXIT.USAGE);
+        if (!(LOG_STREAMS as readonly string[]).includes(options.stream))
+          throw new CliError(`--stream must be stdout, stderr or events, got "${options.stream}"`, EXIT.USAGE);
         const stream = options.stream as LogStream;
         const terminal = Boolean(process.stdout.isTTY);
         const write = (slice: { text: string; size: number; offset: number; nextOffset: number }): void => {
@@ -275,7 +301,7 @@ export const registerJobCommands = (program: Command): void => {
         };
         /** Prints from `offset` to the end of the log, a page at a time; returns where it stopped. */
         const drain = async (from: number): Promise<number> => {
-          for (let offset = from; ; ) {
+          for (let offset = from; ;) {
             const slice = await client.jobs.logs.query({ id, stream, offset, length: LOG_PAGE_BYTES });
             if (slice.nextOffset === offset) return offset;
             write(slice);
@@ -312,7 +338,9 @@ export const registerJobCommands = (program: Command): void => {
     .command('delete')
     .argument('<id>', 'job id')
     .option('--json', 'print JSON')
-    .description('delete a finished job: its record, metrics, job directory and the artifacts no model version holds (refused for a job that produced a version)')
+    .description(
+      'delete a finished job: its record, metrics, job directory and the artifacts no model version holds (refused for a job that produced a version)',
+    )
     .action((id: string, _options, command: Command) =>
       withConnection(command, async ({ client }, options) => {
         const result = await client.jobs.delete.mutate({ id });

@@ -46,11 +46,16 @@ export const registerModelCommands = (program: Command): void => {
       withConnection(command, async ({ client }, options) => {
         const { model, ref } = parseModelRef(text, { alias: 'latest' });
         const record = await client.models.get.query({ model });
-        const version = record.latestVersion > 0 ? await client.models.getVersion.query({ model, ref: text.includes('@') ? ref : record.activeVersion ? { alias: 'active' } : { alias: 'latest' } }) : null;
+        const version =
+          record.latestVersion > 0
+            ? await client.models.getVersion.query({ model, ref: text.includes('@') ? ref : record.activeVersion ? { alias: 'active' } : { alias: 'latest' } })
+            : null;
         if (options.json) return printJson({ model: record, version });
         printLine(`${record.name}: ${record.description || '(no description)'}; ${record.latestVersion} version(s), active ${record.activeVersion ?? 'none'}`);
         if (version) {
-          printLine(`Version ${version.version} (${version.aliases.join(', ') || 'no aliases'})${version.active ? ' [active]' : ''}, created ${formatTime(version.createdAt)}`);
+          printLine(
+            `Version ${version.version} (${version.aliases.join(', ') || 'no aliases'})${version.active ? ' [active]' : ''}, created ${formatTime(version.createdAt)}`,
+          );
           printLine(`Metrics: ${JSON.stringify(version.metrics)}`);
           if (version.validation) printLine(`Validation: ${JSON.stringify(version.validation)}`);
           if (version.trainingJobId) printLine(`Trained by job ${version.trainingJobId} on snapshot ${version.datasetSnapshotId ?? '(none)'}`);

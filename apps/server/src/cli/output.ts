@@ -16,7 +16,12 @@ export const printTable = (head: string[], rows: Array<Array<string | number | n
 };
 
 export const formatTime = (value: Date | string | null | undefined): string =>
-  value ? new Date(value).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+  value
+    ? new Date(value)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
 
 export const formatNumber = (value: number | null | undefined, digits = 4): string =>
   value === null || value === undefined ? '' : Number.isInteger(value) ? String(value) : value.toFixed(digits);

@@ -33,7 +33,10 @@ const describe = (entry: Entry): string =>
  * says so and exits 10: the server keeps retrying, and running the command again shows it.
  */
 const waitForEntry = async ({ client }: Connection, first: Entry, options: GlobalOptions): Promise<number> => {
-  const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 'Transferring [{bar}] {percentage}% | {done} of {total}', stream: process.stderr, hideCursor: true }) : undefined;
+  const bar =
+    process.stderr.isTTY && !options.json
+      ? new SingleBar({ format: 'Transferring [{bar}] {percentage}% | {done} of {total}', stream: process.stderr, hideCursor: true })
+      : undefined;
   bar?.start(Math.max(1, first.bytesTotal), first.bytesDone, { done: formatBytes(first.bytesDone), total: formatBytes(first.bytesTotal) });
   const final = await new Promise<Entry | { failure: unknown }>((resolve) => {
     let sawAttempt = first.state === 'running';
@@ -65,7 +68,10 @@ const waitForEntry = async ({ client }: Connection, first: Entry, options: Globa
     if (!options.json) printLine(`Not finished: ${final.error}\nIt stays in the outbox and is retried with backoff; progress is kept (trainyard sync status).`);
     return EXIT.QUEUED;
   }
-  throw new CliError(`${final.direction === 'push' ? 'Push' : 'Pull'} ${final.state}: ${final.error ?? ''}`, final.error?.includes('token') ? EXIT.AUTH : EXIT.FAILURE);
+  throw new CliError(
+    `${final.direction === 'push' ? 'Push' : 'Pull'} ${final.state}: ${final.error ?? ''}`,
+    final.error?.includes('token') ? EXIT.AUTH : EXIT.FAILURE,
+  );
 };
 
 const readToken = (options: { token?: string; tokenStdin?: boolean }): string => {
@@ -86,7 +92,11 @@ export const registerSyncCommands = (program: Command): void => {
     .description('add a remote registry')
     .action((name: string, url: string, _options, command: Command) =>
       withConnection<GlobalOptions & { remoteToken?: string; tokenStdin?: boolean }>(command, async ({ client }, options) => {
-        const added = await client.sync.addRemote.mutate({ name, url, token: readToken({ ...(options.remoteToken ? { token: options.remoteToken } : {}), ...(options.tokenStdin ? { tokenStdin: true } : {}) }) });
+        const added = await client.sync.addRemote.mutate({
+          name,
+          url,
+          token: readToken({ ...(options.remoteToken ? { token: options.remoteToken } : {}), ...(options.tokenStdin ? { tokenStdin: true } : {}) }),
+        });
         if (options.json) return printJson(added);
         printLine(`Added remote ${added.name} (${added.url})`);
       }),
@@ -99,7 +109,14 @@ export const registerSyncCommands = (program: Command): void => {
       withConnection(command, async ({ client }, options) => {
         const remotes = await client.sync.listRemotes.query();
         if (options.json) return printJson(remotes);
-        printTable(['name', 'url', 'versions (local → remote)'], remotes.map((r) => [r.name, r.url, r.links.map((l) => `${l.model} v${l.localVersion}${l.direction === 'push' ? '→' : '←'}v${l.remoteVersion}`).join(', ')]));
+        printTable(
+          ['name', 'url', 'versions (local → remote)'],
+          remotes.map((r) => [
+            r.name,
+            r.url,
+            r.links.map((l) => `${l.model} v${l.localVersion}${l.direction === 'push' ? '→' : '←'}v${l.remoteVersion}`).join(', '),
+          ]),
+        );
       }),
     );
   remote
@@ -116,11 +133,18 @@ export const registerSyncCommands = (program: Command): void => {
   for (const direction of ['push', 'pull'] as const) {
     program
       .command(direction)
-      .argument('<ref>', direction === 'push' ? 'local MODEL, MODEL@VERSION or MODEL@ALIAS (default: latest)' : 'remote MODEL, MODEL@VERSION or MODEL@ALIAS (default: latest)')
+      .argument(
+        '<ref>',
+        direction === 'push' ? 'local MODEL, MODEL@VERSION or MODEL@ALIAS (default: latest)' : 'remote MODEL, MODEL@VERSION or MODEL@ALIAS (default: latest)',
+      )
       .requiredOption('--remote <name>', 'remote name (see `trainyard remote list`)')
       .option('--no-wait', 'queue it and return at once')
       .option('--json', 'print JSON')
-      .description(direction === 'push' ? 'publish a version to a shared registry (resumable; repeating it creates nothing new)' : 'download a version from a shared registry, verified (repeating it is a no-op)')
+      .description(
+        direction === 'push'
+          ? 'publish a version to a shared registry (resumable; repeating it creates nothing new)'
+          : 'download a version from a shared registry, verified (repeating it is a no-op)',
+      )
       .action((text: string, _options, command: Command) =>
         withConnection<GlobalOptions & { remote: string; wait: boolean }>(command, async (connection, options) => {
           const { model, ref } = parseModelRef(text, { alias: 'latest' });
@@ -146,7 +170,15 @@ export const registerSyncCommands = (program: Command): void => {
         if (options.json) return printJson(entries);
         printTable(
           ['id', 'what', 'state', 'progress', 'attempts', 'error', 'updated'],
-          entries.map((e) => [e.id, `${e.direction} ${describe(e)}`, e.state, `${formatBytes(e.bytesDone)} / ${formatBytes(e.bytesTotal)}`, e.attempts, e.error ?? '', formatTime(e.updatedAt)]),
+          entries.map((e) => [
+            e.id,
+            `${e.direction} ${describe(e)}`,
+            e.state,
+            `${formatBytes(e.bytesDone)} / ${formatBytes(e.bytesTotal)}`,
+            e.attempts,
+            e.error ?? '',
+            formatTime(e.updatedAt),
+          ]),
         );
       }),
     );

@@ -15,7 +15,9 @@ const withTokenService = async (run: (tokens: ReturnType<typeof createApiTokenSe
   try {
     const config = loadConfig();
     if (config.database.kind !== 'postgresql') {
-      throw new ConfigError('API tokens belong to a shared registry: set DATABASE_URL to its PostgreSQL database. The local server uses its session token instead.');
+      throw new ConfigError(
+        'API tokens belong to a shared registry: set DATABASE_URL to its PostgreSQL database. The local server uses its session token instead.',
+      );
     }
     const database = await openDatabase(config.database);
     try {

@@ -51,7 +51,14 @@ interface RawExchange {
 }
 
 const headLines = (target: Target, method: string, path: string, extra: Record<string, string>): string =>
-  [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${target.port}`, `Authorization: Bearer ${target.token}`, ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  [
+    `${method} ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${target.port}`,
+    `Authorization: Bearer ${target.token}`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ].join('\r\n');
 
 /** Sends `payload` on a raw socket and collects everything until the server closes it (or `waitMs`). */
 const exchange = (target: Target, payload: Buffer, waitMs = 10_000): Promise<RawExchange> =>
@@ -97,7 +104,11 @@ const hangUpMidUpload = (target: Target, hash: string, how: 'reset' | 'destroy',
   });
 
 const putBlob = (target: Target, data: Buffer) =>
-  fetch(`${target.url}/blobs/sha256/${sha256Hex(data)}`, { method: 'PUT', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/octet-stream' }, body: data });
+  fetch(`${target.url}/blobs/sha256/${sha256Hex(data)}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/octet-stream' },
+    body: data,
+  });
 const getBlob = (target: Target, hash: string, range?: string) =>
   fetch(`${target.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${target.token}`, ...(range ? { range } : {}) } });
 
@@ -111,9 +122,12 @@ const chunkedBody = (data: Buffer, chunkSize = 16 * 1024): Buffer => {
 };
 
 const waitUntil = (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> =>
-  vi.waitFor(async () => {
-    if (!(await check())) throw new Error('condition not met in time');
-  }, { timeout: timeoutMs, interval: 100 });
+  vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error('condition not met in time');
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );
 
 const suite = (name: string, setup: () => Promise<Target>, options: { imports: boolean }) => {
   let target: Target;
@@ -205,35 +219,52 @@ const suite = (name: string, setup: () => Promise<Target>, options: { imports: b
       const small = randomBytes(LIMIT / 2);
       const ok = await exchange(
         target,
-        Buffer.concat([Buffer.from(headLines(target, 'PUT', `/blobs/sha256/${sha256Hex(small)}`, { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', Connection: 'close' })), chunkedBody(small)]),
+        Buffer.concat([
+          Buffer.from(
+            headLines(target, 'PUT', `/blobs/sha256/${sha256Hex(small)}`, {
+              'Content-Type': 'application/octet-stream',
+              'Transfer-Encoding': 'chunked',
+              Connection: 'close',
+            }),
+          ),
+          chunkedBody(small),
+        ]),
       );
       expect(ok.status).toBe(201);
     }, 60_000);
 
     it('tRPC enforces TRAINYARD_MAX_BODY_BYTES on a chunked JSON body', async () => {
       const json = Buffer.from(JSON.stringify({ json: { name: 'x'.repeat(JSON_LIMIT * 2) } }));
-      const head = headLines(target, 'POST', '/trpc/models.createVersion', { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', Connection: 'close' });
+      const head = headLines(target, 'POST', '/trpc/models.createVersion', {
+        'Content-Type': 'application/json',
+        'Transfer-Encoding': 'chunked',
+        Connection: 'close',
+      });
       const answer = await exchange(target, Buffer.concat([Buffer.from(head), chunkedBody(json)]));
       expect(answer.status).toBe(413);
     });
 
-    it.runIf(options.imports)('stops a chunked import at the limit with 413 (nothing past the limit is read; what came before is kept, as in any cut-off import)', async () => {
-      const line = (i: number) =>
-        `${JSON.stringify({ aiText: `Furthermore, item ${i} demonstrates a comprehensive approach.`, humanizedText: `Item ${i} takes a broad look.`, detectionScoreBefore: 0.9, detectionScoreAfter: 0.1, sourceModel: 'm', sourceProvider: 'p', language: 'en', tags: [] })}\n`;
-      const body = Buffer.from(Array.from({ length: 40_000 }, (_, i) => line(i)).join(''));
-      expect(body.length).toBeGreaterThan(LIMIT * 3);
-      const head = headLines(target, 'POST', '/import/training-data', { 'Content-Type': 'application/x-ndjson', 'Transfer-Encoding': 'chunked' });
-      // Small chunks: the limit trips in the first batch the importer would write.
-      const answer = await exchange(target, Buffer.concat([Buffer.from(head), chunkedBody(body, 4096)]));
-      expect(answer.status).toBe(413);
-      expect(answer.closed).toBe(true);
-      expect(JSON.parse(answer.body.toString())).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' }, report: { aborted: true } });
-      const { report } = JSON.parse(answer.body.toString()) as { report: { imported: number } };
-      const linesUnderLimit = body.subarray(0, LIMIT).toString().split('\n').length - 1;
-      expect(report.imported).toBeLessThanOrEqual(linesUnderLimit);
-      const stored = await target.client.trainingData.list.query({ limit: 100 });
-      expect(stored.items.length).toBe(Math.min(report.imported, 100));
-    }, 60_000);
+    it.runIf(options.imports)(
+      'stops a chunked import at the limit with 413 (nothing past the limit is read; what came before is kept, as in any cut-off import)',
+      async () => {
+        const line = (i: number) =>
+          `${JSON.stringify({ aiText: `Furthermore, item ${i} demonstrates a comprehensive approach.`, humanizedText: `Item ${i} takes a broad look.`, detectionScoreBefore: 0.9, detectionScoreAfter: 0.1, sourceModel: 'm', sourceProvider: 'p', language: 'en', tags: [] })}\n`;
+        const body = Buffer.from(Array.from({ length: 40_000 }, (_, i) => line(i)).join(''));
+        expect(body.length).toBeGreaterThan(LIMIT * 3);
+        const head = headLines(target, 'POST', '/import/training-data', { 'Content-Type': 'application/x-ndjson', 'Transfer-Encoding': 'chunked' });
+        // Small chunks: the limit trips in the first batch the importer would write.
+        const answer = await exchange(target, Buffer.concat([Buffer.from(head), chunkedBody(body, 4096)]));
+        expect(answer.status).toBe(413);
+        expect(answer.closed).toBe(true);
+        expect(JSON.parse(answer.body.toString())).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' }, report: { aborted: true } });
+        const { report } = JSON.parse(answer.body.toString()) as { report: { imported: number } };
+        const linesUnderLimit = body.subarray(0, LIMIT).toString().split('\n').length - 1;
+        expect(report.imported).toBeLessThanOrEqual(linesUnderLimit);
+        const stored = await target.client.trainingData.list.query({ limit: 100 });
+        expect(stored.items.length).toBe(Math.min(report.imported, 100));
+      },
+      60_000,
+    );
   });
 };
 
@@ -323,7 +354,11 @@ describe.skipIf(skip)(`shared registry${skip ? ` — skipped: ${skip}` : ''}`, (
         async leftovers() {
           const keys = await bucket.listKeys();
           const spool = join(registryDir, 'spool');
-          return [...bucket.pendingMultipartUploads(), ...(existsSync(spool) ? readdirSync(spool) : []), ...keys.filter((key) => !/^registry\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key))];
+          return [
+            ...bucket.pendingMultipartUploads(),
+            ...(existsSync(spool) ? readdirSync(spool) : []),
+            ...keys.filter((key) => !/^registry\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key)),
+          ];
         },
       };
     },

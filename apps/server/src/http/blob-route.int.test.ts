@@ -90,7 +90,9 @@ describe('blob routes', () => {
   it('needs the same auth and content type as the API', async () => {
     const data = Buffer.from('auth');
     const path = `${t.server.url}/blobs/sha256/${sha256Hex(data)}`;
-    expect((await rawRequest(path, { method: 'PUT', headers: { host: auth().host, 'content-type': 'application/octet-stream' }, body: data })).status).toBe(401);
+    expect((await rawRequest(path, { method: 'PUT', headers: { host: auth().host, 'content-type': 'application/octet-stream' }, body: data })).status).toBe(
+      401,
+    );
     expect((await put(`/blobs/sha256/${sha256Hex(data)}`, data, 'text/plain')).status).toBe(415);
     expect((await put(`/blobs/sha256/${sha256Hex(data)}`, data, 'application/x-www-form-urlencoded')).status).toBe(415);
   });
@@ -124,7 +126,12 @@ describe('artifacts router', () => {
     for (const [index, type] of (['model', 'checkpoint', 'checkpoint'] as const).entries()) {
       const data = Buffer.from(`artifact ${index}`);
       await put(`/blobs/sha256/${sha256Hex(data)}`, data);
-      const artifact = await t.client.artifacts.register.mutate({ sha256: sha256Hex(data), name: `../../${type}-${index}.bin`, type, metadata: { epoch: index } });
+      const artifact = await t.client.artifacts.register.mutate({
+        sha256: sha256Hex(data),
+        name: `../../${type}-${index}.bin`,
+        type,
+        metadata: { epoch: index },
+      });
       expect(artifact).toMatchObject({ size: data.length, type, name: `../../${type}-${index}.bin`, metadata: { epoch: index } });
       ids.push(artifact.id);
     }

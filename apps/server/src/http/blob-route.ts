@@ -39,10 +39,13 @@ const get = async (blobs: BlobStore, sha256: string, request: IncomingMessage, r
   const length = partial ? partial.end - partial.start + 1 : info.size;
   // Opened before the headers: a blob already known to be corrupt fails here (INTEGRITY → 422),
   // which a client can tell apart from a dropped connection.
-  const body = request.method === 'HEAD' ? undefined : await blobs.read(sha256, partial).catch((error: unknown) => {
-    if (isDomainError(error) && error.code === 'INTEGRITY') logger.error({ sha256, err: error }, 'corrupt blob detected on read');
-    throw error;
-  });
+  const body =
+    request.method === 'HEAD'
+      ? undefined
+      : await blobs.read(sha256, partial).catch((error: unknown) => {
+          if (isDomainError(error) && error.code === 'INTEGRITY') logger.error({ sha256, err: error }, 'corrupt blob detected on read');
+          throw error;
+        });
   response.writeHead(partial ? 206 : 200, {
     ...blobHeaders(sha256, length),
     ...(partial ? { 'content-range': `bytes ${partial.start}-${partial.end}/${info.size}` } : {}),

@@ -9,8 +9,7 @@ const policy: GuardPolicy = {
   sessionCookie: 'trainyard_session_4777',
 };
 const good = { host: '127.0.0.1:4777', authorization: 'Bearer secret-token' };
-const check = (method: string, headers: Record<string, string>) =>
-  checkRequest({ method, headers }, policy, { bodyTypes: ['application/json'] });
+const check = (method: string, headers: Record<string, string>) => checkRequest({ method, headers }, policy, { bodyTypes: ['application/json'] });
 
 describe('request guard', async () => {
   it('accepts an authenticated loopback request', async () => {
@@ -54,7 +53,11 @@ describe('request guard', async () => {
     // Another port's cookie, or a wrong value, is no sign-in.
     await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4778=secret-token' })).resolves.toMatchObject({ ok: false, status: 401 });
     // A cookie that no longer matches: the browser is told why it must sign in again.
-    await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4777=nope' })).resolves.toEqual({ ok: false, status: 401, message: SESSION_ENDED_MESSAGE });
+    await expect(check('GET', { host: good.host, cookie: 'trainyard_session_4777=nope' })).resolves.toEqual({
+      ok: false,
+      status: 401,
+      message: SESSION_ENDED_MESSAGE,
+    });
   });
 
   it('lets public routes through without credentials, still checking Host and Origin', async () => {

@@ -24,14 +24,11 @@ export interface GuardOptions {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export const loopbackHosts = (port: number): Set<string> =>
-  new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+export const loopbackHosts = (port: number): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 
-export const loopbackOrigins = (port: number): Set<string> =>
-  new Set([...loopbackHosts(port)].map((host) => `http://${host}`));
+export const loopbackOrigins = (port: number): Set<string> => new Set([...loopbackHosts(port)].map((host) => `http://${host}`));
 
-const mediaType = (header: string | undefined): string =>
-  (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 const TOKEN = /^[\x21-\x7e]{1,1024}$/;
 

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { Principal } from '@trainyard/api';
 import { type Route, sendJson } from './http-host';
 
-const signInInput = z.strictObject({ token: z.string().min(1).max(1024).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII') });
+const signInInput = z.strictObject({
+  token: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII'),
+});
 
 const readJson = async (request: IncomingMessage, maxBytes: number): Promise<unknown> => {
   const chunks: Buffer[] = [];

@@ -15,7 +15,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-
 const SECURITY_HEADERS = {
   'content-security-policy': WEB_CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',

@@ -35,7 +35,9 @@ export const trpcRoute = (context: (request: IncomingMessage) => ApiContext, max
       // tRPC's own maxBatchSize (above) answers a bare "Batch call exceeds maximum size"; this says what to do.
       if (calls > MAX_BATCH_CALLS) {
         response.setHeader('connection', 'close');
-        return sendJson(response, 400, { error: { message: `A batch request may carry at most ${MAX_BATCH_CALLS} calls; this one has ${calls}. Send them in smaller batches.` } });
+        return sendJson(response, 400, {
+          error: { message: `A batch request may carry at most ${MAX_BATCH_CALLS} calls; this one has ${calls}. Send them in smaller batches.` },
+        });
       }
       return handler(request, response);
     },

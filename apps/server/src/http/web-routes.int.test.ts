@@ -17,7 +17,7 @@ const hostHeader = () => new URL(t.server.url).host;
 const get = (path: string, headers: Record<string, string> = {}) => rawRequest(`${t.server.url}${path}`, { headers: { host: hostHeader(), ...headers } });
 
 describe('web UI routes', () => {
-  it('serves the UI without credentials, with a strict CSP, and index.html for the UI\'s own paths', async () => {
+  it("serves the UI without credentials, with a strict CSP, and index.html for the UI's own paths", async () => {
     const index = await get('/');
     expect(index.status).toBe(200);
     expect(index.body).toContain('<title>Trainyard</title>');
@@ -60,12 +60,19 @@ describe('web UI routes', () => {
     expect((await get('/trpc/system.health')).status).toBe(401);
     // A write riding on the cookie must come from our page.
     const write = (headers: Record<string, string>) =>
-      rawRequest(`${t.server.url}/trpc/models.register`, { method: 'POST', body: JSON.stringify({ json: { name: 'cookie-model' } }), headers: { host: hostHeader(), cookie, 'content-type': 'application/json', ...headers } });
+      rawRequest(`${t.server.url}/trpc/models.register`, {
+        method: 'POST',
+        body: JSON.stringify({ json: { name: 'cookie-model' } }),
+        headers: { host: hostHeader(), cookie, 'content-type': 'application/json', ...headers },
+      });
     expect((await write({})).status).toBe(403);
     expect((await write({ origin: 'http://evil.example' })).status).toBe(403);
     expect((await write({ origin })).status).toBe(200);
 
-    const signedOut = await rawRequest(`${t.server.url}/session`, { method: 'DELETE', headers: { host: hostHeader(), origin, 'content-type': 'application/json' } });
+    const signedOut = await rawRequest(`${t.server.url}/session`, {
+      method: 'DELETE',
+      headers: { host: hostHeader(), origin, 'content-type': 'application/json' },
+    });
     expect(String(signedOut.headers['set-cookie'])).toMatch(/Max-Age=0/);
   });
 });

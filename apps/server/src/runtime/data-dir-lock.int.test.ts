@@ -34,7 +34,10 @@ describe('data directory lock', () => {
       writeFileSync(join(dataDir, 'server.lock'), `${deadPid()}\n`);
       const outcomes = await runContenders(dataDir, 5);
       expect(outcomes, `round ${round}`).toHaveLength(5);
-      expect(outcomes.filter((line) => line.startsWith('acquired')), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
+      expect(
+        outcomes.filter((line) => line.startsWith('acquired')),
+        `round ${round}: ${outcomes.join(', ')}`,
+      ).toHaveLength(1);
       expect(outcomes.filter((line) => line.startsWith('DataDirInUseError'))).toHaveLength(4);
       // The winner released its lock and nobody left a temporary file behind.
       expect(readdirSync(dataDir)).toEqual([]);

@@ -23,7 +23,10 @@ const writePrivately = async (path: string, token: string): Promise<string> => {
 export const loadOrCreateSessionToken = async (dataDir: string): Promise<string> => {
   await mkdir(dataDir, { recursive: true });
   const path = sessionTokenPath(dataDir);
-  const existing = await readFile(path, 'utf8').then((text) => text.trim(), () => undefined);
+  const existing = await readFile(path, 'utf8').then(
+    (text) => text.trim(),
+    () => undefined,
+  );
   if (existing !== undefined && TOKEN.test(existing)) {
     // Someone loosened its mode: tighten it again rather than serve a token others can read.
     if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);

@@ -7,7 +7,8 @@ import { TRPCClientError } from '@trpc/client';
 
 const REFUSED_TOKEN = 'the registry refused the token (wrong or revoked)';
 
-const detailsOf = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const detailsOf = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /**
  * Remote failures as domain errors, their codes and details as the registry sent them (libs/core's
@@ -41,7 +42,10 @@ const httpFailure = async (response: Response, what: string): Promise<DomainErro
 const noRedirectFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, { ...init, redirect: 'manual' });
   if (response.status >= 300 && response.status < 400) {
-    throw new DomainError('FORBIDDEN', `The registry answered with a redirect to ${response.headers.get('location') ?? '(no location)'}; redirects are not followed — configure the final URL`);
+    throw new DomainError(
+      'FORBIDDEN',
+      `The registry answered with a redirect to ${response.headers.get('location') ?? '(no location)'}; redirects are not followed — configure the final URL`,
+    );
   }
   return response;
 };
@@ -102,12 +106,17 @@ export const createRemoteRegistryFactory =
 
       async putBlob(sha256, size, body) {
         // A fresh stream for every attempt: one refused with 429 is not read again.
-        const response = await send(`uploading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, async () => ({
-          method: 'PUT',
-          headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(size) },
-          body: (await body()) as unknown as RequestInit['body'],
-          duplex: 'half',
-        }) as RequestInit);
+        const response = await send(
+          `uploading blob ${sha256}`,
+          `${url}/blobs/sha256/${sha256}`,
+          async () =>
+            ({
+              method: 'PUT',
+              headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+              body: (await body()) as unknown as RequestInit['body'],
+              duplex: 'half',
+            }) as RequestInit,
+        );
         if (!response.ok) throw await httpFailure(response, `uploading blob ${sha256}`);
         await response.arrayBuffer();
       },

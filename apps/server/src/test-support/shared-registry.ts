@@ -20,7 +20,12 @@ const quiet = { info: () => undefined, error: () => undefined };
  * A shared registry as teams run it: PostgreSQL + an S3 bucket (or its own disk when no
  * endpoint is given), API tokens only. `restart` stops it and starts it again on the same port.
  */
-export const startSharedRegistry = async (options: { databaseUrl: string; s3?: { endpoint: string; bucket: string }; port?: number; env?: Record<string, string> }): Promise<SharedRegistry> => {
+export const startSharedRegistry = async (options: {
+  databaseUrl: string;
+  s3?: { endpoint: string; bucket: string };
+  port?: number;
+  env?: Record<string, string>;
+}): Promise<SharedRegistry> => {
   // The AWS SDK reads credentials from the environment; s3rver accepts these.
   process.env['AWS_ACCESS_KEY_ID'] ??= 'S3RVER';
   process.env['AWS_SECRET_ACCESS_KEY'] ??= 'S3RVER';

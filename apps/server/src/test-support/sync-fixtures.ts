@@ -63,8 +63,11 @@ type Entry = { id: string; state: string; error: string | null; attempts: number
 
 /** Polls an outbox entry until it reaches one of `states`. */
 export const waitForEntry = (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> =>
-  vi.waitFor(async () => {
-    const entry = await client.sync.get.query({ id });
-    if (!states.includes(entry.state)) throw new Error(`sync entry still ${entry.state} (${entry.error ?? 'no error'}) after ${timeoutMs} ms`);
-    return entry;
-  }, { timeout: timeoutMs, interval: 100 });
+  vi.waitFor(
+    async () => {
+      const entry = await client.sync.get.query({ id });
+      if (!states.includes(entry.state)) throw new Error(`sync entry still ${entry.state} (${entry.error ?? 'no error'}) after ${timeoutMs} ms`);
+      return entry;
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );

@@ -25,7 +25,13 @@ const alignedData = (sources: readonly ChartSource[]): uPlot.AlignedData => {
  * One metric over steps, for one job or several to compare. Drag to zoom, double-click to
  * reset. `subscribe` (live series) triggers redraws coalesced to one per animation frame.
  */
-export const MetricChart = ({ title, sources, subscribe, width = 500, height = 240 }: {
+export const MetricChart = ({
+  title,
+  sources,
+  subscribe,
+  width = 500,
+  height = 240,
+}: {
   title: string;
   sources: readonly ChartSource[];
   subscribe?: (listener: () => void) => () => void;
@@ -67,21 +73,28 @@ export const MetricChart = ({ title, sources, subscribe, width = 500, height = 2
           },
           {},
         ],
-        series: [{ label: 'step' }, ...sources.map((source, index) => ({ label: source.label, stroke: COLORS[index % COLORS.length], width: 1.5, spanGaps: true }))],
+        series: [
+          { label: 'step' },
+          ...sources.map((source, index) => ({ label: source.label, stroke: COLORS[index % COLORS.length], width: 1.5, spanGaps: true })),
+        ],
         cursor: { drag: { x: true, y: false } },
         hooks: {
           // Exposed for the UI benchmark and tests: how often and how long drawing took.
-          draw: [(u) => {
-            draws += 1;
-            element.dataset['draws'] = String(draws);
-            element.dataset['drawnAt'] = performance.now().toFixed(1);
-            // The axes as drawn (the canvas has no DOM to read them from).
-            element.dataset['yRange'] = `${u.scales['y']?.min ?? ''},${u.scales['y']?.max ?? ''}`;
-            element.dataset['xTicks'] = xTicks.join(',');
-          }],
-          setSelect: [(u) => {
-            if (u.select.width > 0) zoomed = true;
-          }],
+          draw: [
+            (u) => {
+              draws += 1;
+              element.dataset['draws'] = String(draws);
+              element.dataset['drawnAt'] = performance.now().toFixed(1);
+              // The axes as drawn (the canvas has no DOM to read them from).
+              element.dataset['yRange'] = `${u.scales['y']?.min ?? ''},${u.scales['y']?.max ?? ''}`;
+              element.dataset['xTicks'] = xTicks.join(',');
+            },
+          ],
+          setSelect: [
+            (u) => {
+              if (u.select.width > 0) zoomed = true;
+            },
+          ],
         },
       },
       alignedData(current.current),

@@ -5,9 +5,18 @@ import { keyValueRows, type ReportRow, reportRows, ruleText, versionReports } fr
 
 /** A snapshot by its name (the id in a tooltip); the short id while loading or when it is gone. */
 export const SnapshotName = ({ id }: { id: string | null | undefined }) => {
-  const snapshot = useQuery({ queryKey: ['snapshots', 'get', id], queryFn: () => api.datasets.get.query({ id: id ?? '' }), enabled: Boolean(id), staleTime: Infinity });
+  const snapshot = useQuery({
+    queryKey: ['snapshots', 'get', id],
+    queryFn: () => api.datasets.get.query({ id: id ?? '' }),
+    enabled: Boolean(id),
+    staleTime: Infinity,
+  });
   if (!id) return <>—</>;
-  return <span title={id}>{snapshot.data ? `${snapshot.data.name} (${snapshot.data.totalCount} pairs)` : snapshot.error ? `snapshot ${shortId(id)} (not found)` : shortId(id)}</span>;
+  return (
+    <span title={id}>
+      {snapshot.data ? `${snapshot.data.name} (${snapshot.data.totalCount} pairs)` : snapshot.error ? `snapshot ${shortId(id)} (not found)` : shortId(id)}
+    </span>
+  );
 };
 
 /** Free-form JSON (hyperparameters) as a key | value table. */

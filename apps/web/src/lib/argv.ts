@@ -5,7 +5,10 @@
  * through a shell: the trainer is started with exactly these arguments.
  */
 export const parseArgv = (text: string): string[] => {
-  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   if (lines.length !== 1) return lines;
   const words: string[] = [];
   let word = '';

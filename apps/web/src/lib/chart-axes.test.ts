@@ -29,7 +29,12 @@ describe('chart axes that follow the metric', () => {
     expect(integerTicks(0.2, 0.8)).toEqual([]);
     expect(integerTicks(0, 100, 6)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(integerTicks(3, 1000, 5)).toEqual([500, 1000]);
-    for (const [min, max, count] of [[0, 7, 10], [1, 37, 6], [0, 12_345, 8], [2.5, 3.5, 4]] as const) {
+    for (const [min, max, count] of [
+      [0, 7, 10],
+      [1, 37, 6],
+      [0, 12_345, 8],
+      [2.5, 3.5, 4],
+    ] as const) {
       const ticks = integerTicks(min, max, count);
       expect(ticks.every(Number.isInteger)).toBe(true);
       expect(ticks.length).toBeLessThanOrEqual(count);

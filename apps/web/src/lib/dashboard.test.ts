@@ -11,7 +11,10 @@ describe('the landing dashboard', () => {
   it('links to a prefilled new-job form, and the jobs screen reads it back', () => {
     const href = newJobHref({ trainer: 'text-detector', snapshotId: '0b7f0a5e-2c1d-4c8a-9f0e-3a4b5c6d7e8f' });
     expect(href).toBe('/jobs?new=1&trainer=text-detector&snapshot=0b7f0a5e-2c1d-4c8a-9f0e-3a4b5c6d7e8f');
-    expect(prefillFromSearch(new URLSearchParams(href.split('?')[1]))).toEqual({ trainer: 'text-detector', snapshotId: '0b7f0a5e-2c1d-4c8a-9f0e-3a4b5c6d7e8f' });
+    expect(prefillFromSearch(new URLSearchParams(href.split('?')[1]))).toEqual({
+      trainer: 'text-detector',
+      snapshotId: '0b7f0a5e-2c1d-4c8a-9f0e-3a4b5c6d7e8f',
+    });
     expect(prefillFromSearch(new URLSearchParams('new=1'))).toEqual({});
     expect(prefillFromSearch(new URLSearchParams('status=running'))).toBeUndefined();
   });

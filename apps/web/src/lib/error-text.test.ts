@@ -24,7 +24,11 @@ describe('errors in plain words', () => {
   it('keeps a plain message as it is, and shortens one that already lists its fields', () => {
     expect(describeError({ message: 'Model m not found', httpStatus: 404, issues: [] })).toEqual({ summary: 'Model m not found', fields: [] });
     expect(describeError({ message: '[object]', httpStatus: 400, issues: [] }).summary).toBe('The server refused the request.');
-    const listed = describeError({ message: 'Invalid hyperparameters for text-detector: epochs: Too big', httpStatus: 400, issues: [{ path: ['epochs'], message: 'Too big' }] });
+    const listed = describeError({
+      message: 'Invalid hyperparameters for text-detector: epochs: Too big',
+      httpStatus: 400,
+      issues: [{ path: ['epochs'], message: 'Too big' }],
+    });
     expect(listed.summary).toBe('Invalid hyperparameters for text-detector');
   });
 

@@ -27,7 +27,8 @@ const looksLikeJson = (text: string): boolean => /^\s*[[{]/.test(text);
 export const describeError = (facts: ErrorFacts): { summary: string; fields: FieldProblem[] } => {
   const fields = facts.issues.map((issue) => ({ key: issue.path.join('.'), label: fieldLabel(issue.path), message: issue.message }));
   if (fields.length === 0) return { summary: looksLikeJson(facts.message) ? 'The server refused the request.' : facts.message, fields };
-  if (looksLikeJson(facts.message)) return { summary: fields.length === 1 ? 'One field was not accepted.' : `${fields.length} fields were not accepted.`, fields };
+  if (looksLikeJson(facts.message))
+    return { summary: fields.length === 1 ? 'One field was not accepted.' : `${fields.length} fields were not accepted.`, fields };
   // A domain message that already lists the fields ("Invalid X: a: must be …") keeps its first part.
   const listed = fields.some((field) => facts.message.includes(field.message));
   const head = facts.message.split(': ')[0] ?? facts.message;

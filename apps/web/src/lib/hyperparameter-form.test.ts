@@ -24,13 +24,19 @@ describe('hyperparameter form from a trainer schema', () => {
 
   it('sends typed values, leaves empty fields to the default, and names every bad field', () => {
     const fields = fieldsFromSchema(schema);
-    expect(valuesFromForm(fields, { epochs: '12', learningRate: '', shuffle: 'false', seed: '7' })).toEqual({ values: { epochs: 12, shuffle: false, seed: 7 }, errors: {} });
+    expect(valuesFromForm(fields, { epochs: '12', learningRate: '', shuffle: 'false', seed: '7' })).toEqual({
+      values: { epochs: 12, shuffle: false, seed: 7 },
+      errors: {},
+    });
     expect(valuesFromForm(fields, { epochs: '2.5', learningRate: 'fast', seed: '' }).errors).toEqual({
       epochs: 'must be a whole number',
       learningRate: 'must be a number',
       seed: 'required',
     });
-    expect(valuesFromForm(fields, { epochs: '0', learningRate: '3', seed: '1' }).errors).toEqual({ epochs: 'must be at least 1', learningRate: 'must be at most 1' });
+    expect(valuesFromForm(fields, { epochs: '0', learningRate: '3', seed: '1' }).errors).toEqual({
+      epochs: 'must be at least 1',
+      learningRate: 'must be at most 1',
+    });
   });
 
   it('parses a gate rule or refuses it', () => {

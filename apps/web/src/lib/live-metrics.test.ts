@@ -4,7 +4,10 @@ import { LiveMetrics } from './live-metrics';
 describe('live metric series', () => {
   it('keeps points that arrive before the history and drops the ones the history already has', () => {
     const live = new LiveMetrics();
-    live.appendMany([['loss', 3, 0.3], ['loss', 4, 0.25]]);
+    live.appendMany([
+      ['loss', 3, 0.3],
+      ['loss', 4, 0.25],
+    ]);
     expect(live.get('loss')).toBeUndefined();
     let notified = 0;
     live.subscribe(() => (notified += 1));
@@ -20,7 +23,10 @@ describe('live metric series', () => {
     live.load({});
     let notified = 0;
     const unsubscribe = live.subscribe(() => (notified += 1));
-    live.appendMany([['loss', 1, 1], ['acc', 1, 0.5]]);
+    live.appendMany([
+      ['loss', 1, 1],
+      ['acc', 1, 0.5],
+    ]);
     const key = live.names();
     live.appendMany([['loss', 2, 0.8]]);
     expect(live.names()).toBe(key);

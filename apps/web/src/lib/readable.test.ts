@@ -40,9 +40,12 @@ describe('JSON made readable', () => {
     expect(cellText(1 / 3)).toBe('0.333333');
   });
 
-  it('splits a version\'s record into its registration check and each alias move', () => {
+  it("splits a version's record into its registration check and each alias move", () => {
     const passed = { passed: true, results: [{ rule: { metric: 'val_accuracy', op: '>=', value: 0.5 }, observed: 0.9, threshold: 0.5, passed: true }] };
-    const failed = { passed: false, results: [{ rule: { metric: 'val_auc', op: '>', relativeTo: { alias: 'production' } }, observed: 0.8, threshold: 0.9, passed: false }] };
+    const failed = {
+      passed: false,
+      results: [{ rule: { metric: 'val_auc', op: '>', relativeTo: { alias: 'production' } }, observed: 0.8, threshold: 0.9, passed: false }],
+    };
     expect(
       versionReports({
         create: passed,
@@ -51,7 +54,11 @@ describe('JSON made readable', () => {
     ).toEqual([
       { title: 'when registered', rows: [{ rule: 'val_accuracy ≥ 0.5', value: '0.9', result: 'passed', passed: true }] },
       { title: 'moving alias staging', rows: [] },
-      { title: 'moving alias production', rows: [{ rule: 'val_auc > production', value: '0.8', result: 'failed (threshold 0.9)', passed: false }], note: 'gate overridden: hotfix' },
+      {
+        title: 'moving alias production',
+        rows: [{ rule: 'val_auc > production', value: '0.8', result: 'failed (threshold 0.9)', passed: false }],
+        note: 'gate overridden: hotfix',
+      },
     ]);
     expect(versionReports(passed)).toHaveLength(1);
     expect(versionReports(null)).toEqual([]);

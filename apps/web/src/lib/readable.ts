@@ -3,9 +3,7 @@ const plainNumber = (value: number | null, digits = 4): string =>
   value === null ? '—' : Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(digits)));
 
 /** A gate rule as the API stores it (`jobs.create` validation, a version's report). */
-export type GateRule =
-  | { metric: string; op: string; value: number }
-  | { metric: string; op: string; relativeTo: { alias: string }; delta?: number };
+export type GateRule = { metric: string; op: string; value: number } | { metric: string; op: string; relativeTo: { alias: string }; delta?: number };
 
 export interface ReportRow {
   rule: string;
@@ -58,7 +56,11 @@ export const cellText = (value: unknown): string => {
 
 /** An object's entries as key | value rows, sorted by key. */
 export const keyValueRows = (value: unknown): Array<[string, string]> =>
-  isRecord(value) ? Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => [key, cellText(item)]) : [];
+  isRecord(value)
+    ? Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, item]) => [key, cellText(item)])
+    : [];
 
 export interface ReportSection {
   title: string;

@@ -21,7 +21,10 @@ export const DashboardScreen = () => {
   const models = useQuery({ queryKey: ['models', 'dashboard'], queryFn: () => api.models.list.query({ limit: COUNT_PAGE }) });
   const byStatus = useQuery({
     queryKey: ['jobs', 'dashboard', 'counts'],
-    queryFn: async () => Object.fromEntries(await Promise.all(STATUSES.map(async (status) => [status, pageCount(await api.jobs.list.query({ status, limit: COUNT_PAGE }))] as const))),
+    queryFn: async () =>
+      Object.fromEntries(
+        await Promise.all(STATUSES.map(async (status) => [status, pageCount(await api.jobs.list.query({ status, limit: COUNT_PAGE }))] as const)),
+      ),
     refetchInterval: 5_000,
   });
   const recent = useQuery({ queryKey: ['jobs', 'dashboard', 'recent'], queryFn: () => api.jobs.list.query({ limit: RECENT }), refetchInterval: 5_000 });
@@ -33,7 +36,12 @@ export const DashboardScreen = () => {
       <header className="screen-header">
         <h1 id="overview-title">Overview</h1>
       </header>
-      {error && <ErrorNote error={error} retry={() => void Promise.all([pairs.refetch(), snapshots.refetch(), models.refetch(), byStatus.refetch(), recent.refetch()])} />}
+      {error && (
+        <ErrorNote
+          error={error}
+          retry={() => void Promise.all([pairs.refetch(), snapshots.refetch(), models.refetch(), byStatus.refetch(), recent.refetch()])}
+        />
+      )}
       {demo && firstHour && (
         <div className="panel" data-testid="demo-start">
           <h2>Start here</h2>

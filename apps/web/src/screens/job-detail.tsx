@@ -41,7 +41,13 @@ const StderrTail = ({ id, status, attempt }: { id: string; status: string; attem
             </p>
           )}
           {/* Scrolled to its end: the last lines (the exception) are the ones that say why. */}
-          <pre className="log stderr" tabIndex={0} aria-label="Trainer stderr" data-testid="job-stderr" ref={(element) => element?.scrollTo({ top: element.scrollHeight })}>
+          <pre
+            className="log stderr"
+            tabIndex={0}
+            aria-label="Trainer stderr"
+            data-testid="job-stderr"
+            ref={(element) => element?.scrollTo({ top: element.scrollHeight })}
+          >
             {tail.data.text}
           </pre>
         </>
@@ -64,9 +70,15 @@ const useLiveJob = (id: string) => {
     // the job's events: history read from then on cannot miss a point between the two.
     const loadHistory = () => {
       historyRequested = true;
-      void api.jobs.metrics.query({ jobId: id, maxPoints: 2_000 }).then((history) => !cancelled && live.load(history)).catch(setLiveError);
+      void api.jobs.metrics
+        .query({ jobId: id, maxPoints: 2_000 })
+        .then((history) => !cancelled && live.load(history))
+        .catch(setLiveError);
     };
-    void api.jobs.logs.query({ id, stream: 'events', tail: 100 }).then((log) => !cancelled && setLogLines(log.text.split('\n').filter(Boolean))).catch(() => undefined);
+    void api.jobs.logs
+      .query({ id, stream: 'events', tail: 100 })
+      .then((log) => !cancelled && setLogLines(log.text.split('\n').filter(Boolean)))
+      .catch(() => undefined);
     const subscription = api.jobs.events.subscribe(
       { id },
       {

@@ -36,7 +36,9 @@ export const JobActions = ({ job, act }: { job: Pick<JobSummary, 'id' | 'status'
         <button
           type="button"
           // Cancelling stops the trainer and cannot be undone (a retry starts over): ask first.
-          onClick={() => window.confirm(`Cancel job ${job.name}? The trainer is stopped; a retry starts it over.`) && act.mutate({ id: job.id, action: 'cancel' })}
+          onClick={() =>
+            window.confirm(`Cancel job ${job.name}? The trainer is stopped; a retry starts it over.`) && act.mutate({ id: job.id, action: 'cancel' })
+          }
           disabled={busy}
           aria-label={`Cancel ${job.name}`}
         >

@@ -57,7 +57,8 @@ export const LineageScreen = () => {
             <ul className="sr-only" aria-label="Lineage as a list">
               {graph.edges.map((edge) => (
                 <li key={`${edge.from}-${edge.to}`}>
-                  {graph.nodes.find((node) => node.id === edge.from)?.label} {edge.kind.replace(/_/g, ' ')} {graph.nodes.find((node) => node.id === edge.to)?.label}
+                  {graph.nodes.find((node) => node.id === edge.from)?.label} {edge.kind.replace(/_/g, ' ')}{' '}
+                  {graph.nodes.find((node) => node.id === edge.to)?.label}
                 </li>
               ))}
             </ul>

@@ -37,7 +37,11 @@ const AliasForm = ({ model, versions }: { model: string; versions: readonly Mode
         Move alias
       </button>
       {move.error && <ErrorNote error={move.error} />}
-      {move.isSuccess && <span role="status">{alias} → v{version}</span>}
+      {move.isSuccess && (
+        <span role="status">
+          {alias} → v{version}
+        </span>
+      )}
     </form>
   );
 };
@@ -152,7 +156,13 @@ const VersionRow = ({ version }: { version: ModelVersion }) => {
         <td>{version.trainingJobId ? <Link to={`/jobs/${version.trainingJobId}`}>job</Link> : '—'}</td>
         <td>{formatDate(version.createdAt)}</td>
         <td>
-          <button type="button" onClick={toggle} disabled={activate.isPending} aria-pressed={version.active} title={version.active ? 'Click to clear the active version' : undefined}>
+          <button
+            type="button"
+            onClick={toggle}
+            disabled={activate.isPending}
+            aria-pressed={version.active}
+            title={version.active ? 'Click to clear the active version' : undefined}
+          >
             {version.active ? 'Active ✓' : 'Set active'}
           </button>
           {activate.error && <ErrorNote error={activate.error} />}
@@ -184,7 +194,14 @@ export const ModelDetailScreen = () => {
             <h1 id="model-title">{data.name}</h1>
             <Link to={`/models/${data.name}/lineage`}>Lineage</Link>
             {!data.archivedAt && (
-              <button type="button" onClick={() => window.confirm(`Archive ${data.name}? It leaves the models list (tick "include archived" to see it); its versions stay readable.`) && archive.mutate()} disabled={archive.isPending}>
+              <button
+                type="button"
+                onClick={() =>
+                  window.confirm(`Archive ${data.name}? It leaves the models list (tick "include archived" to see it); its versions stay readable.`) &&
+                  archive.mutate()
+                }
+                disabled={archive.isPending}
+              >
                 Archive
               </button>
             )}

@@ -125,11 +125,18 @@ export const NewJobForm = ({ prefill }: { prefill?: NewJobPrefill }) => {
         </select>
       </label>
       <label>
-        Register as model <input value={targetModel} onChange={(event) => setTargetModel(event.target.value)} placeholder="optional" aria-invalid={Boolean(problem('targetModel'))} />
+        Register as model{' '}
+        <input
+          value={targetModel}
+          onChange={(event) => setTargetModel(event.target.value)}
+          placeholder="optional"
+          aria-invalid={Boolean(problem('targetModel'))}
+        />
         <FieldError message={problem('targetModel')} />
       </label>
       <label>
-        Validation gate <input value={gate} onChange={(event) => setGate(event.target.value)} placeholder="e.g. val_accuracy>=0.9" aria-invalid={Boolean(problem('gate'))} />
+        Validation gate{' '}
+        <input value={gate} onChange={(event) => setGate(event.target.value)} placeholder="e.g. val_accuracy>=0.9" aria-invalid={Boolean(problem('gate'))} />
         <FieldError message={problem('gate')} />
       </label>
       {trainer && <p className="muted wide">{trainer.description}</p>}
@@ -152,7 +159,13 @@ export const NewJobForm = ({ prefill }: { prefill?: NewJobPrefill }) => {
             <FieldError message={problem('command')} />
           </label>
           <label className="wide">
-            Working directory <input value={cwd} onChange={(event) => setCwd(event.target.value)} placeholder="optional, an absolute path on this machine" aria-invalid={Boolean(problem('cwd'))} />
+            Working directory{' '}
+            <input
+              value={cwd}
+              onChange={(event) => setCwd(event.target.value)}
+              placeholder="optional, an absolute path on this machine"
+              aria-invalid={Boolean(problem('cwd'))}
+            />
             <FieldError message={problem('cwd')} />
           </label>
         </>
@@ -215,7 +228,9 @@ export const NewJobForm = ({ prefill }: { prefill?: NewJobPrefill }) => {
                     value={form[field.name] ?? ''}
                     onChange={(event) => edit(field.name, event.target.value)}
                     aria-invalid={Boolean(problem(field.name))}
-                    title={[field.description, field.min !== undefined ? `min ${field.min}` : '', field.max !== undefined ? `max ${field.max}` : ''].filter(Boolean).join(', ')}
+                    title={[field.description, field.min !== undefined ? `min ${field.min}` : '', field.max !== undefined ? `max ${field.max}` : '']
+                      .filter(Boolean)
+                      .join(', ')}
                   />
                 )}
                 <FieldError message={problem(field.name)} />

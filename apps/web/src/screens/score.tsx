@@ -71,7 +71,8 @@ export const ScoreScreen = () => {
       {score.data && (
         <div role="status">
           <p data-testid="scored-with">
-            Scored with {score.data.model} v{score.data.version} ({chosenByText(score.data.chosenBy, score.variables?.ref)}) — probability the text is machine-written
+            Scored with {score.data.model} v{score.data.version} ({chosenByText(score.data.chosenBy, score.variables?.ref)}) — probability the text is
+            machine-written
           </p>
           <table className="table" data-testid="score-table">
             <thead>

@@ -49,8 +49,16 @@ const TransferForm = ({ remotes }: { remotes: readonly string[] }) => {
   const [ref, setRef] = useState('latest');
   const [problem, setProblem] = useState<string>();
   const transfer = useMutation({
-    mutationFn: ({ direction, input }: { direction: 'push' | 'pull'; input: { remote: string; model: string; ref: { version: number } | { alias: string } } }) =>
-      direction === 'push' ? api.sync.push.mutate(input as Parameters<typeof api.sync.push.mutate>[0]) : api.sync.pull.mutate(input as Parameters<typeof api.sync.pull.mutate>[0]),
+    mutationFn: ({
+      direction,
+      input,
+    }: {
+      direction: 'push' | 'pull';
+      input: { remote: string; model: string; ref: { version: number } | { alias: string } };
+    }) =>
+      direction === 'push'
+        ? api.sync.push.mutate(input as Parameters<typeof api.sync.push.mutate>[0])
+        : api.sync.pull.mutate(input as Parameters<typeof api.sync.pull.mutate>[0]),
     onSuccess: () => void client.invalidateQueries({ queryKey: ['sync'] }),
   });
   const start = (direction: 'push' | 'pull') => (event: FormEvent) => {
@@ -156,7 +164,10 @@ export const SyncScreen = () => {
   const client = useQueryClient();
   const remotes = useQuery({ queryKey: ['sync', 'remotes'], queryFn: () => api.sync.listRemotes.query() });
   const outbox = useOutbox();
-  const remove = useMutation({ mutationFn: (name: string) => api.sync.removeRemote.mutate({ name }), onSuccess: () => void client.invalidateQueries({ queryKey: ['sync'] }) });
+  const remove = useMutation({
+    mutationFn: (name: string) => api.sync.removeRemote.mutate({ name }),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['sync'] }),
+  });
   return (
     <section aria-labelledby="sync-title">
       <header className="screen-header">

@@ -31,7 +31,8 @@ const ImportPanel = () => {
     <div className="panel">
       <h2>Import pairs</h2>
       <label>
-        JSONL or CSV file <input type="file" accept=".jsonl,.ndjson,.csv" onChange={(event) => void onFile(event.target.files?.[0])} disabled={fraction !== undefined} />
+        JSONL or CSV file{' '}
+        <input type="file" accept=".jsonl,.ndjson,.csv" onChange={(event) => void onFile(event.target.files?.[0])} disabled={fraction !== undefined} />
       </label>
       {fraction !== undefined && <ProgressBar fraction={fraction} label="Import progress" />}
       {error !== undefined && <ErrorNote error={error} />}
@@ -92,7 +93,11 @@ const SnapshotPanel = ({ filter, count }: { filter: DataFilter; count: number | 
         {filtered ? ' (the filter below applies)' : ' (all included pairs)'}
       </p>
       {create.error && <ErrorNote error={create.error} />}
-      {create.data && <p role="status">Snapshot {create.data.name}: {create.data.totalCount} pairs ({create.data.trainCount} train, {create.data.validationCount} validation)</p>}
+      {create.data && (
+        <p role="status">
+          Snapshot {create.data.name}: {create.data.totalCount} pairs ({create.data.trainCount} train, {create.data.validationCount} validation)
+        </p>
+      )}
       <QueryState query={snapshots} what="snapshots" isEmpty={(data) => data.items.length === 0} empty="No snapshots yet.">
         {(data) => (
           <ul className="plain">
@@ -120,7 +125,11 @@ const Histogram = ({ label, histogram, testId }: { label: string; histogram: Sco
   return (
     <figure style={{ margin: 0 }} data-testid={testId} data-buckets={histogram.buckets.join(' ')} data-missing={histogram.missing}>
       <figcaption className="muted">{label}</figcaption>
-      <div style={{ display: 'flex', alignItems: 'end', gap: 2, height: 40 }} role="img" aria-label={`${label}: ${histogram.buckets.join(', ')} from 0 to 1; ${histogram.missing} without a score`}>
+      <div
+        style={{ display: 'flex', alignItems: 'end', gap: 2, height: 40 }}
+        role="img"
+        aria-label={`${label}: ${histogram.buckets.join(', ')} from 0 to 1; ${histogram.missing} without a score`}
+      >
         {histogram.buckets.map((value, index) => (
           <div
             key={index}
@@ -151,7 +160,14 @@ const BulkExclusion = ({ filter, count, onDone }: { filter: DataFilter; count: n
   return (
     <div className="inline-form">
       {!confirming ? (
-        <button type="button" disabled={count === 0 || bulk.isPending} onClick={() => { bulk.reset(); setConfirming(true); }}>
+        <button
+          type="button"
+          disabled={count === 0 || bulk.isPending}
+          onClick={() => {
+            bulk.reset();
+            setConfirming(true);
+          }}
+        >
           {verb} all {count} matching…
         </button>
       ) : (
@@ -256,7 +272,11 @@ const PairRow = ({ point }: { point: DataPoint }) => {
         </td>
         <td>{formatNumber(point.qualityScore, 2)}</td>
         <td>
-          <select aria-label="Feedback rating" value={point.feedbackRating ?? ''} onChange={(event) => feedback.mutate(event.target.value ? Number(event.target.value) : null)}>
+          <select
+            aria-label="Feedback rating"
+            value={point.feedbackRating ?? ''}
+            onChange={(event) => feedback.mutate(event.target.value ? Number(event.target.value) : null)}
+          >
             <option value="">—</option>
             {[1, 2, 3, 4, 5].map((rating) => (
               <option key={rating}>{rating}</option>
@@ -345,27 +365,87 @@ export const TrainingDataScreen = () => {
       )}
       <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>
         <label>
-          Text contains <input value={text} onChange={(event) => { setText(event.target.value); resetPages(); }} maxLength={200} />
+          Text contains{' '}
+          <input
+            value={text}
+            onChange={(event) => {
+              setText(event.target.value);
+              resetPages();
+            }}
+            maxLength={200}
+          />
         </label>
         <label>
-          Min quality <input value={minQuality} onChange={(event) => { setMinQuality(event.target.value); resetPages(); }} inputMode="decimal" placeholder="0–1" aria-invalid={!qualityValid} />
+          Min quality{' '}
+          <input
+            value={minQuality}
+            onChange={(event) => {
+              setMinQuality(event.target.value);
+              resetPages();
+            }}
+            inputMode="decimal"
+            placeholder="0–1"
+            aria-invalid={!qualityValid}
+          />
         </label>
         {!qualityValid && <span className="field-error">quality is a number from 0 to 1</span>}
         <label>
-          With tags <input value={tagsText} onChange={(event) => { setTagsText(event.target.value); resetPages(); }} placeholder="all of: news, en" aria-invalid={!tagsValid} />
+          With tags{' '}
+          <input
+            value={tagsText}
+            onChange={(event) => {
+              setTagsText(event.target.value);
+              resetPages();
+            }}
+            placeholder="all of: news, en"
+            aria-invalid={!tagsValid}
+          />
         </label>
         <label>
-          Without tags <input value={excludeTagsText} onChange={(event) => { setExcludeTagsText(event.target.value); resetPages(); }} placeholder="any of: demo" aria-invalid={!tagsValid} />
+          Without tags{' '}
+          <input
+            value={excludeTagsText}
+            onChange={(event) => {
+              setExcludeTagsText(event.target.value);
+              resetPages();
+            }}
+            placeholder="any of: demo"
+            aria-invalid={!tagsValid}
+          />
         </label>
         {!tagsValid && <span className="field-error">tags use letters, digits and . _ : / -</span>}
         <label>
-          Added from <input type="date" value={from} onChange={(event) => { setFrom(event.target.value); resetPages(); }} />
+          Added from{' '}
+          <input
+            type="date"
+            value={from}
+            onChange={(event) => {
+              setFrom(event.target.value);
+              resetPages();
+            }}
+          />
         </label>
         <label>
-          Added to <input type="date" value={to} onChange={(event) => { setTo(event.target.value); resetPages(); }} />
+          Added to{' '}
+          <input
+            type="date"
+            value={to}
+            onChange={(event) => {
+              setTo(event.target.value);
+              resetPages();
+            }}
+          />
         </label>
         <label>
-          <input type="checkbox" checked={showExcluded} onChange={(event) => { setShowExcluded(event.target.checked); resetPages(); }} /> excluded only
+          <input
+            type="checkbox"
+            checked={showExcluded}
+            onChange={(event) => {
+              setShowExcluded(event.target.checked);
+              resetPages();
+            }}
+          />{' '}
+          excluded only
         </label>
       </form>
       <div className="screen-header">

@@ -22,7 +22,11 @@ export const jobsRouter = router({
   /** A finished job, its metrics, job directory and the artifacts no version holds; refused for a job that produced a version. */
   delete: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
   logs: scopedProcedure.input(jobLogsInput).query(({ ctx, input }) =>
-    ctx.services.jobs.logs(input.id, input.stream, { ...(input.tail ? { tail: input.tail } : {}), ...(input.offset !== undefined ? { offset: input.offset } : {}), length: input.length }),
+    ctx.services.jobs.logs(input.id, input.stream, {
+      ...(input.tail ? { tail: input.tail } : {}),
+      ...(input.offset !== undefined ? { offset: input.offset } : {}),
+      length: input.length,
+    }),
   ),
   /** Built-in trainers with their hyperparameters as JSON Schema (the UI builds its form from it). */
   trainers: scopedProcedure.query(({ ctx }) =>

@@ -47,8 +47,12 @@ export const syncRouter = router({
   // The shared registry's side, called by other machines' sync workers.
   missingBlobs: scopedProcedure.input(missingBlobsInput).mutation(({ ctx, input }) => ctx.services.exchange.missingBlobs(input.hashes)),
   startUpload: scopedProcedure.input(startUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.startUpload(input.sha256, input.size)),
-  resumeUpload: scopedProcedure.input(z.strictObject({ sessionId: z.uuid() })).mutation(({ ctx, input }) => ctx.services.exchange.resumeUpload(input.sessionId)),
+  resumeUpload: scopedProcedure
+    .input(z.strictObject({ sessionId: z.uuid() }))
+    .mutation(({ ctx, input }) => ctx.services.exchange.resumeUpload(input.sessionId)),
   completeUpload: scopedProcedure.input(completeUploadInput).mutation(({ ctx, input }) => ctx.services.exchange.completeUpload(input.sessionId, input.parts)),
-  receiveVersion: scopedProcedure.input(receiveVersionInput).mutation(({ ctx, input }) => ctx.services.exchange.receiveVersion(input.idempotencyKey, input.bundle, ctx.actor)),
+  receiveVersion: scopedProcedure
+    .input(receiveVersionInput)
+    .mutation(({ ctx, input }) => ctx.services.exchange.receiveVersion(input.idempotencyKey, input.bundle, ctx.actor)),
   describeVersion: scopedProcedure.input(describeVersionInput).query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
 });

@@ -16,9 +16,7 @@ export const trainingDataRouter = router({
     .input(collectBatchInput)
     .mutation(async ({ ctx, input }) => ({ results: await ctx.services.trainingData.collectBatch(input.items) })),
   get: scopedProcedure.input(dataPointIdInput).query(({ ctx, input }) => ctx.services.trainingData.get(input.id)),
-  list: scopedProcedure
-    .input(listDataInput)
-    .query(({ ctx, input }) => ctx.services.trainingData.list(input.filter, input.limit, input.cursor)),
+  list: scopedProcedure.input(listDataInput).query(({ ctx, input }) => ctx.services.trainingData.list(input.filter, input.limit, input.cursor)),
   setFeedback: scopedProcedure
     .input(setFeedbackInput)
     .mutation(({ ctx, input }) => ctx.services.trainingData.setFeedback(input.id, input.rating, input.comment)),

@@ -84,7 +84,7 @@ export const auc = (scores: readonly number[], labels: ArrayLike<number>): numbe
   const order = scores.map((score, i) => ({ score, label: labels[i] ?? 0 })).sort((a, b) => a.score - b.score);
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]?.score === order[i]?.score) j += 1;
     const rank = (i + j) / 2 + 1;

@@ -4,18 +4,25 @@ import { exportDetector } from './detector';
 import { createFeaturizer, type FeatureConfig, type SparseVector } from './features';
 import { adamStep, type AdamState, auc, dataGradient, loss, type Model, newAdamState, seededRandom, sigmoid, logit } from './logistic-regression';
 
-export const textDetectorHyperparameters = z.strictObject({
-  nMin: z.number().int().min(1).max(8).default(1),
-  nMax: z.number().int().min(1).max(8).default(4),
-  hashBits: z.number().int().min(8).max(22).default(18),
-  epochs: z.number().int().min(1).max(200).default(5),
-  batchSize: z.number().int().min(1).max(4_096).default(64),
-  learningRate: z.number().positive().max(1).default(0.01),
-  l2: z.number().min(0).max(1).default(1e-6),
-  /** Stop after this many epochs without a better validation loss. */
-  patience: z.number().int().min(1).max(100).default(3),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-}).refine((hp) => hp.nMin <= hp.nMax, { message: 'nMin must not be larger than nMax (the n-gram lengths run from nMin to nMax)', path: ['nMin'] });
+export const textDetectorHyperparameters = z
+  .strictObject({
+    nMin: z.number().int().min(1).max(8).default(1),
+    nMax: z.number().int().min(1).max(8).default(4),
+    hashBits: z.number().int().min(8).max(22).default(18),
+    epochs: z.number().int().min(1).max(200).default(5),
+    batchSize: z.number().int().min(1).max(4_096).default(64),
+    learningRate: z.number().positive().max(1).default(0.01),
+    l2: z.number().min(0).max(1).default(1e-6),
+    /** Stop after this many epochs without a better validation loss. */
+    patience: z.number().int().min(1).max(100).default(3),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
+  })
+  .refine((hp) => hp.nMin <= hp.nMax, { message: 'nMin must not be larger than nMax (the n-gram lengths run from nMin to nMax)', path: ['nMin'] });
 export type TextDetectorHyperparameters = z.output<typeof textDetectorHyperparameters>;
 
 interface Pair {
@@ -80,8 +87,12 @@ const f64 = (buffer: Buffer): Float64Array => {
 
 export const decodeState = (files: (name: string) => Buffer): TrainingState => {
   const meta = JSON.parse(files('state.json').toString('utf8')) as {
-    epoch: number; batch: number; bias: number; adam: { mBias: number; vBias: number; t: number };
-    best: { loss: number; epoch: number; bias: number; metrics: Record<string, number> } | null; badEpochs: number;
+    epoch: number;
+    batch: number;
+    bias: number;
+    adam: { mBias: number; vBias: number; t: number };
+    best: { loss: number; epoch: number; bias: number; metrics: Record<string, number> } | null;
+    badEpochs: number;
   };
   return {
     epoch: meta.epoch,
@@ -108,7 +119,10 @@ export const epochOrder = (count: number, seed: number, epoch: number): Uint32Ar
 };
 
 /** Mini-batch Adam with L2, per-epoch validation, early stopping, exact resume from checkpoints. */
-export const trainTextDetector = async (runtime: TrainerRuntime<TextDetectorHyperparameters>, readCheckpointFile: (dir: string, name: string) => Buffer): Promise<number> => {
+export const trainTextDetector = async (
+  runtime: TrainerRuntime<TextDetectorHyperparameters>,
+  readCheckpointFile: (dir: string, name: string) => Buffer,
+): Promise<number> => {
   const hp = runtime.hyperparameters;
   const features: FeatureConfig = { nMin: hp.nMin, nMax: hp.nMax, dimension: 2 ** hp.hashBits };
   const read = async (channel: string): Promise<Pair[]> => {
@@ -127,12 +141,21 @@ export const trainTextDetector = async (runtime: TrainerRuntime<TextDetectorHype
   }
   const train = examplesFrom(trainPairs, features);
   const validation = examplesFrom(validationPairs, features);
-  runtime.log(`text-detector: ${trainPairs.length} training and ${validationPairs.length} validation pairs, ${features.dimension} features, n=${features.nMin}..${features.nMax}`);
+  runtime.log(
+    `text-detector: ${trainPairs.length} training and ${validationPairs.length} validation pairs, ${features.dimension} features, n=${features.nMin}..${features.nMax}`,
+  );
 
   const latest = runtime.latestCheckpoint();
   const state: TrainingState = latest
     ? decodeState((name) => readCheckpointFile(latest.path, name))
-    : { epoch: 0, batch: 0, model: { weights: new Float64Array(features.dimension), bias: 0 }, adam: newAdamState(features.dimension), best: null, badEpochs: 0 };
+    : {
+        epoch: 0,
+        batch: 0,
+        model: { weights: new Float64Array(features.dimension), bias: 0 },
+        adam: newAdamState(features.dimension),
+        best: null,
+        badEpochs: 0,
+      };
   if (latest) runtime.log(`resuming from checkpoint ${latest.name}`);
 
   const gradient = new Float64Array(features.dimension);

@@ -7,7 +7,12 @@ import type { ExecutionRequest } from '../local-executor';
 import type { TrainerEvent } from '../trainer-events';
 
 /** A trainer as a Node one-liner: events go to fd 3, one JSON object per line. */
-const node = (source: string): string[] => [process.execPath, '--input-type=module', '-e', `import { writeSync } from 'node:fs'; const emit = (e) => writeSync(3, JSON.stringify(e) + '\\n');\n${source}`];
+const node = (source: string): string[] => [
+  process.execPath,
+  '--input-type=module',
+  '-e',
+  `import { writeSync } from 'node:fs'; const emit = (e) => writeSync(3, JSON.stringify(e) + '\\n');\n${source}`,
+];
 
 /**
  * What every executor must do, whatever runs the trainer: a scheduler executor (Slurm,
@@ -36,7 +41,9 @@ export const describeExecutorContract = (name: string, make: () => TrainerExecut
 
     it('runs a trainer to its end and delivers its events in order, with malformed lines counted', async () => {
       const { execution, events, bad } = run(
-        node(`emit({ type: 'progress', fraction: 0.5 }); writeSync(3, 'not json\\n'); emit({ type: 'metric', name: 'loss', step: 1, value: 0.25 }); emit({ type: 'log', level: 'info', message: 'done' });`),
+        node(
+          `emit({ type: 'progress', fraction: 0.5 }); writeSync(3, 'not json\\n'); emit({ type: 'metric', name: 'loss', step: 1, value: 0.25 }); emit({ type: 'log', level: 'info', message: 'done' });`,
+        ),
       );
       await expect(execution.done).resolves.toEqual({ kind: 'exited', exitCode: 0, signal: null });
       expect(events.map((event) => event.type)).toEqual(['progress', 'metric', 'log']);
@@ -67,7 +74,10 @@ export const describeExecutorContract = (name: string, make: () => TrainerExecut
     });
 
     it('says so when the trainer cannot be started at all', async () => {
-      await expect(run(['/nonexistent/trainer-program']).execution.done).resolves.toMatchObject({ kind: 'spawn_failed', message: expect.stringContaining('/nonexistent/trainer-program') });
+      await expect(run(['/nonexistent/trainer-program']).execution.done).resolves.toMatchObject({
+        kind: 'spawn_failed',
+        message: expect.stringContaining('/nonexistent/trainer-program'),
+      });
     });
   });
 };

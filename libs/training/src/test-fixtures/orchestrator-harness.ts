@@ -66,11 +66,14 @@ export const createOrchestratorHarness = async (
   const trainingData = createTrainingDataService(database);
 
   const waitFor = (id: string, statuses: readonly string[], timeoutMs = 30_000): Promise<JobRow> =>
-    vi.waitFor(async () => {
-      const job = await jobs.get(id);
-      if (!statuses.includes(job.status)) throw new Error(`job ${id} still ${job.status} (${job.error ?? ''})`);
-      return job;
-    }, { timeout: timeoutMs, interval: 50 });
+    vi.waitFor(
+      async () => {
+        const job = await jobs.get(id);
+        if (!statuses.includes(job.status)) throw new Error(`job ${id} still ${job.status} (${job.error ?? ''})`);
+        return job;
+      },
+      { timeout: timeoutMs, interval: 50 },
+    );
 
   return {
     root,
