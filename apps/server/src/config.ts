@@ -1,9 +1,24 @@
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { commandArgv } from '@trainyard/contracts';
 import { z } from 'zod';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const;
+
+/** A variable holding JSON, parsed; `shape` says what is expected when it is not JSON. */
+const jsonText = (shape: string, maxLength = 16_384) =>
+  z
+    .string()
+    .max(maxLength)
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON: ${shape}` });
+        return z.NEVER;
+      }
+    });
 
 const envSchema = z.object({
   TRAINYARD_DATA_DIR: z.string().min(1).default('./.trainyard'),
@@ -50,16 +65,7 @@ const envSchema = z.object({
   /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
   TRAINYARD_WEB_DIR: z.string().min(1).optional(),
   /** How built-in trainers are started, set by the desktop app (its trainer-host mode): JSON { execPath, args?, env? }. */
-  TRAINYARD_TRAINER_RUNTIME: z
-    .string()
-    .transform((value, ctx) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON: { "execPath": "…", "args": […], "env": {…} }' });
-        return z.NEVER;
-      }
-    })
+  TRAINYARD_TRAINER_RUNTIME: jsonText('{ "execPath": "…", "args": […], "env": {…} }')
     .pipe(z.strictObject({ execPath: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }))
     .optional(),
   TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: z.coerce
@@ -84,30 +90,10 @@ const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')))
     .default([]),
   /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
-  TRAINYARD_ALLOWED_COMMANDS: z
-    .string()
-    .max(65_536)
-    .transform((value, ctx) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON: an array of argv arrays, e.g. [["/opt/train/bin/train","--fast"]]' });
-        return z.NEVER;
-      }
-    })
+  TRAINYARD_ALLOWED_COMMANDS: jsonText('an array of argv arrays, e.g. [["/opt/train/bin/train","--fast"]]', 65_536)
     .pipe(
       z.array(
-        z
-          .array(
-            z
-              .string()
-              .min(1)
-              .max(4_096)
-              .refine((v) => !v.includes('\u0000'), 'must not contain NUL'),
-          )
-          .min(1)
-          .max(256)
-          .refine((argv) => argv[0]?.startsWith('/'), 'the program must be an absolute path'),
+        commandArgv.refine((argv) => argv[0]?.startsWith('/'), 'the program must be an absolute path'),
         'must be an array of argv arrays',
       ),
     )

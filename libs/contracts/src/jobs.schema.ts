@@ -2,6 +2,18 @@ import { z } from 'zod';
 import { JSON_LIMITS, jsonObject, LIMITS, pageInput } from './common.schema';
 import { gateRules, modelName } from './registry.schema';
 
+/** A command trainer's argv, run without a shell: the program, then its arguments as given. */
+export const commandArgv = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(4_096)
+      .refine((v) => !v.includes('\u0000'), 'must not contain NUL'),
+  )
+  .min(1)
+  .max(256);
+
 export const trainerSpec = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('builtin'),
@@ -13,16 +25,7 @@ export const trainerSpec = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('command'),
-    command: z
-      .array(
-        z
-          .string()
-          .min(1)
-          .max(4_096)
-          .refine((v) => !v.includes('\u0000'), 'must not contain NUL'),
-      )
-      .min(1)
-      .max(256),
+    command: commandArgv,
     /** Working directory on this machine (local mode only; the caller already runs code here). */
     cwd: z
       .string()
