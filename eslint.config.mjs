@@ -28,6 +28,7 @@ const libDeps = {
   training: ['core', 'contracts', 'db', 'artifacts', 'registry'],
   trainers: ['core', 'contracts', 'artifacts', 'registry', 'training'],
   sync: ['core', 'contracts', 'db', 'artifacts', 'registry'],
+  auth: ['core', 'contracts', 'db'],
 };
 // Test code (tests, test-fixtures, apps' test-support) may reach a little further.
 const testOnlyLibDeps = {

@@ -42,6 +42,8 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
     ]);
     // trainers run inside trainer processes: no database.
     expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('openDatabase', 'db'))).toEqual([expect.stringMatching(/lib:trainers/)]);
+    // auth (API tokens) needs only core, contracts and db.
+    expect(await boundaryErrors('libs/auth/src/probe.ts', probe('createModelRegistryService', 'registry'))).toEqual([expect.stringMatching(/lib:auth/)]);
   });
 
   it("accepts today's edges", async () => {

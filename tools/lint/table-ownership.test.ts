@@ -20,7 +20,7 @@ const OWNERS: Record<string, string> = {
   ModelVersion: 'registry',
   ModelAlias: 'registry',
   ModelEvent: 'registry',
-  ApiToken: 'sync',
+  ApiToken: 'auth',
   SyncRemote: 'sync',
   SyncOutbox: 'sync',
   RemoteVersionLink: 'sync',

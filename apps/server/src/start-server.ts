@@ -1,11 +1,11 @@
 import { type ApiContext, createApiContext, type Principal } from '@trainyard/api';
+import { createApiTokenService } from '@trainyard/auth';
 import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
 import { warmPairPreparation } from '@trainyard/datasets';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
-import { createApiTokenService } from '@trainyard/sync';
 import { type Admission, createHttpHost, principalOf } from './http/http-host';
 import { createRateLimiter } from './http/rate-limit';
 import { importRoute } from './http/import-route';

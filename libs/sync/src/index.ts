@@ -1,4 +1,3 @@
-export * from './api-tokens.service';
 export * from './file-remote-secrets';
 export * from './registry-exchange.service';
 export * from './remote-address';

@@ -1,6 +1,6 @@
+import { createApiTokenService } from '@trainyard/auth';
 import type { TokenScope } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
-import { createApiTokenService } from '@trainyard/sync';
 import type { Command } from 'commander';
 import { EXIT } from './exit-codes';
 import { formatTime, printJson, printLine, printTable } from './output';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createApiTokenService } from '@trainyard/auth';
 import type { TrainyardClient } from '@trainyard/client';
 import { sha256Hex } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
-import { createApiTokenService } from '@trainyard/sync';
 import type { TokenScope } from '@trainyard/contracts';
 import { vi } from 'vitest';
 
