@@ -63,4 +63,22 @@ describe('jobs API', () => {
     expect(retried).toMatchObject({ status: 'queued', maxAttempts: 2 });
     await t.client.jobs.cancel.mutate({ id: slow.id }).catch(() => undefined);
   });
+
+  it('refuses to retry a running job (it would be claimed again while its trainer runs)', async () => {
+    const job = await t.client.jobs.create.mutate({
+      name: 'still running',
+      trainer: { kind: 'command', command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] },
+    });
+    await vi.waitFor(
+      async () => {
+        if ((await t.client.jobs.get.query({ id: job.id })).status !== 'running') throw new Error('not running yet');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const retry = await t.client.jobs.retry.mutate({ id: job.id }).catch((e: unknown) => e as TRPCClientError<never>);
+    expect((retry as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect((retry as TRPCClientError<never>).message).toBe('A running job cannot become queued');
+    expect((await t.client.jobs.get.query({ id: job.id })).status).toBe('running');
+    await t.client.jobs.cancel.mutate({ id: job.id });
+  });
 });

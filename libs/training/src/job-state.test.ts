@@ -47,5 +47,8 @@ describe('job state machine', () => {
     for (const from of ['failed', 'cancelled'] as const) expect(() => assertRetry(from)).not.toThrow();
     expect(() => assertRetry('validating')).toThrow('A validating job cannot become queued');
     expect(() => assertRetry('succeeded')).toThrow('A succeeded job cannot become queued');
+    // Running (and queued) jobs go back to the queue only through the orchestrator, under the lease.
+    expect(() => assertRetry('running')).toThrow('A running job cannot become queued');
+    expect(() => assertRetry('queued')).toThrow('A queued job cannot become queued');
   });
 });

@@ -33,11 +33,14 @@ export const assertTransition = (from: JobStatus, to: JobStatus): void => {
 };
 
 /**
- * A caller's retry (jobs.retry): a move to queued, except from validating — re-queueing a job
- * being validated is the orchestrator's takeover, not something a caller may ask for.
+ * A caller's retry (jobs.retry): only a job that ended without succeeding (failed, cancelled)
+ * goes back to the queue. Running and validating jobs move to queued only through the
+ * orchestrator (a shutdown or a takeover, under the lease): a caller's retry of a running job
+ * would let it be claimed again while its trainer still runs.
  */
+const RETRYABLE: readonly JobStatus[] = ['failed', 'cancelled'];
 export const assertRetry = (from: JobStatus): void => {
-  if (from === 'validating') throw illegalMove(from, 'queued');
+  if (!RETRYABLE.includes(from)) throw illegalMove(from, 'queued');
   assertTransition(from, 'queued');
 };
 
