@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createTrainyardClient, trainyardErrorInfo } from '@trainyard/client';
-import { rawRequest } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
+import { trainDetectorModel } from './test-support/trained-model';
 
 const t = useLocalTestServer();
 
@@ -50,29 +50,7 @@ describe('the typed client other apps use', () => {
   });
 
   it('the example app (imports only the client) lists models and scores texts against a real server', async () => {
-    const body = syntheticPairs(300, 5)
-      .map((pair) => JSON.stringify(pair))
-      .join('\n');
-    await rawRequest(`${t.server.url}/import/training-data`, {
-      method: 'POST',
-      headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
-      body,
-    });
-    const snapshot = await t.client.datasets.createSnapshot.mutate({ name: 'example', validationFraction: 0.2 });
-    const job = await t.client.jobs.create.mutate({
-      name: 'example-model',
-      datasetSnapshotId: snapshot.id,
-      trainer: { kind: 'builtin', name: 'text-detector' },
-      hyperparameters: { epochs: 2, hashBits: 12 },
-      targetModel: 'example-detector',
-    });
-    await vi.waitFor(
-      async () => {
-        const { status } = await t.client.jobs.get.query({ id: job.id });
-        if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
-      },
-      { timeout: 120_000, interval: 200 },
-    );
+    await trainDetectorModel({ ...t.server, client: t.client }, { model: 'example-detector', pairs: 300, seed: 5, epochs: 2 });
     await t.client.models.setActive.mutate({ model: 'example-detector', version: 1 });
 
     const [pair] = syntheticPairs(1, 4242);

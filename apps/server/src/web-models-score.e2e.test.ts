@@ -6,6 +6,7 @@ import { syntheticPairs } from '@trainyard/trainers';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserSession, startBrowserSession } from './test-support/browser-session';
+import { trainDetectorModel } from './test-support/trained-model';
 
 const skip = chromiumUnavailableReason();
 
@@ -25,28 +26,7 @@ describe.skipIf(skip)(`Web UI: a fresh model's artifacts download, long texts sc
   beforeAll(async () => {
     session = await startBrowserSession({ name: 'web-models', acceptDownloads: true });
     ({ client, page, pageErrors } = session);
-    const { server } = session;
-    const imported = await fetch(`${server.url}/import/training-data`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-ndjson' },
-      body: syntheticPairs(400, 8)
-        .map((pair) => JSON.stringify(pair))
-        .join('\n'),
-    });
-    expect(imported.status).toBe(200);
-    const snapshot = await client.datasets.createSnapshot.mutate({ name: 'web-fresh', validationFraction: 0.2 });
-    const job = await client.jobs.create.mutate({
-      name: 'web-fresh',
-      datasetSnapshotId: snapshot.id,
-      trainer: { kind: 'builtin', name: 'text-detector' },
-      hyperparameters: { epochs: 1, hashBits: 12 },
-      targetModel: 'web-fresh',
-    });
-    let status: string = job.status;
-    while (!['succeeded', 'failed', 'cancelled'].includes(status)) {
-      await new Promise((done) => setTimeout(done, 250));
-      status = (await client.jobs.get.query({ id: job.id })).status;
-    }
+    const { status } = await trainDetectorModel({ ...session.server, client: session.client }, { model: 'web-fresh', pairs: 400, seed: 8 });
     expect(status).toBe('succeeded');
     await session.signIn();
   }, 180_000);

@@ -4,6 +4,7 @@ import type { VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError, newId, notFound } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { bundledVersion } from './version-bundle';
 import { ensureModel, insertBundleArtifacts } from './version-import';
 
 /** Parts are at least this big (S3's minimum is 5 MiB) and there are at most 10 000 of them. */
@@ -167,22 +168,7 @@ export const createRegistryExchangeService = (deps: {
       const artifacts = await prisma.modelArtifact.findMany({ where: { modelVersionId: version.id }, orderBy: { name: 'asc' } });
       const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
       return {
-        model: { name: record.name, description: record.description, tags: record.tags, metadata: record.metadata as VersionBundle['model']['metadata'] },
-        version: {
-          version: version.version,
-          description: version.description,
-          metrics: version.metrics,
-          tags: version.tags,
-          validation: version.validation ?? null,
-        },
-        artifacts: artifacts.map((a) => ({
-          name: a.name,
-          type: a.type as VersionBundle['artifacts'][number]['type'],
-          mediaType: a.mediaType,
-          sha256: a.sha256,
-          size: Number(a.size),
-          metadata: a.metadata as Record<string, string>,
-        })),
+        ...bundledVersion(record, version, artifacts),
         lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
         origin: { registry: deps.registryUrl(), model: version.model, version: version.version },
       };

@@ -2,6 +2,41 @@ import type { VersionBundle, VersionRef } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 
+type ModelRecord = Awaited<ReturnType<ModelRegistryService['get']>>;
+type VersionRecord = Awaited<ReturnType<ModelVersionService['get']>>;
+interface ArtifactRow {
+  name: string;
+  type: string;
+  mediaType: string;
+  sha256: string;
+  size: bigint | number;
+  metadata: unknown;
+}
+
+/** The model, version and artifact parts of a bundle: the same whether a laptop pushes it or a registry describes it for a pull. */
+export const bundledVersion = (
+  record: ModelRecord,
+  version: VersionRecord,
+  artifacts: readonly ArtifactRow[],
+): Pick<VersionBundle, 'model' | 'version' | 'artifacts'> => ({
+  model: { name: record.name, description: record.description, tags: record.tags, metadata: record.metadata as VersionBundle['model']['metadata'] },
+  version: {
+    version: version.version,
+    description: version.description,
+    metrics: version.metrics,
+    tags: version.tags,
+    validation: version.validation ?? null,
+  },
+  artifacts: artifacts.map((a) => ({
+    name: a.name,
+    type: a.type as VersionBundle['artifacts'][number]['type'],
+    mediaType: a.mediaType,
+    sha256: a.sha256,
+    size: Number(a.size),
+    metadata: a.metadata as VersionBundle['artifacts'][number]['metadata'],
+  })),
+});
+
 /** Everything about a local version a registry needs, except the bytes of its blobs. */
 export const buildVersionBundle = async (
   deps: { database: Database; models: ModelRegistryService; versions: ModelVersionService; origin: string },
@@ -17,22 +52,7 @@ export const buildVersionBundle = async (
     version.trainingJobId ? prisma.trainingJob.findUnique({ where: { id: version.trainingJobId } }) : null,
   ]);
   const bundle: VersionBundle = {
-    model: { name: record.name, description: record.description, tags: record.tags, metadata: record.metadata as VersionBundle['model']['metadata'] },
-    version: {
-      version: version.version,
-      description: version.description,
-      metrics: version.metrics,
-      tags: version.tags,
-      validation: version.validation ?? null,
-    },
-    artifacts: artifacts.map((a) => ({
-      name: a.name,
-      type: a.type as VersionBundle['artifacts'][number]['type'],
-      mediaType: a.mediaType,
-      sha256: a.sha256,
-      size: Number(a.size),
-      metadata: a.metadata as VersionBundle['artifacts'][number]['metadata'],
-    })),
+    ...bundledVersion(record, version, artifacts),
     lineage: {
       datasetSnapshot: snapshot
         ? {

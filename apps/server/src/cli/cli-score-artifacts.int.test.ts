@@ -5,8 +5,9 @@ import { createTrainyardClient, trainyardErrorInfo } from '@trainyard/client';
 import { sha256Hex } from '@trainyard/core';
 import { rawRequest, runCli } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
+import { trainDetectorModel } from '../test-support/trained-model';
 import { safeFileName } from './artifacts.commands';
 import { EXIT } from './exit-codes';
 
@@ -37,32 +38,9 @@ type ArtifactRow = { id: string; name: string; sha256: string; size: number; typ
 let jobId = '';
 
 beforeAll(async () => {
-  const body = syntheticPairs(400, 3)
-    .map((pair) => JSON.stringify(pair))
-    .join('\n');
-  await rawRequest(`${t.server.url}/import/training-data`, {
-    method: 'POST',
-    headers: { host: `127.0.0.1:${t.server.port}`, authorization: `Bearer ${t.server.token}`, 'content-type': 'application/x-ndjson' },
-    body,
-  });
-  const snapshot = await t.client.datasets.createSnapshot.mutate({ name: 'fresh', validationFraction: 0.2 });
-  const job = await t.client.jobs.create.mutate({
-    name: 'fresh-model',
-    datasetSnapshotId: snapshot.id,
-    trainer: { kind: 'builtin', name: 'text-detector' },
-    hyperparameters: { epochs: 1, hashBits: 12 },
-    targetModel: 'fresh-detector',
-  });
-  jobId = job.id;
-  const status = await vi.waitFor(
-    async () => {
-      const { status } = await t.client.jobs.get.query({ id: job.id });
-      if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
-      return status;
-    },
-    { timeout: 120_000, interval: 200 },
-  );
-  expect(status).toBe('succeeded');
+  const trained = await trainDetectorModel({ ...t.server, client: t.client }, { model: 'fresh-detector', pairs: 400, seed: 3 });
+  jobId = trained.jobId;
+  expect(trained.status).toBe('succeeded');
 }, 120_000);
 
 describe('a freshly trained model: long texts score, the version used is named, artifacts come out verified', () => {
