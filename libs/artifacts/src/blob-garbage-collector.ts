@@ -1,3 +1,4 @@
+import type { GcReport } from '@trainyard/contracts';
 import type { BlobStore } from './blob-store.port';
 
 /** Each context that points at blobs (artifacts, dataset snapshots, …) reports its hashes. */
@@ -5,15 +6,8 @@ export interface BlobReferenceSource {
   referencedHashes(): Promise<ReadonlySet<string>>;
 }
 
-export interface GcReport {
-  dryRun: boolean;
-  scanned: number;
-  /** Blobs nothing references and older than the grace period: deleted, or would be. */
-  unreferenced: Array<{ sha256: string; size: number }>;
-  bytes: number;
-  /** Unreferenced but younger than the grace period (an upload whose record is on its way). */
-  keptYoung: number;
-}
+/** The report's shape is the API's (contracts' gcReportOutput). */
+export type { GcReport };
 
 /**
  * Mark and sweep. The grace period protects a blob uploaded just before its record is

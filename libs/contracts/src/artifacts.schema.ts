@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput, scalarMetadata } from './common.schema';
+import { LIMITS, pageInput, pageOutput, scalarMetadata, storedJson } from './common.schema';
 
 export const ARTIFACT_TYPES = ['model', 'checkpoint', 'metadata', 'tokenizer', 'config', 'dataset', 'logs'] as const;
 export const artifactType = z.enum(ARTIFACT_TYPES);
@@ -51,7 +51,7 @@ export const artifactOutput = z.object({
   type: artifactType,
   mediaType: z.string(),
   size: z.number(),
-  metadata: z.record(z.string(), z.unknown()),
+  metadata: storedJson<Record<string, unknown>>(),
   trainingJobId: z.string().nullable(),
   modelVersionId: z.string().nullable(),
   createdAt: z.date(),
@@ -59,3 +59,17 @@ export const artifactOutput = z.object({
   corrupt: z.boolean().optional(),
 });
 export type ArtifactOutput = z.infer<typeof artifactOutput>;
+
+export const artifactPageOutput = pageOutput(artifactOutput);
+
+/** `artifacts.gc`: what a mark-and-sweep of unreferenced blobs found (and deleted, unless a dry run). */
+export const gcReportOutput = z.object({
+  dryRun: z.boolean(),
+  scanned: z.number(),
+  /** Blobs nothing references and older than the grace period: deleted, or would be. */
+  unreferenced: z.array(z.object({ sha256: z.string(), size: z.number() })),
+  bytes: z.number(),
+  /** Unreferenced but younger than the grace period (an upload whose record is on its way). */
+  keptYoung: z.number(),
+});
+export type GcReport = z.infer<typeof gcReportOutput>;

@@ -133,3 +133,20 @@ export const scalarMetadata = jsonObject({ maxBytes: JSON_LIMITS.objectBytes, ma
     .record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
     .refine((value) => Object.keys(value).length <= 64, 'at most 64 metadata keys'),
 );
+
+// Outputs. A procedure's output schema says what it returns; tRPC checks each resolver's value
+// against it. They stay cheap — plain objects and arrays, no refinements — because list
+// procedures run them on every row.
+
+/**
+ * Stored free-form JSON (metadata, metrics, hyperparameters, reports) handed back as it is: it
+ * was checked on the way in, and is not walked again on the way out (a legacy row holding a
+ * reserved key keeps it, for the API's reserved-key filter to drop and log).
+ */
+export const storedJson = <T = unknown>() => z.custom<T>();
+
+/** A page of a list: its items, and the cursor of the next page (`null` on the last one). */
+export const pageOutput = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** `{ deleted: true }`: what a delete answers. */
+export const deletedOutput = z.object({ deleted: z.literal(true) });

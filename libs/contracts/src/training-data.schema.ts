@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput } from './common.schema';
+import { LIMITS, pageInput, pageOutput, storedJson } from './common.schema';
 
 /** Longest accepted text of a pair, in characters (documented limit). */
 export const MAX_TEXT_LENGTH = 100_000;
@@ -43,10 +43,15 @@ export type ParsedPair = z.output<typeof pairInput>;
 // Items are validated one by one on the server so that one bad pair does not sink the batch.
 export const collectBatchInput = z.strictObject({ items: z.array(z.unknown()).min(1).max(MAX_BATCH_SIZE) });
 
-export type ItemResult =
-  | { index: number; status: 'created'; id: string }
-  | { index: number; status: 'duplicate'; id: string }
-  | { index: number; status: 'rejected'; errors: Array<{ path: string; message: string }> };
+/** One item of `collectBatch`: created, a duplicate of an existing pair, or rejected with its problems. */
+export const itemResultOutput = z.discriminatedUnion('status', [
+  z.object({ index: z.number(), status: z.literal('created'), id: z.string() }),
+  z.object({ index: z.number(), status: z.literal('duplicate'), id: z.string() }),
+  z.object({ index: z.number(), status: z.literal('rejected'), errors: z.array(z.object({ path: z.string(), message: z.string() })) }),
+]);
+export type ItemResult = z.infer<typeof itemResultOutput>;
+export const collectOutput = z.object({ id: z.string(), duplicate: z.boolean() });
+export const collectBatchOutput = z.object({ results: z.array(itemResultOutput) });
 
 const range = z.strictObject({ min: score.optional(), max: score.optional() });
 
@@ -89,41 +94,49 @@ export const setExcludedMatchingInput = z.strictObject({ filter: dataFilter, exc
 
 export const HISTOGRAM_BUCKETS = 10;
 
-export interface ScoreHistogram {
+export const scoreHistogramOutput = z.object({
   /** Counts for [0, 0.1), [0.1, 0.2), … [0.9, 1.0]: pairs that have the score. */
-  buckets: number[];
+  buckets: z.array(z.number()),
   /** Pairs without the score: in no bucket. */
-  missing: number;
-}
+  missing: z.number(),
+});
+export type ScoreHistogram = z.infer<typeof scoreHistogramOutput>;
 
-export interface DataStatsOutput {
-  total: number;
-  excluded: number;
-  withFeedback: number;
-  detectionScoreBefore: ScoreHistogram;
-  detectionScoreAfter: ScoreHistogram;
-  qualityScore: ScoreHistogram;
-}
+export const dataStatsOutput = z.object({
+  total: z.number(),
+  excluded: z.number(),
+  withFeedback: z.number(),
+  detectionScoreBefore: scoreHistogramOutput,
+  detectionScoreAfter: scoreHistogramOutput,
+  qualityScore: scoreHistogramOutput,
+});
+export type DataStatsOutput = z.infer<typeof dataStatsOutput>;
 
-export interface DataPointOutput {
-  id: string;
-  aiText: string;
-  humanizedText: string;
-  contentHash: string;
-  detectionScoreBefore: number | null;
-  detectionScoreAfter: number | null;
-  improvement: number | null;
-  qualityScore: number;
-  feedbackRating: number | null;
-  feedbackComment: string | null;
-  sourceTransformationId: string | null;
-  sourceModel: string | null;
-  sourceProvider: string | null;
-  language: string | null;
-  tags: string[];
-  excluded: boolean;
-  createdAt: Date;
-}
+export const dataPointOutput = z.object({
+  id: z.string(),
+  aiText: z.string(),
+  humanizedText: z.string(),
+  contentHash: z.string(),
+  detectionScoreBefore: z.number().nullable(),
+  detectionScoreAfter: z.number().nullable(),
+  improvement: z.number().nullable(),
+  qualityScore: z.number(),
+  feedbackRating: z.number().nullable(),
+  feedbackComment: z.string().nullable(),
+  sourceTransformationId: z.string().nullable(),
+  sourceModel: z.string().nullable(),
+  sourceProvider: z.string().nullable(),
+  language: z.string().nullable(),
+  tags: z.array(z.string()),
+  excluded: z.boolean(),
+  createdAt: z.date(),
+});
+export type DataPointOutput = z.infer<typeof dataPointOutput>;
+export const dataPointPageOutput = pageOutput(dataPointOutput);
+/** `setExcludedMatching`: how many pairs switched state. */
+export const changedOutput = z.object({ changed: z.number() });
+/** `count`: how many pairs `list` returns for the filter. */
+export const countOutput = z.object({ count: z.number() });
 
 export interface ImportReport {
   imported: number;
@@ -147,16 +160,19 @@ export const createSnapshotInput = z.strictObject({
 export const snapshotIdInput = z.strictObject({ id: z.uuid() });
 export const listSnapshotsInput = z.strictObject({ ...pageInput });
 
-export interface SnapshotOutput {
-  id: string;
-  name: string;
-  filter: unknown;
-  validationFraction: number;
-  seed: number;
-  totalCount: number;
-  trainCount: number;
-  validationCount: number;
-  blobSha256: string;
-  blobSize: number;
-  createdAt: Date;
-}
+export const snapshotOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The data filter frozen into the snapshot, as it was given. */
+  filter: storedJson(),
+  validationFraction: z.number(),
+  seed: z.number(),
+  totalCount: z.number(),
+  trainCount: z.number(),
+  validationCount: z.number(),
+  blobSha256: z.string(),
+  blobSize: z.number(),
+  createdAt: z.date(),
+});
+export type SnapshotOutput = z.infer<typeof snapshotOutput>;
+export const snapshotPageOutput = pageOutput(snapshotOutput);

@@ -1,5 +1,13 @@
-import { artifactIdInput, artifactOutput, gcInput, listArtifactsInput, registerArtifactInput } from '@trainyard/contracts';
-import { z } from 'zod';
+import {
+  artifactIdInput,
+  artifactOutput,
+  artifactPageOutput,
+  deletedOutput,
+  gcInput,
+  gcReportOutput,
+  listArtifactsInput,
+  registerArtifactInput,
+} from '@trainyard/contracts';
 import { scopedProcedure, router } from '../trpc';
 
 export const artifactsRouter = router({
@@ -16,8 +24,14 @@ export const artifactsRouter = router({
     }),
   list: scopedProcedure
     .input(listArtifactsInput)
-    .output(z.object({ items: z.array(artifactOutput), nextCursor: z.string().nullable() }))
+    .output(artifactPageOutput)
     .query(({ ctx, input }) => ctx.services.artifacts.list(input)),
-  delete: scopedProcedure.input(artifactIdInput).mutation(({ ctx, input }) => ctx.services.artifacts.delete(input.id)),
-  gc: scopedProcedure.input(gcInput).mutation(({ ctx, input }) => ctx.services.artifacts.gc(input)),
+  delete: scopedProcedure
+    .input(artifactIdInput)
+    .output(deletedOutput)
+    .mutation(({ ctx, input }) => ctx.services.artifacts.delete(input.id)),
+  gc: scopedProcedure
+    .input(gcInput)
+    .output(gcReportOutput)
+    .mutation(({ ctx, input }) => ctx.services.artifacts.gc(input)),
 });
