@@ -1,6 +1,6 @@
 import type { ArtifactOutput, ListArtifactsInput, RegisterArtifactInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
-import type { Database, Prisma } from '@trainyard/db';
+import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
 import { type BlobReferenceSource, collectGarbage, type GcReport } from './blob-garbage-collector';
 import type { BlobStore } from './blob-store.port';
 
@@ -19,9 +19,33 @@ const toOutput = (row: ArtifactRow): ArtifactOutput => ({
   createdAt: row.createdAt,
 });
 
+/**
+ * Whether the job or version an artifact is registered against exists. Their owners (training,
+ * registry) sit above this lib, so they answer through this port (docs/architecture.md,
+ * "Contexts and their tables").
+ */
+export interface ArtifactOwners {
+  jobs: { exists(id: string): Promise<boolean> };
+  versions: { exists(id: string): Promise<boolean> };
+}
+
+/** An artifact that arrives with a version made elsewhere (a pushed or pulled version's bundle): its blob is already here. */
+export interface VersionArtifactInput {
+  sha256: string;
+  name: string;
+  type: string;
+  mediaType: string;
+  size: number;
+  metadata: Record<string, unknown>;
+}
+
+const ARTIFACT_COLUMNS = `"id", "sha256", "name", "type", "mediaType", "size", "metadata", "trainingJobId", "modelVersionId", "createdAt"`;
+
 export interface ArtifactServiceDeps {
   database: Database;
   blobs: BlobStore;
+  /** Called when an artifact is registered, not at construction: the owners are built after this service (they use it). */
+  owners: () => ArtifactOwners;
   /** Other contexts whose records keep blobs alive (dataset snapshots, …). */
   extraReferences?: readonly BlobReferenceSource[];
   gcGraceMs: number;
@@ -29,7 +53,7 @@ export interface ArtifactServiceDeps {
 
 /** Artifact records: named, typed pointers to blobs, linked to jobs and model versions. */
 export const createArtifactService = (deps: ArtifactServiceDeps) => {
-  const { prisma } = deps.database;
+  const { prisma, sql } = deps.database;
 
   const references: BlobReferenceSource = {
     async referencedHashes() {
@@ -46,10 +70,11 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
       if (!blob) {
         throw new DomainError('FAILED_PRECONDITION', `Upload the blob first: PUT /blobs/sha256/${input.sha256}`, { sha256: input.sha256 });
       }
-      if (input.trainingJobId && !(await prisma.trainingJob.findUnique({ where: { id: input.trainingJobId }, select: { id: true } }))) {
+      const owners = deps.owners();
+      if (input.trainingJobId && !(await owners.jobs.exists(input.trainingJobId))) {
         throw notFound('Training job', { trainingJobId: input.trainingJobId });
       }
-      if (input.modelVersionId && !(await prisma.modelVersion.findUnique({ where: { id: input.modelVersionId }, select: { id: true } }))) {
+      if (input.modelVersionId && !(await owners.versions.exists(input.modelVersionId))) {
         throw notFound('Model version', { modelVersionId: input.modelVersionId });
       }
       const row = await prisma.modelArtifact.create({
@@ -88,6 +113,56 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
         take: input.limit + 1,
       });
       return pageOf(rows.map(toOutput), input.limit, (item) => item.id);
+    },
+
+    // The methods below take a queryable: they run inside another context's transaction (`tx`,
+    // from `database.sql.transaction`), so they are SQL, not Prisma (on PGlite the transaction
+    // holds the only connection).
+
+    /** The artifacts of these versions, each version's by name. */
+    listOfVersions: async (versionIds: readonly string[], queryable: SqlQueryable = sql): Promise<ArtifactOutput[]> =>
+      versionIds.length === 0
+        ? []
+        : (
+            await queryable.query<ArtifactRow>(
+              `SELECT ${ARTIFACT_COLUMNS} FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[]) ORDER BY "modelVersionId", "name", "id"`,
+              [versionIds],
+            )
+          ).map(toOutput),
+
+    /** Each version's artifact ids, in id order (versions without artifacts are absent). */
+    async idsOfVersions(versionIds: readonly string[], queryable: SqlQueryable = sql): Promise<Map<string, string[]>> {
+      const ids = new Map<string, string[]>();
+      if (versionIds.length === 0) return ids;
+      const rows = await queryable.query<{ id: string; modelVersionId: string }>(
+        `SELECT "id", "modelVersionId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[]) ORDER BY "id"`,
+        [versionIds],
+      );
+      for (const row of rows) ids.set(row.modelVersionId, [...(ids.get(row.modelVersionId) ?? []), row.id]);
+      return ids;
+    },
+
+    /** Links existing artifacts to a version being created (in its transaction); all of them, or NOT_FOUND. */
+    async linkToVersion(tx: SqlQueryable, versionId: string, artifactIds: readonly string[]): Promise<void> {
+      if (artifactIds.length === 0) return;
+      const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [versionId, artifactIds]);
+      if (linked.length !== new Set(artifactIds).size) throw notFound('One or more artifacts', { artifactIds });
+    },
+
+    /** Records the artifacts a version made elsewhere arrived with (in the version's transaction); their blobs are already stored. */
+    async insertForVersion(tx: SqlQueryable, versionId: string, artifacts: readonly VersionArtifactInput[]): Promise<void> {
+      for (const artifact of artifacts) {
+        await tx.query(
+          `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId") VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,
+          [newId(), artifact.sha256, artifact.name, artifact.type, artifact.mediaType, artifact.size, JSON.stringify(artifact.metadata), versionId],
+        );
+      }
+    },
+
+    /** Deletes a job's artifact records that no version holds (in the job deletion's transaction); returns how many. */
+    async deleteUnversionedOfJob(tx: SqlQueryable, jobId: string): Promise<number> {
+      const deleted = await tx.query(`DELETE FROM "ModelArtifact" WHERE "trainingJobId" = $1 AND "modelVersionId" IS NULL RETURNING "id"`, [jobId]);
+      return deleted.length;
     },
 
     /** Removes the record only; the blob goes at the next collection if nothing else uses it. */
