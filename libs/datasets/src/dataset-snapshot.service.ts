@@ -8,6 +8,7 @@ import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
+import { type SnapshotManifest, snapshotManifest } from './snapshot-manifest';
 
 /**
  * Pages aim at about this many characters of JSONL, so memory stays flat whether texts are
@@ -140,6 +141,20 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
       const row = await prisma.datasetSnapshot.findUnique({ where: { id } });
       if (!row) throw notFound('Dataset snapshot', { id });
       return toOutput(row);
+    },
+
+    /** The manifest a version trained on this snapshot carries when it is pushed; null if the snapshot is gone. */
+    manifestOf: (id: string): Promise<SnapshotManifest | null> => snapshotManifest(database, id),
+
+    /** Name and training-pair count of each of these snapshots that exists, in no particular order (a new job's check, the lineage graph). */
+    summariesOf: (ids: readonly string[]): Promise<Array<{ id: string; name: string; trainCount: number }>> =>
+      ids.length === 0
+        ? Promise.resolve([])
+        : prisma.datasetSnapshot.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, trainCount: true } }),
+
+    /** True while no snapshot exists (the demo data goes only into an empty database). */
+    async isEmpty(): Promise<boolean> {
+      return (await prisma.datasetSnapshot.findFirst({ select: { id: true } })) === null;
     },
 
     async list(limit: number, cursor?: string): Promise<{ items: SnapshotOutput[]; nextCursor: string | null }> {

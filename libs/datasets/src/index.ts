@@ -2,6 +2,7 @@ export * from './data-filter.sql';
 export * from './dataset-snapshot.service';
 export * from './pair-normalisation';
 export * from './quality-score';
+export type { SnapshotManifest } from './snapshot-manifest';
 export * from './training-data-import';
 export * from './training-data.service';
 export { warmPairPreparation } from './pair-preparation-worker';

@@ -108,6 +108,11 @@ export const createTrainingDataService = (database: Database) => {
       return this.get(id);
     },
 
+    /** True while the database holds no pair at all, excluded ones included (the demo data goes only into an empty database). */
+    async isEmpty(): Promise<boolean> {
+      return (await prisma.trainingDataPoint.findFirst({ select: { id: true } })) === null;
+    },
+
     /** How many pairs the list shows for this filter (and a snapshot of it freezes). */
     async count(filter: DataFilter): Promise<number> {
       const where = filterToSql(filter);

@@ -1,9 +1,11 @@
+import type { ArtifactService } from '@trainyard/artifacts';
 import type { CreateVersionInput, VersionRef } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
 import { lockModel } from './model-registry.service';
 import { appendEvent, VERSION_SELECT, type VersionOutput } from './registry-records';
 import { evaluateGate, type GateReport, type GateRule, type Metrics } from './validation-gate';
+import { type VersionNumber, versionNumbers } from './version-numbers';
 
 const gateFailed = (what: string, report: GateReport): DomainError =>
   new DomainError(
@@ -58,12 +60,24 @@ export interface VersionExtras {
   inTransaction?: (tx: SqlQueryable, versionId: string) => Promise<void>;
 }
 
+/** What versions need of the artifacts context: their artifacts' ids, and linking artifacts to a version being created. */
+export type VersionArtifacts = Pick<ArtifactService, 'idsOfVersions' | 'linkToVersion'>;
+
 /** Model versions: numbering, gates, aliases, the active version. */
-export const createModelVersionService = (database: Database) => {
+export const createModelVersionService = (database: Database, artifacts: VersionArtifacts) => {
   const { sql } = database;
 
+  /** The rows with their artifact ids, asked of the artifacts context in one query (through `tx` inside a transaction). */
+  const withArtifactIds = async (tx: SqlQueryable, rows: Omit<VersionOutput, 'artifactIds'>[]): Promise<VersionOutput[]> => {
+    const ids = await artifacts.idsOfVersions(
+      rows.map((row) => row.id),
+      tx,
+    );
+    return rows.map((row) => ({ ...row, artifactIds: ids.get(row.id) ?? [] }));
+  };
+
   const byId = async (tx: SqlQueryable, id: string): Promise<VersionOutput> => {
-    const [row] = await tx.query<VersionOutput>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]);
+    const [row] = await withArtifactIds(tx, await tx.query<Omit<VersionOutput, 'artifactIds'>>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]));
     if (!row) throw notFound('Model version', { id });
     return row;
   };
@@ -78,13 +92,34 @@ export const createModelVersionService = (database: Database) => {
           : ref.alias === 'active'
             ? [`${VERSION_SELECT} WHERE m."name" = $1 AND v."id" = m."activeVersionId"`, [model]]
             : [`${VERSION_SELECT} JOIN "ModelAlias" ra ON ra."versionId" = v."id" WHERE m."name" = $1 AND ra."alias" = $2`, [model, ref.alias]];
-    const [row] = await tx.query<VersionOutput>(query, params);
+    const [row] = await withArtifactIds(tx, await tx.query<Omit<VersionOutput, 'artifactIds'>>(query, params));
     if (!row) throw await versionNotFound(tx, model, ref);
     return row;
   };
 
   return {
     get: (model: string, ref: VersionRef): Promise<VersionOutput> => find(sql, model, ref),
+
+    /** The id of a model's version, or null (a job names its parent version by model and number). */
+    idOf: async (model: string, version: number): Promise<string | null> =>
+      (await database.prisma.modelVersion.findFirst({ where: { version, model: { name: model } }, select: { id: true } }))?.id ?? null,
+
+    /**
+     * Up to `limit` versions a training job produced, by model and number. `tx`: a deletion of the
+     * job asks inside its transaction, after locking the job's row.
+     */
+    producedBy: (tx: SqlQueryable, trainingJobId: string, limit: number): Promise<Array<{ model: string; version: number }>> =>
+      tx.query<{ model: string; version: number }>(
+        `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
+          WHERE v."trainingJobId" = $1 ORDER BY m."name", v."version" LIMIT $2`,
+        [trainingJobId, limit],
+      ),
+
+    /** Whether a version with this id exists (artifacts ask before registering an artifact against it). */
+    exists: async (id: string): Promise<boolean> => (await database.prisma.modelVersion.findUnique({ where: { id }, select: { id: true } })) !== null,
+
+    /** Model and number of each version id that exists: for contexts that keep version ids (sync's links). */
+    numbersOf: (ids: readonly string[]): Promise<VersionNumber[]> => versionNumbers(database, ids),
 
     /**
      * The number is allocated by bumping `latestVersion` on the model's row inside the same
@@ -128,20 +163,17 @@ export const createModelVersionService = (database: Database) => {
           ],
         );
         await extras.inTransaction?.(tx, id);
-        if (input.artifactIds.length > 0) {
-          const linked = await tx.query(`UPDATE "ModelArtifact" SET "modelVersionId" = $1 WHERE "id" = ANY($2::uuid[]) RETURNING "id"`, [
-            id,
-            input.artifactIds,
-          ]);
-          if (linked.length !== new Set(input.artifactIds).size) throw notFound('One or more artifacts', { artifactIds: input.artifactIds });
-        }
+        await artifacts.linkToVersion(tx, id, input.artifactIds);
         return byId(tx, id);
       }),
 
     async list(model: string, limit: number, cursor?: string): Promise<{ items: VersionOutput[]; nextCursor: string | null }> {
-      const rows = await sql.query<VersionOutput>(
-        `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
-        cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
+      const rows = await withArtifactIds(
+        sql,
+        await sql.query<Omit<VersionOutput, 'artifactIds'>>(
+          `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
+          cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
+        ),
       );
       // An empty page for a model that does not exist would read as "no versions yet".
       if (rows.length === 0 && (await sql.query(`SELECT 1 FROM "ModelRegistry" WHERE "name" = $1`, [model])).length === 0)

@@ -2,6 +2,7 @@ export * from './job-state';
 export * from './metrics-store';
 export * from './trainer-events';
 export * from './job-completion';
+export type { JobConfiguration } from './job-configuration';
 export * from './job-event-bus';
 export * from './job-logs';
 export * from './job-workspace';

@@ -1,10 +1,13 @@
 import { rm, stat } from 'node:fs/promises';
+import type { ArtifactService } from '@trainyard/artifacts';
 import type { CreateJobInput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
+import type { ModelVersionService } from '@trainyard/registry';
 import { assertCommandAllowed, type CommandTrainerPolicy, LOCAL_ACTOR } from './command-trainer-policy';
 import { assertRetry, assertTransition, type JobStatus } from './job-state';
 import { type LogSlice, type LogStream, readJobLog } from './job-logs';
+import { type JobConfiguration, jobConfiguration } from './job-configuration';
 import type { JobWorkspace } from './job-workspace';
 import type { MetricsStore } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
@@ -18,9 +21,22 @@ export interface JobControl {
   poke(): void;
 }
 
+/**
+ * What jobs ask of the datasets context, which training does not import (datasets'
+ * snapshot service implements it): the named snapshots' names and training-pair counts.
+ */
+export interface JobSnapshots {
+  summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; trainCount: number }>>;
+}
+
 /** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
 export const createTrainingJobService = (deps: {
   database: Database;
+  snapshots: JobSnapshots;
+  /** The parent version a job names; the versions a job produced (its deletion is refused then). */
+  versions: Pick<ModelVersionService, 'idOf' | 'producedBy'>;
+  /** A deleted job's artifact records that no version holds go with it. */
+  artifacts: Pick<ArtifactService, 'deleteUnversionedOfJob'>;
   catalog: TrainerCatalog;
   workspace: JobWorkspace;
   metrics: MetricsStore;
@@ -40,6 +56,18 @@ export const createTrainingJobService = (deps: {
   return {
     get,
 
+    /** The configuration a version made by this job carries when it is pushed; null if the job is gone. */
+    configurationOf: (id: string): Promise<JobConfiguration | null> => jobConfiguration(deps.database, id),
+
+    /** Name and snapshot of each of these jobs that exists, in no particular order (the lineage graph's jobs). */
+    summariesOf: (ids: readonly string[]): Promise<Array<{ id: string; name: string; datasetSnapshotId: string | null }>> =>
+      ids.length === 0
+        ? Promise.resolve([])
+        : prisma.trainingJob.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, datasetSnapshotId: true } }),
+
+    /** Whether the job exists (artifacts ask before registering an artifact against it). */
+    exists: async (id: string): Promise<boolean> => (await prisma.trainingJob.findUnique({ where: { id }, select: { id: true } })) !== null,
+
     /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
     async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
       assertCommandAllowed(commandPolicy, input.trainer, caller.actor);
@@ -49,9 +77,7 @@ export const createTrainingJobService = (deps: {
       }
       const hyperparameters =
         input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
-      const snapshot = input.datasetSnapshotId
-        ? await prisma.datasetSnapshot.findUnique({ where: { id: input.datasetSnapshotId }, select: { id: true, name: true, trainCount: true } })
-        : null;
+      const [snapshot = null] = input.datasetSnapshotId ? await deps.snapshots.summariesOf([input.datasetSnapshotId]) : [];
       if (input.datasetSnapshotId && !snapshot) throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
       // A job that cannot run is refused now, with the reason, instead of failing later in its trainer.
       if (input.trainer.kind === 'builtin' && deps.catalog.get(input.trainer.name).needsTrainingData) {
@@ -79,12 +105,8 @@ export const createTrainingJobService = (deps: {
       }
       let parentVersionId: string | null = null;
       if (input.parentVersion) {
-        const parent = await prisma.modelVersion.findFirst({
-          where: { version: input.parentVersion.version, model: { name: input.parentVersion.model } },
-          select: { id: true },
-        });
-        if (!parent) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
-        parentVersionId = parent.id;
+        parentVersionId = await deps.versions.idOf(input.parentVersion.model, input.parentVersion.version);
+        if (!parentVersionId) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
       }
       const data = {
         id: newId(),
@@ -172,18 +194,14 @@ export const createTrainingJobService = (deps: {
         const [row] = await tx.query<{ status: string }>(`SELECT "status" FROM "TrainingJob" WHERE "id" = $1 FOR UPDATE`, [id]);
         if (!row) throw notFound('Training job', { id });
         if (!finished.includes(row.status)) refuseUnfinished(row.status);
-        const versions = await tx.query<{ model: string; version: number }>(
-          `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
-            WHERE v."trainingJobId" = $1 ORDER BY m."name", v."version" LIMIT 5`,
-          [id],
-        );
+        const versions = await deps.versions.producedBy(tx, id, 5);
         if (versions.length > 0) {
           const names = versions.map((v) => `${v.model} version ${v.version}`).join(', ');
           throw new DomainError('FAILED_PRECONDITION', `Job ${id} produced ${names}; it is kept for the version's lineage and artifacts`, { id, versions });
         }
-        const artifacts = await tx.query(`DELETE FROM "ModelArtifact" WHERE "trainingJobId" = $1 AND "modelVersionId" IS NULL RETURNING "id"`, [id]);
+        const artifactsDeleted = await deps.artifacts.deleteUnversionedOfJob(tx, id);
         await tx.query(`DELETE FROM "TrainingJob" WHERE "id" = $1`, [id]);
-        return artifacts.length;
+        return artifactsDeleted;
       });
       await deps.metrics.remove(id);
       await rm(deps.workspace.dirOf(id), { recursive: true, force: true });

@@ -1,0 +1,69 @@
+import type { VersionBundle } from '@trainyard/contracts';
+import { isDomainError } from '@trainyard/core';
+import type { ModelRegistryService } from './model-registry.service';
+import type { ModelVersionService, VersionExtras } from './model-version.service';
+import type { ModelOutput, VersionOutput } from './registry-records';
+
+/** An artifact record as a bundle needs it (libs/artifacts' ArtifactOutput fits). */
+export interface BundleArtifactSource {
+  name: string;
+  type: string;
+  mediaType: string;
+  sha256: string;
+  size: number | bigint;
+  metadata: unknown;
+}
+
+/**
+ * A model, one of its versions and the version's artifacts as a version bundle's `model`,
+ * `version` and `artifacts` parts: the same whether a laptop pushes the version or a registry
+ * describes it for a pull. (The lineage comes from the contexts that made the version.)
+ */
+export const bundledVersion = (
+  model: ModelOutput,
+  version: VersionOutput,
+  artifacts: readonly BundleArtifactSource[],
+): Pick<VersionBundle, 'model' | 'version' | 'artifacts'> => ({
+  model: { name: model.name, description: model.description, tags: model.tags, metadata: model.metadata as VersionBundle['model']['metadata'] },
+  version: {
+    version: version.version,
+    description: version.description,
+    metrics: version.metrics,
+    tags: version.tags,
+    validation: version.validation ?? null,
+  },
+  artifacts: artifacts.map((a) => ({
+    name: a.name,
+    type: a.type as VersionBundle['artifacts'][number]['type'],
+    mediaType: a.mediaType,
+    sha256: a.sha256,
+    size: Number(a.size),
+    metadata: a.metadata as VersionBundle['artifacts'][number]['metadata'],
+  })),
+});
+
+/**
+ * Registers a version made elsewhere (pushed to this registry, or pulled from one) from a
+ * bundle's model and version parts: the model first unless it exists (a concurrent
+ * registration of it is fine too), then the version with `extras.provenance`. What other
+ * contexts keep about the version — its artifact records, the sync link — is written by
+ * `extras.inTransaction` in the version's transaction, so a failure creates none of it.
+ */
+export const importBundledVersion = async (
+  registry: { models: ModelRegistryService; versions: ModelVersionService },
+  bundle: Pick<VersionBundle, 'model' | 'version'>,
+  actor: string,
+  extras: VersionExtras,
+): Promise<VersionOutput> => {
+  const { model, version } = bundle;
+  await registry.models
+    .register({ name: model.name, description: model.description, tags: model.tags, metadata: model.metadata }, actor)
+    .catch((error: unknown) => {
+      if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
+    });
+  return registry.versions.create(
+    { model: model.name, description: version.description, metrics: version.metrics, tags: version.tags, artifactIds: [], gate: [] },
+    actor,
+    extras,
+  );
+};
