@@ -24,16 +24,20 @@ const depConstraints = [
 const libDeps = {
   artifacts: ['core', 'contracts', 'db'],
   datasets: ['core', 'contracts', 'db', 'artifacts'],
-  registry: ['core', 'contracts', 'db'],
+  // A version packages artifacts: it links them when created and lists them (artifacts asks back only through a port).
+  registry: ['core', 'contracts', 'db', 'artifacts'],
   training: ['core', 'contracts', 'db', 'artifacts', 'registry'],
   trainers: ['core', 'contracts', 'artifacts', 'registry', 'training'],
   sync: ['core', 'contracts', 'db', 'artifacts', 'registry'],
+  exchange: ['core', 'contracts', 'db', 'artifacts', 'registry'],
   auth: ['core', 'contracts', 'db'],
 };
 // Test code (tests, test-fixtures, apps' test-support) may reach a little further.
 const testOnlyLibDeps = {
   // libs/training/src/test-fixtures/orchestrator-harness.ts builds real snapshots to train on.
   training: ['datasets'],
+  // libs/sync/src/sync.int.test.ts runs the registry's side (libs/exchange) in process as the other end.
+  sync: ['exchange'],
 };
 const libConstraints = (extra) =>
   Object.entries(libDeps).map(([lib, deps]) => ({

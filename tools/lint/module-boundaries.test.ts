@@ -50,6 +50,11 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
     expect(await boundaryErrors('libs/datasets/src/probe.ts', probe('createArtifactService', 'artifacts'))).toEqual([]);
     expect(await boundaryErrors('libs/trainers/src/probe.ts', probe('createTrainerCatalog', 'training'))).toEqual([]);
     expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createModelRegistryService', 'registry'))).toEqual([]);
+    // A version packages artifacts (issue #19, item 1); artifacts asks back through a port, never an import.
+    expect(await boundaryErrors('libs/registry/src/probe.ts', probe('createArtifactService', 'artifacts'))).toEqual([]);
+    expect(await boundaryErrors('libs/artifacts/src/probe.ts', probe('createModelVersionService', 'registry'))).toEqual([
+      expect.stringMatching(/Circular dependency between "artifacts" and "registry"/),
+    ]);
   });
 
   it('lets only test code take the test-only edge (training → datasets)', async () => {
@@ -57,5 +62,18 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
     expect(await boundaryErrors('libs/training/src/probe.ts', code)).toEqual([expect.stringMatching(/lib:training/)]);
     expect(await boundaryErrors('libs/training/src/probe.test.ts', code)).toEqual([]);
     expect(await boundaryErrors('libs/training/src/test-fixtures/probe.ts', code)).toEqual([]);
+  });
+
+  it("keeps sync's two sides apart: the laptop's (sync) and the registry's (exchange) share only contracts", async () => {
+    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createRegistryExchangeService', 'exchange'))).toEqual([expect.stringMatching(/lib:sync/)]);
+    // (Refused as a cycle too: Nx's graph holds sync's test edge to exchange.)
+    expect(await boundaryErrors('libs/exchange/src/probe.ts', probe('createSyncService', 'sync'))).toEqual([
+      expect.stringMatching(/lib:exchange|Circular dependency between "exchange" and "sync"/),
+    ]);
+    // sync's integration test runs the registry's side in process as the other end.
+    expect(await boundaryErrors('libs/sync/src/probe.int.test.ts', probe('createRegistryExchangeService', 'exchange'))).toEqual([]);
+    // A pushed bundle's lineage comes from datasets and training through a port (VersionLineage), not an import.
+    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createDatasetSnapshotService', 'datasets'))).toEqual([expect.stringMatching(/lib:sync/)]);
+    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createTrainingContext', 'training'))).toEqual([expect.stringMatching(/lib:sync/)]);
   });
 });

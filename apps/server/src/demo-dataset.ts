@@ -1,6 +1,5 @@
 import type { Logger } from '@trainyard/core';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
-import type { Database } from '@trainyard/db';
 import { syntheticPairs } from '@trainyard/trainers';
 
 export const DEMO_SNAPSHOT_NAME = 'demo (synthetic pairs)';
@@ -10,16 +9,8 @@ export const DEMO_SNAPSHOT_NAME = 'demo (synthetic pairs)';
  * snapshot of them, so a new user can train and score within a minute. Clearly labelled; never
  * added to a database that has data; `TRAINYARD_DEMO_DATA=off` disables it.
  */
-export const seedDemoDataset = async (deps: {
-  database: Database;
-  trainingData: TrainingDataService;
-  snapshots: DatasetSnapshotService;
-  logger: Logger;
-}): Promise<boolean> => {
-  const [counts] = await deps.database.sql.query<{ points: number; snapshots: number }>(
-    `SELECT (SELECT count(*)::int FROM "TrainingDataPoint") AS points, (SELECT count(*)::int FROM "DatasetSnapshot") AS snapshots`,
-  );
-  if ((counts?.points ?? 0) > 0 || (counts?.snapshots ?? 0) > 0) return false;
+export const seedDemoDataset = async (deps: { trainingData: TrainingDataService; snapshots: DatasetSnapshotService; logger: Logger }): Promise<boolean> => {
+  if (!(await deps.trainingData.isEmpty()) || !(await deps.snapshots.isEmpty())) return false;
   const pairs = syntheticPairs(2_000);
   for (let i = 0; i < pairs.length; i += 1_000) await deps.trainingData.collectBatch(pairs.slice(i, i + 1_000));
   await deps.snapshots.create({ name: DEMO_SNAPSHOT_NAME, filter: { tags: ['demo'] }, validationFraction: 0.2, seed: 42 });

@@ -13,8 +13,9 @@ import {
 } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
-import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
-import { createFileRemoteSecrets, createRegistryExchangeService, createSyncService } from '@trainyard/sync';
+import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { createRegistryExchangeService } from '@trainyard/exchange';
+import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
 import { createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
@@ -65,11 +66,18 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const store = await createBlobStore(config.artifactStore);
   const blobs = withBlobIndex(store, database);
   const snapshots = createDatasetSnapshotService(database, blobs);
-  const artifacts = createArtifactService({ database, blobs, gcGraceMs: config.gc.graceMs, extraReferences: [snapshots.references] });
+  const artifacts = createArtifactService({
+    database,
+    blobs,
+    gcGraceMs: config.gc.graceMs,
+    extraReferences: [snapshots.references],
+    // Built below, with this service: asked only when an artifact is registered.
+    owners: () => ({ jobs, versions }),
+  });
   const trainingData = createTrainingDataService(database);
 
   const models = createModelRegistryService(database);
-  const versions = createModelVersionService(database);
+  const versions = createModelVersionService(database, artifacts);
   const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
   const {
     orchestrator,
@@ -106,6 +114,9 @@ export const createServices = async (config: ServerConfig, database: Database, l
     blobs,
     models,
     versions,
+    artifacts,
+    // What a pushed version's bundle says about how it was made, from the contexts that own it.
+    lineage: { snapshots, jobs },
     secrets: createFileRemoteSecrets(join(config.dataDir, 'remotes.json')),
     connect: createRemoteRegistryFactory(),
     origin: `trainyard://${hostname()}/${config.dataDir}`,
@@ -116,13 +127,19 @@ export const createServices = async (config: ServerConfig, database: Database, l
 
   return {
     version: TRAINYARD_VERSION,
-    database,
+    system: {
+      async checkDatabase() {
+        await database.sql.query('SELECT 1');
+        return database.kind;
+      },
+    },
     blobs,
     artifacts,
     trainingData,
     snapshots,
     models,
     versions,
+    lineage: createLineageService({ database, jobs, snapshots, artifacts }),
     jobs,
     jobBus,
     trainers: catalog,
@@ -167,8 +184,8 @@ export const startBackground = async (services: Services, config: ServerConfig, 
     afterListen() {
       // After the server listens: a fresh data dir must not start slower because of the demo data.
       if (config.demoData) {
-        demo = seedDemoDataset({ database: services.database, trainingData: services.trainingData, snapshots: services.snapshots, logger }).catch(
-          (err: unknown) => logger.error({ err }, 'demo dataset failed'),
+        demo = seedDemoDataset({ trainingData: services.trainingData, snapshots: services.snapshots, logger }).catch((err: unknown) =>
+          logger.error({ err }, 'demo dataset failed'),
         );
       }
     },

@@ -1,9 +1,9 @@
-import type { TokenScope } from '@trainyard/contracts';
+import type { HealthOutput, TokenScope } from '@trainyard/contracts';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
-import type { Database } from '@trainyard/db';
-import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
-import type { RegistryExchangeService, SyncService } from '@trainyard/sync';
+import type { LineageService, ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import type { RegistryExchangeService } from '@trainyard/exchange';
+import type { SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
 import type { Logger } from '@trainyard/core';
@@ -11,10 +11,19 @@ import type { Logger } from '@trainyard/core';
 /** Declared in libs/core; re-exported because the API's context carries one. */
 export type { Logger };
 
-/** What every procedure may use. Only apps/* build it, from concrete adapters. */
+/** The server itself, for `system.health`: the app builds it around its database. */
+export interface SystemService {
+  /** Fails when the database does not answer; which database it is when it does. */
+  checkDatabase(): Promise<HealthOutput['database']>;
+}
+
+/**
+ * What every procedure may use: services only, never a database handle (each context's tables
+ * are reached through its services). Only apps/* build it, from concrete adapters.
+ */
 export interface ApiServices {
   version: string;
-  database: Database;
+  system: SystemService;
   /** Also records blobs a read found corrupt (reported by `system.health`, `artifacts.get`). */
   blobs: IndexedBlobStore;
   artifacts: ArtifactService;
@@ -22,6 +31,7 @@ export interface ApiServices {
   snapshots: DatasetSnapshotService;
   models: ModelRegistryService;
   versions: ModelVersionService;
+  lineage: LineageService;
   jobs: TrainingJobService;
   jobBus: JobEventBus;
   /** Built-in trainers and their hyperparameter schemas. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
-import { JSON_LIMITS, jsonValue, LIMITS } from './common.schema';
-import { metadata, metrics, modelName, tags, versionRef } from './registry.schema';
+import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, storedJson } from './common.schema';
+import { metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
 
 export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES);
@@ -91,3 +91,93 @@ export const completeUploadInput = z.strictObject({
 });
 export const receiveVersionInput = z.strictObject({ idempotencyKey: z.string().min(8).max(200), bundle: versionBundle });
 export const describeVersionInput = z.strictObject({ model: modelName, ref: versionRef });
+
+/**
+ * `sync.startUpload` / `sync.resumeUpload`: how to send one blob to a registry in parts, or that
+ * it is already there. The registry makes it (libs/exchange); a laptop's push follows it (libs/sync).
+ */
+export const uploadPlanOutput = z.object({
+  sha256: z.string(),
+  /** The blob is already stored: nothing to send. */
+  present: z.boolean(),
+  sessionId: z.string().nullable(),
+  partSize: z.number(),
+  /** Per part: an absolute presigned URL (S3) or null for `PUT /uploads/<session>/<part>` on the registry. */
+  parts: z.array(z.object({ number: z.number(), url: z.string().nullable() })),
+});
+export type UploadPlan = z.infer<typeof uploadPlanOutput>;
+
+// Outputs of this machine's side (remotes and the outbox).
+
+export const OUTBOX_STATES = ['pending', 'running', 'done', 'failed', 'cancelled'] as const;
+export const SYNC_DIRECTIONS = ['push', 'pull'] as const;
+
+/** One push or pull of the outbox: where it stands and how many bytes are across. */
+export const outboxEntryOutput = z.object({
+  id: z.string(),
+  remote: z.string(),
+  direction: z.enum(SYNC_DIRECTIONS),
+  model: z.string(),
+  /** The version reference as asked ({ version } or { alias }). */
+  ref: storedJson<VersionRef>(),
+  state: z.enum(OUTBOX_STATES),
+  attempts: z.number(),
+  nextAttemptAt: z.date(),
+  bytesTotal: z.number(),
+  bytesDone: z.number(),
+  localVersion: z.number().nullable(),
+  remoteVersion: z.number().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type OutboxEntryOutput = z.infer<typeof outboxEntryOutput>;
+export const outboxEntriesOutput = z.array(outboxEntryOutput);
+/** `sync.progress`: live states of outbox entries, each checked as it is sent. */
+export const outboxProgressOutput = asyncIterableOf(outboxEntryOutput);
+
+export const remoteOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  createdAt: z.date(),
+  /** Local version ↔ remote version, as numbered by each registry. */
+  links: z.array(z.object({ model: z.string(), localVersion: z.number(), remoteVersion: z.number(), direction: z.string() })),
+});
+export type RemoteOutput = z.infer<typeof remoteOutput>;
+export const remotesOutput = z.array(remoteOutput);
+export const removedRemoteOutput = z.object({ removed: z.string() });
+
+// Outputs of the shared registry's side.
+
+export const missingBlobsOutput = z.object({ missing: z.array(z.string()) });
+export const completedUploadOutput = z.object({ sha256: z.string() });
+/** `sync.receiveVersion`: the version the bundle became (or already was: `created` false). */
+export const receivedVersionOutput = z.object({ model: z.string(), version: z.number(), created: z.boolean() });
+/**
+ * `sync.describeVersion`: a version's bundle as stored, typed as VersionBundle. Plain, not the
+ * input's strict schema: stored JSON passes through, and a version stored before a limit was
+ * tightened can still be pulled.
+ */
+export const versionBundleOutput = z.object({
+  model: z.object({ name: z.string(), description: z.string(), tags: z.array(z.string()), metadata: storedJson<VersionBundle['model']['metadata']>() }),
+  version: z.object({
+    version: z.number(),
+    description: z.string(),
+    metrics: storedJson<VersionBundle['version']['metrics']>(),
+    tags: z.array(z.string()),
+    validation: storedJson().optional(),
+  }),
+  artifacts: z.array(
+    z.object({
+      name: z.string(),
+      type: artifactType,
+      mediaType: z.string(),
+      sha256: z.string(),
+      size: z.number(),
+      metadata: storedJson<VersionBundle['artifacts'][number]['metadata']>(),
+    }),
+  ),
+  lineage: storedJson<VersionBundle['lineage']>(),
+  origin: z.object({ registry: z.string(), model: z.string(), version: z.number() }),
+});

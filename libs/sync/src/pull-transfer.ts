@@ -1,20 +1,20 @@
 import { Transform } from 'node:stream';
-import type { BlobStore } from '@trainyard/artifacts';
+import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
-import { newId } from '@trainyard/core';
-import type { Database } from '@trainyard/db';
-import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import pLimit from 'p-limit';
 import type { RemoteRegistry } from './remote-registry.port';
-import { ensureModel, insertBundleArtifacts } from './version-import';
+import type { RemoteRecord } from './remotes';
+import type { VersionLinks } from './version-links';
 
 export interface PullDeps {
-  database: Database;
   blobs: BlobStore;
   models: ModelRegistryService;
   versions: ModelVersionService;
+  artifacts: Pick<ArtifactService, 'insertForVersion'>;
+  links: VersionLinks;
   remote: RemoteRegistry;
-  remoteRow: { id: string; name: string; url: string };
+  remoteRow: RemoteRecord;
   report(bytes: number, total?: number): Promise<void>;
 }
 
@@ -37,15 +37,12 @@ export const pullVersion = async (
   ref: VersionRef,
   actor: string,
 ): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
-  const { prisma } = deps.database;
   const bundle = await deps.remote.describeVersion(model, ref);
   const remoteVersion = bundle.version.version;
   const linked = async () => {
-    const link = await prisma.remoteVersionLink.findUnique({
-      where: { remoteId_remoteModel_remoteVersion: { remoteId: deps.remoteRow.id, remoteModel: bundle.model.name, remoteVersion } },
-    });
-    if (!link) return undefined;
-    const local = await prisma.modelVersion.findUnique({ where: { id: link.localVersionId } });
+    const localVersionId = await deps.links.localVersionOf(deps.remoteRow.id, bundle.model.name, remoteVersion);
+    if (!localVersionId) return undefined;
+    const [local] = await deps.versions.numbersOf([localVersionId]);
     return local ? { localVersion: local.version, remoteVersion, created: false } : undefined;
   };
   const existing = await linked();
@@ -83,33 +80,18 @@ export const pullVersion = async (
     ),
   );
 
-  await ensureModel(deps.database, deps.models, bundle.model, actor);
   try {
-    const created = await deps.versions.create(
-      {
-        model: bundle.model.name,
-        description: bundle.version.description,
-        metrics: bundle.version.metrics,
-        tags: bundle.version.tags,
-        artifactIds: [],
-        gate: [],
+    const created = await importBundledVersion(deps, bundle, actor, {
+      provenance: {
+        pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin },
+        lineage: bundle.lineage,
+        validation: bundle.version.validation ?? null,
       },
-      actor,
-      {
-        provenance: {
-          pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin },
-          lineage: bundle.lineage,
-          validation: bundle.version.validation ?? null,
-        },
-        async inTransaction(tx, versionId) {
-          await insertBundleArtifacts(tx, versionId, bundle.artifacts);
-          await tx.query(
-            `INSERT INTO "RemoteVersionLink" ("id", "remoteId", "localVersionId", "remoteModel", "remoteVersion", "direction") VALUES ($1, $2, $3, $4, $5, 'pull')`,
-            [newId(), deps.remoteRow.id, versionId, bundle.model.name, remoteVersion],
-          );
-        },
+      async inTransaction(tx, versionId) {
+        await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
+        await deps.links.recordPull(tx, { remoteId: deps.remoteRow.id, localVersionId: versionId, remoteModel: bundle.model.name, remoteVersion });
       },
-    );
+    });
     return { localVersion: created.version, remoteVersion, created: true };
   } catch (error) {
     const winner = await linked();

@@ -1,10 +1,12 @@
 import { buffer } from 'node:stream/consumers';
 import { type BlobStore, type CompletedPart, partCount } from '@trainyard/artifacts';
-import type { VersionBundle } from '@trainyard/contracts';
+import type { UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
-import type { UploadPlan } from './registry-exchange.service';
+import { isMissingBlobs } from './outbox-failure';
+import type { ProgressUpdate } from './progress-writer';
 import type { RemoteRegistry } from './remote-registry.port';
+import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
 export const SMALL_BLOB_BYTES = 16 * 1024 * 1024;
@@ -103,4 +105,31 @@ export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Pr
     }),
   );
   return { uploaded: missing.size, skippedBytes };
+};
+
+/**
+ * Pushes a local version: builds its bundle, sends the blobs the registry lacks (resuming from
+ * `saved`), and registers the version there. Keyed by the version itself, not by the outbox
+ * entry: the same version reaching the same registry by any route (another remote name, a
+ * second entry) registers once. Returns the local version's id and the registry's answer.
+ */
+export const pushVersion = async (
+  deps: VersionBundleDeps & { blobs: BlobStore },
+  work: { model: string; ref: VersionRef; saved: PushProgress },
+  remote: RemoteRegistry,
+  report: (bytes: number, update?: ProgressUpdate) => Promise<void>,
+): Promise<{ versionId: string; result: { model: string; version: number; created: boolean } }> => {
+  const { bundle, versionId } = await buildVersionBundle(deps, work.model, work.ref);
+  await report(0, { bytesTotal: bundle.artifacts.reduce((sum, a) => sum + a.size, 0) });
+  const context: PushContext = { remote, blobs: deps.blobs, progress: work.saved, report: (bytes, state) => report(bytes, { progress: state }) };
+  await pushBlobs(context, bundle);
+  const versionKey = `version:${versionId}`;
+  const result = await remote.receiveVersion(versionKey, bundle).catch(async (error: unknown) => {
+    // The registry may have collected blobs of a push that paused longer than its GC grace
+    // period (it says which, in details.missing): negotiate again, send them, register once more.
+    if (!isMissingBlobs(error)) throw error;
+    await pushBlobs(context, bundle);
+    return remote.receiveVersion(versionKey, bundle);
+  });
+  return { versionId, result };
 };

@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
-import type { VersionBundle, VersionRef } from '@trainyard/contracts';
-import type { UploadPlan } from './registry-exchange.service';
+import type { UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 
-/** How this machine talks to one shared registry (adapter: the typed client + HTTP, in apps/server). */
+/** How this machine talks to one shared registry (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
 export interface RemoteRegistry {
   missingBlobs(hashes: string[]): Promise<string[]>;
   /** Small blobs in one request (`PUT /blobs/sha256/<hash>`, verified by the registry). */

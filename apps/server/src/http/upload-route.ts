@@ -1,5 +1,5 @@
 import { isDomainError, type Logger } from '@trainyard/core';
-import type { RegistryExchangeService } from '@trainyard/sync';
+import type { RegistryExchangeService } from '@trainyard/exchange';
 import { requestBody, type Route, sendDomainError, sendJson } from './http-host';
 
 // Matched on the raw target: our own session id (a UUID) and a part number, nothing else.

@@ -1,8 +1,9 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
 import { createTrainyardClient } from '@trainyard/client';
+import type { UploadPlan } from '@trainyard/contracts';
 import { codeOfHttpStatus, codeOfTrpcCode, DomainError, isDomainError, isDomainErrorCode } from '@trainyard/core';
-import { assertSafeRemoteUrl, type HostResolver, type RemoteRegistry, type RemoteRegistryFactory, systemResolver, type UploadPlan } from '@trainyard/sync';
+import { assertSafeRemoteUrl, type HostResolver, type RemoteRegistry, type RemoteRegistryFactory, systemResolver } from '@trainyard/sync';
 import { TRPCClientError } from '@trpc/client';
 
 const REFUSED_TOKEN = 'the registry refused the token (wrong or revoked)';

@@ -1,0 +1,73 @@
+import type { ArtifactService } from '@trainyard/artifacts';
+import type { VersionBundle, VersionRef } from '@trainyard/contracts';
+import { DomainError } from '@trainyard/core';
+import type { Database } from '@trainyard/db';
+import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+
+/**
+ * Versions crossing a shared registry: a pushed bundle registered exactly once per idempotency
+ * key (`ReceivedPush`), and a stored version described for a puller. Models and versions are the
+ * registry's, artifact records the artifacts lib's; this module keeps only the received-push record.
+ */
+export const createReceivedVersions = (deps: {
+  database: Database;
+  artifacts: Pick<ArtifactService, 'listOfVersions' | 'insertForVersion'>;
+  models: ModelRegistryService;
+  versions: ModelVersionService;
+  /** Blobs of `hashes` this registry does not hold (verified) yet. */
+  missingBlobs(hashes: readonly string[]): Promise<string[]>;
+  /** This registry's public URL: the origin a described version names. */
+  registryUrl: () => string;
+}) => {
+  const { prisma } = deps.database;
+
+  /** The version an earlier push with this key created, if any. */
+  const receivedBefore = async (idempotencyKey: string): Promise<{ model: string; version: number; created: false } | undefined> => {
+    const received = await prisma.receivedPush.findUnique({ where: { idempotencyKey } });
+    if (!received) return undefined;
+    const [version] = await deps.versions.numbersOf([received.versionId]);
+    return version ? { model: version.model, version: version.version, created: false } : undefined;
+  };
+
+  return {
+    /**
+     * Registers a pushed version. Every blob must already be here (verified on upload); the
+     * version, its artifacts and the idempotency record are written in one transaction, so a
+     * repeated or concurrent push with the same key returns the first version and creates nothing.
+     */
+    async receiveVersion(idempotencyKey: string, bundle: VersionBundle, actor: string): Promise<{ model: string; version: number; created: boolean }> {
+      const before = await receivedBefore(idempotencyKey);
+      if (before) return before;
+      const absent = await deps.missingBlobs(bundle.artifacts.map((artifact) => artifact.sha256));
+      if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
+      try {
+        const created = await importBundledVersion(deps, bundle, actor, {
+          provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
+          async inTransaction(tx, versionId) {
+            await tx.query(`INSERT INTO "ReceivedPush" ("idempotencyKey", "versionId") VALUES ($1, $2)`, [idempotencyKey, versionId]);
+            await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
+          },
+        });
+        return { model: created.model, version: created.version, created: true };
+      } catch (error) {
+        // A concurrent push with the same key won the race: its version is the answer.
+        const winner = await receivedBefore(idempotencyKey);
+        if (winner) return winner;
+        throw error;
+      }
+    },
+
+    /** What a puller needs: the bundle, with blob hashes to download. */
+    async describeVersion(model: string, ref: VersionRef): Promise<VersionBundle> {
+      const version = await deps.versions.get(model, ref);
+      const record = await deps.models.get(model);
+      const artifacts = await deps.artifacts.listOfVersions([version.id]);
+      const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
+      return {
+        ...bundledVersion(record, version, artifacts),
+        lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
+        origin: { registry: deps.registryUrl(), model: version.model, version: version.version },
+      };
+    },
+  };
+};
