@@ -150,3 +150,28 @@ export const pageOutput = <T extends z.ZodType>(item: T) => z.object({ items: z.
 
 /** `{ deleted: true }`: what a delete answers. */
 export const deletedOutput = z.object({ deleted: z.literal(true) });
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+/**
+ * A subscription's output. tRPC hands its output parser the async iterable itself, not the
+ * values, so this is the pattern its documentation gives (`zAsyncIterable`): the iterable is
+ * wrapped, and each value is checked against `item` as it is sent. Ending the wrapper (the
+ * client went away) ends the iterable it wraps, so the resolver's `finally` still runs.
+ */
+export const asyncIterableOf = <T extends z.ZodType>(item: T) =>
+  z.custom<AsyncIterable<z.input<T>>>(isAsyncIterable).transform(async function* (iterable): AsyncGenerator<z.output<T>, void, unknown> {
+    const iterator = iterable[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        const parsed = item.safeParse(next.value);
+        // The issues stay on the server: a client gets a generic internal error, as for other outputs.
+        if (!parsed.success) throw new Error('Output validation failed', { cause: parsed.error });
+        yield parsed.data;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  });

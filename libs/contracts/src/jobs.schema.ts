@@ -1,6 +1,17 @@
 import { z } from 'zod';
-import { JSON_LIMITS, jsonObject, LIMITS, pageInput } from './common.schema';
+import { asyncIterableOf, JSON_LIMITS, jsonObject, LIMITS, pageInput, pageOutput, storedJson } from './common.schema';
 import { gateRules, modelName } from './registry.schema';
+
+/**
+ * Every state a training job can be in: the one list (libs/training's job-state.ts owns the moves
+ * between them, the UI and CLI filter and count by them).
+ */
+export const JOB_STATUSES = ['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled'] as const;
+export const jobStatus = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof jobStatus>;
+/** The states a job ends in (a retry may queue a failed or cancelled one again); job-state.ts's table agrees (job-state.test.ts). */
+export const FINISHED_JOB_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const isFinishedJobStatus = (status: string): boolean => (FINISHED_JOB_STATUSES as readonly string[]).includes(status);
 
 /** A command trainer's argv, run without a shell: the program, then its arguments as given. */
 export const commandArgv = z
@@ -80,7 +91,7 @@ export type CreateJobInput = z.infer<typeof createJobInput>;
 
 export const jobIdInput = z.strictObject({ id: z.uuid() });
 export const listJobsInput = z.strictObject({
-  status: z.enum(['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled']).optional(),
+  status: jobStatus.optional(),
   targetModel: modelName.optional(),
   datasetSnapshotId: z.uuid().optional(),
   ...pageInput,
@@ -111,3 +122,97 @@ export const jobMetricsInput = z.strictObject({
   names: z.array(z.string().min(1).max(128)).max(100).optional(),
   maxPoints: z.number().int().min(10).max(100_000).default(2_000),
 });
+
+/** A status read back from the database (a text column): checked to be one of JOB_STATUSES, typed as one. */
+const storedJobStatus = z.string().pipe(jobStatus);
+
+/** A job's row without its free-form JSON: what `jobs.list` pages hold. */
+export const jobSummaryOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: storedJobStatus,
+  /** The TrainerSpec it was created with. */
+  trainer: storedJson(),
+  executor: z.string(),
+  targetModelName: z.string().nullable(),
+  priority: z.number(),
+  maxAttempts: z.number(),
+  attempt: z.number(),
+  idempotencyKey: z.string().nullable(),
+  datasetSnapshotId: z.string().nullable(),
+  parentVersionId: z.string().nullable(),
+  progress: z.number(),
+  progressMessage: z.string().nullable(),
+  /** Earliest time a queued job may start (retry backoff). */
+  notBefore: z.date(),
+  exitCode: z.number().nullable(),
+  modelVersionId: z.string().nullable(),
+  // The orchestrator's lease, sent as it always was (internal: which server runs the job, and its fencing token).
+  leaseOwner: z.string().nullable(),
+  leaseToken: z.string().nullable(),
+  leaseExpiresAt: z.date().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.date(),
+  startedAt: z.date().nullable(),
+  finishedAt: z.date().nullable(),
+});
+export const jobPageOutput = pageOutput(jobSummaryOutput);
+
+/** A whole job: the summary and its configuration and results as stored JSON. */
+export const jobOutput = jobSummaryOutput.extend({
+  hyperparameters: storedJson(),
+  resources: storedJson(),
+  checkpointPolicy: storedJson(),
+  /** Gate rules the new version must pass. */
+  validation: storedJson(),
+  /** Last value of each metric series. */
+  finalMetrics: storedJson(),
+  validationReport: storedJson(),
+});
+export type JobOutput = z.infer<typeof jobOutput>;
+/** `jobs.create`: the job, and whether it already existed (same idempotency key). */
+export const createdJobOutput = jobOutput.extend({ existing: z.boolean() });
+export const deletedJobOutput = z.object({ deleted: z.literal(true), id: z.string(), artifactsDeleted: z.number() });
+
+/** `jobs.logs`: part of a log, always bounded, always whole UTF-8 characters. */
+export const logSliceOutput = z.object({
+  text: z.string(),
+  /** The whole log's size in bytes, now. */
+  size: z.number(),
+  /** Byte offset where `text` starts. */
+  offset: z.number(),
+  /** Byte offset just after `text`, on a character boundary: read on from here (follow). */
+  nextOffset: z.number(),
+});
+
+/** `jobs.metrics`: per series name, its (downsampled) points as parallel arrays. */
+export const metricSeriesOutput = z.object({
+  step: z.array(z.number()),
+  value: z.array(z.number()),
+  time: z.array(z.number()),
+  /** Points stored, before downsampling. */
+  total: z.number(),
+});
+export const jobMetricsOutput = z.record(z.string(), metricSeriesOutput);
+
+/** A builtin trainer's hyperparameters as JSON Schema (zod's toJSONSchema output; the UI builds its form from it). */
+export interface HyperparameterSchema {
+  type?: string;
+  properties?: Record<string, { type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string }>;
+  required?: string[];
+}
+export const trainersOutput = z.array(z.object({ name: z.string(), description: z.string(), hyperparameters: storedJson<HyperparameterSchema>() }));
+
+/** One live event of a job (`jobs.events`): its status, progress, metric points or a log line. */
+export const jobEventOutput = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('status'), status: storedJobStatus, error: z.string().nullable().optional() }),
+  z.object({ type: z.literal('progress'), fraction: z.number(), message: z.string().optional() }),
+  z.object({ type: z.literal('metric'), name: z.string(), step: z.number(), value: z.number() }),
+  /** Points a trainer sent as one batch: [name, step, value]. */
+  z.object({ type: z.literal('metrics'), points: z.array(z.tuple([z.string(), z.number(), z.number()])) }),
+  z.object({ type: z.literal('log'), stream: z.enum(['events', 'stdout', 'stderr']), line: z.string() }),
+]);
+/** What the event bus carries (a status as the text the orchestrator writes); subscribers receive JobEventOutput. */
+export type JobEvent = z.input<typeof jobEventOutput>;
+export type JobEventOutput = z.output<typeof jobEventOutput>;
+export const jobEventsOutput = asyncIterableOf(jobEventOutput);

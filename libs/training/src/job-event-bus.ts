@@ -1,12 +1,8 @@
+import type { JobEvent } from '@trainyard/contracts';
 import { EventEmitter } from 'node:events';
 
-export type JobEvent =
-  | { type: 'status'; status: string; error?: string | null }
-  | { type: 'progress'; fraction: number; message?: string }
-  | { type: 'metric'; name: string; step: number; value: number }
-  /** Points a trainer sent as one batch: [name, step, value]. */
-  | { type: 'metrics'; points: Array<[string, number, number]> }
-  | { type: 'log'; stream: 'events' | 'stdout' | 'stderr'; line: string };
+/** The event's shape is the API's (contracts' jobEventOutput: `jobs.events` checks each one it sends). */
+export type { JobEvent };
 
 /** Live job events for subscribers (SSE); in-process, nothing is stored here. */
 export const createJobEventBus = () => {

@@ -1,3 +1,4 @@
+import { FINISHED_JOB_STATUSES } from '@trainyard/contracts';
 import { describe, expect, it } from 'vitest';
 import { allowedFrom, assertRetry, assertTransition, canTransition, isTerminal, JOB_STATUSES, jobStatusMove } from './job-state';
 
@@ -24,6 +25,8 @@ describe('job state machine', () => {
 
   it('knows which states are final', () => {
     expect(JOB_STATUSES.filter(isTerminal)).toEqual(['succeeded', 'failed', 'cancelled']);
+    // What the API, the UI and the CLI treat as finished (contracts) is what the table says.
+    expect(JOB_STATUSES.filter(isTerminal)).toEqual([...FINISHED_JOB_STATUSES]);
   });
 
   it('derives the states each move is allowed from off the table', () => {

@@ -1,4 +1,8 @@
+import { JOB_STATUSES, type JobStatus } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
+
+// The status names are contracts' one list; this file owns only the moves between them.
+export { JOB_STATUSES, type JobStatus };
 
 /**
  * queued → running → validating → succeeded
@@ -9,8 +13,6 @@ import { DomainError } from '@trainyard/core';
  * assertTransition before writing, and every raw UPDATE that sets a job's status takes its SET
  * and WHERE from jobStatusMove, so the database refuses an illegal move too.
  */
-export const JOB_STATUSES = ['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
   queued: ['running', 'cancelled'],

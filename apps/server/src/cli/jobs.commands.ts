@@ -1,4 +1,4 @@
-import { type CreateJobInput, FAILURE_LOG_TAIL } from '@trainyard/contracts';
+import { type CreateJobInput, FAILURE_LOG_TAIL, isFinishedJobStatus, JOB_STATUSES, type JobStatus } from '@trainyard/contracts';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError } from './cli-error';
@@ -248,11 +248,11 @@ export const registerJobCommands = (program: Command): void => {
   jobs
     .command('list')
     .description('list jobs, newest first')
-    .option('--status <status>', 'queued, running, validating, succeeded, failed or cancelled')
+    .option('--status <status>', `${JOB_STATUSES.slice(0, -1).join(', ')} or ${JOB_STATUSES.at(-1)}`)
     .option('--limit <n>', 'how many', toNumber, 50)
     .option('--json', 'print JSON')
     .action((_options, command: Command) =>
-      withConnection<GlobalOptions & { status?: 'queued'; limit: number }>(command, async ({ client }, options) => {
+      withConnection<GlobalOptions & { status?: JobStatus; limit: number }>(command, async ({ client }, options) => {
         const page = await client.jobs.list.query({ limit: options.limit, ...(options.status ? { status: options.status } : {}) });
         if (options.json) return printJson(page);
         printTable(
@@ -322,7 +322,7 @@ export const registerJobCommands = (program: Command): void => {
           // The status first: once it is final, the trainer has exited and the log is complete.
           const { status } = await client.jobs.get.query({ id });
           offset = await drain(offset);
-          if (status === 'succeeded' || status === 'failed' || status === 'cancelled') break;
+          if (isFinishedJobStatus(status)) break;
           await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
         }
         return EXIT.OK;

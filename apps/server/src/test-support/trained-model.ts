@@ -1,4 +1,5 @@
 import type { TrainyardClient } from '@trainyard/client';
+import { isFinishedJobStatus } from '@trainyard/contracts';
 import { syntheticPairs } from '@trainyard/trainers';
 import { vi } from 'vitest';
 
@@ -29,7 +30,7 @@ export const trainDetectorModel = async (
   const status = await vi.waitFor(
     async () => {
       const { status } = await server.client.jobs.get.query({ id: job.id });
-      if (!['succeeded', 'failed', 'cancelled'].includes(status)) throw new Error(`job still ${status}`);
+      if (!isFinishedJobStatus(status)) throw new Error(`job still ${status}`);
       return status;
     },
     { timeout: 120_000, interval: 200 },

@@ -1,11 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
+import { JOB_STATUSES } from '@trainyard/contracts';
 import { Link, useNavigate } from 'react-router-dom';
 import { api } from '../api';
 import { Empty, ErrorNote, Loading, ProgressBar, StatusBadge } from '../components/states';
 import { DEMO_SNAPSHOT_NAME, newJobHref, pageCount } from '../lib/dashboard';
 import { formatDate } from '../lib/format';
 
-const STATUSES = ['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled'] as const;
 /** Counts are read from one page of each list ("200+" beyond it). */
 const COUNT_PAGE = 200;
 const RECENT = 8;
@@ -23,7 +23,7 @@ export const DashboardScreen = () => {
     queryKey: ['jobs', 'dashboard', 'counts'],
     queryFn: async () =>
       Object.fromEntries(
-        await Promise.all(STATUSES.map(async (status) => [status, pageCount(await api.jobs.list.query({ status, limit: COUNT_PAGE }))] as const)),
+        await Promise.all(JOB_STATUSES.map(async (status) => [status, pageCount(await api.jobs.list.query({ status, limit: COUNT_PAGE }))] as const)),
       ),
     refetchInterval: 5_000,
   });
@@ -65,7 +65,7 @@ export const DashboardScreen = () => {
       </dl>
       <h2>Jobs</h2>
       <ul className="status-counts" aria-label="Jobs by status">
-        {STATUSES.map((status) => (
+        {JOB_STATUSES.map((status) => (
           <li key={status} data-testid={`count-${status}`}>
             <StatusBadge status={status} /> {byStatus.data?.[status] ?? '…'}
           </li>

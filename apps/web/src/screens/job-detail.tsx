@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { isFinishedJobStatus } from '@trainyard/contracts';
 import { Link, useParams } from 'react-router-dom';
 import { api } from '../api';
 import { type ChartSource, MetricChart } from '../components/metric-chart';
@@ -10,7 +11,6 @@ import { LiveMetrics } from '../lib/live-metrics';
 import { JobActions, useJobAction } from './jobs';
 
 const LOG_LINES = 300;
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /** How much of a failed job's stderr is shown (the contracts' FAILURE_LOG_TAIL, as the CLI shows it). */
 const STDERR_TAIL = { lines: 40, bytes: 8 * 1024 };
 
@@ -167,7 +167,7 @@ export const JobDetailScreen = () => {
                   <dt>Model</dt>
                   <dd>
                     <Link to={`/models/${data.targetModelName}`}>{data.targetModelName}</Link>
-                    {data.modelVersionId ? ' (version registered)' : TERMINAL.has(data.status) ? ' (no version)' : ''}
+                    {data.modelVersionId ? ' (version registered)' : isFinishedJobStatus(data.status) ? ' (no version)' : ''}
                   </dd>
                 </>
               )}
@@ -200,7 +200,7 @@ export const JobDetailScreen = () => {
             </fieldset>
             <p className="muted">Drag across a chart to zoom; double-click to reset.</p>
             {names.length === 0 ? (
-              <p className="state empty">{TERMINAL.has(data.status) ? 'This job reported no metrics.' : 'Waiting for the first metric…'}</p>
+              <p className="state empty">{isFinishedJobStatus(data.status) ? 'This job reported no metrics.' : 'Waiting for the first metric…'}</p>
             ) : (
               <div className="charts">
                 {names.map((metric) => (

@@ -1,5 +1,6 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import { isFinishedJobStatus, JOB_STATUSES, type JobStatus } from '@trainyard/contracts';
 import { Link, useSearchParams } from 'react-router-dom';
 import { api, type JobSummary } from '../api';
 import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
@@ -7,9 +8,6 @@ import { prefillFromSearch } from '../lib/dashboard';
 import { formatDate } from '../lib/format';
 import { NewJobForm } from './new-job-form';
 
-const STATUSES = ['queued', 'running', 'validating', 'succeeded', 'failed', 'cancelled'] as const;
-type Status = (typeof STATUSES)[number];
-const ACTIVE = new Set(['queued', 'running', 'validating']);
 const PAGE = 100;
 
 const trainerName = (trainer: unknown): string => {
@@ -32,7 +30,7 @@ export const JobActions = ({ job, act }: { job: Pick<JobSummary, 'id' | 'status'
   const busy = act.isPending && act.variables?.id === job.id;
   return (
     <span className="actions">
-      {ACTIVE.has(job.status) && (
+      {!isFinishedJobStatus(job.status) && (
         <button
           type="button"
           // Cancelling stops the trainer and cannot be undone (a retry starts over): ask first.
@@ -55,7 +53,7 @@ export const JobActions = ({ job, act }: { job: Pick<JobSummary, 'id' | 'status'
 };
 
 export const JobsScreen = () => {
-  const [status, setStatus] = useState<Status | ''>('');
+  const [status, setStatus] = useState<JobStatus | ''>('');
   const [targetModel, setTargetModel] = useState('');
   const filter = { ...(status ? { status } : {}), ...(targetModel.trim() ? { targetModel: targetModel.trim() } : {}) };
   const jobs = useInfiniteQuery({
@@ -64,7 +62,7 @@ export const JobsScreen = () => {
     initialPageParam: '' as string,
     getNextPageParam: (page) => page.nextCursor ?? undefined,
     // Live while anything on screen is still moving.
-    refetchInterval: (query) => (query.state.data?.pages.some((page) => page.items.some((job) => ACTIVE.has(job.status))) ? 2_000 : 10_000),
+    refetchInterval: (query) => (query.state.data?.pages.some((page) => page.items.some((job) => !isFinishedJobStatus(job.status))) ? 2_000 : 10_000),
   });
   const rows = jobs.data?.pages.flatMap((page) => page.items);
   const act = useJobAction();
@@ -89,9 +87,9 @@ export const JobsScreen = () => {
       <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>
         <label>
           Status{' '}
-          <select value={status} onChange={(event) => setStatus(event.target.value as Status | '')}>
+          <select value={status} onChange={(event) => setStatus(event.target.value as JobStatus | '')}>
             <option value="">any</option>
-            {STATUSES.map((value) => (
+            {JOB_STATUSES.map((value) => (
               <option key={value}>{value}</option>
             ))}
           </select>

@@ -1,56 +1,91 @@
-import { createJobInput, jobIdInput, jobLogsInput, jobMetricsInput, listJobsInput } from '@trainyard/contracts';
-import type { JobEvent } from '@trainyard/training';
+import {
+  createdJobOutput,
+  createJobInput,
+  deletedJobOutput,
+  isFinishedJobStatus,
+  type JobEvent,
+  jobEventsOutput,
+  jobIdInput,
+  jobLogsInput,
+  jobMetricsInput,
+  jobMetricsOutput,
+  jobOutput,
+  jobPageOutput,
+  listJobsInput,
+  logSliceOutput,
+  trainersOutput,
+  type HyperparameterSchema,
+} from '@trainyard/contracts';
 import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
 import { scopedProcedure, router } from '../trpc';
 
-export interface HyperparameterSchema {
-  type?: string;
-  properties?: Record<string, { type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string }>;
-  required?: string[];
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
 export const jobsRouter = router({
   // The caller decides which command trainers it may queue (only the local session runs any).
-  create: scopedProcedure.input(createJobInput).mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
-  get: scopedProcedure.input(jobIdInput).query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
-  list: scopedProcedure.input(listJobsInput).query(({ ctx, input }) => ctx.services.jobs.list(input)),
-  cancel: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
-  retry: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
+  create: scopedProcedure
+    .input(createJobInput)
+    .output(createdJobOutput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
+  get: scopedProcedure
+    .input(jobIdInput)
+    .output(jobOutput)
+    .query(({ ctx, input }) => ctx.services.jobs.get(input.id)),
+  list: scopedProcedure
+    .input(listJobsInput)
+    .output(jobPageOutput)
+    .query(({ ctx, input }) => ctx.services.jobs.list(input)),
+  cancel: scopedProcedure
+    .input(jobIdInput)
+    .output(jobOutput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
+  retry: scopedProcedure
+    .input(jobIdInput)
+    .output(jobOutput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
   /** A finished job, its metrics, job directory and the artifacts no version holds; refused for a job that produced a version. */
-  delete: scopedProcedure.input(jobIdInput).mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
-  logs: scopedProcedure.input(jobLogsInput).query(({ ctx, input }) =>
-    ctx.services.jobs.logs(input.id, input.stream, {
-      ...(input.tail ? { tail: input.tail } : {}),
-      ...(input.offset !== undefined ? { offset: input.offset } : {}),
-      length: input.length,
-    }),
-  ),
+  delete: scopedProcedure
+    .input(jobIdInput)
+    .output(deletedJobOutput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
+  logs: scopedProcedure
+    .input(jobLogsInput)
+    .output(logSliceOutput)
+    .query(({ ctx, input }) =>
+      ctx.services.jobs.logs(input.id, input.stream, {
+        ...(input.tail ? { tail: input.tail } : {}),
+        ...(input.offset !== undefined ? { offset: input.offset } : {}),
+        length: input.length,
+      }),
+    ),
   /** Built-in trainers with their hyperparameters as JSON Schema (the UI builds its form from it). */
-  trainers: scopedProcedure.query(({ ctx }) =>
+  trainers: scopedProcedure.output(trainersOutput).query(({ ctx }) =>
     ctx.services.trainers.list().map((trainer) => ({
       name: trainer.name,
       description: trainer.description,
       hyperparameters: z.toJSONSchema(trainer.hyperparameters, { io: 'input', unrepresentable: 'any' }) as HyperparameterSchema,
     })),
   ),
-  metrics: scopedProcedure.input(jobMetricsInput).query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
-  /** Live status, progress, metric points and log lines (SSE); ends when the job does. */
-  events: scopedProcedure.input(jobIdInput).subscription(async function* ({ ctx, input, signal }) {
-    const events = createEventQueue<JobEvent>(signal);
-    const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => events.push(event));
-    try {
-      const job = await ctx.services.jobs.get(input.id);
-      yield { type: 'status', status: job.status, error: job.error } satisfies JobEvent;
-      if (TERMINAL.has(job.status)) return;
-      for await (const event of events.drain()) {
-        yield event;
-        if (event.type === 'status' && TERMINAL.has(event.status)) return;
+  metrics: scopedProcedure
+    .input(jobMetricsInput)
+    .output(jobMetricsOutput)
+    .query(({ ctx, input }) => ctx.services.jobs.metrics(input.jobId, input.names, input.maxPoints)),
+  /** Live status, progress, metric points and log lines (SSE); ends when the job does. Each event is checked against the contract as it is sent. */
+  events: scopedProcedure
+    .input(jobIdInput)
+    .output(jobEventsOutput)
+    .subscription(async function* ({ ctx, input, signal }) {
+      const events = createEventQueue<JobEvent>(signal);
+      const unsubscribe = ctx.services.jobBus.subscribe(input.id, (event) => events.push(event));
+      try {
+        const job = await ctx.services.jobs.get(input.id);
+        yield { type: 'status', status: job.status, error: job.error } satisfies JobEvent;
+        if (isFinishedJobStatus(job.status)) return;
+        for await (const event of events.drain()) {
+          yield event;
+          if (event.type === 'status' && isFinishedJobStatus(event.status)) return;
+        }
+      } finally {
+        unsubscribe();
       }
-    } finally {
-      unsubscribe();
-    }
-  }),
+    }),
 });
