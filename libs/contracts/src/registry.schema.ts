@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JSON_LIMITS, jsonObject, LIMITS, pageInput, scalarMetadata } from './common.schema';
+import { JSON_LIMITS, jsonObject, LIMITS, pageInput, pageOutput, scalarMetadata, storedJson } from './common.schema';
 
 /** Names never become paths, but path-like and control characters are refused anyway. */
 export const modelName = z
@@ -111,4 +111,70 @@ export const scoreInput = z.strictObject({
 });
 
 /** How `models.score` picked its version: the `ref` given, the active version, or the latest (no ref given and no active version). */
-export type ScoreVersionChoice = 'ref' | 'active' | 'latest';
+export type ScoreVersionChoice = (typeof SCORE_VERSION_CHOICES)[number];
+
+export const modelOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  metadata: storedJson<Record<string, unknown>>(),
+  active: z.boolean(),
+  archivedAt: z.date().nullable(),
+  parentModel: z.string().nullable(),
+  latestVersion: z.number(),
+  activeVersion: z.number().nullable(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type ModelOutput = z.infer<typeof modelOutput>;
+export const modelPageOutput = pageOutput(modelOutput);
+
+export const versionOutput = z.object({
+  id: z.string(),
+  model: z.string(),
+  version: z.number(),
+  status: z.string(),
+  description: z.string(),
+  metrics: storedJson<Record<string, number>>(),
+  /** The gate report stored when the version was created. */
+  validation: storedJson(),
+  tags: z.array(z.string()),
+  aliases: z.array(z.string()),
+  active: z.boolean(),
+  trainingJobId: z.string().nullable(),
+  datasetSnapshotId: z.string().nullable(),
+  parentVersion: z.object({ model: z.string(), version: z.number() }).nullable(),
+  artifactIds: z.array(z.string()),
+  /** Set on versions pushed here or pulled from elsewhere: origin registry, snapshot manifest, job. */
+  provenance: storedJson(),
+  createdAt: z.date(),
+});
+export type VersionOutput = z.infer<typeof versionOutput>;
+export const versionPageOutput = pageOutput(versionOutput);
+
+/** `models.setTags`: the model's record when its tags changed, or the version's. */
+export const setTagsOutput = z.object({ model: modelOutput.nullable(), version: versionOutput.nullable() });
+export const removeAliasOutput = z.object({ removed: z.literal(true) });
+export const setActiveOutput = z.object({ model: z.string(), activeVersion: z.number().nullable() });
+
+/** One entry of a model's history (`models.events`): what changed, who changed it, when. */
+export const modelEventOutput = z.object({ id: z.string(), type: z.string(), actor: z.string(), data: storedJson(), createdAt: z.date() });
+export const modelEventPageOutput = pageOutput(modelEventOutput);
+
+export const LINEAGE_NODE_KINDS = ['snapshot', 'job', 'artifact', 'version'] as const;
+export const LINEAGE_EDGE_KINDS = ['trained_on', 'produced', 'packaged_in', 'fine_tuned_into'] as const;
+export const lineageGraphOutput = z.object({
+  nodes: z.array(z.object({ id: z.string(), kind: z.enum(LINEAGE_NODE_KINDS), label: z.string() })),
+  edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(LINEAGE_EDGE_KINDS) })),
+});
+export type LineageGraphOutput = z.infer<typeof lineageGraphOutput>;
+
+export const SCORE_VERSION_CHOICES = ['ref', 'active', 'latest'] as const;
+export const scoreOutput = z.object({
+  model: z.string(),
+  version: z.number(),
+  /** Which version scored: the `ref` given, the active one, or the latest (no ref, no active version). */
+  chosenBy: z.enum(SCORE_VERSION_CHOICES),
+  scores: z.array(z.number()),
+});

@@ -6,12 +6,12 @@ export const systemRouter = router({
     .input(emptyInput)
     .output(healthOutput)
     .query(async ({ ctx }) => {
-      await ctx.services.database.sql.query('SELECT 1');
+      const database = await ctx.services.system.checkDatabase();
       const corrupt = ctx.services.blobs.corruptBlobs();
       return {
         status: 'ok' as const,
         version: ctx.services.version,
-        database: ctx.services.database.kind,
+        database,
         corruptBlobs: { count: corrupt.length, items: corrupt.slice(0, 100).map(({ sha256, detectedAt }) => ({ sha256, detectedAt })) },
       };
     }),
