@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createVersionInput } from '@trainyard/contracts';
+import { createDatasetSnapshotService } from '@trainyard/datasets';
 import { openDatabase } from '@trainyard/db';
-import { createModelRegistryService, createModelVersionService, lineageGraph } from '@trainyard/registry';
+import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
+import { createTrainerCatalog, createTrainingContext } from '@trainyard/training';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
 
@@ -25,8 +28,26 @@ export const registryBench = async (): Promise<BenchRow[]> => {
       INSERT INTO "ModelAlias" ("id", "modelId", "alias", "versionId")
         SELECT gen_random_uuid(), m."id", 'champion', v."id" FROM "ModelRegistry" m JOIN "ModelVersion" v ON v."modelId" = m."id" AND v."version" = 7;
       ANALYZE;`);
+    // The services as the server wires them: versions list their artifacts, lineage asks jobs, snapshots and artifacts.
+    const blobs = await createFsBlobStore(join(scratch, 'blobs'));
+    const snapshots = createDatasetSnapshotService(db, blobs);
+    const artifacts = createArtifactService({ database: db, blobs, gcGraceMs: 3_600_000, owners: () => ({ jobs, versions }) });
     const models = createModelRegistryService(db);
-    const versions = createModelVersionService(db);
+    const versions = createModelVersionService(db, artifacts);
+    const { jobs } = createTrainingContext({
+      database: db,
+      root: scratch,
+      snapshots,
+      blobs,
+      artifacts,
+      models,
+      versions,
+      catalog: createTrainerCatalog(),
+      env: {},
+      logger: { info: () => undefined, error: () => undefined },
+      concurrency: 1,
+    });
+    const lineageService = createLineageService({ database: db, jobs, snapshots, artifacts });
 
     await models.list({ includeArchived: false, limit: 50 });
     const list = await repeat(20, () => timeMs(() => models.list({ includeArchived: false, limit: 50, tag: 'team-3' })));
@@ -38,7 +59,7 @@ export const registryBench = async (): Promise<BenchRow[]> => {
       await models.register({ name: `chain-${depth}`, description: '', tags: [], metadata: {} }, 'bench');
       await versions.create(createVersionInput.parse({ model: `chain-${depth}`, parentVersion: { model: `chain-${depth - 1}`, version: 1 } }), 'bench');
     }
-    const lineage = await repeat(20, () => timeMs(() => lineageGraph(db.sql, 'chain-5', 1)));
+    const lineage = await repeat(20, () => timeMs(() => lineageService.graph('chain-5', 1)));
 
     await models.register({ name: 'sequential', description: '', tags: [], metadata: {} }, 'bench');
     const sequential = await timeMs(async () => {

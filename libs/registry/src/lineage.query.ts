@@ -1,3 +1,4 @@
+import type { ArtifactService } from '@trainyard/artifacts';
 import { DomainError, notFound } from '@trainyard/core';
 import type { SqlQueryable } from '@trainyard/db';
 
@@ -6,6 +7,19 @@ export type LineageNodeKind = 'snapshot' | 'job' | 'artifact' | 'version';
 export interface LineageGraph {
   nodes: Array<{ id: string; kind: LineageNodeKind; label: string }>;
   edges: Array<{ from: string; to: string; kind: 'trained_on' | 'produced' | 'packaged_in' | 'fine_tuned_into' }>;
+}
+
+/**
+ * Where the lineage's other nodes come from: each context that owns them answers for a list of
+ * ids in one query. Jobs (training) and snapshots (datasets) sit above or beside the registry, so
+ * they answer through these ports; their services implement them (`summariesOf`).
+ */
+export interface LineageSources {
+  /** The registry's own tables (the recursive walk over versions). */
+  sql: SqlQueryable;
+  jobs: { summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; datasetSnapshotId: string | null }>> };
+  snapshots: { summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string }>> };
+  artifacts: Pick<ArtifactService, 'listOfVersions'>;
 }
 
 interface VersionRow {
@@ -20,9 +34,11 @@ interface VersionRow {
 /**
  * The lineage of a model (or one version): every version reachable by following parent links
  * up and child links down, across models, with each version's data snapshot, training job and
- * artifacts. Two recursive CTEs and three lookups, whatever the depth.
+ * artifacts. One query with two recursive CTEs, then one batched lookup per owning context
+ * (jobs, snapshots, artifacts), whatever the depth.
  */
-export const lineageGraph = async (db: SqlQueryable, model: string, version?: number): Promise<LineageGraph> => {
+export const lineageGraph = async (sources: LineageSources, model: string, version?: number): Promise<LineageGraph> => {
+  const db = sources.sql;
   const versions = await db.query<VersionRow>(
     `WITH RECURSIVE
        starts AS (SELECT v."id" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
@@ -45,25 +61,12 @@ export const lineageGraph = async (db: SqlQueryable, model: string, version?: nu
   const versionIds = versions.map((v) => v.id);
   const jobIds = [...new Set(versions.flatMap((v) => (v.trainingJobId ? [v.trainingJobId] : [])))];
   const snapshotIds = [...new Set(versions.flatMap((v) => (v.datasetSnapshotId ? [v.datasetSnapshotId] : [])))];
-  // Jobs, snapshots and artifacts in one round trip.
-  const related = await db.query<{
-    kind: 'job' | 'snapshot' | 'artifact';
-    id: string;
-    name: string;
-    type: string | null;
-    versionId: string | null;
-    jobId: string | null;
-  }>(
-    `SELECT 'job' AS "kind", "id", "name", NULL AS "type", NULL::uuid AS "versionId", "datasetSnapshotId" AS "jobId" FROM "TrainingJob" WHERE "id" = ANY($1::uuid[])
-     UNION ALL SELECT 'snapshot', "id", "name", NULL, NULL, NULL FROM "DatasetSnapshot" WHERE "id" = ANY($2::uuid[])
-     UNION ALL SELECT 'artifact', "id", "name", "type", "modelVersionId", "trainingJobId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($3::uuid[])`,
-    [jobIds, snapshotIds, versionIds],
-  );
-  const jobs = related.filter((r) => r.kind === 'job').map((r) => ({ id: r.id, name: r.name, datasetSnapshotId: r.jobId }));
-  const snapshots = related.filter((r) => r.kind === 'snapshot');
-  const artifacts = related
-    .filter((r) => r.kind === 'artifact')
-    .map((r) => ({ id: r.id, name: r.name, type: r.type ?? '', modelVersionId: r.versionId, trainingJobId: r.jobId }));
+  // Jobs, snapshots and artifacts: one query each, by id list, asked of their owners.
+  const [jobs, snapshots, artifacts] = await Promise.all([
+    sources.jobs.summariesOf(jobIds),
+    sources.snapshots.summariesOf(snapshotIds),
+    sources.artifacts.listOfVersions(versionIds),
+  ]);
 
   const graph: LineageGraph = { nodes: [], edges: [] };
   for (const s of snapshots) graph.nodes.push({ id: s.id, kind: 'snapshot', label: s.name });

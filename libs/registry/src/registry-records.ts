@@ -58,6 +58,7 @@ export interface VersionOutput {
   trainingJobId: string | null;
   datasetSnapshotId: string | null;
   parentVersion: { model: string; version: number } | null;
+  /** Asked of the artifacts context (not in VERSION_SELECT: the artifacts' table is theirs). */
   artifactIds: string[];
   /** Set on versions pushed here or pulled from elsewhere: origin registry, snapshot manifest, job. */
   provenance: unknown;
@@ -68,7 +69,6 @@ export const VERSION_SELECT = `SELECT v."id", m."name" AS "model", v."version", 
     v."tags", v."trainingJobId", v."datasetSnapshotId", v."provenance", v."createdAt",
     (m."activeVersionId" = v."id") IS TRUE AS "active",
     array(SELECT a."alias" FROM "ModelAlias" a WHERE a."versionId" = v."id" ORDER BY a."alias") AS "aliases",
-    array(SELECT ar."id"::text FROM "ModelArtifact" ar WHERE ar."modelVersionId" = v."id" ORDER BY ar."id") AS "artifactIds",
     CASE WHEN pv."id" IS NULL THEN NULL ELSE json_build_object('model', pm."name", 'version', pv."version") END AS "parentVersion"
   FROM "ModelVersion" v
   JOIN "ModelRegistry" m ON m."id" = v."modelId"

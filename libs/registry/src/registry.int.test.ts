@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
 import { createVersionInput } from '@trainyard/contracts';
 import { isDomainError, newId } from '@trainyard/core';
 import { createTestDatabase, type Database, openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, type PostgresServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lineageGraph } from './lineage.query';
 import { createModelRegistryService } from './model-registry.service';
 import { createModelVersionService } from './model-version.service';
 
@@ -19,7 +22,20 @@ afterAll(async () => {
   await pgServer?.stop();
 });
 
-const services = (db: Database) => ({ models: createModelRegistryService(db), versions: createModelVersionService(db) });
+const blobDir = mkdtempSync(join(tmpdir(), 'trainyard-registry-blobs-'));
+afterAll(() => rmSync(blobDir, { recursive: true, force: true }));
+const services = async (db: Database) => {
+  // The versions' artifacts are the artifacts context's; these tests register none through it, so its owner check never runs.
+  const artifacts = createArtifactService({
+    database: db,
+    blobs: await createFsBlobStore(blobDir),
+    gcGraceMs: 3_600_000,
+    owners: () => {
+      throw new Error('these tests register no artifacts');
+    },
+  });
+  return { models: createModelRegistryService(db), versions: createModelVersionService(db, artifacts) };
+};
 const version = (model: string, extra: Record<string, unknown> = {}) => createVersionInput.parse({ model, ...extra });
 const codeOf = (error: unknown): string | undefined => (isDomainError(error) ? error.code : undefined);
 
@@ -37,7 +53,7 @@ describe.each([
 ])('version numbers on $name', ({ open, skip }) => {
   it.skipIf(skip)('50 concurrent registrations get 1..50 with no gap, no duplicate and no error', async () => {
     const db = await open();
-    const { models, versions } = services(db);
+    const { models, versions } = await services(db);
     await models.register({ name: 'race', description: '', tags: [], metadata: {} }, 'test');
     const created = await Promise.all(Array.from({ length: 50 }, (_, i) => versions.create(version('race', { metrics: { i } }), `worker-${i}`)));
     expect(created.map((v) => v.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
@@ -53,7 +69,7 @@ describe.each([
 
 describe('model registry', () => {
   it('refuses duplicate names and leaves the original untouched', async () => {
-    const { models: m } = services(pglite);
+    const { models: m } = await services(pglite);
     await m.register({ name: 'detector', description: 'first', tags: ['nlp'], metadata: { owner: 'ana' } }, 'ana');
     const error = await m.register({ name: 'detector', description: 'second', tags: [], metadata: {} }, 'bob').catch((e: unknown) => e);
     expect(codeOf(error)).toBe('CONFLICT');
@@ -61,7 +77,7 @@ describe('model registry', () => {
   });
 
   it('moves aliases, blocks a failing gate unless overridden, and records everything', async () => {
-    const { models: m, versions: v } = services(pglite);
+    const { models: m, versions: v } = await services(pglite);
     await m.register({ name: 'gated', description: '', tags: [], metadata: {} }, 'test');
     await v.create(version('gated', { metrics: { val_accuracy: 0.9, val_loss: 0.3 } }), 'test');
     await v.create(version('gated', { metrics: { val_accuracy: 0.905, val_loss: 0.2 } }), 'test');
@@ -95,7 +111,7 @@ describe('model registry', () => {
   });
 
   it('cannot point an alias at a version the model does not have', async () => {
-    const { models: m, versions: v } = services(pglite);
+    const { models: m, versions: v } = await services(pglite);
     await m.register({ name: 'small', description: '', tags: [], metadata: {} }, 'test');
     await v.create(version('small'), 'test');
     // 'gated' has a version 3; 'small' does not.
@@ -104,7 +120,7 @@ describe('model registry', () => {
   });
 
   it('serialises concurrent alias moves: the alias ends on one of them and every move is recorded', async () => {
-    const { models: m, versions: v } = services(pglite);
+    const { models: m, versions: v } = await services(pglite);
     await m.register({ name: 'busy', description: '', tags: [], metadata: {} }, 'test');
     for (let i = 0; i < 5; i += 1) await v.create(version('busy'), 'test');
     await Promise.all([1, 2, 3, 4, 5].map((n) => v.setAlias({ model: 'busy', alias: 'candidate', version: n, gate: [] }, `w${n}`)));
@@ -116,7 +132,7 @@ describe('model registry', () => {
   });
 
   it('refuses to archive a model with an active version, then archives it once cleared', async () => {
-    const { models: m, versions: v } = services(pglite);
+    const { models: m, versions: v } = await services(pglite);
     await m.register({ name: 'retiring', description: '', tags: [], metadata: {} }, 'test');
     await v.create(version('retiring'), 'test');
     await v.setActive('retiring', 1, 'test');
@@ -129,7 +145,7 @@ describe('model registry', () => {
   });
 
   it('refuses a model-lineage cycle and keeps the old parent', async () => {
-    const { models: m } = services(pglite);
+    const { models: m } = await services(pglite);
     await m.register({ name: 'base', description: '', tags: [], metadata: {} }, 'test');
     await m.register({ name: 'tuned', description: '', tags: [], metadata: {}, parentModel: 'base' }, 'test');
     await m.register({ name: 'tuned-again', description: '', tags: [], metadata: {}, parentModel: 'tuned' }, 'test');
@@ -140,7 +156,7 @@ describe('model registry', () => {
   });
 
   it('searches by name, tag and metadata with a cursor', async () => {
-    const { models: m } = services(pglite);
+    const { models: m } = await services(pglite);
     for (let i = 0; i < 5; i += 1)
       await m.register({ name: `search-${i}`, description: '', tags: i % 2 ? ['odd'] : ['even'], metadata: { team: i < 3 ? 'a' : 'b' } }, 'test');
     const first = await m.list({ nameContains: 'search-', includeArchived: false, limit: 2 });
@@ -150,51 +166,25 @@ describe('model registry', () => {
     expect((await m.list({ nameContains: '%', includeArchived: false, limit: 10 })).items).toEqual([]);
   });
 
-  it('draws lineage from snapshot through job and artifacts to versions and child versions across models', async () => {
-    const { models: m, versions: v } = services(pglite);
-    const snapshotId = newId();
-    const jobId = newId();
-    const artifactId = newId();
-    await pglite.sql.query(
-      `INSERT INTO "DatasetSnapshot" ("id", "name", "filter", "validationFraction", "seed", "totalCount", "trainCount", "validationCount", "blobSha256", "blobSize")
-       VALUES ($1, 'pairs-v1', '{}', 0.1, 1, 10, 9, 1, $2, 100)`,
-      [snapshotId, 'a'.repeat(64)],
-    );
-    await pglite.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer", "datasetSnapshotId") VALUES ($1, 'train-1', 'succeeded', '{}', $2)`, [
-      jobId,
-      snapshotId,
-    ]);
-    await pglite.sql.query(
-      `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "size", "trainingJobId") VALUES ($1, $2, 'model.bin', 'model', 10, $3)`,
-      [artifactId, 'b'.repeat(64), jobId],
-    );
-    await m.register({ name: 'lineage-base', description: '', tags: [], metadata: {} }, 'test');
-    await m.register({ name: 'lineage-child', description: '', tags: [], metadata: {} }, 'test');
-    await v.create(version('lineage-base', { trainingJobId: jobId, datasetSnapshotId: snapshotId, artifactIds: [artifactId] }), 'test');
-    await v.create(version('lineage-child', { parentVersion: { model: 'lineage-base', version: 1 } }), 'test');
-    await v.create(version('lineage-child', { parentVersion: { model: 'lineage-child', version: 1 } }), 'test');
-
-    const graph = await lineageGraph(pglite.sql, 'lineage-base');
-    expect(graph.nodes.map((n) => `${n.kind}:${n.label}`).sort()).toEqual(
-      ['artifact:model: model.bin', 'job:train-1', 'snapshot:pairs-v1', 'version:lineage-base@1', 'version:lineage-child@1', 'version:lineage-child@2'].sort(),
-    );
-    const label = new Map(graph.nodes.map((n) => [n.id, n.label]));
-    expect(graph.edges.map((e) => `${label.get(e.from)} -${e.kind}-> ${label.get(e.to)}`).sort()).toEqual(
-      [
-        'pairs-v1 -trained_on-> train-1',
-        'train-1 -produced-> lineage-base@1',
-        'train-1 -produced-> model: model.bin',
-        'model: model.bin -packaged_in-> lineage-base@1',
-        'lineage-base@1 -fine_tuned_into-> lineage-child@1',
-        'lineage-child@1 -fine_tuned_into-> lineage-child@2',
-      ].sort(),
-    );
-    const fromChild = await lineageGraph(pglite.sql, 'lineage-child', 2);
-    expect(
-      fromChild.nodes
-        .filter((n) => n.kind === 'version')
-        .map((n) => n.label)
-        .sort(),
-    ).toEqual(['lineage-base@1', 'lineage-child@1', 'lineage-child@2']);
+  it('links the artifacts a version is created with, all or none, and lists their ids in id order', async () => {
+    const { models: m, versions: v } = await services(pglite);
+    const [first, second, spare] = [newId(), newId(), newId()].sort();
+    for (const id of [first, second, spare])
+      await pglite.sql.query(`INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "size") VALUES ($1, $2, 'model.bin', 'model', 10)`, [
+        id,
+        'c'.repeat(64),
+      ]);
+    await m.register({ name: 'packaged', description: '', tags: [], metadata: {} }, 'test');
+    const created = await v.create(version('packaged', { artifactIds: [second, first] }), 'test');
+    expect(created.artifactIds).toEqual([first, second]);
+    expect((await v.get('packaged', { version: 1 })).artifactIds).toEqual([first, second]);
+    // One unknown id: NOT_FOUND, and the version, its number and the other link are rolled back.
+    expect(codeOf(await v.create(version('packaged', { artifactIds: [spare, newId()] }), 'test').catch((e: unknown) => e))).toBe('NOT_FOUND');
+    const next = await v.create(version('packaged'), 'test');
+    expect(next.version).toBe(2);
+    expect(next.artifactIds).toEqual([]);
+    expect((await v.list('packaged', 10)).items.map((x) => x.artifactIds)).toEqual([[], [first, second]]);
+    const [unlinked] = await pglite.sql.query<{ modelVersionId: string | null }>(`SELECT "modelVersionId" FROM "ModelArtifact" WHERE "id" = $1`, [spare]);
+    expect(unlinked?.modelVersionId).toBeNull();
   });
 });

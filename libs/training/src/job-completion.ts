@@ -4,11 +4,9 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import { ARTIFACT_TYPES, type ArtifactOutput, createVersionInput } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
-import type { SqlQueryable } from '@trainyard/db';
 import { evaluateGate, type GateReport, type GateRule, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 
 export interface CompletionPorts {
-  sql: SqlQueryable;
   blobs: BlobStore;
   artifacts: ArtifactService;
   models: ModelRegistryService;
@@ -118,12 +116,8 @@ export const completeJob = async (
       .register({ name: job.targetModelName ?? '', description: `Created by training job ${job.name}`, tags: [], metadata: {} }, 'orchestrator')
       .catch(() => undefined);
   });
-  const [parent] = job.parentVersionId
-    ? await ports.sql.query<{ model: string; version: number }>(
-        `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId" WHERE v."id" = $1`,
-        [job.parentVersionId],
-      )
-    : [];
+  const [parentNumber] = job.parentVersionId ? await ports.versions.numbersOf([job.parentVersionId]) : [];
+  const parent = parentNumber ? { model: parentNumber.model, version: parentNumber.version } : undefined;
   try {
     const version = await ports.versions.create(
       createVersionInput.parse({

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJobInput } from '@trainyard/contracts';
+import { createJobInput, createVersionInput } from '@trainyard/contracts';
 import { isDomainError } from '@trainyard/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOrchestratorHarness } from './test-fixtures/orchestrator-harness';
@@ -63,6 +63,17 @@ describe('orchestrator with the local executor', () => {
     expect(version.artifactIds).toEqual(artifacts.items.filter((a) => a.type === 'model').map((a) => a.id));
     const series = await h.jobs.metrics(created.id, undefined, 100);
     expect(series['train_loss']?.step).toEqual([1, 2, 3]);
+  });
+
+  it('fine-tunes from a parent version: the job keeps its id, the new version names it by model and number', async () => {
+    await h.models.register({ name: 'fine-tune-base', description: '', tags: [], metadata: {} }, 'test');
+    const parent = await h.versions.create(createVersionInput.parse({ model: 'fine-tune-base' }), 'test');
+    const created = await h.jobs.create(
+      job({ hyperparameters: { epochs: 1 }, targetModel: 'example-tuned', parentVersion: { model: 'fine-tune-base', version: parent.version } }),
+    );
+    expect(created.parentVersionId).toBe(parent.id);
+    expect((await h.waitFor(created.id, ['succeeded', 'failed'])).status).toBe('succeeded');
+    expect((await h.versions.get('example-tuned', { alias: 'latest' })).parentVersion).toEqual({ model: 'fine-tune-base', version: parent.version });
   });
 
   it('fails a job whose metrics miss the gate, with the report and no version', async () => {

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerSpec } from '@trainyard/contracts';
 import type { Logger } from '@trainyard/core';
+import type { SqlQueryable } from '@trainyard/db';
 import type { GateRule } from '@trainyard/registry';
 import { checkpointPolicyOf, createCheckpointLedger } from './checkpoint-retention';
 import { type CommandTrainerPolicy, runRefusal } from './command-trainer-policy';
@@ -21,6 +22,8 @@ import { trainerEnvironment } from './trainer-env';
 import type { JobControl } from './training-job.service';
 
 export interface OrchestratorDeps extends CompletionPorts {
+  /** The training context's own tables: claims, leases and fenced status moves. */
+  sql: SqlQueryable;
   catalog: TrainerCatalog;
   workspace: JobWorkspace;
   metrics: MetricsStore;

@@ -150,6 +150,20 @@ describe('artifacts router', () => {
     expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha256Hex(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
   });
 
+  it('registers against a job or version only if it exists (asked of training and the registry)', async () => {
+    const data = Buffer.from('owned artifact');
+    await put(`/blobs/sha256/${sha256Hex(data)}`, data);
+    const input = { sha256: sha256Hex(data), name: 'owned.bin', type: 'model' as const };
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    await expect(t.client.artifacts.register.mutate({ ...input, trainingJobId: unknownId })).rejects.toThrow('Training job not found');
+    await expect(t.client.artifacts.register.mutate({ ...input, modelVersionId: unknownId })).rejects.toThrow('Model version not found');
+    await t.client.models.register.mutate({ name: 'artifact-owner' });
+    const version = await t.client.models.createVersion.mutate({ model: 'artifact-owner' });
+    const artifact = await t.client.artifacts.register.mutate({ ...input, modelVersionId: version.id });
+    expect(artifact.modelVersionId).toBe(version.id);
+    expect((await t.client.models.getVersion.query({ model: 'artifact-owner', ref: { version: 1 } })).artifactIds).toEqual([artifact.id]);
+  });
+
   it('rejects bad input with the field path', async () => {
     const bad = await t.client.artifacts.register
       .mutate({ sha256: 'ABC', name: 'x\u0000y', type: 'weights' } as never)

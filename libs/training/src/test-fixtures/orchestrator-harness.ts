@@ -38,9 +38,15 @@ export const createOrchestratorHarness = async (
   const fsBlobs = await createFsBlobStore(join(root, 'blobs'));
   const blobs = options.wrapBlobs ? options.wrapBlobs(fsBlobs) : fsBlobs;
   const snapshots = createDatasetSnapshotService(database, blobs);
-  const artifacts = createArtifactService({ database, blobs, gcGraceMs: 3_600_000, extraReferences: [snapshots.references] });
+  const artifacts = createArtifactService({
+    database,
+    blobs,
+    gcGraceMs: 3_600_000,
+    extraReferences: [snapshots.references],
+    owners: () => ({ jobs, versions }),
+  });
   const models = createModelRegistryService(database);
-  const versions = createModelVersionService(database);
+  const versions = createModelVersionService(database, artifacts);
   const catalog = options.catalog ?? createTrainerCatalog();
   const errors: unknown[] = [];
   const { workspace, metrics, bus, orchestrator, jobs } = createTrainingContext({
