@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
-import { trainyardAliases } from './tools/build/tsconfig-aliases';
+import { trainyardAliases } from './tools/build/tsconfig-aliases.ts';
 
 const alias = trainyardAliases(resolve('.'));
 
