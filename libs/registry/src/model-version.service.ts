@@ -76,13 +76,15 @@ export const createModelVersionService = (database: Database, artifacts: Version
     return rows.map((row) => ({ ...row, artifactIds: ids.get(row.id) ?? [] }));
   };
 
-  const byId = async (tx: SqlQueryable, id: string): Promise<VersionOutput> => {
-    const [row] = await withArtifactIds(tx, await tx.query<Omit<VersionOutput, 'artifactIds'>>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]));
+  /** `knownArtifactIds`: the caller knows them (a version just created with none), so they are not asked for. */
+  const byId = async (tx: SqlQueryable, id: string, knownArtifactIds?: string[]): Promise<VersionOutput> => {
+    const rows = await tx.query<Omit<VersionOutput, 'artifactIds'>>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]);
+    const [row] = knownArtifactIds ? rows.map((r) => ({ ...r, artifactIds: knownArtifactIds })) : await withArtifactIds(tx, rows);
     if (!row) throw notFound('Model version', { id });
     return row;
   };
 
-  /** One query per lookup: the version row with its aliases, artifacts and parent, addressed any way. */
+  /** Two queries per lookup: the version row with its aliases and parent, addressed any way; then its artifact ids. */
   const find = async (tx: SqlQueryable, model: string, ref: VersionRef): Promise<VersionOutput> => {
     const [query, params]: [string, unknown[]] =
       'version' in ref
@@ -164,7 +166,8 @@ export const createModelVersionService = (database: Database, artifacts: Version
         );
         await extras.inTransaction?.(tx, id);
         await artifacts.linkToVersion(tx, id, input.artifactIds);
-        return byId(tx, id);
+        // Only this transaction knows the new id: with nothing linked and no hook that could add artifacts, it has none.
+        return byId(tx, id, input.artifactIds.length === 0 && !extras.inTransaction ? [] : undefined);
       }),
 
     async list(model: string, limit: number, cursor?: string): Promise<{ items: VersionOutput[]; nextCursor: string | null }> {
