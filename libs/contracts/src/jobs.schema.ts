@@ -185,11 +185,18 @@ export const logSliceOutput = z.object({
   nextOffset: z.number(),
 });
 
+/**
+ * A series' points as the metrics store read them (numbers it wrote itself): only the array is
+ * checked, not each of up to 100 000 values per series: checking each made a full-size
+ * `jobs.metrics` answer (5 series) tens of milliseconds slower.
+ */
+const metricPoints = z.custom<number[]>((value) => Array.isArray(value));
+
 /** `jobs.metrics`: per series name, its (downsampled) points as parallel arrays. */
 export const metricSeriesOutput = z.object({
-  step: z.array(z.number()),
-  value: z.array(z.number()),
-  time: z.array(z.number()),
+  step: metricPoints,
+  value: metricPoints,
+  time: metricPoints,
   /** Points stored, before downsampling. */
   total: z.number(),
 });
