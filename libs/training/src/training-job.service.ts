@@ -1,6 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
 import type { ArtifactService } from '@trainyard/artifacts';
-import type { CreateJobInput } from '@trainyard/contracts';
+import { type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
@@ -176,7 +176,6 @@ export const createTrainingJobService = (deps: {
      * produced a model version is refused: the version's lineage and artifacts name it.
      */
     async delete(id: string): Promise<{ deleted: true; id: string; artifactsDeleted: number }> {
-      const finished = ['succeeded', 'failed', 'cancelled'];
       const refuseUnfinished = (status: string): never => {
         throw new DomainError(
           'FAILED_PRECONDITION',
@@ -188,12 +187,12 @@ export const createTrainingJobService = (deps: {
         );
       };
       const job = await get(id);
-      if (!finished.includes(job.status)) refuseUnfinished(job.status);
+      if (!isFinishedJobStatus(job.status)) refuseUnfinished(job.status);
       const artifactsDeleted = await deps.database.sql.transaction(async (tx) => {
         // Locked, and checked again: a retry or a version may have come in meanwhile.
         const [row] = await tx.query<{ status: string }>(`SELECT "status" FROM "TrainingJob" WHERE "id" = $1 FOR UPDATE`, [id]);
         if (!row) throw notFound('Training job', { id });
-        if (!finished.includes(row.status)) refuseUnfinished(row.status);
+        if (!isFinishedJobStatus(row.status)) refuseUnfinished(row.status);
         const versions = await deps.versions.producedBy(tx, id, 5);
         if (versions.length > 0) {
           const names = versions.map((v) => `${v.model} version ${v.version}`).join(', ');
