@@ -184,6 +184,7 @@ export const logSliceOutput = z.object({
   /** Byte offset just after `text`, on a character boundary: read on from here (follow). */
   nextOffset: z.number(),
 });
+export type LogSlice = z.infer<typeof logSliceOutput>;
 
 /**
  * A series' points as the metrics store read them (numbers it wrote itself): only the array is
@@ -200,6 +201,7 @@ export const metricSeriesOutput = z.object({
   /** Points stored, before downsampling. */
   total: z.number(),
 });
+export type MetricSeries = z.infer<typeof metricSeriesOutput>;
 export const jobMetricsOutput = z.record(z.string(), metricSeriesOutput);
 
 /** A builtin trainer's hyperparameters as JSON Schema (zod's toJSONSchema output; the UI builds its form from it). */

@@ -1,22 +1,14 @@
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FAILURE_LOG_TAIL } from '@trainyard/contracts';
+import { FAILURE_LOG_TAIL, type LogSlice } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 
 /** The logs a job directory keeps (PROTOCOL.md): the trainer's stdout and stderr, and Trainyard's events log. */
 export type LogStream = 'stdout' | 'stderr' | 'events';
 
-/** Part of a log: always bounded, always whole UTF-8 characters. */
-export interface LogSlice {
-  text: string;
-  /** The whole log's size in bytes, now. */
-  size: number;
-  /** Byte offset where `text` starts. */
-  offset: number;
-  /** Byte offset just after `text`, on a character boundary: read on from here (follow). */
-  nextOffset: number;
-}
+/** Part of a log: always bounded, always whole UTF-8 characters (the API's logSliceOutput). */
+export type { LogSlice };
 
 /** How many bytes from the start of `buffer` are whole UTF-8 characters (a character cut at the end is left out). */
 export const wholeUtf8Length = (buffer: Uint8Array): number => {

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MetricSeries } from '@trainyard/contracts';
 import { DomainError, isUuid } from '@trainyard/core';
 
 /**
@@ -12,13 +13,8 @@ import { DomainError, isUuid } from '@trainyard/core';
 const RECORD_BYTES = 24;
 const FLUSH_POINTS = 65_536;
 
-export interface SeriesData {
-  step: number[];
-  value: number[];
-  time: number[];
-  /** Points stored, before downsampling. */
-  total: number;
-}
+/** One series' (downsampled) points: the API's metricSeriesOutput. */
+export type SeriesData = MetricSeries;
 
 export interface MetricsWriter {
   append(name: string, step: number, value: number, time?: number): void;
