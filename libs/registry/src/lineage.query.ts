@@ -1,13 +1,11 @@
 import type { ArtifactService } from '@trainyard/artifacts';
+import type { LineageGraphOutput } from '@trainyard/contracts';
 import { DomainError, notFound } from '@trainyard/core';
 import type { SqlQueryable } from '@trainyard/db';
 
-export type LineageNodeKind = 'snapshot' | 'job' | 'artifact' | 'version';
-
-export interface LineageGraph {
-  nodes: Array<{ id: string; kind: LineageNodeKind; label: string }>;
-  edges: Array<{ from: string; to: string; kind: 'trained_on' | 'produced' | 'packaged_in' | 'fine_tuned_into' }>;
-}
+/** The graph's shape is the API's (contracts' lineageGraphOutput). */
+export type LineageGraph = LineageGraphOutput;
+export type LineageNodeKind = LineageGraph['nodes'][number]['kind'];
 
 /**
  * Where the lineage's other nodes come from: each context that owns them answers for a list of

@@ -1,3 +1,4 @@
+import type { ModelOutput, VersionOutput } from '@trainyard/contracts';
 import { newId } from '@trainyard/core';
 import type { SqlQueryable } from '@trainyard/db';
 
@@ -23,20 +24,8 @@ export const appendEvent = async (tx: SqlQueryable, modelId: string, type: Regis
   ]);
 };
 
-export interface ModelOutput {
-  id: string;
-  name: string;
-  description: string;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  active: boolean;
-  archivedAt: Date | null;
-  parentModel: string | null;
-  latestVersion: number;
-  activeVersion: number | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A model and a version as the API answers them: contracts' modelOutput and versionOutput. */
+export type { ModelOutput, VersionOutput };
 
 export const MODEL_COLUMNS = `m."id", m."name", m."description", m."tags", m."metadata", m."active", m."archivedAt",
   p."name" AS "parentModel", m."latestVersion", av."version" AS "activeVersion", m."createdAt", m."updatedAt"`;
@@ -44,27 +33,7 @@ export const MODEL_FROM = `"ModelRegistry" m
   LEFT JOIN "ModelRegistry" p ON p."id" = m."parentId"
   LEFT JOIN "ModelVersion" av ON av."id" = m."activeVersionId"`;
 
-export interface VersionOutput {
-  id: string;
-  model: string;
-  version: number;
-  status: string;
-  description: string;
-  metrics: Record<string, number>;
-  validation: unknown;
-  tags: string[];
-  aliases: string[];
-  active: boolean;
-  trainingJobId: string | null;
-  datasetSnapshotId: string | null;
-  parentVersion: { model: string; version: number } | null;
-  /** Asked of the artifacts context (not in VERSION_SELECT: the artifacts' table is theirs). */
-  artifactIds: string[];
-  /** Set on versions pushed here or pulled from elsewhere: origin registry, snapshot manifest, job. */
-  provenance: unknown;
-  createdAt: Date;
-}
-
+// A version's artifactIds are asked of the artifacts context: not in VERSION_SELECT (the artifacts' table is theirs).
 export const VERSION_SELECT = `SELECT v."id", m."name" AS "model", v."version", v."status", v."description", v."metrics", v."validation",
     v."tags", v."trainingJobId", v."datasetSnapshotId", v."provenance", v."createdAt",
     (m."activeVersionId" = v."id") IS TRUE AS "active",
