@@ -69,12 +69,18 @@ describe('jobs API', () => {
       name: 'still running',
       trainer: { kind: 'command', command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] },
     });
-    await vi.waitFor(
+    const running = await vi.waitFor(
       async () => {
-        if ((await t.client.jobs.get.query({ id: job.id })).status !== 'running') throw new Error('not running yet');
+        const current = await t.client.jobs.get.query({ id: job.id });
+        if (current.status !== 'running') throw new Error('not running yet');
+        return current;
       },
       { timeout: 10_000, interval: 50 },
     );
+    // The lease's holder is shown; its fencing token is never sent (whoever held it could complete the job).
+    expect(running.leaseOwner).toEqual(expect.any(String));
+    expect(running).not.toHaveProperty('leaseToken');
+    expect((await t.client.jobs.list.query({ status: 'running' })).items.find((j) => j.id === job.id)).not.toHaveProperty('leaseToken');
     const retry = await t.client.jobs.retry.mutate({ id: job.id }).catch((e: unknown) => e as TRPCClientError<never>);
     expect((retry as TRPCClientError<never>).data).toMatchObject({ code: 'PRECONDITION_FAILED' });
     expect((retry as TRPCClientError<never>).message).toBe('A running job cannot become queued');

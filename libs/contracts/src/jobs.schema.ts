@@ -147,9 +147,9 @@ export const jobSummaryOutput = z.object({
   notBefore: z.date(),
   exitCode: z.number().nullable(),
   modelVersionId: z.string().nullable(),
-  // The orchestrator's lease, sent as it always was (internal: which server runs the job, and its fencing token).
+  // Which server holds the job's lease, and until when. Its fencing token (leaseToken) is the orchestrator's alone and is
+  // never sent: not being listed here, it is stripped from every output.
   leaseOwner: z.string().nullable(),
-  leaseToken: z.string().nullable(),
   leaseExpiresAt: z.date().nullable(),
   error: z.string().nullable(),
   createdAt: z.date(),
