@@ -9,10 +9,13 @@ export interface BenchRow {
   pass: boolean;
 }
 
-export const formatTable = (rows: readonly BenchRow[]): string => {
-  const header = '| benchmark | median | baseline (same run) | ratio | target | met |\n|---|---|---|---|---|---|';
+/** The Markdown table of rows; with `measuredOn`, each row also says the day it was measured (the docs' table). */
+export const formatTable = (rows: readonly BenchRow[], measuredOn?: string): string => {
+  const dated = measuredOn !== undefined;
+  const header = `| benchmark | median | baseline (same run) | ratio | target | met |${dated ? ' measured |' : ''}\n|---|---|---|---|---|---|${dated ? '---|' : ''}`;
   const lines = rows.map(
-    (row) => `| ${row.benchmark} | ${row.value} | ${row.baseline ?? '—'} | ${row.ratio ?? '—'} | ${row.target} | ${row.pass ? 'yes' : 'NO'} |`,
+    (row) =>
+      `| ${row.benchmark} | ${row.value} | ${row.baseline ?? '—'} | ${row.ratio ?? '—'} | ${row.target} | ${row.pass ? 'yes' : 'NO'} |${dated ? ` ${measuredOn} |` : ''}`,
   );
   return [header, ...lines].join('\n');
 };

@@ -1,8 +1,10 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { type BenchRow, formatTable } from './bench-row';
 import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
+import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
 import { syncBench } from './sync.bench';
 import { textDetectorBench } from './text-detector.bench';
@@ -24,9 +26,12 @@ const program = new Command()
   .name('bench')
   .description('Runs the benchmarks and prints a Markdown table (medians, ratios against a baseline measured in the same run)')
   .option('--only <names...>', `run only these suites: ${Object.keys(suites).join(', ')}`)
+  .option('--write <page>', "also write the rows into that page's bench table (docs/performance.md), dated today")
   .parse();
 
-const only = program.opts<{ only?: string[] }>().only;
+const { only, write } = program.opts<{ only?: string[]; write?: string }>();
+const unknown = (only ?? []).filter((name) => !(name in suites));
+if (unknown.length > 0) program.error(`unknown suite(s): ${unknown.join(', ')} (known: ${Object.keys(suites).join(', ')})`);
 const rows: BenchRow[] = [];
 for (const [name, suite] of Object.entries(suites)) {
   if (only && !only.includes(name)) continue;
@@ -34,3 +39,7 @@ for (const [name, suite] of Object.entries(suites)) {
   rows.push(...(await suite()));
 }
 console.log(formatTable(rows));
+if (write) {
+  writeFileSync(write, writeIntoDoc(readFileSync(write, 'utf8'), rows, new Date().toISOString().slice(0, 10)));
+  process.stderr.write(`wrote ${rows.length} rows into ${write}\n`);
+}
