@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { TrainyardClient } from '@trainyard/client';
 import { chromiumUnavailableReason } from '@trainyard/test-services';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
@@ -18,13 +18,15 @@ describe.skipIf(skip)(`Web UI: a researcher's first hour${skip ? ` — skipped: 
   let pageErrors: string[];
   let hourJobId = '';
 
-  const waitForJob = async (id: string): Promise<string> => {
-    for (;;) {
-      const { status } = await client.jobs.get.query({ id });
-      if (TERMINAL.includes(status)) return status;
-      await new Promise((done) => setTimeout(done, 250));
-    }
-  };
+  const waitForJob = (id: string): Promise<string> =>
+    vi.waitFor(
+      async () => {
+        const { status } = await client.jobs.get.query({ id });
+        if (!TERMINAL.includes(status)) throw new Error(`job ${id} still ${status}`);
+        return status;
+      },
+      { timeout: 120_000, interval: 250 },
+    );
   const demoSnapshot = async () => {
     const snapshot = (await client.datasets.list.query({ limit: 100 })).items.find((item) => item.name === 'demo (synthetic pairs)');
     if (!snapshot) throw new Error('no demo snapshot');

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromiumUnavailableReason } from '@trainyard/test-services';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
@@ -34,7 +34,13 @@ process.exit(1);
     );
     const { client } = session;
     const job = await client.jobs.create.mutate({ name: 'fails-with-traceback', trainer: { kind: 'command', command: [process.execPath, script] } });
-    for (let i = 0; i < 200 && (await client.jobs.get.query({ id: job.id })).status !== 'running'; i += 1) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(
+      async () => {
+        const { status } = await client.jobs.get.query({ id: job.id });
+        if (status !== 'running') throw new Error(`job still ${status}`);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
 
     await session.signIn();
     await page.getByRole('link', { name: 'fails-with-traceback' }).click();

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { TrainyardClient } from '@trainyard/client';
 import { chromiumUnavailableReason } from '@trainyard/test-services';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
 
 const skip = chromiumUnavailableReason();
@@ -26,10 +26,16 @@ describe.skipIf(skip)(`Training data screen in Chromium, with the demo data on${
     session = await startBrowserSession({ name: 'web-data', env: { TRAINYARD_DEMO_DATA: 'on' }, viewport: { width: 1280, height: 900 } });
     ({ client, page, pageErrors } = session);
     // The demo data is seeded in the background after start-up: 2 000 pairs tagged demo, then its snapshot.
-    for (let waited = 0; (await client.datasets.list.query({ limit: 5 })).items.length === 0; waited += 200) {
-      if (waited > 60_000) throw new Error(`the demo dataset was not seeded within a minute:\n${session.server.output()}`);
-      await new Promise((done) => setTimeout(done, 200));
-    }
+    await vi
+      .waitFor(
+        async () => {
+          if ((await client.datasets.list.query({ limit: 5 })).items.length === 0) throw new Error('no snapshot yet');
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      .catch(() => {
+        throw new Error(`the demo dataset was not seeded within a minute:\n${session.server.output()}`);
+      });
     const collected = await client.trainingData.collectBatch.mutate({ items: ownPairs });
     expect(collected.results.map((result) => result.status)).toEqual(ownPairs.map(() => 'created'));
   }, 120_000);
