@@ -4,7 +4,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TrainerExecutor } from './executor.port';
-import { killProcessesWithEnv, processAlive } from './job-processes';
+import { hostProcessControl } from './process-control';
+import type { ProcessControl, StopSignal } from './process-control.port';
 import { parseEventLine, type TrainerEvent } from './trainer-events';
 
 const MAX_EVENT_LINE = 1024 * 1024;
@@ -36,15 +37,6 @@ export interface Execution {
   /** Metric points skipped so far because their step or value was NaN, Infinity or null. */
   nonFiniteMetrics(): number;
 }
-
-const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the whole group is already gone.
-  }
-};
 
 /** How many malformed lines are reported one by one; the rest are only counted. */
 export const BAD_EVENT_SAMPLE_FIRST = 20;
@@ -108,13 +100,13 @@ const readEventLines = async (stream: Readable, onLine: (line: string) => void, 
 };
 
 /**
- * Runs a trainer as a child process in its own process group. Cancel and timeout send SIGTERM
+ * Runs a trainer as a child process in its own process group (its own tree: ProcessControl). Cancel and timeout send SIGTERM
  * to the whole group and SIGKILL after the grace period; when the trainer exits, anything it
  * left running in its group is killed too — and so is every process whose environment names
  * this run (TRAINYARD_RUN_ID; a grandchild that called setsid left the group, not the environment),
  * so no orphan survives a job.
  */
-export const startLocalExecution = (request: ExecutionRequest): Execution => {
+export const startLocalExecution = (request: ExecutionRequest, processes: ProcessControl = hostProcessControl): Execution => {
   const logs = join(request.jobDir, 'logs');
   mkdirSync(logs, { recursive: true });
   const stdout = openSync(join(logs, 'stdout.log'), 'a');
@@ -122,15 +114,21 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
   const [program, ...args] = request.command;
   // Names this run in the environment of everything it starts: how its processes are found.
   const runId = randomUUID();
-  const killRun = (signal: NodeJS.Signals): number[] => killProcessesWithEnv('TRAINYARD_RUN_ID', runId, signal);
+  const killRun = (signal: StopSignal): void => {
+    for (const pid of processes.findByEnvironment('TRAINYARD_RUN_ID', runId)) processes.signal(pid, signal);
+  };
+  const killGroup = (pid: number | undefined, signal: StopSignal): void => {
+    if (pid) processes.signalTree(pid, signal);
+  };
   const child = spawn(program ?? '', args, {
     cwd: request.cwd ?? request.jobDir,
-    detached: true,
+    ...processes.spawnOptions,
     stdio: ['ignore', stdout, stderr, 'pipe'],
     env: { ...request.env, TRAINYARD_JOB_DIR: request.jobDir, TRAINYARD_RUN_ID: runId },
   });
   closeSync(stdout);
   closeSync(stderr);
+  if (child.pid) processes.track(child.pid, { TRAINYARD_JOB_DIR: request.jobDir, TRAINYARD_RUN_ID: runId });
 
   let reason: 'cancelled' | 'timeout' | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -217,28 +215,32 @@ export const startLocalExecution = (request: ExecutionRequest): Execution => {
  * whatever it started outside its process group, and waits until they are gone: a new attempt
  * would share the job directory.
  */
-const stopOrphanTrainer = async (jobDir: string): Promise<void> => {
+const stopOrphanTrainer = async (jobDir: string, processes: ProcessControl): Promise<void> => {
+  const ours = processes.findByEnvironment('TRAINYARD_JOB_DIR', jobDir);
   let killed: number | undefined;
   try {
     const { pid } = JSON.parse(readFileSync(join(jobDir, 'run.json'), 'utf8')) as { pid?: number };
-    if (pid && readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINYARD_JOB_DIR=${jobDir}\u0000`)) {
-      process.kill(-pid, 'SIGKILL');
+    if (pid && ours.includes(pid)) {
+      processes.signalTree(pid, 'SIGKILL');
       killed = pid;
     }
   } catch {
-    // No run file, or the process is gone: nothing to kill.
+    // No run file: nothing recorded to kill as a tree.
   }
-  const strays = killProcessesWithEnv('TRAINYARD_JOB_DIR', jobDir);
-  for (const pid of [...(killed ? [killed] : []), ...strays]) {
-    for (let i = 0; i < 100 && processAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const pid of ours) if (pid !== killed) processes.signal(pid, 'SIGKILL');
+  for (const pid of ours) {
+    for (let i = 0; i < 100 && processes.isAlive(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 };
 
-/** Trainers as child processes of this server: stopped with it, restarted after a takeover. */
-export const localExecutor: TrainerExecutor = {
+/** Trainers as child processes of this server: stopped with it, restarted after a takeover. `processes` defaults to this platform's. */
+export const createLocalExecutor = (processes: ProcessControl = hostProcessControl): TrainerExecutor => ({
   kind: 'local',
   onTakeover: 'restart',
   onShutdown: 'stop',
-  start: startLocalExecution,
-  stopOrphan: stopOrphanTrainer,
-};
+  start: (request) => startLocalExecution(request, processes),
+  stopOrphan: (jobDir) => stopOrphanTrainer(jobDir, processes),
+});
+
+/** The local executor on this machine's process handling. */
+export const localExecutor: TrainerExecutor = createLocalExecutor();

@@ -14,8 +14,9 @@ import { failureLine, jobLogSize } from './job-logs';
 import { type JobStatus, jobStatusMove } from './job-state';
 import type { JobWorkspace } from './job-workspace';
 import type { TrainerExecutor } from './executor.port';
-import { processAlive } from './job-processes';
-import { type ExecutionOutcome, localExecutor } from './local-executor';
+import { createLocalExecutor, type ExecutionOutcome } from './local-executor';
+import { hostProcessControl } from './process-control';
+import type { ProcessControl } from './process-control.port';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
 import { trainerEnvironment } from './trainer-env';
@@ -48,6 +49,8 @@ export interface OrchestratorDeps extends CompletionPorts {
    * takeover and a server stop do what the job's executor says (onTakeover, onShutdown).
    */
   executors?: readonly TrainerExecutor[];
+  /** This machine's process handling (default: the platform's, process-control.ts): whether a holder on this host is gone, and the default local executor's. */
+  processes?: ProcessControl;
 }
 
 interface ClaimedJob {
@@ -92,7 +95,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const graceMs = deps.graceMs ?? 10_000;
   const sweepMs = deps.sweepMs ?? heartbeatMs;
-  const executors = new Map((deps.executors ?? [localExecutor]).map((executor) => [executor.kind, executor]));
+  const processes = deps.processes ?? hostProcessControl;
+  const executors = new Map((deps.executors ?? [createLocalExecutor(processes)]).map((executor) => [executor.kind, executor]));
   const executorKinds = [...executors.keys()];
   // Re-attaching after a takeover and detaching on shutdown come with the first scheduler
   // executor (Slurm); until then an executor that asks for them is refused, not half-served.
@@ -424,7 +428,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     const parts = holder.split(':'); // `${hostname}:${pid}:${random}`
     parts.pop();
     const pid = Number(parts.pop());
-    if (parts.join(':') !== hostname() || !Number.isInteger(pid) || pid <= 0 || processAlive(pid)) return false;
+    if (parts.join(':') !== hostname() || !Number.isInteger(pid) || pid <= 0 || processes.isAlive(pid)) return false;
     try {
       return (JSON.parse(readFileSync(join(deps.workspace.dirOf(jobId), 'run.json'), 'utf8')) as { owner?: string }).owner === holder;
     } catch {
