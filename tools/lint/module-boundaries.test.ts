@@ -64,14 +64,14 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
     expect(await boundaryErrors('libs/training/src/test-fixtures/probe.ts', code)).toEqual([]);
   });
 
-  it("keeps sync's two sides apart: the laptop's (sync) and the registry's (exchange) share only contracts", async () => {
-    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createRegistryExchangeService', 'exchange'))).toEqual([expect.stringMatching(/lib:sync/)]);
+  it("keeps sync's two sides apart: the laptop's (sync) and the shared server's (exchange) share only contracts", async () => {
+    expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createExchangeService', 'exchange'))).toEqual([expect.stringMatching(/lib:sync/)]);
     // (Refused as a cycle too: Nx's graph holds sync's test edge to exchange.)
     expect(await boundaryErrors('libs/exchange/src/probe.ts', probe('createSyncService', 'sync'))).toEqual([
       expect.stringMatching(/lib:exchange|Circular dependency between "exchange" and "sync"/),
     ]);
-    // sync's integration test runs the registry's side in process as the other end.
-    expect(await boundaryErrors('libs/sync/src/probe.int.test.ts', probe('createRegistryExchangeService', 'exchange'))).toEqual([]);
+    // sync's integration test runs the shared server's side in process as the other end.
+    expect(await boundaryErrors('libs/sync/src/probe.int.test.ts', probe('createExchangeService', 'exchange'))).toEqual([]);
     // A pushed bundle's lineage comes from datasets and training through a port (VersionLineage), not an import.
     expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createDatasetSnapshotService', 'datasets'))).toEqual([expect.stringMatching(/lib:sync/)]);
     expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createTrainingContext', 'training'))).toEqual([expect.stringMatching(/lib:sync/)]);

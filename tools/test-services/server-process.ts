@@ -31,8 +31,8 @@ export const startServerProcess = async (env: Record<string, string>, timeoutMs 
   const run = runCli(['serve'], { PORT: '0', ...env });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    // A local server prints its session token; a shared registry takes API tokens only (token '').
-    const listening = /Trainyard listening on (\S+)\n(?:Session token: (\S+)|Shared registry)/.exec(run.output());
+    // A local server prints its session token; a shared server takes API tokens only (token '').
+    const listening = /Trainyard listening on (\S+)\n(?:Session token: (\S+)|Shared server)/.exec(run.output());
     if (listening?.[1]) return { ...run, url: listening[1], token: listening[2] ?? '' };
     const ended = await Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 50))]);
     if (ended !== undefined) throw new Error(`server exited with ${String(ended)}:\n${run.output()}`);

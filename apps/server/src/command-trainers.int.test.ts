@@ -8,10 +8,10 @@ import { postgresUnavailableReason, type PostgresServer, startPostgresServer } f
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
-import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken } from './test-support/sync-fixtures';
+import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import { createServerToken } from './test-support/sync-fixtures';
 
-// Who may run a command trainer: through the real HTTP API, a shared registry (PostgreSQL) that
+// Who may run a command trainer: through the real HTTP API, a shared server (PostgreSQL) that
 // runs an orchestrator, a write API token, and the operator's allowlist.
 
 const skip = postgresUnavailableReason();
@@ -20,11 +20,11 @@ const allowed = [process.execPath, envDump];
 const laptop = useLocalTestServer({ TRAINYARD_DEMO_DATA: 'off' });
 
 let postgres: PostgresServer;
-let registry: SharedRegistry;
+let shared: SharedServer;
 let databaseUrl: string;
 let writer: TrainyardClient;
 
-const registryJobsDir = (): string => join(registry.dataDir, 'jobs');
+const serverJobsDir = (): string => join(shared.dataDir, 'jobs');
 
 const waitFor = (client: TrainyardClient, id: string, statuses: string[]) =>
   vi.waitFor(
@@ -36,18 +36,18 @@ const waitFor = (client: TrainyardClient, id: string, statuses: string[]) =>
     { timeout: 30_000, interval: 100 },
   );
 
-describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.skipIf(skip)(`command trainers on a shared server${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
     postgres = await startPostgresServer();
-    databaseUrl = await postgres.createDatabase('registry');
-    registry = await startSharedRegistry({
+    databaseUrl = await postgres.createDatabase('server');
+    shared = await startSharedServer({
       databaseUrl,
-      env: { TRAINYARD_ORCHESTRATOR: 'on', TRAINYARD_ALLOWED_COMMANDS: JSON.stringify([allowed]), AWS_SECRET_ACCESS_KEY: 'registry-aws-secret' },
+      env: { TRAINYARD_ORCHESTRATOR: 'on', TRAINYARD_ALLOWED_COMMANDS: JSON.stringify([allowed]), AWS_SECRET_ACCESS_KEY: 'shared-aws-secret' },
     });
-    writer = createTrainyardClient({ url: registry.url, token: (await createRegistryToken(databaseUrl, 'alice-laptop', 'write')).token });
+    writer = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'alice-laptop', 'write')).token });
   }, 120_000);
   afterAll(async () => {
-    await registry?.stop();
+    await shared?.stop();
     await postgres?.stop();
   });
 
@@ -68,14 +68,14 @@ describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipp
   it('accepts and runs a command of the allowlist, with a clean environment; built-in trainers stay allowed', async () => {
     const job = await writer.jobs.create.mutate({ name: 'allowed', trainer: { kind: 'command', command: allowed } });
     expect(await waitFor(writer, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
-    const env = JSON.parse(readFileSync(join(registryJobsDir(), job.id, 'env.json'), 'utf8')) as Record<string, string>;
+    const env = JSON.parse(readFileSync(join(serverJobsDir(), job.id, 'env.json'), 'utf8')) as Record<string, string>;
     expect(env['DATABASE_URL']).toBeUndefined();
     expect(env['AWS_SECRET_ACCESS_KEY']).toBeUndefined();
     const builtin = await writer.jobs.create.mutate({ name: 'builtin', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 1 } });
     expect(await waitFor(writer, builtin.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
   });
 
-  it('an orchestrator on a shared registry refuses to run a command trainer row that is not allowed (inserted behind the API)', async () => {
+  it('an orchestrator on a shared server refuses to run a command trainer row that is not allowed (inserted behind the API)', async () => {
     const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
     const id = '01a22000-0000-7000-8000-000000000017';
     try {
@@ -88,7 +88,7 @@ describe.skipIf(skip)(`command trainers on a shared registry${skip ? ` — skipp
     }
     const done = await waitFor(writer, id, ['failed', 'succeeded']);
     expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/^Refused to run this command trainer on a shared registry: .*allowlist/);
+    expect(done.error).toMatch(/^Refused to run this command trainer on a shared server: .*allowlist/);
     expect(() => execFileSync('test', ['-e', '/tmp/trainyard-should-not-exist-17'])).toThrow();
   });
 });

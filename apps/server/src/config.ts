@@ -74,7 +74,7 @@ const envSchema = z.object({
     .min(1)
     .max(7 * 86_400)
     .default(3_600),
-  /** Shared registry: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
+  /** Shared server: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
   TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
   TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
   /** Extra variables trainers receive from the server's environment: comma-separated names. */
@@ -136,7 +136,7 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
 
 export interface ServerConfig {
   /**
-   * local: one user's machine, loopback only, the session token. shared: a team registry
+   * local: one user's machine, loopback only, the session token. shared: a server a team shares
    * (DATABASE_URL, usually S3): API tokens only, any Host, no session token.
    */
   mode: 'local' | 'shared';
@@ -162,7 +162,7 @@ export interface ServerConfig {
   /** Command trainers API-token callers may run (TRAINYARD_ALLOWED_COMMANDS), exact argv. */
   allowedCommands: string[][];
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
-  /** Per-API-token request rate on a shared registry (token bucket per instance); null = no limit. */
+  /** Per-API-token request rate on a shared server (token bucket per instance); null = no limit. */
   rateLimit: { perSecond: number; burst: number } | null;
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
@@ -188,7 +188,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
   const dataDir = resolve(values.TRAINYARD_DATA_DIR);
   const mode = values.TRAINYARD_MODE ?? (values.DATABASE_URL ? 'shared' : 'local');
   if (mode === 'shared' && !values.DATABASE_URL) {
-    throw new ConfigError('Invalid configuration:\n  TRAINYARD_MODE: a shared registry needs DATABASE_URL (PostgreSQL)');
+    throw new ConfigError('Invalid configuration:\n  TRAINYARD_MODE: a shared server needs DATABASE_URL (PostgreSQL)');
   }
   return {
     mode,
@@ -202,7 +202,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     artifactStore: artifactStoreConfig(values, dataDir),
     gc: { graceMs: values.TRAINYARD_GC_GRACE_MINUTES * 60_000, intervalMs: values.TRAINYARD_GC_INTERVAL_MINUTES * 60_000 },
     orchestrator: {
-      // Local mode trains; a shared registry (DATABASE_URL) does not unless asked to.
+      // Local mode trains; a shared server (DATABASE_URL) does not unless asked to.
       enabled: (values.TRAINYARD_ORCHESTRATOR ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
       // Default: one concurrent job per 2 cores.
       concurrency: values.TRAINYARD_JOB_CONCURRENCY ?? Math.max(1, Math.floor(availableParallelism() / 2)),

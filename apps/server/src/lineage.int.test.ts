@@ -9,7 +9,7 @@ import { loadConfig } from './config';
 import { createServices, type Services } from './wiring';
 
 /**
- * The lineage graph spans four contexts (registry versions, training jobs, dataset snapshots,
+ * The lineage graph spans four contexts (model registry versions, training jobs, dataset snapshots,
  * artifacts), each asked for its own rows: tested on the services as the server wires them.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-lineage-'));

@@ -3,14 +3,14 @@ import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, type PostgresServer, startPostgresServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
-import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
+import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import { createServerToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
 
 const skip = postgresUnavailableReason();
 const laptop = useLocalTestServer({ TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' });
 
 let postgres: PostgresServer;
-let registry: SharedRegistry;
+let shared: SharedServer;
 let databaseUrl: string;
 const tokens: Record<'alice' | 'bob' | 'uploader' | 'batcher' | 'pusher' | 'poisoner', string> = {
   alice: '',
@@ -21,18 +21,18 @@ const tokens: Record<'alice' | 'bob' | 'uploader' | 'batcher' | 'pusher' | 'pois
   poisoner: '',
 };
 
-const health = (token: string) => fetch(`${registry.url}/trpc/system.health`, { headers: { authorization: `Bearer ${token}` } });
+const health = (token: string) => fetch(`${shared.url}/trpc/system.health`, { headers: { authorization: `Bearer ${token}` } });
 
-describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.skipIf(skip)(`shared server abuse limits${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
     postgres = await startPostgresServer();
     databaseUrl = await postgres.createDatabase('limits');
     // 5 requests/s sustained per token, bursts of 10.
-    registry = await startSharedRegistry({ databaseUrl, env: { TRAINYARD_RATE_LIMIT_PER_SECOND: '5', TRAINYARD_RATE_LIMIT_BURST: '10' } });
-    for (const name of Object.keys(tokens) as Array<keyof typeof tokens>) tokens[name] = (await createRegistryToken(databaseUrl, name, 'write')).token;
+    shared = await startSharedServer({ databaseUrl, env: { TRAINYARD_RATE_LIMIT_PER_SECOND: '5', TRAINYARD_RATE_LIMIT_BURST: '10' } });
+    for (const name of Object.keys(tokens) as Array<keyof typeof tokens>) tokens[name] = (await createServerToken(databaseUrl, name, 'write')).token;
   }, 120_000);
   afterAll(async () => {
-    await registry?.stop();
+    await shared?.stop();
     await postgres?.stop();
   });
 
@@ -55,7 +55,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
     // Blob uploads count too (these carry a wrong hash: the admitted ones answer 422).
     const puts = await Promise.all(
       Array.from({ length: 60 }, () =>
-        fetch(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, {
+        fetch(`${shared.url}/blobs/sha256/${'0'.repeat(64)}`, {
           method: 'PUT',
           headers: { authorization: `Bearer ${tokens.uploader}`, 'content-type': 'application/octet-stream' },
           body: 'x',
@@ -69,7 +69,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
 
   it('refuses a batch of 51 calls with 400 and says why; 50 are fine', async () => {
     const batch = (n: number) =>
-      fetch(`${registry.url}/trpc/${Array(n).fill('system.health').join(',')}?batch=1`, { headers: { authorization: `Bearer ${tokens.batcher}` } });
+      fetch(`${shared.url}/trpc/${Array(n).fill('system.health').join(',')}?batch=1`, { headers: { authorization: `Bearer ${tokens.batcher}` } });
     const tooMany = await batch(51);
     expect(tooMany.status).toBe(400);
     expect(await tooMany.json()).toEqual({ error: { message: 'A batch request may carry at most 50 calls; this one has 51. Send them in smaller batches.' } });
@@ -96,7 +96,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
       },
       origin: { registry: 'local', model: 'poisoned', version: 1 },
     };
-    const response = await fetch(`${registry.url}/trpc/sync.receiveVersion`, {
+    const response = await fetch(`${shared.url}/trpc/sync.receiveVersion`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.poisoner}`, 'content-type': 'application/json' },
       body: JSON.stringify({ json: { idempotencyKey: 'poison-attempt-1', bundle } }),
@@ -104,7 +104,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
     expect(response.status).toBe(400);
     const error = ((await response.json()) as { error: { json: { data: { zodIssues: Array<{ path: string[] }> } } } }).error.json;
     expect(error.data.zodIssues.map((issue) => issue.path)).toEqual([['bundle', 'lineage', 'trainingJob', 'hyperparameters', 'opt', 'lr', '0', 'constructor']]);
-    const reader = createTrainyardClient({ url: registry.url, token: tokens.poisoner });
+    const reader = createTrainyardClient({ url: shared.url, token: tokens.poisoner });
     expect((await reader.models.list.query({})).items.map((m) => m.name)).not.toContain('poisoned');
   });
 
@@ -117,7 +117,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
     } finally {
       await database.close();
     }
-    const reader = createTrainyardClient({ url: registry.url, token: tokens.poisoner });
+    const reader = createTrainyardClient({ url: shared.url, token: tokens.poisoner });
     const legacy = (await reader.models.list.query({})).items.find((m) => m.name === 'legacy');
     expect(legacy?.metadata).toEqual({ team: 'nlp' });
   });
@@ -125,7 +125,7 @@ describe.skipIf(skip)(`shared registry abuse limits${skip ? ` — skipped: ${ski
   it('completes a push of 30 blobs (16 PUTs in flight) under the limit by waiting as Retry-After says', async () => {
     const files = Array.from({ length: 30 }, (_, i) => ({ name: `shard-${i}.bin`, bytes: randomBlob(2_048) }));
     const version = await createVersionWithFiles(laptop.server, laptop.client, 'sharded', files);
-    await laptop.client.sync.addRemote.mutate({ name: 'team', url: registry.url, token: tokens.pusher });
+    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: tokens.pusher });
     const queued = await laptop.client.sync.push.mutate({ remote: 'team', model: 'sharded', ref: { version } });
     const pushed = await waitForEntry(laptop.client, queued.id, ['done', 'failed'], 90_000);
     // One attempt: the 429s were waited out inside it, not turned into a failed attempt.

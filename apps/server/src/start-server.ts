@@ -2,7 +2,6 @@ import { type ApiContext, createApiContext, type Principal } from '@trainyard/ap
 import { createApiTokenService } from '@trainyard/auth';
 import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
-import { warmPairPreparation } from '@trainyard/datasets';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { blobRoute } from './http/blob-route';
@@ -23,7 +22,7 @@ import { createServices, startBackground } from './wiring';
 export interface RunningServer {
   url: string;
   port: number;
-  /** The session token (local mode); empty for a shared registry, which takes API tokens only. */
+  /** The session token (local mode); empty for a shared server, which takes API tokens only. */
   token: string;
   close(): Promise<void>;
 }
@@ -63,7 +62,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       sessionCookie: sessionCookieName(port),
     });
     const contextFor = (request: import('node:http').IncomingMessage): ApiContext => createApiContext(services, principalOf(request), logger);
-    // Shared registry: each API token gets a token bucket; a batch costs one per call, an upload one.
+    // Shared server: each API token gets a token bucket; a batch costs one per call, an upload one.
     const limiter = shared && config.rateLimit ? createRateLimiter(config.rateLimit) : undefined;
     const admit: Admission | undefined =
       limiter &&
@@ -102,9 +101,6 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       cleanups.push(() => removeSessionFile(config.dataDir));
     }
     background.afterListen();
-    // The import worker loads in the background once the server is up (not during start-up,
-    // whose time people wait on), so an import finds it ready.
-    if (!shared) setTimeout(warmPairPreparation, 1_000).unref();
     return { url, port, token, close: closeAll };
   } catch (error) {
     await closeAll();

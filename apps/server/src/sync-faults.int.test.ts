@@ -16,8 +16,8 @@ import {
   type TcpProxy,
 } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
+import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import { createServerToken, createVersionWithFiles, randomBlob, waitForEntry } from './test-support/sync-fixtures';
 
 const skip = postgresUnavailableReason();
 const MiB = 1024 * 1024;
@@ -25,8 +25,8 @@ const MiB = 1024 * 1024;
 let postgres: PostgresServer;
 let s3: S3TestServer;
 let s3Proxy: TcpProxy;
-let s3Registry: SharedRegistry;
-let diskRegistry: SharedRegistry;
+let s3Server: SharedServer;
+let diskServer: SharedServer;
 let diskProxy: TcpProxy;
 let s3Token: string;
 let diskToken: string;
@@ -53,8 +53,8 @@ const waitUntil = (condition: () => boolean | Promise<boolean>, what: string, ti
     { timeout: timeoutMs, interval: 50 },
   );
 
-const blobOnRegistry = async (registry: SharedRegistry, token: string, hash: string): Promise<string> => {
-  const response = await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
+const blobOnServer = async (shared: SharedServer, token: string, hash: string): Promise<string> => {
+  const response = await fetch(`${shared.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${token}` } });
   return sha256Hex(Buffer.from(await response.arrayBuffer()));
 };
 
@@ -62,25 +62,25 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
   beforeAll(async () => {
     postgres = await startPostgresServer();
     s3 = await startS3Server();
-    // The registry reaches S3 through a proxy, and so do the presigned part URLs it hands out.
+    // The server reaches S3 through a proxy, and so do the presigned part URLs it hands out.
     s3Proxy = await startTcpProxy(Number(new URL(s3.endpoint).port));
-    const s3Db = await postgres.createDatabase('registry_s3');
-    s3Registry = await startSharedRegistry({ databaseUrl: s3Db, s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket } });
-    s3Token = (await createRegistryToken(s3Db, 'laptop', 'write')).token;
-    const diskDb = await postgres.createDatabase('registry_disk');
-    diskRegistry = await startSharedRegistry({ databaseUrl: diskDb });
-    diskToken = (await createRegistryToken(diskDb, 'laptop', 'write')).token;
-    diskProxy = await startTcpProxy(diskRegistry.port);
+    const s3Db = await postgres.createDatabase('shared_s3');
+    s3Server = await startSharedServer({ databaseUrl: s3Db, s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket } });
+    s3Token = (await createServerToken(s3Db, 'laptop', 'write')).token;
+    const diskDb = await postgres.createDatabase('shared_disk');
+    diskServer = await startSharedServer({ databaseUrl: diskDb });
+    diskToken = (await createServerToken(diskDb, 'laptop', 'write')).token;
+    diskProxy = await startTcpProxy(diskServer.port);
     laptopDir = mkdtempSync(join(tmpdir(), 'trainyard-laptop-'));
     await startLaptop();
-    await client.sync.addRemote.mutate({ name: 's3team', url: s3Registry.url, token: s3Token });
+    await client.sync.addRemote.mutate({ name: 's3team', url: s3Server.url, token: s3Token });
     await client.sync.addRemote.mutate({ name: 'diskteam', url: `http://127.0.0.1:${diskProxy.port}`, token: diskToken });
   }, 120_000);
   afterAll(async () => {
     laptop?.child.kill('SIGKILL');
     await laptop?.exited;
-    await s3Registry?.stop();
-    await diskRegistry?.stop();
+    await s3Server?.stop();
+    await diskServer?.stop();
     await s3Proxy?.close();
     await diskProxy?.close();
     await s3?.stop();
@@ -99,7 +99,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(done.attempts).toBeGreaterThanOrEqual(3);
     // Resumed, not restarted: far less than 3 × the blob went over the wire.
     expect(s3Proxy.uploadedBytes() - start).toBeLessThan(2.5 * bytes.length);
-    expect(await blobOnRegistry(s3Registry, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
+    expect(await blobOnServer(s3Server, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     expect(s3.pendingMultipartUploads()).toEqual([]);
     const keys = await s3.listKeys();
     expect(keys.filter((key) => key.endsWith(sha256Hex(bytes)))).toHaveLength(1);
@@ -129,20 +129,20 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
     // At least one 16 MiB part finished before the kill and was not sent again.
     expect(s3Proxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
-    expect(await blobOnRegistry(s3Registry, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
+    expect(await blobOnServer(s3Server, s3Token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     expect((await client.sync.get.query({ id: push.id })).remoteVersion).toBe(1);
     expect(s3.pendingMultipartUploads()).toEqual([]);
   }, 180_000);
 
   it('presigned part URLs that expire mid-push are refused by S3, and the next attempt gets fresh ones', async () => {
-    const db = await postgres.createDatabase('registry_expiring');
-    const expiring = await startSharedRegistry({
+    const db = await postgres.createDatabase('shared_expiring');
+    const expiring = await startSharedServer({
       databaseUrl: db,
       s3: { endpoint: `http://127.0.0.1:${s3Proxy.port}`, bucket: s3.bucket },
       env: { TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS: '1' },
     });
     try {
-      await client.sync.addRemote.mutate({ name: 'expiring', url: expiring.url, token: (await createRegistryToken(db, 'laptop', 'write')).token });
+      await client.sync.addRemote.mutate({ name: 'expiring', url: expiring.url, token: (await createServerToken(db, 'laptop', 'write')).token });
       const bytes = randomBlob(80 * MiB);
       const version = await createVersionWithFiles(laptop, client, 'expiring', [{ name: 'model.bin', bytes }]);
       // Hold the first four parts mid-body (their requests were authorised on arrival) until the
@@ -164,13 +164,13 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
       );
       expect(await client.sync.get.query({ id: push.id })).toMatchObject({ state: 'done', error: null });
       expect([...errors].join('\n')).toMatch(/HTTP 403; retrying with fresh part URLs/);
-      expect(await blobOnRegistry(expiring, (await createRegistryToken(db, 'reader', 'read')).token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
+      expect(await blobOnServer(expiring, (await createServerToken(db, 'reader', 'read')).token, sha256Hex(bytes))).toBe(sha256Hex(bytes));
     } finally {
       await expiring.stop();
     }
   }, 180_000);
 
-  it('registry restarted mid-push (parts on its disk): the push resumes and completes', async () => {
+  it('server restarted mid-push (parts on its disk): the push resumes and completes', async () => {
     const bytes = randomBlob(80 * MiB);
     const version = await createVersionWithFiles(laptop, client, 'restarted', [
       { name: 'model.bin', bytes },
@@ -180,20 +180,20 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     diskProxy.stallAt(start + 66 * MiB);
     const push = await client.sync.push.mutate({ remote: 'diskteam', model: 'restarted', ref: { version } });
     await waitUntil(() => diskProxy.stalled(), 'the upload to stall');
-    await diskRegistry.restart();
+    await diskServer.restart();
     const resumedFrom = diskProxy.uploadedBytes();
     diskProxy.unstall();
     expect(await waitForEntry(client, push.id, ['done', 'failed'], 120_000)).toMatchObject({ state: 'done' });
     expect(diskProxy.uploadedBytes() - resumedFrom).toBeLessThanOrEqual(bytes.length - 16 * MiB + MiB);
-    expect(await blobOnRegistry(diskRegistry, diskToken, sha256Hex(bytes))).toBe(sha256Hex(bytes));
+    expect(await blobOnServer(diskServer, diskToken, sha256Hex(bytes))).toBe(sha256Hex(bytes));
   }, 180_000);
 
-  it('clients that hang up before their part is read do not take the registry down', async () => {
-    const writer = createTrainyardClient({ url: diskRegistry.url, token: diskToken });
+  it('clients that hang up before their part is read do not take the server down', async () => {
+    const writer = createTrainyardClient({ url: diskServer.url, token: diskToken });
     const plan = await writer.sync.startUpload.mutate({ sha256: sha256Hex(Buffer.from('never sent')), size: 20 * MiB });
-    const { hostname, port } = new URL(diskRegistry.url);
+    const { hostname, port } = new URL(diskServer.url);
     for (let attempt = 0; attempt < 20; attempt++) {
-      // Headers and a few bytes of a 16 MiB part, then the connection is gone while the registry
+      // Headers and a few bytes of a 16 MiB part, then the connection is gone while the server
       // is still looking the session up.
       await new Promise<void>((resolve) => {
         const socket = connect(Number(port), hostname, () => {
@@ -211,7 +211,7 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
     expect((await writer.sync.missingBlobs.mutate({ hashes: [] })).missing).toEqual([]);
   });
 
-  it('offline: a push while the registry is unreachable waits in the outbox, retries with backoff, and completes when it is back', async () => {
+  it('offline: a push while the server is unreachable waits in the outbox, retries with backoff, and completes when it is back', async () => {
     const version = await createVersionWithFiles(laptop, client, 'offline', [{ name: 'weights', bytes: randomBlob(MiB) }]);
     diskProxy.pause();
     const push = await client.sync.push.mutate({ remote: 'diskteam', model: 'offline', ref: { version } });

@@ -4,8 +4,8 @@ import { sha256Hex } from '@trainyard/core';
 import { freePort, postgresUnavailableReason, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
-import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken, createVersionWithFiles, randomBlob, revokeRegistryToken, waitForEntry } from './test-support/sync-fixtures';
+import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import { createServerToken, createVersionWithFiles, randomBlob, revokeServerToken, waitForEntry } from './test-support/sync-fixtures';
 
 const skip = postgresUnavailableReason();
 const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
@@ -14,27 +14,27 @@ const teammate = useLocalTestServer(fastRetry);
 
 let postgres: PostgresServer;
 let s3: S3TestServer;
-let registry: SharedRegistry;
+let shared: SharedServer;
 let tokens: { write: string; read: string; revoked: string };
-let registryAdmin: TrainyardClient;
+let serverAdmin: TrainyardClient;
 
-describe.skipIf(skip)(`push and pull between a laptop and a shared registry (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.skipIf(skip)(`push and pull between a laptop and a shared server (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
     postgres = await startPostgresServer();
     s3 = await startS3Server();
-    const databaseUrl = await postgres.createDatabase('registry');
-    registry = await startSharedRegistry({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
-    const revoked = await createRegistryToken(databaseUrl, 'old laptop', 'write');
-    await revokeRegistryToken(databaseUrl, revoked.id);
+    const databaseUrl = await postgres.createDatabase('server');
+    shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
+    const revoked = await createServerToken(databaseUrl, 'old laptop', 'write');
+    await revokeServerToken(databaseUrl, revoked.id);
     tokens = {
-      write: (await createRegistryToken(databaseUrl, 'laptop', 'write')).token,
-      read: (await createRegistryToken(databaseUrl, 'teammate', 'read')).token,
+      write: (await createServerToken(databaseUrl, 'laptop', 'write')).token,
+      read: (await createServerToken(databaseUrl, 'teammate', 'read')).token,
       revoked: revoked.token,
     };
-    registryAdmin = createTrainyardClient({ url: registry.url, token: (await createRegistryToken(databaseUrl, 'admin', 'admin')).token });
+    serverAdmin = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'admin', 'admin')).token });
   }, 120_000);
   afterAll(async () => {
-    await registry?.stop();
+    await shared?.stop();
     await s3?.stop();
     await postgres?.stop();
   });
@@ -42,7 +42,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
   it('refuses the session token and wrong or revoked tokens in shared mode; a read token cannot push', async () => {
     const status = async (token: string) =>
       (
-        await fetch(`${registry.url}/trpc/models.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, {
+        await fetch(`${shared.url}/trpc/models.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`, {
           headers: { authorization: `Bearer ${token}` },
         })
       ).status;
@@ -50,10 +50,10 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     expect(await status('tyd_not-a-real-token-at-all')).toBe(401);
     expect(await status(tokens.revoked)).toBe(401);
     expect(await status(tokens.read)).toBe(200);
-    const readOnly = createTrainyardClient({ url: registry.url, token: tokens.read });
+    const readOnly = createTrainyardClient({ url: shared.url, token: tokens.read });
     await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
-    await expect(registryAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared registry mode/);
-    const blobPut = await fetch(`${registry.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, {
+    await expect(serverAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared server mode/);
+    const blobPut = await fetch(`${shared.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' },
       body: 'x',
@@ -70,7 +70,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     ];
     const version = await createVersionWithFiles(laptop.server, laptop.client, 'detector', files, { val_accuracy: 0.93 });
     await laptop.client.models.setAlias.mutate({ model: 'detector', alias: 'champion', version });
-    await laptop.client.sync.addRemote.mutate({ name: 'team', url: registry.url, token: tokens.write });
+    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: tokens.write });
 
     const queued = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { alias: 'champion' } });
     const pushed = await waitForEntry(laptop.client, queued.id, ['done', 'failed']);
@@ -82,12 +82,12 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
       localVersion: version,
     });
 
-    const remoteVersion = await registryAdmin.models.getVersion.query({ model: 'detector', ref: { version: 1 } });
+    const remoteVersion = await serverAdmin.models.getVersion.query({ model: 'detector', ref: { version: 1 } });
     expect(remoteVersion.metrics).toEqual({ val_accuracy: 0.93 });
     expect(remoteVersion.artifactIds).toHaveLength(3);
     expect(remoteVersion.provenance).toMatchObject({ pushedFrom: { model: 'detector', version } });
     const served = Buffer.from(
-      await (await fetch(`${registry.url}/blobs/sha256/${sha256Hex(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
+      await (await fetch(`${shared.url}/blobs/sha256/${sha256Hex(large)}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
     );
     expect(sha256Hex(served)).toBe(sha256Hex(large));
 
@@ -95,22 +95,22 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const objects = await s3.listKeys();
     expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
     expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(
-      files.map((f) => `registry/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort(),
+      files.map((f) => `shared/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort(),
     );
 
     const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
     expect(again).toMatchObject({ id: queued.id, state: 'done' });
-    // The same version through another remote name for the same registry: still one version there.
-    await laptop.client.sync.addRemote.mutate({ name: 'team-again', url: registry.url, token: tokens.write });
+    // The same version through another remote name for the same server: still one version there.
+    await laptop.client.sync.addRemote.mutate({ name: 'team-again', url: shared.url, token: tokens.write });
     const viaOtherName = await laptop.client.sync.push.mutate({ remote: 'team-again', model: 'detector', ref: { version } });
     expect(await waitForEntry(laptop.client, viaOtherName.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
     expect(await laptop.client.sync.get.query({ id: viaOtherName.id })).toMatchObject({ remoteVersion: 1 });
-    const direct = await createTrainyardClient({ url: registry.url, token: tokens.write }).sync.receiveVersion.mutate({
+    const direct = await createTrainyardClient({ url: shared.url, token: tokens.write }).sync.receiveVersion.mutate({
       idempotencyKey: `version:${(await laptop.client.models.getVersion.query({ model: 'detector', ref: { version } })).id}`,
-      bundle: await registryAdmin.sync.describeVersion.query({ model: 'detector', ref: { version: 1 } }),
+      bundle: await serverAdmin.sync.describeVersion.query({ model: 'detector', ref: { version: 1 } }),
     });
     expect(direct).toEqual({ model: 'detector', version: 1, created: false });
-    expect((await registryAdmin.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
+    expect((await serverAdmin.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
     expect((await laptop.client.sync.listRemotes.query()).find((r) => r.name === 'team')?.links).toEqual([
       { model: 'detector', localVersion: version, remoteVersion: 1, direction: 'push' },
     ]);
@@ -120,7 +120,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     // The teammate already has two local versions of a model with the same name.
     await createVersionWithFiles(teammate.server, teammate.client, 'detector', [{ name: 'a', bytes: randomBlob(100) }]);
     await createVersionWithFiles(teammate.server, teammate.client, 'detector', [{ name: 'b', bytes: randomBlob(100) }]);
-    await teammate.client.sync.addRemote.mutate({ name: 'team', url: registry.url, token: tokens.read });
+    await teammate.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: tokens.read });
     const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
     expect(await waitForEntry(teammate.client, pull.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
     const entry = await teammate.client.sync.get.query({ id: pull.id });
@@ -145,7 +145,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const version = await createVersionWithFiles(laptop.server, laptop.client, 'tampered', [{ name: 'weights', bytes }]);
     const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'tampered', ref: { version } });
     expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
-    await flipByteInBucket(`registry/sha256/${sha256Hex(bytes).slice(0, 2)}/${sha256Hex(bytes)}`);
+    await flipByteInBucket(`shared/sha256/${sha256Hex(bytes).slice(0, 2)}/${sha256Hex(bytes)}`);
 
     const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'tampered', ref: { version: 1 } });
     const failed = await waitForEntry(teammate.client, pull.id, ['done', 'failed']);
@@ -154,10 +154,10 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
   }, 60_000);
 
   it('parts with the wrong bytes are refused at completion, leave nothing under the hash, never replace a verified blob; a completion cut short is verified on retry', async () => {
-    const writer = createTrainyardClient({ url: registry.url, token: tokens.write });
+    const writer = createTrainyardClient({ url: shared.url, token: tokens.write });
     const bytes = randomBlob(20 * 1024 * 1024);
     const hash = sha256Hex(bytes);
-    const key = `registry/sha256/${hash.slice(0, 2)}/${hash}`;
+    const key = `shared/sha256/${hash.slice(0, 2)}/${hash}`;
     const sendParts = async (sessionParts: Array<{ number: number; url: string | null }>, partSize: number, body: Buffer) =>
       Promise.all(
         sessionParts.map(async (part) => {
@@ -184,7 +184,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     await writer.sync.completeUpload.mutate({ sessionId: first.sessionId ?? '', parts: firstParts });
     await writer.sync.completeUpload.mutate({ sessionId: second.sessionId ?? '', parts: secondParts });
     const served = Buffer.from(
-      await (await fetch(`${registry.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
+      await (await fetch(`${shared.url}/blobs/sha256/${hash}`, { headers: { authorization: `Bearer ${tokens.read}` } })).arrayBuffer(),
     );
     expect(sha256Hex(served)).toBe(hash);
     expect((await writer.sync.missingBlobs.mutate({ hashes: [hash] })).missing).toEqual([]);
@@ -195,7 +195,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     const cut = await writer.sync.startUpload.mutate({ sha256: sha256Hex(other), size: other.length });
     const cutParts = await sendParts(cut.parts, cut.partSize, other);
     await completeInBucket(
-      `registry/sha256/${sha256Hex(other).slice(0, 2)}/${sha256Hex(other)}`,
+      `shared/sha256/${sha256Hex(other).slice(0, 2)}/${sha256Hex(other)}`,
       new URL(cut.parts[0]?.url ?? '').searchParams.get('uploadId') ?? '',
       cutParts,
     );
@@ -204,7 +204,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
     expect((await writer.sync.missingBlobs.mutate({ hashes: [sha256Hex(other)] })).missing).toEqual([]);
   }, 60_000);
 
-  it('refuses remotes on link-local/metadata addresses and registries that redirect', async () => {
+  it('refuses remotes on link-local/metadata addresses and servers that redirect', async () => {
     await expect(laptop.client.sync.addRemote.mutate({ name: 'metadata', url: 'http://169.254.169.254/latest', token: tokens.write })).rejects.toThrow(
       /169\.254\.169\.254/,
     );
@@ -228,7 +228,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared registry (Pos
       ['wrong', 'tyd_this-token-was-never-issued-0000'],
       ['revoked', tokens.revoked],
     ] as const) {
-      await laptop.client.sync.addRemote.mutate({ name, url: registry.url, token });
+      await laptop.client.sync.addRemote.mutate({ name, url: shared.url, token });
       const push = await laptop.client.sync.push.mutate({ remote: name, model: 'detector', ref: { version: 1 } });
       expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({
         state: 'failed',

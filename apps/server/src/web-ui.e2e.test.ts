@@ -13,8 +13,8 @@ import {
 import { syntheticPairs } from '@trainyard/trainers';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SharedRegistry, startSharedRegistry } from './test-support/shared-registry';
-import { createRegistryToken } from './test-support/sync-fixtures';
+import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import { createServerToken } from './test-support/sync-fixtures';
 
 const skip = chromiumUnavailableReason();
 const noPostgres = postgresUnavailableReason();
@@ -27,7 +27,7 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
   let page: Page;
   let dataDir: string;
   let postgres: PostgresServer | undefined;
-  let registry: SharedRegistry | undefined;
+  let shared: SharedServer | undefined;
   const pageErrors: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -45,7 +45,7 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     await browser?.close();
     server?.child.kill('SIGTERM');
     await server?.exited;
-    await registry?.stop();
+    await shared?.stop();
     await postgres?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -188,14 +188,14 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     `adds a remote and pushes the version with progress in the outbox${noPostgres ? ` — skipped: ${noPostgres}` : ''}`,
     async () => {
       postgres = await startPostgresServer();
-      const databaseUrl = await postgres.createDatabase('web_registry');
-      registry = await startSharedRegistry({ databaseUrl });
-      const { token } = await createRegistryToken(databaseUrl, 'web-ui', 'write');
+      const databaseUrl = await postgres.createDatabase('web_shared');
+      shared = await startSharedServer({ databaseUrl });
+      const { token } = await createServerToken(databaseUrl, 'web-ui', 'write');
       await page.getByRole('link', { name: 'Sync' }).click();
       await page.getByText('No remotes').waitFor();
       const remoteForm = page.getByRole('form', { name: 'Add remote' });
       await remoteForm.getByLabel('Name').fill('team');
-      await remoteForm.getByLabel('URL').fill(registry.url);
+      await remoteForm.getByLabel('URL').fill(shared.url);
       await remoteForm.getByLabel('API token').fill(token);
       await remoteForm.getByRole('button', { name: 'Add remote' }).click();
       const transfer = page.getByRole('form', { name: 'Push or pull a version' });

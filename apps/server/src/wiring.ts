@@ -14,13 +14,13 @@ import {
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
 import type { Database } from '@trainyard/db';
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
-import { createRegistryExchangeService } from '@trainyard/exchange';
+import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
 import { createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
-import { createRemoteRegistryFactory } from './sync/remote-registry.client';
+import { createRemoteServerFactory } from './sync/remote-server.client';
 import { TRAINYARD_VERSION } from './version';
 
 export const createBlobStore = async (config: ArtifactStoreConfig): Promise<BlobStore> =>
@@ -28,7 +28,7 @@ export const createBlobStore = async (config: ArtifactStoreConfig): Promise<Blob
 
 /**
  * Where resumable uploads from other machines land: S3 multipart, or part files next to the
- * blobs. It writes to the store itself, not through the index: the registry records each
+ * blobs. It writes to the store itself, not through the index: the server records each
  * completed upload in the index once it is verified (IndexedBlobStore.storeExclusively).
  */
 const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promise<MultipartTarget> => {
@@ -100,14 +100,14 @@ export const createServices = async (config: ServerConfig, database: Database, l
     graceMs: config.orchestrator.graceMs,
   });
 
-  const exchange = createRegistryExchangeService({
+  const exchange = createExchangeService({
     database,
     blobs,
     uploads: await createUploadTarget(config, store),
     artifacts,
     models,
     versions,
-    registryUrl: publicUrl,
+    serverUrl: publicUrl,
   });
   const sync = createSyncService({
     database,
@@ -118,7 +118,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     // What a pushed version's bundle says about how it was made, from the contexts that own it.
     lineage: { snapshots, jobs },
     secrets: createFileRemoteSecrets(join(config.dataDir, 'remotes.json')),
-    connect: createRemoteRegistryFactory(),
+    connect: createRemoteServerFactory(),
     origin: `trainyard://${hostname()}/${config.dataDir}`,
     baseBackoffMs: config.sync.retryBaseMs,
     maxBackoffMs: config.sync.retryMaxMs,
@@ -156,7 +156,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
 
 /**
  * Starts what runs beside the API: start-up sweeps, the orchestrator (unless off), the outbox
- * worker (a user's own machine only: a shared registry is the other end), the schedule of blob
+ * worker (a user's own machine only: a shared server is the other end), the schedule of blob
  * garbage collection and abandoned-upload sweeps; after listening, the demo dataset.
  */
 export const startBackground = async (services: Services, config: ServerConfig, logger: Logger): Promise<BackgroundWork> => {

@@ -2,7 +2,7 @@ import type { HealthOutput, TokenScope } from '@trainyard/contracts';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/datasets';
 import type { LineageService, ModelRegistryService, ModelVersionService } from '@trainyard/registry';
-import type { RegistryExchangeService } from '@trainyard/exchange';
+import type { ExchangeService } from '@trainyard/exchange';
 import type { SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
@@ -39,22 +39,22 @@ export interface ApiServices {
   scoring: ScoringService;
   /** This machine's remotes and outbox. */
   sync: SyncService;
-  /** The shared-registry side of sync (blob negotiation, uploads, received versions). */
-  exchange: RegistryExchangeService;
+  /** The shared-server side of sync (blob negotiation, uploads, received versions). */
+  exchange: ExchangeService;
 }
 
 /** Who is calling: `local` with the session token, `token:<name>` with an API token. */
 export interface Principal {
   actor: string;
   scope: TokenScope;
-  /** The API token's id (shared registry): what per-token rate limits are keyed by. */
+  /** The API token's id (shared server): what per-token rate limits are keyed by. */
   tokenId?: string;
 }
 
 export interface ApiContext {
   services: ApiServices;
   logger: Logger;
-  /** Who is calling, recorded on registry events: `local` for the desktop session. */
+  /** Who is calling, recorded on model registry events: `local` for the desktop session. */
   actor: string;
   /** What the caller's token allows; checked per procedure (queries read, mutations write). */
   scope: TokenScope;

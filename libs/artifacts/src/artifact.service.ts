@@ -21,7 +21,7 @@ const toOutput = (row: ArtifactRow): ArtifactOutput => ({
 
 /**
  * Whether the job or version an artifact is registered against exists. Their owners (training,
- * registry) sit above this lib, so they answer through this port (docs/architecture.md,
+ * model registry) sit above this lib, so they answer through this port (docs/architecture.md,
  * "Contexts and their tables").
  */
 export interface ArtifactOwners {

@@ -49,7 +49,7 @@ export interface BlobStore {
   read(sha256: string, range?: ByteRange): Promise<Readable>;
   /**
    * The bytes of one range, NOT verified — for sending to a receiver that verifies the whole
-   * blob itself (a sync push: the registry reads every upload back through SHA-256), so each
+   * blob itself (a sync push: the shared server reads every upload back through SHA-256), so each
    * part is read once, and only the parts still to send.
    */
   readRangeUnverified(sha256: string, range: ByteRange): Promise<Readable>;

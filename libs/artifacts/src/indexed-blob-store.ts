@@ -18,7 +18,7 @@ export interface IndexedBlobStore extends BlobStore {
    * For a blob that reaches the store by another way (a completed multipart upload): runs
    * `write` — which must leave exactly the blob's verified bytes under its hash, or throw — and
    * records the blob, unless it is already recorded ('present': `write` is not run). Writes of
-   * one hash through this store run one at a time (in this process; a registry is one), so a
+   * one hash through this store run one at a time (in this process; a shared server is one), so a
    * write never lands over a blob another one has just verified. `write` must go to the
    * underlying store, not through this one (it would wait for itself).
    */
@@ -52,7 +52,7 @@ const keyedSerializer = () => {
 };
 
 /**
- * Keeps a `StoredBlob` row per blob written or deleted through this store, so a registry
+ * Keeps a `StoredBlob` row per blob written or deleted through this store, so a shared server
  * can negotiate 1 000 hashes without 1 000 HEAD requests to S3. Writes record after the
  * store succeeded and deletes forget before the store deletes, so the index never claims a
  * blob the store lacks because of our own operations. A blob stored before the index existed

@@ -29,7 +29,7 @@ const errorName = (error: unknown): string | undefined => (error as { name?: str
 /**
  * Clients upload parts straight to S3 through presigned URLs, into a multipart upload at the
  * blob's content address. On completion the server reads the object back through SHA-256; a
- * mismatch deletes it. The object is not a stored blob until then: the registry counts a blob
+ * mismatch deletes it. The object is not a stored blob until then: the server counts a blob
  * as present only once its index row is written after this check (IndexedBlobStore), and it
  * runs completions one at a time per hash, never over a blob already verified. (An earlier
  * design completed into a staging key and copied after verifying: the copy and the delete cost

@@ -18,7 +18,7 @@ const TOKEN_PREFIX = 'tyd_';
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
- * API tokens of a shared registry: 32 random bytes, shown once at creation, stored only as
+ * API tokens of a shared server: 32 random bytes, shown once at creation, stored only as
  * their SHA-256 (a fast hash is right here: the token has 256 bits of entropy, nothing to
  * brute-force). Scopes: read < write < admin.
  */

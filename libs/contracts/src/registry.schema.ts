@@ -146,7 +146,7 @@ export const versionOutput = z.object({
   datasetSnapshotId: z.string().nullable(),
   parentVersion: z.object({ model: z.string(), version: z.number() }).nullable(),
   artifactIds: z.array(z.string()),
-  /** Set on versions pushed here or pulled from elsewhere: origin registry, snapshot manifest, job. */
+  /** Set on versions pushed here or pulled from elsewhere: origin server, snapshot manifest, job. */
   provenance: storedJson(),
   createdAt: z.date(),
 });

@@ -29,7 +29,7 @@ export const pullInput = z.strictObject({ remote: remoteName, model: modelName, 
 export const syncStatusInput = z.strictObject({ limit: z.number().int().min(1).max(200).default(50) });
 export const outboxIdInput = z.strictObject({ id: z.uuid() });
 
-/** Everything a registry needs to recreate a version elsewhere, except the blob bytes. */
+/** Everything a shared server needs to recreate a version elsewhere, except the blob bytes. */
 export const versionBundle = z.strictObject({
   model: z.strictObject({ name: modelName, description: z.string().max(LIMITS.descriptionLength), tags, metadata }),
   version: z.strictObject({
@@ -70,7 +70,7 @@ export const versionBundle = z.strictObject({
       .nullable(),
     parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).nullable(),
   }),
-  /** Where the version was made (registry URL or "local") and its number there. */
+  /** Where the version was made (a shared server's URL, or "local"; the field keeps its wire name) and its number there. */
   origin: z.strictObject({ registry: z.string().max(2_048), model: modelName, version: z.number().int().min(1) }),
 });
 export type VersionBundle = z.infer<typeof versionBundle>;
@@ -93,8 +93,8 @@ export const receiveVersionInput = z.strictObject({ idempotencyKey: z.string().m
 export const describeVersionInput = z.strictObject({ model: modelName, ref: versionRef });
 
 /**
- * `sync.startUpload` / `sync.resumeUpload`: how to send one blob to a registry in parts, or that
- * it is already there. The registry makes it (libs/exchange); a laptop's push follows it (libs/sync).
+ * `sync.startUpload` / `sync.resumeUpload`: how to send one blob to a shared server in parts, or that
+ * it is already there. The server makes it (libs/exchange); a laptop's push follows it (libs/sync).
  */
 export const uploadPlanOutput = z.object({
   sha256: z.string(),
@@ -102,7 +102,7 @@ export const uploadPlanOutput = z.object({
   present: z.boolean(),
   sessionId: z.string().nullable(),
   partSize: z.number(),
-  /** Per part: an absolute presigned URL (S3) or null for `PUT /uploads/<session>/<part>` on the registry. */
+  /** Per part: an absolute presigned URL (S3) or null for `PUT /uploads/<session>/<part>` on the server. */
   parts: z.array(z.object({ number: z.number(), url: z.string().nullable() })),
 });
 export type UploadPlan = z.infer<typeof uploadPlanOutput>;
@@ -141,14 +141,14 @@ export const remoteOutput = z.object({
   name: z.string(),
   url: z.string(),
   createdAt: z.date(),
-  /** Local version ↔ remote version, as numbered by each registry. */
+  /** Local version ↔ remote version, as numbered on each side. */
   links: z.array(z.object({ model: z.string(), localVersion: z.number(), remoteVersion: z.number(), direction: z.string() })),
 });
 export type RemoteOutput = z.infer<typeof remoteOutput>;
 export const remotesOutput = z.array(remoteOutput);
 export const removedRemoteOutput = z.object({ removed: z.string() });
 
-// Outputs of the shared registry's side.
+// Outputs of the shared server's side.
 
 export const missingBlobsOutput = z.object({ missing: z.array(z.string()) });
 export const completedUploadOutput = z.object({ sha256: z.string() });

@@ -37,7 +37,7 @@ export const ERROR_CODES: Readonly<Record<DomainErrorCode, ErrorCodeMapping>> = 
   INTEGRITY: { trpc: 'UNPROCESSABLE_CONTENT', httpStatus: 422, retryable: false },
   UNAUTHENTICATED: { trpc: 'UNAUTHORIZED', httpStatus: 401, retryable: false },
   FORBIDDEN: { trpc: 'FORBIDDEN', httpStatus: 403, retryable: false },
-  // A size limit (the registry's, or a proxy's in front of it) can be raised: the outbox keeps
+  // A size limit (the server's, or a proxy's in front of it) can be raised: the outbox keeps
   // trying with backoff, as it always has.
   PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', httpStatus: 413, retryable: true },
   UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', httpStatus: 503, retryable: true },

@@ -1,1 +1,1 @@
-export * from './registry-exchange.service';
+export * from './exchange.service';

@@ -5,19 +5,19 @@ import type { Database } from '@trainyard/db';
 import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 
 /**
- * Versions crossing a shared registry: a pushed bundle registered exactly once per idempotency
+ * Versions crossing a shared server: a pushed bundle registered exactly once per idempotency
  * key (`ReceivedPush`), and a stored version described for a puller. Models and versions are the
- * registry's, artifact records the artifacts lib's; this module keeps only the received-push record.
+ * model registry's, artifact records the artifacts lib's; this module keeps only the received-push record.
  */
 export const createReceivedVersions = (deps: {
   database: Database;
   artifacts: Pick<ArtifactService, 'listOfVersions' | 'insertForVersion'>;
   models: ModelRegistryService;
   versions: ModelVersionService;
-  /** Blobs of `hashes` this registry does not hold (verified) yet. */
+  /** Blobs of `hashes` this server does not hold (verified) yet. */
   missingBlobs(hashes: readonly string[]): Promise<string[]>;
-  /** This registry's public URL: the origin a described version names. */
-  registryUrl: () => string;
+  /** This server's public URL: the origin a described version names. */
+  serverUrl: () => string;
 }) => {
   const { prisma } = deps.database;
 
@@ -66,7 +66,7 @@ export const createReceivedVersions = (deps: {
       return {
         ...bundledVersion(record, version, artifacts),
         lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
-        origin: { registry: deps.registryUrl(), model: version.model, version: version.version },
+        origin: { registry: deps.serverUrl(), model: version.model, version: version.version },
       };
     },
   };

@@ -11,7 +11,7 @@ const MAX_PARTS = 10_000;
 export const partSizeFor = (size: number): number => Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
 
 /**
- * Blobs arriving at a shared registry: which ones it lacks, and resumable uploads of the rest
+ * Blobs arriving at a shared server: which ones it lacks, and resumable uploads of the rest
  * (`UploadSession` rows), each verified against its hash before it exists in the store.
  */
 export const createUploadSessions = (deps: { database: Database; blobs: IndexedBlobStore; uploads: MultipartTarget }) => {
@@ -63,7 +63,7 @@ export const createUploadSessions = (deps: { database: Database; blobs: IndexedB
 
     /** Filesystem target: one part streamed to this server. */
     async receivePart(sessionId: string, partNumber: number, body: NodeJS.ReadableStream): Promise<string> {
-      if (!deps.uploads.receivePart) throw new DomainError('FAILED_PRECONDITION', 'This registry takes parts through presigned URLs');
+      if (!deps.uploads.receivePart) throw new DomainError('FAILED_PRECONDITION', 'This server takes parts through presigned URLs');
       return deps.uploads.receivePart(await session(sessionId), partNumber, body as import('node:stream').Readable);
     },
 

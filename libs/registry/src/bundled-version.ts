@@ -16,7 +16,7 @@ export interface BundleArtifactSource {
 
 /**
  * A model, one of its versions and the version's artifacts as a version bundle's `model`,
- * `version` and `artifacts` parts: the same whether a laptop pushes the version or a registry
+ * `version` and `artifacts` parts: the same whether a laptop pushes the version or a shared server
  * describes it for a pull. (The lineage comes from the contexts that made the version.)
  */
 export const bundledVersion = (
@@ -43,7 +43,7 @@ export const bundledVersion = (
 });
 
 /**
- * Registers a version made elsewhere (pushed to this registry, or pulled from one) from a
+ * Registers a version made elsewhere (pushed to this server, or pulled from a shared server) from a
  * bundle's model and version parts: the model first unless it exists (a concurrent
  * registration of it is fine too), then the version with `extras.provenance`. What other
  * contexts keep about the version — its artifact records, the sync link — is written by

@@ -9,7 +9,7 @@ export interface VersionNumber {
 
 /**
  * The model and number of each of `ids` that still exists (in no particular order): other
- * contexts keep version ids — sync's local ↔ remote links, a registry's received pushes — and
+ * contexts keep version ids — sync's local ↔ remote links, a shared server's received pushes — and
  * answer with numbers.
  */
 export const versionNumbers = async (database: Database, ids: readonly string[]): Promise<VersionNumber[]> => {

@@ -1,5 +1,5 @@
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
-import type { RemoteSecrets } from './remote-registry.port';
+import type { RemoteSecrets } from './remote-server.port';
 
 /** Tokens of remotes in one JSON file, written privately (0600) and atomically. */
 export const createFileRemoteSecrets = (path: string): RemoteSecrets => {

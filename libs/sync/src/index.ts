@@ -1,5 +1,5 @@
 export * from './file-remote-secrets';
 export * from './remote-address';
-export type * from './remote-registry.port';
+export type * from './remote-server.port';
 export * from './sync.service';
 export type { VersionLineage } from './version-bundle';

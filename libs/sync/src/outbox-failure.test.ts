@@ -43,7 +43,7 @@ describe('backoff', () => {
 describe('what a failed attempt leaves in the entry', () => {
   it('fails a permanent error, re-queues a retryable one after the backoff, and keeps the message for people', () => {
     expect(afterFailure(new DomainError('FORBIDDEN', 'token revoked'), 1, backoff)).toEqual({ state: 'failed', retryInMs: 1_000, message: 'token revoked' });
-    expect(afterFailure(new DomainError('UNAVAILABLE', 'registry down'), 3, backoff)).toEqual({ state: 'pending', retryInMs: 4_000, message: 'registry down' });
+    expect(afterFailure(new DomainError('UNAVAILABLE', 'server down'), 3, backoff)).toEqual({ state: 'pending', retryInMs: 4_000, message: 'server down' });
     expect(afterFailure(new Error('socket hang up'), 2, backoff)).toEqual({ state: 'pending', retryInMs: 2_000, message: 'socket hang up' });
     expect(afterFailure(new Error('x'.repeat(5_000)), 1, backoff).message).toHaveLength(2_000);
   });

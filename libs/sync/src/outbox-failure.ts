@@ -8,7 +8,7 @@ import { isDomainError, isRetryable } from '@trainyard/core';
  */
 export const isPermanent = (error: unknown): boolean => isDomainError(error) && !isRetryable(error.code);
 
-/** The registry refused a version because blobs it needs are gone: FAILED_PRECONDITION with a non-empty `details.missing`. */
+/** The server refused a version because blobs it needs are gone: FAILED_PRECONDITION with a non-empty `details.missing`. */
 export const isMissingBlobs = (error: unknown): boolean =>
   isDomainError(error) && error.code === 'FAILED_PRECONDITION' && Array.isArray(error.details['missing']) && error.details['missing'].length > 0;
 

@@ -3,11 +3,11 @@ import type { Logger } from '@trainyard/core';
 import type { Outbox, OutboxEntryOutput, OutboxWork } from './outbox';
 import { afterFailure, type Backoff } from './outbox-failure';
 import { createProgressWriter, type ProgressUpdate } from './progress-writer';
-import type { RemoteRegistry } from './remote-registry.port';
+import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
 
 /** Carries out one entry's transfer (push or pull) with the remote and records it done; throws to fail the attempt. */
-export type OutboxTransfer = (work: OutboxWork, remote: RemoteRegistry, report: (bytes: number, update?: ProgressUpdate) => Promise<void>) => Promise<void>;
+export type OutboxTransfer = (work: OutboxWork, remote: RemoteServer, report: (bytes: number, update?: ProgressUpdate) => Promise<void>) => Promise<void>;
 
 /**
  * The outbox worker: carries entries out one at a time, oldest due first, until none is due;
@@ -18,7 +18,7 @@ export type OutboxTransfer = (work: OutboxWork, remote: RemoteRegistry, report: 
 export const createOutboxWorker = (deps: {
   outbox: Outbox;
   /** A client for the entry's remote (fails when its token is gone or its address is unsafe). */
-  connect: (remote: RemoteRecord) => Promise<RemoteRegistry>;
+  connect: (remote: RemoteRecord) => Promise<RemoteServer>;
   transfer: OutboxTransfer;
   backoff: Backoff;
   pollMs: number;
@@ -89,7 +89,7 @@ export const createOutboxWorker = (deps: {
   return {
     wake,
 
-    /** False until started, and after stop: a shared registry never starts one (it is the other end). */
+    /** False until started, and after stop: a shared server never starts one (it is the other end). */
     get started(): boolean {
       return !stopped;
     },

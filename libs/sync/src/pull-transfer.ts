@@ -3,7 +3,7 @@ import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import pLimit from 'p-limit';
-import type { RemoteRegistry } from './remote-registry.port';
+import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
 import type { VersionLinks } from './version-links';
 
@@ -13,7 +13,7 @@ export interface PullDeps {
   versions: ModelVersionService;
   artifacts: Pick<ArtifactService, 'insertForVersion'>;
   links: VersionLinks;
-  remote: RemoteRegistry;
+  remote: RemoteServer;
   remoteRow: RemoteRecord;
   report(bytes: number, total?: number): Promise<void>;
 }
@@ -27,7 +27,7 @@ const counting = (report: (bytes: number) => void): Transform =>
   });
 
 /**
- * Downloads a registry's version into this machine: every blob is verified against its hash
+ * Downloads a shared server's version into this machine: every blob is verified against its hash
  * as it is stored (a tampered blob is refused), then the version is registered locally with
  * its origin; the local↔remote link makes a repeated pull a no-op.
  */
@@ -61,7 +61,7 @@ export const pullVersion = async (
           pending += bytes;
         });
         source.on('error', (error) => meter.destroy(error));
-        // The store may not read `meter` at once (it checks the index first): a registry that
+        // The store may not read `meter` at once (it checks the index first): a server that
         // drops the connection then must fail this pull, not crash the process. put() still
         // fails: reading a destroyed stream rejects.
         meter.on('error', () => undefined);

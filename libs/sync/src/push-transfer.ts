@@ -5,12 +5,12 @@ import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
 import type { ProgressUpdate } from './progress-writer';
-import type { RemoteRegistry } from './remote-registry.port';
+import type { RemoteServer } from './remote-server.port';
 import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
 export const SMALL_BLOB_BYTES = 16 * 1024 * 1024;
-// Small blobs go 16 at a time: each is a round trip through the registry to S3, so latency,
+// Small blobs go 16 at a time: each is a round trip through the server to S3, so latency,
 // not bandwidth, bounds them (`aws s3 sync` keeps 10 requests in flight; 8 at a time here took
 // 1.42–1.49× its time, 16 took 1.25×).
 const SMALL_BLOB_CONCURRENCY = 16;
@@ -22,14 +22,14 @@ export interface PushProgress {
 }
 
 export interface PushContext {
-  remote: RemoteRegistry;
+  remote: RemoteServer;
   blobs: BlobStore;
   progress: PushProgress;
   /** Persists progress; `bytes` more are on the remote (counted again from zero at every attempt). */
   report(bytes: number, progress: PushProgress): Promise<void>;
 }
 
-/** One part's bytes, read by range from the local store; the registry verifies the whole blob. */
+/** One part's bytes, read by range from the local store; the server verifies the whole blob. */
 const readPart = async (context: PushContext, sha256: string, start: number, length: number): Promise<Buffer> => {
   const bytes = await buffer(await context.blobs.readRangeUnverified(sha256, { start, end: start + length - 1 }));
   if (bytes.length !== length) throw new DomainError('INTEGRITY', `The local copy of blob ${sha256} is shorter than its recorded size; it cannot be pushed`);
@@ -41,7 +41,7 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
   let plan: UploadPlan | undefined;
   if (saved) {
     plan = await context.remote.resumeUpload(saved.sessionId).catch((error: unknown) => {
-      // The registry forgot the session (expired or completed by an earlier attempt): start over.
+      // The server forgot the session (expired or completed by an earlier attempt): start over.
       if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
       throw error;
     });
@@ -87,7 +87,7 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
   await context.report(0, context.progress);
 };
 
-/** Sends the blobs the registry lacks (found in one round trip); returns how many were sent. */
+/** Sends the blobs the server lacks (found in one round trip); returns how many were sent. */
 export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Promise<{ uploaded: number; skippedBytes: number }> => {
   const sizes = new Map(bundle.artifacts.map((a) => [a.sha256, a.size]));
   const missing = new Set(await context.remote.missingBlobs([...sizes.keys()]));
@@ -108,15 +108,15 @@ export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Pr
 };
 
 /**
- * Pushes a local version: builds its bundle, sends the blobs the registry lacks (resuming from
+ * Pushes a local version: builds its bundle, sends the blobs the server lacks (resuming from
  * `saved`), and registers the version there. Keyed by the version itself, not by the outbox
- * entry: the same version reaching the same registry by any route (another remote name, a
- * second entry) registers once. Returns the local version's id and the registry's answer.
+ * entry: the same version reaching the same server by any route (another remote name, a
+ * second entry) registers once. Returns the local version's id and the server's answer.
  */
 export const pushVersion = async (
   deps: VersionBundleDeps & { blobs: BlobStore },
   work: { model: string; ref: VersionRef; saved: PushProgress },
-  remote: RemoteRegistry,
+  remote: RemoteServer,
   report: (bytes: number, update?: ProgressUpdate) => Promise<void>,
 ): Promise<{ versionId: string; result: { model: string; version: number; created: boolean } }> => {
   const { bundle, versionId } = await buildVersionBundle(deps, work.model, work.ref);
@@ -125,7 +125,7 @@ export const pushVersion = async (
   await pushBlobs(context, bundle);
   const versionKey = `version:${versionId}`;
   const result = await remote.receiveVersion(versionKey, bundle).catch(async (error: unknown) => {
-    // The registry may have collected blobs of a push that paused longer than its GC grace
+    // The server may have collected blobs of a push that paused longer than its GC grace
     // period (it says which, in details.missing): negotiate again, send them, register once more.
     if (!isMissingBlobs(error)) throw error;
     await pushBlobs(context, bundle);

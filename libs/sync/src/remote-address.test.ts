@@ -59,7 +59,7 @@ describe('remote address policy', () => {
     await expect(assertSafeRemoteUrl('http://169.254.169.254/', resolver)).rejects.toThrow(/link-local\/metadata/);
     await expect(assertSafeRemoteUrl('http://[fe80::1]:4777/', resolver)).rejects.toThrow(/fe80::1/);
     await expect(assertSafeRemoteUrl('file:///etc/passwd', resolver)).rejects.toThrow(/Only http and https/);
-    await expect(assertSafeRemoteUrl('https://user:pw@registry.example/', resolver)).rejects.toThrow(/not in the URL/);
-    await expect(assertSafeRemoteUrl('https://registry.example/', resolver)).resolves.toBeInstanceOf(URL);
+    await expect(assertSafeRemoteUrl('https://user:pw@server.example/', resolver)).rejects.toThrow(/not in the URL/);
+    await expect(assertSafeRemoteUrl('https://server.example/', resolver)).resolves.toBeInstanceOf(URL);
   });
 });

@@ -3,10 +3,10 @@ import { DomainError } from '@trainyard/core';
 import ipaddr from 'ipaddr.js';
 
 /**
- * Address ranges a registry URL (or a presigned URL a registry hands out) may never reach:
+ * Address ranges a remote URL (or a presigned URL a shared server hands out) may never reach:
  * link-local (incl. the cloud metadata service 169.254.169.254 and fd00:ec2::254),
  * unspecified, multicast, broadcast and reserved space. Loopback and private LAN addresses
- * stay allowed: a user may run a registry on this machine or on their network on purpose.
+ * stay allowed: a user may run a shared server on this machine or on their network on purpose.
  */
 const FORBIDDEN_RANGES = new Set(['linkLocal', 'unspecified', 'multicast', 'broadcast', 'reserved', 'carrierGradeNat']);
 const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100.100.200']);

@@ -3,7 +3,7 @@ import { DomainError, newId, notFound } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
 import { assertSafeRemoteUrl, type HostResolver, systemResolver } from './remote-address';
-import type { RemoteRegistry, RemoteRegistryFactory, RemoteSecrets } from './remote-registry.port';
+import type { RemoteServer, RemoteServerFactory, RemoteSecrets } from './remote-server.port';
 
 /** A remote as callers see it, with its version links: its contract is `remoteOutput` in libs/contracts. */
 export type { RemoteOutput };
@@ -16,7 +16,7 @@ export interface RemoteRecord {
 }
 
 /**
- * The registries this machine syncs with (`SyncRemote`): added with a token (kept in
+ * The shared servers this machine syncs with (`SyncRemote`): added with a token (kept in
  * RemoteSecrets, never in the database), listed with their version links, removed; and
  * connected to, re-checking the address every time (a name may resolve elsewhere tomorrow).
  */
@@ -24,7 +24,7 @@ export const createRemotes = (deps: {
   database: Database;
   versions: Pick<ModelVersionService, 'numbersOf'>;
   secrets: RemoteSecrets;
-  connect: RemoteRegistryFactory;
+  connect: RemoteServerFactory;
   resolver?: HostResolver;
 }) => {
   const { prisma } = deps.database;
@@ -73,7 +73,7 @@ export const createRemotes = (deps: {
     },
 
     /** A client for the remote, with its stored token; refuses an address that is not (or no longer) safe. */
-    async connect(remote: RemoteRecord): Promise<RemoteRegistry> {
+    async connect(remote: RemoteRecord): Promise<RemoteServer> {
       const token = await deps.secrets.get(remote.id);
       if (!token) throw new DomainError('FAILED_PRECONDITION', `No token stored for remote ${remote.name}; add it again`);
       await assertSafeRemoteUrl(remote.url, resolver);

@@ -7,16 +7,16 @@ import { createArtifactService, createFsBlobStore, createFsMultipartTarget, with
 import { createVersionInput, registerArtifactInput } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
-import { createRegistryExchangeService, type RegistryExchangeService } from '@trainyard/exchange';
+import { createExchangeService, type ExchangeService } from '@trainyard/exchange';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRemoteSecrets } from './file-remote-secrets';
-import type { RemoteRegistry } from './remote-registry.port';
+import type { RemoteServer } from './remote-server.port';
 import { createSyncService, type OutboxEntryOutput, type SyncService } from './sync.service';
 
 /**
- * libs/sync against real parts: two PGlite databases (a laptop and a shared registry), real
- * blob stores, registry and artifact services, and libs/exchange as the other end, called in
+ * libs/sync against real parts: two PGlite databases (a laptop and a shared server), real
+ * blob stores, model registry and artifact services, and libs/exchange as the other end, called in
  * process (the HTTP client and routes are tested in apps/server/src/sync.int.test.ts).
  */
 
@@ -34,16 +34,16 @@ const contextOf = async (database: Database, root: string) => {
   return { database, store, blobs, artifacts, models, versions };
 };
 
-/** The registry's exchange as a RemoteRegistry, without HTTP; `faults` replace calls to simulate a registry's answers. */
-const inProcess = (exchange: RegistryExchangeService, registryBlobs: Awaited<ReturnType<typeof contextOf>>['blobs'], faults: Partial<RemoteRegistry> = {}) => {
+/** The shared server's exchange as a RemoteServer, without HTTP; `faults` replace calls to simulate the server's answers. */
+const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<typeof contextOf>>['blobs'], faults: Partial<RemoteServer> = {}) => {
   const calls = { missingBlobs: 0, receiveVersion: 0 };
-  const remote: RemoteRegistry = {
+  const remote: RemoteServer = {
     async missingBlobs(hashes) {
       calls.missingBlobs += 1;
       return (await exchange.missingBlobs(hashes)).missing;
     },
     async putBlob(sha256, _size, body) {
-      await registryBlobs.put(await body(), { expectedSha256: sha256 });
+      await serverBlobs.put(await body(), { expectedSha256: sha256 });
     },
     startUpload: (sha256, size) => exchange.startUpload(sha256, size),
     resumeUpload: (sessionId) => exchange.resumeUpload(sessionId),
@@ -56,7 +56,7 @@ const inProcess = (exchange: RegistryExchangeService, registryBlobs: Awaited<Ret
       return exchange.receiveVersion(key, bundle, 'token:laptop');
     },
     describeVersion: (model, ref) => exchange.describeVersion(model, ref),
-    downloadBlob: (sha256) => registryBlobs.read(sha256),
+    downloadBlob: (sha256) => serverBlobs.read(sha256),
     ...faults,
   };
   return { remote, calls };
@@ -64,32 +64,32 @@ const inProcess = (exchange: RegistryExchangeService, registryBlobs: Awaited<Ret
 
 let root: string;
 let laptop: Awaited<ReturnType<typeof contextOf>>;
-let registry: Awaited<ReturnType<typeof contextOf>>;
-let exchange: RegistryExchangeService;
+let server: Awaited<ReturnType<typeof contextOf>>;
+let exchange: ExchangeService;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trainyard-sync-'));
   laptop = await contextOf(await createTestDatabase(), join(root, 'laptop'));
-  registry = await contextOf(await createTestDatabase(), join(root, 'registry'));
-  exchange = createRegistryExchangeService({
-    database: registry.database,
-    blobs: registry.blobs,
-    uploads: createFsMultipartTarget(join(root, 'registry', 'uploads'), registry.store),
-    artifacts: registry.artifacts,
-    models: registry.models,
-    versions: registry.versions,
-    registryUrl: () => 'https://registry.test',
+  server = await contextOf(await createTestDatabase(), join(root, 'server'));
+  exchange = createExchangeService({
+    database: server.database,
+    blobs: server.blobs,
+    uploads: createFsMultipartTarget(join(root, 'server', 'uploads'), server.store),
+    artifacts: server.artifacts,
+    models: server.models,
+    versions: server.versions,
+    serverUrl: () => 'https://server.test',
   });
 });
 
 afterAll(async () => {
   await laptop?.database.close();
-  await registry?.database.close();
+  await server?.database.close();
   await rm(root, { recursive: true, force: true });
 });
 
 /** A sync service on the laptop whose remotes all reach `remote`; names resolve to a LAN address. */
-const syncWith = (remote: RemoteRegistry, secretsFile = join(root, `remotes-${Math.random()}.json`)): SyncService =>
+const syncWith = (remote: RemoteServer, secretsFile = join(root, `remotes-${Math.random()}.json`)): SyncService =>
   createSyncService({
     database: laptop.database,
     blobs: laptop.blobs,
@@ -126,9 +126,9 @@ const codeOf = (error: unknown): string | undefined => (isDomainError(error) ? e
 describe('remotes', () => {
   it('adds a remote with its token kept in the secrets file (not the database), refuses a second of the same name, lists and removes it', async () => {
     const file = join(root, 'crud-remotes.json');
-    const sync = syncWith(inProcess(exchange, registry.blobs).remote, file);
-    const added = await sync.addRemote({ name: 'crud', url: 'https://registry.test/', token: 'a-token-of-sixteen+' });
-    expect(added).toMatchObject({ name: 'crud', url: 'https://registry.test', links: [] });
+    const sync = syncWith(inProcess(exchange, server.blobs).remote, file);
+    const added = await sync.addRemote({ name: 'crud', url: 'https://server.test/', token: 'a-token-of-sixteen+' });
+    expect(added).toMatchObject({ name: 'crud', url: 'https://server.test', links: [] });
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ [added.id]: 'a-token-of-sixteen+' });
     expect(await codeOf(await sync.addRemote({ name: 'crud', url: 'https://other.test', token: 'a-token-of-sixteen+' }).catch((e: unknown) => e))).toBe(
       'CONFLICT',
@@ -145,7 +145,7 @@ describe('remotes', () => {
       ...{ database: laptop.database, blobs: laptop.blobs, models: laptop.models, versions: laptop.versions, artifacts: laptop.artifacts },
       lineage: { snapshots: { manifestOf: async () => null }, jobs: { configurationOf: async () => null } },
       secrets: createFileRemoteSecrets(join(root, 'unsafe.json')),
-      connect: () => inProcess(exchange, registry.blobs).remote,
+      connect: () => inProcess(exchange, server.blobs).remote,
       origin: 'o',
       resolver: async () => ['169.254.169.254'],
     });
@@ -156,17 +156,17 @@ describe('remotes', () => {
 });
 
 describe('the outbox and its worker', () => {
-  it('queues nothing while the worker is not started (a shared registry is the other end of sync)', async () => {
-    const sync = syncWith(inProcess(exchange, registry.blobs).remote);
-    await sync.addRemote({ name: 'idle', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+  it('queues nothing while the worker is not started (a shared server is the other end of sync)', async () => {
+    const sync = syncWith(inProcess(exchange, server.blobs).remote);
+    await sync.addRemote({ name: 'idle', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     const { model } = await localVersion('idle');
     expect(codeOf(await sync.push('idle', model, { version: 1 }).catch((e: unknown) => e))).toBe('FAILED_PRECONDITION');
   });
 
   it('pushes a version with its artifacts, links it, answers a repeated push and a pull of it with the same version', async () => {
-    const { remote, calls } = inProcess(exchange, registry.blobs);
+    const { remote, calls } = inProcess(exchange, server.blobs);
     const sync = syncWith(remote);
-    await sync.addRemote({ name: 'main', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+    await sync.addRemote({ name: 'main', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const { model, sha256 } = await localVersion('weights one');
@@ -180,7 +180,7 @@ describe('the outbox and its worker', () => {
       expect(described.artifacts).toEqual([
         { name: 'model.bin', type: 'model', mediaType: 'application/octet-stream', sha256, size: 11, metadata: { layers: 2 } },
       ]);
-      expect((await buffer(await registry.blobs.read(sha256))).toString()).toBe('weights one');
+      expect((await buffer(await server.blobs.read(sha256))).toString()).toBe('weights one');
       expect((await sync.listRemotes()).find((r) => r.name === 'main')?.links).toContainEqual({ model, localVersion: 1, remoteVersion: 1, direction: 'push' });
 
       // The same version again: the entry is done and stays so; nothing is sent.
@@ -198,34 +198,34 @@ describe('the outbox and its worker', () => {
 
   it('pulls a version it does not have: blobs verified into the local store, model and version registered with their origin', async () => {
     const model = `sync-lib-pulled-${++modelCount}`;
-    await registry.models.register({ name: model, description: 'made on the registry', tags: [], metadata: {} }, 'token:ci');
-    const { sha256 } = await registry.blobs.put(Readable.from([Buffer.from('registry weights')]));
-    const artifact = await registry.artifacts.register(registerArtifactInput.parse({ sha256, name: 'w.bin', type: 'model' }));
-    await registry.versions.create(createVersionInput.parse({ model, artifactIds: [artifact.id] }), 'token:ci');
+    await server.models.register({ name: model, description: 'made on the server', tags: [], metadata: {} }, 'token:ci');
+    const { sha256 } = await server.blobs.put(Readable.from([Buffer.from('server weights')]));
+    const artifact = await server.artifacts.register(registerArtifactInput.parse({ sha256, name: 'w.bin', type: 'model' }));
+    await server.versions.create(createVersionInput.parse({ model, artifactIds: [artifact.id] }), 'token:ci');
 
-    const sync = syncWith(inProcess(exchange, registry.blobs).remote);
-    await sync.addRemote({ name: 'pull', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+    const sync = syncWith(inProcess(exchange, server.blobs).remote);
+    await sync.addRemote({ name: 'pull', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const done = await settled(sync, (await sync.pull('pull', model, { alias: 'latest' })).id);
       expect(done).toMatchObject({ state: 'done', localVersion: 1, remoteVersion: 1 });
       const local = await laptop.versions.get(model, { version: 1 });
-      expect(local.provenance).toMatchObject({ pulledFrom: { remote: 'pull', url: 'https://registry.test', model, version: 1 } });
-      expect(await laptop.artifacts.listOfVersions([local.id])).toMatchObject([{ name: 'w.bin', sha256, size: 16 }]);
-      expect((await buffer(await laptop.blobs.read(sha256))).toString()).toBe('registry weights');
+      expect(local.provenance).toMatchObject({ pulledFrom: { remote: 'pull', url: 'https://server.test', model, version: 1 } });
+      expect(await laptop.artifacts.listOfVersions([local.id])).toMatchObject([{ name: 'w.bin', sha256, size: 'server weights'.length }]);
+      expect((await buffer(await laptop.blobs.read(sha256))).toString()).toBe('server weights');
     } finally {
       await sync.stop();
     }
   });
 
   it('fails an entry at once on an error code a retry cannot fix, and says why', async () => {
-    const { remote } = inProcess(exchange, registry.blobs, {
+    const { remote } = inProcess(exchange, server.blobs, {
       receiveVersion: async () => {
         throw new DomainError('FORBIDDEN', 'This token may not push (read scope)');
       },
     });
     const sync = syncWith(remote);
-    await sync.addRemote({ name: 'forbidden', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+    await sync.addRemote({ name: 'forbidden', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const { model } = await localVersion('forbidden');
@@ -242,13 +242,13 @@ describe('the outbox and its worker', () => {
   });
 
   it('keeps an entry pending with backoff on a retryable error, whatever its message says; it can then be cancelled', async () => {
-    const { remote } = inProcess(exchange, registry.blobs, {
+    const { remote } = inProcess(exchange, server.blobs, {
       receiveVersion: async () => {
         throw new DomainError('UNAVAILABLE', 'Forbidden: not found (a proxy page)');
       },
     });
     const sync = syncWith(remote);
-    await sync.addRemote({ name: 'flaky', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+    await sync.addRemote({ name: 'flaky', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const { model } = await localVersion('flaky');
@@ -267,10 +267,10 @@ describe('the outbox and its worker', () => {
     }
   });
 
-  it('sends the blobs again when the registry says (details.missing) it no longer has them, then registers the version', async () => {
+  it('sends the blobs again when the server says (details.missing) it no longer has them, then registers the version', async () => {
     let refusals = 0;
-    const base = inProcess(exchange, registry.blobs);
-    const { remote } = inProcess(exchange, registry.blobs, {
+    const base = inProcess(exchange, server.blobs);
+    const { remote } = inProcess(exchange, server.blobs, {
       missingBlobs: base.remote.missingBlobs,
       receiveVersion: async (key, bundle) => {
         if (refusals++ === 0) throw new DomainError('FAILED_PRECONDITION', 'blobs gone', { missing: [bundle.artifacts[0]?.sha256] });
@@ -278,7 +278,7 @@ describe('the outbox and its worker', () => {
       },
     });
     const sync = syncWith(remote);
-    await sync.addRemote({ name: 'gc', url: 'https://registry.test', token: 'a-token-of-sixteen+' });
+    await sync.addRemote({ name: 'gc', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const { model } = await localVersion('collected meanwhile');

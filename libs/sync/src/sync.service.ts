@@ -8,7 +8,7 @@ import { createOutboxWorker, type OutboxTransfer } from './outbox-worker';
 import { pullVersion } from './pull-transfer';
 import { pushVersion } from './push-transfer';
 import type { HostResolver } from './remote-address';
-import type { RemoteRegistryFactory, RemoteSecrets } from './remote-registry.port';
+import type { RemoteServerFactory, RemoteSecrets } from './remote-server.port';
 import { createRemotes, type RemoteOutput } from './remotes';
 import type { VersionLineage } from './version-bundle';
 import { createVersionLinks } from './version-links';
@@ -26,7 +26,7 @@ export interface SyncOptions {
   /** The snapshot manifest and job configuration a pushed version carries (datasets' and training's services). */
   lineage: VersionLineage;
   secrets: RemoteSecrets;
-  connect: RemoteRegistryFactory;
+  connect: RemoteServerFactory;
   /** How this machine names itself as a version's origin. */
   origin: string;
   resolver?: HostResolver;
@@ -76,9 +76,9 @@ export const createSyncService = (options: SyncOptions) => {
   });
 
   const enqueue = async (direction: OutboxDirection, remoteName: string, model: string, ref: VersionRef): Promise<OutboxEntryOutput> => {
-    // A shared registry is the other end of sync; an entry queued there would never run.
+    // A shared server is the other end of sync; an entry queued there would never run.
     if (!worker.started)
-      throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared registry mode); run ${direction} on a local Trainyard`);
+      throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared server mode); run ${direction} on a local Trainyard`);
     const remote = await remotes.byName(remoteName);
     let localVersion: number | null = null;
     let key: string;

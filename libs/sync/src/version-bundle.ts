@@ -24,7 +24,7 @@ export interface VersionBundleDeps {
   origin: string;
 }
 
-/** Everything about a local version a registry needs, except the bytes of its blobs. */
+/** Everything about a local version a shared server needs, except the bytes of its blobs. */
 export const buildVersionBundle = async (deps: VersionBundleDeps, model: string, ref: VersionRef): Promise<{ bundle: VersionBundle; versionId: string }> => {
   const version = await deps.versions.get(model, ref);
   const record = await deps.models.get(model);

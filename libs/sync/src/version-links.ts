@@ -4,7 +4,7 @@ import type { Database, SqlQueryable } from '@trainyard/db';
 /**
  * Which local version is which version on a remote (`RemoteVersionLink`): written when a push or
  * pull completes, so a repeated pull is a no-op and the remotes listing shows both numbers.
- * Version ids only: their numbers and models are the registry's (`versions.numbersOf`).
+ * Version ids only: their numbers and models are the model registry's (`versions.numbersOf`).
  */
 export const createVersionLinks = (database: Database) => {
   const { prisma } = database;

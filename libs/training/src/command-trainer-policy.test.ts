@@ -29,8 +29,8 @@ describe('command trainer policy', () => {
     expect(runRefusal(shared, { kind: 'builtin', name: 'example' })).toBeUndefined();
   });
 
-  it('on a shared registry, refuses to run a queued command that is not allowed, whoever queued it', () => {
-    expect(runRefusal(shared, { kind: 'command', command: ['/bin/sh', '-c', 'env'] })).toMatch(/^Refused to run this command trainer on a shared registry/);
+  it('on a shared server, refuses to run a queued command that is not allowed, whoever queued it', () => {
+    expect(runRefusal(shared, { kind: 'command', command: ['/bin/sh', '-c', 'env'] })).toMatch(/^Refused to run this command trainer on a shared server/);
     expect(commandRefusal(shared, { kind: 'command', command: ['/bin/sh'] }, 'local')).toMatch(/allowlist/);
     expect(runRefusal(shared, { kind: 'command', command: allowed[0] as string[] })).toBeUndefined();
   });

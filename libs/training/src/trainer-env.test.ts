@@ -20,7 +20,7 @@ const server = {
   PYTHONPATH: '/home/alice/lib',
   // Secrets and server settings: never passed on.
   TRAINYARD_TOKEN: 'session-token-session-token-session-token',
-  DATABASE_URL: 'postgresql://registry:secret@db/registry',
+  DATABASE_URL: 'postgresql://trainyard:secret@db/trainyard',
   AWS_ACCESS_KEY_ID: 'AKIA…',
   AWS_SECRET_ACCESS_KEY: 'secret',
   AWS_SESSION_TOKEN: 'session',

@@ -29,7 +29,7 @@ const GRACE_MS = 500;
 
 const SECRETS = {
   TRAINYARD_TOKEN: 'session-token-that-trainers-must-never-see-0123456789',
-  DATABASE_URL: 'postgresql://registry:hunter2@db.internal/registry',
+  DATABASE_URL: 'postgresql://trainyard:hunter2@db.internal/trainyard',
   AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE',
   AWS_SECRET_ACCESS_KEY: 'aws-secret-that-trainers-must-never-see',
   NODE_OPTIONS: '--max-old-space-size=64',

@@ -56,7 +56,7 @@ const connectionFailure = (error: unknown): string | undefined => {
 };
 
 const AUTH_HINT =
-  'Use the session token printed by `trainyard serve` (it is also in <data dir>/session.json), or for a shared registry a token from `trainyard tokens create`.';
+  'Use the session token printed by `trainyard serve` (it is also in <data dir>/session.json), or for a shared server a token from `trainyard tokens create`.';
 
 /** Turns any failure of a server call into one clear message and an exit code. */
 export const explainError = (error: unknown, serverUrl: string | undefined): CliError => {

@@ -93,7 +93,7 @@ describe('a freshly trained model: long texts score, the version used is named, 
     });
   });
 
-  it('registry not-found messages are plain', async () => {
+  it('model registry not-found messages are plain', async () => {
     await t.client.models.register.mutate({ name: 'no-versions' });
     const cases: Array<[() => Promise<unknown>, string]> = [
       [() => t.client.models.getVersion.query({ model: 'nope', ref: { alias: 'latest' } }), 'Model nope not found'],

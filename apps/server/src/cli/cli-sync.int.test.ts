@@ -1,14 +1,14 @@
 import { runCli, postgresUnavailableReason, type PostgresServer, startPostgresServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
-import { type SharedRegistry, startSharedRegistry } from '../test-support/shared-registry';
+import { type SharedServer, startSharedServer } from '../test-support/shared-server';
 import { createVersionWithFiles, randomBlob } from '../test-support/sync-fixtures';
 import { EXIT } from './exit-codes';
 
 const skip = postgresUnavailableReason();
 const laptop = useLocalTestServer();
 let postgres: PostgresServer;
-let registry: SharedRegistry;
+let shared: SharedServer;
 let databaseUrl: string;
 
 const trainyard = async (args: string[], env: Record<string, string> = {}) => {
@@ -19,15 +19,15 @@ const trainyard = async (args: string[], env: Record<string, string> = {}) => {
 describe.skipIf(skip)(`CLI: tokens, remotes, push and pull${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
     postgres = await startPostgresServer();
-    databaseUrl = await postgres.createDatabase('cli_registry');
-    registry = await startSharedRegistry({ databaseUrl });
+    databaseUrl = await postgres.createDatabase('cli_shared');
+    shared = await startSharedServer({ databaseUrl });
   }, 120_000);
   afterAll(async () => {
-    await registry?.stop();
+    await shared?.stop();
     await postgres?.stop();
   });
 
-  it('tokens are made on the registry, shown once; remote add → push → pull report the version mapping', async () => {
+  it('tokens are made on the shared server, shown once; remote add → push → pull report the version mapping', async () => {
     const created = await trainyard(['tokens', 'create', '--name', 'ci-laptop', '--scope', 'write', '--json'], { DATABASE_URL: databaseUrl });
     expect(created.code).toBe(EXIT.OK);
     const { token } = JSON.parse(created.output.slice(created.output.indexOf('{'))) as { token: string };
@@ -38,10 +38,10 @@ describe.skipIf(skip)(`CLI: tokens, remotes, push and pull${skip ? ` — skipped
 
     const noDb = await trainyard(['tokens', 'list']);
     expect(noDb.code).toBe(EXIT.USAGE);
-    expect(noDb.output).toMatch(/API tokens belong to a shared registry/);
+    expect(noDb.output).toMatch(/API tokens belong to a shared server/);
 
     await createVersionWithFiles(laptop.server, laptop.client, 'cli-model', [{ name: 'model.bin', bytes: randomBlob(20 * 1024 * 1024) }]);
-    expect((await trainyard(['remote', 'add', 'team', registry.url, '--remote-token', token])).code).toBe(EXIT.OK);
+    expect((await trainyard(['remote', 'add', 'team', shared.url, '--remote-token', token])).code).toBe(EXIT.OK);
     const refused = await trainyard(['remote', 'add', 'evil', 'http://169.254.169.254/', '--remote-token', token]);
     // A refused address is invalid input, not a refused token.
     expect(refused.code).toBe(EXIT.USAGE);

@@ -18,7 +18,7 @@ export const EXIT = {
   JOB_CANCELLED: 8,
   /** `data import`: the file was imported but some lines were rejected. */
   PARTIAL: 9,
-  /** `push`/`pull`: not finished yet (registry unreachable); it stays in the outbox and is retried. */
+  /** `push`/`pull`: not finished yet (server unreachable); it stays in the outbox and is retried. */
   QUEUED: 10,
   /** Interrupted by Ctrl+C (SIGINT). */
   INTERRUPTED: 130,

@@ -28,7 +28,7 @@ export const runServeCommand = async (): Promise<void> => {
     process.stdout.write(
       server.token
         ? `Trainyard listening on ${server.url}\nSession token: ${server.token}\nWeb UI: ${server.url}/ (sign in with the session token; \`npx trainyard ui\` prints it again)\n`
-        : `Trainyard listening on ${server.url}\nShared registry: API tokens only (create one with \`trainyard tokens create --name NAME --scope read|write|admin\`)\n`,
+        : `Trainyard listening on ${server.url}\nShared server: API tokens only (create one with \`trainyard tokens create --name NAME --scope read|write|admin\`)\n`,
     );
   } catch (error) {
     exitWithError(error);

@@ -77,19 +77,19 @@ const waitForEntry = async ({ client }: Connection, first: Entry, options: Globa
 const readToken = (options: { token?: string; tokenStdin?: boolean }): string => {
   if (options.tokenStdin) return readFileSync(0, 'utf8').trim();
   if (options.token) return options.token;
-  throw new CliError('Give the registry token with --remote-token TOKEN or --token-stdin', EXIT.USAGE);
+  throw new CliError("Give the server's API token with --remote-token TOKEN or --token-stdin", EXIT.USAGE);
 };
 
 export const registerSyncCommands = (program: Command): void => {
-  const remote = program.command('remote').description('shared registries this machine pushes to and pulls from');
+  const remote = program.command('remote').description('shared servers this machine pushes to and pulls from');
   remote
     .command('add')
     .argument('<name>', 'a short name, e.g. team')
-    .argument('<url>', 'the registry URL (http or https)')
-    .option('--remote-token <token>', "the registry's API token (stored in a 0600 file, never in the database)")
+    .argument('<url>', 'the shared server URL (http or https)')
+    .option('--remote-token <token>', "the shared server's API token (stored in a 0600 file, never in the database)")
     .option('--token-stdin', 'read the token from standard input (keeps it out of shell history)')
     .option('--json', 'print JSON')
-    .description('add a remote registry')
+    .description('add a remote (a shared server to push to and pull from)')
     .action((name: string, url: string, _options, command: Command) =>
       withConnection<GlobalOptions & { remoteToken?: string; tokenStdin?: boolean }>(command, async ({ client }, options) => {
         const added = await client.sync.addRemote.mutate({
@@ -142,8 +142,8 @@ export const registerSyncCommands = (program: Command): void => {
       .option('--json', 'print JSON')
       .description(
         direction === 'push'
-          ? 'publish a version to a shared registry (resumable; repeating it creates nothing new)'
-          : 'download a version from a shared registry, verified (repeating it is a no-op)',
+          ? 'publish a version to a shared server (resumable; repeating it creates nothing new)'
+          : 'download a version from a shared server, verified (repeating it is a no-op)',
       )
       .action((text: string, _options, command: Command) =>
         withConnection<GlobalOptions & { remote: string; wait: boolean }>(command, async (connection, options) => {

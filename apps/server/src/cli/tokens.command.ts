@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../config';
 import { exitWithError } from './exit-with-error';
 
 /**
- * API tokens are managed on the shared registry's own machine, straight in its database
+ * API tokens are managed on the shared server's own machine, straight in its database
  * (DATABASE_URL): no API can mint tokens, so a leaked token cannot make more.
  */
 const withTokenService = async (run: (tokens: ReturnType<typeof createApiTokenService>) => Promise<void>): Promise<void> => {
@@ -16,7 +16,7 @@ const withTokenService = async (run: (tokens: ReturnType<typeof createApiTokenSe
     const config = loadConfig();
     if (config.database.kind !== 'postgresql') {
       throw new ConfigError(
-        'API tokens belong to a shared registry: set DATABASE_URL to its PostgreSQL database. The local server uses its session token instead.',
+        'API tokens belong to a shared server: set DATABASE_URL to its PostgreSQL database. The local server uses its session token instead.',
       );
     }
     const database = await openDatabase(config.database);
@@ -32,7 +32,7 @@ const withTokenService = async (run: (tokens: ReturnType<typeof createApiTokenSe
 };
 
 export const registerTokenCommands = (program: Command): void => {
-  const tokens = program.command('tokens').description('API tokens of a shared registry (run on the registry, with its DATABASE_URL)');
+  const tokens = program.command('tokens').description('API tokens of a shared server (run on the server, with its DATABASE_URL)');
   tokens
     .command('create')
     .requiredOption('--name <name>', 'who or what the token is for')

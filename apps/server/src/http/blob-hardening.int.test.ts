@@ -15,11 +15,11 @@ import {
   startServerProcess,
 } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRegistryToken } from '../test-support/sync-fixtures';
+import { createServerToken } from '../test-support/sync-fixtures';
 
 /**
  * Issue #17, against real server processes (a crash is an exit, not a test-runner warning):
- * a local server on its disk, and a shared registry on PostgreSQL + S3 (s3rver).
+ * a local server on its disk, and a shared server on PostgreSQL + S3 (s3rver).
  *  1. clients hanging up mid-upload (incl. concurrent ones of the same hash) do not kill it;
  *  2. a corrupt blob is never served as a complete 200/206, and is reported;
  * 10. a chunked body cannot get past the size limits.
@@ -303,7 +303,7 @@ suite(
   { imports: true },
 );
 
-// ── A shared registry: PostgreSQL + S3 (s3rver), API tokens ──────────────────────────────
+// ── A shared server: PostgreSQL + S3 (s3rver), API tokens ──────────────────────────────
 const skip = postgresUnavailableReason();
 let postgres: PostgresServer | undefined;
 let s3: S3TestServer | undefined;
@@ -312,20 +312,20 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-describe.skipIf(skip)(`shared registry${skip ? ` — skipped: ${skip}` : ''}`, () => {
-  const registryDir = mkdtempSync(join(tmpdir(), 'trainyard-hardening-registry-'));
-  afterAll(() => rmSync(registryDir, { recursive: true, force: true }));
+describe.skipIf(skip)(`shared server${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  const sharedDir = mkdtempSync(join(tmpdir(), 'trainyard-hardening-shared-'));
+  afterAll(() => rmSync(sharedDir, { recursive: true, force: true }));
   suite(
-    'shared registry, S3 store (s3rver) and PostgreSQL',
+    'shared server, S3 store (s3rver) and PostgreSQL',
     async () => {
       postgres = await startPostgresServer();
       s3 = await startS3Server();
       const databaseUrl = await postgres.createDatabase('hardening');
       const bucket = s3;
       const process = await startServerProcess({
-        TRAINYARD_DATA_DIR: registryDir,
+        TRAINYARD_DATA_DIR: sharedDir,
         DATABASE_URL: databaseUrl,
-        ARTIFACT_STORE: `s3://${bucket.bucket}/registry`,
+        ARTIFACT_STORE: `s3://${bucket.bucket}/shared`,
         S3_ENDPOINT: bucket.endpoint,
         S3_FORCE_PATH_STYLE: 'true',
         AWS_ACCESS_KEY_ID: bucket.credentials.accessKeyId,
@@ -334,7 +334,7 @@ describe.skipIf(skip)(`shared registry${skip ? ` — skipped: ${skip}` : ''}`, (
         TRAINYARD_MAX_BODY_BYTES: String(JSON_LIMIT),
       });
       // The migrations ran at start; tokens are made straight in the database, as `trainyard tokens create` does.
-      const { token } = await createRegistryToken(databaseUrl, 'hardening', 'admin');
+      const { token } = await createServerToken(databaseUrl, 'hardening', 'admin');
       const port = Number(new URL(process.url).port);
       const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
       const s3Client = new S3Client({ region: 'us-east-1', endpoint: bucket.endpoint, forcePathStyle: true, credentials: bucket.credentials });
@@ -345,7 +345,7 @@ describe.skipIf(skip)(`shared registry${skip ? ` — skipped: ${skip}` : ''}`, (
         token,
         client: createTrainyardClient({ url: process.url, token }),
         async tamper(hash) {
-          const key = `registry/sha256/${hash.slice(0, 2)}/${hash}`;
+          const key = `shared/sha256/${hash.slice(0, 2)}/${hash}`;
           const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: key }));
           const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
           bytes[200_000] = (bytes[200_000] ?? 0) ^ 0xff;
@@ -353,11 +353,11 @@ describe.skipIf(skip)(`shared registry${skip ? ` — skipped: ${skip}` : ''}`, (
         },
         async leftovers() {
           const keys = await bucket.listKeys();
-          const spool = join(registryDir, 'spool');
+          const spool = join(sharedDir, 'spool');
           return [
             ...bucket.pendingMultipartUploads(),
             ...(existsSync(spool) ? readdirSync(spool) : []),
-            ...keys.filter((key) => !/^registry\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key)),
+            ...keys.filter((key) => !/^shared\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key)),
           ];
         },
       };

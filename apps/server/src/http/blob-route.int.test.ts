@@ -150,7 +150,7 @@ describe('artifacts router', () => {
     expect((await rawRequest(`${t.server.url}/blobs/sha256/${sha256Hex(Buffer.from('artifact 1'))}`, { method: 'HEAD', headers: auth() })).status).toBe(200);
   });
 
-  it('registers against a job or version only if it exists (asked of training and the registry)', async () => {
+  it('registers against a job or version only if it exists (asked of training and the model registry)', async () => {
     const data = Buffer.from('owned artifact');
     await put(`/blobs/sha256/${sha256Hex(data)}`, data);
     const input = { sha256: sha256Hex(data), name: 'owned.bin', type: 'model' as const };

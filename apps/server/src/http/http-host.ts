@@ -62,7 +62,7 @@ export const requestBody = (request: IncomingMessage): Readable => {
     if (!request.complete) body.destroy(new Error('client disconnected mid-body'));
   };
   // The client may have gone while the guard was still checking its token (a database query on a
-  // registry): 'close' has fired already, and a body left waiting would hold every later upload
+  // shared server): 'close' has fired already, and a body left waiting would hold every later upload
   // of the same hash (they run one at a time) forever.
   if (request.destroyed || request.socket.destroyed) hungUp();
   else request.on('close', hungUp);

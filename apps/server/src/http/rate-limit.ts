@@ -1,6 +1,6 @@
 /**
  * Token buckets, one per key (an API token's id): `perSecond` requests sustained, up to `burst`
- * at once. Per server instance — several registry instances behind a balancer each allow this.
+ * at once. Per server instance — several shared-server instances behind a balancer each allow this.
  */
 export interface RateLimiter {
   /** 0 when the request may go ahead (its cost is taken); otherwise the seconds to wait before retrying. */

@@ -3,7 +3,7 @@ import type { Principal } from '@trainyard/api';
 import { SESSION_ENDED_MESSAGE } from '@trainyard/contracts';
 
 export interface GuardPolicy {
-  /** Exact `Host` header values accepted (DNS-rebinding defence); null accepts any (shared registry: no ambient credentials). */
+  /** Exact `Host` header values accepted (DNS-rebinding defence); null accepts any (shared server: no ambient credentials). */
   allowedHosts: ReadonlySet<string> | null;
   /** Exact `Origin` values accepted when a browser sends one. */
   allowedOrigins: ReadonlySet<string>;
@@ -62,7 +62,7 @@ export const checkRequest = async (
     return { ok: false, status: 403, message: 'Forbidden host' };
   }
   const origin = request.headers.origin;
-  // Same origin as the Host it was sent to is our own page (the shared registry's UI has no fixed name).
+  // Same origin as the Host it was sent to is our own page (the shared server's UI has no fixed name).
   const sameOrigin = origin !== undefined && [`http://${host}`, `https://${host}`].includes(origin.toLowerCase());
   if (origin !== undefined && !sameOrigin && !policy.allowedOrigins.has(origin.toLowerCase())) {
     return { ok: false, status: 403, message: 'Forbidden origin' };

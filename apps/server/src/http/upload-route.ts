@@ -1,12 +1,12 @@
 import { isDomainError, type Logger } from '@trainyard/core';
-import type { RegistryExchangeService } from '@trainyard/exchange';
+import type { ExchangeService } from '@trainyard/exchange';
 import { requestBody, type Route, sendDomainError, sendJson } from './http-host';
 
 // Matched on the raw target: our own session id (a UUID) and a part number, nothing else.
 const PART_PATH = /^\/uploads\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/([1-9]\d{0,4})$/;
 
 /** PUT /uploads/<session>/<part>: one part of a resumable upload, when blobs live on this server's disk. */
-export const uploadRoute = (exchange: RegistryExchangeService, logger: Logger, maxPartBytes: number): Route => ({
+export const uploadRoute = (exchange: ExchangeService, logger: Logger, maxPartBytes: number): Route => ({
   prefix: '/uploads/',
   bodyTypes: ['application/octet-stream'],
   maxBodyBytes: maxPartBytes,

@@ -39,8 +39,8 @@ export const createVersionWithFiles = async (
   return version.version;
 };
 
-/** Tokens straight in the registry's database, as `trainyard tokens create` does. */
-export const createRegistryToken = async (databaseUrl: string, name: string, scope: TokenScope): Promise<{ token: string; id: string }> => {
+/** Tokens straight in the shared server's database, as `trainyard tokens create` does. */
+export const createServerToken = async (databaseUrl: string, name: string, scope: TokenScope): Promise<{ token: string; id: string }> => {
   const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
   try {
     const { token, record } = await createApiTokenService(database).create(name, scope);
@@ -50,7 +50,7 @@ export const createRegistryToken = async (databaseUrl: string, name: string, sco
   }
 };
 
-export const revokeRegistryToken = async (databaseUrl: string, id: string): Promise<void> => {
+export const revokeServerToken = async (databaseUrl: string, id: string): Promise<void> => {
   const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
   try {
     await createApiTokenService(database).revoke(id);

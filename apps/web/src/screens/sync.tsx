@@ -29,7 +29,7 @@ const RemoteForm = () => {
         Name <input value={name} onChange={(event) => setName(event.target.value)} required maxLength={64} placeholder="team" />
       </label>
       <label>
-        URL <input value={url} onChange={(event) => setUrl(event.target.value)} required type="url" placeholder="https://registry.example" />
+        URL <input value={url} onChange={(event) => setUrl(event.target.value)} required type="url" placeholder="https://trainyard.example" />
       </label>
       <label>
         API token <input value={token} onChange={(event) => setToken(event.target.value)} required type="password" autoComplete="off" />
@@ -176,7 +176,7 @@ export const SyncScreen = () => {
       <div className="panel">
         <h2>Remotes</h2>
         <RemoteForm />
-        <QueryState query={remotes} what="remotes" isEmpty={(list) => list.length === 0} empty="No remotes. Add the shared registry above.">
+        <QueryState query={remotes} what="remotes" isEmpty={(list) => list.length === 0} empty="No remotes. Add the shared server above.">
           {(list) => (
             <>
               <ul className="plain">

@@ -82,7 +82,7 @@ export const syncRouter = router({
       }
     }),
 
-  // The shared registry's side, called by other machines' sync workers.
+  // The shared server's side, called by other machines' sync workers.
   missingBlobs: scopedProcedure
     .input(missingBlobsInput)
     .output(missingBlobsOutput)

@@ -8,12 +8,12 @@ import { isDomainError, sha256Hex } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegistryExchangeService, type RegistryExchangeService } from './registry-exchange.service';
+import { createExchangeService, type ExchangeService } from './exchange.service';
 import { partSizeFor } from './upload-sessions';
 
 let root: string;
 let database: Database;
-let exchange: RegistryExchangeService;
+let exchange: ExchangeService;
 let services: { blobs: ReturnType<typeof withBlobIndex>; versions: ReturnType<typeof createModelVersionService> };
 
 beforeAll(async () => {
@@ -25,14 +25,14 @@ beforeAll(async () => {
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database, artifacts);
   services = { blobs, versions };
-  exchange = createRegistryExchangeService({
+  exchange = createExchangeService({
     database,
     blobs,
     uploads: createFsMultipartTarget(join(root, 'uploads'), store),
     artifacts,
     models,
     versions,
-    registryUrl: () => 'https://registry.test',
+    serverUrl: () => 'https://server.test',
   });
 });
 
@@ -85,16 +85,16 @@ describe('received versions', () => {
     expect((await services.versions.list(model, 10)).items).toHaveLength(1);
   });
 
-  it('describes a received version for a puller: model, artifacts and lineage as they arrived, numbered here, with this registry as origin', async () => {
+  it('describes a received version for a puller: model, artifacts and lineage as they arrived, numbered here, with this server as origin', async () => {
     const model = `ex-${++count}`;
     const blob = await stored(`weights ${model}`);
     const bundle = bundleOf(model, [blob]);
     await exchange.receiveVersion(`version:${model}`, bundle, 'token:ci');
     expect(await exchange.describeVersion(model, { alias: 'latest' })).toEqual({
       ...bundle,
-      // The number and the validation record are this registry's own.
+      // The number and the validation record are this server's own.
       version: { ...bundle.version, version: 1, validation: expect.anything() },
-      origin: { registry: 'https://registry.test', model, version: 1 },
+      origin: { registry: 'https://server.test', model, version: 1 },
     });
     const version = await services.versions.get(model, { version: 1 });
     expect(version.provenance).toMatchObject({ pushedFrom: bundle.origin, lineage: bundle.lineage });

@@ -2,14 +2,14 @@ import type { Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
 import type { UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 
-/** How this machine talks to one shared registry (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
-export interface RemoteRegistry {
+/** How this machine talks to one shared server (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
+export interface RemoteServer {
   missingBlobs(hashes: string[]): Promise<string[]>;
-  /** Small blobs in one request (`PUT /blobs/sha256/<hash>`, verified by the registry). */
+  /** Small blobs in one request (`PUT /blobs/sha256/<hash>`, verified by the server). */
   putBlob(sha256: string, size: number, body: () => Promise<Readable>): Promise<void>;
   startUpload(sha256: string, size: number): Promise<UploadPlan>;
   resumeUpload(sessionId: string): Promise<UploadPlan>;
-  /** PUT one part to its presigned URL (or to the registry); returns the part's ETag. */
+  /** PUT one part to its presigned URL (or to the server); returns the part's ETag. */
   uploadPart(plan: UploadPlan, partNumber: number, body: Buffer): Promise<string>;
   completeUpload(sessionId: string, parts: CompletedPart[]): Promise<void>;
   receiveVersion(idempotencyKey: string, bundle: VersionBundle): Promise<{ model: string; version: number; created: boolean }>;
@@ -17,7 +17,7 @@ export interface RemoteRegistry {
   downloadBlob(sha256: string): Promise<Readable>;
 }
 
-export type RemoteRegistryFactory = (remote: { url: string; token: string }) => RemoteRegistry;
+export type RemoteServerFactory = (remote: { url: string; token: string }) => RemoteServer;
 
 /** Where remote tokens live: a 0600 file on this machine, never the database. */
 export interface RemoteSecrets {

@@ -5,18 +5,18 @@ import { createReceivedVersions } from './received-versions';
 import { createUploadSessions } from './upload-sessions';
 
 /**
- * The receiving side of sync, on the shared registry: which blobs are missing, resumable
+ * The receiving side of sync, on the shared server: which blobs are missing, resumable
  * uploads of them (verified before they exist under their hash), versions registered from a
  * bundle exactly once per idempotency key, and versions described for pullers.
  */
-export const createRegistryExchangeService = (deps: {
+export const createExchangeService = (deps: {
   database: Database;
   blobs: IndexedBlobStore;
   uploads: MultipartTarget;
   artifacts: ArtifactService;
   models: ModelRegistryService;
   versions: ModelVersionService;
-  registryUrl: () => string;
+  serverUrl: () => string;
 }) => {
   const uploads = createUploadSessions(deps);
   const { missing, ...sessions } = uploads;
@@ -28,4 +28,4 @@ export const createRegistryExchangeService = (deps: {
   };
 };
 
-export type RegistryExchangeService = ReturnType<typeof createRegistryExchangeService>;
+export type ExchangeService = ReturnType<typeof createExchangeService>;

@@ -3,16 +3,16 @@ import type { CompletedPart } from '@trainyard/artifacts';
 import { createTrainyardClient } from '@trainyard/client';
 import type { UploadPlan } from '@trainyard/contracts';
 import { codeOfHttpStatus, codeOfTrpcCode, DomainError, isDomainError, isDomainErrorCode } from '@trainyard/core';
-import { assertSafeRemoteUrl, type HostResolver, type RemoteRegistry, type RemoteRegistryFactory, systemResolver } from '@trainyard/sync';
+import { assertSafeRemoteUrl, type HostResolver, type RemoteServer, type RemoteServerFactory, systemResolver } from '@trainyard/sync';
 import { TRPCClientError } from '@trpc/client';
 
-const REFUSED_TOKEN = 'the registry refused the token (wrong or revoked)';
+const REFUSED_TOKEN = 'the server refused the token (wrong or revoked)';
 
 const detailsOf = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /**
- * Remote failures as domain errors, their codes and details as the registry sent them (libs/core's
+ * Remote failures as domain errors, their codes and details as the server sent them (libs/core's
  * ERROR_CODES maps a tRPC code or an HTTP status back): the outbox retries the retryable codes
  * (UNAVAILABLE, …) and gives up on the rest.
  */
@@ -37,7 +37,7 @@ const httpFailure = async (response: Response, what: string): Promise<DomainErro
 };
 
 /**
- * fetch that never follows redirects: a registry answering with one (e.g. to the cloud
+ * fetch that never follows redirects: a server answering with one (e.g. to the cloud
  * metadata address) is refused rather than trusted.
  */
 const noRedirectFetch: typeof fetch = async (input, init) => {
@@ -45,13 +45,13 @@ const noRedirectFetch: typeof fetch = async (input, init) => {
   if (response.status >= 300 && response.status < 400) {
     throw new DomainError(
       'FORBIDDEN',
-      `The registry answered with a redirect to ${response.headers.get('location') ?? '(no location)'}; redirects are not followed — configure the final URL`,
+      `The server answered with a redirect to ${response.headers.get('location') ?? '(no location)'}; redirects are not followed — configure the final URL`,
     );
   }
   return response;
 };
 
-/** How often one request is sent again after 429 (each after the registry's Retry-After, ≤ 60 s). */
+/** How often one request is sent again after 429 (each after the server's Retry-After, ≤ 60 s). */
 const RATE_LIMIT_RETRIES = 30;
 const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -61,7 +61,7 @@ const retryAfterMs = (response: Response): number => {
 };
 
 /**
- * A registry's rate limit (429) refuses a request before reading it, so it is sent again after
+ * A server's rate limit (429) refuses a request before reading it, so it is sent again after
  * the Retry-After it names; `init` is made anew for each attempt (a blob's body is a stream).
  * Still refused after RATE_LIMIT_RETRIES, it ends as a retryable failure (the outbox tries later).
  */
@@ -77,10 +77,10 @@ const fetchRespectingRateLimit = async (input: string | URL | Request, init: () 
   }
 };
 
-/** The sync worker's view of a registry: typed tRPC calls plus the blob and part transfers. */
-export const createRemoteRegistryFactory =
-  (resolver: HostResolver = systemResolver): RemoteRegistryFactory =>
-  ({ url, token }): RemoteRegistry => {
+/** The sync worker's view of a shared server: typed tRPC calls plus the blob and part transfers. */
+export const createRemoteServerFactory =
+  (resolver: HostResolver = systemResolver): RemoteServerFactory =>
+  ({ url, token }): RemoteServer => {
     // tRPC bodies are strings: the same init is sent again after a 429.
     const client = createTrainyardClient({ url, token, fetch: (input, init) => fetchRespectingRateLimit(input, async () => init) });
     const authorization = `Bearer ${token}`;
@@ -124,11 +124,11 @@ export const createRemoteRegistryFactory =
 
       async uploadPart(plan: UploadPlan, partNumber, body) {
         const part = plan.parts.find((candidate) => candidate.number === partNumber);
-        if (!part) throw new DomainError('INVALID_ARGUMENT', `The registry gave no URL for part ${partNumber}`);
+        if (!part) throw new DomainError('INVALID_ARGUMENT', `The server gave no URL for part ${partNumber}`);
         const what = `uploading part ${partNumber} of ${plan.sha256}`;
         let response: Response;
         if (part.url) {
-          // A presigned URL the registry handed out: it must not point anywhere we would refuse.
+          // A presigned URL the server handed out: it must not point anywhere we would refuse.
           const origin = new URL(part.url).origin;
           if (!checkedOrigins.has(origin)) {
             await assertSafeRemoteUrl(part.url, resolver);
@@ -136,7 +136,7 @@ export const createRemoteRegistryFactory =
           }
           response = await send(what, part.url, { method: 'PUT', body });
           // S3 refusing a presigned URL usually means it expired during a long upload: the next
-          // attempt asks the registry for fresh URLs (resumeUpload), so this is retryable.
+          // attempt asks the server for fresh URLs (resumeUpload), so this is retryable.
           if (!response.ok) throw new DomainError('UNAVAILABLE', `${what}: the storage answered HTTP ${response.status}; retrying with fresh part URLs`);
         } else {
           response = await send(what, `${url}/uploads/${plan.sessionId}/${partNumber}`, {
@@ -157,9 +157,9 @@ export const createRemoteRegistryFactory =
         if (!response.ok || !response.body) throw await httpFailure(response, `downloading blob ${sha256}`);
         const meter = new PassThrough();
         const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-        // The registry verifies while it serves and holds the last chunk back until the hash
+        // The server verifies while it serves and holds the last chunk back until the hash
         // matches, so a corrupt blob there ends short, like a dropped connection: retried. The
-        // registry has recorded it as corrupt by then, and the retry is refused with 422
+        // server has recorded it as corrupt by then, and the retry is refused with 422
         // (INTEGRITY), which fails the pull for good.
         source.on('error', (error) => meter.destroy(new DomainError('UNAVAILABLE', `downloading blob ${sha256}: ${error.message}`)));
         return source.pipe(meter);
