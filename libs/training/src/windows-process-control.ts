@@ -88,7 +88,9 @@ export const windowsTreeMembers = (records: readonly WindowsProcessRecord[], tab
 
 /**
  * Windows: records in `stateDir` (one JSON file per started trainer) stand in for the
- * environment; trees are ended with taskkill /T. `stateDir` defaults to a folder in the temp dir.
+ * environment; a recorded tree is ended member by member (process.kill: TerminateProcess, for
+ * SIGTERM too — Windows has no request to stop), any other with taskkill /T. One PowerShell run
+ * per lookup. `stateDir` defaults to a folder in the temp dir.
  */
 export const createWindowsProcessControl = (stateDir = join(tmpdir(), 'trainyard-processes')): ProcessControl => {
   const recordFile = (record: WindowsProcessRecord): string => join(stateDir, `${record.pid}-${record.recordedAt}.json`);
@@ -123,11 +125,23 @@ export const createWindowsProcessControl = (stateDir = join(tmpdir(), 'trainyard
     // detached on Windows gives the child its own console window; it outlives this server either way.
     spawnOptions: { detached: false, windowsHide: true },
     track: (pid, markers) => {
-      mkdirSync(stateDir, { recursive: true });
       const record: WindowsProcessRecord = { pid, recordedAt: Date.now(), markers: { ...markers } };
-      writeFileSync(recordFile(record), JSON.stringify(record));
+      try {
+        mkdirSync(stateDir, { recursive: true });
+        writeFileSync(recordFile(record), JSON.stringify(record));
+      } catch {
+        // Unwritable temp folder: the trainer still runs and its own tree is still ended by
+        // taskkill; only what it leaves behind after it exits cannot be found.
+      }
     },
     signalTree: (pid, signal) => {
+      // A tracked root: its recorded tree, each member checked by creation time, so a pid
+      // reused after the trainer exited is never hit (taskkill /T would end the stranger's tree).
+      const records = readRecords().filter((record) => record.pid === pid);
+      if (records.length > 0) {
+        for (const member of windowsTreeMembers(records, processTable(), process.pid)) signalQuietly(member, signal);
+        return;
+      }
       try {
         execFileSync('taskkill', windowsTaskkillArgs(pid, signal), { windowsHide: true, stdio: 'ignore' });
       } catch {
