@@ -56,13 +56,13 @@ const timedPush = async (client: TrainyardClient, remote: string, model: string)
   });
 
 /**
- * Push to a shared registry (PostgreSQL + s3rver, each registry a separate server process)
+ * Push to a shared server (PostgreSQL + s3rver, each shared server a separate process)
  * from a local server process, against `aws s3 cp` / `aws s3 sync` to the same S3 server.
- * Every run pushes to a fresh registry (new database, new key prefix), so nothing is skipped.
+ * Every run pushes to a fresh shared server (new database, new key prefix), so nothing is skipped.
  */
 export const syncBench = async (): Promise<BenchRow[]> => {
   const unavailable = postgresUnavailableReason() ?? (awsAvailable() ? undefined : 'aws CLI not installed');
-  if (unavailable) return [{ benchmark: 'push to a shared registry', value: `skipped: ${unavailable}`, target: '—', pass: false }];
+  if (unavailable) return [{ benchmark: 'push to a shared server', value: `skipped: ${unavailable}`, target: '—', pass: false }];
   const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-sync-'));
   const postgres = await startPostgresServer();
   const s3 = await startS3Process();
@@ -111,23 +111,23 @@ export const syncBench = async (): Promise<BenchRow[]> => {
     const awsSync: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       process.stderr.write(`  run ${run + 1} of ${RUNS}\n`);
-      const databaseUrl = await postgres.createDatabase(`bench_registry_${run}`);
-      const registry = await startServerProcess({
-        TRAINYARD_DATA_DIR: join(scratch, `registry-${run}`),
+      const databaseUrl = await postgres.createDatabase(`bench_shared_${run}`);
+      const shared = await startServerProcess({
+        TRAINYARD_DATA_DIR: join(scratch, `shared-${run}`),
         DATABASE_URL: databaseUrl,
-        ARTIFACT_STORE: `s3://${s3.bucket}/registry-${run}`,
+        ARTIFACT_STORE: `s3://${s3.bucket}/shared-${run}`,
         S3_ENDPOINT: s3.endpoint,
         ...credentials,
       });
-      servers.push(registry);
+      servers.push(shared);
       const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
       const { token } = await createApiTokenService(database).create(`bench-${run}`, 'write');
       await database.close();
-      for (const name of [`team-${run}`, `again-${run}`]) await client.sync.addRemote.mutate({ name, url: registry.url, token });
+      for (const name of [`team-${run}`, `again-${run}`]) await client.sync.addRemote.mutate({ name, url: shared.url, token });
 
       bigPush.push(await timedPush(client, `team-${run}`, 'big'));
-      // The same version through another remote name for the same registry: negotiation finds
-      // every blob present and the registry answers with the version it already has.
+      // The same version through another remote name for the same shared server: negotiation finds
+      // every blob present and the shared server answers with the version it already has.
       secondPush.push(await timedPush(client, `again-${run}`, 'big'));
       manyPush.push(await timedPush(client, `team-${run}`, 'many'));
       awsCp.push(
@@ -144,13 +144,13 @@ export const syncBench = async (): Promise<BenchRow[]> => {
           credentials,
         ),
       );
-      registry.child.kill('SIGTERM');
-      await registry.exited;
-      servers.splice(servers.indexOf(registry), 1);
+      shared.child.kill('SIGTERM');
+      await shared.exited;
+      servers.splice(servers.indexOf(shared), 1);
     }
     return [
       ratioRow(
-        'push a version with one 1 GiB artifact to a shared registry on S3 (presigned multipart, verified)',
+        'push a version with one 1 GiB artifact to a shared server on S3 (presigned multipart, verified)',
         bigPush,
         awsCp,
         'aws s3 cp, same S3 server',
