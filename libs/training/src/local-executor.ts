@@ -100,11 +100,11 @@ const readEventLines = async (stream: Readable, onLine: (line: string) => void, 
 };
 
 /**
- * Runs a trainer as a child process in its own process group (its own tree: ProcessControl). Cancel and timeout send SIGTERM
- * to the whole group and SIGKILL after the grace period; when the trainer exits, anything it
- * left running in its group is killed too — and so is every process whose environment names
- * this run (TRAINYARD_RUN_ID; a grandchild that called setsid left the group, not the environment),
- * so no orphan survives a job.
+ * Runs a trainer as a child process in its own process group (its own tree, through
+ * `processes`: process-control.port.ts). Cancel and timeout send SIGTERM to the whole group and
+ * SIGKILL after the grace period; when the trainer exits, anything it left running in its group
+ * is killed too — and so is every process whose environment names this run (TRAINYARD_RUN_ID; a
+ * grandchild that called setsid left the group, not the environment), so no orphan survives a job.
  */
 export const startLocalExecution = (request: ExecutionRequest, processes: ProcessControl = hostProcessControl): Execution => {
   const logs = join(request.jobDir, 'logs');
@@ -233,7 +233,10 @@ const stopOrphanTrainer = async (jobDir: string, processes: ProcessControl): Pro
   }
 };
 
-/** Trainers as child processes of this server: stopped with it, restarted after a takeover. `processes` defaults to this platform's. */
+/**
+ * Trainers as child processes of this server: stopped with it, restarted after a takeover.
+ * `processes` defaults to this platform's (process-control.ts).
+ */
 export const createLocalExecutor = (processes: ProcessControl = hostProcessControl): TrainerExecutor => ({
   kind: 'local',
   onTakeover: 'restart',
