@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { createFsBlobStore } from '@trainyard/artifacts';
 import { newId } from '@trainyard/core';
-import { createDatasetSnapshotService, createTrainingDataService, importTrainingData, pairContentHash, warmPairPreparation } from '@trainyard/datasets';
+import { createDatasetSnapshotService, createTrainingDataService, importTrainingData, pairContentHash } from '@trainyard/datasets';
 import { copyPgliteTemplate, loadMigrations, openDatabase } from '@trainyard/db';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
@@ -46,7 +46,6 @@ const copyCsv = (): Blob => {
 
 export const datasetsBench = async (): Promise<BenchRow[]> => {
   const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-data-'));
-  warmPairPreparation(); // as a running server has it: started a second after start-up
   try {
     const jsonl = Buffer.from(Array.from({ length: PAIRS }, (_, i) => JSON.stringify(pair(i))).join('\n'));
     const migrations = await loadMigrations();

@@ -5,4 +5,3 @@ export * from './quality-score';
 export type { SnapshotManifest } from './snapshot-manifest';
 export * from './training-data-import';
 export * from './training-data.service';
-export { warmPairPreparation } from './pair-preparation-worker';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ImportBatch } from './import-batches';
 import { MAX_LINE_BYTES } from './import-lines';
-import { prepareInWorker } from './pair-preparation-worker';
+import { once } from 'node:events';
+import { createPairPreparation, prepareInWorker } from './pair-preparation-worker';
 import { generatedPair } from './test-pairs';
 
 const collect = async (source: AsyncIterable<Buffer>): Promise<ImportBatch[]> => {
@@ -76,5 +77,28 @@ describe('preparing an import in a worker thread', () => {
     expect(cut.aborted).toEqual([{ line: 0, message: 'client disconnected mid-import; the rest of the file was not read' }]);
     const next = outcome(await collect(inChunks(Buffer.from(JSON.stringify(generatedPair(9))), 1024)));
     expect(next).toMatchObject({ hashes: [expect.any(String)], rejected: [], aborted: [] });
+  });
+
+  it('starts a worker on the first import, reuses it within the idle window and releases it after', async () => {
+    const preparation = createPairPreparation(400);
+    const importOne = async (n: number): Promise<void> => {
+      const source = inChunks(Buffer.from(JSON.stringify(generatedPair(n))), 1024);
+      for await (const batch of preparation.prepare(source, 'jsonl', 'copy')) expect(batch.hashes).toHaveLength(1);
+    };
+    expect(preparation.idleWorker()).toBeUndefined(); // nothing started ahead of an import
+    await importOne(1);
+    const first = preparation.idleWorker();
+    if (!first) throw new Error('no worker kept after the first import');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // within the idle window
+    await importOne(2);
+    expect(preparation.idleWorker()).toBe(first); // the same thread did the second import
+    const exited = once(first, 'exit');
+    const idleSince = Date.now();
+    await exited; // released: the thread ends, so its memory goes back
+    expect(Date.now() - idleSince).toBeGreaterThanOrEqual(350); // not before the idle time
+    expect(preparation.idleWorker()).toBeUndefined();
+    await importOne(3); // the next import starts a new one
+    expect(preparation.idleWorker()).toBeDefined();
+    expect(preparation.idleWorker()).not.toBe(first);
   });
 });

@@ -9,9 +9,12 @@ const MAX_BYTES_AHEAD = 16 * 1024 * 1024;
 /** Messages are at most this big, however large the chunks the file arrives in. */
 const SLICE_BYTES = 1024 * 1024;
 
-// One worker is kept warm between imports (its start-up loads tsx and zod: a few hundred ms); an import
-// that finds none idle, e.g. a second one at the same time, starts its own.
-let idle: Worker | undefined;
+/**
+ * How long a worker is kept after an import for the next one. Its start-up loads tsx and zod (a few
+ * hundred ms) and it then holds ~25 MB: kept for a burst of imports (a folder of files, a retry),
+ * released when the server goes idle so an idle server holds no worker at all.
+ */
+export const IDLE_WORKER_RELEASE_MS = 60_000;
 
 const startWorker = (): Worker => {
   // execArgv: [] — the entry registers its own TypeScript loader; an inherited one would load twice.
@@ -19,27 +22,79 @@ const startWorker = (): Worker => {
   // promoted and collected again (~6 % less time preparing).
   const worker = new Worker(new URL('./pair-preparation.thread.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
   worker.unref(); // an idle worker never keeps the process alive
-  // One that died while idle must not be handed to the next import (it would wait forever).
-  worker.once('exit', () => {
-    if (idle === worker) idle = undefined;
-  });
   return worker;
 };
 
-/** Starts the warm worker ahead of the first import (the server does this at start-up). */
-export const warmPairPreparation = (): void => {
-  idle ??= startWorker();
-};
+export interface PairPreparation {
+  /**
+   * Prepares an import file's batches in a worker thread, so parsing, validation, hashing and
+   * scoring overlap with the caller writing the previous batch (COPY in PGlite holds this thread).
+   * Memory stays bounded on both sides: the file is read at most 16 MiB ahead of the worker, and
+   * the worker prepares at most two batches ahead of the caller.
+   */
+  prepare: (source: AsyncIterable<Buffer>, format: ImportFormat, rowFormat: RowFormat) => AsyncGenerator<ImportBatch>;
+  /** The worker kept for the next import, if any. */
+  idleWorker: () => Worker | undefined;
+}
 
 /**
- * Prepares an import file's batches in a worker thread, so parsing, validation, hashing and
- * scoring overlap with the caller writing the previous batch (COPY in PGlite holds this thread).
- * Memory stays bounded on both sides: the file is read at most 16 MiB ahead of the worker, and
- * the worker prepares at most two batches ahead of the caller.
+ * Import workers on demand: the first import starts one; when it ends the worker is kept for
+ * `idleReleaseMs` and an import starting meanwhile reuses it; then it is terminated. An import
+ * that finds none idle, e.g. a second one at the same time, starts its own.
  */
-export async function* prepareInWorker(source: AsyncIterable<Buffer>, format: ImportFormat, rowFormat: RowFormat): AsyncGenerator<ImportBatch> {
-  const worker = idle ?? startWorker();
-  idle = undefined;
+export const createPairPreparation = (idleReleaseMs = IDLE_WORKER_RELEASE_MS): PairPreparation => {
+  let idle: { worker: Worker; release: NodeJS.Timeout } | undefined;
+
+  const start = (): Worker => {
+    const worker = startWorker();
+    // One that died while idle must not be handed to the next import (it would wait forever).
+    worker.once('exit', () => {
+      if (idle?.worker !== worker) return;
+      clearTimeout(idle.release);
+      idle = undefined;
+    });
+    return worker;
+  };
+
+  const take = (): Worker => {
+    if (!idle) return start();
+    clearTimeout(idle.release);
+    const { worker } = idle;
+    idle = undefined;
+    return worker;
+  };
+
+  // A worker left mid-import (the caller stopped, or it failed) is not reused.
+  const handBack = (worker: Worker, finished: boolean): void => {
+    if (!finished || idle) {
+      void worker.terminate();
+      return;
+    }
+    const release = setTimeout(() => {
+      if (idle?.worker === worker) idle = undefined;
+      void worker.terminate();
+    }, idleReleaseMs);
+    release.unref(); // a pending release never keeps the process alive
+    idle = { worker, release };
+  };
+
+  return {
+    // A generator itself, so the worker is taken when the import starts reading, not when it is set up.
+    async *prepare(source, format, rowFormat) {
+      yield* prepareIn(take(), source, format, rowFormat, handBack);
+    },
+    idleWorker: () => idle?.worker,
+  };
+};
+
+/** One import in `worker`; at the end the worker goes to `handBack`, saying whether the import finished. */
+async function* prepareIn(
+  worker: Worker,
+  source: AsyncIterable<Buffer>,
+  format: ImportFormat,
+  rowFormat: RowFormat,
+  handBack: (worker: Worker, finished: boolean) => void,
+): AsyncGenerator<ImportBatch> {
   const send = (message: ToWorker, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
   const batches: ImportBatch[] = [];
   let done = false;
@@ -105,8 +160,11 @@ export async function* prepareInWorker(source: AsyncIterable<Buffer>, format: Im
     wakeFeeder();
     worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     worker.unref();
-    // A worker left mid-import (the caller stopped, or it failed) is not reused.
-    if (finished && !idle) idle = worker;
-    else void worker.terminate();
+    handBack(worker, finished);
   }
 }
+
+const shared = createPairPreparation();
+
+/** {@link PairPreparation.prepare} with the process's import workers. */
+export const prepareInWorker = shared.prepare;
