@@ -31,6 +31,14 @@ const withMigrate = (base: Omit<Database, 'migrate'>): Database => ({
   migrate: async (migrations) => applyMigrations(base.sql, migrations ?? (await loadMigrations())),
 });
 
+/**
+ * PGlite's start-up settings: its defaults plus a smaller buffer cache. PGlite touches all of
+ * shared_buffers at start, so PostgreSQL's 128 MB were ~half an idle server's memory; table pages
+ * stay in the OS page cache behind a smaller one. 32 MB measured no slower than 128 MB at importing
+ * and listing 100 000 pairs (16 MB was: ~10 % on imports, lists 10 ms instead of 6.5 ms).
+ */
+const pgliteStartParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
 const openPglite = async (dataDir: string | undefined): Promise<Database> => {
   let pglite: PGlite;
   if (dataDir) {
@@ -38,9 +46,9 @@ const openPglite = async (dataDir: string | undefined): Promise<Database> => {
       await mkdir(dirname(dataDir), { recursive: true });
       await copyPgliteTemplate(await loadMigrations(), dataDir);
     }
-    pglite = await PGlite.create(dataDir);
+    pglite = await PGlite.create(dataDir, { startParams: pgliteStartParams });
   } else {
-    pglite = await PGlite.create({ loadDataDir: new Blob([new Uint8Array(await pgliteTemplate(await loadMigrations()))]) });
+    pglite = await PGlite.create({ startParams: pgliteStartParams, loadDataDir: new Blob([new Uint8Array(await pgliteTemplate(await loadMigrations()))]) });
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return withMigrate({
