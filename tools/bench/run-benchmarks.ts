@@ -4,6 +4,7 @@ import { type BenchRow, formatTable } from './bench-row';
 import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
+import { idleMemoryBench } from './idle-memory.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
 import { syncBench } from './sync.bench';
@@ -15,6 +16,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   'cold-start': coldStartBench,
   artifacts: artifactsBench,
   datasets: datasetsBench,
+  'idle-memory': idleMemoryBench,
   registry: registryBench,
   training: trainingBench,
   'text-detector': textDetectorBench,
