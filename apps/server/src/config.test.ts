@@ -31,6 +31,13 @@ describe('server config', () => {
   });
 });
 
+describe('shared-server rate limit', () => {
+  it('lets a push of 1 000 small blobs (one PUT each) through in its burst by default, and can be turned off', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db' }).rateLimit).toEqual({ perSecond: 200, burst: 1_000 });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db', TRAINYARD_RATE_LIMIT_PER_SECOND: '0' }).rateLimit).toBeNull();
+  });
+});
+
 describe('trainer config', () => {
   it('reads extra trainer variables and the command allowlist, and names bad values', () => {
     const config = loadConfig({ TRAINYARD_TRAINER_ENV: 'WANDB_API_KEY, HF_HOME', TRAINYARD_ALLOWED_COMMANDS: '[["/opt/train/bin/train","--fast"]]' });

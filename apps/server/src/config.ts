@@ -75,8 +75,9 @@ const envSchema = z.object({
     .max(7 * 86_400)
     .default(3_600),
   /** Shared server: requests per second each API token may make, sustained (0 = no limit), and the burst above it. */
-  TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(50),
-  TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  // 50/s with a burst of 200 throttled our own client: a push of 1 000 small blobs (one PUT each) took 17 s instead of 6.5 s.
+  TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(200),
+  TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   /** Extra variables trainers receive from the server's environment: comma-separated names. */
   TRAINYARD_TRAINER_ENV: z
     .string()
