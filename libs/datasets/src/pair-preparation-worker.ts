@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { entryFile, serverEntries } from '@trainyard/core';
 import type { ImportBatch } from './import-batches';
 import type { ImportFormat } from './import-lines';
 import type { RowFormat } from './pair-insert';
@@ -14,10 +15,11 @@ const SLICE_BYTES = 1024 * 1024;
 let idle: Worker | undefined;
 
 const startWorker = (): Worker => {
-  // execArgv: [] — the entry registers its own TypeScript loader; an inherited one would load twice.
+  // The built thread (apps/server/dist), or from sources a .mjs that registers tsx in the thread.
+  // execArgv: [] — from sources the entry registers its own TypeScript loader; an inherited one would load twice.
   // A young generation big enough for a batch in the making: its rows die young instead of being
   // promoted and collected again (~6 % less time preparing).
-  const worker = new Worker(new URL('./pair-preparation.thread.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
+  const worker = new Worker(entryFile(serverEntries.importWorker), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
   worker.unref(); // an idle worker never keeps the process alive
   // One that died while idle must not be handed to the next import (it would wait forever).
   worker.once('exit', () => {
