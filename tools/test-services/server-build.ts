@@ -4,10 +4,19 @@ import { builtLayout, entryFile, SERVER_BUILD_DIR, serverEntries } from '@trainy
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 
-/** The sources a build output was made from, by its source map, with the map's time. */
-const sourcesOf = (mapFile: string): { sources: string[]; builtAt: number } => {
-  const { sources } = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
-  return { sources: sources.map((source) => resolve(mapFile, '..', source)), builtAt: statSync(mapFile).mtimeMs };
+/**
+ * A source a build in `dist` was made from (by its source maps) that changed since, or is gone;
+ * undefined when the build is up to date.
+ */
+export const staleSource = (dist: string): string | undefined => {
+  for (const map of readdirSync(dist).filter((name) => name.endsWith('.js.map'))) {
+    const mapFile = join(dist, map);
+    const builtAt = statSync(mapFile).mtimeMs;
+    const { sources } = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
+    const changed = sources.map((source) => resolve(dist, source)).find((source) => !existsSync(source) || statSync(source).mtimeMs > builtAt);
+    if (changed) return changed;
+  }
+  return undefined;
 };
 
 let checked: string | undefined;
@@ -16,18 +25,14 @@ let checked: string | undefined;
  * The built server's entry (apps/server/dist/main.js, what `npm start` runs), which the process
  * tests start: what ships is what they test. `npm test` and `npm run test:int` build it first; a
  * build older than any source it was made from (edited since) stops the test with what to run,
- * rather than testing yesterday's server.
+ * rather than testing an old server.
  */
 export const builtServerMain = (): string => {
   if (checked) return checked;
   const main = entryFile(serverEntries.main, builtLayout(repoRoot));
-  const dist = join(repoRoot, SERVER_BUILD_DIR);
   if (!existsSync(main)) throw new Error(`The server is not built (${main} is missing): run npm run build:server`);
-  for (const map of readdirSync(dist).filter((name) => name.endsWith('.js.map'))) {
-    const { sources, builtAt } = sourcesOf(join(dist, map));
-    const changed = sources.find((source) => !existsSync(source) || statSync(source).mtimeMs > builtAt);
-    if (changed) throw new Error(`The server build is older than its sources (${changed} changed since): run npm run build:server`);
-  }
+  const changed = staleSource(join(repoRoot, SERVER_BUILD_DIR));
+  if (changed) throw new Error(`The server build is older than its sources (${changed} changed since): run npm run build:server`);
   checked = main;
   return main;
 };

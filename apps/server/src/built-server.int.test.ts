@@ -119,6 +119,29 @@ describe('the built server, from an installation without sources or tsx', () => 
     }
   }, 180_000);
 
+  it('`npx trainyard` (the bin) runs the built CLI, and without a build says how to make it', async () => {
+    const bin = (root: string) =>
+      spawn(process.execPath, [join(root, 'apps', 'server', 'bin', 'trainyard.mjs'), '--version'], { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = async (child: ChildProcess) => {
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise((done) => child.once('exit', done));
+      return { code, output };
+    };
+    cpSync(join(repo, 'apps', 'server', 'bin'), join(install, 'apps', 'server', 'bin'), { recursive: true });
+    try {
+      expect(await result(bin(install))).toEqual({ code: 0, output: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) as unknown });
+      const unbuilt = join(scratch, 'unbuilt');
+      cpSync(join(repo, 'apps', 'server', 'bin'), join(unbuilt, 'apps', 'server', 'bin'), { recursive: true });
+      const missing = await result(bin(unbuilt));
+      expect(missing.code).toBe(1);
+      expect(missing.output).toMatch(/not built .* run npm run build:server/);
+    } finally {
+      rmSync(join(install, 'apps', 'server', 'bin'), { recursive: true, force: true });
+    }
+  });
+
   it("stack traces name the TypeScript sources' lines (source maps), for the server and for the built trainer", async () => {
     const file = join(scratch, 'a-file');
     writeFileSync(file, '');
