@@ -16,10 +16,13 @@ let idle: Worker | undefined;
 
 const startWorker = (): Worker => {
   // The built thread (apps/server/dist), or from sources a .mjs that registers tsx in the thread.
-  // execArgv: [] — from sources the entry registers its own TypeScript loader; an inherited one would load twice.
+  // Not the parent's execArgv — from sources the entry registers its own TypeScript loader; an
+  // inherited one would load twice — but source maps if the parent has them (a thread does not
+  // inherit them), so the built thread's stack traces name the TypeScript lines too.
   // A young generation big enough for a batch in the making: its rows die young instead of being
   // promoted and collected again (~6 % less time preparing).
-  const worker = new Worker(entryFile(serverEntries.importWorker), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
+  const execArgv = process.sourceMapsEnabled ? ['--enable-source-maps'] : [];
+  const worker = new Worker(entryFile(serverEntries.importWorker), { execArgv, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
   worker.unref(); // an idle worker never keeps the process alive
   // One that died while idle must not be handed to the next import (it would wait forever).
   worker.once('exit', () => {
