@@ -119,9 +119,13 @@ describe('the built server, from an installation without sources or tsx', () => 
     }
   }, 180_000);
 
-  it('`npx trainyard` (the bin) runs the built CLI, and without a build says how to make it', async () => {
-    const bin = (root: string) =>
-      spawn(process.execPath, [join(root, 'apps', 'server', 'bin', 'trainyard.mjs'), '--version'], { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] });
+  it('`npx trainyard` (the bin) runs the built CLI with source maps, and without a build says how to make it', async () => {
+    const bin = (root: string, args = ['--version'], env: Record<string, string> = {}) =>
+      spawn(process.execPath, [join(root, 'apps', 'server', 'bin', 'trainyard.mjs'), ...args], {
+        cwd: scratch,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     const result = async (child: ChildProcess) => {
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -132,6 +136,12 @@ describe('the built server, from an installation without sources or tsx', () => 
     cpSync(join(repo, 'apps', 'server', 'bin'), join(install, 'apps', 'server', 'bin'), { recursive: true });
     try {
       expect(await result(bin(install))).toEqual({ code: 0, output: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) as unknown });
+      // An unexpected error (the data dir lies under a file): its stack names the TypeScript lines.
+      const file = join(scratch, 'not-a-dir');
+      writeFileSync(file, '');
+      const failed = await result(bin(install, ['serve'], { TRAINYARD_DATA_DIR: join(file, 'data'), PORT: '0' }));
+      expect(failed.code).toBe(1);
+      expect(failed.output).toMatch(/\(\S+apps\/server\/src\/runtime\/data-dir-lock\.ts:\d+:\d+\)/);
       const unbuilt = join(scratch, 'unbuilt');
       cpSync(join(repo, 'apps', 'server', 'bin'), join(unbuilt, 'apps', 'server', 'bin'), { recursive: true });
       const missing = await result(bin(unbuilt));
