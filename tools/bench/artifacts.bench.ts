@@ -100,7 +100,7 @@ export const artifactsBench = async (): Promise<BenchRow[]> => {
     rows.push({
       benchmark: 'server memory growth during the 1 GiB upload and read (peak − peak at idle)',
       value: `${median(growth).toFixed(0)} MB`,
-      baseline: `${median(idle).toFixed(0)} MB idle (PGlite WASM heap, Prisma, tsx)`,
+      baseline: `${median(idle).toFixed(0)} MB idle (PGlite WASM heap, Prisma)`,
       target: 'flat; total < 200 MB',
       pass: median(peak) < 200,
     });

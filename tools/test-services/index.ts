@@ -5,3 +5,4 @@ export * from './server-process';
 export * from './s3-server';
 export * from './tcp-proxy';
 export * from './browser';
+export * from './server-build';

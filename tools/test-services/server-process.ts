@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { builtServerMain } from './server-build';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const mainEntry = 'apps/server/src/main.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -13,9 +13,9 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs the real CLI in a child process, exactly as a user would with `npm start`. */
+/** Runs the real, built CLI in a child process, exactly as a user would with `npm start` (`node --enable-source-maps apps/server/dist/main.js`). */
 export const runCli = (args: string[], env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | string> } => {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainEntry, ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', builtServerMain(), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, utilityProcess } from 'electron';
@@ -51,7 +50,8 @@ const runTrainer = async (request: TrainerHostRequest): Promise<void> => {
   app.setPath('userData', join(app.getPath('temp'), `trainyard-trainer-${process.pid}`));
   app.dock?.hide();
   process.argv = [process.execPath, request.entry, ...request.args];
-  for (const loader of request.loaders) await import(loader);
+  // What --enable-source-maps does, switched on before the trainer's bundle loads.
+  if (request.sourceMaps) process.setSourceMapsEnabled(true);
   // Built-in trainers end with process.exit (the protocol's exit code).
   await import(pathToFileURL(request.entry).href);
 };
@@ -110,9 +110,7 @@ const runApp = (): void => {
 
 const startTrainerHost = (): TrainerHostRequest | undefined => {
   if (!process.argv.includes(TRAINER_HOST_SWITCH)) return undefined;
-  const root = serverRoot(context);
-  const tsxLoader = pathToFileURL(createRequire(join(root, 'package.json')).resolve('tsx')).href;
-  return trainerHostRequest(process.argv, { entries: builtinTrainerEntries(root), loaders: [tsxLoader] });
+  return trainerHostRequest(process.argv, builtinTrainerEntries(serverRoot(context)));
 };
 
 try {

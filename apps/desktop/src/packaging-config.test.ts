@@ -35,6 +35,19 @@ describe('desktop packaging (apps/desktop/electron-builder.yml)', () => {
     }
   });
 
+  it('copies the built server, not its sources: no TypeScript, no tsx', () => {
+    const [server] = config.extraResources ?? [];
+    const filter = server?.filter ?? [];
+    const inclusions = filter.filter((pattern) => !pattern.startsWith('!'));
+    expect(inclusions).toContain('apps/server/dist/**');
+    expect(inclusions.filter((pattern) => /(^|\/)src(\/|$)|\.ts$|tsconfig/.test(pattern))).toEqual([]);
+    // The built server runs without tsx (and its esbuild); its own source maps ship, node_modules' do not.
+    for (const exclusion of ['!node_modules/tsx/**', '!node_modules/esbuild/**', '!node_modules/@esbuild/**', '!node_modules/**/*.map']) {
+      expect(filter).toContain(exclusion);
+    }
+    expect(filter).not.toContain('!**/*.map');
+  });
+
   it('copies the server without tests, test support or development-only packages', () => {
     const [server] = config.extraResources ?? [];
     const filter = server?.filter ?? [];

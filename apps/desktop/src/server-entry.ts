@@ -1,10 +1,10 @@
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { SERVER_MAIN_SWITCH } from './server-launch';
 
 // The server's bootstrap inside its utility process (also runs under plain Node, as in the
-// process test): the server is TypeScript, so tsx's loader is registered first — what
-// `node --import tsx` does — then the server's entry point runs with a Node-shaped argv.
+// process test): the server is built JavaScript (apps/server/dist, no tsx), so it only switches
+// source maps on — before the bundle loads, so stack traces name the TypeScript lines — and runs
+// the server's entry point with a Node-shaped argv.
 
 /** [entry, ...arguments] after the marker, whatever Electron puts before it in process.argv. */
 export const serverArgv = (argv: readonly string[]): string[] => {
@@ -17,7 +17,7 @@ export const serverArgv = (argv: readonly string[]): string[] => {
 const run = async (): Promise<void> => {
   const [entry = '', ...args] = serverArgv(process.argv);
   process.argv = [process.execPath, entry, ...args];
-  await import(pathToFileURL(createRequire(entry).resolve('tsx')).href);
+  process.setSourceMapsEnabled(true);
   await import(pathToFileURL(entry).href);
 };
 

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import { builtLayout, entryFile, entryNodeArgs, serverEntries } from '@trainyard/core';
 import { createTrainerCatalog, trainerEnvironment } from '@trainyard/training';
 import { textDetectorTrainer } from '@trainyard/trainers';
 import { describe, expect, it } from 'vitest';
 import { serverArgv } from './server-entry';
-import { SERVER_MAIN_SWITCH, serverEnvironment, serverLaunch, TRAINER_HOST_SWITCH, trainerHostRuntime } from './server-launch';
+import { builtServerFile, SERVER_MAIN_SWITCH, serverEnvironment, serverLaunch, TRAINER_HOST_SWITCH, trainerHostRuntime } from './server-launch';
 import { builtinTrainerEntries, trainerHostRequest } from './trainer-host';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -23,18 +24,25 @@ const packaged = {
 };
 
 describe('desktop launch plans', () => {
-  it('runs the server in a utility process from the built bootstrap, with no ELECTRON_RUN_AS_NODE', () => {
+  it('runs the built server in a utility process from the built bootstrap, with no ELECTRON_RUN_AS_NODE', () => {
     const plan = serverLaunch(packaged);
     expect(plan).toMatchObject({
       modulePath: '/opt/Trainyard/resources/app.asar/dist/server-entry.cjs',
-      args: [SERVER_MAIN_SWITCH, '/opt/Trainyard/resources/app/apps/server/src/main.ts', 'serve'],
+      args: [SERVER_MAIN_SWITCH, '/opt/Trainyard/resources/app/apps/server/dist/main.js', 'serve'],
       cwd: '/opt/Trainyard/resources/app',
       serviceName: 'Trainyard server',
     });
     expect(plan.env['TRAINYARD_WEB_DIR']).toBe('/opt/Trainyard/resources/app/apps/web/dist');
     expect(JSON.parse(plan.env['TRAINYARD_TRAINER_RUNTIME'] ?? '')).toEqual({ execPath: '/opt/Trainyard/trainyard', args: [TRAINER_HOST_SWITCH], env: {} });
     for (const context of [dev, packaged]) expect(JSON.stringify(serverLaunch(context))).not.toContain('ELECTRON_RUN_AS_NODE');
-    expect(serverLaunch(dev).args[1]).toBe(join(repo, 'apps', 'server', 'src', 'main.ts'));
+    expect(serverLaunch(dev).args[1]).toBe(join(repo, 'apps', 'server', 'dist', 'main.js'));
+  });
+
+  it("names the server build's files as the server's own runtime layout does (libs/core)", () => {
+    for (const root of [repo, '/opt/Trainyard/resources/app']) {
+      expect(builtServerFile(root, 'main.js')).toBe(entryFile(serverEntries.main, builtLayout(root)));
+      expect(builtServerFile(root, 'text-detector-trainer.js')).toBe(entryFile(serverEntries.textDetectorTrainer, builtLayout(root)));
+    }
   });
 
   it("drops ELECTRON_* and NODE_OPTIONS from the server's environment, keeps the rest and adds the plan's", () => {
@@ -75,11 +83,12 @@ describe('desktop launch plans', () => {
     expect(env).toEqual({ PATH: '/bin', TRAINYARD_JOB_DIR: '/jobs/1' });
   });
 
-  it('the trainer host runs exactly the built-in trainers the catalog starts, and nothing else', () => {
+  it("the trainer host runs exactly the built-in trainers the built server's catalog starts, and nothing else", () => {
     const runtime = trainerHostRuntime(dev);
-    const catalog = createTrainerCatalog([textDetectorTrainer], { runtime });
-    const tsx = textDetectorTrainer.nodeArgs[1] ?? '';
-    const allowed = { entries: builtinTrainerEntries(repo), loaders: [tsx] };
+    // The desktop runs the built server: its text-detector is the built one (this test runs from sources).
+    const builtTextDetector = { ...textDetectorTrainer, nodeArgs: entryNodeArgs(serverEntries.textDetectorTrainer, builtLayout(repo)) };
+    const catalog = createTrainerCatalog([builtTextDetector], { runtime });
+    const allowed = builtinTrainerEntries(repo);
     expect(
       catalog
         .list()
@@ -92,15 +101,22 @@ describe('desktop launch plans', () => {
       expect(request?.entry).toBe(trainer.nodeArgs.at(-1));
     }
     expect(trainerHostRequest(catalog.launch('text-detector').command, allowed)).toEqual({
-      entry: join(repo, 'libs', 'trainers', 'src', 'text-detector', 'main.ts'),
-      loaders: [tsx],
+      entry: join(repo, 'apps', 'server', 'dist', 'text-detector-trainer.js'),
+      sourceMaps: true,
+      args: [],
+    });
+    expect(trainerHostRequest(catalog.launch('example').command, allowed)).toEqual({
+      entry: join(repo, 'libs', 'training', 'examples', 'example-trainer.mjs'),
+      sourceMaps: false,
       args: [],
     });
     expect(trainerHostRequest(['/opt/electron/electron', dev.appPath], allowed)).toBeUndefined();
     expect(() => trainerHostRequest([...runtime.args, '/tmp/evil.mjs'], allowed)).toThrow(/not a built-in trainer/);
-    expect(() => trainerHostRequest([...runtime.args, '--import', 'data:text/javascript,evil()', allowed.entries[0] ?? ''], allowed)).toThrow(
-      /loader not allowed/,
-    );
+    // No loaders or other options: not tsx's (the built trainer needs none), not anyone's.
+    for (const option of ['--import', '--require', '--loader']) {
+      expect(() => trainerHostRequest([...runtime.args, option, 'data:text/javascript,evil()', allowed[0] ?? ''], allowed)).toThrow(/not a built-in trainer/);
+    }
+    expect(() => trainerHostRequest([...runtime.args, '--enable-source-maps', '--import', 'x', allowed[1] ?? ''], allowed)).toThrow(/not a built-in trainer/);
     expect(() => trainerHostRequest([...runtime.args], allowed)).toThrow(/not a built-in trainer/);
   });
 });

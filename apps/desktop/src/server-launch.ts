@@ -6,8 +6,8 @@ import { join } from 'node:path';
  * (electron-builder.yml), so Electron's binary never acts as a general Node interpreter.
  *
  *  - The server runs in an Electron utility process (`utilityProcess.fork`), started by the
- *    main process with the bootstrap `dist/server-entry.cjs`, which loads the server's entry
- *    point (TypeScript, through tsx — see electron-builder.yml) and runs `serve`.
+ *    main process with the bootstrap `dist/server-entry.cjs`, which loads the built server
+ *    (apps/server/dist/main.js, from `npm run build:server`; no tsx) and runs `serve`.
  *  - Built-in trainers keep the trainer protocol (own process group, events on fd 3, SIGTERM
  *    then SIGKILL, TRAINYARD_JOB_DIR in the environment): the server starts them as ordinary
  *    child processes of the app's own binary in *trainer-host mode* (`--trainyard-trainer-host`),
@@ -67,6 +67,14 @@ export const serverEnvironment = (source: Readonly<Record<string, string | undef
   return { ...env, ...own };
 };
 
+/**
+ * A file of the server's build under the server's root. The same layout as libs/core's
+ * runtime-layout.ts (`entryFile(…, builtLayout(root))`, which server-launch.test.ts checks):
+ * not imported from there, because this file is bundled into CommonJS, where that module cannot
+ * find its own location.
+ */
+export const builtServerFile = (root: string, name: 'main.js' | 'text-detector-trainer.js'): string => join(root, 'apps', 'server', 'dist', name);
+
 export interface ServerLaunchPlan {
   /** The module utilityProcess.fork runs. */
   modulePath: string;
@@ -81,7 +89,7 @@ export const serverLaunch = (context: LaunchContext): ServerLaunchPlan => {
   const root = serverRoot(context);
   return {
     modulePath: join(context.appPath, 'dist', 'server-entry.cjs'),
-    args: [SERVER_MAIN_SWITCH, join(root, 'apps', 'server', 'src', 'main.ts'), 'serve'],
+    args: [SERVER_MAIN_SWITCH, builtServerFile(root, 'main.js'), 'serve'],
     cwd: root,
     env: {
       TRAINYARD_WEB_DIR: join(root, 'apps', 'web', 'dist'),

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// `npx trainyard …` from the repo: runs the TypeScript CLI through tsx with the repo's
-// tsconfig (path aliases), whatever the current directory is.
+// `npx trainyard …` from the repo: runs the built CLI (apps/server/dist, made by the install's
+// `npm run build:server`), whatever the current directory is. Source maps are switched on before
+// the bundle loads, so stack traces (`--debug`) name the TypeScript lines.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
 
-register({ tsconfig: fileURLToPath(new URL('../../../tsconfig.base.json', import.meta.url)) });
-await import('../src/main.ts');
+const main = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  process.stderr.write(`Error: the Trainyard CLI is not built (${fileURLToPath(main)} is missing): run npm run build:server\n`);
+  process.exit(1);
+}
+process.setSourceMapsEnabled(true);
+await import(main.href);

@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { installPath } from '@trainyard/core';
 import { commandArgv } from '@trainyard/contracts';
 import { z } from 'zod';
 
@@ -213,7 +213,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     trainerEnv: { ...env },
     trainerEnvNames: values.TRAINYARD_TRAINER_ENV,
     allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,
-    webDir: resolve(values.TRAINYARD_WEB_DIR ?? fileURLToPath(new URL('../../web/dist', import.meta.url))),
+    webDir: resolve(values.TRAINYARD_WEB_DIR ?? installPath('apps', 'web', 'dist')),
     trainerRuntime: values.TRAINYARD_TRAINER_RUNTIME,
     sync: {
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { installPath } from '@trainyard/core';
 
-const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const manifest = JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string };
 
 export const TRAINYARD_VERSION = manifest.version;

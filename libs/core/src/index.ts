@@ -5,3 +5,4 @@ export * from './ids';
 export * from './hashing';
 export * from './clock';
 export * from './pagination';
+export * from './runtime-layout';

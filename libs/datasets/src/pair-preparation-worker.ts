@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { entryFile, serverEntries } from '@trainyard/core';
 import type { ImportBatch } from './import-batches';
 import type { ImportFormat } from './import-lines';
 import type { RowFormat } from './pair-insert';
@@ -17,10 +18,14 @@ const SLICE_BYTES = 1024 * 1024;
 export const IDLE_WORKER_RELEASE_MS = 60_000;
 
 const startWorker = (): Worker => {
-  // execArgv: [] — the entry registers its own TypeScript loader; an inherited one would load twice.
+  // The built thread (apps/server/dist), or from sources a .mjs that registers tsx in the thread.
+  // Not the parent's execArgv — from sources the entry registers its own TypeScript loader; an
+  // inherited one would load twice — but source maps if the parent has them (a thread does not
+  // inherit them), so the built thread's stack traces name the TypeScript lines too.
   // A young generation big enough for a batch in the making: its rows die young instead of being
   // promoted and collected again (~6 % less time preparing).
-  const worker = new Worker(new URL('./pair-preparation.thread.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 192 } });
+  const execArgv = process.sourceMapsEnabled ? ['--enable-source-maps'] : [];
+  const worker = new Worker(entryFile(serverEntries.importWorker), { execArgv, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
   worker.unref(); // an idle worker never keeps the process alive
   return worker;
 };

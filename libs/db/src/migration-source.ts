@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { sha256Hex } from '@trainyard/core';
+import { installPath, sha256Hex } from '@trainyard/core';
 
 export interface Migration {
   name: string;
@@ -11,7 +10,7 @@ export interface Migration {
 }
 
 /** The committed migrations of this checkout (prisma/migrations at the repository root). */
-export const defaultMigrationsDir = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
+export const defaultMigrationsDir = installPath('prisma', 'migrations');
 
 /** Reads `<dir>/<name>/migration.sql` for every migration folder, in name (timestamp) order. */
 export const loadMigrations = async (dir: string = defaultMigrationsDir): Promise<Migration[]> => {

@@ -3,9 +3,8 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sha256Hex } from '@trainyard/core';
+import { installPath, sha256Hex } from '@trainyard/core';
 import type { Migration } from './migration-source';
 import { applyMigrations } from './migration-runner';
 import { pgliteExecutor } from './pglite-executor';
@@ -17,7 +16,7 @@ import { pgliteExecutor } from './pglite-executor';
  * native file I/O, and as a tarball that in-memory (test) databases load. A template that is
  * missing or stale is simply rebuilt. `npm install` builds it ahead of the first start.
  */
-export const defaultTemplateCacheDir = fileURLToPath(new URL('../../../node_modules/.cache/trainyard/pglite', import.meta.url));
+export const defaultTemplateCacheDir = installPath('node_modules', '.cache', 'trainyard', 'pglite');
 
 // The package does not export its package.json, so find it from the resolved entry point.
 const pgliteVersion = (): string => {

@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import { DomainError } from '@trainyard/core';
+import { DomainError, installPath } from '@trainyard/core';
 import { z } from 'zod';
 
 /** A trainer that ships with Trainyard: its hyperparameter schema and how to start it. */
@@ -38,7 +37,7 @@ const exampleTrainer: BuiltinTrainer = {
     stepDelayMs: z.number().int().min(0).max(60_000).default(0),
     failAtEpoch: z.number().int().min(1).optional(),
   }),
-  nodeArgs: [fileURLToPath(new URL('../examples/example-trainer.mjs', import.meta.url))],
+  nodeArgs: [installPath('libs', 'training', 'examples', 'example-trainer.mjs')],
 };
 
 export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], options: { runtime?: NodeRuntime } = {}) => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { builtServerMain } from '@trainyard/test-services';
 import { describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
 
@@ -11,10 +12,10 @@ const scriptAvailable = await new Promise<boolean>((resolve) => {
   hasScript.once('error', () => resolve(false));
 });
 
-/** Runs the CLI on a pseudo-terminal (util-linux `script`), so it draws its progress bar. */
+/** Runs the built CLI on a pseudo-terminal (util-linux `script`), so it draws its progress bar. */
 const onTerminal = (args: string[]): Promise<string> =>
   new Promise((resolve) => {
-    const command = [process.execPath, '--import', 'tsx', 'apps/server/src/main.ts', ...args].map((part) => `'${part}'`).join(' ');
+    const command = [process.execPath, '--enable-source-maps', builtServerMain(), ...args].map((part) => `'${part}'`).join(' ');
     const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, TRAINYARD_DATA_DIR: t.dataDir, COLUMNS: '120' } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
