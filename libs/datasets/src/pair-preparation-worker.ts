@@ -11,8 +11,8 @@ const MAX_BYTES_AHEAD = 16 * 1024 * 1024;
 const SLICE_BYTES = 1024 * 1024;
 
 /**
- * How long a worker is kept after an import for the next one. Its start-up loads tsx and zod (a few
- * hundred ms) and it then holds ~25 MB: kept for a burst of imports (a folder of files, a retry),
+ * How long a worker is kept after an import for the next one. Its start-up loads the preparation code and
+ * zod (tsx too when run from sources; a few hundred ms) and it then holds ~25 MB: kept for a burst of imports (a folder of files, a retry),
  * released when the server goes idle so an idle server holds no worker at all.
  */
 export const IDLE_WORKER_RELEASE_MS = 60_000;
