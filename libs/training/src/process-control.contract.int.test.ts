@@ -1,10 +1,10 @@
 import { darwinProcessControl } from './darwin-process-control';
 import { linuxProcessControl } from './linux-process-control';
 import { processControlFor } from './process-control';
-import { createWindowsProcessControl } from './windows-process-control';
+import { createWindowsProcessControl, windowsProcessControlDefaults } from './windows-process-control';
 import { describeProcessControlContract } from './test-fixtures/process-control-contract';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -15,7 +15,11 @@ describeProcessControlContract('linux (process groups, /proc)', () => linuxProce
 describeProcessControlContract('darwin (process groups, ps -E) — runs on macOS only', () => darwinProcessControl, process.platform === 'darwin');
 describeProcessControlContract(
   'windows (taskkill /T, Win32_Process, start records) — runs on Windows only',
-  () => createWindowsProcessControl(mkdtempSync(join(tmpdir(), 'trainyard-processes-'))),
+  () =>
+    createWindowsProcessControl({
+      ...windowsProcessControlDefaults(process.env, homedir()),
+      recordsDir: mkdtempSync(join(tmpdir(), 'trainyard-processes-')),
+    }),
   process.platform === 'win32',
 );
 

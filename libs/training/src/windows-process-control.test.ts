@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  parseWindowsProcessRecord,
   parseWindowsProcessTable,
+  planWindowsTreeStop,
   unixMsToFiletime,
   WINDOWS_PROCESS_TABLE_SCRIPT,
+  windowsExecutables,
+  windowsProcessControlDefaults,
+  windowsProcessLookup,
+  windowsProcessLookupAfterFailure,
   windowsProcessTableArgs,
   windowsTaskkillArgs,
   windowsTreeMembers,
@@ -65,5 +71,109 @@ describe('Windows process handling (taskkill, Win32_Process)', () => {
   it('a child older than its supposed parent is not its child (the parent pid was reused)', () => {
     const rows = parseWindowsProcessTable(table([`1000 700 ${at(-5)}`, `1010 1000 ${at(-10_000)}`]));
     expect(windowsTreeMembers([{ pid: 1000, recordedAt, markers: {} }], rows, 700)).toEqual([1000]);
+  });
+
+  it('skips processes without a creation time in PowerShell (the System Idle Process), so one such row cannot fail the whole run', () => {
+    expect(WINDOWS_PROCESS_TABLE_SCRIPT).toMatch(/Win32_Process \| Where-Object \{ \$_\.CreationDate \} \| ForEach-Object/);
+    // What a run without that filter prints for it (an empty FILETIME, then the error): skipped, the rest read.
+    const output = table(['0 0 ', 'You cannot call a method on a null-valued expression.', `4 0 ${at(-7_200_000)}`, `700 600 ${at(-3_600_000)}`]);
+    expect(parseWindowsProcessTable(output).map((row) => row.pid)).toEqual([4, 700]);
+  });
+
+  it('keeps the rows a failed PowerShell run printed, and counts a lookup complete only when it succeeded and holds this process', () => {
+    const output = table([`700 600 ${at(-3_600_000)}`, `1000 700 ${at(-5)}`]);
+    const failure = Object.assign(new Error('Command failed: powershell.exe'), { status: 1, stdout: output });
+    expect(windowsProcessLookupAfterFailure(failure, 700)).toEqual({ rows: parseWindowsProcessTable(output), complete: false });
+    expect(windowsProcessLookupAfterFailure(Object.assign(new Error('x'), { stdout: Buffer.from(output) }), 700).rows).toHaveLength(2);
+    expect(windowsProcessLookupAfterFailure(new Error('spawn ENOENT'), 700)).toEqual({ rows: [], complete: false });
+    expect(windowsProcessLookup(output, true, 700).complete).toBe(true);
+    expect(windowsProcessLookup(output, true, 701).complete).toBe(false); // a table without this server is not the whole table
+    expect(windowsProcessLookup('', true, 700).complete).toBe(false);
+  });
+
+  describe('stopping a tree (signalTree)', () => {
+    const records = [{ pid: 1000, recordedAt, markers: { TRAINYARD_RUN_ID: 'r1' } }];
+    const live = table([`700 600 ${at(-3_600_000)}`, `1000 700 ${at(-5)}`, `1010 1000 ${at(1_000)}`]);
+
+    it('a pid without a record: taskkill /T (/F for SIGKILL)', () => {
+      const none = { rows: [], complete: false };
+      expect(planWindowsTreeStop(4120, 'SIGTERM', [], none, 700)).toEqual({ terminate: [], taskkill: ['/PID', '4120', '/T'] });
+      expect(planWindowsTreeStop(4120, 'SIGKILL', [], none, 700)).toEqual({ terminate: [], taskkill: ['/PID', '4120', '/T', '/F'] });
+    });
+
+    it('a recorded pid: its members one by one, no taskkill', () => {
+      const stop = planWindowsTreeStop(1000, 'SIGTERM', records, windowsProcessLookup(live, true, 700), 700);
+      expect(stop.taskkill).toBeUndefined();
+      expect(stop.terminate.sort()).toEqual([1000, 1010]);
+    });
+
+    it('a recorded pid whose lookup failed before printing anything: taskkill /T on the root, for SIGTERM and the SIGKILL after it', () => {
+      const failed = windowsProcessLookupAfterFailure(Object.assign(new Error('Command failed'), { status: 1, stdout: '' }), 700);
+      expect(planWindowsTreeStop(1000, 'SIGTERM', records, failed, 700)).toEqual({ terminate: [], taskkill: ['/PID', '1000', '/T'] });
+      expect(planWindowsTreeStop(1000, 'SIGKILL', records, failed, 700)).toEqual({ terminate: [], taskkill: ['/PID', '1000', '/T', '/F'] });
+    });
+
+    it('a failed lookup that still printed the root: its members, no taskkill', () => {
+      const partial = windowsProcessLookup(live, false, 700);
+      expect(planWindowsTreeStop(1000, 'SIGKILL', records, partial, 700)).toEqual({ terminate: expect.arrayContaining([1000, 1010]) });
+    });
+
+    it('a complete lookup without the root (it exited): the children it left, and no taskkill (nothing of it left to name by pid)', () => {
+      const exited = windowsProcessLookup(table([`700 600 ${at(-3_600_000)}`, `1010 1000 ${at(1_000)}`]), true, 700);
+      expect(planWindowsTreeStop(1000, 'SIGKILL', records, exited, 700)).toEqual({ terminate: [1010] });
+    });
+
+    it('a complete lookup where a later process reuses the pid: neither it nor its tree, no taskkill', () => {
+      const reused = windowsProcessLookup(table([`700 600 ${at(-3_600_000)}`, `1000 700 ${at(120_000)}`, `1040 1000 ${at(121_000)}`]), true, 700);
+      expect(planWindowsTreeStop(1000, 'SIGKILL', records, reused, 700)).toEqual({ terminate: [] });
+    });
+  });
+
+  it('two records for one pid: the one matching the running trainer wins whatever the order, and its tree is found', () => {
+    const stale = { pid: 1000, recordedAt: recordedAt - 3_600_000, markers: { TRAINYARD_RUN_ID: 'old' } };
+    const current = { pid: 1000, recordedAt, markers: { TRAINYARD_RUN_ID: 'r1' } };
+    const rows = parseWindowsProcessTable(
+      table([
+        `700 600 ${at(-7_200_000)}`, // this server
+        `1005 1000 ${at(-3_000_000)}`, // left by the stale record's trainer (same pid, exited since)
+        `1000 700 ${at(-5)}`, // the running trainer
+        `1010 1000 ${at(1_000)}`, // its child
+      ]),
+    );
+    expect(windowsTreeMembers([stale, current], rows, 700).sort()).toEqual([1000, 1010]);
+    expect(windowsTreeMembers([current, stale], rows, 700).sort()).toEqual([1000, 1010]);
+    // The stale record alone still names only what its own trainer left.
+    expect(windowsTreeMembers([stale], rows, 700)).toEqual([1005]);
+    // Both trainers exited: the later record's window, not the earlier trainer's leftovers.
+    const exited = rows.filter((row) => row.pid !== 1000);
+    expect(windowsTreeMembers([stale, current], exited, 700)).toEqual([1010]);
+    expect(windowsTreeMembers([current, stale], exited, 700)).toEqual([1010]);
+  });
+
+  it('reads only records a server here wrote: valid content, named after its own pid and time, not from the future', () => {
+    const record = { pid: 1000, recordedAt, markers: { TRAINYARD_RUN_ID: 'r1' } };
+    const name = `1000-${recordedAt}.json`;
+    expect(parseWindowsProcessRecord(name, JSON.stringify(record), recordedAt + 1_000)).toEqual(record);
+    expect(parseWindowsProcessRecord(name, '{"pid":1000,"recor', recordedAt)).toBeUndefined(); // half-written
+    expect(parseWindowsProcessRecord('4-1.json', JSON.stringify(record), recordedAt)).toBeUndefined(); // copied under another name
+    expect(parseWindowsProcessRecord(name, JSON.stringify({ ...record, pid: -1 }), recordedAt)).toBeUndefined();
+    expect(parseWindowsProcessRecord(name, JSON.stringify({ ...record, markers: { A: 1 } }), recordedAt)).toBeUndefined();
+    expect(parseWindowsProcessRecord(name, JSON.stringify({ ...record, extra: true }), recordedAt)).toBeUndefined();
+    expect(parseWindowsProcessRecord(name, JSON.stringify(record), recordedAt - 3_600_000)).toBeUndefined(); // from the future
+  });
+
+  it("keeps records in this user's local app data and runs PowerShell and taskkill by absolute path under SystemRoot", () => {
+    expect(windowsProcessControlDefaults({ LOCALAPPDATA: 'C:\\Users\\ada\\AppData\\Local', SystemRoot: 'D:\\WINDOWS' }, 'C:\\Users\\ada')).toEqual({
+      recordsDir: 'C:\\Users\\ada\\AppData\\Local\\Trainyard\\processes',
+      systemRoot: 'D:\\WINDOWS',
+    });
+    expect(windowsProcessControlDefaults({}, 'C:\\Users\\ada')).toEqual({
+      recordsDir: 'C:\\Users\\ada\\AppData\\Local\\Trainyard\\processes',
+      systemRoot: 'C:\\Windows',
+    });
+    expect(windowsExecutables('C:\\Windows')).toEqual({
+      powershell: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+      taskkill: 'C:\\Windows\\System32\\taskkill.exe',
+    });
   });
 });

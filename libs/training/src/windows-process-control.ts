@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
+import { z } from 'zod';
 import { type ProcessControl, processExists, type StopSignal, signalQuietly } from './process-control.port';
 
 // Written against the documented APIs, not run here (no Windows machine): taskkill, PowerShell's
 // Get-CimInstance Win32_Process, and Node's process.kill on Windows (signal 0 tests that a
 // process exists; SIGTERM and SIGKILL terminate it unconditionally). Its unit tests check the
-// arguments and the parsing of sample output; process-control.contract.int.test.ts runs the
-// real contract on a Windows machine.
+// arguments, the parsing of sample output, the records it accepts and what a stop comes to
+// (planWindowsTreeStop, a pure function); process-control.contract.int.test.ts runs the real
+// contract on a Windows machine.
 //
 // Windows has no process groups, no signals and no way to read another process's environment
 // without native code. So a trainer is found through a record written when it is started (its
@@ -33,9 +34,13 @@ export interface WindowsProcessRecord {
   markers: Record<string, string>;
 }
 
-/** PowerShell that prints `<pid> <parent pid> <creation FILETIME>` for every process. */
+/**
+ * PowerShell that prints `<pid> <parent pid> <creation FILETIME>` for every process. Rows without
+ * a CreationDate (the System Idle Process has none) are skipped: calling ToFileTimeUtc on null
+ * would fail and make the whole run exit 1.
+ */
 export const WINDOWS_PROCESS_TABLE_SCRIPT =
-  "Get-CimInstance Win32_Process | ForEach-Object { '{0} {1} {2}' -f $_.ProcessId, $_.ParentProcessId, $_.CreationDate.ToFileTimeUtc() }";
+  "Get-CimInstance Win32_Process | Where-Object { $_.CreationDate } | ForEach-Object { '{0} {1} {2}' -f $_.ProcessId, $_.ParentProcessId, $_.CreationDate.ToFileTimeUtc() }";
 
 export const windowsProcessTableArgs = (): string[] => ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_PROCESS_TABLE_SCRIPT];
 
@@ -60,7 +65,9 @@ const RECORD_SLACK_MS = 60_000;
 /**
  * The processes of the recorded trees still running, by the table's parent links: a record's
  * process is the one with its pid created at most RECORD_SLACK_MS before the record (a later
- * process with a reused pid is not it); a descendant was created after its parent.
+ * process with a reused pid is not it); a descendant was created after its parent. Of several
+ * records for one pid (a stale one of an earlier trainer with the same pid), the one that
+ * matches the running process wins whatever the order: the stale one must not hide it.
  */
 export const windowsTreeMembers = (records: readonly WindowsProcessRecord[], table: readonly WindowsProcessRow[], ownPid: number): number[] => {
   // pid → when the process the tree means was created, or (not running) the window its children were created in.
@@ -68,9 +75,13 @@ export const windowsTreeMembers = (records: readonly WindowsProcessRecord[], tab
   for (const record of records) {
     const earliest = unixMsToFiletime(record.recordedAt - RECORD_SLACK_MS);
     const root = table.find((row) => row.pid === record.pid);
+    const current = found.get(record.pid);
+    if (current?.created !== undefined) continue; // a record matching the running process was seen already
     if (root && root.created >= earliest && root.created <= unixMsToFiletime(record.recordedAt))
       found.set(record.pid, { created: root.created, from: root.created });
-    else found.set(record.pid, { from: earliest, ...(root ? { until: root.created } : {}) }); // exited; its pid maybe reused since
+    // Exited; its pid maybe reused since. Of several such records, the latest: its trainer last
+    // had the pid (an earlier one's leftovers belong to another run, found by its own record).
+    else found.set(record.pid, { from: current && current.from > earliest ? current.from : earliest, ...(root ? { until: root.created } : {}) });
   }
   for (let grew = true; grew;) {
     grew = false;
@@ -86,38 +97,154 @@ export const windowsTreeMembers = (records: readonly WindowsProcessRecord[], tab
   return [...found].filter(([pid, entry]) => pid !== ownPid && entry.created !== undefined).map(([pid]) => pid);
 };
 
+/** Where the records live and where Windows is: the server passes its own (process-control.ts computes the defaults). */
+export interface WindowsProcessControlOptions {
+  /**
+   * A directory only this user can write: a record names pids that crash recovery SIGKILLs, so
+   * a record planted by someone else must not be possible (not the temp dir, which TEMP may
+   * point at C:\Windows\Temp, shared by all users).
+   */
+  recordsDir: string;
+  /** %SystemRoot%: powershell.exe and taskkill.exe are run by their absolute paths under it, never looked up in PATH. */
+  systemRoot: string;
+}
+
+/** The defaults from this user's environment: records in %LOCALAPPDATA%\Trainyard\processes (per user), Windows in %SystemRoot%. */
+export const windowsProcessControlDefaults = (
+  env: Readonly<{ LOCALAPPDATA?: string | undefined; SystemRoot?: string | undefined }>,
+  home: string,
+): WindowsProcessControlOptions => ({
+  recordsDir: win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'Trainyard', 'processes'),
+  systemRoot: env.SystemRoot || 'C:\\Windows',
+});
+
+export const windowsExecutables = (systemRoot: string): { powershell: string; taskkill: string } => ({
+  powershell: win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+  taskkill: win32.join(systemRoot, 'System32', 'taskkill.exe'),
+});
+
+const recordSchema = z.strictObject({
+  pid: z.number().int().positive(),
+  recordedAt: z.number().int().nonnegative(),
+  markers: z.record(z.string(), z.string()),
+});
+
+/** How far a record's time may lie ahead of this clock (a record from the future was not written by a server here). */
+const RECORD_CLOCK_SKEW_MS = 60_000;
+
 /**
- * Windows: records in `stateDir` (one JSON file per started trainer) stand in for the
+ * A record file's content, or undefined for anything a server here did not write: content that
+ * does not parse, a name that is not `<pid>-<recordedAt>.json` of its own content, a time ahead
+ * of now. Whether its pid is still the recorded process is checked against the table later.
+ */
+export const parseWindowsProcessRecord = (fileName: string, text: string, now: number): WindowsProcessRecord | undefined => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined; // half-written
+  }
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const record = parsed.data;
+  if (fileName !== `${record.pid}-${record.recordedAt}.json` || record.recordedAt > now + RECORD_CLOCK_SKEW_MS) return undefined;
+  return record;
+};
+
+/**
+ * One run of the process table. `complete` only when PowerShell succeeded and the table holds
+ * this server's own process: anything less (a failed run, whose output still holds the rows
+ * printed before the failure) cannot tell that a missing process has exited.
+ */
+export interface WindowsProcessLookup {
+  rows: WindowsProcessRow[];
+  complete: boolean;
+}
+
+export const windowsProcessLookup = (output: string, succeeded: boolean, ownPid: number): WindowsProcessLookup => {
+  const rows = parseWindowsProcessTable(output);
+  return { rows, complete: succeeded && rows.some((row) => row.pid === ownPid) };
+};
+
+/** The lookup from a failed execFileSync: its error carries what was printed before the failure (`stdout`, a string or a Buffer). */
+export const windowsProcessLookupAfterFailure = (error: unknown, ownPid: number): WindowsProcessLookup => {
+  const stdout = typeof error === 'object' && error !== null ? (error as { stdout?: unknown }).stdout : undefined;
+  const output = typeof stdout === 'string' ? stdout : Buffer.isBuffer(stdout) ? stdout.toString('utf8') : '';
+  return windowsProcessLookup(output, false, ownPid);
+};
+
+/** What stopping a tree comes to: pids to end one by one (process.kill), and taskkill's arguments if it is run too. */
+export interface WindowsTreeStop {
+  terminate: number[];
+  taskkill?: string[];
+}
+
+/**
+ * How `signalTree(pid, signal)` stops a tree. Not recorded: taskkill /T (nothing to check a reused
+ * pid against). Recorded: the recorded tree's members found in the lookup, each checked by
+ * creation time (a pid reused after the trainer exited is never hit: taskkill /T would end the
+ * stranger's tree); and if the lookup cannot say whether the root still runs (it failed, and has
+ * no row for the root's pid), taskkill /T on the root as well — better than stopping nothing.
+ * A complete lookup without the root's pid means it exited: nothing to taskkill.
+ */
+export const planWindowsTreeStop = (
+  pid: number,
+  signal: StopSignal,
+  records: readonly WindowsProcessRecord[],
+  lookup: WindowsProcessLookup,
+  ownPid: number,
+): WindowsTreeStop => {
+  if (records.length === 0) return { terminate: [], taskkill: windowsTaskkillArgs(pid, signal) };
+  const terminate = windowsTreeMembers(records, lookup.rows, ownPid);
+  const rootUnknown = !lookup.complete && !lookup.rows.some((row) => row.pid === pid);
+  return rootUnknown && pid !== ownPid ? { terminate, taskkill: windowsTaskkillArgs(pid, signal) } : { terminate };
+};
+
+/**
+ * Windows: records in `recordsDir` (one JSON file per started trainer) stand in for the
  * environment; a recorded tree is ended member by member (process.kill: TerminateProcess, for
  * SIGTERM too — Windows has no request to stop), any other with taskkill /T. One PowerShell run
- * per lookup. `stateDir` defaults to a folder in the temp dir.
+ * per lookup.
  */
-export const createWindowsProcessControl = (stateDir = join(tmpdir(), 'trainyard-processes')): ProcessControl => {
-  const recordFile = (record: WindowsProcessRecord): string => join(stateDir, `${record.pid}-${record.recordedAt}.json`);
+export const createWindowsProcessControl = ({ recordsDir, systemRoot }: WindowsProcessControlOptions): ProcessControl => {
+  const executables = windowsExecutables(systemRoot);
+  const recordFile = (record: WindowsProcessRecord): string => join(recordsDir, `${record.pid}-${record.recordedAt}.json`);
   const readRecords = (): WindowsProcessRecord[] => {
     let names: string[];
     try {
-      names = readdirSync(stateDir);
+      names = readdirSync(recordsDir);
     } catch {
       return [];
     }
+    const now = Date.now();
     const records: WindowsProcessRecord[] = [];
     for (const name of names) {
       try {
-        records.push(JSON.parse(readFileSync(join(stateDir, name), 'utf8')) as WindowsProcessRecord);
+        const record = parseWindowsProcessRecord(name, readFileSync(join(recordsDir, name), 'utf8'), now);
+        if (record) records.push(record);
       } catch {
-        // Half-written or removed meanwhile.
+        // Removed meanwhile.
       }
     }
     return records;
   };
-  const processTable = (): WindowsProcessRow[] => {
+  const processTable = (): WindowsProcessLookup => {
     try {
-      return parseWindowsProcessTable(
-        execFileSync('powershell.exe', windowsProcessTableArgs(), { encoding: 'utf8', windowsHide: true, stdio: ['ignore', 'pipe', 'ignore'] }),
-      );
+      const output = execFileSync(executables.powershell, windowsProcessTableArgs(), {
+        encoding: 'utf8',
+        windowsHide: true,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      return windowsProcessLookup(output, true, process.pid);
+    } catch (error) {
+      return windowsProcessLookupAfterFailure(error, process.pid);
+    }
+  };
+  const taskkill = (args: string[]): void => {
+    try {
+      execFileSync(executables.taskkill, args, { windowsHide: true, stdio: 'ignore' });
     } catch {
-      return [];
+      // Gone already, or (without /F) it refused: the caller follows with SIGKILL.
     }
   };
   return {
@@ -127,36 +254,34 @@ export const createWindowsProcessControl = (stateDir = join(tmpdir(), 'trainyard
     track: (pid, markers) => {
       const record: WindowsProcessRecord = { pid, recordedAt: Date.now(), markers: { ...markers } };
       try {
-        mkdirSync(stateDir, { recursive: true });
-        writeFileSync(recordFile(record), JSON.stringify(record));
+        // The modes are POSIX's (this user only); on Windows the directory under %LOCALAPPDATA%
+        // inherits that folder's per-user ACL, which is what keeps others out.
+        mkdirSync(recordsDir, { recursive: true, mode: 0o700 });
+        writeFileSync(recordFile(record), JSON.stringify(record), { mode: 0o600, flag: 'wx' });
       } catch {
-        // Unwritable temp folder: the trainer still runs and its own tree is still ended by
+        // Unwritable records folder: the trainer still runs and its own tree is still ended by
         // taskkill; only what it leaves behind after it exits cannot be found.
       }
     },
     signalTree: (pid, signal) => {
-      // A tracked root: its recorded tree, each member checked by creation time, so a pid
-      // reused after the trainer exited is never hit (taskkill /T would end the stranger's tree).
       const records = readRecords().filter((record) => record.pid === pid);
-      if (records.length > 0) {
-        for (const member of windowsTreeMembers(records, processTable(), process.pid)) signalQuietly(member, signal);
-        return;
-      }
-      try {
-        execFileSync('taskkill', windowsTaskkillArgs(pid, signal), { windowsHide: true, stdio: 'ignore' });
-      } catch {
-        // Gone already, or (without /F) it refused: the caller follows with SIGKILL.
-      }
+      const lookup = records.length > 0 ? processTable() : { rows: [], complete: false };
+      const stop = planWindowsTreeStop(pid, signal, records, lookup, process.pid);
+      for (const member of stop.terminate) signalQuietly(member, signal);
+      if (stop.taskkill) taskkill(stop.taskkill);
     },
     signal: (pid, signal) => void signalQuietly(pid, signal),
     findByEnvironment: (name, value) => {
       const records = readRecords().filter((record) => record.markers[name] === value);
       if (records.length === 0) return [];
-      const table = processTable();
-      const members = windowsTreeMembers(records, table, process.pid);
-      // A record whose tree has ended is removed; it names nothing any more.
-      for (const record of records) {
-        if (windowsTreeMembers([record], table, process.pid).length === 0 && table.length > 0) rmSync(recordFile(record), { force: true });
+      const lookup = processTable();
+      const members = windowsTreeMembers(records, lookup.rows, process.pid);
+      // A record whose tree has ended is removed; it names nothing any more. Only a complete
+      // lookup can tell that it ended.
+      if (lookup.complete) {
+        for (const record of records) {
+          if (windowsTreeMembers([record], lookup.rows, process.pid).length === 0) rmSync(recordFile(record), { force: true });
+        }
       }
       return members;
     },
