@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +16,23 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(root, '../..');
 const alias = trainyardAliases(repo);
 
+/**
+ * The migration folders this build is made with: the built server refuses a newer one in
+ * prisma/migrations (libs/db's built-migrations.ts) rather than apply a schema its code predates.
+ */
+export const migrationsOfThisBuild = (): string[] =>
+  readdirSync(resolve(repo, 'prisma', 'migrations'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+
 /** A bare import of an npm package or a Node builtin, not one of ours. */
 const isPackage = (id: string): boolean => builtinModules.includes(id) || id.startsWith('node:') || !/^(\.|\/|@trainyard\/|[A-Za-z]:)/.test(id);
 
 export default defineConfig({
   root,
   resolve: { alias },
+  define: { __TRAINYARD_BUILT_MIGRATIONS__: JSON.stringify(migrationsOfThisBuild()) },
   // Development-only dependencies are never part of the bundle either: a package is a package.
   ssr: { noExternal: [] },
   build: {

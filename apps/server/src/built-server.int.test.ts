@@ -119,6 +119,27 @@ describe('the built server, from an installation without sources or tsx', () => 
     }
   }, 180_000);
 
+  it('refuses to apply a migration newer than the build (a `git pull` without `npm run build:server`), and says what to run', async () => {
+    const newer = join(install, 'prisma', 'migrations', '29991231235959_newer_than_the_build');
+    mkdirSync(newer);
+    writeFileSync(join(newer, 'migration.sql'), 'CREATE TABLE "NewerThanTheBuild" ("id" TEXT PRIMARY KEY);\n');
+    try {
+      const refusal = `Error: apps/server/dist was built before migration 29991231235959_newer_than_the_build: run \`npm run build:server\` (or \`npm ci\`)\n`;
+      const env = { TRAINYARD_DATA_DIR: join(scratch, 'stale-build-data'), TRAINYARD_DEMO_DATA: 'off' };
+      const server = trainyard(['serve'], { ...env, PORT: '0' });
+      // A server that starts after all would serve on: stopped, so the failure is the assertion's.
+      const started = setTimeout(() => server.child.kill('SIGTERM'), 20_000);
+      try {
+        expect(await finished(server)).toEqual({ code: 1, output: refusal });
+      } finally {
+        clearTimeout(started);
+      }
+      expect(await finished(trainyard(['migrate'], env))).toEqual({ code: 1, output: refusal });
+    } finally {
+      rmSync(newer, { recursive: true, force: true });
+    }
+  });
+
   it('`npx trainyard` (the bin) runs the built CLI with source maps, and without a build says how to make it', async () => {
     const bin = (root: string, args = ['--version'], env: Record<string, string> = {}) =>
       spawn(process.execPath, [join(root, 'apps', 'server', 'bin', 'trainyard.mjs'), ...args], {
