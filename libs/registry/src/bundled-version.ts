@@ -44,8 +44,8 @@ export const bundledVersion = (
 
 /**
  * Registers a version made elsewhere (pushed to this server, or pulled from a shared server) from a
- * bundle's model and version parts: the model first unless it exists (a concurrent
- * registration of it is fine too), then the version with `extras.provenance`. What other
+ * bundle's model and version parts: the model first unless it exists (checked by a read; a
+ * concurrent registration of it is fine too), then the version with `extras.provenance`. What other
  * contexts keep about the version — its artifact records, the sync link — is written by
  * `extras.inTransaction` in the version's transaction, so a failure creates none of it.
  */
@@ -56,11 +56,15 @@ export const importBundledVersion = async (
   extras: VersionExtras,
 ): Promise<VersionOutput> => {
   const { model, version } = bundle;
-  await registry.models
-    .register({ name: model.name, description: model.description, tags: model.tags, metadata: model.metadata }, actor)
-    .catch((error: unknown) => {
-      if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
-    });
+  // Most pushes and pulls are to a model that exists: a read, rather than a write transaction that fails.
+  if (!(await registry.models.exists(model.name))) {
+    await registry.models
+      .register({ name: model.name, description: model.description, tags: model.tags, metadata: model.metadata }, actor)
+      .catch((error: unknown) => {
+        // Registered meanwhile by a concurrent push or pull of the same model: fine.
+        if (!(isDomainError(error) && error.code === 'CONFLICT')) throw error;
+      });
+  }
   return registry.versions.create(
     { model: model.name, description: version.description, metrics: version.metrics, tags: version.tags, artifactIds: [], gate: [] },
     actor,

@@ -49,6 +49,12 @@ export const createModelRegistryService = (database: Database) => {
   return {
     get: (name: string) => get(name),
 
+    /** Whether a model of this name is registered (archived or not): a plain read, no transaction. */
+    async exists(name: string): Promise<boolean> {
+      const rows = await sql.query<{ id: string }>(`SELECT "id" FROM "ModelRegistry" WHERE "name" = $1`, [name]);
+      return rows.length > 0;
+    },
+
     register: (input: RegisterModelInput, actor: string): Promise<ModelOutput> =>
       sql.transaction(async (tx) => {
         const id = newId();

@@ -7,6 +7,7 @@ import { isDomainError, newId } from '@trainyard/core';
 import { createTestDatabase, type Database, openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, type PostgresServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importBundledVersion } from './bundled-version';
 import { createModelRegistryService } from './model-registry.service';
 import { createModelVersionService } from './model-version.service';
 
@@ -186,5 +187,31 @@ describe('model registry', () => {
     expect((await v.list('packaged', 10)).items.map((x) => x.artifactIds)).toEqual([[], [first, second]]);
     const [unlinked] = await pglite.sql.query<{ modelVersionId: string | null }>(`SELECT "modelVersionId" FROM "ModelArtifact" WHERE "id" = $1`, [spare]);
     expect(unlinked?.modelVersionId).toBeNull();
+  });
+
+  it('imports a bundled version: registers the model only when missing (a read first), and tolerates a concurrent registration', async () => {
+    const { models, versions } = await services(pglite);
+    let registrations = 0;
+    // The real service, with its registrations counted: an existing model must not cost a write transaction that fails.
+    const counted = { ...models, register: (...args: Parameters<typeof models.register>) => (registrations++, models.register(...args)) };
+    const bundle = {
+      model: { name: 'imported', description: 'from elsewhere', tags: ['x'], metadata: {} },
+      version: { version: 7, description: '', metrics: {}, tags: [] },
+    };
+    expect(await models.exists('imported')).toBe(false);
+    expect((await importBundledVersion({ models: counted, versions }, bundle, 'test', {})).version).toBe(1);
+    expect(registrations).toBe(1);
+    expect(await models.exists('imported')).toBe(true);
+    expect((await importBundledVersion({ models: counted, versions }, bundle, 'test', {})).version).toBe(2);
+    expect(registrations).toBe(1);
+    expect((await models.get('imported')).description).toBe('from elsewhere');
+
+    // Two imports of a new model at once: both may find it missing; the second registration's CONFLICT is fine.
+    const race = { ...bundle, model: { ...bundle.model, name: 'imported-twice' } };
+    const both = await Promise.all([
+      importBundledVersion({ models, versions }, race, 'test', {}),
+      importBundledVersion({ models, versions }, race, 'test', {}),
+    ]);
+    expect(both.map((v) => v.version).sort()).toEqual([1, 2]);
   });
 });
