@@ -65,6 +65,10 @@ const openPglite = async (dataDir: string | undefined): Promise<Database> => {
 
 const openPostgres = (url: string, poolSize: number): Database => {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client whose connection dies (PostgreSQL restarted, an administrator's terminate) is emitted as 'error' on the
+  // pool; without a listener that is an uncaught exception that takes the server down. The pool has already dropped that
+  // client, so there is nothing to do: the next query opens a new connection. (Prisma's adapter listens on its own pool.)
+  pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
   return withMigrate({
     kind: 'postgresql',
