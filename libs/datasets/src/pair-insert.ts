@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ParsedPair } from '@trainyard/contracts';
 import { newId } from '@trainyard/core';
-import type { SqlQueryable } from '@trainyard/db';
+import type { SqlExecutor, SqlQueryable } from '@trainyard/db';
 import { pairContentHash } from './pair-normalisation';
 import { detectionImprovement, qualityScore } from './quality-score';
 
@@ -107,37 +107,34 @@ export const copyRow = ({ id, contentHash, pair }: PreparedPair): string =>
 
 const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === '23505';
 
+export type CopyCapable = SqlExecutor & Required<Pick<SqlQueryable, 'copyCsv'>>;
+
 /**
- * The same insert through COPY, where the database offers it (PGlite). Optimistic: new pairs
- * are copied straight into the table — one statement, so a batch lands whole or not at all —
- * after leaving out the hashes already stored (looked up while the file has shown any). If one
- * was stored after all (a concurrent writer, or a file whose duplicates start late), the COPY
- * fails as a whole and the batch goes through an import-owned temporary staging table with
- * `ON CONFLICT DO NOTHING` instead.
+ * The same insert through COPY (both backends: PGlite from a blob, PostgreSQL from STDIN).
+ * Optimistic: new pairs are copied straight into the table — one statement, so a batch lands
+ * whole or not at all — after leaving out the hashes already stored (looked up while the file
+ * has shown any). If one was stored after all (a concurrent writer, or a file whose duplicates
+ * start late), the COPY fails as a whole and the batch goes through an import-owned temporary
+ * staging table with `ON CONFLICT DO NOTHING` instead.
  */
-export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQueryable, 'copyCsv'>>) => {
-  // Its own table, made on first need: two imports at once must not insert each other's rows.
+export const createCopyPairInserter = (db: CopyCapable) => {
+  // Its own name: two imports at once must not insert each other's rows.
   const staging = `pair_import_${randomBytes(8).toString('hex')}`;
-  let stagingCreated = false;
-  const copyInto = (table: string, csv: string): Promise<void> => db.copyCsv(`COPY "${table}" (${COLUMN_LIST}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
-  const viaStaging = async (csv: string): Promise<Set<string>> => {
-    if (!stagingCreated) {
-      await db.query(`CREATE TEMP TABLE "${staging}" (LIKE "TrainingDataPoint" INCLUDING DEFAULTS)`);
-      stagingCreated = true;
-    }
-    await copyInto(staging, csv);
-    try {
-      const inserted = await db.query<{ contentHash: string }>(
+  // A temporary table belongs to one connection, and a PostgreSQL pool hands out several: the
+  // staging table is made, filled and read in one transaction (one connection) and dropped at
+  // its commit. The fallback is rare, so making the table each time costs little.
+  const viaStaging = (csv: string): Promise<Set<string>> =>
+    db.transaction(async (tx) => {
+      if (!tx.copyCsv) throw new Error('the transaction offers no COPY where its database does');
+      await tx.query(`CREATE TEMP TABLE "${staging}" (LIKE "TrainingDataPoint" INCLUDING DEFAULTS) ON COMMIT DROP`);
+      await tx.copyCsv(staging, COLUMNS, csv);
+      const inserted = await tx.query<{ contentHash: string }>(
         `INSERT INTO "TrainingDataPoint" (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM "${staging}"
          ON CONFLICT ("contentHash") DO NOTHING
          RETURNING "contentHash"`,
       );
       return new Set(inserted.map((row) => row.contentHash));
-    } finally {
-      // TRUNCATE, not DELETE: it drops the batch without touching each row.
-      await db.query(`TRUNCATE "${staging}"`);
-    }
-  };
+    });
   // Stored hashes are looked up only while a file turns out to hold some: a batch of only new
   // pairs skips the lookup (~0.1 s per 20 000 pairs) and its COPY simply succeeds. A COPY that
   // meets a duplicate after all fails whole; that batch goes through staging and lookups resume.
@@ -156,16 +153,13 @@ export const createCopyPairInserter = (db: SqlQueryable & Required<Pick<SqlQuery
       if (fresh.size === 0) return new Set();
       const csv = fresh.size === rows.length ? rows.join('\n') : [...fresh.values()].map((i) => rows[i]).join('\n'); // built once, also for the staging fallback
       try {
-        await copyInto('TrainingDataPoint', csv);
+        await db.copyCsv('TrainingDataPoint', COLUMNS, csv);
         return new Set(fresh.keys());
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         lookUpFirst = true;
         return viaStaging(csv);
       }
-    },
-    async close(): Promise<void> {
-      if (stagingCreated) await db.query(`DROP TABLE IF EXISTS "${staging}"`);
     },
   };
 };

@@ -1,5 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { SqlExecutor, SqlQueryable } from './sql-executor';
+import { copyCsvStatement, type SqlExecutor, type SqlQueryable } from './sql-executor';
 
 const queryable = (target: PGlite | Transaction): SqlQueryable => ({
   async query<Row>(sql: string, params: readonly unknown[] = []) {
@@ -9,8 +9,8 @@ const queryable = (target: PGlite | Transaction): SqlQueryable => ({
   async exec(script: string) {
     await target.exec(script);
   },
-  async copyCsv(copyStatement: string, csv: string) {
-    await target.query(copyStatement, [], { blob: new Blob([csv]) });
+  async copyCsv(table: string, columns: readonly string[], csv: string) {
+    await target.query(copyCsvStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([csv]) });
   },
 });
 

@@ -8,13 +8,18 @@ export interface SqlQueryable {
   /** A script of several statements, no parameters (migrations). */
   exec(script: string): Promise<void>;
   /**
-   * `COPY table (columns) FROM '/dev/blob' WITH (FORMAT csv)` with `csv` as the data, where the
-   * backend can (PGlite). Bulk paths use it when present: COPY parses rows far faster than
-   * an INSERT of expanded JSON.
+   * `COPY "table" ("column", ...) ... WITH (FORMAT csv)` with `csv` as the data: an empty unquoted
+   * field is NULL, a quoted one text. Bulk paths use it when present: COPY parses rows far faster
+   * than an INSERT of expanded JSON. Each backend supplies the data its own way (PGlite from
+   * '/dev/blob', PostgreSQL FROM STDIN), so callers name only the table and columns.
    */
-  copyCsv?(copyStatement: string, csv: string): Promise<void>;
+  copyCsv?(table: string, columns: readonly string[], csv: string): Promise<void>;
 }
 
 export interface SqlExecutor extends SqlQueryable {
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
 }
+
+/** The COPY statement both backends run, `source` being where each one reads the data from. */
+export const copyCsvStatement = (table: string, columns: readonly string[], source: 'STDIN' | "'/dev/blob'"): string =>
+  `COPY "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
