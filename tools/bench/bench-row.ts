@@ -9,13 +9,13 @@ export interface BenchRow {
   pass: boolean;
 }
 
-/** The Markdown table of rows; with `measuredOn`, each row also says the day it was measured (the docs' table). */
+/** One row of the Markdown table; with `measuredOn`, also the day it was measured (the docs' table). */
+export const formatRow = (row: BenchRow, measuredOn?: string): string =>
+  `| ${row.benchmark} | ${row.value} | ${row.baseline ?? '—'} | ${row.ratio ?? '—'} | ${row.target} | ${row.pass ? 'yes' : 'NO'} |${measuredOn === undefined ? '' : ` ${measuredOn} |`}`;
+
+/** The Markdown table of rows (header, rule, one line a row). */
 export const formatTable = (rows: readonly BenchRow[], measuredOn?: string): string => {
   const dated = measuredOn !== undefined;
   const header = `| benchmark | median | baseline (same run) | ratio | target | met |${dated ? ' measured |' : ''}\n|---|---|---|---|---|---|${dated ? '---|' : ''}`;
-  const lines = rows.map(
-    (row) =>
-      `| ${row.benchmark} | ${row.value} | ${row.baseline ?? '—'} | ${row.ratio ?? '—'} | ${row.target} | ${row.pass ? 'yes' : 'NO'} |${dated ? ` ${measuredOn} |` : ''}`,
-  );
-  return [header, ...lines].join('\n');
+  return [header, ...rows.map((row) => formatRow(row, measuredOn))].join('\n');
 };

@@ -1,4 +1,4 @@
-import { type BenchRow, formatTable } from './bench-row';
+import { type BenchRow, formatRow, formatTable } from './bench-row';
 
 export const TABLE_START = '<!-- bench:table -->';
 export const TABLE_END = '<!-- /bench:table -->';
@@ -25,9 +25,8 @@ export const writeIntoDoc = (doc: string, rows: readonly BenchRow[], measuredOn:
     if (!line.startsWith('| ') || line.startsWith('| benchmark |')) continue;
     kept.set(cellsOf(line)[0] ?? '', line);
   }
-  const fresh = new Map(rows.map((row) => [row.benchmark, `${formatTable([row], measuredOn).split('\n')[2]}`]));
+  const fresh = new Map(rows.map((row) => [row.benchmark, formatRow(row, measuredOn)]));
   const merged = [...kept.keys(), ...[...fresh.keys()].filter((name) => !kept.has(name))].map((name) => fresh.get(name) ?? kept.get(name) ?? '');
-  const [header, rule] = formatTable([], measuredOn).split('\n');
-  const table = [header, rule, ...merged].join('\n');
+  const table = [formatTable([], measuredOn), ...merged].join('\n');
   return `${doc.slice(0, start + TABLE_START.length)}\n${table}\n${doc.slice(end)}`;
 };
