@@ -102,7 +102,10 @@ describe('leases across orchestrators', () => {
     // A's last renewal was at most one heartbeat before the freeze; 400 ms for queries and the kill.
     expect(takenAt - frozenAt).toBeLessThanOrEqual(timings.leaseMs + timings.sweepMs + 400);
     expect(takenAt - frozenAt).toBeGreaterThanOrEqual(timings.leaseMs - timings.heartbeatMs);
-    expect(alive(first?.pid ?? 0)).toBe(false); // the orphan was killed before the job was re-queued
+    // The sweep moves the lease first, then kills the orphan, then re-queues: once the job has started again, the orphan
+    // must be gone (killed before the job was re-queued).
+    await until('B to start the job again', () => starts(file).length === 2);
+    expect(alive(first?.pid ?? 0)).toBe(false);
     const done = await b.waitFor(created.id, ['succeeded', 'failed'], 30_000);
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, leaseOwner: b.orchestrator.owner });
     expect(starts(file).map((s) => s.attempt)).toEqual([1, 2]);
