@@ -1,11 +1,10 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -15,6 +14,7 @@ import { DomainError, isDomainError } from '@trainyard/core';
 import { blobRelativeKey } from './blob-key';
 import { HashingStream } from './hashing-stream';
 import { isS3NotFound } from './s3-errors';
+import { readRangesInOrder } from './s3-ordered-ranges';
 import type { CompletedPart, MultipartTarget } from './multipart-target.port';
 
 export interface S3MultipartTargetConfig {
@@ -22,14 +22,18 @@ export interface S3MultipartTargetConfig {
   prefix: string;
   /** How long a presigned part URL stays valid. */
   urlExpirySeconds: number;
+  /** The verifying read-back: bytes per ranged GET and GETs in flight (defaults 8 MiB × 4). */
+  readBack?: { rangeSize: number; concurrency: number };
 }
+
+const DEFAULT_READ_BACK = { rangeSize: 8 * 1024 * 1024, concurrency: 4 };
 
 const errorName = (error: unknown): string | undefined => (error as { name?: string } | null)?.name;
 
 /**
  * Clients upload parts straight to S3 through presigned URLs, into a multipart upload at the
- * blob's content address. On completion the server reads the object back through SHA-256; a
- * mismatch deletes it. The object is not a stored blob until then: the server counts a blob
+ * blob's content address. On completion the server reads the object back through SHA-256
+ * (several ranged GETs in flight, hashed in order); a wrong size or hash deletes it. The object is not a stored blob until then: the server counts a blob
  * as present only once its index row is written after this check (IndexedBlobStore), and it
  * runs completions one at a time per hash, never over a blob already verified. (An earlier
  * design completed into a staging key and copied after verifying: the copy and the delete cost
@@ -82,8 +86,8 @@ export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTar
         }
       }
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket, Key }));
-        await pipeline(object.Body as Readable, new HashingStream(session.sha256), async (chunks: AsyncIterable<Buffer>) => {
+        const ranges = readRangesInOrder(client, { Bucket, Key, expectedSize: session.size, ...(config.readBack ?? DEFAULT_READ_BACK) });
+        await pipeline(Readable.from(ranges), new HashingStream(session.sha256), async (chunks: AsyncIterable<Buffer>) => {
           for await (const _chunk of chunks) void _chunk;
         });
       } catch (error) {
