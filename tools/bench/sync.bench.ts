@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiTokenService } from '@trainyard/auth';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { loadS3BlobStore } from '@trainyard/artifacts';
 import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
 import pLimit from 'p-limit';
@@ -27,6 +28,24 @@ const writeRandomFile = async (path: string, bytes: number): Promise<string> => 
   }
   await new Promise<void>((resolve) => out.end(() => resolve()));
   return hash.digest('hex');
+};
+
+/** Reads an object back through SHA-256 the way a shared server verifies an upload. */
+const timeReadBack = async (s3: { endpoint: string; bucket: string }, Key: string, concurrency: number): Promise<number> => {
+  const { createS3Client, readRangesInOrder } = await loadS3BlobStore();
+  process.env['AWS_ACCESS_KEY_ID'] = credentials.AWS_ACCESS_KEY_ID;
+  process.env['AWS_SECRET_ACCESS_KEY'] = credentials.AWS_SECRET_ACCESS_KEY;
+  const client = createS3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true });
+  try {
+    return await timeMs(async () => {
+      const hash = createHash('sha256');
+      for await (const chunk of readRangesInOrder(client, { Bucket: s3.bucket, Key, expectedSize: GIB, rangeSize: 8 * 1024 * 1024, concurrency }))
+        hash.update(chunk);
+      hash.digest('hex');
+    });
+  } finally {
+    client.destroy();
+  }
 };
 
 const putFile = async (server: ServerProcess, path: string, hash: string): Promise<void> => {
@@ -109,6 +128,8 @@ export const syncBench = async (): Promise<BenchRow[]> => {
     const manyPush: number[] = [];
     const awsCp: number[] = [];
     const awsCpAndVerify: number[] = [];
+    const readBackStream: number[] = [];
+    const readBackRanges: number[] = [];
     const awsSync: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       process.stderr.write(`  run ${run + 1} of ${RUNS}\n`);
@@ -140,6 +161,13 @@ export const syncBench = async (): Promise<BenchRow[]> => {
         credentials,
       );
       awsCpAndVerify.push((awsCp.at(-1) ?? 0) + readBack);
+      // The shared server's verifying read-back alone, as one stream and as 4 parallel ranges.
+      for (const [concurrency, times] of [
+        [1, readBackStream],
+        [4, readBackRanges],
+      ] as const) {
+        times.push(await timeReadBack(s3, `aws-${run}/model.bin`, concurrency));
+      }
       awsSync.push(
         await timeCommand(
           'aws',
@@ -158,6 +186,13 @@ export const syncBench = async (): Promise<BenchRow[]> => {
         awsCpAndVerify,
         'aws s3 cp up, then aws s3 cp back | sha256sum: the same work',
         1.15,
+      ),
+      ratioRow(
+        'verifying read-back of the 1 GiB object as one stream (the default with S3_ENDPOINT)',
+        readBackStream,
+        readBackRanges,
+        '4 parallel 8 MiB ranged GETs hashed in order',
+        1,
       ),
       ratioRow('the same push against the upload alone (for reference: the push also verifies)', bigPush, awsCp, 'aws s3 cp up only', 1.2),
       {

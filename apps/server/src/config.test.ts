@@ -50,3 +50,14 @@ describe('trainer config', () => {
     expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: '["/bin/true"]' })).toThrow(/TRAINYARD_ALLOWED_COMMANDS/);
   });
 });
+
+describe('verifying read-back of uploads on S3', () => {
+  const storeOf = (env: NodeJS.ProcessEnv) => loadConfig({ ARTIFACT_STORE: 's3://team-bucket/models', ...env }).artifactStore;
+
+  it('reads AWS back as 4 parallel ranges and a custom endpoint as one stream, unless told otherwise', () => {
+    expect(storeOf({})).toMatchObject({ kind: 's3', verifyReadConcurrency: 4 });
+    expect(storeOf({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toMatchObject({ verifyReadConcurrency: 1 });
+    expect(storeOf({ S3_ENDPOINT: 'http://127.0.0.1:9000', S3_VERIFY_READ_CONCURRENCY: '8' })).toMatchObject({ verifyReadConcurrency: 8 });
+    expect(() => storeOf({ S3_VERIFY_READ_CONCURRENCY: '0' })).toThrow(/S3_VERIFY_READ_CONCURRENCY/);
+  });
+});

@@ -39,6 +39,7 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
     bucket: store.bucket,
     prefix: store.prefix,
     urlExpirySeconds: config.sync.uploadUrlExpirySeconds,
+    readBack: { rangeSize: 8 * 1024 * 1024, concurrency: store.verifyReadConcurrency },
   });
 };
 

@@ -176,3 +176,4 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
 };
 
 export { createS3MultipartTarget, type S3MultipartTargetConfig } from './s3-multipart-target';
+export { readRangesInOrder } from './s3-ordered-ranges';

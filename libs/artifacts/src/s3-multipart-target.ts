@@ -22,11 +22,9 @@ export interface S3MultipartTargetConfig {
   prefix: string;
   /** How long a presigned part URL stays valid. */
   urlExpirySeconds: number;
-  /** The verifying read-back: bytes per ranged GET and GETs in flight (defaults 8 MiB × 4). */
-  readBack?: { rangeSize: number; concurrency: number };
+  /** The verifying read-back: bytes per ranged GET and GETs in flight (1: one streaming GET). */
+  readBack: { rangeSize: number; concurrency: number };
 }
-
-const DEFAULT_READ_BACK = { rangeSize: 8 * 1024 * 1024, concurrency: 4 };
 
 const errorName = (error: unknown): string | undefined => (error as { name?: string } | null)?.name;
 
@@ -86,7 +84,7 @@ export const createS3MultipartTarget = (client: S3Client, config: S3MultipartTar
         }
       }
       try {
-        const ranges = readRangesInOrder(client, { Bucket, Key, expectedSize: session.size, ...(config.readBack ?? DEFAULT_READ_BACK) });
+        const ranges = readRangesInOrder(client, { Bucket, Key, expectedSize: session.size, ...config.readBack });
         await pipeline(Readable.from(ranges), new HashingStream(session.sha256), async (chunks: AsyncIterable<Buffer>) => {
           for await (const _chunk of chunks) void _chunk;
         });

@@ -8,12 +8,14 @@ export interface OrderedRangeRead {
   expectedSize: number;
   /** Bytes per ranged GET. */
   rangeSize: number;
-  /** Ranged GETs in flight at once; memory held is at most concurrency × rangeSize. */
+  /** Ranged GETs in flight at once; memory held is at most concurrency × rangeSize. 1 reads one streaming GET. */
   concurrency: number;
 }
 
 const sizeMismatch = (key: string, expected: number, actual: number): DomainError =>
   new DomainError('INTEGRITY', `Object ${key} holds ${actual} bytes, expected ${expected}`, { expected, actual });
+
+const replaced = (key: string): DomainError => new DomainError('INTEGRITY', `Object ${key} was replaced while it was being read`, { key });
 
 /**
  * Reads an object as several ranged GETs in flight at once and yields their bytes in order,
@@ -26,6 +28,13 @@ export async function* readRangesInOrder(client: S3Client, read: OrderedRangeRea
   const actualSize = head.ContentLength ?? -1;
   if (actualSize !== read.expectedSize) throw sizeMismatch(read.Key, read.expectedSize, actualSize);
 
+  if (read.concurrency <= 1) {
+    const whole = await client.send(new GetObjectCommand({ Bucket: read.Bucket, Key: read.Key, IfMatch: head.ETag }));
+    if (whole.ETag !== head.ETag) throw replaced(read.Key);
+    yield* whole.Body as AsyncIterable<Buffer>;
+    return;
+  }
+
   const abort = new AbortController();
   const fetchRange = async (start: number): Promise<Buffer> => {
     const end = Math.min(start + read.rangeSize, read.expectedSize) - 1;
@@ -33,7 +42,7 @@ export async function* readRangesInOrder(client: S3Client, read: OrderedRangeRea
       abortSignal: abort.signal,
     });
     // S3 enforces IfMatch; stores that ignore it (s3rver) still answer with the ETag they served.
-    if (part.ETag !== head.ETag) throw new DomainError('INTEGRITY', `Object ${read.Key} was replaced while it was being read`, { key: read.Key });
+    if (part.ETag !== head.ETag) throw replaced(read.Key);
     const bytes = Buffer.from((await part.Body?.transformToByteArray()) ?? []);
     if (bytes.length !== end - start + 1) throw sizeMismatch(read.Key, end - start + 1, bytes.length);
     return bytes;
