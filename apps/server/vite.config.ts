@@ -46,7 +46,9 @@ export default defineConfig({
     rollupOptions: {
       input: Object.fromEntries(Object.values(serverEntries).map((entry) => [entry.built.replace(/\.js$/, ''), resolve(repo, entry.module)])),
       external: isPackage,
-      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+      // Maps without the sources' text: stack traces need only the mappings, and Node parses every
+      // map of a module it loads at start (the repository has the sources).
+      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', sourcemapExcludeSources: true },
     },
   },
 });

@@ -129,6 +129,22 @@ describe.each([
     }
   });
 
+  it.skipIf(skip)('starts on an up-to-date database with reads only (no lock, no DDL, no commit)', async () => {
+    const { db, second, close } = await backend.fresh();
+    try {
+      await applyMigrations(db, [m1, m2]);
+      // Read-only from here on: this session (PGlite's only one) and every new PostgreSQL connection.
+      const [{ name } = { name: '' }] = await db.query<{ name: string }>('SELECT current_database() AS name');
+      await db.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+      await db.query('SET default_transaction_read_only = on');
+      const readOnly = await second();
+      expect(await applyMigrations(readOnly, [m1, m2])).toEqual({ applied: [], alreadyApplied: 2 });
+      await expect(applyMigrations(readOnly, [m1, m2, m3])).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await close();
+    }
+  });
+
   it.skipIf(skip)('lets concurrent starters apply each migration exactly once', async () => {
     const { db, second, close } = await backend.fresh();
     try {

@@ -79,8 +79,10 @@ const applyOne = async (tx: SqlQueryable, migration: Migration): Promise<void> =
  * lock: concurrent starters wait and then find nothing to do, and a failure leaves the
  * database exactly as it was.
  */
-export const applyMigrations = async (db: SqlExecutor, migrations: readonly Migration[]): Promise<MigrationResult> =>
-  db.transaction(async (tx) => {
+export const applyMigrations = async (db: SqlExecutor, migrations: readonly Migration[]): Promise<MigrationResult> => {
+  const upToDate = await alreadyUpToDate(db, migrations);
+  if (upToDate) return upToDate;
+  return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(CREATE_MIGRATIONS_TABLE);
     const rows = await tx.query<AppliedRow>(
@@ -100,3 +102,17 @@ export const applyMigrations = async (db: SqlExecutor, migrations: readonly Migr
     }
     return { applied: pending.map((migration) => migration.name), alreadyApplied: applied.size };
   });
+};
+
+/**
+ * The common start: every migration applied. Checked with reads only, so a start takes no lock
+ * and writes nothing (a DDL statement and a commit at every start, otherwise); anything else
+ * goes through the locked transaction above, which checks again.
+ */
+const alreadyUpToDate = async (db: SqlExecutor, migrations: readonly Migration[]): Promise<MigrationResult | undefined> => {
+  const [table] = await db.query<{ present: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
+  if (!table?.present) return undefined;
+  const rows = await db.query<AppliedRow>(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`);
+  const applied = checkHistory(migrations, rows);
+  return migrations.every((migration) => applied.has(migration.name)) ? { applied: [], alreadyApplied: applied.size } : undefined;
+};
