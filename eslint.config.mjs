@@ -31,6 +31,8 @@ const libDeps = {
   sync: ['core', 'contracts', 'db', 'artifacts', 'registry'],
   exchange: ['core', 'contracts', 'db', 'artifacts', 'registry'],
   auth: ['core', 'contracts', 'db'],
+  // The Slurm executor implements training's executor port; it owns no tables.
+  slurm: ['core', 'contracts', 'training'],
 };
 // Test code (tests, test-fixtures, apps' test-support) may reach a little further.
 const testOnlyLibDeps = {

@@ -1,0 +1,1 @@
+export type { SlurmCli, SlurmCommandRunner, SlurmJobState } from './slurm-cli.port';
