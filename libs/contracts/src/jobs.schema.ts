@@ -48,8 +48,11 @@ export const trainerSpec = z.discriminatedUnion('kind', [
 ]);
 export type TrainerSpec = z.infer<typeof trainerSpec>;
 
-/** Only the local executor exists; kubernetes and sagemaker are reserved names for later executors. */
-export const executorKind = z.enum(['local']);
+/** Where a job runs: this server's machine, or a Slurm cluster (when the server has Slurm configured). */
+export const executorKind = z.enum(['local', 'slurm']);
+
+/** A Slurm partition name (also what a user may type): letters, digits, `_`, `.`, `-`. */
+const partitionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a partition name: letters, digits, _ . -');
 
 /**
  * Which reported checkpoints a job keeps (files in its directory, artifacts on success): the
@@ -71,6 +74,10 @@ export const createJobInput = z.strictObject({
     .strictObject({
       cpus: z.number().min(0.1).max(1_024).optional(),
       memoryMb: z.number().int().min(16).max(10_000_000).optional(),
+      /** GPUs for a scheduler executor (Slurm: `--gres=gpu:N`). */
+      gpus: z.number().int().min(0).max(64).optional(),
+      /** Slurm partition (default: the server's TRAINYARD_SLURM_PARTITION, else the cluster's default). */
+      partition: partitionName.optional(),
       timeoutSeconds: z
         .number()
         .int()
@@ -151,6 +158,8 @@ export const jobSummaryOutput = z.object({
   // never sent: not being listed here, it is stripped from every output.
   leaseOwner: z.string().nullable(),
   leaseExpiresAt: z.date().nullable(),
+  /** Where a scheduler runs it: Slurm's job id, its state and, while pending, why (`Resources`, `Priority`, …). */
+  scheduler: storedJson().pipe(z.object({ kind: z.string(), jobId: z.string(), state: z.string(), reason: z.string().nullable() }).nullable()),
   error: z.string().nullable(),
   createdAt: z.date(),
   startedAt: z.date().nullable(),

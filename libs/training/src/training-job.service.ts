@@ -29,6 +29,11 @@ export interface JobSnapshots {
   summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; trainCount: number }>>;
 }
 
+const executorUnavailable = (kind: string): string =>
+  kind === 'slurm'
+    ? 'The slurm executor is not enabled on this server: start it with TRAINYARD_SLURM=on (Slurm commands on its PATH, or TRAINYARD_SLURM_SSH=user@login-node) and TRAINYARD_SHARED_DIR (a directory on the cluster’s shared filesystem)'
+    : `The ${kind} executor is not enabled on this server`;
+
 /** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
 export const createTrainingJobService = (deps: {
   database: Database;
@@ -43,6 +48,8 @@ export const createTrainingJobService = (deps: {
   control: () => JobControl;
   /** Which command trainers callers may queue (default: local, no allowlist). */
   commandTrainers?: CommandTrainerPolicy;
+  /** The executors this server runs jobs on (default: local only); a job for another is refused. */
+  executors?: readonly string[];
 }) => {
   const commandPolicy = deps.commandTrainers ?? { shared: false, allowedCommands: [] };
   const { prisma } = deps.database;
@@ -74,6 +81,9 @@ export const createTrainingJobService = (deps: {
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (existing) return { ...existing, existing: true };
+      }
+      if (!(deps.executors ?? ['local']).includes(input.executor)) {
+        throw new DomainError('FAILED_PRECONDITION', executorUnavailable(input.executor), { path: ['executor'], executor: input.executor });
       }
       const hyperparameters =
         input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
