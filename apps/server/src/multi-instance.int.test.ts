@@ -145,9 +145,11 @@ describe.skipIf(skip)(`two shared-server instances on one PostgreSQL and one S3 
       const inWindow = runs.filter((run) => run.at >= from && run.at <= to).length;
       expect(inWindow, `${task} runs in ${to - from} ms`).toBeLessThanOrEqual(Math.floor((to - from) / (0.95 * INTERVAL_MS)) + 1);
       expect(inWindow, `${task} runs in ${to - from} ms`).toBeGreaterThanOrEqual(3);
-      // Never two runs closer than the interval (less the 5 % a timer may be early), whichever instance ran them.
+      // Never two runs close together, whichever instance ran them: the claim keeps them at least
+      // 95 % of the interval apart by the database's clock; these times are taken when each claim's
+      // answer arrived, so a slow answer followed by a fast one may look up to a quarter closer.
       const gaps = runs.slice(1).map((run, index) => run.at - (runs[index]?.at ?? 0));
-      expect(Math.min(...gaps), `${task} gaps: ${gaps.join(', ')}`).toBeGreaterThanOrEqual(0.9 * INTERVAL_MS);
+      expect(Math.min(...gaps), `${task} gaps: ${gaps.join(', ')}`).toBeGreaterThanOrEqual(0.75 * INTERVAL_MS);
       expect(recorded.get(task)).toBe(runs.length);
     }
     // No claim, GC or sweep failed on either instance.
