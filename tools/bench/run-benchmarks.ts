@@ -5,6 +5,7 @@ import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
 import { idleMemoryBench } from './idle-memory.bench';
+import { instancesBench } from './instances.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
 import { syncBench } from './sync.bench';
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   training: trainingBench,
   'text-detector': textDetectorBench,
   sync: syncBench,
+  instances: instancesBench,
   ui: uiBench,
 };
 

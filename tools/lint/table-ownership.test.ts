@@ -26,6 +26,7 @@ const OWNERS: Record<string, string> = {
   RemoteVersionLink: 'sync',
   UploadSession: 'exchange',
   ReceivedPush: 'exchange',
+  ScheduledTaskRun: 'db',
   _prisma_migrations: 'db',
 };
 

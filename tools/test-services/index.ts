@@ -4,5 +4,6 @@ export * from './raw-http';
 export * from './server-process';
 export * from './s3-server';
 export * from './tcp-proxy';
+export * from './round-robin-proxy';
 export * from './browser';
 export * from './server-build';

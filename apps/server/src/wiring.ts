@@ -1,5 +1,6 @@
 import type { ApiServices } from '@trainyard/api';
 import type { Logger } from '@trainyard/core';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,7 +13,7 @@ import {
   withBlobIndex,
 } from '@trainyard/artifacts';
 import { createDatasetSnapshotService, createTrainingDataService } from '@trainyard/datasets';
-import type { Database } from '@trainyard/db';
+import { createScheduledTaskClaims, type Database, type ScheduledTaskClaims } from '@trainyard/db';
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
@@ -52,6 +53,8 @@ export interface Services extends ApiServices {
     orchestrator: Orchestrator;
     /** Removes leftovers of writes a crash interrupted (temp files, stale multipart uploads). */
     sweepIncompleteUploads(): Promise<number>;
+    /** Who runs each scheduled task this interval, among every instance on this database. */
+    claims: ScheduledTaskClaims;
   };
 }
 
@@ -151,6 +154,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
       orchestrator,
       // Interrupted S3 uploads younger than a day may still be someone's live multipart upload.
       sweepIncompleteUploads: () => blobs.sweepIncomplete(config.artifactStore.kind === 'filesystem' ? 0 : 24 * 3_600_000),
+      claims: createScheduledTaskClaims(database.sql, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`),
     },
   };
 };
@@ -158,22 +162,43 @@ export const createServices = async (config: ServerConfig, database: Database, l
 /**
  * Starts what runs beside the API: start-up sweeps, the orchestrator (unless off), the outbox
  * worker (a user's own machine only: a shared server is the other end), the schedule of blob
- * garbage collection and abandoned-upload sweeps; after listening, the demo dataset.
+ * garbage collection and abandoned-upload sweeps (each run claimed in the database, so several
+ * instances of a shared server run each task once per interval between them); after
+ * listening, the demo dataset.
  */
 export const startBackground = async (services: Services, config: ServerConfig, logger: Logger): Promise<BackgroundWork> => {
-  // Leftovers of writes interrupted by a crash: nothing can be writing them at start-up.
+  // Leftovers of writes interrupted by a crash. A local server holds its data dir's lock, so
+  // nothing else writes them; on S3 (several instances possible) only uploads older than a day
+  // go, and another instance sweeping the same ones at the same time is harmless.
   const swept = await services.background.sweepIncompleteUploads();
   if (swept > 0) logger.info({ swept }, 'removed incomplete uploads');
+  const { claims } = services.background;
+  /** Runs `work` if this instance wins this interval's run of `task` (several instances may share the database). */
+  const once = (task: string, work: () => Promise<void>): void => {
+    claims.claim(task, config.gc.intervalMs).then(
+      async (won) => {
+        if (!won) return;
+        logger.info({ task, holder: claims.holder }, 'running scheduled task');
+        await work();
+      },
+      (err: unknown) => logger.error({ err, task }, 'claiming a scheduled task failed'),
+    );
+  };
   const timer =
     config.gc.intervalMs > 0
       ? setInterval(() => {
-          services.artifacts.gc({ dryRun: false }).then(
-            (report) => report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs'),
-            (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+          once('blob-gc', () =>
+            services.artifacts.gc({ dryRun: false }).then(
+              (report) =>
+                void (report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs')),
+              (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+            ),
           );
-          services.exchange.sweepStaleUploads(STALE_UPLOAD_MS).then(
-            (count) => count > 0 && logger.info({ swept: count }, 'swept abandoned uploads'),
-            (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
+          once('upload-sweep', () =>
+            services.exchange.sweepStaleUploads(STALE_UPLOAD_MS).then(
+              (count) => void (count > 0 && logger.info({ swept: count }, 'swept abandoned uploads')),
+              (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
+            ),
           );
         }, config.gc.intervalMs)
       : undefined;

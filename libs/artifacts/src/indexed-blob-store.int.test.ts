@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { sha256Hex } from '@trainyard/core';
-import { createTestDatabase, type Database } from '@trainyard/db';
+import { createTestDatabase, type Database, openDatabase } from '@trainyard/db';
+import { postgresUnavailableReason, type PostgresServer, startPostgresServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from './fs-blob-store';
 import { type IndexedBlobStore, withBlobIndex } from './indexed-blob-store';
@@ -62,5 +63,66 @@ describe('blob presence index', () => {
     await expect(store.storeExclusively(hash, 7, () => Promise.reject(new Error('bytes did not match')))).rejects.toThrow('bytes did not match');
     expect(await store.present([hash])).toEqual(new Set());
     expect(await store.storeExclusively(hash, 7, async () => undefined)).toBe('stored');
+  });
+});
+
+const skip = postgresUnavailableReason();
+describe.skipIf(skip)(`exclusive writes across instances of a shared server (PostgreSQL)${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  let postgres: PostgresServer;
+  const databases: Database[] = [];
+  /** Two "instances": each its own pool and its own index over one store, as two server processes. */
+  let instances: IndexedBlobStore[];
+  let sharedRoot: string;
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    const url = await postgres.createDatabase('indexed');
+    databases.push(...(await Promise.all([0, 1].map(() => openDatabase({ kind: 'postgresql', url })))));
+    await databases[0]?.migrate();
+    sharedRoot = mkdtempSync(join(tmpdir(), 'trainyard-indexed-pg-'));
+    const blobs = await createFsBlobStore(sharedRoot);
+    instances = databases.map((db) => withBlobIndex(blobs, db));
+  }, 60_000);
+  afterAll(async () => {
+    for (const db of databases) await db.close();
+    await postgres?.stop();
+    rmSync(sharedRoot, { recursive: true, force: true });
+  });
+
+  it('a write of a hash on one instance waits for the same hash on another, and is skipped once that one recorded it', async () => {
+    const [a, b] = instances;
+    if (!a || !b) throw new Error('instances missing');
+    const hash = sha256Hex('zeta');
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const first = a.storeExclusively(hash, 4, async () => {
+      order.push('a starts');
+      await new Promise<void>((resolve) => (releaseFirst = resolve));
+      order.push('a ends');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a has the lock
+    const second = b.storeExclusively(hash, 4, async () => void order.push('b ran'));
+    // Another hash is not held up meanwhile.
+    expect(await b.storeExclusively(sha256Hex('eta'), 3, async () => undefined)).toBe('stored');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a fixed wait on purpose: b must not run meanwhile
+    expect(order).toEqual(['a starts']);
+    releaseFirst();
+    expect(await first).toBe('stored');
+    expect(await second).toBe('present');
+    expect(order).toEqual(['a starts', 'a ends']);
+    expect(await b.present([hash])).toEqual(new Set([hash]));
+  });
+
+  it('a failed write on one instance records nothing and lets the other one write', async () => {
+    const [a, b] = instances;
+    if (!a || !b) throw new Error('instances missing');
+    const hash = sha256Hex('theta');
+    let failFirst!: () => void;
+    const first = a.storeExclusively(hash, 5, () => new Promise<void>((_resolve, reject) => (failFirst = () => reject(new Error('bytes did not match')))));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = b.storeExclusively(hash, 5, async () => undefined);
+    failFirst();
+    await expect(first).rejects.toThrow('bytes did not match');
+    expect(await second).toBe('stored');
+    expect(await a.present([hash])).toEqual(new Set([hash]));
   });
 });

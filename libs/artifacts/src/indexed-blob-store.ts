@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { isDomainError } from '@trainyard/core';
-import type { Database } from '@trainyard/db';
+import type { Database, SqlQueryable } from '@trainyard/db';
 import type { BlobStore } from './blob-store.port';
 
 /** A blob whose stored bytes were found not to hash to its address when read. */
@@ -18,7 +18,8 @@ export interface IndexedBlobStore extends BlobStore {
    * For a blob that reaches the store by another way (a completed multipart upload): runs
    * `write` — which must leave exactly the blob's verified bytes under its hash, or throw — and
    * records the blob, unless it is already recorded ('present': `write` is not run). Writes of
-   * one hash through this store run one at a time (in this process; a shared server is one), so a
+   * one hash through this store run one at a time (in this process, and on PostgreSQL across
+   * every instance of a shared server on the database, under an advisory lock), so a
    * write never lands over a blob another one has just verified. `write` must go to the
    * underlying store, not through this one (it would wait for itself).
    */
@@ -31,6 +32,11 @@ export interface IndexedBlobStore extends BlobStore {
   corruptBlobs(): CorruptBlob[];
   isCorrupt(sha256: string): boolean;
 }
+
+/** The key space of the per-hash advisory locks (any constant of ours; the second key comes from the hash). */
+const BLOB_LOCK_NAMESPACE = 5_318_008;
+/** A hash's lock key: its first 32 bits as a signed int (two hashes sharing one only wait for each other). */
+const blobLockKey = (sha256: string): number => Number.parseInt(sha256.slice(0, 8), 16) | 0;
 
 /** A read of a blob already known to be corrupt fails before any byte is sent. */
 const drain = async (stream: Readable): Promise<void> => {
@@ -61,10 +67,11 @@ const keyedSerializer = () => {
 export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlobStore => {
   const { sql } = database;
   /** True when this call recorded it (it was not known before). */
-  const record = async (sha256: string, size: number): Promise<boolean> =>
-    (await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size]))
+  const record = async (sha256: string, size: number, on: SqlQueryable = sql): Promise<boolean> =>
+    (await on.query(`INSERT INTO "StoredBlob" ("sha256", "size") VALUES ($1, $2) ON CONFLICT ("sha256") DO NOTHING RETURNING "sha256"`, [sha256, size]))
       .length > 0;
-  const isIndexed = async (sha256: string): Promise<boolean> => (await sql.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
+  const isIndexed = async (sha256: string, on: SqlQueryable = sql): Promise<boolean> =>
+    (await on.query(`SELECT 1 FROM "StoredBlob" WHERE "sha256" = $1`, [sha256])).length > 0;
   const serialized = keyedSerializer();
   const corrupt = new Map<string, CorruptBlob>();
   /** Watches a verifying read: a hash mismatch marks the blob corrupt. */
@@ -118,12 +125,35 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     isCorrupt: (sha256) => corrupt.has(sha256),
     storeExclusively: (sha256, size, write) =>
       serialized(sha256, async () => {
-        if (corrupt.has(sha256)) await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
-        else if (await isIndexed(sha256)) return 'present';
-        await write();
-        await record(sha256, size);
-        corrupt.delete(sha256);
-        return 'stored';
+        if (database.kind === 'pglite') {
+          // One process owns a PGlite database: the serializer is the whole lock.
+          if (corrupt.has(sha256)) await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
+          else if (await isIndexed(sha256)) return 'present';
+          await write();
+          await record(sha256, size);
+          corrupt.delete(sha256);
+          return 'stored';
+        }
+        // Several instances may complete uploads of the same hash at once (two pushers, or a
+        // retried completion the load balancer sent elsewhere): a transaction-scoped advisory lock
+        // per hash keeps them apart, and every query of the step runs on the lock's connection
+        // (waiting for a second one while holding it could exhaust the pool). A failed write still
+        // commits what came before it (forgetting a corrupt blob) and is thrown after.
+        const outcome = await sql.transaction(async (tx): Promise<{ result: 'stored' | 'present' } | { error: unknown }> => {
+          await tx.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [BLOB_LOCK_NAMESPACE, blobLockKey(sha256)]);
+          if (corrupt.has(sha256)) await tx.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
+          else if (await isIndexed(sha256, tx)) return { result: 'present' };
+          try {
+            await write();
+          } catch (error) {
+            return { error };
+          }
+          await record(sha256, size, tx);
+          return { result: 'stored' };
+        });
+        if ('error' in outcome) throw outcome.error;
+        if (outcome.result === 'stored') corrupt.delete(sha256);
+        return outcome.result;
       }),
   };
 };

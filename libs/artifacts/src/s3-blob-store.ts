@@ -167,10 +167,16 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
         throw error;
       });
       const stale = (page.Uploads ?? []).filter((u) => u.Initiated && Date.now() - u.Initiated.getTime() >= olderThanMs);
+      let aborted = 0;
       for (const upload of stale) {
-        await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        // Another instance of a shared server sweeping at the same time may have aborted it first.
+        const gone = await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: upload.Key, UploadId: upload.UploadId })).then(
+          () => false,
+          (error: unknown) => ((error as { name?: string }).name === 'NoSuchUpload' ? true : Promise.reject(error)),
+        );
+        if (!gone) aborted += 1;
       }
-      return stale.length;
+      return aborted;
     },
   };
 };

@@ -7,3 +7,4 @@ export type { Prisma } from './generated/prisma/client';
 export { copyPgliteTemplate, defaultTemplateCacheDir, pgliteTemplate } from './pglite-template';
 export { pgliteExecutor } from './pglite-executor';
 export { pgExecutor } from './pg-executor';
+export * from './scheduled-task-claims';

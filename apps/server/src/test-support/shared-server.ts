@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '@trainyard/core';
 import { loadConfig } from '../config';
 import { type RunningServer, startServer } from '../start-server';
 
@@ -25,6 +26,8 @@ export const startSharedServer = async (options: {
   s3?: { endpoint: string; bucket: string };
   port?: number;
   env?: Record<string, string>;
+  /** Where the server logs (default: nowhere). */
+  logger?: Logger;
 }): Promise<SharedServer> => {
   // The AWS SDK reads credentials from the environment; s3rver accepts these.
   process.env['AWS_ACCESS_KEY_ID'] ??= 'S3RVER';
@@ -39,7 +42,7 @@ export const startSharedServer = async (options: {
   });
   const shared = { dataDir } as SharedServer;
   const start = async (port: number): Promise<void> => {
-    shared.server = await startServer(loadConfig(env(port)), quiet);
+    shared.server = await startServer(loadConfig(env(port)), options.logger ?? quiet);
     shared.url = shared.server.url;
     shared.port = shared.server.port;
   };
