@@ -22,6 +22,8 @@ export interface TrainerExecutor {
    * using up an attempt. `detach`: the run keeps going; whoever holds the lease next re-attaches.
    */
   readonly onShutdown: 'stop' | 'detach';
+  /** Runs it follows at once (default: the orchestrator's concurrency, which is about this machine's cores). */
+  readonly maxRunning?: number;
   /** Submits the run and observes it: events while it runs, its outcome when it ends. */
   start(request: ExecutionRequest): Execution;
   /** Stops whatever an earlier holder left running of the job in `jobDir` on this machine, and waits until it is gone. */

@@ -21,17 +21,44 @@ export interface ExecutionRequest {
   onEvent(event: TrainerEvent): void;
   /** A malformed line (excerpt) and why; called for the first BAD_EVENT_SAMPLE_FIRST only, the rest are counted. */
   onBadEvent(line: string, error: string): void;
+  /** The job this run belongs to: a scheduler names its submission after it and asks for its resources. */
+  job?: { id: string; attempt: number; resources: JobResources };
+  /** Follow the run an earlier holder of the lease started (an executor whose onTakeover is `reattach`). */
+  reattach?: boolean;
+  /** A scheduler's view of the run: its job id there, its state and, while pending, why. */
+  onSchedulerState?(state: SchedulerState): void;
+}
+
+export interface JobResources {
+  cpus?: number;
+  memoryMb?: number;
+  gpus?: number;
+  partition?: string;
+  timeoutSeconds?: number;
+}
+
+export interface SchedulerState {
+  kind: string;
+  jobId: string;
+  state: string;
+  reason: string | null;
 }
 
 export type ExecutionOutcome =
   | { kind: 'exited'; exitCode: number; signal: null }
   | { kind: 'killed'; exitCode: number | null; signal: string | null; reason: 'cancelled' | 'timeout' | 'signal' }
-  | { kind: 'spawn_failed'; message: string };
+  | { kind: 'spawn_failed'; message: string }
+  /** The scheduler took the run away (preemption, a failed node): it runs again without using up an attempt. */
+  | { kind: 'requeue'; reason: 'preempted' | 'node_failure'; message: string }
+  /** Stopped following a run that goes on (a server stop with onShutdown `detach`). */
+  | { kind: 'detached' };
 
 export interface Execution {
   pid: number | undefined;
   done: Promise<ExecutionOutcome>;
   cancel(): void;
+  /** Stop following the run and leave it running (executors whose onShutdown is `detach`). */
+  detach?(): void;
   /** Malformed event lines so far: how many, and the last few. */
   badEvents(): BadEventSummary;
   /** Metric points skipped so far because their step or value was NaN, Infinity or null. */
@@ -100,6 +127,44 @@ const readEventLines = async (stream: Readable, onLine: (line: string) => void, 
 };
 
 /**
+ * Where a run's event lines go, whatever carries them (a pipe, a file on a shared filesystem):
+ * parsed and delivered; malformed ones counted, the first few reported, the last few kept (cut
+ * to an excerpt only when read: a trainer may write millions of them, and this runs for each).
+ */
+export const createEventIntake = (request: Pick<ExecutionRequest, 'onEvent' | 'onBadEvent'>) => {
+  let badCount = 0;
+  let nonFiniteCount = 0;
+  const lastBad: Array<{ line: string; error: string }> = [];
+  const excerpt = (bad: { line: string; error: string }) => ({ line: bad.line.slice(0, BAD_EVENT_EXCERPT), error: bad.error.slice(0, BAD_EVENT_EXCERPT) });
+  const badEvent = (line: string, error: string): void => {
+    badCount += 1;
+    if (badCount <= BAD_EVENT_SAMPLE_FIRST) {
+      const first = excerpt({ line, error });
+      request.onBadEvent(first.line, first.error);
+      return;
+    }
+    lastBad.push({ line, error });
+    if (lastBad.length > BAD_EVENT_SAMPLE_LAST) lastBad.shift();
+  };
+  return {
+    line(line: string): void {
+      const parsed = parseEventLine(line);
+      if (!parsed.ok) badEvent(line, parsed.error);
+      else {
+        if (parsed.nonFinite) nonFiniteCount += parsed.nonFinite;
+        if (parsed.event) request.onEvent(parsed.event);
+      }
+    },
+    oversized: (): void => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
+    badEvents: (): BadEventSummary => ({ count: badCount, last: lastBad.map(excerpt) }),
+    nonFiniteMetrics: (): number => nonFiniteCount,
+  };
+};
+
+/** Longest event line read; a longer one is skipped (and counted as malformed). */
+export const MAX_EVENT_LINE_BYTES = MAX_EVENT_LINE;
+
+/**
  * Runs a trainer as a child process in its own process group (its own tree, through
  * `processes`: process-control.port.ts). Cancel and timeout send SIGTERM to the whole group and
  * SIGKILL after the grace period; when the trainer exits, anything it left running in its group
@@ -144,37 +209,8 @@ export const startLocalExecution = (request: ExecutionRequest, processes: Proces
   };
   const timeout = request.timeoutMs ? setTimeout(() => terminate('timeout'), request.timeoutMs) : undefined;
 
-  // Counted, the first few reported, the last few kept (cut to an excerpt only when read: a
-  // trainer may write millions of malformed lines, and this runs for each of them).
-  let badCount = 0;
-  let nonFiniteCount = 0;
-  const lastBad: Array<{ line: string; error: string }> = [];
-  const excerpt = (bad: { line: string; error: string }) => ({ line: bad.line.slice(0, BAD_EVENT_EXCERPT), error: bad.error.slice(0, BAD_EVENT_EXCERPT) });
-  const badEvent = (line: string, error: string): void => {
-    badCount += 1;
-    if (badCount <= BAD_EVENT_SAMPLE_FIRST) {
-      const first = excerpt({ line, error });
-      request.onBadEvent(first.line, first.error);
-      return;
-    }
-    lastBad.push({ line, error });
-    if (lastBad.length > BAD_EVENT_SAMPLE_LAST) lastBad.shift();
-  };
-
-  const eventsDone = child.stdio[3]
-    ? readEventLines(
-        child.stdio[3] as Readable,
-        (line) => {
-          const parsed = parseEventLine(line);
-          if (!parsed.ok) badEvent(line, parsed.error);
-          else {
-            if (parsed.nonFinite) nonFiniteCount += parsed.nonFinite;
-            if (parsed.event) request.onEvent(parsed.event);
-          }
-        },
-        () => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
-      )
-    : Promise.resolve();
+  const intake = createEventIntake(request);
+  const eventsDone = child.stdio[3] ? readEventLines(child.stdio[3] as Readable, intake.line, intake.oversized) : Promise.resolve();
 
   const done = new Promise<ExecutionOutcome>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -204,8 +240,8 @@ export const startLocalExecution = (request: ExecutionRequest, processes: Proces
     pid: child.pid,
     done,
     cancel: () => terminate('cancelled'),
-    badEvents: () => ({ count: badCount, last: lastBad.map(excerpt) }),
-    nonFiniteMetrics: () => nonFiniteCount,
+    badEvents: intake.badEvents,
+    nonFiniteMetrics: intake.nonFiniteMetrics,
   };
 };
 

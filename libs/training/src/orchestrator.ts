@@ -14,7 +14,7 @@ import { failureLine, jobLogSize } from './job-logs';
 import { type JobStatus, jobStatusMove } from './job-state';
 import type { JobWorkspace } from './job-workspace';
 import type { TrainerExecutor } from './executor.port';
-import { createLocalExecutor, type ExecutionOutcome } from './local-executor';
+import { createLocalExecutor, type ExecutionOutcome, type JobResources } from './local-executor';
 import { hostProcessControl } from './process-control';
 import type { ProcessControl } from './process-control.port';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
@@ -60,7 +60,7 @@ interface ClaimedJob {
   maxAttempts: number;
   trainer: TrainerSpec;
   hyperparameters: Record<string, unknown>;
-  resources: { timeoutSeconds?: number };
+  resources: JobResources;
   /** Stored as given (see checkpoint-retention.ts). */
   checkpointPolicy: unknown;
   validation: GateRule[] | null;
@@ -75,6 +75,13 @@ interface ClaimedJob {
 }
 
 const backoffMs = (attempt: number): number => Math.min(1_000 * 2 ** (attempt - 1), 60_000);
+
+/** Exit code 75 (EX_TEMPFAIL): the trainer asks to be run again — an attempt, without backoff. */
+export const RETRY_ME_EXIT_CODE = 75;
+
+/** The columns a worker needs to run a job: what a claim and a re-attaching takeover read. */
+const CLAIMED_COLUMNS = `"id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "checkpointPolicy", "validation",
+  "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken", "executor"`;
 
 class LeaseLost extends Error {
   constructor(jobId: string) {
@@ -98,20 +105,20 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   const processes = deps.processes ?? hostProcessControl;
   const executors = new Map((deps.executors ?? [createLocalExecutor(processes)]).map((executor) => [executor.kind, executor]));
   const executorKinds = [...executors.keys()];
-  // Re-attaching after a takeover and detaching on shutdown come with the first scheduler
-  // executor (Slurm); until then an executor that asks for them is refused, not half-served.
-  for (const executor of executors.values()) {
-    if (executor.onTakeover !== 'restart' || executor.onShutdown !== 'stop') {
-      throw new Error(`executor ${executor.kind}: re-attach on takeover and detach on shutdown are not supported yet`);
-    }
-  }
   const executorOf = (kind: string): TrainerExecutor => {
     const executor = executors.get(kind);
     if (!executor) throw new Error(`no executor of kind ${kind} in this orchestrator`);
     return executor;
   };
   let sweeper: NodeJS.Timeout | undefined;
-  const running = new Map<string, { cancel(): void; stopping: Promise<void> }>();
+  const running = new Map<string, { executor: string; cancel(): void; detach?: () => void; stopping: Promise<void> }>();
+  /** Executors with room for another run: each runs up to its maxRunning (default: the orchestrator's concurrency). */
+  const kindsWithRoom = (): string[] =>
+    executorKinds.filter((kind) => {
+      let count = 0;
+      for (const entry of running.values()) if (entry.executor === kind) count += 1;
+      return count < (executors.get(kind)?.maxRunning ?? deps.concurrency);
+    });
   /** Cancels that arrived after a job was claimed but before its trainer started. */
   const cancelBeforeStart = new Set<string>();
   let stopped = true;
@@ -134,7 +141,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     return fenced(job, `${move.set}, ${sets}`, [...params, ...move.params], ` AND ${move.where}`);
   };
 
-  const claim = async (): Promise<ClaimedJob | undefined> => {
+  const claim = async (kinds: readonly string[]): Promise<ClaimedJob | undefined> => {
     const claimedAt = performance.now();
     const move = jobStatusMove('running', 4);
     const [job] = await deps.sql.query<Omit<ClaimedJob, 'claimedAt'>>(
@@ -143,9 +150,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
          "attempt" = "attempt" + 1, "progress" = 0, "progressMessage" = NULL, "error" = NULL
        WHERE "id" = (SELECT "id" FROM "TrainingJob" WHERE "status" = 'queued' AND "notBefore" <= now() AND "executor" = ANY($4::text[])
                      ORDER BY "priority" DESC, "createdAt", "id" LIMIT 1 FOR UPDATE SKIP LOCKED) AND ${move.where}
-       RETURNING "id", "name", "attempt", "maxAttempts", "trainer", "hyperparameters", "resources", "checkpointPolicy", "validation",
-                 "targetModelName", "datasetSnapshotId", "parentVersionId", "leaseToken", "executor"`,
-      [owner, randomUUID(), leaseMs, executorKinds, ...move.params],
+       RETURNING ${CLAIMED_COLUMNS}`,
+      [owner, randomUUID(), leaseMs, kinds, ...move.params],
     );
     return job && { ...job, claimedAt };
   };
@@ -197,6 +203,19 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     reportedArtifacts: readonly ReportedArtifact[] = [],
   ) => {
     const publishStatus = (status: string, error: string | null = null) => deps.bus.publish(job.id, { type: 'status', status, error });
+    if (outcome.kind === 'detached') {
+      // The run goes on without us: the lease is let go at once, so whoever starts next re-attaches.
+      await fenced(job, `"leaseExpiresAt" = now()`);
+      return;
+    }
+    if (outcome.kind === 'requeue') {
+      // Preempted, or its node failed: not the trainer's doing, so no attempt is used up.
+      const wrote = await fencedMove(job, 'queued', `"attempt" = "attempt" - 1, "error" = $3, "leaseToken" = NULL, "leaseOwner" = NULL, "notBefore" = now()`, [
+        outcome.message,
+      ]);
+      if (wrote) publishStatus('queued', outcome.message);
+      return;
+    }
     if (shuttingDown && outcome.kind === 'killed') {
       // Stopped by a graceful shutdown, not by the job: it runs again, without losing an attempt.
       await fencedMove(job, 'queued', `"attempt" = "attempt" - 1, "leaseToken" = NULL, "leaseOwner" = NULL`);
@@ -241,11 +260,12 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
             ? `killed by ${outcome.signal ?? 'a signal'}`
             : `trainer exited with code ${outcome.exitCode}${why ? `: ${why}` : ''}`;
     const retry = outcome.kind !== 'spawn_failed' && job.attempt < job.maxAttempts;
+    const retryMe = outcome.kind === 'exited' && outcome.exitCode === RETRY_ME_EXIT_CODE;
     const wrote = retry
       ? await fencedMove(job, 'queued', `"error" = $3, "exitCode" = $4, "leaseToken" = NULL, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)`, [
-          error,
+          retryMe ? `${error} (the trainer asked to be run again)` : error,
           outcome.kind === 'exited' ? outcome.exitCode : null,
-          backoffMs(job.attempt),
+          retryMe ? 0 : backoffMs(job.attempt),
         ])
       : await fencedMove(job, 'failed', `"error" = $3, "exitCode" = $4, "finishedAt" = now(), "leaseToken" = NULL`, [
           error,
@@ -254,7 +274,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     if (wrote) publishStatus(retry ? 'queued' : 'failed', error);
   };
 
-  const run = async (job: ClaimedJob): Promise<void> => {
+  /** Runs a claimed job; `reattach`: follows the run an earlier holder started (a scheduler's job) instead. */
+  const run = async (job: ClaimedJob, reattach = false): Promise<void> => {
     deps.bus.publish(job.id, { type: 'status', status: 'running' });
     let lost = false;
     let checkpoints: { paths(): string[] } = { paths: () => [] };
@@ -286,7 +307,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const refusal = runRefusal(deps.commandTrainers ?? { shared: false, allowedCommands: [] }, spec);
       if (refusal) throw new Error(refusal);
       const launch = spec.kind === 'builtin' ? deps.catalog.launch(spec.name) : { command: spec.command, env: {} };
-      dir = await deps.workspace.prepare({ ...job, trainer: spec });
+      dir = reattach ? deps.workspace.dirOf(job.id) : await deps.workspace.prepare({ ...job, trainer: spec });
       writer = await deps.metrics.writer(job.id);
       await assertHeld(); // set-up may have outlasted the lease: never start a trainer without it
       const events = join(dir, 'logs', 'events.log');
@@ -298,14 +319,27 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const bestMetric = policy.keepBest?.metric;
       /** The keepBest metric's latest value: a checkpoint reported after it is scored with it. */
       let bestMetricValue: number | undefined;
-      const stderrFrom = await jobLogSize(dir, 'stderr');
+      // A re-attached run's stderr began before this worker: its whole log is this attempt's.
+      const stderrFrom = reattach ? 0 : await jobLogSize(dir, 'stderr');
       let lastProgressWrite = 0;
       const metricWriter = writer;
       const execution = executorOf(job.executor).start({
         jobDir: dir,
         command: launch.command,
         ...(spec.kind === 'command' && spec.cwd ? { cwd: spec.cwd } : {}),
-        env: trainerEnvironment({ source: deps.env, extra: deps.trainerEnvNames ?? [], runtime: launch.env, protocol: { TRAINYARD_JOB_DIR: dir } }),
+        env: trainerEnvironment({
+          source: deps.env,
+          extra: deps.trainerEnvNames ?? [],
+          runtime: launch.env,
+          protocol: { TRAINYARD_JOB_DIR: dir, TRAINYARD_ATTEMPT: String(job.attempt) },
+        }),
+        job: { id: job.id, attempt: job.attempt, resources: job.resources },
+        reattach,
+        onSchedulerState(state) {
+          void fenced(job, `"scheduler" = $3::jsonb`, [JSON.stringify(state)]).catch(() => undefined);
+          // Watchers re-read the job on a status event: the scheduler's state is on it.
+          deps.bus.publish(job.id, { type: 'status', status: 'running' });
+        },
         ...(job.resources.timeoutSeconds ? { timeoutMs: job.resources.timeoutSeconds * 1_000 } : {}),
         graceMs,
         onEvent(event) {
@@ -352,7 +386,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       writeFileSync(join(dir, 'run.json.tmp'), JSON.stringify({ pid: execution.pid, attempt: job.attempt, owner }));
       renameSync(join(dir, 'run.json.tmp'), join(dir, 'run.json'));
       const stopping = execution.done.then(() => undefined);
-      running.set(job.id, { cancel: execution.cancel, stopping });
+      running.set(job.id, { executor: job.executor, cancel: execution.cancel, ...(execution.detach ? { detach: execution.detach } : {}), stopping });
       if (cancelBeforeStart.delete(job.id)) execution.cancel();
       cancelTrainer = execution.cancel;
       if (lost) execution.cancel();
@@ -408,10 +442,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     if (ticking || stopped) return;
     ticking = true;
     try {
-      while (!stopped && running.size < deps.concurrency) {
-        const job = await claim();
+      for (let kinds = kindsWithRoom(); !stopped && kinds.length > 0; kinds = kindsWithRoom()) {
+        const job = await claim(kinds);
         if (!job) break;
-        running.set(job.id, { cancel: () => void cancelBeforeStart.add(job.id), stopping: Promise.resolve() });
+        running.set(job.id, { executor: job.executor, cancel: () => void cancelBeforeStart.add(job.id), stopping: Promise.resolve() });
         void run(job);
       }
     } catch (error) {
@@ -446,8 +480,15 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
    * died is reclaimed within leaseMs + sweepMs of the holder's last renewal.
    */
   const sweep = async (): Promise<void> => {
-    const candidates = await deps.sql.query<{ id: string; executor: string; leaseOwner: string | null; leaseToken: string | null; expired: boolean }>(
-      `SELECT "id", "executor", "leaseOwner", "leaseToken", ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()) AS "expired"
+    const candidates = await deps.sql.query<{
+      id: string;
+      status: string;
+      executor: string;
+      leaseOwner: string | null;
+      leaseToken: string | null;
+      expired: boolean;
+    }>(
+      `SELECT "id", "status", "executor", "leaseOwner", "leaseToken", ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()) AS "expired"
          FROM "TrainingJob" WHERE "status" IN ('running', 'validating') AND "executor" = ANY($1::text[])
           AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now() OR "leaseOwner" LIKE $2)`,
       [executorKinds, `${hostname()}:%`],
@@ -457,15 +498,24 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const gone = !candidate.expired && holderGoneHere(candidate.id, candidate.leaseOwner);
       if (!candidate.expired && !gone) continue;
       const token = randomUUID();
-      const [taken] = await deps.sql.query<{ attempt: number; maxAttempts: number }>(
+      const claimedAt = performance.now();
+      const [taken] = await deps.sql.query<Omit<ClaimedJob, 'claimedAt'>>(
         `UPDATE "TrainingJob" SET "leaseOwner" = $2, "leaseToken" = $3, "leaseExpiresAt" = now() + make_interval(secs => $4::float8 / 1000)
           WHERE "id" = $1 AND "status" IN ('running', 'validating') AND "leaseToken" IS NOT DISTINCT FROM $5
             AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now() OR $6::boolean)
-          RETURNING "attempt", "maxAttempts"`,
+          RETURNING ${CLAIMED_COLUMNS}`,
         [candidate.id, owner, token, leaseMs, candidate.leaseToken, gone],
       );
       if (!taken) continue; // renewed meanwhile, or another orchestrator took it first
-      await executorOf(candidate.executor).stopOrphan(deps.workspace.dirOf(candidate.id));
+      const executor = executorOf(candidate.executor);
+      if (executor.onTakeover === 'reattach' && candidate.status === 'running') {
+        // The run lives in a scheduler, not in the holder that died: follow it from here on.
+        deps.logger.info({ jobId: candidate.id, previousHolder: candidate.leaseOwner }, 're-attached to a job whose lease holder is gone');
+        running.set(taken.id, { executor: taken.executor, cancel: () => void cancelBeforeStart.add(taken.id), stopping: Promise.resolve() });
+        void run({ ...taken, claimedAt }, true);
+        continue;
+      }
+      await executor.stopOrphan(deps.workspace.dirOf(candidate.id));
       const requeue = taken.attempt < taken.maxAttempts;
       const why = gone ? 'interrupted by a server restart' : `lease expired (${candidate.leaseOwner ?? 'no holder'} stopped renewing it)`;
       const error = `${why}; ${requeue ? 're-queued' : 'no attempts left'}`;
@@ -523,14 +573,21 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       clearInterval(timer);
       clearInterval(sweeper);
     },
-    /** Stops scheduling; running trainers are stopped and their jobs re-queued without losing an attempt. */
+    /**
+     * Stops scheduling; running trainers are stopped and their jobs re-queued without losing an
+     * attempt, except a scheduler's runs, which go on: their leases are let go for the next start to re-attach.
+     */
     async stop(): Promise<void> {
       stopped = true;
       shuttingDown = true;
       clearInterval(timer);
       clearInterval(sweeper);
       const pending = [...running.values()];
-      for (const execution of pending) execution.cancel();
+      // A scheduler's runs go on without this server (onShutdown `detach`); its own children stop.
+      for (const execution of pending) {
+        if (execution.detach && executors.get(execution.executor)?.onShutdown === 'detach') execution.detach();
+        else execution.cancel();
+      }
       await Promise.all(pending.map((execution) => execution.stopping));
       while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     },
