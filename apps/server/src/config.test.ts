@@ -61,3 +61,40 @@ describe('verifying read-back of uploads on S3', () => {
     expect(() => storeOf({ S3_VERIFY_READ_CONCURRENCY: '0' })).toThrow(/S3_VERIFY_READ_CONCURRENCY/);
   });
 });
+
+describe('Slurm', () => {
+  it('is off unless TRAINYARD_SLURM=on, and then needs the shared directory', () => {
+    expect(loadConfig({}).slurm).toBeUndefined();
+    expect(() => loadConfig({ TRAINYARD_SLURM: 'on' })).toThrow(/TRAINYARD_SHARED_DIR: TRAINYARD_SLURM=on needs/);
+    expect(loadConfig({ TRAINYARD_SLURM: 'on', TRAINYARD_SHARED_DIR: '/cluster/scratch/trainyard' }).slurm).toEqual({
+      ssh: undefined,
+      partition: undefined,
+      account: undefined,
+      pollMs: 2_000,
+      sharedDir: '/cluster/scratch/trainyard',
+    });
+  });
+
+  it('reads the login node, defaults and poll interval, and refuses what a batch script could not carry', () => {
+    const slurm = loadConfig({
+      TRAINYARD_SLURM: 'on',
+      TRAINYARD_SHARED_DIR: '/shared',
+      TRAINYARD_SLURM_SSH: 'alice@login.cluster.example:2222',
+      TRAINYARD_SLURM_PARTITION: 'gpu',
+      TRAINYARD_SLURM_ACCOUNT: 'nlp-lab',
+      TRAINYARD_SLURM_POLL_SECONDS: '0.5',
+    }).slurm;
+    expect(slurm).toMatchObject({
+      ssh: { user: 'alice', host: 'login.cluster.example', port: 2222 },
+      partition: 'gpu',
+      account: 'nlp-lab',
+      pollMs: 500,
+    });
+    expect(() => loadConfig({ TRAINYARD_SLURM: 'on', TRAINYARD_SHARED_DIR: '/shared dir' })).toThrow(
+      /TRAINYARD_SHARED_DIR: must be an absolute path without spaces/,
+    );
+    expect(() => loadConfig({ TRAINYARD_SLURM: 'on', TRAINYARD_SHARED_DIR: 'relative' })).toThrow(/TRAINYARD_SHARED_DIR/);
+    expect(() => loadConfig({ TRAINYARD_SLURM_SSH: 'login; rm -rf /' })).toThrow(/TRAINYARD_SLURM_SSH: must be user@host/);
+    expect(() => loadConfig({ TRAINYARD_SLURM_PARTITION: 'gpu --wrap=evil' })).toThrow(/TRAINYARD_SLURM_PARTITION/);
+  });
+});

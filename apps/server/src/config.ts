@@ -59,6 +59,30 @@ const envSchema = z.object({
   TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TRAINYARD_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
+  /** Slurm: `on` runs jobs created with executor `slurm` (docs/training.md, "Slurm"). */
+  TRAINYARD_SLURM: z.enum(['on', 'off']).default('off'),
+  /** Run Slurm's commands on a login node over SSH: `user@host` (or `user@host:port`). */
+  TRAINYARD_SLURM_SSH: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be user@host or user@host:port')
+    .optional(),
+  /** The private key for TRAINYARD_SLURM_SSH (default: ~/.ssh/id_ed25519, then id_rsa). */
+  TRAINYARD_SLURM_SSH_KEY: z.string().min(1).max(4_096).optional(),
+  TRAINYARD_SLURM_PARTITION: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a partition name: letters, digits, _ . -')
+    .optional(),
+  TRAINYARD_SLURM_ACCOUNT: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an account name: letters, digits, _ . -')
+    .optional(),
+  /** How often Slurm is asked about every followed job at once (one squeue call). */
+  TRAINYARD_SLURM_POLL_SECONDS: z.coerce.number().min(0.1).max(300).default(2),
+  /** Where job directories live when jobs run on other machines: a directory on the cluster's shared filesystem. */
+  TRAINYARD_SHARED_DIR: z
+    .string()
+    .regex(/^\/[^\s'"\\]*$/, 'must be an absolute path without spaces or quotes (Slurm batch directives cannot carry them)')
+    .optional(),
   TRAINYARD_DEMO_DATA: z.enum(['on', 'off']).optional(),
   TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
   TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
@@ -141,6 +165,33 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
   };
 };
 
+export interface SlurmConfig {
+  /** Slurm's commands on a login node over SSH; undefined: on this machine's PATH. */
+  ssh: { user: string; host: string; port: number; privateKeyPath: string | undefined } | undefined;
+  partition: string | undefined;
+  account: string | undefined;
+  pollMs: number;
+  /** TRAINYARD_SHARED_DIR: job directories and snapshot channels live under it. */
+  sharedDir: string;
+}
+
+const slurmConfig = (values: z.infer<typeof envSchema>): SlurmConfig | undefined => {
+  if (values.TRAINYARD_SLURM !== 'on') return undefined;
+  if (!values.TRAINYARD_SHARED_DIR) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TRAINYARD_SHARED_DIR: TRAINYARD_SLURM=on needs the directory on the cluster’s shared filesystem where job directories live',
+    );
+  }
+  const ssh = values.TRAINYARD_SLURM_SSH ? /^([^@]+)@([^:]+)(?::(\d+))?$/.exec(values.TRAINYARD_SLURM_SSH) : null;
+  return {
+    ssh: ssh ? { user: ssh[1] ?? '', host: ssh[2] ?? '', port: Number(ssh[3] ?? 22), privateKeyPath: values.TRAINYARD_SLURM_SSH_KEY } : undefined,
+    partition: values.TRAINYARD_SLURM_PARTITION,
+    account: values.TRAINYARD_SLURM_ACCOUNT,
+    pollMs: values.TRAINYARD_SLURM_POLL_SECONDS * 1_000,
+    sharedDir: values.TRAINYARD_SHARED_DIR,
+  };
+};
+
 export interface ServerConfig {
   /**
    * local: one user's machine, loopback only, the session token. shared: a server a team shares
@@ -171,6 +222,8 @@ export interface ServerConfig {
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
   /** Per-API-token request rate on a shared server (token bucket per instance); null = no limit. */
   rateLimit: { perSecond: number; burst: number } | null;
+  /** Jobs with executor `slurm`: how Slurm is reached, the defaults, and the shared directory job directories live in. */
+  slurm: SlurmConfig | undefined;
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
   /** The built-in trainers' Node runtime when not this process's own (the desktop app's). */
@@ -226,6 +279,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
       uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
     },
+    slurm: slurmConfig(values),
     rateLimit:
       values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,
   };

@@ -80,8 +80,8 @@ export const renderBatchScript = (input: BatchScriptInput): string => {
     `export TRAINYARD_ATTEMPT=${input.attempt}`,
     'export TRAINYARD_SCHEDULER=slurm',
     'export TRAINYARD_SCHEDULER_JOB_ID="$SLURM_JOB_ID"',
+    `mkdir -p ${quote([join(input.jobDir, 'logs')])} ${quote([files.dir])}`,
     `cd ${quote([input.cwd ?? input.jobDir])} || exit 1`,
-    `mkdir -p ${quote([join(input.jobDir, 'logs')])}`,
     `${quote([...input.command])} 3>>${quote([files.events])} >>${quote([join(input.jobDir, 'logs', 'stdout.log')])} 2>>${quote([join(input.jobDir, 'logs', 'stderr.log')])} &`,
     'child=$!',
     // A trapped signal ends `wait` early (status > 128): wait again until the trainer is gone.
