@@ -57,6 +57,11 @@ interface StartOptions extends GlobalOptions {
   idempotencyKey?: string;
   keepCheckpoints?: number;
   keepBest?: string;
+  executor?: 'local' | 'slurm';
+  cpus?: number;
+  memoryMb?: number;
+  gpus?: number;
+  partition?: string;
   follow?: boolean;
 }
 
@@ -72,9 +77,15 @@ const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
   return {
     name: options.name,
     trainer: options.trainer ? { kind: 'builtin', name: options.trainer } : { kind: 'command', command: command ?? [], cwd: process.cwd() },
-    executor: 'local',
+    executor: options.executor ?? 'local',
     hyperparameters: parseParams(options.param),
-    resources: options.timeout ? { timeoutSeconds: options.timeout } : {},
+    resources: {
+      ...(options.timeout ? { timeoutSeconds: options.timeout } : {}),
+      ...(options.cpus ? { cpus: options.cpus } : {}),
+      ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}),
+      ...(options.gpus !== undefined ? { gpus: options.gpus } : {}),
+      ...(options.partition ? { partition: options.partition } : {}),
+    },
     checkpoints: { keepLast: options.keepCheckpoints ?? 3, ...(options.keepBest ? { keepBest: parseKeepBest(options.keepBest) } : {}) },
     validation: options.gate.map(parseGate),
     priority: options.priority ?? 0,
@@ -84,6 +95,10 @@ const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
   };
 };
+
+/** Where a scheduler has the job: `slurm 4242 PENDING (Resources)`; empty for a local job. */
+export const schedulerText = (scheduler: { kind: string; jobId: string; state: string; reason: string | null } | null): string =>
+  scheduler ? `${scheduler.kind} ${scheduler.jobId} ${scheduler.state}${scheduler.reason ? ` (${scheduler.reason})` : ''}` : '';
 
 const TERMINAL_EXIT: Record<string, number> = { succeeded: EXIT.OK, failed: EXIT.JOB_FAILED, cancelled: EXIT.JOB_CANCELLED };
 const LOG_STREAMS = ['stdout', 'stderr', 'events'] as const;
@@ -208,7 +223,14 @@ const showJob = (job: Record<string, unknown>): void => {
   ];
   printTable(
     ['field', 'value'],
-    fields.map((field) => [field, job[field] instanceof Date ? formatTime(job[field] as Date) : (job[field] as string | number | null)]),
+    [
+      ...fields.map((field): [string, string | number | null] => [
+        field,
+        job[field] instanceof Date ? formatTime(job[field] as Date) : (job[field] as string | number | null),
+      ]),
+      ['executor', job['executor'] as string],
+      ...(job['scheduler'] ? [['scheduler', schedulerText(job['scheduler'] as Parameters<typeof schedulerText>[0])] as [string, string]] : []),
+    ],
   );
   if (job['finalMetrics']) printLine(`Final metrics: ${JSON.stringify(job['finalMetrics'])}`);
   if (job['validationReport']) printLine(`Validation: ${JSON.stringify(job['validationReport'])}`);
@@ -230,7 +252,12 @@ export const registerJobCommands = (program: Command): void => {
     .option('--gate <rule>', 'validation rule such as "val_accuracy>=0.9" (repeatable)', collect, [])
     .option('--max-attempts <n>', 'attempts before the job fails', toNumber)
     .option('--priority <n>', '-100..100, higher runs first', toNumber)
-    .option('--timeout <seconds>', 'fail the job after this long', toNumber)
+    .option('--timeout <seconds>', 'fail the job after this long (on Slurm: --time, rounded up to whole minutes)', toNumber)
+    .option('--executor <where>', 'local (this machine, the default) or slurm (the cluster; the server needs TRAINYARD_SLURM=on)')
+    .option('--cpus <n>', 'CPUs for the trainer (Slurm: --cpus-per-task)', toNumber)
+    .option('--memory-mb <n>', 'memory for the trainer in MB (Slurm: --mem)', toNumber)
+    .option('--gpus <n>', 'GPUs (Slurm: --gres=gpu:N)', toNumber)
+    .option('--partition <name>', 'Slurm partition (default: the server’s TRAINYARD_SLURM_PARTITION)')
     .option('--idempotency-key <key>', 'starting twice with the same key returns the first job')
     .option('--keep-checkpoints <n>', 'keep the last N reported checkpoints (default 3); older ones are deleted', toNumber)
     .option('--keep-best <metric:min|max>', 'also keep the checkpoint with the best value of this metric')
@@ -260,7 +287,7 @@ export const registerJobCommands = (program: Command): void => {
           page.items.map((job) => [
             job.id,
             job.name,
-            job.status,
+            job.scheduler && job.status === 'running' ? `${job.status}: ${schedulerText(job.scheduler)}` : job.status,
             `${Math.round(job.progress * 100)}%`,
             `${job.attempt}/${job.maxAttempts}`,
             formatTime(job.createdAt),

@@ -146,6 +146,15 @@ export const JobDetailScreen = () => {
               <dd>
                 <ProgressBar fraction={fraction} label="Job progress" /> <span className="muted">{progress?.message ?? data.progressMessage ?? ''}</span>
               </dd>
+              {data.scheduler && (
+                <>
+                  <dt>Scheduler</dt>
+                  <dd>
+                    {data.scheduler.kind} job {data.scheduler.jobId}: {data.scheduler.state}
+                    {data.scheduler.reason ? ` (waiting: ${data.scheduler.reason})` : ''}
+                  </dd>
+                </>
+              )}
               <dt>Dataset snapshot</dt>
               <dd>
                 <SnapshotName id={data.datasetSnapshotId} />
