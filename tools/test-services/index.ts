@@ -6,3 +6,4 @@ export * from './s3-server';
 export * from './tcp-proxy';
 export * from './browser';
 export * from './server-build';
+export * from './slurm';
