@@ -52,6 +52,7 @@ export const followEventsFile = (path: string, offsetPath: string, sink: EventLi
         pending = lines.pop() ?? '';
         for (const line of lines) {
           if (skipping) skipping = false;
+          else if (line.length > MAX_EVENT_LINE_BYTES) sink.oversized();
           else if (line.trim() !== '') sink.line(line);
         }
         if (pending.length > MAX_EVENT_LINE_BYTES) {

@@ -49,7 +49,7 @@ const exitCodeFile = async (path: string): Promise<number | undefined> => {
 };
 
 /** Slurm's final state, as the outcome the orchestrator records (the trainer's failure or the scheduler's doing). */
-const outcomeOf = (final: SlurmJobState, exitFile: number | undefined, cancelled: boolean): ExecutionOutcome => {
+export const slurmOutcome = (final: SlurmJobState, exitFile: number | undefined, cancelled: boolean): ExecutionOutcome => {
   if (cancelled) return { kind: 'killed', exitCode: final.exitCode ?? exitFile ?? null, signal: 'SIGTERM', reason: 'cancelled' };
   const state = final.state.split(/[\s+]/)[0] ?? final.state;
   switch (state) {
@@ -165,7 +165,7 @@ export const createSlurmExecutor = (
       const exitFile = await exitCodeFile(files.exitCode(slurmJobId));
       if (update.final) {
         report(update.final.state, null);
-        await end(outcomeOf(update.final, exitFile, cancelled));
+        await end(slurmOutcome(update.final, exitFile, cancelled));
         return;
       }
       if (exitFile !== undefined) {
