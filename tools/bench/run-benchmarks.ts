@@ -8,6 +8,7 @@ import { idleMemoryBench } from './idle-memory.bench';
 import { instancesBench } from './instances.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
+import { slurmBench } from './slurm.bench';
 import { syncBench } from './sync.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
@@ -23,6 +24,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   'text-detector': textDetectorBench,
   sync: syncBench,
   instances: instancesBench,
+  slurm: slurmBench,
   ui: uiBench,
 };
 

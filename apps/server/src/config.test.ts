@@ -68,9 +68,10 @@ describe('Slurm', () => {
     expect(() => loadConfig({ TRAINYARD_SLURM: 'on' })).toThrow(/TRAINYARD_SHARED_DIR: TRAINYARD_SLURM=on needs/);
     expect(loadConfig({ TRAINYARD_SLURM: 'on', TRAINYARD_SHARED_DIR: '/cluster/scratch/trainyard' }).slurm).toEqual({
       ssh: undefined,
+      jobCompLog: undefined,
       partition: undefined,
       account: undefined,
-      pollMs: 2_000,
+      pollMs: 1_000,
       sharedDir: '/cluster/scratch/trainyard',
     });
   });

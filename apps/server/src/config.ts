@@ -66,8 +66,12 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be user@host or user@host:port')
     .optional(),
-  /** The private key for TRAINYARD_SLURM_SSH (default: ~/.ssh/id_ed25519, then id_rsa). */
+  /** The private key for TRAINYARD_SLURM_SSH (default: the SSH agent at SSH_AUTH_SOCK). */
   TRAINYARD_SLURM_SSH_KEY: z.string().min(1).max(4_096).optional(),
+  /** The known_hosts file the login node's host key must be in (default ~/.ssh/known_hosts). */
+  TRAINYARD_SLURM_SSH_KNOWN_HOSTS: z.string().min(1).max(4_096).optional(),
+  /** The cluster's completion log (`JobCompLoc` with `JobCompType=jobcomp/filetxt`): where finished jobs are found without accounting. */
+  TRAINYARD_SLURM_JOBCOMP_LOG: z.string().min(1).max(4_096).optional(),
   TRAINYARD_SLURM_PARTITION: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a partition name: letters, digits, _ . -')
@@ -77,7 +81,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an account name: letters, digits, _ . -')
     .optional(),
   /** How often Slurm is asked about every followed job at once (one squeue call). */
-  TRAINYARD_SLURM_POLL_SECONDS: z.coerce.number().min(0.1).max(300).default(2),
+  TRAINYARD_SLURM_POLL_SECONDS: z.coerce.number().min(0.1).max(300).default(1),
   /** Where job directories live when jobs run on other machines: a directory on the cluster's shared filesystem. */
   TRAINYARD_SHARED_DIR: z
     .string()
@@ -167,7 +171,9 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
 
 export interface SlurmConfig {
   /** Slurm's commands on a login node over SSH; undefined: on this machine's PATH. */
-  ssh: { user: string; host: string; port: number; privateKeyPath: string | undefined } | undefined;
+  ssh: { user: string; host: string; port: number; privateKeyPath: string | undefined; knownHostsPath: string | undefined } | undefined;
+  /** Where finished jobs are found when Slurm has no accounting (TRAINYARD_SLURM_JOBCOMP_LOG). */
+  jobCompLog: string | undefined;
   partition: string | undefined;
   account: string | undefined;
   pollMs: number;
@@ -184,7 +190,16 @@ const slurmConfig = (values: z.infer<typeof envSchema>): SlurmConfig | undefined
   }
   const ssh = values.TRAINYARD_SLURM_SSH ? /^([^@]+)@([^:]+)(?::(\d+))?$/.exec(values.TRAINYARD_SLURM_SSH) : null;
   return {
-    ssh: ssh ? { user: ssh[1] ?? '', host: ssh[2] ?? '', port: Number(ssh[3] ?? 22), privateKeyPath: values.TRAINYARD_SLURM_SSH_KEY } : undefined,
+    ssh: ssh
+      ? {
+          user: ssh[1] ?? '',
+          host: ssh[2] ?? '',
+          port: Number(ssh[3] ?? 22),
+          privateKeyPath: values.TRAINYARD_SLURM_SSH_KEY,
+          knownHostsPath: values.TRAINYARD_SLURM_SSH_KNOWN_HOSTS,
+        }
+      : undefined,
+    jobCompLog: values.TRAINYARD_SLURM_JOBCOMP_LOG,
     partition: values.TRAINYARD_SLURM_PARTITION,
     account: values.TRAINYARD_SLURM_ACCOUNT,
     pollMs: values.TRAINYARD_SLURM_POLL_SECONDS * 1_000,

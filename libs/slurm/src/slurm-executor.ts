@@ -19,7 +19,7 @@ export interface SlurmExecutorOptions {
   /** Defaults for jobs that name none (TRAINYARD_SLURM_PARTITION, TRAINYARD_SLURM_ACCOUNT). */
   partition?: string;
   account?: string;
-  /** How often squeue is asked about every followed job at once (default 2 s). */
+  /** How often squeue is asked about every followed job at once (default 1 s). */
   pollMs?: number;
   /** How often the events files are read (default 250 ms: a stat and a read when something was appended). */
   eventsPollMs?: number;
@@ -83,7 +83,7 @@ export const slurmOutcome = (final: SlurmJobState, exitFile: number | undefined,
 export const createSlurmExecutor = (
   options: SlurmExecutorOptions,
 ): TrainerExecutor & { pollerCalls(): ReturnType<ReturnType<typeof createSlurmPoller>['calls']> } => {
-  const poller = createSlurmPoller({ cli: options.cli, namePrefix: SLURM_NAME_PREFIX, intervalMs: options.pollMs ?? 2_000, logger: options.logger });
+  const poller = createSlurmPoller({ cli: options.cli, namePrefix: SLURM_NAME_PREFIX, intervalMs: options.pollMs ?? 1_000, logger: options.logger });
   const eventsPollMs = options.eventsPollMs ?? 250;
   const unknownPolls = options.unknownPolls ?? 5;
 
