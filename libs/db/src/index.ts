@@ -1,7 +1,7 @@
 export * from './database';
 export * from './migration-runner';
 export * from './migration-source';
-export type { SqlExecutor, SqlQueryable } from './sql-executor';
+export type { PageRange, SqlExecutor, SqlQueryable } from './sql-executor';
 export { PrismaClient } from './generated/prisma/client';
 export type { Prisma } from './generated/prisma/client';
 export { copyPgliteTemplate, defaultTemplateCacheDir, isInitialisedDataDir, pgliteTemplate } from './pglite-template';

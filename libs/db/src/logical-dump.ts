@@ -2,12 +2,13 @@ import { DomainError } from '@trainyard/core';
 import type { Database } from './database';
 import { quoteIdentifier, type SqlQueryable } from './sql-executor';
 
-/** One table of a logical dump: its columns in COPY order, its row count and its rows as CSV. */
+/** One table of a logical dump: its columns in COPY order, its row count, and the byte length of each CSV slice written. */
 export interface TableDump {
   name: string;
   columns: string[];
   rows: number;
-  csv: Uint8Array;
+  /** Each slice is whole rows, so a load can COPY them one at a time. */
+  chunks: number[];
 }
 
 export interface DatabaseDump<Extra> {
@@ -20,6 +21,19 @@ export interface DatabaseDump<Extra> {
   /** What `alongside` read in the same snapshot. */
   extra: Extra;
 }
+
+export interface DumpSink<Extra> {
+  /** Receives each table's CSV, slice by slice, in order (a table with no rows gets none). */
+  writeCsv(table: string, chunk: Uint8Array): Promise<void>;
+  /** Reads what else belongs to the same snapshot (the blobs the dumped rows reference) through the same transaction. */
+  alongside(tx: SqlQueryable): Promise<Extra>;
+}
+
+/**
+ * Heap pages per COPY slice (8 KiB each): ~16 MB of table at a time, so a large table never sits
+ * whole in memory (PGlite's WASM heap does not shrink again once grown).
+ */
+const PAGES_PER_SLICE = 2_048;
 
 const MIGRATIONS_TABLE = '_prisma_migrations';
 
@@ -50,13 +64,18 @@ export const columnsOf = async (tx: SqlQueryable, table: string): Promise<string
 const countRows = async (tx: SqlQueryable, table: string): Promise<number> =>
   (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdentifier(table)}`))[0]?.n ?? 0;
 
+const pagesOf = async (tx: SqlQueryable, table: string): Promise<number> =>
+  (await tx.query<{ pages: number }>(`SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::int)::int AS pages`, [quoteIdentifier(table)]))[0]
+    ?.pages ?? 0;
+
 /**
  * Every table as CSV, in one read-only REPEATABLE READ transaction: one consistent snapshot
  * however the server keeps writing (on PGlite the transaction also holds its one connection, so
- * writes wait until the dump is read). `alongside` reads what else belongs to the same snapshot
- * (the blobs the dumped rows reference) through the same transaction.
+ * writes wait until the dump is read). Large tables are read in slices of heap pages; every row
+ * visible to the snapshot is on a page that existed when it was taken, and the last slice is
+ * open-ended anyway.
  */
-export const dumpDatabase = <Extra>(database: Database, alongside: (tx: SqlQueryable) => Promise<Extra>): Promise<DatabaseDump<Extra>> =>
+export const dumpDatabase = <Extra>(database: Database, sink: DumpSink<Extra>, pagesPerSlice = PAGES_PER_SLICE): Promise<DatabaseDump<Extra>> =>
   database.sql.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const copyOut = requireCopyOut(tx);
@@ -70,17 +89,26 @@ export const dumpDatabase = <Extra>(database: Database, alongside: (tx: SqlQuery
     const tables: TableDump[] = [];
     for (const name of await tablesOf(tx)) {
       const columns = await columnsOf(tx, name);
-      tables.push({ name, columns, rows: await countRows(tx, name), csv: await copyOut(name, columns) });
+      const pages = await pagesOf(tx, name);
+      const chunks: number[] = [];
+      for (let from = 0; from === 0 || from < pages; from += pagesPerSlice) {
+        const last = from + pagesPerSlice >= pages;
+        const csv = await copyOut(name, columns, { from, ...(last ? {} : { to: from + pagesPerSlice }) });
+        if (csv.length === 0) continue;
+        await sink.writeCsv(name, csv);
+        chunks.push(csv.length);
+      }
+      tables.push({ name, columns, rows: await countRows(tx, name), chunks });
     }
-    return { postgresVersion, migrations, tables, extra: await alongside(tx) };
+    return { postgresVersion, migrations, tables, extra: await sink.alongside(tx) };
   });
 
-/** A table to load: the CSV read back from a dump. */
+/** A table to load: its columns and row count from the dump, and its CSV slices (each whole rows), read when needed. */
 export interface TableLoad {
   name: string;
   columns: readonly string[];
   rows: number;
-  csv: Uint8Array<ArrayBuffer>;
+  chunks(): AsyncIterable<Uint8Array<ArrayBuffer>>;
 }
 
 const loadError = (message: string, details: Record<string, unknown>): DomainError => new DomainError('INTEGRITY', message, details);
@@ -121,7 +149,7 @@ export const loadDatabase = (database: Database, tables: readonly TableLoad[]): 
       if (unknown.length > 0)
         throw loadError(`The backup's table ${table.name} has columns this database does not: ${unknown.join(', ')}`, { table: table.name });
       if (await countRows(tx, table.name)) throw loadError(`Table ${table.name} is not empty; a backup loads only into a new database`, { table: table.name });
-      if (table.csv.length > 0) await tx.copyCsv(table.name, table.columns, table.csv);
+      for await (const chunk of table.chunks()) await tx.copyCsv(table.name, table.columns, chunk);
       const rows = await countRows(tx, table.name);
       if (rows !== table.rows)
         throw loadError(`Table ${table.name} loaded ${rows} rows, the backup recorded ${table.rows}`, { table: table.name, rows, expected: table.rows });

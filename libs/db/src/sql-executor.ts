@@ -19,7 +19,13 @@ export interface SqlQueryable {
    * format copyCsv reads. PGlite only (a backup of the local data dir); a shared server's
    * PostgreSQL is backed up with its own tools.
    */
-  copyCsvOut?(table: string, columns: readonly string[]): Promise<Uint8Array>;
+  copyCsvOut?(table: string, columns: readonly string[], pages?: PageRange): Promise<Uint8Array>;
+}
+
+/** Heap pages `[from, to)` of a table (`to` undefined: to the end), so a large table is read in slices. */
+export interface PageRange {
+  from: number;
+  to?: number;
 }
 
 export interface SqlExecutor extends SqlQueryable {

@@ -39,15 +39,19 @@ export const backupManifestSchema = z.strictObject({
   migrations: z.array(z.string().regex(/^[0-9A-Za-z_]{1,255}$/)).max(10_000),
   tables: z
     .array(
-      z.strictObject({
-        name: z.string().regex(TABLE_NAME),
-        columns: z
-          .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/))
-          .min(1)
-          .max(1_600),
-        rows: z.number().int().min(0),
-        ...entry,
-      }),
+      z
+        .strictObject({
+          name: z.string().regex(TABLE_NAME),
+          columns: z
+            .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/))
+            .min(1)
+            .max(1_600),
+          rows: z.number().int().min(0),
+          /** Byte lengths of the CSV's slices, each whole rows: a restore COPYs them one at a time. */
+          chunks: z.array(z.number().int().min(1)).max(1_000_000),
+          ...entry,
+        })
+        .refine((table) => table.chunks.reduce((sum, length) => sum + length, 0) === table.size, 'chunks must add up to the size'),
     )
     .max(1_000),
   /** Content-addressed: `sha256` is both the name and the hash the bytes must have. */

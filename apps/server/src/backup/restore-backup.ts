@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DomainError } from '@trainyard/core';
 import { copyPgliteTemplate, loadDatabase, loadMigrations, openDatabase } from '@trainyard/db';
@@ -107,6 +107,23 @@ const migrationsOfBackup = async (manifest: BackupManifest) => {
   return known.filter((migration) => applied.has(migration.name));
 };
 
+/** A file's consecutive slices of the given lengths (a table's CSV, one COPY each). */
+async function* readChunks(path: string, lengths: readonly number[]): AsyncIterable<Uint8Array<ArrayBuffer>> {
+  const handle = await open(path, 'r');
+  try {
+    let position = 0;
+    for (const length of lengths) {
+      const chunk = new Uint8Array(length);
+      const { bytesRead } = await handle.read(chunk, 0, length, position);
+      if (bytesRead !== length) throw corrupt(`${basename(path)} is shorter than its manifest says`);
+      position += length;
+      yield chunk;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 const moveIfPresent = async (from: string, to: string): Promise<void> => {
   const present = await stat(from).then(
     () => true,
@@ -146,10 +163,10 @@ export const restoreBackup = async (archiveFile: string, targetDir: string): Pro
     const database = await openDatabase({ kind: 'pglite', dataDir: pgliteDir });
     let migrated: string[];
     try {
-      const tables = await Promise.all(
-        manifest.tables.map(async (table) => ({ ...table, csv: new Uint8Array(await readFile(join(archiveDir, ARCHIVE_PATHS.table(table.name)))) })),
+      await loadDatabase(
+        database,
+        manifest.tables.map((table) => ({ ...table, chunks: () => readChunks(join(archiveDir, ARCHIVE_PATHS.table(table.name)), table.chunks) })),
       );
-      await loadDatabase(database, tables);
       migrated = (await database.migrate()).applied;
     } finally {
       await database.close();

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import { copyFile, type FileHandle, link, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { blobInventory, blobRelativeKey } from '@trainyard/artifacts';
-import { DomainError, sha256Hex } from '@trainyard/core';
+import { DomainError } from '@trainyard/core';
 import { type Database, dumpDatabase } from '@trainyard/db';
 import { snapshotBlobInventory } from '@trainyard/datasets';
 import { create as createTar } from 'tar';
@@ -71,20 +71,37 @@ export const prepareBackup = async (source: BackupSource): Promise<PreparedBacku
     // The blobs are linked inside the dump's transaction: on PGlite it holds the one connection,
     // so nothing can drop an index row and delete its blob between the rows read and the link.
     const blobRoot = source.blobRoot;
-    const dump = await dumpDatabase(source.database, async (tx) => {
-      const known = new Map([...(await blobInventory(tx)), ...(await snapshotBlobInventory(tx))].map((blob) => [blob.sha256, blob.size]));
-      const linked: string[] = [];
-      const missing: string[] = [];
-      for (const sha256 of [...known.keys()].sort()) {
-        const staged = await stageBlob(join(blobRoot, ...blobRelativeKey(sha256).split('/')), join(staging, ARCHIVE_PATHS.blob(sha256)));
-        (staged ? linked : missing).push(sha256);
-      }
-      return { linked, missing };
+    const tableFiles = new Map<string, { handle: FileHandle; hash: Hash }>();
+    const dump = await dumpDatabase(source.database, {
+      async writeCsv(table, chunk) {
+        let file = tableFiles.get(table);
+        if (!file) {
+          file = { handle: await open(join(staging, ARCHIVE_PATHS.table(table)), 'wx'), hash: createHash('sha256') };
+          tableFiles.set(table, file);
+        }
+        file.hash.update(chunk);
+        await file.handle.writeFile(chunk); // the whole chunk, at the current position
+      },
+      async alongside(tx) {
+        const known = new Map([...(await blobInventory(tx)), ...(await snapshotBlobInventory(tx))].map((blob) => [blob.sha256, blob.size]));
+        const linked: string[] = [];
+        const missing: string[] = [];
+        for (const sha256 of [...known.keys()].sort()) {
+          const staged = await stageBlob(join(blobRoot, ...blobRelativeKey(sha256).split('/')), join(staging, ARCHIVE_PATHS.blob(sha256)));
+          (staged ? linked : missing).push(sha256);
+        }
+        return { linked, missing };
+      },
+    }).finally(async () => {
+      for (const { handle } of tableFiles.values()) await handle.close();
     });
     const tables: BackupManifest['tables'] = [];
     for (const table of dump.tables) {
-      await writeFile(join(staging, ARCHIVE_PATHS.table(table.name)), table.csv);
-      tables.push({ name: table.name, columns: table.columns, rows: table.rows, size: table.csv.length, sha256: sha256Hex(table.csv) });
+      const file = tableFiles.get(table.name);
+      if (!file) await writeFile(join(staging, ARCHIVE_PATHS.table(table.name)), '');
+      const size = table.chunks.reduce((sum, length) => sum + length, 0);
+      const sha256 = (file?.hash ?? createHash('sha256')).digest('hex');
+      tables.push({ name: table.name, columns: table.columns, rows: table.rows, chunks: table.chunks, size, sha256 });
     }
     const blobs: BackupManifest['blobs'] = [];
     for (const sha256 of dump.extra.linked) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
@@ -127,7 +127,10 @@ afterAll(async () => {
 
 describe('trainyard backup / restore', () => {
   beforeAll(async () => {
+    // What a backup that crashed mid-way leaves; the next server start removes it.
+    mkdirSync(join(original, '.backup-crashed', 'tables'), { recursive: true });
     server = await startServerProcess(env(original));
+    expect(existsSync(join(original, '.backup-crashed'))).toBe(false);
     // A data dir as a user makes it: pairs, a snapshot, a trained job (metrics, logs, a model
     // version with the trainer's artifacts), and a version with a hand-registered blob.
     const trained = await trainDetectorModel({ url: server.url, token: server.token, client: clientOf(server) }, { model: 'detector', pairs: 300, seed: 11 });
@@ -282,8 +285,13 @@ describe('trainyard backup / restore', () => {
       manifest.trainyardVersion = '99.0.0';
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
     });
+    const withLink = await rebuiltArchive(directArchive, 'with-link', (dir) => {
+      symlinkSync('/etc/passwd', join(dir, 'files', 'metrics', 'passwd'));
+    });
     const cases = [
-      { file: truncated, message: /The backup is damaged or incomplete: .*Truncated input.*nothing was restored/ },
+      { file: withLink, message: /damaged or incomplete: it holds entries a Trainyard backup never has \(files\/metrics\/passwd\)/ },
+      // Cut inside an entry: tar reports the truncation; cut where an entry ends: the manifest names what is missing.
+      { file: truncated, message: /The backup is damaged or incomplete: (.*Truncated input|blobs\/sha256\/.* is missing).*nothing was restored/ },
       {
         file: corruptBlob,
         message: new RegExp(`damaged or incomplete: blobs/sha256/${modelBlobHash.slice(0, 2)}/${modelBlobHash} does not match its manifest`),
