@@ -36,7 +36,16 @@ const backupThroughServer = async (options: GlobalOptions, file: string): Promis
   const connection = await connect(options);
   const response = await connection.fetch('/backup');
   if (!response.ok || !response.body) throw await httpError(response, connection.url);
-  const summary = JSON.parse(response.headers.get(BACKUP_SUMMARY_HEADER) ?? '{}') as BackupSummary;
+  const summaryHeader = response.headers.get(BACKUP_SUMMARY_HEADER);
+  if (response.headers.get('content-type') !== 'application/x-tar' || !summaryHeader) {
+    // A shared server's web UI answers any unclaimed GET with its page: never save that as a backup.
+    await response.body.cancel();
+    throw new CliError(
+      `The server at ${connection.url} does not make backups: only a local server does (a shared server's PostgreSQL and S3 are backed up with their own tools).`,
+      EXIT.USAGE,
+    );
+  }
+  const summary = JSON.parse(summaryHeader) as BackupSummary;
   await writeAtomically(file, Readable.fromWeb(response.body as WebReadableStream<Uint8Array>));
   return summary;
 };

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { type ServerProcess, runCli, startServerProcess } from '@trainyard/test-services';
@@ -256,6 +258,21 @@ describe('trainyard backup / restore', () => {
       writeFileSync(blobPath, good);
     }
   }, 180_000);
+
+  it('saves nothing from a server that does not make backups (a shared server answers any GET with its web page)', async () => {
+    const page = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Trainyard</title>'));
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = page.address() as AddressInfo;
+      const file = join(root, 'not-a-backup.tar');
+      const result = await trainyard(['backup', file, '--url', `http://127.0.0.1:${port}`, '--token', 'any-token'], original);
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.output).toMatch(/does not make backups: only a local server does/);
+      expect(readdirSync(root).filter((name) => name.startsWith('not-a-backup'))).toEqual([]);
+    } finally {
+      page.close();
+    }
+  });
 
   it('refuses a non-empty target, a truncated or corrupt archive and a backup from a newer Trainyard, leaving nothing behind', async () => {
     const occupied = join(root, 'occupied');
