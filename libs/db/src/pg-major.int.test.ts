@@ -34,6 +34,18 @@ describe('a data dir written by another PostgreSQL major', () => {
     expect(readFileSync(join(original, 'PG_VERSION'), 'utf8').trim()).toBe(await bundledPgMajor());
   });
 
+  it('is remembered per PGlite version, so opening an existing data dir never waits for a template build', async () => {
+    const cacheDir = join(root, 'cache');
+    const major = await bundledPgMajor(cacheDir);
+    expect(major).toBe(readFileSync(join(original, 'PG_VERSION'), 'utf8').trim());
+    const [marker, ...others] = readdirSync(cacheDir);
+    expect(others).toEqual([]);
+    expect(marker).toMatch(/^pg-major-\d+\.\d+\.\d+/);
+    // From now on the marker answers, whatever templates there are (a new migration changes their key, not the major).
+    writeFileSync(join(cacheDir, marker ?? ''), 'remembered\n');
+    expect(await bundledPgMajor(cacheDir)).toBe('remembered');
+  }, 60_000);
+
   it.each([-1, 1])(
     'is refused (major %+d) with both majors and the backup/restore steps, and nothing in it changes',
     async (offset) => {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError } from '@trainyard/core';
 import { loadMigrations } from './migration-source';
-import { ensurePgliteTemplate } from './pglite-template';
+import { defaultTemplateCacheDir, ensurePgliteTemplate, pgliteVersion } from './pglite-template';
 
 /** The major version written in a PostgreSQL data directory's PG_VERSION ("17"), or undefined if unreadable. */
 export const pgMajorOf = async (dataDir: string): Promise<string | undefined> => {
@@ -10,10 +10,21 @@ export const pgMajorOf = async (dataDir: string): Promise<string | undefined> =>
   return text?.trim() || undefined;
 };
 
-/** The major version of the PostgreSQL this PGlite bundles: what its own initdb wrote into the template. */
-export const bundledPgMajor = async (): Promise<string> => {
-  const major = await pgMajorOf((await ensurePgliteTemplate(await loadMigrations())).dir);
-  if (!major) throw new Error('The PGlite template has no PG_VERSION; delete node_modules/.cache/trainyard and start again');
+/**
+ * The major version of the PostgreSQL this PGlite bundles: what its own initdb wrote into the
+ * template. Remembered per PGlite version in the template cache, so opening an existing data dir
+ * never waits for a template to be built (a new migration changes the template, not the major).
+ */
+export const bundledPgMajor = async (cacheDir = defaultTemplateCacheDir): Promise<string> => {
+  const marker = join(cacheDir, `pg-major-${pgliteVersion()}`);
+  const remembered = (await readFile(marker, 'utf8').catch(() => ''))?.trim();
+  if (remembered) return remembered;
+  const major = await pgMajorOf((await ensurePgliteTemplate(await loadMigrations(), cacheDir)).dir);
+  if (!major) throw new Error(`The PGlite template has no PG_VERSION; delete ${cacheDir} and start again`);
+  // A read-only cache: asked again next time.
+  await mkdir(cacheDir, { recursive: true })
+    .then(() => writeFile(marker, `${major}\n`))
+    .catch(() => undefined);
   return major;
 };
 
