@@ -312,3 +312,7 @@ export const loadClientEnv = (env: NodeJS.ProcessEnv = process.env): ClientEnv =
   token: env['TRAINYARD_TOKEN'],
   dataDir: env['TRAINYARD_DATA_DIR'],
 });
+
+/** The server's config for a data dir the CLI names (`--data-dir`), the rest from the environment: where a direct backup finds the blobs. */
+export const loadConfigForDataDir = (dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig =>
+  loadConfig({ ...env, TRAINYARD_DATA_DIR: dataDir });

@@ -4,6 +4,7 @@ import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
+import { backupRoute } from './http/backup-route';
 import { blobRoute } from './http/blob-route';
 import { type Admission, createHttpHost, principalOf } from './http/http-host';
 import { createRateLimiter } from './http/rate-limit';
@@ -13,6 +14,7 @@ import { trpcCallCount, trpcRoute } from './http/trpc-route';
 import { uploadRoute } from './http/upload-route';
 import { sessionRoute } from './http/session-route';
 import { staticRoute } from './http/static-route';
+import { removeStaleBackupStaging } from './backup/write-backup';
 import { acquireDataDirLock } from './runtime/data-dir-lock';
 import { createStderrLogger } from './runtime/logger';
 import { removeSessionFile, writeSessionFile } from './runtime/session-file';
@@ -40,6 +42,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
   try {
     const database = await openDatabase(config.database);
     cleanups.push(() => database.close());
+    if (lock) await removeStaleBackupStaging(config.dataDir);
     const migration = await database.migrate();
     if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied');
 
@@ -85,6 +88,10 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         blobRoute(services.blobs, logger, config.maxBlobBytes),
         importRoute(database, config.maxBlobBytes),
         uploadRoute(services.exchange, logger, 1024 ** 3),
+        // A local data dir only: a shared server's PostgreSQL and S3 are backed up with their own tools.
+        ...(!shared && config.database.kind === 'pglite' && config.artifactStore.kind === 'filesystem'
+          ? [backupRoute({ database, blobRoot: config.artifactStore.root, dataDir: config.dataDir }, logger)]
+          : []),
         sessionRoute(authenticate, () => sessionCookieName(boundPort)),
         // Last: it answers every path no other route claims.
         staticRoute(config.webDir),

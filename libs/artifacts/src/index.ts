@@ -9,3 +9,4 @@ export * from './multipart-target.port';
 export type { S3BlobStoreConfig } from './s3-blob-store';
 /** The S3 adapter is loaded on demand: the AWS SDK costs start-up time a filesystem store does not need. */
 export const loadS3BlobStore = () => import('./s3-blob-store');
+export * from './blob-inventory';

@@ -8,6 +8,7 @@ import { PrismaClient } from './generated/prisma/client';
 import { loadMigrations, type Migration } from './migration-source';
 import { copyPgliteTemplate, isInitialisedDataDir, pgliteTemplate } from './pglite-template';
 import { applyMigrations, type MigrationResult } from './migration-runner';
+import { assertSamePgMajor } from './pg-major';
 import { pgExecutor } from './pg-executor';
 import { pgliteExecutor } from './pglite-executor';
 import type { SqlExecutor } from './sql-executor';
@@ -45,6 +46,8 @@ const openPglite = async (dataDir: string | undefined): Promise<Database> => {
     if (!isInitialisedDataDir(dataDir)) {
       await mkdir(dirname(dataDir), { recursive: true });
       await copyPgliteTemplate(await loadMigrations(), dataDir);
+    } else {
+      await assertSamePgMajor(dataDir);
     }
     pglite = await PGlite.create(dataDir, { startParams: pgliteStartParams });
   } else {

@@ -1,10 +1,12 @@
 export * from './database';
 export * from './migration-runner';
 export * from './migration-source';
-export type { SqlExecutor, SqlQueryable } from './sql-executor';
+export type { PageRange, SqlExecutor, SqlQueryable } from './sql-executor';
 export { PrismaClient } from './generated/prisma/client';
 export type { Prisma } from './generated/prisma/client';
-export { copyPgliteTemplate, defaultTemplateCacheDir, pgliteTemplate } from './pglite-template';
+export { copyPgliteTemplate, defaultTemplateCacheDir, isInitialisedDataDir, pgliteTemplate } from './pglite-template';
 export { pgliteExecutor } from './pglite-executor';
 export { pgExecutor } from './pg-executor';
 export * from './scheduled-task-claims';
+export * from './logical-dump';
+export { assertSamePgMajor, bundledPgMajor, pgMajorOf } from './pg-major';

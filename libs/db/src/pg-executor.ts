@@ -6,7 +6,7 @@ import { copyCsvStatement, type SqlExecutor, type SqlQueryable } from './sql-exe
 
 // COPY ... FROM STDIN streams the CSV over the connection (pg-copy-streams), so it needs one
 // client for the whole statement: the transaction's, or one taken from the pool for it.
-const copyCsvOn = async (client: PoolClient, table: string, columns: readonly string[], csv: string): Promise<void> => {
+const copyCsvOn = async (client: PoolClient, table: string, columns: readonly string[], csv: string | Uint8Array<ArrayBuffer>): Promise<void> => {
   await pipeline(Readable.from([Buffer.from(csv)]), client.query(copyFrom(copyCsvStatement(table, columns, 'STDIN'))));
 };
 

@@ -19,7 +19,7 @@ import { pgliteExecutor } from './pglite-executor';
 export const defaultTemplateCacheDir = installPath('node_modules', '.cache', 'trainyard', 'pglite');
 
 // The package does not export its package.json, so find it from the resolved entry point.
-const pgliteVersion = (): string => {
+export const pgliteVersion = (): string => {
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const manifest = readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8');
   return (JSON.parse(manifest) as { version: string }).version;

@@ -13,7 +13,19 @@ export interface SqlQueryable {
    * than an INSERT of expanded JSON. Each backend supplies the data its own way (PGlite from
    * '/dev/blob', PostgreSQL FROM STDIN), so callers name only the table and columns.
    */
-  copyCsv?(table: string, columns: readonly string[], csv: string): Promise<void>;
+  copyCsv?(table: string, columns: readonly string[], csv: string | Uint8Array<ArrayBuffer>): Promise<void>;
+  /**
+   * `COPY "table" ("column", ...) TO ... WITH (FORMAT csv)`: the table's rows as CSV in the same
+   * format copyCsv reads. PGlite only (a backup of the local data dir); a shared server's
+   * PostgreSQL is backed up with its own tools.
+   */
+  copyCsvOut?(table: string, columns: readonly string[], pages?: PageRange): Promise<Uint8Array>;
+}
+
+/** Heap pages `[from, to)` of a table (`to` undefined: to the end), so a large table is read in slices. */
+export interface PageRange {
+  from: number;
+  to?: number;
 }
 
 export interface SqlExecutor extends SqlQueryable {
@@ -21,5 +33,8 @@ export interface SqlExecutor extends SqlQueryable {
 }
 
 /** The COPY statement both backends run, `source` being where each one reads the data from. */
+/** A PostgreSQL identifier in double quotes (names here come from the catalog, never from input). */
+export const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
 export const copyCsvStatement = (table: string, columns: readonly string[], source: 'STDIN' | "'/dev/blob'"): string =>
-  `COPY "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
+  `COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM ${source} WITH (FORMAT csv)`;

@@ -20,7 +20,7 @@ interface ErrorData {
 }
 
 /** The CLI's own concern: which exit code each domain code ends a command with. */
-const EXIT_FOR_CODE: Record<DomainErrorCode, number> = {
+export const EXIT_FOR_CODE: Record<DomainErrorCode, number> = {
   INVALID_ARGUMENT: EXIT.USAGE,
   PAYLOAD_TOO_LARGE: EXIT.USAGE,
   UNAUTHENTICATED: EXIT.AUTH,

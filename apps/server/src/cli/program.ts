@@ -7,6 +7,7 @@ import { registerSessionCommands } from './session.command';
 import { registerTokenCommands } from './tokens.command';
 import { TRAINYARD_VERSION } from '../version';
 import { registerArtifactCommands } from './artifacts.commands';
+import { registerBackupCommands } from './backup.commands';
 import { registerDataCommands } from './data.commands';
 import { registerDatasetCommands } from './datasets.commands';
 import { EXIT } from './exit-codes';
@@ -44,5 +45,6 @@ export const createProgram = (): Command => {
   registerSyncCommands(program);
   registerTokenCommands(program);
   registerSessionCommands(program);
+  registerBackupCommands(program);
   return program;
 };
