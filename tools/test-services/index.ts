@@ -7,3 +7,4 @@ export * from './tcp-proxy';
 export * from './browser';
 export * from './server-build';
 export * from './slurm';
+export * from './sshd';
