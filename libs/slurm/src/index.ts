@@ -1,1 +1,2 @@
 export type { SlurmCli, SlurmCommandRunner, SlurmJobState } from './slurm-cli.port';
+export * from './cli';
