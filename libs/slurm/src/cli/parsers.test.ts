@@ -177,6 +177,12 @@ describe('the jobcomp/filetxt log', () => {
     ]);
   });
 
+  it('reads a real TIMEOUT line (a job that ignored SIGTERM: scontrol said ExitCode=0:9, the log 0:0) with a 130-character name', () => {
+    const name = `trainyard-${'x'.repeat(120)}`;
+    const line = `JobId=1 UserId=root(0) GroupId=root(0) Name=${name} JobState=TIMEOUT Partition=debug TimeLimit=1 StartTime=2026-11-30T02:06:21 EndTime=2026-11-30T02:07:48 NodeList=vm NodeCnt=1 ProcCnt=1 WorkDir=/tmp/trainyard-slurm-oBajzI ReservationName= Tres=cpu=1,mem=24105M,node=1,billing=1 Account= QOS= WcKey= Cluster=unknown SubmitTime=2026-11-30T02:06:18 EligibleTime=2026-11-30T02:06:18 DerivedExitCode=0:0 ExitCode=0:0 `;
+    expect(parseJobCompLine('jobcomp', line)).toEqual({ slurmJobId: '1', name, state: 'TIMEOUT', exitCode: 0, signal: 0, source: 'jobcomp' });
+  });
+
   it('reads a name with spaces, and not an ExitCode= inside a path', () => {
     const line = (JOBCOMP_LOG.split('\n')[1] ?? '').replace('Name=trainyard-test-fail', 'Name=a b').replace('WorkDir=/tmp/sj', 'WorkDir=/tmp/x ExitCode=9:9');
     expect(parseJobCompLine('jobcomp', line)).toMatchObject({ name: 'a b', state: 'FAILED', exitCode: 3 });
