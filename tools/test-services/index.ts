@@ -8,3 +8,4 @@ export * from './round-robin-proxy';
 export * from './browser';
 export * from './server-build';
 export * from './slurm';
+export * from './sshd';

@@ -14,6 +14,8 @@ export interface SlurmTestCluster {
   /** What a Slurm client needs to reach this cluster: `{ SLURM_CONF: confPath }`. */
   env: { SLURM_CONF: string };
   partition: 'debug';
+  /** The node's name (`hostname -s`): what squeue's `%R` shows for a running job. */
+  nodeName: string;
   /** `JobCompLoc` of `jobcomp/filetxt`: one line per finished job. */
   jobCompLog: string;
   /** The scratch directory (state, spool, logs); jobs may write here too. */
@@ -231,6 +233,7 @@ export const startSlurm = async (options: SlurmTestClusterOptions = {}): Promise
     confPath,
     env,
     partition: 'debug',
+    nodeName: host,
     jobCompLog,
     dir,
     minJobAgeSeconds,

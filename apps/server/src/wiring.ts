@@ -18,7 +18,8 @@ import { createLineageService, createModelRegistryService, createModelVersionSer
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
 import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
-import { createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
+import { createLocalExecutor, createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
+import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
 import { createRemoteServerFactory } from './sync/remote-server.client';
@@ -83,6 +84,8 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database, artifacts);
   const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
+  // Jobs run here; with TRAINYARD_SLURM=on also on the cluster, their directories on its shared filesystem.
+  const slurm = config.slurm ? await createConfiguredSlurmExecutor(config.slurm, config.trainerEnv, logger) : undefined;
   const {
     orchestrator,
     jobs,
@@ -102,6 +105,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
+    ...(slurm && config.slurm ? { executors: [createLocalExecutor(), slurm], sharedRoot: config.slurm.sharedDir } : {}),
   });
 
   const exchange = createExchangeService({

@@ -56,7 +56,7 @@ describe('the Slurm batch script', () => {
   });
 
   it('gives the trainer exactly its environment, every value intact however it is quoted', () => {
-    const tricky = `it's $HOME and \`date\` and "quotes"\nsecond line`;
+    const tricky = `it's $HOME and \`date\` and "quotes" and \\! and !bang\nsecond line`;
     const jobDir = join(root, 'env-job');
     const script = render({ jobDir, env: { TRICKY: tricky, PATH: process.env['PATH'] }, command: ['node', '-e', 'process.stdout.write(process.env.TRICKY)'] });
     const result = spawnSync('bash', ['-c', script], { env: { SLURM_JOB_ID: '7' }, encoding: 'utf8' });
