@@ -1,4 +1,5 @@
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from '@trainyard/core';
 import {
   createEventIntake,
@@ -99,6 +100,8 @@ export const createSlurmExecutor = (
       if (found[0]) return found[0];
     }
     await mkdir(files.dir, { recursive: true });
+    // Slurm opens --output (logs/slurm-<id>.out) before the script runs: the directory must exist.
+    await mkdir(dirname(files.events), { recursive: true });
     await writeFile(
       files.script,
       renderBatchScript({
