@@ -9,3 +9,4 @@ export * from './browser';
 export * from './server-build';
 export * from './slurm';
 export * from './sshd';
+export * from './process-checks';

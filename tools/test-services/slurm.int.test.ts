@@ -2,18 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isProcessAlive as alive } from './process-checks';
 import { slurmUnavailableReason, startSlurm } from './slurm';
 
 const skip = slurmUnavailableReason();
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(skip)(`the Slurm test cluster${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('starts an idle node reached only through SLURM_CONF, and stop() leaves no daemon behind; a second cluster after it starts cleanly', async () => {

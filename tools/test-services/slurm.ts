@@ -4,6 +4,7 @@ import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './free-port';
+import { isProcessAlive as isAlive } from './process-checks';
 
 const execFileAsync = promisify(execFile);
 
@@ -85,15 +86,6 @@ const ensureMunge = async (): Promise<void> => {
   while (!mungeWorks()) {
     if (Date.now() > deadline) throw new Error('munged did not start (munge -n fails)');
     await sleep(100);
-  }
-};
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 };
 

@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import {
+  isProcessAlive,
   rawRequest,
   runCli,
   type ServerProcess,
   slurmUnavailableReason,
+  sshdUnavailableReason,
   startServerProcess,
   startSlurm,
+  startSshd,
   type SlurmTestCluster,
 } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
@@ -81,15 +84,6 @@ const submissionsOf = (jobId: string): string[] => {
     .filter((line) => line.includes(`trainyard-${jobId}-`))
     .map((line) => line.split(' ')[0] ?? '');
   return [...new Set([...logged, ...queued])];
-};
-
-const processAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 describe.skipIf(skip)(`jobs on Slurm${skip ? ` — skipped: ${skip}` : ''}`, () => {
@@ -204,10 +198,10 @@ describe.skipIf(skip)(`jobs on Slurm${skip ? ` — skipped: ${skip}` : ''}`, () 
     });
     await waitForJob(job.id, () => existsSync(pidFile), 30_000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(processAlive(pid)).toBe(true);
+    expect(isProcessAlive(pid)).toBe(true);
     await client.jobs.cancel.mutate({ id: job.id });
     expect(await waitForJob(job.id, finished, 60_000)).toMatchObject({ status: 'cancelled' });
-    await vi.waitFor(() => expect(processAlive(pid)).toBe(false), { timeout: 30_000, interval: 200 });
+    await vi.waitFor(() => expect(isProcessAlive(pid)).toBe(false), { timeout: 30_000, interval: 200 });
     const events = await client.jobs.logs.query({ id: job.id, stream: 'events' });
     expect(events.text).toContain('ignoring SIGTERM');
   }, 90_000);
@@ -302,6 +296,42 @@ describe.skipIf(skip)(`jobs on Slurm${skip ? ` — skipped: ${skip}` : ''}`, () 
       await startServer();
     }
   }, 120_000);
+
+  it.skipIf(sshdUnavailableReason())(
+    'runs Slurm’s commands on the login node over SSH (TRAINYARD_SLURM_SSH), never the local ones',
+    async () => {
+      const sshd = await startSshd();
+      // Slurm's commands on this server's own PATH refuse to run: only the login node's may.
+      const bin = join(root, 'no-local-slurm');
+      mkdirSync(bin, { recursive: true });
+      for (const command of ['sbatch', 'squeue', 'scontrol', 'scancel', 'sacct']) {
+        writeFileSync(join(bin, command), `#!/bin/sh\necho "local ${command} must not run" >&2\nexit 99\n`);
+        chmodSync(join(bin, command), 0o755);
+      }
+      await stopServer();
+      await startServer({
+        PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+        TRAINYARD_SLURM_SSH: `${sshd.user}@${sshd.host}:${sshd.port}`,
+        TRAINYARD_SLURM_SSH_KEY: sshd.privateKeyPath,
+        TRAINYARD_SLURM_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      });
+      try {
+        const job = await client.jobs.create.mutate({
+          name: 'slurm-over-ssh',
+          executor: 'slurm',
+          trainer: { kind: 'command', command: trainer('over-ssh', `emit({ type: 'metric', name: 'loss', step: 1, value: 0.5 });`) },
+        });
+        expect(await waitForJob(job.id, finished)).toMatchObject({ status: 'succeeded', scheduler: { state: 'COMPLETED' } });
+        expect(server.output()).not.toMatch(/must not run/);
+        expect(sshd.log()).toMatch(/Accepted publickey/);
+      } finally {
+        await stopServer();
+        await sshd.stop();
+        await startServer();
+      }
+    },
+    90_000,
+  );
 
   it('a timed-out job that checkpointed is submitted again and resumes from checkpoints/ (the timeout uses up an attempt)', async () => {
     const job = await client.jobs.create.mutate({

@@ -17,6 +17,9 @@ export const createConfiguredSlurmExecutor = async (config: SlurmConfig, env: Re
         port: config.ssh.port,
         ...(config.ssh.privateKeyPath ? { privateKeyPath: config.ssh.privateKeyPath } : {}),
         ...(config.ssh.knownHostsPath ? { knownHostsPath: config.ssh.knownHostsPath } : {}),
+        // A cluster whose configuration is not in the login node's default place names it here too.
+        ...(passed['SLURM_CONF'] ? { env: { SLURM_CONF: passed['SLURM_CONF'] } } : {}),
+        ...(passed['SSH_AUTH_SOCK'] && !config.ssh.privateKeyPath ? { agent: passed['SSH_AUTH_SOCK'] } : {}),
       })
     : slurm.createLocalSlurmRunner(passed);
   const cli = slurm.createSlurmCli(runner, config.jobCompLog ? { jobCompLog: config.jobCompLog } : {});

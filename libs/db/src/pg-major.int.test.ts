@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintDir } from '@trainyard/test-services';
 import { openDatabase } from './database';
 import { bundledPgMajor } from './pg-major';
 
@@ -10,16 +10,7 @@ const root = mkdtempSync(join(tmpdir(), 'trainyard-pg-major-'));
 const original = join(root, 'original');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Each file's bytes and mtime: any write would show. */
-const fingerprint = (dir: string): Record<string, string> =>
-  Object.fromEntries(
-    readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile())
-      .map((entry) => {
-        const path = join(entry.parentPath, entry.name);
-        return [path.slice(dir.length), `${createHash('sha256').update(readFileSync(path)).digest('hex')}:${statSync(path).mtimeMs}`];
-      }),
-  );
+const fingerprint = fingerprintDir;
 
 describe('a data dir written by another PostgreSQL major', () => {
   beforeAll(async () => {
