@@ -157,7 +157,7 @@ describe.skipIf(skip)(`jobs on Slurm${skip ? ` — skipped: ${skip}` : ''}`, () 
 
   it('shows Slurm’s pending reason while the node is busy (API and CLI), then runs the job', async () => {
     // Both CPUs taken by someone else's job.
-    const filler = execFileSync('sbatch', ['--parsable', '--cpus-per-task=2', '--wrap', 'sleep 60'], {
+    const filler = execFileSync('sbatch', ['--parsable', '--cpus-per-task=2', '--output=/dev/null', '--wrap', 'sleep 60'], {
       env: { ...process.env, ...cluster.env },
       encoding: 'utf8',
     }).trim();
