@@ -56,7 +56,7 @@ export const coldStartBench = async (): Promise<BenchRow[]> => {
     const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     return [
       {
-        benchmark: 'server cold start, fresh data dir (migrations applied)',
+        benchmark: `server cold start, fresh data dir (migrations applied; Node ${process.versions.node})`,
         value: seconds(median(fresh)),
         baseline: `${seconds(median(bareFresh))} (bare PGlite in a new process, fresh dir: initdb)`,
         ratio: `${(median(fresh) / median(bareFresh)).toFixed(2)}×`,
@@ -64,7 +64,7 @@ export const coldStartBench = async (): Promise<BenchRow[]> => {
         pass: median(fresh) <= 1.1 * median(bareFresh),
       },
       {
-        benchmark: 'server cold start, existing data dir',
+        benchmark: `server cold start, existing data dir (Node ${process.versions.node})`,
         value: seconds(median(existing)),
         baseline: `${seconds(median(bareExisting))} (bare PGlite in a new process, the same database)`,
         ratio: `+${seconds(median(existing) - median(bareExisting))}`,

@@ -13,9 +13,13 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs the real, built CLI in a child process, exactly as a user would with `npm start` (`node --enable-source-maps apps/server/dist/main.js`). */
+/** The CLI's bin (`npx trainyard`, `npm start`): source maps and Node's compile cache on, then the built server. */
+const bin = fileURLToPath(new URL('../../apps/server/bin/trainyard.mjs', import.meta.url));
+
+/** Runs the real, built CLI in a child process, exactly as a user would with `npm start` or `npx trainyard` (the bin). */
 export const runCli = (args: string[], env: Record<string, string>): { child: ChildProcess; output(): string; exited: Promise<number | string> } => {
-  const child = spawn(process.execPath, ['--enable-source-maps', builtServerMain(), ...args], {
+  builtServerMain(); // refuses a missing or stale build, with what to run
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

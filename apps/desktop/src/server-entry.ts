@@ -1,3 +1,4 @@
+import module from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { SERVER_MAIN_SWITCH } from './server-launch';
 
@@ -18,6 +19,8 @@ const run = async (): Promise<void> => {
   const [entry = '', ...args] = serverArgv(process.argv);
   process.argv = [process.execPath, entry, ...args];
   process.setSourceMapsEnabled(true);
+  // V8's compiled code of the bundle and its packages kept on disk (Node ≥ 22.1; Electron 45 bundles Node 24): later starts skip compiling them.
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   await import(pathToFileURL(entry).href);
 };
 

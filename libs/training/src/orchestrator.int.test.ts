@@ -146,6 +146,26 @@ describe('orchestrator with the local executor', () => {
     expect(stdout).toMatch(/starting at epoch 1 of 3[\s\S]*starting at epoch 2 of 3/);
   });
 
+  it('exit 75 asks to be run again: an attempt, retried at once (no backoff); TRAINYARD_ATTEMPT says which', async () => {
+    const trainer = { kind: 'command', command: [process.execPath, '-e', 'process.exit(process.env.TRAINYARD_ATTEMPT === "1" ? 75 : 0)'] };
+    const created = await h.jobs.create(job({ trainer, maxAttempts: 2 }));
+    const statuses: Array<{ status: string; error?: string | null; at: number }> = [];
+    const unsubscribe = h.bus.subscribe(created.id, (event) => {
+      if (event.type === 'status') statuses.push({ status: event.status, error: event.error ?? null, at: Date.now() });
+    });
+    try {
+      const done = await h.waitFor(created.id, ['succeeded', 'failed']);
+      expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
+      const requeued = statuses.find((event) => event.status === 'queued');
+      expect(requeued?.error).toMatch(/exited with code 75.*asked to be run again/);
+      // Started again at once, not held back by the 1 s backoff of an ordinary failure (notBefore gates a claim).
+      const again = statuses.find((event) => event.status === 'running' && event.at >= (requeued?.at ?? Infinity));
+      expect((again?.at ?? Infinity) - (requeued?.at ?? 0)).toBeLessThan(900);
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it('answers a duplicate idempotency key with the existing job', async () => {
     const first = await h.jobs.create(job({ idempotencyKey: 'nightly-2026-11-26', hyperparameters: { epochs: 1 } }));
     const again = await h.jobs.create(job({ idempotencyKey: 'nightly-2026-11-26', hyperparameters: { epochs: 5 } }));

@@ -149,7 +149,7 @@ export const JobDetailScreen = () => {
               {data.scheduler && (
                 <>
                   <dt>Scheduler</dt>
-                  <dd>
+                  <dd data-testid="job-scheduler">
                     {data.scheduler.kind} job {data.scheduler.jobId}: {data.scheduler.state}
                     {data.scheduler.reason ? ` (waiting: ${data.scheduler.reason})` : ''}
                   </dd>
