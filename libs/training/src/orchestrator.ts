@@ -251,7 +251,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     }
     // The line of this attempt's stderr that says why (`ValueError: …`), so the reason travels with the status.
     const why = outcome.kind !== 'spawn_failed' && dir ? await failureLine(dir, stderrFrom).catch(() => undefined) : undefined;
-    const error =
+    let error =
       outcome.kind === 'spawn_failed'
         ? outcome.message
         : outcome.kind === 'killed' && outcome.reason === 'timeout'
@@ -261,9 +261,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
             : `trainer exited with code ${outcome.exitCode}${why ? `: ${why}` : ''}`;
     const retry = outcome.kind !== 'spawn_failed' && job.attempt < job.maxAttempts;
     const retryMe = outcome.kind === 'exited' && outcome.exitCode === RETRY_ME_EXIT_CODE;
+    if (retryMe) error = `${error} (the trainer asked to be run again)`;
     const wrote = retry
       ? await fencedMove(job, 'queued', `"error" = $3, "exitCode" = $4, "leaseToken" = NULL, "notBefore" = now() + make_interval(secs => $5::float8 / 1000)`, [
-          retryMe ? `${error} (the trainer asked to be run again)` : error,
+          error,
           outcome.kind === 'exited' ? outcome.exitCode : null,
           retryMe ? 0 : backoffMs(job.attempt),
         ])
