@@ -62,7 +62,7 @@ describe('the Slurm batch script', () => {
     const result = spawnSync('bash', ['-c', script], { env: { SLURM_JOB_ID: '7' }, encoding: 'utf8' });
     expect(result.status).toBe(0);
     expect(readFileSync(join(jobDir, 'logs', 'stdout.log'), 'utf8')).toBe(tricky);
-  });
+  }, 30_000);
 
   it('runs the trainer with fd 3 on the events file, keeps its exit code beside the script and exits with it', async () => {
     const jobDir = join(root, 'exit-job');
@@ -83,7 +83,7 @@ describe('the Slurm batch script', () => {
     expect(readFileSync(files.events, 'utf8')).toBe('{"type":"progress","fraction":1}\n');
     expect(readFileSync(files.exitCode('4242'), 'utf8').trim()).toBe('3');
     expect(readFileSync(join(jobDir, 'logs', 'stderr.log'), 'utf8')).toContain('boom');
-  });
+  }, 30_000);
 
   it('hands SIGUSR2 (the early warning) and SIGTERM (cancel, the time limit) to the trainer and waits for it to finish', async () => {
     const jobDir = join(root, 'signal-job');
@@ -103,11 +103,11 @@ describe('the Slurm batch script', () => {
         return [];
       }
     };
-    await expect.poll(lines, { timeout: 10_000 }).toHaveLength(1);
+    await expect.poll(lines, { timeout: 20_000 }).toHaveLength(1);
     child.kill('SIGUSR2');
-    await expect.poll(lines, { timeout: 10_000 }).toHaveLength(2);
+    await expect.poll(lines, { timeout: 20_000 }).toHaveLength(2);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
     expect(lines().map((line) => (JSON.parse(line) as { message: string }).message)).toEqual(['up', 'checkpoint now', 'checkpoint and exit']);
-  });
+  }, 60_000);
 });

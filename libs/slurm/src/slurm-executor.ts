@@ -10,6 +10,7 @@ import {
   type TrainerExecutor,
 } from '@trainyard/training';
 import { renderBatchScript, SLURM_NAME_PREFIX, slurmFiles, slurmJobName } from './batch-script';
+import { ACTIVE_STATES } from './cli/slurm-output';
 import { followEventsFile } from './events-file';
 import type { SlurmCli, SlurmJobState } from './slurm-cli.port';
 import { createSlurmPoller, type SlurmUpdate } from './slurm-poller';
@@ -163,6 +164,13 @@ export const createSlurmExecutor = (
         const { state, reason } = update.inQueue;
         report(state, state === 'PENDING' ? (reason ?? null) : null);
         if (state === 'RUNNING') running = true;
+        return;
+      }
+      // Left squeue's answer but not the cluster: a poll that raced the submission, a job Slurm
+      // requeued (the completion log says PENDING then), or one still completing.
+      if (update.final && ACTIVE_STATES.has(update.final.state)) {
+        unknown = 0;
+        report(update.final.state, null);
         return;
       }
       const exitFile = await exitCodeFile(files.exitCode(slurmJobId));
