@@ -28,10 +28,11 @@ describe('the server build (apps/server/vite.config.ts)', () => {
 
   it('is what npm start and the CLI (through its bin) run, made by the install and before the tests; npm run dev runs the sources', () => {
     const { scripts, bin } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
-    const built = `node --enable-source-maps ${SERVER_BUILD_DIR}/${serverEntries.main.built}`;
-    expect(scripts['start']).toBe(`${built} serve`);
-    // `npm run trainyard` runs the bin, so without a build it says what to run, as `npx trainyard` does.
+    // `npm start` and `npm run trainyard` run the bin: source maps and Node's compile cache on, then the build
+    // (without one it says what to run, as `npx trainyard` does).
     expect(bin['trainyard']).toBe('apps/server/bin/trainyard.mjs');
+    expect(scripts['start']).toBe(`node ${bin['trainyard']} serve`);
+    expect(readFileSync(join(repo, 'apps/server/bin/trainyard.mjs'), 'utf8')).toContain(`new URL('../dist/${serverEntries.main.built}', import.meta.url)`);
     expect(scripts['trainyard']).toBe(`node ${bin['trainyard']}`);
     expect(scripts['build:server']).toBe('vite build --config apps/server/vite.config.ts --logLevel warn');
     // The install builds it after generating the Prisma client it bundles.
