@@ -45,4 +45,35 @@ describe('following a Slurm job', () => {
     expect(states.every((state) => state.jobId === '42' && state.kind === 'slurm')).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('cancels a job Slurm still holds pending with scancel at once (no signal to a script that has not started)', async () => {
+    const cancels: Array<[string, unknown]> = [];
+    let cancelled = false;
+    const cli: SlurmCli = {
+      submit: () => Promise.resolve('43'),
+      queue: () => Promise.resolve(cancelled ? [] : [{ slurmJobId: '43', state: 'PENDING', reason: 'Resources', source: 'squeue' }]),
+      finalState: (slurmJobId) => Promise.resolve({ slurmJobId, state: 'CANCELLED', source: 'scontrol' }),
+      findByName: () => Promise.resolve([]),
+      cancel: (slurmJobId, options) => {
+        cancels.push([slurmJobId, options]);
+        cancelled = true;
+        return Promise.resolve();
+      },
+    };
+    const states: SchedulerState[] = [];
+    const execution = createSlurmExecutor({ cli, logger, pollMs: 10, eventsPollMs: 10 }).start({
+      jobDir: join(root, 'pending-job'),
+      command: ['true'],
+      env: {},
+      graceMs: 60_000,
+      job: { id: '0b7e4b1e-3f5c-4f7e-9a59-5d2c1f7f3a11', attempt: 1, resources: {} },
+      onEvent: () => undefined,
+      onBadEvent: () => undefined,
+      onSchedulerState: (state) => states.push(state),
+    });
+    await expect.poll(() => states.at(-1)?.reason).toBe('Resources');
+    execution.cancel();
+    await expect(execution.done).resolves.toMatchObject({ kind: 'killed', reason: 'cancelled' });
+    expect(cancels).toEqual([['43', undefined]]);
+  });
 });

@@ -82,9 +82,7 @@ export const slurmOutcome = (final: SlurmJobState, exitFile: number | undefined,
  * (the run goes on), and whoever holds the job's lease next re-attaches to the same Slurm job,
  * found by the attempt's record or by its name, so nothing is ever submitted twice.
  */
-export const createSlurmExecutor = (
-  options: SlurmExecutorOptions,
-): TrainerExecutor & { pollerCalls(): ReturnType<ReturnType<typeof createSlurmPoller>['calls']> } => {
+export const createSlurmExecutor = (options: SlurmExecutorOptions): TrainerExecutor => {
   const poller = createSlurmPoller({ cli: options.cli, namePrefix: SLURM_NAME_PREFIX, intervalMs: options.pollMs ?? 1_000, logger: options.logger });
   const eventsPollMs = options.eventsPollMs ?? 250;
   const unknownPolls = options.unknownPolls ?? 5;
@@ -249,6 +247,5 @@ export const createSlurmExecutor = (
         if (record?.slurmJobId) await options.cli.cancel(record.slurmJobId).catch(() => undefined);
       }
     },
-    pollerCalls: () => poller.calls(),
   };
 };

@@ -11,7 +11,6 @@ export type SlurmUpdate = { inQueue: SlurmJobState } | { final: SlurmJobState | 
  */
 export const createSlurmPoller = (deps: { cli: SlurmCli; namePrefix: string; intervalMs: number; logger: Logger }) => {
   const watchers = new Map<string, (update: SlurmUpdate) => void>();
-  const calls = { queue: 0, finalState: 0, failed: 0 };
   let timer: NodeJS.Timeout | undefined;
   let polling = false;
 
@@ -19,7 +18,6 @@ export const createSlurmPoller = (deps: { cli: SlurmCli; namePrefix: string; int
     if (polling || watchers.size === 0) return;
     polling = true;
     try {
-      calls.queue += 1;
       const queued = new Map((await deps.cli.queue(deps.namePrefix)).map((state) => [state.slurmJobId, state]));
       for (const [slurmJobId, notify] of [...watchers]) {
         const state = queued.get(slurmJobId);
@@ -27,11 +25,9 @@ export const createSlurmPoller = (deps: { cli: SlurmCli; namePrefix: string; int
           notify({ inQueue: state });
           continue;
         }
-        calls.finalState += 1;
         notify({ final: await deps.cli.finalState(slurmJobId) });
       }
     } catch (error) {
-      calls.failed += 1;
       deps.logger.error({ err: error }, 'polling Slurm failed; trying again at the next poll');
     } finally {
       polling = false;
@@ -57,8 +53,6 @@ export const createSlurmPoller = (deps: { cli: SlurmCli; namePrefix: string; int
         }
       };
     },
-    /** Slurm commands run so far: `queue` is squeue calls (one per poll), `finalState` per job that left the queue. */
-    calls: () => ({ ...calls }),
   };
 };
 

@@ -8,7 +8,8 @@ import { hostProcessControl } from './process-control';
 import type { ProcessControl, StopSignal } from './process-control.port';
 import { parseEventLine, type TrainerEvent } from './trainer-events';
 
-const MAX_EVENT_LINE = 1024 * 1024;
+/** Longest event line read; a longer one is skipped (and counted as malformed). */
+export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 
 export interface ExecutionRequest {
   jobDir: string;
@@ -110,7 +111,7 @@ const readEventLines = async (stream: Readable, onLine: (line: string) => void, 
         }
       }
       if (!skipping) pending += chunk.slice(start);
-      if (pending.length > MAX_EVENT_LINE) {
+      if (pending.length > MAX_EVENT_LINE_BYTES) {
         pending = '';
         skipping = true;
         onOversized();
@@ -155,14 +156,11 @@ export const createEventIntake = (request: Pick<ExecutionRequest, 'onEvent' | 'o
         if (parsed.event) request.onEvent(parsed.event);
       }
     },
-    oversized: (): void => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE} bytes skipped`),
+    oversized: (): void => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE_BYTES} bytes skipped`),
     badEvents: (): BadEventSummary => ({ count: badCount, last: lastBad.map(excerpt) }),
     nonFiniteMetrics: (): number => nonFiniteCount,
   };
 };
-
-/** Longest event line read; a longer one is skipped (and counted as malformed). */
-export const MAX_EVENT_LINE_BYTES = MAX_EVENT_LINE;
 
 /**
  * Runs a trainer as a child process in its own process group (its own tree, through
