@@ -6,6 +6,7 @@ import type { BlobStore } from '@trainyard/artifacts';
 import { createJobInput } from '@trainyard/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOrchestratorHarness } from './test-fixtures/orchestrator-harness';
+import { createStandInScheduler } from './test-fixtures/stand-in-scheduler';
 
 /**
  * Leases across orchestrators: two orchestrators on one real database (PGlite is shared only
@@ -172,4 +173,26 @@ describe('leases across orchestrators', () => {
     expect((await b.artifacts.list({ trainingJobId: created.id, limit: 50 })).items).toHaveLength(1);
     expect((await b.versions.list('half-way-model', 10)).items.map((v) => v.id)).toEqual([done.modelVersionId]);
   }, 40_000);
+
+  it('a holder that wakes up after a takeover of a scheduler’s run lets go of it: the run is never cancelled, and completes once under the new holder', async () => {
+    // Runs outlive the takeover (≈ leaseMs + sweepMs) and the old holder's next heartbeat.
+    const scheduler = createStandInScheduler(6_000);
+    const a = await harness({ executors: [scheduler.executor] });
+    await a.orchestrator.start();
+    const created = await a.jobs.create(
+      createJobInput.parse({ name: 'scheduled', trainer: { kind: 'command', command: ['train'] }, executor: 'slurm', maxAttempts: 1 }),
+    );
+    await until('A to follow the run', () => a.orchestrator.runningJobs().includes(created.id));
+    const b = await harness({ database: a.database, root: a.root, executors: [scheduler.executor] }); // the shared filesystem a scheduler's jobs live on
+    await b.orchestrator.start();
+    a.orchestrator.freezeForTests();
+    await until('B to re-attach', async () => (await b.jobs.get(created.id)).leaseOwner === b.orchestrator.owner);
+    // A wakes up: its next renewal finds the lease gone. Cancelling now would stop the run B follows.
+    a.orchestrator.thawForTests();
+    await until('A to let go of the run', () => !a.orchestrator.runningJobs().includes(created.id), 5_000);
+    expect(scheduler.run(created.id)).toMatchObject({ submissions: 1, cancels: 0, detaches: 1 });
+    const done = await b.waitFor(created.id, ['succeeded', 'failed', 'cancelled'], 20_000);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1, leaseOwner: b.orchestrator.owner });
+    expect(scheduler.run(created.id)).toMatchObject({ submissions: 1, cancels: 0 });
+  }, 30_000);
 });

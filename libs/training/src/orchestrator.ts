@@ -283,7 +283,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     const reportedArtifacts: ReportedArtifact[] = [];
     let dir: string | undefined;
     let writer: MetricsWriter | undefined;
-    let cancelTrainer: (() => void) | undefined;
+    /** What losing the lease does to the run: the local executor's child is stopped; a scheduler's run is left to the new holder. */
+    let stopOnLeaseLoss: (() => void) | undefined;
     /** Until when the lease is surely ours (monotonic clock): the send time of the last renewal that held, plus leaseMs. */
     let heldUntil = job.claimedAt + leaseMs;
     const holds = (): boolean => !lost && performance.now() < heldUntil - leaseMs / 10;
@@ -293,8 +294,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (held) heldUntil = Math.max(heldUntil, sentAt + leaseMs);
       else if (!lost) {
         lost = true;
-        deps.logger.error({ jobId: job.id }, 'lease lost; stopping the trainer without recording results');
-        cancelTrainer?.();
+        deps.logger.error({ jobId: job.id }, 'lease lost; letting go of the run without recording results');
+        stopOnLeaseLoss?.();
       }
       return held;
     };
@@ -324,7 +325,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const stderrFrom = reattach ? 0 : await jobLogSize(dir, 'stderr');
       let lastProgressWrite = 0;
       const metricWriter = writer;
-      const execution = executorOf(job.executor).start({
+      const executor = executorOf(job.executor);
+      const execution = executor.start({
         jobDir: dir,
         command: launch.command,
         ...(spec.kind === 'command' && spec.cwd ? { cwd: spec.cwd } : {}),
@@ -389,8 +391,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       const stopping = execution.done.then(() => undefined);
       running.set(job.id, { executor: job.executor, cancel: execution.cancel, ...(execution.detach ? { detach: execution.detach } : {}), stopping });
       if (cancelBeforeStart.delete(job.id)) execution.cancel();
-      cancelTrainer = execution.cancel;
-      if (lost) execution.cancel();
+      // Whoever took the lease over re-attached to a scheduler's run (onTakeover `reattach`): cancelling it here would
+      // scancel the run the new holder follows, so this worker only stops following it.
+      stopOnLeaseLoss = executor.onTakeover === 'reattach' && execution.detach ? execution.detach : execution.cancel;
+      if (lost) stopOnLeaseLoss();
       const outcome = await execution.done;
       const bad = execution.badEvents();
       const nonFinite = execution.nonFiniteMetrics();
@@ -568,6 +572,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
      * For tests: behaves as if this process froze (SIGSTOP, a long pause, cut off from the
      * database): scheduling, sweeps and heartbeats stop; leases and trainers are left as they are.
      */
+    /** For tests: the frozen process wakes up; its heartbeats run again (and find out whether it still holds its leases). */
+    thawForTests(): void {
+      frozen = false;
+    },
     freezeForTests(): void {
       stopped = true;
       frozen = true;

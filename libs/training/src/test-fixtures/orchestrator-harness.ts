@@ -7,6 +7,7 @@ import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { vi } from 'vitest';
 import type { CommandTrainerPolicy } from '../command-trainer-policy';
+import type { TrainerExecutor } from '../executor.port';
 import { createTrainerCatalog } from '../trainer-catalog';
 import { createTrainingContext } from '../training-context';
 import type { JobRow } from '../training-job.service';
@@ -29,6 +30,8 @@ export const createOrchestratorHarness = async (
     database?: Database;
     root?: string;
     sweepMs?: number;
+    /** The executors jobs run on (default: the local executor). */
+    executors?: readonly TrainerExecutor[];
     /** Wraps the blob store the completion writes through (to hold a completion mid-way). */
     wrapBlobs?: (blobs: BlobStore) => BlobStore;
   } = {},
@@ -61,6 +64,7 @@ export const createOrchestratorHarness = async (
     env: options.env ?? { PATH: process.env['PATH'] },
     ...(options.trainerEnvNames ? { trainerEnvNames: options.trainerEnvNames } : {}),
     ...(options.commandTrainers ? { commandTrainers: options.commandTrainers } : {}),
+    ...(options.executors ? { executors: options.executors } : {}),
     logger: { info: () => undefined, error: (fields) => errors.push(fields) },
     concurrency: 2,
     leaseMs: options.leaseMs ?? 5_000,
