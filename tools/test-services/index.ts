@@ -10,3 +10,4 @@ export * from './server-build';
 export * from './slurm';
 export * from './sshd';
 export * from './process-checks';
+export * from './python';
