@@ -17,7 +17,7 @@ import { createScheduledTaskClaims, type Database, type ScheduledTaskClaims } fr
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
-import { createScoringService, textDetectorTrainer } from '@trainyard/trainers';
+import { createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
 import { createLocalExecutor, createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
@@ -83,7 +83,10 @@ export const createServices = async (config: ServerConfig, database: Database, l
 
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database, artifacts);
-  const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
+  const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], {
+    ...(config.trainerRuntime ? { runtime: config.trainerRuntime } : {}),
+    python: config.trainerPython,
+  });
   // Jobs run here; with TRAINYARD_SLURM=on also on the cluster, their directories on its shared filesystem.
   const slurm = config.slurm ? await createConfiguredSlurmExecutor(config.slurm, config.trainerEnv, logger) : undefined;
   const {

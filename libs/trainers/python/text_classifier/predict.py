@@ -1,0 +1,43 @@
+"""PyTorch's own probabilities for texts, from a model directory (output/model or a version's files):
+
+    python -m text_classifier.predict --model-dir DIR < texts.jsonl
+
+stdin: one JSON string per line (a text). stdout: one JSON array of P(machine-written), in order.
+Inputs are encoded as the ONNX contract says, so these are what model.onnx must reproduce."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+
+from .export import load_model, predict
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m text_classifier.predict", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", required=True, type=Path, help="the directory holding model.pt")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
+    args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    texts = []
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        text = json.loads(line)
+        if not isinstance(text, str):
+            parser.error(f"line {number}: expected a JSON string")
+        texts.append(text)
+    model, max_length = load_model(args.model_dir)
+    json.dump(predict(model, max_length, texts), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
