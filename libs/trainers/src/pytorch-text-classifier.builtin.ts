@@ -23,8 +23,8 @@ export const pytorchTextClassifierHyperparameters = z.strictObject({
   batchSize: z.number().int().min(1).max(1_024).default(32),
   learningRate: z.number().positive().max(1).default(0.003),
   weightDecay: z.number().min(0).max(1).default(0),
-  /** Bytes of each text the model reads (the ONNX input's width): longer texts are cut. */
-  maxLength: z.number().int().min(16).max(8_192).default(512),
+  /** The ONNX input's width. */
+  maxLength: z.number().int().min(16).max(8_192).default(512).describe('bytes of each text the model reads; longer texts are cut'),
   embeddingDim: z.number().int().min(4).max(256).default(32),
   /** Convolution filters per kernel width. */
   channels: z.number().int().min(4).max(512).default(32),
@@ -38,20 +38,18 @@ export const pytorchTextClassifierHyperparameters = z.strictObject({
         .transform((text) => text.split(',').map(Number))
         .pipe(kernelSizes),
     ])
-    .default([3, 5]),
+    .default([3, 5])
+    .describe('convolution widths, odd, comma-separated (default 3,5)'),
   dropout: z.number().min(0).max(0.9).default(0.1),
-  /** Stop after this many epochs without a better val_loss. */
-  patience: z.number().int().min(1).max(100).default(3),
+  patience: z.number().int().min(1).max(100).default(3).describe('stop after this many epochs without a better val_loss'),
   seed: z
     .number()
     .int()
     .min(0)
     .max(2 ** 31 - 1)
     .default(42),
-  /** auto: CUDA when torch.cuda.is_available(), else the CPU. */
-  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  /** torch threads; 0 = every core the process may use. */
-  threads: z.number().int().min(0).max(256).default(0),
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto').describe('auto: CUDA when available, else the CPU'),
+  threads: z.number().int().min(0).max(256).default(0).describe('torch threads; 0 = every core the process may use'),
 });
 export type PytorchTextClassifierHyperparameters = z.output<typeof pytorchTextClassifierHyperparameters>;
 

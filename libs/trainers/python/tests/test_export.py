@@ -40,6 +40,8 @@ class ExportTest(unittest.TestCase):
         self.assertEqual((dims[0].dim_param, dims[1].dim_value), ("batch", 48))  # dynamic batch, fixed maxLength
         [graph_output] = model.graph.output
         self.assertEqual(graph_output.name, "probability")
+        self.assertEqual(graph_output.type.tensor_type.elem_type, onnx.TensorProto.FLOAT)
+        self.assertEqual([opset.version for opset in model.opset_import if opset.domain in ("", "ai.onnx")], [13])
         self.assertEqual([d.dim_param for d in graph_output.type.tensor_type.shape.dim], ["batch"])
 
     def test_writes_scoring_json(self) -> None:

@@ -191,8 +191,10 @@ def train(run: Any) -> int:
     if state.bad_epochs >= hp["patience"]:
         run.log(f"early stopping after epoch {state.epoch}: val_loss has not improved for {hp['patience']} epochs; keeping epoch {best['epoch']}")
     model.load_state_dict(best["state_dict"])
-    # The exported model is the best epoch's: its metrics come last, so they are the job's final metrics.
-    run.metrics(best["metrics"], step=state.epoch)
+    if best["epoch"] != state.epoch:
+        # The exported model is the best epoch's: its metrics come last (at the last epoch's step), so
+        # they are the job's final metrics, the ones a validation gate and the version see.
+        run.metrics(best["metrics"], step=state.epoch)
     export_model(model, architecture(hp), run.model_dir)
     run.progress(1.0, f"done: exported epoch {best['epoch']}")
     return 0
