@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 import torch
@@ -31,7 +31,6 @@ class TrainingState:
     loss_count: int = 0
     best: Optional[Dict[str, Any]] = None  # {"epoch", "val_loss", "metrics", "state_dict"}
     bad_epochs: int = 0  # epochs since val_loss last improved (early stopping's patience counter)
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -105,6 +104,10 @@ def load_examples(run: Any, max_length: int) -> Tuple[Examples, Examples]:
     train_pairs, validation_pairs = split_channels(list(run.pairs("train")), list(run.pairs("validation")))
     if not train_pairs:
         raise ValueError("The train channel is empty: give the job a dataset snapshot with training pairs")
+    if not validation_pairs:
+        # Fewer than ten pairs and no validation channel: nothing to hold out.
+        run.log("no validation pairs: the validation metrics are measured on the training pairs", level="warn")
+        validation_pairs = train_pairs
     return (
         encode_examples(*texts_and_labels(train_pairs), max_length),
         encode_examples(*texts_and_labels(validation_pairs), max_length),
@@ -136,7 +139,8 @@ def train(run: Any) -> int:
 
     def checkpoint() -> None:
         nonlocal saved_at
-        if saved_at != (state.epoch, state.batch):
+        # Nothing to keep before the first batch; and a state already saved is not saved again.
+        if (state.epoch, state.batch) != (0, 0) and saved_at != (state.epoch, state.batch):
             save_checkpoint(run, state, model, optimizer, hp)
             saved_at = (state.epoch, state.batch)
 
@@ -151,7 +155,8 @@ def train(run: Any) -> int:
         while state.batch < batches:
             if run.stop_requested:
                 checkpoint()
-                run.log(f"stop requested: checkpoint {checkpoint_name(state)} saved, exiting")
+                started = (state.epoch, state.batch) != (0, 0)
+                run.log(f"stop requested: checkpoint {checkpoint_name(state)} saved, exiting" if started else "stop requested before training began: exiting")
                 return EXIT_STOPPED
             if run.early_warning and not warned:
                 warned = True
