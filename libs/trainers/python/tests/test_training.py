@@ -32,6 +32,9 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(run(straight).returncode, 0)
         names = [e["name"] for e in events(straight) if e["type"] == "metric"] + [p[0] for e in events(straight) if e["type"] == "metrics" for p in e["points"]]
         self.assertTrue({"train_loss", "val_loss", "val_accuracy", "val_auc"} <= set(names))
+        first_log = next(e["message"] for e in events(straight) if e["type"] == "log")
+        # 1 thread as asked; OpenMP's threads sleep while waiting (the environment did not choose).
+        self.assertRegex(first_log, r"^pytorch-text-classifier: 200 training and 50 validation pairs, device cpu, 1 threads \(OMP_WAIT_POLICY=PASSIVE\), torch ")
         self.assertEqual(sorted(p.name for p in (straight / "checkpoints").iterdir()), [f"epoch-000{i}" for i in range(1, 6)])
 
         interrupted = make_job_dir(self.root / "interrupted", HYPERPARAMETERS)

@@ -125,7 +125,7 @@ def train(run: Any) -> int:
     train_set, validation_set = load_examples(run, hp["maxLength"])
     run.log(
         f"pytorch-text-classifier: {len(train_set) // 2} training and {len(validation_set) // 2} validation pairs, "
-        f"device {device}, {threads} threads, torch {torch.__version__}"
+        f"device {device}, {threads} threads (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}), torch {torch.__version__}"
     )
 
     torch.manual_seed(hp["seed"])
