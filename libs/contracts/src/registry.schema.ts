@@ -103,11 +103,31 @@ export const setTagsInput = z.strictObject({ model: modelName, version: z.number
 export const lineageInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional() });
 export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput });
 
+/** One text's longest length for models.score (characters). */
+export const MAX_SCORE_TEXT_LENGTH = 100_000;
+/**
+ * The characters of all texts of one models.score call, at most: 10 000 texts of 200 characters,
+ * or 20 of the longest (100 000): bounds what one request parses and scores, whatever its count.
+ */
+export const MAX_SCORE_BATCH_CHARACTERS = 2_000_000;
+
 export const scoreInput = z.strictObject({
   model: modelName,
   /** Omitted: the model's active version, or its latest version when none is active (the answer says which: `chosenBy`). */
   ref: versionRef.optional(),
-  texts: z.array(z.string().max(100_000)).min(1).max(10_000),
+  texts: z
+    .array(z.string().max(MAX_SCORE_TEXT_LENGTH))
+    .min(1)
+    .max(10_000)
+    .superRefine((texts, context) => {
+      const characters = texts.reduce((sum, text) => sum + text.length, 0);
+      if (characters > MAX_SCORE_BATCH_CHARACTERS) {
+        context.addIssue({
+          code: 'custom',
+          message: `texts hold ${characters} characters in all; one call scores at most ${MAX_SCORE_BATCH_CHARACTERS} (split the batch)`,
+        });
+      }
+    }),
 });
 
 /** How `models.score` picked its version: the `ref` given, the active version, or the latest (no ref given and no active version). */
