@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type BlobStore, createArtifactService, createFsBlobStore } from '@trainyard/artifacts';
-import { createTestDatabase, type Database } from '@trainyard/db';
+import { createArtifactService } from '@trainyard/artifacts';
 import { createModelRegistryService, createModelVersionService, importBundledVersion } from '@trainyard/registry';
 import { torchPython, torchUnavailableReason } from '@trainyard/test-services';
+import { createOrchestratorHarness } from '@trainyard/training/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelFileCheck } from './model-file-check';
 import { createModelLoader } from './scorable-model';
@@ -23,8 +23,8 @@ const maker = fileURLToPath(new URL('./test-fixtures/make_onnx_model.py', import
 const texts = ['It is important to note that the results are significant.', 'lol no way, that was wild', '', 'naïve café – 日本語 😀', 'x'.repeat(5_000)];
 
 let scratch: string;
-let database: Database;
-let blobs: BlobStore;
+/** The real database and blob store, as the server wires them (no orchestrator is started). */
+let h: Awaited<ReturnType<typeof createOrchestratorHarness>>;
 /** model.onnx, scoring.json and PyTorch's own scores for `texts`, per output kind. */
 const fixtures: Record<'probability' | 'logit' | 'logitWide', { model: Buffer; contract: Buffer; torchScores: number[] }> = {} as never;
 
@@ -40,17 +40,22 @@ const makeModel = (kind: 'probability' | 'logit', extra: string[] = []) => {
 };
 
 const services = (options: { onnx: boolean }) => {
-  const artifacts = createArtifactService({ database, blobs, gcGraceMs: 3_600_000, owners: () => ({ jobs: { exists: async () => false }, versions }) });
-  const loader = createModelLoader({ blobs, onnx: options.onnx, cacheBytes: 64 * 1024 * 1024 });
-  const versions = createModelVersionService(database, artifacts, { modelFiles: createModelFileCheck({ artifacts, loader }) });
-  const models = createModelRegistryService(database);
+  const artifacts = createArtifactService({
+    database: h.database,
+    blobs: h.blobs,
+    gcGraceMs: 3_600_000,
+    owners: () => ({ jobs: { exists: async () => false }, versions }),
+  });
+  const loader = createModelLoader({ blobs: h.blobs, onnx: options.onnx, cacheBytes: 64 * 1024 * 1024 });
+  const versions = createModelVersionService(h.database, artifacts, { modelFiles: createModelFileCheck({ artifacts, loader }) });
+  const models = createModelRegistryService(h.database);
   const scoring = createScoringService({ versions, artifacts, loader });
   /** Uploads the files as model artifacts (names under output/model/) and creates a version of `model` from them. */
   const register = async (model: string, files: Record<string, Buffer | string>) => {
     if (!(await models.exists(model))) await models.register({ name: model, description: '', tags: [], metadata: {} }, 'test');
     const ids: string[] = [];
     for (const [name, bytes] of Object.entries(files)) {
-      const { sha256 } = await blobs.put(Readable.from([Buffer.from(bytes)]));
+      const { sha256 } = await h.blobs.put(Readable.from([Buffer.from(bytes)]));
       ids.push((await artifacts.register({ sha256, name: `output/model/${name}`, type: 'model', mediaType: 'application/octet-stream', metadata: {} })).id);
     }
     return versions.create({ model, description: '', metrics: {}, tags: [], artifactIds: ids, gate: [] }, 'test');
@@ -61,14 +66,13 @@ const services = (options: { onnx: boolean }) => {
 beforeAll(async () => {
   if (skip) return;
   scratch = mkdtempSync(join(tmpdir(), 'trainyard-onnx-'));
-  database = await createTestDatabase();
-  blobs = await createFsBlobStore(join(scratch, 'blobs'));
+  h = await createOrchestratorHarness();
   fixtures.probability = makeModel('probability');
   fixtures.logit = makeModel('logit');
   fixtures.logitWide = makeModel('logit', ['--scale', '50']);
 }, 120_000);
 afterAll(async () => {
-  await database?.close();
+  await h?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -145,7 +149,7 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
     const { model, contract } = fixtures.logitWide; // bytes no other test stores: this one damages them
     const version = await register('tampered', { 'model.onnx': model, 'scoring.json': contract });
     const onnx = (await services({ onnx: true }).artifacts.listOfVersions([version.id])).find((a) => a.name.endsWith('model.onnx'));
-    const stored = join(scratch, 'blobs', 'sha256', onnx?.sha256.slice(0, 2) ?? '', onnx?.sha256 ?? '');
+    const stored = join(h.root, 'blobs', 'sha256', onnx?.sha256.slice(0, 2) ?? '', onnx?.sha256 ?? '');
     const bytes = readFileSync(stored);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01; // one bit of one weight: a model that still loads
     chmodSync(stored, 0o644);
@@ -157,8 +161,8 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
 
   it('a pushed version (files checked before its records exist) is refused the same way', async () => {
     const { versions, models } = services({ onnx: true });
-    const { sha256, size } = await blobs.put(Readable.from([Buffer.from('{"format":"tflite"}')]));
-    const model = await blobs.put(Readable.from([fixtures.probability.model]));
+    const { sha256, size } = await h.blobs.put(Readable.from([Buffer.from('{"format":"tflite"}')]));
+    const model = await h.blobs.put(Readable.from([fixtures.probability.model]));
     const bundle = {
       model: { name: 'pushed', description: '', tags: [], metadata: {} },
       version: { version: 3, description: '', metrics: {}, tags: [] },
