@@ -26,7 +26,8 @@ let scratch: string;
 /** The real database and blob store, as the server wires them (no orchestrator is started). */
 let h: Awaited<ReturnType<typeof createOrchestratorHarness>>;
 /** model.onnx, scoring.json and PyTorch's own scores for `texts`, per output kind. */
-const fixtures: Record<'probability' | 'logit' | 'logitWide', { model: Buffer; contract: Buffer; torchScores: number[] }> = {} as never;
+const fixtures: Record<'probability' | 'logit' | 'logitWide' | 'twoInputs' | 'intOutput', { model: Buffer; contract: Buffer; torchScores: number[] }> =
+  {} as never;
 
 const makeModel = (kind: 'probability' | 'logit', extra: string[] = []) => {
   const dir = join(scratch, `${kind}${extra.join('')}`);
@@ -70,6 +71,8 @@ beforeAll(async () => {
   fixtures.probability = makeModel('probability');
   fixtures.logit = makeModel('logit');
   fixtures.logitWide = makeModel('logit', ['--scale', '50']);
+  fixtures.twoInputs = makeModel('probability', ['--variant', 'two-inputs']);
+  fixtures.intOutput = makeModel('probability', ['--variant', 'int-output']);
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -115,7 +118,11 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
         JSON.stringify({ ...contract, output: { name: 'score', kind: 'probability' } }),
         /model\.onnx has no output named score \(its outputs: probability/,
       ],
-      ['wrong maxLength', JSON.stringify({ ...contract, input: { ...contract['input'], maxLength: 32 } }), /.+/],
+      [
+        'wrong maxLength',
+        JSON.stringify({ ...contract, input: { ...contract['input'], maxLength: 32 } }),
+        /model\.onnx's input input_ids \(int64 \[batch, 64\]\) must have shape \[batch, 32\] \(scoring\.json's maxLength\)/,
+      ],
     ];
     await models.register({ name: 'broken', description: '', tags: [], metadata: {} }, 'test');
     for (const [what, scoringJson, message] of cases) {
@@ -125,6 +132,9 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
       });
     }
     await expect(register('broken', { 'scoring.json': fixtures.probability.contract })).rejects.toThrow(/scoring\.json .* but no model\.onnx/);
+    await expect(
+      register('broken', { 'model.onnx': model, 'scoring.json': fixtures.probability.contract, 'b/scoring.json': fixtures.probability.contract }),
+    ).rejects.toThrow(/A version holds one scoring\.json; this one has 2/);
     expect((await versions.list('broken', 10)).items).toEqual([]);
   });
 
@@ -136,6 +146,12 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
     );
     await expect(register('broken-model', { 'model.onnx': Buffer.from('not a model at all'), 'scoring.json': contract })).rejects.toThrow(
       /model\.onnx cannot be loaded by ONNX Runtime/,
+    );
+    await expect(register('broken-model', { 'model.onnx': fixtures.twoInputs.model, 'scoring.json': fixtures.twoInputs.contract })).rejects.toThrow(
+      /model\.onnx takes 2 inputs \(input_ids .*, attention_mask .*\); the scoring contract feeds exactly one, input_ids/,
+    );
+    await expect(register('broken-model', { 'model.onnx': fixtures.intOutput.model, 'scoring.json': fixtures.intOutput.contract })).rejects.toThrow(
+      /model\.onnx's output probability \(int64 .*\) must be a float32 or float64 tensor/,
     );
     // The fixture's logits for its probe texts are small; scaled weights make them leave 0..1 for sure.
     const logitAsProbability = JSON.stringify({ ...JSON.parse(fixtures.logit.contract.toString()), output: { name: 'logit', kind: 'probability' } });

@@ -14,6 +14,28 @@ from pathlib import Path
 import torch
 
 
+class TwoInputs(torch.nn.Module):
+    """Takes an attention mask besides the ids: the contract feeds one input only."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.inner(input_ids * attention_mask)
+
+
+class IntegerOutput(torch.nn.Module):
+    """Outputs a percentage as int64: not a float score."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return (self.inner(input_ids) * 100).long()
+
+
 class ByteMeanScorer(torch.nn.Module):
     def __init__(self, kind: str) -> None:
         super().__init__()
@@ -43,6 +65,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=["probability", "logit"], default="probability")
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the output layer's weights and bias")
+    parser.add_argument("--variant", choices=["good", "two-inputs", "int-output"], default="good", help="a model that breaks the contract")
     args = parser.parse_args()
     torch.manual_seed(7)
     model = ByteMeanScorer(args.kind).eval()
@@ -53,13 +76,18 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     output_name = "probability" if args.kind == "probability" else "logit"
     example = encode(["example"], args.max_length)
+    exported, inputs, input_names = model, (example,), ["input_ids"]
+    if args.variant == "two-inputs":
+        exported, inputs, input_names = TwoInputs(model), (example, torch.ones_like(example)), ["input_ids", "attention_mask"]
+    elif args.variant == "int-output":
+        exported = IntegerOutput(model)
     torch.onnx.export(
-        model,
-        (example,),
+        exported,
+        inputs,
         str(out / "model.onnx"),
-        input_names=["input_ids"],
+        input_names=input_names,
         output_names=[output_name],
-        dynamic_axes={"input_ids": {0: "batch"}, output_name: {0: "batch"}},
+        dynamic_axes={**{name: {0: "batch"} for name in input_names}, output_name: {0: "batch"}},
         opset_version=14,
     )
     contract = {
