@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJobInput } from '@trainyard/contracts';
 import { createOrchestratorHarness } from '@trainyard/training/testing';
@@ -121,8 +121,10 @@ describe.skipIf(skipReason !== undefined)(`the SDK installed in a venv, under th
     const created = await h.jobs.create(commandJob(script));
     const done = await h.waitFor(created.id, ['succeeded', 'failed']);
     expect(done, done.error ?? '').toMatchObject({ status: 'succeeded', progressMessage: '2 non-finite metric values (NaN/Infinity) skipped' });
-    // Imported from the venv: the trainer's environment has no PYTHONPATH.
-    expect(readFileSync(join(dirOf(created.id), 'logs', 'stdout.log'), 'utf8')).toContain(join(root, '.venv', 'lib'));
+    // Imported from the venv (the trainer's environment has no PYTHONPATH), typed: py.typed is installed with it.
+    const installedAt = dirname(readFileSync(join(dirOf(created.id), 'logs', 'stdout.log'), 'utf8').trim());
+    expect(installedAt.startsWith(join(root, '.venv', 'lib'))).toBe(true);
+    expect(existsSync(join(installedAt, 'py.typed'))).toBe(true);
     const series = await h.jobs.metrics(created.id, ['loss', 'acc'], 100);
     expect(series['loss']).toMatchObject({ step: [2], value: [0.5] });
     expect(series['acc']).toMatchObject({ step: [3], value: [0.75] });
