@@ -49,6 +49,25 @@ describe('the SDK unit tests (python -m unittest discover)', () => {
   it.skipIf(python39() !== undefined)('also pass under Python 3.9 — skipped: no pyenv Python 3.9 here', () => undefined);
 });
 
+const mypyMissing = spawnSync(debianPython, ['-c', 'import mypy'], { stdio: 'ignore' }).status !== 0;
+
+it.skipIf(mypyMissing)(
+  `the SDK and its example type-check: mypy --strict for Python 3.9${mypyMissing ? ' — skipped: no mypy (apt-get install python3-mypy)' : ''}`,
+  () => {
+    const cache = mkdtempSync(join(tmpdir(), 'trainyard-mypy-'));
+    try {
+      const run = spawnSync(debianPython, ['-m', 'mypy', '--strict', '--python-version', '3.9', '--cache-dir', cache, 'trainyard', 'examples'], {
+        cwd: sdkDir,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  },
+);
+
 /** Why a venv cannot be made with Debian's Python here (python3-venv missing), or undefined when it can. */
 const venvUnavailableReason = (): string | undefined => {
   if (spawnSync(debianPython, ['-c', 'import ensurepip, venv'], { stdio: 'ignore' }).status === 0) return undefined;

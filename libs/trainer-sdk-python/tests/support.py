@@ -51,7 +51,8 @@ def strict_json(line: bytes) -> Dict[str, Any]:
     def refuse(token: str) -> None:
         raise ValueError(f"non-JSON token {token}")
 
-    return json.loads(line, parse_constant=refuse)
+    event: Dict[str, Any] = json.loads(line, parse_constant=refuse)
+    return event
 
 
 class Trainer:
