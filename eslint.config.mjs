@@ -33,6 +33,8 @@ const libDeps = {
   auth: ['core', 'contracts', 'db'],
   // The Slurm executor implements training's executor port; it owns no tables.
   slurm: ['core', 'contracts', 'training'],
+  // The Python trainer SDK runs inside trainer processes; its only TypeScript is its integration test.
+  'trainer-sdk-python': [],
 };
 // Test code (tests, test-fixtures, apps' test-support) may reach a little further.
 const testOnlyLibDeps = {
@@ -40,6 +42,8 @@ const testOnlyLibDeps = {
   training: ['datasets'],
   // libs/sync/src/sync.int.test.ts runs the registry's side (libs/exchange) in process as the other end.
   sync: ['exchange'],
+  // libs/trainer-sdk-python/src/python-sdk.int.test.ts runs Python trainers under the orchestrator harness.
+  'trainer-sdk-python': ['contracts', 'training'],
 };
 const libConstraints = (extra) =>
   Object.entries(libDeps).map(([lib, deps]) => ({

@@ -64,6 +64,16 @@ describe('context libs import only the libs they import today (lib:<name> tags)'
     expect(await boundaryErrors('libs/training/src/test-fixtures/probe.ts', code)).toEqual([]);
   });
 
+  it('lets the Python SDK project import nothing, and its integration test only the orchestrator harness and contracts', async () => {
+    expect(await boundaryErrors('libs/trainer-sdk-python/src/probe.ts', probe('createTrainerCatalog', 'training'))).toEqual([
+      expect.stringMatching(/lib:trainer-sdk-python/),
+    ]);
+    expect(await boundaryErrors('libs/trainer-sdk-python/src/probe.int.test.ts', probe('createTrainerCatalog', 'training'))).toEqual([]);
+    expect(await boundaryErrors('libs/trainer-sdk-python/src/probe.int.test.ts', probe('openDatabase', 'db'))).toEqual([
+      expect.stringMatching(/lib:trainer-sdk-python/),
+    ]);
+  });
+
   it("keeps sync's two sides apart: the laptop's (sync) and the shared server's (exchange) share only contracts", async () => {
     expect(await boundaryErrors('libs/sync/src/probe.ts', probe('createExchangeService', 'exchange'))).toEqual([expect.stringMatching(/lib:sync/)]);
     // (Refused as a cycle too: Nx's graph holds sync's test edge to exchange.)

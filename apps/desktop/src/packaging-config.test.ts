@@ -1,15 +1,23 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
 // electron-builder's own YAML reader (js-yaml, a dependency of app-builder-lib).
 const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
 
+interface ExtraResource {
+  from: string;
+  to: string;
+  filter: string[];
+}
 interface BuilderConfig {
   asar?: boolean;
   files?: string[];
   electronFuses?: Record<string, boolean>;
-  extraResources?: Array<{ from: string; to: string; filter: string[] }>;
+  extraResources?: ExtraResource[];
+  linux?: { extraResources?: ExtraResource[] };
+  mac?: { extraResources?: ExtraResource[] };
+  win?: { extraResources?: ExtraResource[] };
 }
 const config = yaml.load(readFileSync('apps/desktop/electron-builder.yml', 'utf8')) as BuilderConfig;
 
@@ -80,5 +88,22 @@ describe('desktop packaging (apps/desktop/electron-builder.yml)', () => {
     // Only what runs: no repository-wide globs, no tools/ or apps other than the server and the built UI.
     expect(filter).not.toContain('**/*');
     expect(filter.filter((pattern) => !pattern.startsWith('!') && /^(tools|apps\/(?!server\/|web\/dist\/))/.test(pattern))).toEqual([]);
+  });
+
+  it("ships ONNX Runtime's native binary for the target only: each platform adds its own directory, for the arch it builds", () => {
+    const [server] = config.extraResources ?? [];
+    expect(server?.filter).toContain('!node_modules/onnxruntime-node/bin/**');
+    const platforms = { linux: 'linux', mac: 'darwin', win: 'win32' } as const;
+    for (const [target, platform] of Object.entries(platforms)) {
+      const added = config[target as keyof typeof platforms]?.extraResources ?? [];
+      expect(added, target).toEqual([{ from: '../..', to: 'app', filter: [`node_modules/onnxruntime-node/bin/napi-v6/${platform}/\${arch}/**`] }]);
+    }
+    // The layout those patterns name is the package's (electron-builder expands ${arch} to x64 or arm64).
+    for (const dir of ['linux/x64', 'linux/arm64', 'darwin/arm64', 'win32/x64', 'win32/arm64']) {
+      expect(
+        readdirSync(`node_modules/onnxruntime-node/bin/napi-v6/${dir}`).some((file) => file.endsWith('.node')),
+        dir,
+      ).toBe(true);
+    }
   });
 });

@@ -108,3 +108,14 @@ describe('Slurm', () => {
     expect(() => loadConfig({ TRAINYARD_SLURM_PARTITION: 'gpu --wrap=evil' })).toThrow(/TRAINYARD_SLURM_PARTITION/);
   });
 });
+
+describe('scoring', () => {
+  const shared = { DATABASE_URL: 'postgresql://u@h:5432/db' };
+  it('loads ONNX models locally, not on a shared server unless its operator turns scoring on; the cache is bounded', () => {
+    expect(loadConfig({}).scoring).toEqual({ onnx: true, cacheBytes: 512 * 1024 * 1024 });
+    expect(loadConfig(shared).scoring.onnx).toBe(false);
+    expect(loadConfig({ ...shared, TRAINYARD_SCORING: 'on' }).scoring.onnx).toBe(true);
+    expect(loadConfig({ TRAINYARD_SCORING: 'off', TRAINYARD_SCORING_CACHE_MB: '64' }).scoring).toEqual({ onnx: false, cacheBytes: 64 * 1024 * 1024 });
+    expect(() => loadConfig({ TRAINYARD_SCORING: 'yes' })).toThrow(/TRAINYARD_SCORING/);
+  });
+});

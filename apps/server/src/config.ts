@@ -88,6 +88,10 @@ const envSchema = z.object({
     .regex(/^\/[^\s'"\\]*$/, 'must be an absolute path without spaces or quotes (Slurm batch directives cannot carry them)')
     .optional(),
   TRAINYARD_DEMO_DATA: z.enum(['on', 'off']).optional(),
+  /** Score ONNX model versions (load model.onnx in ONNX Runtime): default on locally, off on a shared server. */
+  TRAINYARD_SCORING: z.enum(['on', 'off']).optional(),
+  /** Memory for loaded models kept between scoring requests. */
+  TRAINYARD_SCORING_CACHE_MB: z.coerce.number().int().min(1).max(1_048_576).default(512),
   TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
   TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
@@ -241,6 +245,11 @@ export interface ServerConfig {
   rateLimit: { perSecond: number; burst: number } | null;
   /** Jobs with executor `slurm`: how Slurm is reached, the defaults, and the shared directory job directories live in. */
   slurm: SlurmConfig | undefined;
+  /**
+   * models.score: whether ONNX versions are loaded (ONNX Runtime parses model files natively, so a
+   * shared server loads pushed ones only when its operator says so), and the loaded-model cache's bound.
+   */
+  scoring: { onnx: boolean; cacheBytes: number };
   /** The built web UI (Vite output) served at `/`. */
   webDir: string;
   /** The built-in trainers' Node runtime when not this process's own (the desktop app's). */
@@ -291,6 +300,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       graceMs: values.TRAINYARD_CANCEL_GRACE_SECONDS * 1_000,
     },
     demoData: (values.TRAINYARD_DEMO_DATA ?? (values.DATABASE_URL ? 'off' : 'on')) === 'on',
+    scoring: { onnx: (values.TRAINYARD_SCORING ?? (mode === 'shared' ? 'off' : 'on')) === 'on', cacheBytes: values.TRAINYARD_SCORING_CACHE_MB * 1024 * 1024 },
     trainerEnv: { ...env },
     trainerEnvNames: values.TRAINYARD_TRAINER_ENV,
     allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,

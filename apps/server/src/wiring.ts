@@ -17,7 +17,7 @@ import { createScheduledTaskClaims, type Database, type ScheduledTaskClaims } fr
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
-import { createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
+import { createModelFileCheck, createModelLoader, createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
 import { createLocalExecutor, createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
@@ -82,7 +82,9 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const trainingData = createTrainingDataService(database);
 
   const models = createModelRegistryService(database);
-  const versions = createModelVersionService(database, artifacts);
+  // Loaded models for models.score; the same loader checks a version's model files before it is created.
+  const modelLoader = createModelLoader({ blobs, onnx: config.scoring.onnx, cacheBytes: config.scoring.cacheBytes });
+  const versions = createModelVersionService(database, artifacts, { modelFiles: createModelFileCheck({ artifacts, loader: modelLoader }) });
   const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], {
     ...(config.trainerRuntime ? { runtime: config.trainerRuntime } : {}),
     python: config.trainerPython,
@@ -154,7 +156,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     jobs,
     jobBus,
     trainers: catalog,
-    scoring: createScoringService({ versions, artifacts, blobs }),
+    scoring: createScoringService({ versions, artifacts, loader: modelLoader }),
     sync,
     exchange,
     background: {

@@ -103,11 +103,51 @@ export const setTagsInput = z.strictObject({ model: modelName, version: z.number
 export const lineageInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional() });
 export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput });
 
+/** One text's longest length for models.score (characters). */
+export const MAX_SCORE_TEXT_LENGTH = 100_000;
+/** Texts of one models.score call, at most. */
+export const MAX_SCORE_BATCH_TEXTS = 10_000;
+/**
+ * The characters of all texts of one models.score call, at most: 10 000 texts of 400 characters,
+ * or 40 of the longest (100 000). Bounds what one request parses and scores, whatever its count.
+ */
+export const MAX_SCORE_BATCH_CHARACTERS = 4_000_000;
+
+/** Splits texts into models.score calls within both limits, in order (a caller with more texts than one call takes). */
+export const scoreBatches = (texts: readonly string[]): string[][] => {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let characters = 0;
+  for (const text of texts) {
+    if (batch.length > 0 && (batch.length === MAX_SCORE_BATCH_TEXTS || characters + text.length > MAX_SCORE_BATCH_CHARACTERS)) {
+      batches.push(batch);
+      batch = [];
+      characters = 0;
+    }
+    batch.push(text);
+    characters += text.length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+};
+
 export const scoreInput = z.strictObject({
   model: modelName,
   /** Omitted: the model's active version, or its latest version when none is active (the answer says which: `chosenBy`). */
   ref: versionRef.optional(),
-  texts: z.array(z.string().max(100_000)).min(1).max(10_000),
+  texts: z
+    .array(z.string().max(MAX_SCORE_TEXT_LENGTH))
+    .min(1)
+    .max(MAX_SCORE_BATCH_TEXTS)
+    .superRefine((texts, context) => {
+      const characters = texts.reduce((sum, text) => sum + text.length, 0);
+      if (characters > MAX_SCORE_BATCH_CHARACTERS) {
+        context.addIssue({
+          code: 'custom',
+          message: `texts hold ${characters} characters in all; one call scores at most ${MAX_SCORE_BATCH_CHARACTERS} (split the batch)`,
+        });
+      }
+    }),
 });
 
 /** How `models.score` picked its version: the `ref` given, the active version, or the latest (no ref given and no active version). */

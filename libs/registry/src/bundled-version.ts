@@ -45,13 +45,14 @@ export const bundledVersion = (
 /**
  * Registers a version made elsewhere (pushed to this server, or pulled from a shared server) from a
  * bundle's model and version parts: the model first unless it exists (checked by a read; a
- * concurrent registration of it is fine too), then the version with `extras.provenance`. What other
+ * concurrent registration of it is fine too), then the version with `extras.provenance`, its
+ * files checked first (ModelFileCheck). What other
  * contexts keep about the version — its artifact records, the sync link — is written by
  * `extras.inTransaction` in the version's transaction, so a failure creates none of it.
  */
 export const importBundledVersion = async (
   registry: { models: ModelRegistryService; versions: ModelVersionService },
-  bundle: Pick<VersionBundle, 'model' | 'version'>,
+  bundle: Pick<VersionBundle, 'model' | 'version' | 'artifacts'>,
   actor: string,
   extras: VersionExtras,
 ): Promise<VersionOutput> => {
@@ -68,6 +69,7 @@ export const importBundledVersion = async (
   return registry.versions.create(
     { model: model.name, description: version.description, metrics: version.metrics, tags: version.tags, artifactIds: [], gate: [] },
     actor,
-    extras,
+    // Checked like a version made here: a broken model is refused before anything is written.
+    { ...extras, modelFiles: bundle.artifacts },
   );
 };

@@ -56,6 +56,8 @@ const versionId = async (tx: SqlQueryable, model: string, version: number): Prom
 export interface VersionExtras {
   /** Where a version made elsewhere came from (pushed or pulled): stored with it. */
   provenance?: unknown;
+  /** The files of a version whose artifact records `inTransaction` inserts (pushed or pulled): checked like linked ones. */
+  modelFiles?: readonly VersionFile[];
   /** Runs inside the creating transaction, after the insert: a failure creates nothing. */
   inTransaction?: (tx: SqlQueryable, versionId: string) => Promise<void>;
 }
@@ -63,8 +65,28 @@ export interface VersionExtras {
 /** What versions need of the artifacts context: their artifacts' ids, and linking artifacts to a version being created. */
 export type VersionArtifacts = Pick<ArtifactService, 'idsOfVersions' | 'linkToVersion'>;
 
+/** A file a version is about to hold, as the model-file check sees it: its name, artifact type and blob. */
+export interface VersionFile {
+  name: string;
+  type: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Checks a version's model files before it is created (port; libs/trainers implements it for the
+ * scoring contract, wired in apps/server): a broken model is refused with a message that says
+ * what is wrong, instead of failing whoever scores with it later. Throws a DomainError.
+ */
+export interface ModelFileCheck {
+  /** The files among these artifacts (a version created from a job or by `models.createVersion`). */
+  checkArtifacts(artifactIds: readonly string[]): Promise<void>;
+  /** The files of a version made elsewhere, before their artifact records exist. */
+  checkFiles(files: readonly VersionFile[]): Promise<void>;
+}
+
 /** Model versions: numbering, gates, aliases, the active version. */
-export const createModelVersionService = (database: Database, artifacts: VersionArtifacts) => {
+export const createModelVersionService = (database: Database, artifacts: VersionArtifacts, options: { modelFiles?: ModelFileCheck } = {}) => {
   const { sql } = database;
 
   /** The rows with their artifact ids, asked of the artifacts context in one query (through `tx` inside a transaction). */
@@ -128,8 +150,11 @@ export const createModelVersionService = (database: Database, artifacts: Version
      * transaction as the insert: concurrent registrations queue on that row lock, so they get
      * 1, 2, 3… with no duplicate, and a failure rolls the bump back, so no gap either.
      */
-    create: (input: CreateVersionInput, actor: string, extras: VersionExtras = {}): Promise<VersionOutput> =>
-      sql.transaction(async (tx) => {
+    create: async (input: CreateVersionInput, actor: string, extras: VersionExtras = {}): Promise<VersionOutput> => {
+      // Outside the transaction: loading a model may take a while, and holds no lock.
+      if (options.modelFiles && input.artifactIds.length > 0) await options.modelFiles.checkArtifacts(input.artifactIds);
+      if (options.modelFiles && extras.modelFiles) await options.modelFiles.checkFiles(extras.modelFiles);
+      return sql.transaction(async (tx) => {
         // The UPDATE takes the model's row lock and hands out the number in one statement.
         const [model] = await tx.query<{ id: string; archivedAt: Date | null; latestVersion: number }>(
           `UPDATE "ModelRegistry" SET "latestVersion" = "latestVersion" + 1, "updatedAt" = now() WHERE "name" = $1 RETURNING "id", "archivedAt", "latestVersion"`,
@@ -168,7 +193,8 @@ export const createModelVersionService = (database: Database, artifacts: Version
         await artifacts.linkToVersion(tx, id, input.artifactIds);
         // Only this transaction knows the new id: with nothing linked and no hook that could add artifacts, it has none.
         return byId(tx, id, input.artifactIds.length === 0 && !extras.inTransaction ? [] : undefined);
-      }),
+      });
+    },
 
     async list(model: string, limit: number, cursor?: string): Promise<{ items: VersionOutput[]; nextCursor: string | null }> {
       const rows = await withArtifactIds(

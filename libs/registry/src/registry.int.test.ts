@@ -197,6 +197,7 @@ describe('model registry', () => {
     const bundle = {
       model: { name: 'imported', description: 'from elsewhere', tags: ['x'], metadata: {} },
       version: { version: 7, description: '', metrics: {}, tags: [] },
+      artifacts: [],
     };
     expect(await models.exists('imported')).toBe(false);
     expect((await importBundledVersion({ models: counted, versions }, bundle, 'test', {})).version).toBe(1);

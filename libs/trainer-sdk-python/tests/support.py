@@ -51,13 +51,14 @@ def strict_json(line: bytes) -> Dict[str, Any]:
     def refuse(token: str) -> None:
         raise ValueError(f"non-JSON token {token}")
 
-    return json.loads(line, parse_constant=refuse)
+    event: Dict[str, Any] = json.loads(line, parse_constant=refuse)
+    return event
 
 
 class Trainer:
     """A Python trainer subprocess whose fd 3 is the write end of a pipe we read (or closed, with events=False)."""
 
-    def __init__(self, code: str, job_dir: Optional[Path], *, events: bool = True, env: Optional[Mapping[str, str]] = None, read_events: bool = True) -> None:
+    def __init__(self, code: str, job_dir: Optional[Path], *, events: bool = True, env: Optional[Mapping[str, str]] = None, read_events: bool = True, python_flags: Iterable[str] = ()) -> None:
         environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SDK_DIR), "PYTHONDONTWRITEBYTECODE": "1"}
         if job_dir is not None:
             environment["TRAINYARD_JOB_DIR"] = str(job_dir)
@@ -76,7 +77,7 @@ class Trainer:
                 os.set_inheritable(3, True)
 
         self.process = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(code)],
+            [sys.executable, *python_flags, "-c", textwrap.dedent(code)],
             env=environment,
             cwd=str(job_dir) if job_dir is not None else None,
             stdout=subprocess.PIPE,

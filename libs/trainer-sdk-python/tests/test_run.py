@@ -17,6 +17,11 @@ class JobDirectoryTest(TempDirTest, unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("RuntimeError: TRAINYARD_JOB_DIR is not set: run this trainer through Trainyard", done.stderr)
 
+    def test_the_sdk_needs_nothing_but_the_standard_library(self) -> None:
+        # -S: no site-packages at all; PYTHONPATH still finds the SDK itself.
+        done = run_trainer("import sys\nsys.flags.no_site or sys.exit(2)\nimport trainyard._events, trainyard._run\nprint(1)", None, python_flags=["-S"])
+        self.assertEqual((done.returncode, done.stdout.strip()), (0, "1"), done.stderr)
+
     def test_hyperparameters_overlay_the_defaults_and_the_job_is_read(self) -> None:
         job = {"id": "job-7", "name": "seven", "attempt": 2, "trainer": {"kind": "command"}, "datasetSnapshotId": None}
         job_dir = make_job_dir(self.root, hyperparameters={"epochs": 5, "extra": [1]}, job=job)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 try:  # Unix only; elsewhere fd 3 is taken as it is.
     import fcntl
@@ -51,7 +51,7 @@ def _finite_or_none(number: Step) -> Optional[Step]:
     return number if math.isfinite(number) else None
 
 
-def encode_points(points: List[Point], limit: int = MAX_LINE_BYTES) -> List[bytes]:
+def encode_points(points: Sequence[Point], limit: int = MAX_LINE_BYTES) -> List[bytes]:
     """`metrics` lines for these points, NaN/Infinity sent as null, each line shorter than `limit`."""
     line = encode({"type": "metrics", "points": [[name, _finite_or_none(step), _finite_or_none(value)] for name, step, value in points]})
     if len(line) < limit:

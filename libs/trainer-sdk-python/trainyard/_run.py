@@ -40,12 +40,15 @@ def _utf16_units(text: str) -> int:
 
 
 def _truncate(text: str, units: int) -> str:
-    if len(text) <= units // 2 or _utf16_units(text) <= units:
+    """The longest prefix of at most `units` UTF-16 units (how Trainyard counts a string's length)."""
+    if len(text) <= units // 2:
         return text
-    cut = text[:units]
-    while _utf16_units(cut) > units:
-        cut = cut[:-1]
-    return cut
+    count = 0
+    for index, character in enumerate(text):
+        count += 2 if ord(character) > 0xFFFF else 1
+        if count > units:
+            return text[:index]
+    return text
 
 
 def _natural_key(name: str) -> List[Tuple[int, Union[int, str]]]:

@@ -1,34 +1,15 @@
-import { buffer } from 'node:stream/consumers';
-import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
+import type { ArtifactService } from '@trainyard/artifacts';
 import type { ScoreVersionChoice, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import type { ModelVersionService } from '@trainyard/registry';
-import { loadDetector, type TextDetector } from './text-detector/detector';
-
-const CACHE_SIZE = 8;
+import { type ModelLoader, scorableFiles } from './scorable-model';
 
 /**
- * Scores texts with a registered text-detector version: its artifacts are read from the blob
- * store (every byte hash-verified) once, then the loaded model is cached by version id.
+ * Scores texts with a model version: an ONNX model that follows the scoring contract
+ * (scoring.json + model.onnx, any framework), or a built-in text-detector version. The model is
+ * loaded once from the blob store (every byte hash-verified) and kept in the loader's cache.
  */
-export const createScoringService = (deps: { versions: ModelVersionService; artifacts: ArtifactService; blobs: BlobStore }) => {
-  const cache = new Map<string, Promise<TextDetector>>();
-
-  const load = async (versionId: string, artifactIds: readonly string[]): Promise<TextDetector> => {
-    const artifacts = await Promise.all(artifactIds.map((id) => deps.artifacts.get(id)));
-    const find = (suffix: string) => artifacts.find((a) => a.type === 'model' && (a.name === suffix || a.name.endsWith(`/${suffix}`)));
-    const [config, weights] = [find('config.json'), find('model.bin')];
-    if (!config || !weights) {
-      throw new DomainError('FAILED_PRECONDITION', 'This version has no text-detector model (config.json and model.bin artifacts)', { versionId });
-    }
-    const [configBytes, weightBytes] = await Promise.all([buffer(await deps.blobs.read(config.sha256)), buffer(await deps.blobs.read(weights.sha256))]);
-    try {
-      return loadDetector(configBytes.toString('utf8'), weightBytes);
-    } catch (error) {
-      throw new DomainError('FAILED_PRECONDITION', `Cannot load the model of this version: ${(error as Error).message}`, { versionId });
-    }
-  };
-
+export const createScoringService = (deps: { versions: ModelVersionService; artifacts: Pick<ArtifactService, 'listOfVersions'>; loader: ModelLoader }) => {
   /** Without `ref`: the active version, else the latest one (a freshly trained model has no active version yet). */
   const choose = async (model: string, ref: VersionRef | undefined) => {
     if (ref) return { version: await deps.versions.get(model, ref), chosenBy: 'ref' as const };
@@ -48,14 +29,16 @@ export const createScoringService = (deps: { versions: ModelVersionService; arti
       texts: readonly string[],
     ): Promise<{ model: string; version: number; chosenBy: ScoreVersionChoice; scores: number[] }> {
       const { version, chosenBy } = await choose(model, ref);
-      let detector = cache.get(version.id);
-      if (!detector) {
-        detector = load(version.id, version.artifactIds);
-        cache.set(version.id, detector);
-        detector.catch(() => cache.delete(version.id));
-        if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value ?? '');
+      const files = scorableFiles(await deps.artifacts.listOfVersions([version.id]));
+      if (!files) {
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `Version ${version.version} of ${model} has no model to score with: an ONNX model (scoring.json and model.onnx artifacts) or a text-detector model (config.json and model.bin)`,
+          { model, version: version.version },
+        );
       }
-      return { model, version: version.version, chosenBy, scores: (await detector).score(texts) };
+      const scores = await deps.loader.withScorer(files, (scorer) => scorer.score(texts));
+      return { model, version: version.version, chosenBy, scores };
     },
   };
 };

@@ -67,6 +67,15 @@ describe('a freshly trained model: long texts score, the version used is named, 
     await t.client.models.setActive.mutate({ model: 'fresh-detector', version: null });
   });
 
+  it('one call scores up to 4 000 000 characters in all: 40 texts of 100 000 score, 41 are refused with the limit named', async () => {
+    const [text = ''] = longTexts();
+    const forty = await t.client.models.score.query({ model: 'fresh-detector', texts: new Array<string>(40).fill(text) });
+    expect(forty.scores).toHaveLength(40);
+    expect(new Set(forty.scores).size).toBe(1);
+    const refused = await message(t.client.models.score.query({ model: 'fresh-detector', texts: new Array<string>(41).fill(text) }));
+    expect(refused).toMatch(/texts hold 4100000 characters in all; one call scores at most 4000000 \(split the batch\)/);
+  }, 60_000);
+
   it('a refused request whose body is not a tRPC answer gives a plain message and its status, never "Unexpected end of JSON input"', async () => {
     // Headers past Node's 16 KiB limit (as a proxy adding cookies might): Node answers a bare 431.
     const bloated = createTrainyardClient({
@@ -134,6 +143,23 @@ describe('a freshly trained model: long texts score, the version used is named, 
     expect(missing).toMatchObject({ code: EXIT.NOT_FOUND });
     expect(missing.output).toMatch(/^Error: Model fresh-detector has no alias champion$/m);
   }, 60_000);
+
+  it('CLI: a file with more texts than one call takes is scored in several calls, all by one version, in order', async () => {
+    const [text = ''] = longTexts();
+    // 12 000 short lines (over the 10 000 texts of one call) and 45 long ones (over its 4 000 000 characters).
+    const lines = [
+      ...Array.from({ length: 12_000 }, (_, i) => `line ${i} ${i % 2 === 0 ? 'It is important to note that' : 'honestly lol'}`),
+      ...new Array<string>(45).fill(text),
+    ];
+    const file = join(files, 'many.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const scored = await trainyard(['score', '--model', 'fresh-detector@1', '--file', file, '--json']);
+    expect(scored.code, scored.output.slice(0, 500)).toBe(EXIT.OK);
+    const result = json<{ version: number; scores: number[]; texts: string[] }>(scored.output);
+    expect(result.scores).toHaveLength(lines.length);
+    const direct = await t.client.models.score.query({ model: 'fresh-detector', ref: { version: 1 }, texts: lines.slice(9_990, 10_010) });
+    expect(result.scores.slice(9_990, 10_010)).toEqual(direct.scores);
+  }, 120_000);
 
   it('CLI: artifacts list by model, version and job; get writes a verified file, refuses to overwrite, and leaves nothing when the blob is tampered with', async () => {
     const listed = await trainyard(['artifacts', 'list', '--model', 'fresh-detector']);

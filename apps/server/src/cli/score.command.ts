@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { scoreBatches } from '@trainyard/contracts';
 import type { Command } from 'commander';
 import { CliError } from './cli-error';
 import type { GlobalOptions } from './connection';
@@ -36,8 +37,13 @@ export const registerScoreCommand = (program: Command): void => {
         if (all.length === 0) throw new CliError('Nothing to score: give texts as arguments or --file FILE', EXIT.USAGE);
         const { model, ref } = parseModelRef(options.model);
         const asked = options.model.includes('@') ? options.model.slice(options.model.indexOf('@') + 1) : undefined;
-        // No ref: the server scores with the active version, or the latest when none is active.
-        const result = await client.models.score.query({ model, ...(asked === undefined ? {} : { ref }), texts: all });
+        // No ref: the server scores with the active version, or the latest when none is active. More texts than
+        // one call takes go in several calls, all to the version the first one used.
+        const [first = [], ...rest] = scoreBatches(all);
+        const result = await client.models.score.query({ model, ...(asked === undefined ? {} : { ref }), texts: first });
+        for (const texts of rest) {
+          result.scores.push(...(await client.models.score.query({ model, ref: { version: result.version }, texts })).scores);
+        }
         if (options.json) return printJson({ ...result, texts: all });
         printLine(scoredWithLine(result, asked));
         printTable(
