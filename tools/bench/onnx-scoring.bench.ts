@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,26 +15,10 @@ import { createTrainerCatalog, startLocalExecution } from '@trainyard/training';
 import { torchPython } from '@trainyard/test-services';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
+import { trainerJobDir } from './trainer-job-dir';
 
 const TEXTS = 10_000;
 const THREADS = 2; // the machine's cores, for ONNX Runtime and PyTorch alike
-
-/** A job directory laid out per PROTOCOL.md with `pairs` synthetic pairs (every fifth held out). */
-const jobDir = (root: string, name: string, hyperparameters: object, pairs: number): string => {
-  const dir = join(root, name);
-  mkdirSync(join(dir, 'input', 'config'), { recursive: true });
-  writeFileSync(join(dir, 'input', 'config', 'hyperparameters.json'), JSON.stringify(hyperparameters));
-  writeFileSync(join(dir, 'input', 'config', 'job.json'), JSON.stringify({ id: name, name, attempt: 1 }));
-  const all = syntheticPairs(pairs, 3);
-  for (const [channel, part] of [
-    ['train', all.filter((_, i) => i % 5 !== 0)],
-    ['validation', all.filter((_, i) => i % 5 === 0)],
-  ] as const) {
-    mkdirSync(join(dir, 'input', 'data', channel), { recursive: true });
-    writeFileSync(join(dir, 'input', 'data', channel, 'data.jsonl'), part.map((p) => JSON.stringify(p)).join('\n'));
-  }
-  return dir;
-};
 
 /** Runs a built-in trainer as the orchestrator would (child process, the catalog's command); returns its model directory. */
 const train = async (catalog: ReturnType<typeof createTrainerCatalog>, name: string, dir: string): Promise<string> => {
@@ -90,8 +74,8 @@ export const onnxScoringBench = async (): Promise<BenchRow[]> => {
   try {
     const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], { python: { executable: python } });
     // The example model at its default architecture; one epoch on 2 000 pairs is enough to time inference.
-    const pytorchModel = await train(catalog, 'pytorch-text-classifier', jobDir(root, 'pytorch', { epochs: 1, threads: THREADS }, 2_000));
-    const detectorModel = await train(catalog, 'text-detector', jobDir(root, 'detector', { epochs: 1 }, 2_000));
+    const pytorchModel = await train(catalog, 'pytorch-text-classifier', trainerJobDir(root, 'pytorch', { epochs: 1, threads: THREADS }, 2_000));
+    const detectorModel = await train(catalog, 'text-detector', trainerJobDir(root, 'detector', { epochs: 1 }, 2_000));
     const texts = benchTexts();
     const textsFile = join(root, 'texts.json');
     writeFileSync(textsFile, JSON.stringify(texts));

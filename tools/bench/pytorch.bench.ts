@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torchPython } from '@trainyard/test-services';
-import { pytorchTextClassifierTrainer, syntheticPairs } from '@trainyard/trainers';
+import { pytorchTextClassifierTrainer } from '@trainyard/trainers';
 import { createTrainerCatalog, startLocalExecution, type TrainerEvent } from '@trainyard/training';
 import type { BenchRow } from './bench-row';
 import { timeMs } from './stats';
+import { trainerJobDir } from './trainer-job-dir';
 
 const PAIRS = 20_000;
 const EPOCHS = 3;
@@ -21,18 +22,7 @@ export const pytorchBench = async (): Promise<BenchRow[]> => {
   if (!python) throw new Error('the pytorch suite needs a Python with torch and onnx (apt-get install python3-torch python3-onnx, or TRAINYARD_PYTHON)');
   const root = mkdtempSync(join(tmpdir(), 'trainyard-bench-pytorch-'));
   try {
-    const jobDir = join(root, 'job');
-    mkdirSync(join(jobDir, 'input', 'config'), { recursive: true });
-    writeFileSync(join(jobDir, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ epochs: EPOCHS, patience: EPOCHS, device: 'cpu' }));
-    writeFileSync(join(jobDir, 'input', 'config', 'job.json'), JSON.stringify({ id: 'bench', name: 'bench', attempt: 1 }));
-    const pairs = syntheticPairs(PAIRS, 3);
-    for (const [channel, part] of [
-      ['train', pairs.filter((_, i) => i % 5 !== 0)],
-      ['validation', pairs.filter((_, i) => i % 5 === 0)],
-    ] as const) {
-      mkdirSync(join(jobDir, 'input', 'data', channel), { recursive: true });
-      writeFileSync(join(jobDir, 'input', 'data', channel, 'data.jsonl'), part.map((p) => JSON.stringify(p)).join('\n'));
-    }
+    const jobDir = trainerJobDir(root, 'job', { epochs: EPOCHS, patience: EPOCHS, device: 'cpu' }, PAIRS);
     const launch = createTrainerCatalog([pytorchTextClassifierTrainer], { python: { executable: python } }).launch(pytorchTextClassifierTrainer.name);
     const events: TrainerEvent[] = [];
     let ok = false;
