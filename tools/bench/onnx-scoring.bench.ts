@@ -42,7 +42,7 @@ const benchTexts = (): string[] => {
   return Array.from({ length: TEXTS }, (_, i) => `${base[i % base.length]} ${base[(i * 7) % base.length]}`.slice(0, 500).padEnd(500, ' x'));
 };
 
-/** PyTorch's own inference of the model (model.pt, the same encoding), timed inside Python: texts/s over 5 runs, median. */
+/** PyTorch's own inference of the model (model.pt, the same encoding), timed inside Python: texts/s, the median of 5 runs at its better batch size. */
 const pytorchRate = (python: string, modelDir: string, textsFile: string): number => {
   const script = `
 import json, sys, time, torch
@@ -51,14 +51,20 @@ from text_classifier.export import load_model, predict
 torch.set_num_threads(${THREADS})
 model, max_length = load_model(Path(sys.argv[1]))
 texts = json.load(open(sys.argv[2]))
-predict(model, max_length, texts[:256])
-runs = []
-for _ in range(5):
-    started = time.perf_counter(); predict(model, max_length, texts); runs.append(time.perf_counter() - started)
-runs.sort()
-print(len(texts) / runs[2])
+best = 0.0
+for batch_size in (32, 256):
+    predict(model, max_length, texts[:256], batch_size)
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter(); predict(model, max_length, texts, batch_size); runs.append(time.perf_counter() - started)
+    runs.sort()
+    best = max(best, len(texts) / runs[2])
+print(best)
 `;
-  const output = execFileSync(python, ['-c', script, modelDir, textsFile], { env: { ...process.env, PYTHONPATH: TEXT_CLASSIFIER_PYTHON_DIR } }).toString();
+  // PyTorch at its best: the faster of two batch sizes, its threads sleeping while they wait (as the trainer runs it).
+  const output = execFileSync(python, ['-c', script, modelDir, textsFile], {
+    env: { ...process.env, PYTHONPATH: TEXT_CLASSIFIER_PYTHON_DIR, OMP_WAIT_POLICY: 'PASSIVE' },
+  }).toString();
   return Number(output.trim());
 };
 
