@@ -99,6 +99,12 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
       return toOutput(row);
     },
 
+    /** The artifacts with these ids, in one query (ids that do not exist are left out). */
+    async getMany(ids: readonly string[]): Promise<ArtifactOutput[]> {
+      if (ids.length === 0) return [];
+      return (await prisma.modelArtifact.findMany({ where: { id: { in: [...ids] } } })).map(toOutput);
+    },
+
     /** Newest first; the cursor is the last id of the previous page (ids are time-ordered). */
     async list(input: ListArtifactsInput): Promise<{ items: ArtifactOutput[]; nextCursor: string | null }> {
       const rows = await prisma.modelArtifact.findMany({

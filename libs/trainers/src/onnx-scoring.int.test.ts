@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelFileCheck } from './model-file-check';
 import { createModelLoader } from './scorable-model';
 import { createScoringService } from './scoring.service';
+import { exportDetector } from './text-detector/detector';
 
 /**
  * ONNX versions through the real services (PGlite, blobs on disk, ONNX Runtime): a model made by
@@ -208,6 +209,12 @@ describe.skipIf(skip)(`ONNX model versions${skip ? ` — skipped: ${skip}` : ''}
       message: expect.stringMatching(/TRAINYARD_SCORING=on/),
     });
     expect(loader.stats()).toEqual({ bytes: 0, models: 0 });
+    // A built-in text-detector version (our own reader, no native parser) scores either way.
+    const detector = exportDetector({ weights: new Float64Array(1024).fill(0.01), bias: 0.5 }, { nMin: 1, nMax: 2, dimension: 1024 }, {});
+    await register('detector-files', detector);
+    const scored = await scoring.score('detector-files', undefined, ['a text', 'another text']);
+    expect(scored.scores).toHaveLength(2);
+    for (const score of scored.scores) expect(score).toBeGreaterThan(0.5);
   });
 
   it('a version without scoring files cannot be scored, and says what it lacks', async () => {

@@ -83,7 +83,7 @@ export const modelsRouter = router({
     .input(lineageInput)
     .output(lineageGraphOutput)
     .query(({ ctx, input }) => ctx.services.lineage.graph(input.model, input.version)),
-  /** Detection scores (0..1, probability of machine-written) from a text-detector version. */
+  /** Detection scores (0..1, probability of machine-written) from an ONNX version (scoring contract) or a text-detector version. */
   score: scopedProcedure
     .input(scoreInput)
     .output(scoreOutput)
