@@ -81,7 +81,8 @@ export const createVersionInput = z.strictObject({
   trainingJobId: z.uuid().optional(),
   datasetSnapshotId: z.uuid().optional(),
   parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).optional(),
-  artifactIds: z.array(z.uuid()).max(1_000).default([]),
+  // As many as a pushed bundle may carry (versionBundle.artifacts): a version of many small files.
+  artifactIds: z.array(z.uuid()).max(10_000).default([]),
   /** Checked before the version is created; a failing gate creates nothing. */
   gate: gateRules.default([]),
 });
