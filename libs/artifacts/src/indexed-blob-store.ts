@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isDomainError } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
-import type { BlobStore } from './blob-store.port';
+import type { BlobStore, PutResult } from './blob-store.port';
 
 /** A blob whose stored bytes were found not to hash to its address when read. */
 export interface CorruptBlob {
@@ -31,6 +31,18 @@ export interface IndexedBlobStore extends BlobStore {
    */
   corruptBlobs(): CorruptBlob[];
   isCorrupt(sha256: string): boolean;
+  /**
+   * Writes of many small blobs whose index rows go in together: `put` stores (verifying against
+   * `expectedSha256`, as `put` does) and `commit` records every blob stored so far in one
+   * statement (call it also when a later write failed: what was verified counts). For blobs the
+   * caller found absent with `present`; a blob known corrupt takes the ordinary `put`.
+   */
+  batch(): BlobWriteBatch;
+}
+
+export interface BlobWriteBatch {
+  put(source: Readable, expectedSha256: string): Promise<PutResult>;
+  commit(): Promise<void>;
 }
 
 /** The key space of the per-hash advisory locks (any constant of ours; the second key comes from the hash). */
@@ -120,6 +132,26 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       if (hashes.length === 0) return new Set();
       const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
       return new Set(rows.map((row) => row.sha256).filter((sha256) => !corrupt.has(sha256)));
+    },
+    batch() {
+      let pending: Array<{ sha256: string; size: number }> = [];
+      return {
+        async put(source, expectedSha256) {
+          if (corrupt.has(expectedSha256)) return serialized(expectedSha256, () => put(source, { expectedSha256 }));
+          const result = await store.put(source, { expectedSha256, assumeAbsent: true });
+          pending.push({ sha256: result.sha256, size: result.size });
+          return result;
+        },
+        async commit() {
+          const rows = pending;
+          pending = [];
+          if (rows.length === 0) return;
+          await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`, [
+            rows.map((row) => row.sha256),
+            rows.map((row) => row.size),
+          ]);
+        },
+      };
     },
     corruptBlobs: () => [...corrupt.values()],
     isCorrupt: (sha256) => corrupt.has(sha256),
