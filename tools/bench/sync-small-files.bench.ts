@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
 import pLimit from 'p-limit';
-import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
+import { awsAvailable, ratioRow, startS3Process } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { timeMs } from './stats';
 
@@ -42,6 +42,18 @@ const rcloneEnv = (endpoint: string): Record<string, string> => ({
   RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
   RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
 });
+
+/** Times a peer tool to completion; a failure says what the tool printed. */
+const timeCommand = (command: string, args: string[], env: Record<string, string>): Promise<number> =>
+  timeMs(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
+      }),
+  );
 
 const putFile = async (server: ServerProcess, bytes: Buffer, hash: string): Promise<void> => {
   const response = await fetch(`${server.url}/blobs/sha256/${hash}`, {

@@ -14,6 +14,8 @@ export interface CorruptBlob {
 /** A blob store that also answers "which of these hashes are stored?" in one query. */
 export interface IndexedBlobStore extends BlobStore {
   present(hashes: readonly string[]): Promise<Set<string>>;
+  /** The recorded size of each of `hashes` that is stored (and not known corrupt), in one query. */
+  sizes(hashes: readonly string[]): Promise<Map<string, number>>;
   /**
    * For a blob that reaches the store by another way (a completed multipart upload): runs
    * `write` — which must leave exactly the blob's verified bytes under its hash, or throw — and
@@ -152,6 +154,13 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           ]);
         },
       };
+    },
+    async sizes(hashes) {
+      if (hashes.length === 0) return new Map();
+      const rows = await sql.query<{ sha256: string; size: string | number }>(`SELECT "sha256", "size" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [
+        [...hashes],
+      ]);
+      return new Map(rows.filter((row) => !corrupt.has(row.sha256)).map((row) => [row.sha256, Number(row.size)]));
     },
     corruptBlobs: () => [...corrupt.values()],
     isCorrupt: (sha256) => corrupt.has(sha256),

@@ -169,6 +169,9 @@ export const blobBatchManifest = z.strictObject({
 export type BlobBatchManifest = z.infer<typeof blobBatchManifest>;
 export const blobBatchLimits = z.object({ maxBlobs: z.number(), maxBytes: z.number(), maxBlobBytes: z.number(), manifestBytes: z.number() });
 export type BlobBatchLimits = z.infer<typeof blobBatchLimits>;
+/** `POST /blob-batches/read` (JSON): the blobs answered one after another, in this order, each verified as it is read. */
+export const blobBatchReadInput = z.strictObject({ hashes: z.array(sha256Schema).min(1).max(BLOB_BATCH_LIMITS.maxBlobs) });
+export type BlobBatchReadInput = z.infer<typeof blobBatchReadInput>;
 
 /** `blobBatches`: the server takes `POST /blob-batches` within these limits (absent: an older server, one `PUT /blobs` per blob). */
 export const missingBlobsOutput = z.object({ missing: z.array(z.string()), blobBatches: blobBatchLimits.optional() });
@@ -203,4 +206,6 @@ export const versionBundleOutput = z.object({
   ),
   lineage: storedJson<VersionBundle['lineage']>(),
   origin: z.object({ registry: z.string(), model: z.string(), version: z.number() }),
+  /** The server serves `POST /blob-batches/read` within these limits (absent: an older server, one `GET /blobs` per blob). */
+  blobBatches: blobBatchLimits.optional(),
 });

@@ -1,48 +1,13 @@
 import { Readable } from 'node:stream';
 import type { IndexedBlobStore } from '@trainyard/artifacts';
 import { BLOB_BATCH_LIMITS, type BlobBatchManifest, blobBatchManifest } from '@trainyard/contracts';
-import { DomainError } from '@trainyard/core';
+import { DomainError, exactReader } from '@trainyard/core';
+import { buffer } from 'node:stream/consumers';
 
 /** Blobs of one batch written to the store at once: S3 answers each PutObject in a round trip. */
 const WRITES_IN_FLIGHT = 8;
-
-/** Reads a byte stream in pieces of exactly the sizes asked for (a line, then each blob). */
-const exactReader = (body: AsyncIterable<Buffer>) => {
-  const iterator = body[Symbol.asyncIterator]();
-  let buffered: Buffer = Buffer.alloc(0);
-  const more = async (): Promise<boolean> => {
-    const next = await iterator.next();
-    if (next.done) return false;
-    buffered = buffered.length === 0 ? next.value : Buffer.concat([buffered, next.value]);
-    return true;
-  };
-  return {
-    /** The bytes before the first newline (at most `max` of them). */
-    async line(max: number): Promise<Buffer> {
-      for (;;) {
-        const end = buffered.indexOf(0x0a);
-        if (end >= 0 && end <= max) {
-          const line = buffered.subarray(0, end);
-          buffered = buffered.subarray(end + 1);
-          return line;
-        }
-        if (buffered.length > max) throw new DomainError('INVALID_ARGUMENT', `The batch manifest line is longer than ${max} bytes`);
-        if (!(await more())) throw new DomainError('INVALID_ARGUMENT', 'The batch ended before its manifest line');
-      }
-    },
-    async exactly(size: number): Promise<Buffer> {
-      while (buffered.length < size) {
-        if (!(await more())) throw new DomainError('INVALID_ARGUMENT', `The batch ended ${size - buffered.length} bytes short of its manifest`);
-      }
-      const piece = Buffer.from(buffered.subarray(0, size));
-      buffered = buffered.subarray(size);
-      return piece;
-    },
-    async assertEnd(): Promise<void> {
-      if (buffered.length > 0 || (await more())) throw new DomainError('INVALID_ARGUMENT', 'The batch carries more bytes than its manifest lists');
-    },
-  };
-};
+/** Blobs read ahead of the one being sent, for the same reason. */
+const READS_IN_FLIGHT = 8;
 
 const parseManifest = (line: Buffer): BlobBatchManifest => {
   let json: unknown;
@@ -97,5 +62,47 @@ export const createBlobBatches = (deps: { blobs: IndexedBlobStore }) => ({
       await batch.commit();
     }
     return { stored, present: manifest.blobs.length - writing.size };
+  },
+
+  /**
+   * `POST /blob-batches/read`: the bytes of `hashes`, one blob after another in their order (a
+   * puller splits them by the sizes its bundle lists). Each blob is read whole through the
+   * store's verifying read before a byte of it is passed on — READS_IN_FLIGHT ahead — so a
+   * corrupt blob fails the stream instead of being served. Refused up front (NOT_FOUND, naming
+   * them) when some are not stored, and when the batch is over the limits.
+   */
+  async readBlobBatch(hashes: readonly string[]): Promise<{ length: number; blobs: AsyncIterable<Buffer> }> {
+    const sizes = await deps.blobs.sizes(hashes);
+    const missing = hashes.filter((hash) => !sizes.has(hash));
+    // Found corrupt by an earlier read: refused for good (422), as GET /blobs refuses it.
+    const corrupt = missing.find((hash) => deps.blobs.isCorrupt(hash));
+    if (corrupt) throw new DomainError('INTEGRITY', `Blob ${corrupt} is corrupt on this server`, { sha256: corrupt });
+    if (missing.length > 0) throw new DomainError('NOT_FOUND', `Blobs not stored here: ${missing.slice(0, 10).join(', ')}`, { missing });
+    const length = hashes.reduce((sum, hash) => sum + (sizes.get(hash) ?? 0), 0);
+    const tooBig = hashes.find((hash) => (sizes.get(hash) ?? 0) > BLOB_BATCH_LIMITS.maxBlobBytes);
+    if (tooBig || length > BLOB_BATCH_LIMITS.maxBytes) {
+      throw new DomainError('INVALID_ARGUMENT', `A batch reads blobs of at most ${BLOB_BATCH_LIMITS.maxBlobBytes} bytes, ${BLOB_BATCH_LIMITS.maxBytes} in all`);
+    }
+    const read = async (hash: string): Promise<Buffer> => buffer(await deps.blobs.read(hash));
+    return {
+      length,
+      blobs: (async function* () {
+        const ahead: Array<Promise<Buffer>> = [];
+        let next = 0;
+        const fill = (): void => {
+          while (ahead.length < READS_IN_FLIGHT && next < hashes.length) {
+            const reading = read(hashes[next++] as string);
+            reading.catch(() => undefined); // awaited in order below; a reader gone early must not leave it unhandled
+            ahead.push(reading);
+          }
+        };
+        fill();
+        while (ahead.length > 0) {
+          const bytes = await (ahead.shift() as Promise<Buffer>);
+          fill();
+          yield bytes;
+        }
+      })(),
+    };
   },
 });

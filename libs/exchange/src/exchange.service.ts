@@ -27,7 +27,7 @@ export const createExchangeService = (deps: {
     missingBlobs: async (hashes: readonly string[]): Promise<MissingBlobsOutput> => ({ missing: await missing(hashes), blobBatches: { ...BLOB_BATCH_LIMITS } }),
     ...sessions,
     ...createBlobBatches(deps),
-    ...createReceivedVersions({ ...deps, missingBlobs: missing }),
+    ...createReceivedVersions({ ...deps, missingBlobs: missing, blobBatches: BLOB_BATCH_LIMITS }),
   };
 };
 

@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
 import type { ProgressUpdate } from './progress-writer';
 import type { RemoteServer } from './remote-server.port';
+import { BATCH_CONCURRENCY, batchesOf } from './blob-batching';
 import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
@@ -89,11 +90,6 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
 
 /** Hashes per negotiation call: the server takes at most this many (`missingBlobsInput`). */
 const NEGOTIATION_PAGE = 10_000;
-// Batches of small blobs in flight: each is one request, its blobs written to S3 several at a
-// time by the server, so a few batches keep the store busy (issue #24).
-const BATCH_CONCURRENCY = 4;
-/** Bytes a batch aims for: small enough that several are in flight even for a few MiB of blobs. */
-const BATCH_TARGET_BYTES = 1024 * 1024;
 
 /** The hashes the server lacks, asked in pages of NEGOTIATION_PAGE; and whether it takes blob batches. */
 const negotiate = async (remote: RemoteServer, hashes: string[]): Promise<{ missing: Set<string>; batches: BlobBatchLimits | undefined }> => {
@@ -105,27 +101,6 @@ const negotiate = async (remote: RemoteServer, hashes: string[]): Promise<{ miss
     batches = answer.blobBatches;
   }
   return { missing, batches };
-};
-
-/** Groups small blobs into batches within the server's limits (and BATCH_TARGET_BYTES). */
-const batchesOf = (blobs: Array<{ sha256: string; size: number }>, limits: BlobBatchLimits): Array<Array<{ sha256: string; size: number }>> => {
-  const batches: Array<Array<{ sha256: string; size: number }>> = [];
-  let current: Array<{ sha256: string; size: number }> = [];
-  let bytes = 0;
-  const target = Math.min(BATCH_TARGET_BYTES, limits.maxBytes);
-  // The manifest line: ~90 bytes of JSON per blob.
-  const maxBlobs = Math.min(limits.maxBlobs, Math.floor(limits.manifestBytes / 100));
-  for (const blob of blobs) {
-    if (current.length > 0 && (current.length >= maxBlobs || bytes + blob.size > target)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(blob);
-    bytes += blob.size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 };
 
 /** One batch: the bytes of each blob read from the local store (verified as read) in manifest order. */

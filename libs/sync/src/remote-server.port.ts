@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
-import type { BlobBatchManifest, MissingBlobsOutput, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { BlobBatchLimits, BlobBatchManifest, MissingBlobsOutput, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 
 /** How this machine talks to one shared server (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
 export interface RemoteServer {
@@ -19,8 +19,11 @@ export interface RemoteServer {
   uploadPart(plan: UploadPlan, partNumber: number, body: Buffer): Promise<string>;
   completeUpload(sessionId: string, parts: CompletedPart[]): Promise<void>;
   receiveVersion(idempotencyKey: string, bundle: VersionBundle): Promise<{ model: string; version: number; created: boolean }>;
-  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle>;
+  /** The bundle, and `blobBatches` when the server serves `downloadBlobBatch`. */
+  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }>;
   downloadBlob(sha256: string): Promise<Readable>;
+  /** The bytes of small blobs one after another in the order asked (`POST /blob-batches/read`); the caller verifies each. */
+  downloadBlobBatch(hashes: string[]): Promise<Readable>;
 }
 
 export type RemoteServerFactory = (remote: { url: string; token: string }) => RemoteServer;

@@ -67,6 +67,7 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
     },
     describeVersion: (model, ref) => exchange.describeVersion(model, ref),
     downloadBlob: (sha256) => serverBlobs.read(sha256),
+    downloadBlobBatch: async (hashes) => Readable.from((await exchange.readBlobBatch(hashes)).blobs),
     ...faults,
   };
   return { remote, calls };

@@ -175,6 +175,21 @@ export const createRemoteServerFactory =
         return etag;
       },
 
+      async downloadBlobBatch(hashes) {
+        const what = `downloading a batch of ${hashes.length} blobs`;
+        const response = await send(what, `${url}/blob-batches/read`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ hashes }),
+        });
+        if (!response.ok || !response.body) throw await httpFailure(response, what);
+        const meter = new PassThrough();
+        const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+        // A blob found corrupt on the server cuts the answer short, like a dropped connection: retried.
+        source.on('error', (error) => meter.destroy(new DomainError('UNAVAILABLE', `${what}: ${error.message}`)));
+        return source.pipe(meter);
+      },
+
       async downloadBlob(sha256) {
         const response = await send(`downloading blob ${sha256}`, `${url}/blobs/sha256/${sha256}`, { headers: { authorization } });
         if (!response.ok || !response.body) throw await httpFailure(response, `downloading blob ${sha256}`);
