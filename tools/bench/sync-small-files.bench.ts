@@ -185,9 +185,9 @@ export const syncSmallFilesBench = async (): Promise<BenchRow[]> => {
           'rclone copy --transfers 32, same files',
           1.2,
         ),
-        ratioRow(`the same push against aws s3 sync`, measured.push, measured.awsUp, 'aws s3 sync, same files', 1.2),
+        ratioRow(`push a version of ${dataset.label}, against aws s3 sync`, measured.push, measured.awsUp, 'aws s3 sync, same files', 1.2),
         ratioRow(`pull a version of ${dataset.label} from a shared server on S3`, measured.pull, measured.rcloneDown, 'rclone copy --transfers 32 down', 1.2),
-        ratioRow(`the same pull against aws s3 sync`, measured.pull, measured.awsDown, 'aws s3 sync down', 1.2),
+        ratioRow(`pull a version of ${dataset.label}, against aws s3 sync`, measured.pull, measured.awsDown, 'aws s3 sync down', 1.2),
       ];
     });
   } finally {

@@ -53,20 +53,34 @@ const pullOne = async (deps: PullDeps, artifact: { sha256: string; size: number 
   }
 };
 
+/** Blobs of one batch written to the local store at once: each write waits on the disk (fsync). */
+const WRITES_IN_FLIGHT = 8;
+
 /** Small blobs in one request, split by the sizes the bundle lists; each verified as it is stored. */
 const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
   const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
   const reader = exactReader(source);
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   try {
     for (const blob of blobs) {
+      const bytes = await reader.exactly(blob.size);
       // A server that sent other bytes than the bundle lists fails the hash check here.
-      await deps.blobs.put(Readable.from([await reader.exactly(blob.size)]), { expectedSha256: blob.sha256 });
-      await deps.report(blob.size);
+      const write = deps.blobs.put(Readable.from([bytes]), { expectedSha256: blob.sha256 }).then(
+        () => deps.report(blob.size),
+        (error: unknown) => void (failure ??= { error }),
+      );
+      inFlight.add(write);
+      void write.finally(() => inFlight.delete(write));
+      while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+      if (failure) throw failure.error;
     }
     await reader.assertEnd();
   } finally {
+    await Promise.all(inFlight);
     source.destroy();
   }
+  if (failure) throw failure.error;
 };
 
 /**
