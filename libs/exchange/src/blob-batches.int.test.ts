@@ -87,4 +87,18 @@ describe('blob batches (POST /blob-batches)', () => {
       'INVALID_ARGUMENT',
     );
   });
+
+  it('reads stored blobs back in the order asked, each verified, and refuses hashes not stored here, naming them', async () => {
+    const files = Array.from({ length: 20 }, (_unused, index) => randomBytes(100 + index));
+    const hashes = files.map((bytes) => sha256Hex(bytes));
+    await batches.receiveBlobBatch(body({ blobs: files.map((bytes, index) => ({ sha256: hashes[index], size: bytes.length })) }, files));
+    const order = [...hashes].reverse();
+    const read = await batches.readBlobBatch(order);
+    const bytes = Buffer.concat(await Readable.from(read.blobs).toArray());
+    expect(read.length).toBe(bytes.length);
+    expect(bytes).toEqual(Buffer.concat([...files].reverse()));
+    const absent = sha256Hex('not stored');
+    const error = await batches.readBlobBatch([hashes[0] as string, absent]).catch((e: unknown) => e);
+    expect(isDomainError(error) && { code: error.code, details: error.details }).toEqual({ code: 'NOT_FOUND', details: { missing: [absent] } });
+  });
 });

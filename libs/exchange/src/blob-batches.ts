@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { IndexedBlobStore } from '@trainyard/artifacts';
 import { BLOB_BATCH_LIMITS, type BlobBatchManifest, blobBatchManifest } from '@trainyard/contracts';
 import { DomainError, exactReader } from '@trainyard/core';
-import { buffer } from 'node:stream/consumers';
 
 /** Blobs of one batch written to the store at once: S3 answers each PutObject in a round trip. */
 const WRITES_IN_FLIGHT = 8;
