@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,26 +15,10 @@ import { createTrainerCatalog, startLocalExecution } from '@trainyard/training';
 import { torchPython } from '@trainyard/test-services';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
+import { trainerJobDir } from './trainer-job-dir';
 
 const TEXTS = 10_000;
 const THREADS = 2; // the machine's cores, for ONNX Runtime and PyTorch alike
-
-/** A job directory laid out per PROTOCOL.md with `pairs` synthetic pairs (every fifth held out). */
-const jobDir = (root: string, name: string, hyperparameters: object, pairs: number): string => {
-  const dir = join(root, name);
-  mkdirSync(join(dir, 'input', 'config'), { recursive: true });
-  writeFileSync(join(dir, 'input', 'config', 'hyperparameters.json'), JSON.stringify(hyperparameters));
-  writeFileSync(join(dir, 'input', 'config', 'job.json'), JSON.stringify({ id: name, name, attempt: 1 }));
-  const all = syntheticPairs(pairs, 3);
-  for (const [channel, part] of [
-    ['train', all.filter((_, i) => i % 5 !== 0)],
-    ['validation', all.filter((_, i) => i % 5 === 0)],
-  ] as const) {
-    mkdirSync(join(dir, 'input', 'data', channel), { recursive: true });
-    writeFileSync(join(dir, 'input', 'data', channel, 'data.jsonl'), part.map((p) => JSON.stringify(p)).join('\n'));
-  }
-  return dir;
-};
 
 /** Runs a built-in trainer as the orchestrator would (child process, the catalog's command); returns its model directory. */
 const train = async (catalog: ReturnType<typeof createTrainerCatalog>, name: string, dir: string): Promise<string> => {
@@ -58,7 +42,7 @@ const benchTexts = (): string[] => {
   return Array.from({ length: TEXTS }, (_, i) => `${base[i % base.length]} ${base[(i * 7) % base.length]}`.slice(0, 500).padEnd(500, ' x'));
 };
 
-/** PyTorch's own inference of the model (model.pt, the same encoding), timed inside Python: texts/s over 5 runs, median. */
+/** PyTorch's own inference of the model (model.pt, the same encoding), timed inside Python: texts/s, the median of 5 runs at its better batch size. */
 const pytorchRate = (python: string, modelDir: string, textsFile: string): number => {
   const script = `
 import json, sys, time, torch
@@ -67,14 +51,20 @@ from text_classifier.export import load_model, predict
 torch.set_num_threads(${THREADS})
 model, max_length = load_model(Path(sys.argv[1]))
 texts = json.load(open(sys.argv[2]))
-predict(model, max_length, texts[:256])
-runs = []
-for _ in range(5):
-    started = time.perf_counter(); predict(model, max_length, texts); runs.append(time.perf_counter() - started)
-runs.sort()
-print(len(texts) / runs[2])
+best = 0.0
+for batch_size in (32, 256):
+    predict(model, max_length, texts[:256], batch_size)
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter(); predict(model, max_length, texts, batch_size); runs.append(time.perf_counter() - started)
+    runs.sort()
+    best = max(best, len(texts) / runs[2])
+print(best)
 `;
-  const output = execFileSync(python, ['-c', script, modelDir, textsFile], { env: { ...process.env, PYTHONPATH: TEXT_CLASSIFIER_PYTHON_DIR } }).toString();
+  // PyTorch at its best: the faster of two batch sizes, its threads sleeping while they wait (as the trainer runs it).
+  const output = execFileSync(python, ['-c', script, modelDir, textsFile], {
+    env: { ...process.env, PYTHONPATH: TEXT_CLASSIFIER_PYTHON_DIR, OMP_WAIT_POLICY: 'PASSIVE' },
+  }).toString();
   return Number(output.trim());
 };
 
@@ -90,8 +80,8 @@ export const onnxScoringBench = async (): Promise<BenchRow[]> => {
   try {
     const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], { python: { executable: python } });
     // The example model at its default architecture; one epoch on 2 000 pairs is enough to time inference.
-    const pytorchModel = await train(catalog, 'pytorch-text-classifier', jobDir(root, 'pytorch', { epochs: 1, threads: THREADS }, 2_000));
-    const detectorModel = await train(catalog, 'text-detector', jobDir(root, 'detector', { epochs: 1 }, 2_000));
+    const pytorchModel = await train(catalog, 'pytorch-text-classifier', trainerJobDir(root, 'pytorch', { epochs: 1, threads: THREADS }, 2_000));
+    const detectorModel = await train(catalog, 'text-detector', trainerJobDir(root, 'detector', { epochs: 1 }, 2_000));
     const texts = benchTexts();
     const textsFile = join(root, 'texts.json');
     writeFileSync(textsFile, JSON.stringify(texts));

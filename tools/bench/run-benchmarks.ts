@@ -6,6 +6,8 @@ import { coldStartBench } from './cold-start.bench';
 import { datasetsBench } from './datasets.bench';
 import { idleMemoryBench } from './idle-memory.bench';
 import { instancesBench } from './instances.bench';
+import { onnxScoringBench } from './onnx-scoring.bench';
+import { pytorchBench } from './pytorch.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
 import { slurmBench } from './slurm.bench';
@@ -22,6 +24,8 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   registry: registryBench,
   training: trainingBench,
   'text-detector': textDetectorBench,
+  'onnx-scoring': onnxScoringBench,
+  pytorch: pytorchBench,
   sync: syncBench,
   instances: instancesBench,
   slurm: slurmBench,

@@ -1,27 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDetector, syntheticPairs, textDetectorTrainer } from '@trainyard/trainers';
 import { startLocalExecution } from '@trainyard/training';
 import type { BenchRow } from './bench-row';
 import { median, repeat, timeMs } from './stats';
+import { trainerJobDir } from './trainer-job-dir';
 
 const PAIRS = 20_000;
 
 /** Trains the real built-in trainer in a child process on a job directory laid out per PROTOCOL.md. */
 const trainOnce = async (root: string): Promise<{ ms: number; jobDir: string }> => {
-  const jobDir = join(root, `job-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(join(jobDir, 'input', 'config'), { recursive: true });
-  writeFileSync(join(jobDir, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ epochs: 5, hashBits: 18, patience: 5 }));
-  writeFileSync(join(jobDir, 'input', 'config', 'job.json'), JSON.stringify({ id: 'bench', name: 'bench', attempt: 1 }));
-  const pairs = syntheticPairs(PAIRS, 3);
-  for (const [channel, part] of [
-    ['train', pairs.filter((_, i) => i % 5 !== 0)],
-    ['validation', pairs.filter((_, i) => i % 5 === 0)],
-  ] as const) {
-    mkdirSync(join(jobDir, 'input', 'data', channel), { recursive: true });
-    writeFileSync(join(jobDir, 'input', 'data', channel, 'data.jsonl'), part.map((p) => JSON.stringify(p)).join('\n'));
-  }
+  const jobDir = trainerJobDir(root, `job-${Math.random().toString(36).slice(2)}`, { epochs: 5, hashBits: 18, patience: 5 }, PAIRS);
   let ok = false;
   const ms = await timeMs(async () => {
     const execution = startLocalExecution({

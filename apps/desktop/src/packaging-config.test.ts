@@ -76,6 +76,15 @@ describe('desktop packaging (apps/desktop/electron-builder.yml)', () => {
     // Exclusions come after every inclusion (electron-builder applies the patterns in order).
     const firstExclusion = filter.findIndex((pattern) => pattern.startsWith('!'));
     expect(filter.slice(firstExclusion).every((pattern) => pattern.startsWith('!'))).toBe(true);
+    // The Python built-in trainer and the SDK it imports, without their tests (libs/*/python/tests, libs/trainer-sdk-python/tests).
+    expect(filter).toEqual(
+      expect.arrayContaining([
+        'libs/trainers/python/train_text_classifier.py',
+        'libs/trainers/python/text_classifier/**',
+        'libs/trainer-sdk-python/trainyard/**',
+      ]),
+    );
+    expect(filter.filter((pattern) => !pattern.startsWith('!') && /python/.test(pattern) && /tests/.test(pattern))).toEqual([]);
     // Only what runs: no repository-wide globs, no tools/ or apps other than the server and the built UI.
     expect(filter).not.toContain('**/*');
     expect(filter.filter((pattern) => !pattern.startsWith('!') && /^(tools|apps\/(?!server\/|web\/dist\/))/.test(pattern))).toEqual([]);

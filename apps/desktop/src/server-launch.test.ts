@@ -98,7 +98,7 @@ describe('desktop launch plans', () => {
     // The argv the host receives is the catalog's command as is (Electron adds nothing we rely on).
     for (const trainer of catalog.list()) {
       const request = trainerHostRequest(catalog.launch(trainer.name).command, allowed);
-      expect(request?.entry).toBe(trainer.nodeArgs.at(-1));
+      expect(request?.entry).toBe(trainer.nodeArgs?.at(-1));
     }
     expect(trainerHostRequest(catalog.launch('text-detector').command, allowed)).toEqual({
       entry: join(repo, 'apps', 'server', 'dist', 'text-detector-trainer.js'),

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config';
 
@@ -48,6 +48,15 @@ describe('trainer config', () => {
     expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: 'python train.py' })).toThrow(/TRAINYARD_ALLOWED_COMMANDS.*must be JSON/);
     expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: '[["python","train.py"]]' })).toThrow(/absolute path/);
     expect(() => loadConfig({ TRAINYARD_ALLOWED_COMMANDS: '["/bin/true"]' })).toThrow(/TRAINYARD_ALLOWED_COMMANDS/);
+  });
+
+  it('runs Python built-ins with TRAINYARD_PYTHON (default python3), keeping the server’s PYTHONPATH after theirs', () => {
+    expect(loadConfig({}).trainerPython).toEqual({ executable: 'python3', path: [] });
+    expect(loadConfig({ TRAINYARD_PYTHON: '/opt/venv/bin/python', PYTHONPATH: `/site/a${delimiter}${delimiter}/site/b` }).trainerPython).toEqual({
+      executable: '/opt/venv/bin/python',
+      path: ['/site/a', '/site/b'],
+    });
+    expect(() => loadConfig({ TRAINYARD_PYTHON: '' })).toThrow(/TRAINYARD_PYTHON/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { installPath } from '@trainyard/core';
 import { commandArgv } from '@trainyard/contracts';
 import { z } from 'zod';
@@ -111,6 +111,8 @@ const envSchema = z.object({
   // 50/s with a burst of 200 throttled our own client: a push of 1 000 small blobs (one PUT each) took 17 s instead of 6.5 s.
   TRAINYARD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(200),
   TRAINYARD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** The Python interpreter Python built-in trainers (pytorch-text-classifier) run with: a name on PATH or a path. */
+  TRAINYARD_PYTHON: z.string().min(1).max(4_096).default('python3'),
   /** Extra variables trainers receive from the server's environment: comma-separated names. */
   TRAINYARD_TRAINER_ENV: z
     .string()
@@ -252,6 +254,11 @@ export interface ServerConfig {
   webDir: string;
   /** The built-in trainers' Node runtime when not this process's own (the desktop app's). */
   trainerRuntime: { execPath: string; args?: string[]; env?: Record<string, string> } | undefined;
+  /**
+   * Python built-in trainers: the interpreter (TRAINYARD_PYTHON) and the server's own PYTHONPATH
+   * entries, kept after the trainer's own on theirs.
+   */
+  trainerPython: { executable: string; path: string[] };
 }
 
 export class ConfigError extends Error {
@@ -299,6 +306,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,
     webDir: resolve(values.TRAINYARD_WEB_DIR ?? installPath('apps', 'web', 'dist')),
     trainerRuntime: values.TRAINYARD_TRAINER_RUNTIME,
+    trainerPython: { executable: values.TRAINYARD_PYTHON, path: (env['PYTHONPATH'] ?? '').split(delimiter).filter((entry) => entry !== '') },
     sync: {
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,

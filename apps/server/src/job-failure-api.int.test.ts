@@ -47,7 +47,7 @@ describe('jobs API: jobs that cannot run are refused, failures say why', () => {
     });
     expect(await refusal(t.client.jobs.create.mutate({ name: 'typo', trainer: { kind: 'builtin', name: 'text-detektor' } }))).toEqual({
       code: 'BAD_REQUEST',
-      message: 'Unknown trainer text-detektor; available: example, text-detector',
+      message: 'Unknown trainer text-detektor; available: example, text-detector, pytorch-text-classifier',
     });
     expect(
       await refusal(

@@ -99,7 +99,11 @@ describe.skipIf(skip)(`PyTorch trainer → ONNX version → models.score${skip ?
         'json.dump({"format": "onnx", "input": {"name": "input_ids", "encoding": "utf8-bytes", "maxLength": 64}, "output": {"name": "probability", "kind": "probability"}}, open(os.path.join(out, "scoring.json"), "w"))',
       ].join('\n'),
     );
-    const job = await t.client.jobs.create.mutate({ name: 'broken-onnx', trainer: { kind: 'command', command: [python, trainer] }, targetModel: 'broken-onnx' });
+    const job = await t.client.jobs.create.mutate({
+      name: 'broken-onnx',
+      trainer: { kind: 'command', command: [python, trainer] },
+      targetModel: 'broken-onnx',
+    });
     const done = await waitForJob(job.id);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/model\.onnx cannot be loaded by ONNX Runtime/);

@@ -17,7 +17,7 @@ import { createScheduledTaskClaims, type Database, type ScheduledTaskClaims } fr
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
-import { createModelFileCheck, createModelLoader, createScoringService, textDetectorTrainer } from '@trainyard/trainers';
+import { createModelFileCheck, createModelLoader, createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
 import { createLocalExecutor, createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
@@ -85,7 +85,10 @@ export const createServices = async (config: ServerConfig, database: Database, l
   // Loaded models for models.score; the same loader checks a version's model files before it is created.
   const modelLoader = createModelLoader({ blobs, onnx: config.scoring.onnx, cacheBytes: config.scoring.cacheBytes });
   const versions = createModelVersionService(database, artifacts, { modelFiles: createModelFileCheck({ artifacts, loader: modelLoader }) });
-  const catalog = createTrainerCatalog([textDetectorTrainer], config.trainerRuntime ? { runtime: config.trainerRuntime } : {});
+  const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], {
+    ...(config.trainerRuntime ? { runtime: config.trainerRuntime } : {}),
+    python: config.trainerPython,
+  });
   // Jobs run here; with TRAINYARD_SLURM=on also on the cluster, their directories on its shared filesystem.
   const slurm = config.slurm ? await createConfiguredSlurmExecutor(config.slurm, config.trainerEnv, logger) : undefined;
   const {

@@ -98,7 +98,8 @@ describe('the Slurm batch script', () => {
     const events = slurmFiles(jobDir, 2).events;
     const lines = (): string[] => {
       try {
-        return readFileSync(events, 'utf8').trim().split('\n');
+        // An events file created but not yet written is no line: SIGUSR2 must wait for the trainer's "up".
+        return readFileSync(events, 'utf8').split('\n').filter(Boolean);
       } catch {
         return [];
       }

@@ -1,5 +1,6 @@
 export * from './scoring.service';
 export * from './synthetic-pairs';
+export * from './pytorch-text-classifier.builtin';
 export * from './text-detector.builtin';
 export * from './text-detector/detector';
 export * from './text-detector/features';

@@ -1,8 +1,8 @@
 import { entryNodeArgs, serverEntries } from '@trainyard/core';
-import type { BuiltinTrainer } from '@trainyard/training';
+import type { NodeBuiltinTrainer } from '@trainyard/training';
 import { textDetectorHyperparameters } from './text-detector/train';
 
-export const textDetectorTrainer: BuiltinTrainer = {
+export const textDetectorTrainer: NodeBuiltinTrainer = {
   name: 'text-detector',
   description:
     'Detects machine-written text: logistic regression over hashed character n-grams, trained with mini-batch Adam and L2 on the pairs (AI text = 1, humanized = 0).',

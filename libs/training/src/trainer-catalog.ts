@@ -1,16 +1,46 @@
+import { delimiter } from 'node:path';
 import { DomainError, installPath } from '@trainyard/core';
 import { z } from 'zod';
 
-/** A trainer that ships with Trainyard: its hyperparameter schema and how to start it. */
-export interface BuiltinTrainer {
+interface BuiltinTrainerBase {
   name: string;
   description: string;
   hyperparameters: z.ZodType<Record<string, unknown>>;
-  /** Arguments to the Node runtime (script and flags); the job directory arrives in TRAINYARD_JOB_DIR. */
-  nodeArgs: readonly string[];
   /** It cannot run without a dataset snapshot holding training pairs: `jobs.create` refuses such a job. */
   needsTrainingData?: boolean;
 }
+
+/** A built-in trainer in Node: started by the Node runtime; the job directory arrives in TRAINYARD_JOB_DIR. */
+export interface NodeBuiltinTrainer extends BuiltinTrainerBase {
+  /** Arguments to the Node runtime (script and flags). */
+  nodeArgs: readonly string[];
+  python?: never;
+}
+
+/** A built-in trainer in Python: its script, run by the configured interpreter (TRAINYARD_PYTHON). */
+export interface PythonBuiltinTrainer extends BuiltinTrainerBase {
+  python: {
+    /** The script (absolute: installPath), run as `<interpreter> <script>` in the job directory. */
+    script: string;
+    /** Directories its imports come from, put on PYTHONPATH after the trainer SDK's (absolute: installPath). */
+    path: readonly string[];
+  };
+  nodeArgs?: never;
+}
+
+/** A trainer that ships with Trainyard: its hyperparameter schema and how to start it. */
+export type BuiltinTrainer = NodeBuiltinTrainer | PythonBuiltinTrainer;
+
+/** The interpreter Python built-ins run with, and what else goes on their PYTHONPATH. */
+export interface PythonRuntime {
+  /** TRAINYARD_PYTHON: a name on PATH or a path (default `python3`). */
+  executable: string;
+  /** The server's own PYTHONPATH entries, kept after the trainer's (an operator's site directory). */
+  path?: readonly string[];
+}
+
+/** The Python trainer SDK (libs/trainer-sdk-python): on every Python built-in's PYTHONPATH. */
+export const PYTHON_SDK_DIR = installPath('libs', 'trainer-sdk-python');
 
 /**
  * How built-in trainers are started: a Node executable, arguments before the trainer's own, and
@@ -29,7 +59,7 @@ export interface NodeRuntime {
 
 export const defaultNodeRuntime = (): NodeRuntime => ({ execPath: process.execPath, env: {} });
 
-const exampleTrainer: BuiltinTrainer = {
+const exampleTrainer: NodeBuiltinTrainer = {
   name: 'example',
   description: 'The protocol example (plain Node.js): counts its training lines, reports metrics, checkpoints, writes a model file.',
   hyperparameters: z.strictObject({
@@ -40,14 +70,25 @@ const exampleTrainer: BuiltinTrainer = {
   nodeArgs: [installPath('libs', 'training', 'examples', 'example-trainer.mjs')],
 };
 
-export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], options: { runtime?: NodeRuntime } = {}) => {
-  const trainers = new Map([exampleTrainer, ...extra].map((trainer) => [trainer.name, trainer]));
+export const createTrainerCatalog = (extra: readonly BuiltinTrainer[] = [], options: { runtime?: NodeRuntime; python?: PythonRuntime } = {}) => {
+  const trainers = new Map<string, BuiltinTrainer>([exampleTrainer, ...extra].map((trainer) => [trainer.name, trainer]));
   const runtime = options.runtime ?? defaultNodeRuntime();
+  const python = options.python ?? { executable: 'python3' };
   return {
     list: () => [...trainers.values()],
-    /** The one place a built-in trainer's command is made: the runtime's executable, then the trainer's arguments. */
+    /**
+     * The one place a built-in trainer's command is made: the Node runtime's executable, then the
+     * trainer's arguments; or the Python interpreter and the trainer's script, with the SDK's and
+     * the trainer's directories on PYTHONPATH (install paths: the same from sources, the build or
+     * a Slurm node sharing the installation).
+     */
     launch(name: string): { command: string[]; env: Record<string, string> } {
-      return { command: [runtime.execPath, ...(runtime.args ?? []), ...this.get(name).nodeArgs], env: { ...runtime.env } };
+      const trainer = this.get(name);
+      if (trainer.python) {
+        const path = [PYTHON_SDK_DIR, ...trainer.python.path, ...(python.path ?? [])];
+        return { command: [python.executable, trainer.python.script], env: { PYTHONPATH: path.join(delimiter) } };
+      }
+      return { command: [runtime.execPath, ...(runtime.args ?? []), ...trainer.nodeArgs], env: { ...runtime.env } };
     },
     get(name: string): BuiltinTrainer {
       const trainer = trainers.get(name);

@@ -144,7 +144,7 @@ for (let i = 0; i < 8; i++) {
     expect(missing.output).toContain('Error: Dataset snapshot not found');
     const unknownTrainer = await trainyard(['jobs', 'start', '--name', 'x', '--trainer', 'no-such-trainer']);
     expect(unknownTrainer.code).toBe(EXIT.USAGE);
-    expect(unknownTrainer.output).toContain('Error: Unknown trainer no-such-trainer; available: example, text-detector');
+    expect(unknownTrainer.output).toContain('Error: Unknown trainer no-such-trainer; available: example, text-detector, pytorch-text-classifier');
     expect((await t.client.jobs.list.query({ limit: 100 })).items.length).toBe(before);
   }, 60_000);
 });
