@@ -195,6 +195,26 @@ try {
       ),
     );
     report('GET /blobs, one per blob, 4 in flight (the pull before batches)', perBlob);
+
+    // 6. Registering the version once its blobs are there: one sync.receiveVersion with every artifact.
+    const bundle = {
+      model: { name: 'profile', description: '', tags: [], metadata: {} },
+      version: { version: 1, description: '', metrics: {}, tags: [] },
+      artifacts: fresh.map((b, index) => ({
+        name: `shard-${index}`,
+        type: 'checkpoint' as const,
+        mediaType: 'application/octet-stream',
+        sha256: b.sha256,
+        size: SIZE,
+        metadata: {},
+      })),
+      lineage: { datasetSnapshot: null, trainingJob: null, parentVersion: null },
+      origin: { registry: 'local', model: 'profile', version: 1 },
+    };
+    report(
+      `sync.receiveVersion of a bundle of ${COUNT} artifacts (once)`,
+      await timeMs(() => trpc.sync.receiveVersion.mutate({ idempotencyKey: 'version:profile-1', bundle })),
+    );
   }
 } finally {
   await stats.end();
