@@ -35,7 +35,11 @@ export const timeCommand = (command: string, args: string[], env: Record<string,
 
 /** s3rver in its own process: a benchmark must not share an event loop with its peer server. */
 export const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // s3rver signs list continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider:
+  // without it every listing past 1 000 keys (aws s3 sync, rclone) fails with InternalError.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', 'tools/test-services/s3-server-main.ts', 'bench'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString())));
   const info = JSON.parse(line) as { endpoint: string; bucket: string };
   return { ...info, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))).then(() => undefined) };

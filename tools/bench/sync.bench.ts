@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiTokenService } from '@trainyard/auth';
@@ -7,15 +7,13 @@ import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { loadS3BlobStore } from '@trainyard/artifacts';
 import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
-import pLimit from 'p-limit';
 import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
+import { syncSmallFilesBench } from './sync-small-files.bench';
 
 const GIB = 1024 ** 3;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-const SMALL_FILES = 1_000;
-const SMALL_SIZE = 10 * 1024;
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
 
 const writeRandomFile = async (path: string, bytes: number): Promise<string> => {
@@ -75,11 +73,11 @@ const timedPush = async (client: TrainyardClient, remote: string, model: string)
   });
 
 /**
- * Push to a shared server (PostgreSQL + s3rver, each shared server a separate process)
+ * Push of one 1 GiB artifact to a shared server (PostgreSQL + s3rver, each shared server a separate process)
  * from a local server process, against `aws s3 cp` / `aws s3 sync` to the same S3 server.
  * Every run pushes to a fresh shared server (new database, new key prefix), so nothing is skipped.
  */
-export const syncBench = async (): Promise<BenchRow[]> => {
+const syncLargeBench = async (): Promise<BenchRow[]> => {
   const unavailable = postgresUnavailableReason() ?? (awsAvailable() ? undefined : 'aws CLI not installed');
   if (unavailable) return [{ benchmark: 'push to a shared server', value: `skipped: ${unavailable}`, target: '—', pass: false }];
   const scratch = mkdtempSync(join(tmpdir(), 'trainyard-bench-sync-'));
@@ -97,7 +95,7 @@ export const syncBench = async (): Promise<BenchRow[]> => {
     servers.push(laptop);
     const client = createTrainyardClient({ url: laptop.url, token: laptop.token });
 
-    process.stderr.write('  preparing a 1 GiB version and a 1 000-file version…\n');
+    process.stderr.write('  preparing a 1 GiB version…\n');
     const bigFile = join(scratch, 'model.bin');
     const bigHash = await writeRandomFile(bigFile, GIB);
     await putFile(laptop, bigFile, bigHash);
@@ -105,32 +103,12 @@ export const syncBench = async (): Promise<BenchRow[]> => {
     const big = await client.artifacts.register.mutate({ sha256: bigHash, name: 'model.bin', type: 'model' });
     await client.models.createVersion.mutate({ model: 'big', artifactIds: [big.id] });
 
-    const smallDir = join(scratch, 'small');
-    mkdirSync(smallDir);
-    const limit = pLimit(8);
-    const smallIds = await Promise.all(
-      Array.from({ length: SMALL_FILES }, (_unused, index) =>
-        limit(async () => {
-          const bytes = randomBytes(SMALL_SIZE);
-          const path = join(smallDir, `shard-${String(index).padStart(4, '0')}.bin`);
-          writeFileSync(path, bytes);
-          const hash = createHash('sha256').update(bytes).digest('hex');
-          await putFile(laptop, path, hash);
-          return (await client.artifacts.register.mutate({ sha256: hash, name: `shard-${index}`, type: 'checkpoint' })).id;
-        }),
-      ),
-    );
-    await client.models.register.mutate({ name: 'many' });
-    await client.models.createVersion.mutate({ model: 'many', artifactIds: smallIds });
-
     const bigPush: number[] = [];
     const secondPush: number[] = [];
-    const manyPush: number[] = [];
     const awsCp: number[] = [];
     const awsCpAndVerify: number[] = [];
     const readBackStream: number[] = [];
     const readBackRanges: number[] = [];
-    const awsSync: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       process.stderr.write(`  run ${run + 1} of ${RUNS}\n`);
       const databaseUrl = await postgres.createDatabase(`bench_shared_${run}`);
@@ -151,7 +129,6 @@ export const syncBench = async (): Promise<BenchRow[]> => {
       // The same version through another remote name for the same shared server: negotiation finds
       // every blob present and the shared server answers with the version it already has.
       secondPush.push(await timedPush(client, `again-${run}`, 'big'));
-      manyPush.push(await timedPush(client, `team-${run}`, 'many'));
       const awsObject = `s3://${s3.bucket}/aws-${run}/model.bin`;
       awsCp.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, awsObject, '--only-show-errors'], credentials));
       // The verification a push does, by the raw tools: the object back through sha256sum.
@@ -168,13 +145,6 @@ export const syncBench = async (): Promise<BenchRow[]> => {
       ] as const) {
         times.push(await timeReadBack(s3, `aws-${run}/model.bin`, concurrency));
       }
-      awsSync.push(
-        await timeCommand(
-          'aws',
-          ['--endpoint-url', s3.endpoint, 's3', 'sync', smallDir, `s3://${s3.bucket}/aws-sync-${run}/`, '--only-show-errors'],
-          credentials,
-        ),
-      );
       shared.child.kill('SIGTERM');
       await shared.exited;
       servers.splice(servers.indexOf(shared), 1);
@@ -201,7 +171,6 @@ export const syncBench = async (): Promise<BenchRow[]> => {
         target: '≤ 1 s',
         pass: median(secondPush) <= 1_000,
       },
-      ratioRow(`push a version with ${SMALL_FILES} artifacts of 10 KB`, manyPush, awsSync, 'aws s3 sync, same files', 1.5),
     ];
   } finally {
     await stopAll();
@@ -209,4 +178,13 @@ export const syncBench = async (): Promise<BenchRow[]> => {
     await postgres.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
+};
+
+/**
+ * The sync suite: one 1 GiB artifact, then many small files (sync-small-files.bench.ts).
+ * BENCH_SYNC_PART=large or =small runs only that half (the other takes minutes).
+ */
+export const syncBench = async (): Promise<BenchRow[]> => {
+  const part = process.env['BENCH_SYNC_PART'];
+  return [...(part === 'small' ? [] : await syncLargeBench()), ...(part === 'large' ? [] : await syncSmallFilesBench())];
 };

@@ -5,6 +5,8 @@ export interface TcpProxy {
   port: number;
   /** Bytes forwarded from clients to the target so far. */
   uploadedBytes(): number;
+  /** Connections accepted so far (how well clients reuse them: keep-alive). */
+  acceptedConnections(): number;
   /** Cuts every open connection (both directions), as a network failure would. */
   dropConnections(): void;
   /** Cut all connections once the uploaded byte count passes each of these marks. */
@@ -28,6 +30,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let uploaded = 0;
+  let accepted = 0;
   let marks: number[] = [];
   let paused = false;
   let stallMark = Infinity;
@@ -39,6 +42,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   };
   const server = createServer((client) => {
     if (paused) return void client.destroy();
+    accepted += 1;
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -86,6 +90,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   return {
     port,
     uploadedBytes: () => uploaded,
+    acceptedConnections: () => accepted,
     dropConnections,
     dropAt(values) {
       marks = [...values].sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import { sessionCookieName } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
 import type { ServerConfig } from './config';
 import { backupRoute } from './http/backup-route';
+import { blobBatchReadRoute, blobBatchRoute } from './http/blob-batch-route';
 import { blobRoute } from './http/blob-route';
 import { type Admission, createHttpHost, principalOf } from './http/http-host';
 import { createRateLimiter } from './http/rate-limit';
@@ -88,6 +89,9 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         blobRoute(services.blobs, logger, config.maxBlobBytes),
         importRoute(database, config.maxBlobBytes),
         uploadRoute(services.exchange, logger, 1024 ** 3),
+        // Before /blob-batches, which would claim its path by prefix.
+        blobBatchReadRoute(services.exchange, logger),
+        blobBatchRoute(services.exchange, logger),
         // A local data dir only: a shared server's PostgreSQL and S3 are backed up with their own tools.
         ...(!shared && config.database.kind === 'pglite' && config.artifactStore.kind === 'filesystem'
           ? [backupRoute({ database, blobRoot: config.artifactStore.root, dataDir: config.dataDir }, logger)]

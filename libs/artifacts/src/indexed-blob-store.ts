@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isDomainError } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
-import type { BlobStore } from './blob-store.port';
+import type { BlobStore, PutResult } from './blob-store.port';
 
 /** A blob whose stored bytes were found not to hash to its address when read. */
 export interface CorruptBlob {
@@ -14,6 +14,8 @@ export interface CorruptBlob {
 /** A blob store that also answers "which of these hashes are stored?" in one query. */
 export interface IndexedBlobStore extends BlobStore {
   present(hashes: readonly string[]): Promise<Set<string>>;
+  /** The recorded size of each of `hashes` that is stored (and not known corrupt), in one query. */
+  sizes(hashes: readonly string[]): Promise<Map<string, number>>;
   /**
    * For a blob that reaches the store by another way (a completed multipart upload): runs
    * `write` — which must leave exactly the blob's verified bytes under its hash, or throw — and
@@ -31,6 +33,18 @@ export interface IndexedBlobStore extends BlobStore {
    */
   corruptBlobs(): CorruptBlob[];
   isCorrupt(sha256: string): boolean;
+  /**
+   * Writes of many small blobs whose index rows go in together: `put` stores (verifying against
+   * `expectedSha256`, as `put` does) and `commit` records every blob stored so far in one
+   * statement (call it also when a later write failed: what was verified counts). For blobs the
+   * caller found absent with `present`; a blob known corrupt takes the ordinary `put`.
+   */
+  batch(): BlobWriteBatch;
+}
+
+export interface BlobWriteBatch {
+  put(source: Readable, expectedSha256: string): Promise<PutResult>;
+  commit(): Promise<void>;
 }
 
 /** The key space of the per-hash advisory locks (any constant of ours; the second key comes from the hash). */
@@ -120,6 +134,33 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       if (hashes.length === 0) return new Set();
       const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
       return new Set(rows.map((row) => row.sha256).filter((sha256) => !corrupt.has(sha256)));
+    },
+    batch() {
+      let pending: Array<{ sha256: string; size: number }> = [];
+      return {
+        async put(source, expectedSha256) {
+          if (corrupt.has(expectedSha256)) return serialized(expectedSha256, () => put(source, { expectedSha256 }));
+          const result = await store.put(source, { expectedSha256, assumeAbsent: true });
+          pending.push({ sha256: result.sha256, size: result.size });
+          return result;
+        },
+        async commit() {
+          const rows = pending;
+          pending = [];
+          if (rows.length === 0) return;
+          await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`, [
+            rows.map((row) => row.sha256),
+            rows.map((row) => row.size),
+          ]);
+        },
+      };
+    },
+    async sizes(hashes) {
+      if (hashes.length === 0) return new Map();
+      const rows = await sql.query<{ sha256: string; size: string | number }>(`SELECT "sha256", "size" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [
+        [...hashes],
+      ]);
+      return new Map(rows.filter((row) => !corrupt.has(row.sha256)).map((row) => [row.sha256, Number(row.size)]));
     },
     corruptBlobs: () => [...corrupt.values()],
     isCorrupt: (sha256) => corrupt.has(sha256),

@@ -11,6 +11,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -19,6 +20,9 @@ import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
 import { HashingStream, VerifyingStream } from './hashing-stream';
 import { isS3NotFound } from './s3-errors';
+
+/** Blobs up to this size go to S3 in one PutObject once read and verified; larger ones as a multipart upload. */
+const SINGLE_PUT_BYTES = 1024 * 1024;
 
 export interface S3BlobStoreConfig {
   bucket: string;
@@ -74,9 +78,44 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
       return { sha256: expected, size: hasher.byteCount, created: false };
     }
     const body = pipeline(source, hasher).catch(() => undefined); // errors surface through hasher
+    // Read up to SINGLE_PUT_BYTES first: a blob that ends within it (and hashed right) goes in
+    // one PutObject, without lib-storage's multipart machinery — most of the cost of a small
+    // blob, and most of the garbage of 10 000 of them (issue #24).
+    const chunks = hasher[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first: Buffer[] = [];
+    let firstBytes = 0;
+    let ended = false;
+    try {
+      while (firstBytes <= SINGLE_PUT_BYTES) {
+        const next = await chunks.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        first.push(next.value);
+        firstBytes += next.value.length;
+      }
+    } catch (error) {
+      await body;
+      throw error instanceof DomainError ? error : (hasher.errored ?? error);
+    }
+    if (ended) {
+      await body;
+      const bytes = Buffer.concat(first);
+      await client.send(
+        new PutObjectCommand({ Bucket: config.bucket, Key: key(expected), Body: bytes, ContentLength: bytes.length, ContentType: 'application/octet-stream' }),
+      );
+      return { sha256: expected, size: hasher.byteCount, created: true };
+    }
+    const rest = Readable.from(
+      (async function* () {
+        yield* first;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+      })(),
+    );
     const upload = new Upload({
       client,
-      params: { Bucket: config.bucket, Key: key(expected), Body: hasher, ContentType: 'application/octet-stream' },
+      params: { Bucket: config.bucket, Key: key(expected), Body: rest, ContentType: 'application/octet-stream' },
       partSize: config.partSizeBytes,
       queueSize: config.queueSize,
       leavePartsOnError: false,
@@ -86,6 +125,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
     } catch (error) {
       await upload.abort().catch(() => undefined);
       hasher.destroy();
+      rest.destroy();
       throw error instanceof DomainError ? error : (hasher.errored ?? error);
     } finally {
       await body;

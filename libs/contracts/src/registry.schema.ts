@@ -73,6 +73,12 @@ export const listModelsInput = z.strictObject({
   includeArchived: z.boolean().default(false),
   ...pageInput,
 });
+/**
+ * Artifacts one version may hold, here and in a pushed bundle (versionBundle): a version of many
+ * small files (issue #24). Its bundle stays within the default 10 MiB request body (~250 bytes an
+ * artifact); a push negotiates its hashes in pages of 10 000.
+ */
+export const MAX_VERSION_ARTIFACTS = 20_000;
 export const createVersionInput = z.strictObject({
   model: modelName,
   description: z.string().max(LIMITS.descriptionLength).default(''),
@@ -81,7 +87,7 @@ export const createVersionInput = z.strictObject({
   trainingJobId: z.uuid().optional(),
   datasetSnapshotId: z.uuid().optional(),
   parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).optional(),
-  artifactIds: z.array(z.uuid()).max(1_000).default([]),
+  artifactIds: z.array(z.uuid()).max(MAX_VERSION_ARTIFACTS).default([]),
   /** Checked before the version is created; a failing gate creates nothing. */
   gate: gateRules.default([]),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
 import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, storedJson } from './common.schema';
-import { metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
+import { MAX_VERSION_ARTIFACTS, metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
 
 export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES);
@@ -43,7 +43,7 @@ export const versionBundle = z.strictObject({
     .array(
       z.strictObject({ name: artifactName, type: artifactType, mediaType: z.string().max(128), sha256: sha256Schema, size: z.number().int().min(0), metadata }),
     )
-    .max(10_000),
+    .max(MAX_VERSION_ARTIFACTS),
   /** The dataset snapshot's manifest (not its data), the training job and the parent version. */
   lineage: z.strictObject({
     datasetSnapshot: z
@@ -150,7 +150,32 @@ export const removedRemoteOutput = z.object({ removed: z.string() });
 
 // Outputs of the shared server's side.
 
-export const missingBlobsOutput = z.object({ missing: z.array(z.string()) });
+/**
+ * Many small blobs in one request (`POST /blob-batches`, issue #24): the body is one line of
+ * JSON (`blobBatchManifest`, at most `manifestBytes`) then each blob's bytes in its order. The
+ * shared server verifies each blob's SHA-256 as it arrives and stores it; the limits bound
+ * what one request may carry.
+ */
+export const BLOB_BATCH_LIMITS = { maxBlobs: 1_000, maxBytes: 16 * 1024 * 1024, maxBlobBytes: 1024 * 1024, manifestBytes: 128 * 1024 } as const;
+export const blobBatchManifest = z.strictObject({
+  blobs: z
+    .array(z.strictObject({ sha256: sha256Schema, size: z.number().int().min(0).max(BLOB_BATCH_LIMITS.maxBlobBytes) }))
+    .min(1)
+    .max(BLOB_BATCH_LIMITS.maxBlobs)
+    .refine((blobs) => blobs.reduce((sum, blob) => sum + blob.size, 0) <= BLOB_BATCH_LIMITS.maxBytes, {
+      message: `a batch carries at most ${BLOB_BATCH_LIMITS.maxBytes} bytes`,
+    }),
+});
+export type BlobBatchManifest = z.infer<typeof blobBatchManifest>;
+export const blobBatchLimits = z.object({ maxBlobs: z.number(), maxBytes: z.number(), maxBlobBytes: z.number(), manifestBytes: z.number() });
+export type BlobBatchLimits = z.infer<typeof blobBatchLimits>;
+/** `POST /blob-batches/read` (JSON): the blobs answered one after another, in this order, each verified as it is read. */
+export const blobBatchReadInput = z.strictObject({ hashes: z.array(sha256Schema).min(1).max(BLOB_BATCH_LIMITS.maxBlobs) });
+export type BlobBatchReadInput = z.infer<typeof blobBatchReadInput>;
+
+/** `blobBatches`: the server takes `POST /blob-batches` within these limits (absent: an older server, one `PUT /blobs` per blob). */
+export const missingBlobsOutput = z.object({ missing: z.array(z.string()), blobBatches: blobBatchLimits.optional() });
+export type MissingBlobsOutput = z.infer<typeof missingBlobsOutput>;
 export const completedUploadOutput = z.object({ sha256: z.string() });
 /** `sync.receiveVersion`: the version the bundle became (or already was: `created` false). */
 export const receivedVersionOutput = z.object({ model: z.string(), version: z.number(), created: z.boolean() });
@@ -181,4 +206,6 @@ export const versionBundleOutput = z.object({
   ),
   lineage: storedJson<VersionBundle['lineage']>(),
   origin: z.object({ registry: z.string(), model: z.string(), version: z.number() }),
+  /** The server serves `POST /blob-batches/read` within these limits (absent: an older server, one `GET /blobs` per blob). */
+  blobBatches: blobBatchLimits.optional(),
 });

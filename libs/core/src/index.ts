@@ -6,3 +6,4 @@ export * from './hashing';
 export * from './clock';
 export * from './pagination';
 export * from './runtime-layout';
+export * from './exact-reader';

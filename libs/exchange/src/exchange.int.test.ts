@@ -95,6 +95,8 @@ describe('received versions', () => {
       // The number and the validation record are this server's own.
       version: { ...bundle.version, version: 1, validation: expect.anything() },
       origin: { registry: 'https://server.test', model, version: 1 },
+      // Pullers may read its small blobs in batches.
+      blobBatches: expect.objectContaining({ maxBlobs: 1_000 }),
     });
     const version = await services.versions.get(model, { version: 1 });
     expect(version.provenance).toMatchObject({ pushedFrom: bundle.origin, lineage: bundle.lineage });

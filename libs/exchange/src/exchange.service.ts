@@ -1,6 +1,8 @@
 import type { ArtifactService, IndexedBlobStore, MultipartTarget } from '@trainyard/artifacts';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { BLOB_BATCH_LIMITS, type MissingBlobsOutput } from '@trainyard/contracts';
+import { createBlobBatches } from './blob-batches';
 import { createReceivedVersions } from './received-versions';
 import { createUploadSessions } from './upload-sessions';
 
@@ -21,10 +23,11 @@ export const createExchangeService = (deps: {
   const uploads = createUploadSessions(deps);
   const { missing, ...sessions } = uploads;
   return {
-    /** One round trip for any number of blobs. */
-    missingBlobs: async (hashes: readonly string[]): Promise<{ missing: string[] }> => ({ missing: await missing(hashes) }),
+    /** One round trip for a page of hashes; the answer also says this server takes blob batches. */
+    missingBlobs: async (hashes: readonly string[]): Promise<MissingBlobsOutput> => ({ missing: await missing(hashes), blobBatches: { ...BLOB_BATCH_LIMITS } }),
     ...sessions,
-    ...createReceivedVersions({ ...deps, missingBlobs: missing }),
+    ...createBlobBatches(deps),
+    ...createReceivedVersions({ ...deps, missingBlobs: missing, blobBatches: BLOB_BATCH_LIMITS }),
   };
 };
 

@@ -1,5 +1,5 @@
 import type { ArtifactService } from '@trainyard/artifacts';
-import type { VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { BlobBatchLimits, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
@@ -18,6 +18,8 @@ export const createReceivedVersions = (deps: {
   missingBlobs(hashes: readonly string[]): Promise<string[]>;
   /** This server's public URL: the origin a described version names. */
   serverUrl: () => string;
+  /** What a puller may read in batches (`POST /blob-batches/read`). */
+  blobBatches?: BlobBatchLimits;
 }) => {
   const { prisma } = deps.database;
 
@@ -58,7 +60,7 @@ export const createReceivedVersions = (deps: {
     },
 
     /** What a puller needs: the bundle, with blob hashes to download. */
-    async describeVersion(model: string, ref: VersionRef): Promise<VersionBundle> {
+    async describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }> {
       const version = await deps.versions.get(model, ref);
       const record = await deps.models.get(model);
       const artifacts = await deps.artifacts.listOfVersions([version.id]);
@@ -67,6 +69,7 @@ export const createReceivedVersions = (deps: {
         ...bundledVersion(record, version, artifacts),
         lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
         origin: { registry: deps.serverUrl(), model: version.model, version: version.version },
+        ...(deps.blobBatches ? { blobBatches: { ...deps.blobBatches } } : {}),
       };
     },
   };

@@ -1,8 +1,10 @@
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import { exactReader } from '@trainyard/core';
 import pLimit from 'p-limit';
+import { BATCH_CONCURRENCY, batchesOf } from './blob-batching';
 import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
 import type { VersionLinks } from './version-links';
@@ -26,6 +28,61 @@ const counting = (report: (bytes: number) => void): Transform =>
     },
   });
 
+/** One blob through `GET /blobs`, verified as it is stored. */
+const pullOne = async (deps: PullDeps, artifact: { sha256: string; size: number }): Promise<void> => {
+  const source = await deps.remote.downloadBlob(artifact.sha256);
+  let pending = 0;
+  const meter = counting((bytes) => {
+    pending += bytes;
+  });
+  source.on('error', (error) => meter.destroy(error));
+  // The store may not read `meter` at once (it checks the index first): a server that
+  // drops the connection then must fail this pull, not crash the process. put() still
+  // fails: reading a destroyed stream rejects.
+  meter.on('error', () => undefined);
+  const timer = setInterval(() => {
+    const bytes = pending;
+    pending = 0;
+    void deps.report(bytes);
+  }, 250);
+  try {
+    await deps.blobs.put(source.pipe(meter), { expectedSha256: artifact.sha256 });
+  } finally {
+    clearInterval(timer);
+    await deps.report(pending);
+  }
+};
+
+/** Blobs of one batch written to the local store at once: each write waits on the disk (fsync). */
+const WRITES_IN_FLIGHT = 8;
+
+/** Small blobs in one request, split by the sizes the bundle lists; each verified as it is stored. */
+const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
+  const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
+  const reader = exactReader(source);
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for (const blob of blobs) {
+      const bytes = await reader.exactly(blob.size);
+      // A server that sent other bytes than the bundle lists fails the hash check here.
+      const write = deps.blobs.put(Readable.from([bytes]), { expectedSha256: blob.sha256 }).then(
+        () => deps.report(blob.size),
+        (error: unknown) => void (failure ??= { error }),
+      );
+      inFlight.add(write);
+      void write.finally(() => inFlight.delete(write));
+      while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+      if (failure) throw failure.error;
+    }
+    await reader.assertEnd();
+  } finally {
+    await Promise.all(inFlight);
+    source.destroy();
+  }
+  if (failure) throw failure.error;
+};
+
 /**
  * Downloads a shared server's version into this machine: every blob is verified against its hash
  * as it is stored (a tampered blob is refused), then the version is registered locally with
@@ -37,7 +94,7 @@ export const pullVersion = async (
   ref: VersionRef,
   actor: string,
 ): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
-  const bundle = await deps.remote.describeVersion(model, ref);
+  const { blobBatches, ...bundle } = await deps.remote.describeVersion(model, ref);
   const remoteVersion = bundle.version.version;
   const linked = async () => {
     const localVersionId = await deps.links.localVersionOf(deps.remoteRow.id, bundle.model.name, remoteVersion);
@@ -50,35 +107,30 @@ export const pullVersion = async (
 
   const total = bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
   await deps.report(0, total);
-  const limit = pLimit(4);
-  await Promise.all(
-    [...new Map(bundle.artifacts.map((a) => [a.sha256, a])).values()].map((artifact) =>
-      limit(async () => {
-        if (await deps.blobs.stat(artifact.sha256)) return deps.report(artifact.size);
-        const source = await deps.remote.downloadBlob(artifact.sha256);
-        let pending = 0;
-        const meter = counting((bytes) => {
-          pending += bytes;
-        });
-        source.on('error', (error) => meter.destroy(error));
-        // The store may not read `meter` at once (it checks the index first): a server that
-        // drops the connection then must fail this pull, not crash the process. put() still
-        // fails: reading a destroyed stream rejects.
-        meter.on('error', () => undefined);
-        const timer = setInterval(() => {
-          const bytes = pending;
-          pending = 0;
-          void deps.report(bytes);
-        }, 250);
-        try {
-          await deps.blobs.put(source.pipe(meter), { expectedSha256: artifact.sha256 });
-        } finally {
-          clearInterval(timer);
-          await deps.report(pending);
-        }
-      }),
-    ),
-  );
+  const unique = [...new Map(bundle.artifacts.map((a) => [a.sha256, { sha256: a.sha256, size: a.size }])).values()];
+  const absent: typeof unique = [];
+  for (const blob of unique) {
+    if (await deps.blobs.stat(blob.sha256)) await deps.report(blob.size);
+    else absent.push(blob);
+  }
+  // Small blobs many to a request when the server serves batches; the rest one GET each.
+  const batched = blobBatches ? absent.filter((blob) => blob.size <= blobBatches.maxBlobBytes) : [];
+  const inBatches = new Set(batched.map((blob) => blob.sha256));
+  const single = pLimit(4);
+  const batchLimit = pLimit(BATCH_CONCURRENCY);
+  let failure: { error: unknown } | undefined;
+  // After the first failure nothing new starts, and the attempt ends once what was under way settled.
+  const guarded = (work: () => Promise<void>) => async (): Promise<void> => {
+    if (failure) return;
+    await work().catch((error: unknown) => {
+      failure ??= { error };
+    });
+  };
+  await Promise.all([
+    ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, batch)))) : []),
+    ...absent.filter((blob) => !inBatches.has(blob.sha256)).map((blob) => single(guarded(() => pullOne(deps, blob)))),
+  ]);
+  if (failure) throw failure.error;
 
   try {
     const created = await importBundledVersion(deps, bundle, actor, {

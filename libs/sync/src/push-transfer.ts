@@ -1,11 +1,12 @@
 import { buffer } from 'node:stream/consumers';
 import { type BlobStore, type CompletedPart, partCount } from '@trainyard/artifacts';
-import type { UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { BlobBatchLimits, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
 import type { ProgressUpdate } from './progress-writer';
 import type { RemoteServer } from './remote-server.port';
+import { BATCH_CONCURRENCY, batchesOf } from './blob-batching';
 import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
@@ -87,23 +88,78 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
   await context.report(0, context.progress);
 };
 
-/** Sends the blobs the server lacks (found in one round trip); returns how many were sent. */
+/** Hashes per negotiation call: the server takes at most this many (`missingBlobsInput`). */
+const NEGOTIATION_PAGE = 10_000;
+
+/** The hashes the server lacks, asked in pages of NEGOTIATION_PAGE; and whether it takes blob batches. */
+const negotiate = async (remote: RemoteServer, hashes: string[]): Promise<{ missing: Set<string>; batches: BlobBatchLimits | undefined }> => {
+  const missing = new Set<string>();
+  let batches: BlobBatchLimits | undefined;
+  for (let start = 0; start < hashes.length || start === 0; start += NEGOTIATION_PAGE) {
+    const answer = await remote.missingBlobs(hashes.slice(start, start + NEGOTIATION_PAGE));
+    for (const hash of answer.missing) missing.add(hash);
+    batches = answer.blobBatches;
+  }
+  return { missing, batches };
+};
+
+/** One batch: the bytes of each blob read from the local store (verified as read) in manifest order. */
+const sendBatch = async (context: PushContext, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
+  await context.remote.putBlobBatch({ blobs }, async function* () {
+    for (const blob of blobs) {
+      let length = 0;
+      for await (const chunk of await context.blobs.read(blob.sha256)) {
+        length += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      if (length !== blob.size) throw new DomainError('INTEGRITY', `The local copy of blob ${blob.sha256} is not its recorded size; it cannot be pushed`);
+    }
+  });
+  await context.report(
+    blobs.reduce((sum, blob) => sum + blob.size, 0),
+    context.progress,
+  );
+};
+
+/**
+ * Sends the blobs the server lacks (negotiated in pages of 10 000 hashes); returns how many were
+ * sent. Small blobs go many to a request when the server takes batches (`POST /blob-batches`),
+ * else one `PUT /blobs` each; large ones in resumable parts.
+ */
 export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Promise<{ uploaded: number; skippedBytes: number }> => {
   const sizes = new Map(bundle.artifacts.map((a) => [a.sha256, a.size]));
-  const missing = new Set(await context.remote.missingBlobs([...sizes.keys()]));
+  const { missing, batches } = await negotiate(context.remote, [...sizes.keys()]);
   const skippedBytes = [...sizes].filter(([hash]) => !missing.has(hash)).reduce((sum, [, size]) => sum + size, 0);
   await context.report(skippedBytes, context.progress);
-  const small = pLimit(SMALL_BLOB_CONCURRENCY);
-  await Promise.all(
-    [...missing].map((sha256) => {
-      const size = sizes.get(sha256) ?? 0;
-      if (size >= SMALL_BLOB_BYTES) return uploadLarge(context, sha256, size);
-      return small(async () => {
-        await context.remote.putBlob(sha256, size, () => context.blobs.read(sha256));
-        await context.report(size, context.progress);
-      });
-    }),
-  );
+  const blobs = [...missing].map((sha256) => ({ sha256, size: sizes.get(sha256) ?? 0 }));
+  const batched = batches ? blobs.filter((blob) => blob.size <= batches.maxBlobBytes) : [];
+  const inBatches = new Set(batched.map((blob) => blob.sha256));
+  const single = pLimit(SMALL_BLOB_CONCURRENCY);
+  const batchLimit = pLimit(BATCH_CONCURRENCY);
+  // After the first failure nothing new starts, and the attempt ends only once what was under
+  // way has settled: the retry negotiates again, and must not race sends of this attempt.
+  let failure: { error: unknown } | undefined;
+  const guarded = (send: () => Promise<void>) => async (): Promise<void> => {
+    if (failure) return;
+    await send().catch((error: unknown) => {
+      failure ??= { error };
+    });
+  };
+  await Promise.all([
+    ...(batches ? batchesOf(batched, batches).map((batch) => batchLimit(guarded(() => sendBatch(context, batch)))) : []),
+    ...blobs
+      .filter((blob) => !inBatches.has(blob.sha256))
+      .map(({ sha256, size }) => {
+        if (size >= SMALL_BLOB_BYTES) return guarded(() => uploadLarge(context, sha256, size))();
+        return single(
+          guarded(async () => {
+            await context.remote.putBlob(sha256, size, () => context.blobs.read(sha256));
+            await context.report(size, context.progress);
+          }),
+        );
+      }),
+  ]);
+  if (failure) throw failure.error;
   return { uploaded: missing.size, skippedBytes };
 };
 

@@ -1,20 +1,29 @@
 import type { Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
-import type { UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { BlobBatchLimits, BlobBatchManifest, MissingBlobsOutput, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
 
 /** How this machine talks to one shared server (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
 export interface RemoteServer {
-  missingBlobs(hashes: string[]): Promise<string[]>;
+  /** At most 10 000 hashes a call; `blobBatches` when the server takes `putBlobBatch`. */
+  missingBlobs(hashes: string[]): Promise<MissingBlobsOutput>;
   /** Small blobs in one request (`PUT /blobs/sha256/<hash>`, verified by the server). */
   putBlob(sha256: string, size: number, body: () => Promise<Readable>): Promise<void>;
+  /**
+   * Many small blobs in one request (`POST /blob-batches`: the manifest line, then the bytes of
+   * each blob in its order, which `bytes` yields), each verified by the server.
+   */
+  putBlobBatch(manifest: BlobBatchManifest, bytes: () => AsyncIterable<Uint8Array>): Promise<void>;
   startUpload(sha256: string, size: number): Promise<UploadPlan>;
   resumeUpload(sessionId: string): Promise<UploadPlan>;
   /** PUT one part to its presigned URL (or to the server); returns the part's ETag. */
   uploadPart(plan: UploadPlan, partNumber: number, body: Buffer): Promise<string>;
   completeUpload(sessionId: string, parts: CompletedPart[]): Promise<void>;
   receiveVersion(idempotencyKey: string, bundle: VersionBundle): Promise<{ model: string; version: number; created: boolean }>;
-  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle>;
+  /** The bundle, and `blobBatches` when the server serves `downloadBlobBatch`. */
+  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }>;
   downloadBlob(sha256: string): Promise<Readable>;
+  /** The bytes of small blobs one after another in the order asked (`POST /blob-batches/read`); the caller verifies each. */
+  downloadBlobBatch(hashes: string[]): Promise<Readable>;
 }
 
 export type RemoteServerFactory = (remote: { url: string; token: string }) => RemoteServer;

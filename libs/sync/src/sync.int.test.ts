@@ -40,10 +40,20 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
   const remote: RemoteServer = {
     async missingBlobs(hashes) {
       calls.missingBlobs += 1;
-      return (await exchange.missingBlobs(hashes)).missing;
+      return exchange.missingBlobs(hashes);
     },
     async putBlob(sha256, _size, body) {
       await serverBlobs.put(await body(), { expectedSha256: sha256 });
+    },
+    async putBlobBatch(manifest, bytes) {
+      await exchange.receiveBlobBatch(
+        Readable.from(
+          (async function* () {
+            yield Buffer.from(`${JSON.stringify(manifest)}\n`);
+            for await (const chunk of bytes()) yield Buffer.from(chunk);
+          })(),
+        ),
+      );
     },
     startUpload: (sha256, size) => exchange.startUpload(sha256, size),
     resumeUpload: (sessionId) => exchange.resumeUpload(sessionId),
@@ -57,6 +67,7 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
     },
     describeVersion: (model, ref) => exchange.describeVersion(model, ref),
     downloadBlob: (sha256) => serverBlobs.read(sha256),
+    downloadBlobBatch: async (hashes) => Readable.from((await exchange.readBlobBatch(hashes)).blobs),
     ...faults,
   };
   return { remote, calls };

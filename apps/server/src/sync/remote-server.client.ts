@@ -96,7 +96,7 @@ export const createRemoteServerFactory =
       call(what, () => fetchRespectingRateLimit(target, typeof init === 'function' ? init : async () => init));
 
     return {
-      missingBlobs: async (hashes) => (await call('negotiating blobs', () => client.sync.missingBlobs.mutate({ hashes }))).missing,
+      missingBlobs: (hashes) => call('negotiating blobs', () => client.sync.missingBlobs.mutate({ hashes })),
       startUpload: (sha256, size) => call('starting an upload', () => client.sync.startUpload.mutate({ sha256, size })),
       resumeUpload: (sessionId) => call('resuming an upload', () => client.sync.resumeUpload.mutate({ sessionId })),
       completeUpload: async (sessionId, parts: CompletedPart[]) => {
@@ -119,6 +119,29 @@ export const createRemoteServerFactory =
             }) as RequestInit,
         );
         if (!response.ok) throw await httpFailure(response, `uploading blob ${sha256}`);
+        await response.arrayBuffer();
+      },
+
+      async putBlobBatch(manifest, bytes) {
+        const what = `uploading a batch of ${manifest.blobs.length} blobs`;
+        const line = Buffer.from(`${JSON.stringify(manifest)}\n`);
+        const length = line.length + manifest.blobs.reduce((sum, blob) => sum + blob.size, 0);
+        const response = await send(what, `${url}/blob-batches`, async () => {
+          // A fresh body for every attempt: one refused with 429 is not read again.
+          const body = Readable.from(
+            (async function* () {
+              yield line;
+              yield* bytes();
+            })(),
+          );
+          return {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/octet-stream', 'content-length': String(length) },
+            body: body as unknown as RequestInit['body'],
+            duplex: 'half',
+          } as RequestInit;
+        });
+        if (!response.ok) throw await httpFailure(response, what);
         await response.arrayBuffer();
       },
 
@@ -150,6 +173,21 @@ export const createRemoteServerFactory =
         const etag = response.headers.get('etag');
         if (!etag) throw new DomainError('UNAVAILABLE', `${what}: no ETag in the answer`);
         return etag;
+      },
+
+      async downloadBlobBatch(hashes) {
+        const what = `downloading a batch of ${hashes.length} blobs`;
+        const response = await send(what, `${url}/blob-batches/read`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ hashes }),
+        });
+        if (!response.ok || !response.body) throw await httpFailure(response, what);
+        const meter = new PassThrough();
+        const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+        // A blob found corrupt on the server cuts the answer short, like a dropped connection: retried.
+        source.on('error', (error) => meter.destroy(new DomainError('UNAVAILABLE', `${what}: ${error.message}`)));
+        return source.pipe(meter);
       },
 
       async downloadBlob(sha256) {

@@ -4,6 +4,7 @@ import type { TrainyardClient } from '@trainyard/client';
 import { sha256Hex } from '@trainyard/core';
 import { openDatabase } from '@trainyard/db';
 import type { TokenScope } from '@trainyard/contracts';
+import pLimit from 'p-limit';
 import { vi } from 'vitest';
 
 /** Random bytes of a given size: incompressible, so every test blob is distinct. */
@@ -27,14 +28,19 @@ export const createVersionWithFiles = async (
   model: string,
   files: Array<{ name: string; bytes: Buffer }>,
   metrics: Record<string, number> = { accuracy: 0.9 },
+  /** Files stored and registered at once (many small files go faster side by side). */
+  concurrency = 1,
 ): Promise<number> => {
   await client.models.register.mutate({ name: model, description: `${model} for sync tests` }).catch(() => undefined);
-  const artifactIds: string[] = [];
-  for (const file of files) {
-    const hash = await putBlob(server.url, server.token, file.bytes);
-    const artifact = await client.artifacts.register.mutate({ sha256: hash, name: file.name, type: 'model' });
-    artifactIds.push(artifact.id);
-  }
+  const limit = pLimit(concurrency);
+  const artifactIds = await Promise.all(
+    files.map((file) =>
+      limit(async () => {
+        const hash = await putBlob(server.url, server.token, file.bytes);
+        return (await client.artifacts.register.mutate({ sha256: hash, name: file.name, type: 'model' })).id;
+      }),
+    ),
+  );
   const version = await client.models.createVersion.mutate({ model, metrics, artifactIds });
   return version.version;
 };
@@ -59,7 +65,7 @@ export const revokeServerToken = async (databaseUrl: string, id: string): Promis
   }
 };
 
-type Entry = { id: string; state: string; error: string | null; attempts: number };
+type Entry = { id: string; state: string; error: string | null; attempts: number; remoteVersion: number | null };
 
 /** Polls an outbox entry until it reaches one of `states`. */
 export const waitForEntry = (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> =>
