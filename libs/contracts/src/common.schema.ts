@@ -175,3 +175,11 @@ export const asyncIterableOf = <T extends z.ZodType>(item: T) =>
       await iterator.return?.();
     }
   });
+
+/** A random seed a run can be repeated with: one 31-bit range, 42 unless given (snapshot splits, trainers). */
+export const seedSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .default(42);

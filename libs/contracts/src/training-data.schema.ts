@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, pageInput, pageOutput, storedJson } from './common.schema';
+import { LIMITS, pageInput, pageOutput, seedSchema, storedJson } from './common.schema';
 
 /** Longest accepted text of a pair, in characters (documented limit). */
 export const MAX_TEXT_LENGTH = 100_000;
@@ -150,12 +150,7 @@ export const createSnapshotInput = z.strictObject({
   name: z.string().min(1).max(LIMITS.nameLength),
   filter: dataFilter.default({}),
   validationFraction: z.number().min(0).max(0.9).default(0.1),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(42),
+  seed: seedSchema,
 });
 export const snapshotIdInput = z.strictObject({ id: z.uuid() });
 export const listSnapshotsInput = z.strictObject({ ...pageInput });

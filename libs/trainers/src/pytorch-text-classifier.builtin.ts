@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { seedSchema } from '@trainyard/contracts';
 import { installPath } from '@trainyard/core';
 import type { PythonBuiltinTrainer } from '@trainyard/training';
 import { z } from 'zod';
@@ -42,12 +43,7 @@ export const pytorchTextClassifierHyperparameters = z.strictObject({
     .describe('convolution widths, odd, comma-separated (default 3,5)'),
   dropout: z.number().min(0).max(0.9).default(0.1),
   patience: z.number().int().min(1).max(100).default(3).describe('stop after this many epochs without a better val_loss'),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(42),
+  seed: seedSchema,
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto').describe('auto: CUDA when available, else the CPU'),
   threads: z.number().int().min(0).max(256).default(0).describe('torch threads; 0 = every core the process may use'),
 });

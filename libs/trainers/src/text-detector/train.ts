@@ -1,3 +1,4 @@
+import { seedSchema } from '@trainyard/contracts';
 import { z } from 'zod';
 import type { TrainerRuntime } from '../trainer-sdk';
 import { exportDetector } from './detector';
@@ -15,12 +16,7 @@ export const textDetectorHyperparameters = z
     l2: z.number().min(0).max(1).default(1e-6),
     /** Stop after this many epochs without a better validation loss. */
     patience: z.number().int().min(1).max(100).default(3),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(42),
+    seed: seedSchema,
   })
   .refine((hp) => hp.nMin <= hp.nMax, { message: 'nMin must not be larger than nMax (the n-gram lengths run from nMin to nMax)', path: ['nMin'] });
 export type TextDetectorHyperparameters = z.output<typeof textDetectorHyperparameters>;
