@@ -14,10 +14,9 @@ import {
   listJobsInput,
   logSliceOutput,
   trainersOutput,
-  type HyperparameterSchema,
 } from '@trainyard/contracts';
-import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
+import { hyperparameterJsonSchema } from '../hyperparameter-json-schema';
 import { scopedProcedure, router } from '../trpc';
 
 export const jobsRouter = router({
@@ -62,7 +61,7 @@ export const jobsRouter = router({
     ctx.services.trainers.list().map((trainer) => ({
       name: trainer.name,
       description: trainer.description,
-      hyperparameters: z.toJSONSchema(trainer.hyperparameters, { io: 'input', unrepresentable: 'any' }) as HyperparameterSchema,
+      hyperparameters: hyperparameterJsonSchema(trainer.hyperparameters),
     })),
   ),
   metrics: scopedProcedure
