@@ -224,6 +224,8 @@ describe('the outbox and its worker', () => {
       expect(local.provenance).toMatchObject({ pulledFrom: { remote: 'pull', url: 'https://server.test', model, version: 1 } });
       expect(await laptop.artifacts.listOfVersions([local.id])).toMatchObject([{ name: 'w.bin', sha256, size: 'server weights'.length }]);
       expect((await buffer(await laptop.blobs.read(sha256))).toString()).toBe('server weights');
+      // Recorded in the local index too (pulled in a batch, indexed in one statement): a later pull skips it.
+      expect(await laptop.blobs.present([sha256])).toEqual(new Set([sha256]));
     } finally {
       await sync.stop();
     }

@@ -1,4 +1,4 @@
-import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
+import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { DomainError, type Logger, newId } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
@@ -18,7 +18,7 @@ export type { RemoteOutput } from './remotes';
 
 export interface SyncOptions {
   database: Database;
-  blobs: BlobStore;
+  blobs: IndexedBlobStore;
   models: ModelRegistryService;
   versions: ModelVersionService;
   /** A pushed version's artifacts are listed, a pulled one's recorded, by the artifacts lib. */
