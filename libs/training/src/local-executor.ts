@@ -45,8 +45,12 @@ export interface SchedulerState {
   reason: string | null;
 }
 
+/** Output files a remote run already stored as verified blobs, by job-relative path (a runner's `output/model/…`, checkpoints, reported artifacts). */
+export type StoredOutputs = ReadonlyMap<string, { sha256: string; size: number }>;
+
 export type ExecutionOutcome =
-  | { kind: 'exited'; exitCode: number; signal: null }
+  /** `outputs`: the run's files are not in the server's job directory but already in the blob store (a runner's). */
+  | { kind: 'exited'; exitCode: number; signal: null; outputs?: StoredOutputs }
   | { kind: 'killed'; exitCode: number | null; signal: string | null; reason: 'cancelled' | 'timeout' | 'signal' }
   | { kind: 'spawn_failed'; message: string }
   /** The scheduler took the run away (preemption, a failed node): it runs again without using up an attempt. */
@@ -157,6 +161,8 @@ export const createEventIntake = (request: Pick<ExecutionRequest, 'onEvent' | 'o
       }
     },
     oversized: (): void => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE_BYTES} bytes skipped`),
+    /** A line found malformed elsewhere (a runner's report of its trainer's fd 3): counted like one read here. */
+    bad: badEvent,
     badEvents: (): BadEventSummary => ({ count: badCount, last: lastBad.map(excerpt) }),
     nonFiniteMetrics: (): number => nonFiniteCount,
   };

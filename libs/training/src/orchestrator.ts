@@ -237,6 +237,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         checkpoints,
         (message) => appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
         reportedArtifacts,
+        outcome.outputs,
       );
       const status = result.ok ? 'succeeded' : 'failed';
       const wrote = await fencedMove(
