@@ -33,6 +33,8 @@ export const createRunnerClient = (server: string, jobId: string, token: string,
   const base = server.replace(/\/+$/, '');
   const jobUrl = (path: string): string => `${base}${RUNNER_ROUTE_PREFIX}${jobId}/${path}`;
   const headers = { authorization: `Bearer ${token}` };
+  /** Past this, retrying is pointless: until the inputs name the token's expiry, a while to wait for a server that is starting. */
+  let giveUpAt = Date.now() + 15 * 60_000;
 
   const call = async (what: string, send: () => Promise<Response>): Promise<Response> =>
     pRetry(
@@ -46,6 +48,7 @@ export const createRunnerClient = (server: string, jobId: string, token: string,
       },
       {
         retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: Math.max(1, giveUpAt - Date.now()),
         minTimeout: 250,
         maxTimeout: 5_000,
         onFailedAttempt: ({ error, attemptNumber }) => {
@@ -59,7 +62,10 @@ export const createRunnerClient = (server: string, jobId: string, token: string,
 
   return {
     async inputs(): Promise<RunnerInputs> {
-      return runnerInputs.parse(await (await call('reading the job inputs', () => fetch(jobUrl('inputs'), { headers }))).json());
+      const inputs = runnerInputs.parse(await (await call('reading the job inputs', () => fetch(jobUrl('inputs'), { headers }))).json());
+      const expiry = Date.parse(inputs.tokenExpiresAt);
+      if (Number.isFinite(expiry)) giveUpAt = expiry;
+      return inputs;
     },
     async records(records: readonly RunnerRecord[]): Promise<{ acked: number; cancelRequested: boolean }> {
       return runnerRecordsAck.parse(await (await json('sending records', 'records', { records })).json());

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { freePort, rawRequest, type ServerProcess, startServerProcess, startTcpProxy, type TcpProxy } from '@trainyard/test-services';
+import { freePort, isProcessAlive, rawRequest, type ServerProcess, startServerProcess, startTcpProxy, type TcpProxy } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -32,6 +32,15 @@ let trainLines: number;
  * Host (the local server answers only its loopback address) and, while `corruptBlobs` is set,
  * flips one byte of every blob it passes back — a corrupting network, seen only by the runner.
  */
+const serverEnv = (): Record<string, string> => ({
+  TRAINYARD_DATA_DIR: dataDir,
+  TRAINYARD_DEMO_DATA: 'off',
+  TRAINYARD_RUNNER_LOCAL: 'on',
+  TRAINYARD_RUNNER_URL: `http://127.0.0.1:${proxy.port}`,
+  TRAINYARD_CANCEL_GRACE_SECONDS: '2',
+  PORT: String(serverPort),
+});
+
 const startHop = async (port: number): Promise<Server> => {
   const hopServer = createServer((request, response) => {
     const upstream = httpRequest(
@@ -114,14 +123,7 @@ describe('jobs through the runner (runner-local executor, real server process an
     const hopPort = await freePort();
     hop = await startHop(hopPort);
     proxy = await startTcpProxy(hopPort);
-    server = await startServerProcess({
-      TRAINYARD_DATA_DIR: dataDir,
-      TRAINYARD_DEMO_DATA: 'off',
-      TRAINYARD_RUNNER_LOCAL: 'on',
-      TRAINYARD_RUNNER_URL: `http://127.0.0.1:${proxy.port}`,
-      TRAINYARD_CANCEL_GRACE_SECONDS: '2',
-      PORT: String(serverPort),
-    });
+    server = await startServerProcess(serverEnv());
     client = createTrainyardClient({ url: server.url, token: server.token });
     const body = syntheticPairs(60, 7)
       .map((pair) => JSON.stringify(pair))
@@ -271,6 +273,38 @@ describe('jobs through the runner (runner-local executor, real server process an
     const stdout = await logOf(job.id, 'stdout');
     for (let epoch = 1; epoch <= 12; epoch += 1) expect(stdout.split(`stdout line of epoch ${epoch}\n`)).toHaveLength(2);
   }, 90_000);
+
+  it('a server killed mid-run: the runner goes on and buffers, the restarted server re-attaches to it, nothing is recorded twice', async () => {
+    const job = await createJob('server restart', { epochs: 16, stepDelayMs: 250 }, { targetModel: 'restart-model' });
+    await vi.waitFor(
+      async () => {
+        if ((await client.jobs.get.query({ id: job.id })).progress < 0.15) throw new Error('not started yet');
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const { pid: runnerPid, workDir } = runnerRecord(job.id);
+    const buffer = join(workDir, 'runner', 'records.ndjson');
+    server.child.kill('SIGKILL');
+    await server.exited;
+    const before = readFileSync(buffer, 'utf8').split('\n').length;
+    await vi.waitFor(
+      () => {
+        if (readFileSync(buffer, 'utf8').split('\n').length < before + 8) throw new Error('not buffered yet');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(isProcessAlive(runnerPid)).toBe(true);
+    server = await startServerProcess(serverEnv());
+    client = createTrainyardClient({ url: server.url, token: server.token });
+    const done = await waitForStatus(job.id, ['succeeded', 'failed']);
+    expect([done.status, done.error, done.exitCode, done.attempt]).toEqual(['succeeded', null, 0, 1]);
+    const metrics = await client.jobs.metrics.query({ jobId: job.id, names: ['train_loss'] });
+    expect(metrics['train_loss']?.step).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    const stdout = await logOf(job.id, 'stdout');
+    for (let epoch = 1; epoch <= 16; epoch += 1) expect(stdout.split(`stdout line of epoch ${epoch}\n`)).toHaveLength(2);
+    expect((await client.models.getVersion.query({ model: 'restart-model', ref: { alias: 'latest' } })).trainingJobId).toBe(job.id);
+    expect(existsSync(workDir)).toBe(false);
+  }, 120_000);
 
   it('a runner refuses a channel whose bytes do not hash to what the server named; the trainer never runs', async () => {
     corruptBlobs = true;

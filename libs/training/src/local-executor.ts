@@ -28,6 +28,11 @@ export interface ExecutionRequest {
   reattach?: boolean;
   /** A scheduler's view of the run: its job id there, its state and, while pending, why. */
   onSchedulerState?(state: SchedulerState): void;
+  /**
+   * Makes what `onEvent` recorded so far durable (the metric points still in memory). An executor
+   * that acknowledges events to someone who will not send them again (a runner) calls it first.
+   */
+  flushEvents?(): Promise<void>;
 }
 
 export interface JobResources {

@@ -10,7 +10,7 @@ import type { RunnerFinish, RunnerInputs, RunnerRecord } from './runner-protocol
 
 /** Mints and revokes job-scoped tokens: libs/auth's job-token service, passed in by apps/server (training does not import auth). */
 export interface JobTokenIssuer {
-  mint(grant: { jobId: string; attempt: number; readableBlobs: readonly string[]; ttlMs: number }): Promise<{ token: string }>;
+  mint(grant: { jobId: string; attempt: number; readableBlobs: readonly string[]; ttlMs: number }): Promise<{ token: string; expiresAt: Date }>;
   revokeForJob(jobId: string): Promise<unknown>;
 }
 
@@ -63,6 +63,7 @@ const runnerFiles = (jobDir: string, attempt: number) => ({
   dir: join(jobDir, 'runner'),
   acked: join(jobDir, 'runner', `attempt-${attempt}.acked`),
   outputs: join(jobDir, 'runner', `attempt-${attempt}.outputs.json`),
+  tokenExpiry: join(jobDir, 'runner', `attempt-${attempt}.token-expires`),
 });
 
 /** The snapshot's channels of the server's job directory, stored as blobs: what the runner downloads (and the token may read). */
@@ -110,6 +111,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
     let killTimer: NodeJS.Timeout | undefined;
     let applying: Promise<unknown> = Promise.resolve();
     let channels: RunnerInputs['channels'] = [];
+    let tokenExpiresAt = '';
 
     const end = async (outcome: ExecutionOutcome, revoke = true): Promise<void> => {
       if (finished) return;
@@ -153,6 +155,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           command: [...request.command],
           channels,
           acked,
+          tokenExpiresAt,
           timeoutMs: request.timeoutMs ?? null,
           graceMs: request.graceMs,
         };
@@ -168,6 +171,9 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
             await applyRecord(record);
             acked = record.seq;
           }
+          // Acknowledged only once recorded for good: the runner drops what it sees acknowledged, and a server
+          // killed now would otherwise lose metric points still in memory.
+          await request.flushEvents?.();
           await writeFile(files.acked, String(acked));
           return { acked, cancelRequested: cancelled };
         });
@@ -223,6 +229,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         channels = await storeChannels(options.blobs, request.jobDir);
         if (request.reattach) {
           acked = Number((await readFile(files.acked, 'utf8').catch(() => '0')).trim()) || 0;
+          tokenExpiresAt = (await readFile(files.tokenExpiry, 'utf8').catch(() => '')).trim();
           const saved = JSON.parse(await readFile(files.outputs, 'utf8').catch(() => '{}')) as Record<string, { sha256: string; size: number }>;
           for (const [path, blob] of Object.entries(saved)) outputs.set(path, blob);
           options.hub.register(job.id, attempt);
@@ -234,7 +241,9 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         }
         const timeoutSeconds = job.resources.timeoutSeconds;
         const ttlMs = timeoutSeconds ? timeoutSeconds * 1_000 + 3_600_000 : (options.tokenTtlMs ?? 72 * 3_600_000);
-        const { token } = await options.tokens.mint({ jobId: job.id, attempt: job.attempt, readableBlobs: channels.map((c) => c.sha256), ttlMs });
+        const { token, expiresAt } = await options.tokens.mint({ jobId: job.id, attempt: job.attempt, readableBlobs: channels.map((c) => c.sha256), ttlMs });
+        tokenExpiresAt = expiresAt.toISOString();
+        await writeFile(files.tokenExpiry, tokenExpiresAt);
         options.hub.register(job.id, attempt);
         follow(
           await options.launcher.launch({

@@ -42,6 +42,8 @@ export const runnerInputs = z.strictObject({
   channels: z.array(runnerChannel).max(2),
   /** Last sequence number the server has applied: the runner sends from the next one. */
   acked: z.number().int().nonnegative(),
+  /** When the job token stops working (ISO 8601): a runner that cannot reach the server gives up then. */
+  tokenExpiresAt: z.string().max(64),
   timeoutMs: z.number().int().positive().nullable(),
   graceMs: z.number().int().nonnegative(),
 });
