@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { MAX_LOG_LINE_CHARS } from '@trainyard/training/runner-kit';
 
 const CHUNK = 256 * 1024;
@@ -10,7 +11,11 @@ const CHUNK = 256 * 1024;
  * The files stay where they are: the logs are in the job directory and on the server.
  */
 export const followTrainerLogs = (jobDir: string, onLine: (stream: 'stdout' | 'stderr', line: string) => void, intervalMs = 250) => {
-  const state = { stdout: { offset: 0, pending: '' }, stderr: { offset: 0, pending: '' } };
+  // A decoder per file: a character split across two reads is decoded whole.
+  const state = {
+    stdout: { offset: 0, pending: '', decoder: new StringDecoder('utf8') },
+    stderr: { offset: 0, pending: '', decoder: new StringDecoder('utf8') },
+  };
   const cut = (line: string): string => (line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)} … (line cut)` : line);
   const readStream = (stream: 'stdout' | 'stderr', final: boolean): void => {
     const s = state[stream];
@@ -26,7 +31,7 @@ export const followTrainerLogs = (jobDir: string, onLine: (stream: 'stdout' | 's
         const read = readSync(fd, buffer, 0, CHUNK, s.offset);
         if (read === 0) break;
         s.offset += read;
-        const lines = (s.pending + buffer.toString('utf8', 0, read)).split('\n');
+        const lines = (s.pending + s.decoder.write(buffer.subarray(0, read))).split('\n');
         s.pending = lines.pop() ?? '';
         for (const line of lines) onLine(stream, cut(line));
         if (s.pending.length > MAX_LOG_LINE_CHARS) {

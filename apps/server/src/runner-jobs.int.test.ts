@@ -230,6 +230,11 @@ describe('jobs through the runner (runner-local executor, real server process an
     expect((await call('/session', token, { method: 'POST', body: JSON.stringify({ token }) })).status).toBe(401);
     // Strict bodies: unknown keys and oversized batches are refused.
     expect((await call(`/runner/jobs/${job.id}/records`, token, { method: 'POST', body: '{"records":[],"extra":1}' })).status).toBe(400);
+    // Outputs: only blobs that are stored, only under job-relative names.
+    const unstored = { path: 'output/model/m.bin', sha256: 'b'.repeat(64), size: 3 };
+    expect((await call(`/runner/jobs/${job.id}/outputs`, token, { method: 'POST', body: JSON.stringify({ files: [unstored] }) })).status).toBe(412);
+    const escaping = { ...unstored, path: '../../etc/passwd' };
+    expect((await call(`/runner/jobs/${job.id}/outputs`, token, { method: 'POST', body: JSON.stringify({ files: [escaping] }) })).status).toBe(400);
     // The server's session token is no job token: the runner routes refuse it.
     expect((await call(`/runner/jobs/${job.id}/inputs`, server.token)).status).toBe(403);
 
