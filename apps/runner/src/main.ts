@@ -9,7 +9,7 @@ import {
   trainerEnvironment,
 } from '@trainyard/training/runner-kit';
 import { loadRunnerConfig } from './config';
-import { downloadChannels, layOutJobDirectory } from './job-directory';
+import { downloadChannels, downloadCheckpoints, layOutJobDirectory } from './job-directory';
 import { followTrainerLogs } from './log-follower';
 import { uploadOutputs } from './outputs';
 import { createRecordOutbox } from './record-outbox';
@@ -63,6 +63,7 @@ const main = async (): Promise<number> => {
 
   try {
     await downloadChannels(client, jobDir, inputs.channels, say);
+    await downloadCheckpoints(client, jobDir, inputs.checkpoints, say);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     report(message);

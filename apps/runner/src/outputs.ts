@@ -22,8 +22,9 @@ const reportedFile = async (jobDir: string, path: string): Promise<string | unde
 
 /**
  * Uploads the run's results as blobs (the server verifies each one's SHA-256 as it stores it)
- * and registers them for the job: `output/model/` (after a successful exit only), the reported
- * checkpoints (always: a retry resumes from them) and files reported with `artifact` events.
+ * and registers them for the job: `output/model/` (after a successful exit only), every file
+ * under `checkpoints/` and the other reported checkpoints (always: a retry resumes from them),
+ * and files reported with `artifact` events.
  * The server keeps of them what a local run would keep (its checkpoint retention, the reported artifacts).
  */
 export const uploadOutputs = async (
@@ -34,6 +35,8 @@ export const uploadOutputs = async (
   log: (message: string) => void,
 ): Promise<number> => {
   const paths = new Set<string>(succeeded ? await filesUnder(jobDir, join('output', 'model')) : []);
+  // `checkpoints/` is kept across attempts, reported or not (a trainer that exits at once may not have reported its last one).
+  for (const path of await filesUnder(jobDir, 'checkpoints')) paths.add(path);
   for (const path of [...reported.checkpoints, ...(succeeded ? reported.artifacts : [])]) {
     const file = await reportedFile(jobDir, path);
     if (file) paths.add(file);

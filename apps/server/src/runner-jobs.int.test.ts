@@ -188,6 +188,25 @@ describe('jobs through the runner (runner-local executor, real server process an
     expect(await waitForStatus(seven.id, ['failed', 'succeeded'])).toMatchObject({ status: 'failed', exitCode: 7 });
   }, 90_000);
 
+  it('a retry on a fresh runner directory resumes from the checkpoints the failed attempt uploaded', async () => {
+    const job = await client.jobs.create.mutate({
+      name: 'resumes',
+      executor: 'runner-local',
+      trainer: { kind: 'builtin', name: 'example' },
+      hyperparameters: { epochs: 3, failAtEpoch: 2 },
+      maxAttempts: 2,
+    });
+    expect(await waitForStatus(job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded', attempt: 2, exitCode: 0 });
+    // Attempt 1 ran epoch 1 and failed in epoch 2; attempt 2, in another empty directory, found epoch 1's checkpoint.
+    const stdout = await logOf(job.id, 'stdout');
+    expect(stdout).toContain('example trainer starting at epoch 1 of 3');
+    expect(stdout).toContain('example trainer starting at epoch 2 of 3');
+    // Attempt 2 trained epochs 2 and 3 only (attempt 1's point may be lost: that trainer exits without flushing fd 3).
+    expect((await client.jobs.metrics.query({ jobId: job.id, names: ['train_loss'] }))['train_loss']?.step.slice(-2)).toEqual([2, 3]);
+    const checkpoints = (await client.artifacts.list.query({ trainingJobId: job.id, type: 'checkpoint' })).items.map((a) => a.name).sort();
+    expect(checkpoints).toEqual(expect.arrayContaining(['checkpoints/epoch-2.json', 'checkpoints/epoch-3.json']));
+  }, 90_000);
+
   it('a job token reaches only its own job’s runner routes and input blobs, and stops working when the job ends', async () => {
     const other = (await client.jobs.list.query({})).items.find((j) => j.name === 'through the runner');
     const otherModel = (await client.artifacts.list.query({ trainingJobId: other?.id ?? '', type: 'model' })).items[0];

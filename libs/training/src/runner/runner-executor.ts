@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '@trainyard/artifacts';
 import { DomainError, type Logger } from '@trainyard/core';
 import type { TrainerExecutor } from '../executor.port';
 import { createEventIntake, type Execution, type ExecutionOutcome, type ExecutionRequest, type StoredOutputs } from '../local-executor';
 import type { LiveRunnerAttempt, RunnerHub } from './runner-hub';
-import type { RunnerFinish, RunnerInputs, RunnerRecord } from './runner-protocol';
+import { jobRelativePath, type RunnerFinish, type RunnerInputs, type RunnerRecord } from './runner-protocol';
+import { checkpointPolicyOf, createCheckpointLedger } from '../checkpoint-retention';
 
 /** Mints and revokes job-scoped tokens: libs/auth's job-token service, passed in by apps/server (training does not import auth). */
 export interface JobTokenIssuer {
@@ -79,6 +80,53 @@ const storeChannels = async (blobs: Pick<BlobStore, 'put'>, jobDir: string): Pro
   return channels;
 };
 
+/** The logs records are appended to (the trainer's streams, and `log` events in events.log). */
+const RECORD_LOGS = ['stdout.log', 'stderr.log', 'events.log'] as const;
+
+const logSizes = async (jobDir: string): Promise<Record<string, number>> => {
+  const sizes: Record<string, number> = {};
+  for (const name of RECORD_LOGS) sizes[name] = (await stat(join(jobDir, 'logs', name)).catch(() => undefined))?.size ?? 0;
+  return sizes;
+};
+
+/**
+ * The last sequence number applied and acknowledged, and the logs cut back to their sizes at that
+ * moment: lines a server killed mid-batch appended after it are removed, since the runner sends
+ * that batch again. (Metric points are written out only at the acknowledgement, except when
+ * their buffer fills or a chart reads them mid-batch: then at most that batch's points are recorded twice.)
+ */
+const restoreAcknowledged = async (file: string, jobDir: string): Promise<number> => {
+  const saved = JSON.parse(await readFile(file, 'utf8').catch(() => '{"seq":0,"logs":{}}')) as { seq?: unknown; logs?: Record<string, unknown> };
+  for (const name of RECORD_LOGS) {
+    const size = saved.logs?.[name];
+    const log = join(jobDir, 'logs', name);
+    if (typeof size === 'number' && ((await stat(log).catch(() => undefined))?.size ?? 0) > size) await truncate(log, size);
+  }
+  return typeof saved.seq === 'number' && Number.isSafeInteger(saved.seq) && saved.seq >= 0 ? saved.seq : 0;
+};
+
+/**
+ * What an earlier attempt's runner uploaded of `checkpoints/` (and of other checkpoints the job's
+ * ledger, `checkpoints.json` in the server's job directory, keeps), still stored: a retry's inputs,
+ * as the local executor's retry finds its job directory's `checkpoints/`.
+ */
+const earlierCheckpoints = async (blobs: Pick<BlobStore, 'stat'>, jobDir: string, attempt: number): Promise<RunnerInputs['checkpoints']> => {
+  const kept = new Set(createCheckpointLedger(jobDir, checkpointPolicyOf({}), () => undefined).paths());
+  const uploaded = new Map<string, { sha256: string; size: number }>();
+  for (let earlier = 1; earlier < attempt; earlier += 1) {
+    const saved = await readFile(runnerFiles(jobDir, earlier).outputs, 'utf8').catch(() => '{}');
+    for (const [path, blob] of Object.entries(JSON.parse(saved) as Record<string, { sha256: string; size: number }>)) uploaded.set(path, blob);
+  }
+  const checkpoints: RunnerInputs['checkpoints'] = [];
+  for (const [path, blob] of uploaded) {
+    // What a local retry would find: `checkpoints/` (kept across attempts), and reported checkpoints elsewhere the job keeps.
+    if (!(path.startsWith('checkpoints/') || kept.has(path)) || !jobRelativePath.safeParse(path).success) continue;
+    // A failed attempt's uploads are no artifacts yet: blob GC may have taken them (after its grace period).
+    if ((await blobs.stat(blob.sha256))?.size === blob.size) checkpoints.push({ path, sha256: blob.sha256, bytes: blob.size });
+  }
+  return checkpoints;
+};
+
 /**
  * Trainers run by a runner (docs/runner.md): a program that reaches this server only over HTTP,
  * lays out the job directory where it runs, runs the trainer exactly as the local executor does
@@ -111,6 +159,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
     let killTimer: NodeJS.Timeout | undefined;
     let applying: Promise<unknown> = Promise.resolve();
     let channels: RunnerInputs['channels'] = [];
+    let checkpoints: RunnerInputs['checkpoints'] = [];
     let tokenExpiresAt = '';
 
     const end = async (outcome: ExecutionOutcome, revoke = true): Promise<void> => {
@@ -154,6 +203,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           hyperparameters: await read('hyperparameters.json'),
           command: [...request.command],
           channels,
+          checkpoints,
           acked,
           tokenExpiresAt,
           timeoutMs: request.timeoutMs ?? null,
@@ -174,7 +224,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           // Acknowledged only once recorded for good: the runner drops what it sees acknowledged, and a server
           // killed now would otherwise lose metric points still in memory.
           await request.flushEvents?.();
-          await writeFile(files.acked, String(acked));
+          await writeFile(files.acked, JSON.stringify({ seq: acked, logs: await logSizes(request.jobDir) }));
           return { acked, cancelRequested: cancelled };
         });
         applying = result.catch(() => undefined);
@@ -227,8 +277,11 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         await mkdir(files.dir, { recursive: true });
         await mkdir(join(request.jobDir, 'logs'), { recursive: true });
         channels = await storeChannels(options.blobs, request.jobDir);
+        checkpoints = await earlierCheckpoints(options.blobs, request.jobDir, job.attempt);
+        // Kept from earlier attempts: registered with this attempt's outputs unless the trainer reports them anew.
+        for (const checkpoint of checkpoints) outputs.set(checkpoint.path, { sha256: checkpoint.sha256, size: checkpoint.bytes });
         if (request.reattach) {
-          acked = Number((await readFile(files.acked, 'utf8').catch(() => '0')).trim()) || 0;
+          acked = await restoreAcknowledged(files.acked, request.jobDir);
           tokenExpiresAt = (await readFile(files.tokenExpiry, 'utf8').catch(() => '')).trim();
           const saved = JSON.parse(await readFile(files.outputs, 'utf8').catch(() => '{}')) as Record<string, { sha256: string; size: number }>;
           for (const [path, blob] of Object.entries(saved)) outputs.set(path, blob);
@@ -241,7 +294,12 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         }
         const timeoutSeconds = job.resources.timeoutSeconds;
         const ttlMs = timeoutSeconds ? timeoutSeconds * 1_000 + 3_600_000 : (options.tokenTtlMs ?? 72 * 3_600_000);
-        const { token, expiresAt } = await options.tokens.mint({ jobId: job.id, attempt: job.attempt, readableBlobs: channels.map((c) => c.sha256), ttlMs });
+        const { token, expiresAt } = await options.tokens.mint({
+          jobId: job.id,
+          attempt: job.attempt,
+          readableBlobs: [...channels, ...checkpoints].map((c) => c.sha256),
+          ttlMs,
+        });
         tokenExpiresAt = expiresAt.toISOString();
         await writeFile(files.tokenExpiry, tokenExpiresAt);
         options.hub.register(job.id, attempt);

@@ -40,6 +40,11 @@ export const runnerInputs = z.strictObject({
   hyperparameters: z.record(z.string(), z.unknown()),
   command: z.array(z.string().max(4_096)).min(1).max(256),
   channels: z.array(runnerChannel).max(2),
+  /**
+   * The checkpoints the job keeps from its earlier attempts (blobs their runners uploaded): a
+   * retry on a fresh machine downloads them into `checkpoints/` and resumes, as a local retry does.
+   */
+  checkpoints: z.array(z.strictObject({ path: jobRelativePath, sha256, bytes: z.number().int().nonnegative() })).max(10_000),
   /** Last sequence number the server has applied: the runner sends from the next one. */
   acked: z.number().int().nonnegative(),
   /** When the job token stops working (ISO 8601): a runner that cannot reach the server gives up then. */
