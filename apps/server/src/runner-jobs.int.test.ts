@@ -330,6 +330,26 @@ describe('jobs through the runner (runner-local executor, real server process an
     expect(existsSync(workDir)).toBe(false);
   }, 120_000);
 
+  it('a server stopped gracefully leaves the runner running; the next start re-attaches and the job completes', async () => {
+    const job = await createJob('server stop', { epochs: 12, stepDelayMs: 250 });
+    await vi.waitFor(
+      async () => {
+        if ((await client.jobs.get.query({ id: job.id })).progress < 0.15) throw new Error('not started yet');
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const { pid: runnerPid } = runnerRecord(job.id);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(isProcessAlive(runnerPid)).toBe(true);
+    server = await startServerProcess(serverEnv());
+    client = createTrainyardClient({ url: server.url, token: server.token });
+    const done = await waitForStatus(job.id, ['succeeded', 'failed']);
+    expect([done.status, done.error, done.attempt]).toEqual(['succeeded', null, 1]);
+    const stdout = await logOf(job.id, 'stdout');
+    for (let epoch = 1; epoch <= 12; epoch += 1) expect(stdout.split(`stdout line of epoch ${epoch}\n`)).toHaveLength(2);
+  }, 120_000);
+
   it('a runner refuses a channel whose bytes do not hash to what the server named; the trainer never runs', async () => {
     corruptBlobs = true;
     try {

@@ -29,10 +29,13 @@ export interface ExecutionRequest {
   /** A scheduler's view of the run: its job id there, its state and, while pending, why. */
   onSchedulerState?(state: SchedulerState): void;
   /**
-   * Makes what `onEvent` recorded so far durable (the metric points still in memory). An executor
-   * that acknowledges events to someone who will not send them again (a runner) calls it first.
+   * Writes out what `onEvent` recorded so far (the metric points still in memory) and returns a
+   * mark of it. An executor that acknowledges events to someone who will not send them again (a
+   * runner) calls it first, and keeps the mark with its acknowledgement.
    */
-  flushEvents?(): Promise<void>;
+  flushEvents?(): Promise<unknown>;
+  /** After a re-attach: removes what was recorded after that mark (events the runner will send again). */
+  rewindEvents?(mark: unknown): Promise<void>;
 }
 
 export interface JobResources {

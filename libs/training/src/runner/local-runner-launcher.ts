@@ -47,6 +47,8 @@ export const createLocalRunnerLauncher = (options: LocalRunnerLauncherOptions): 
         clearInterval(timer);
         resolve('the runner process is gone');
       }, 250);
+      // Following a runner never keeps this server's process alive (a stop leaves the runner running).
+      timer.unref();
     });
     return {
       signal(signal) {

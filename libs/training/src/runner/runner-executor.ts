@@ -90,13 +90,17 @@ const logSizes = async (jobDir: string): Promise<Record<string, number>> => {
 };
 
 /**
- * The last sequence number applied and acknowledged, and the logs cut back to their sizes at that
- * moment: lines a server killed mid-batch appended after it are removed, since the runner sends
- * that batch again. (Metric points are written out only at the acknowledgement, except when
- * their buffer fills or a chart reads them mid-batch: then at most that batch's points are recorded twice.)
+ * The last sequence number applied and acknowledged, with the logs and the metric series cut back
+ * to their sizes at that moment: what a server killed mid-batch recorded after it is removed,
+ * since the runner sends that batch again.
  */
-const restoreAcknowledged = async (file: string, jobDir: string): Promise<number> => {
-  const saved = JSON.parse(await readFile(file, 'utf8').catch(() => '{"seq":0,"logs":{}}')) as { seq?: unknown; logs?: Record<string, unknown> };
+const restoreAcknowledged = async (file: string, jobDir: string, request: Pick<ExecutionRequest, 'rewindEvents'>): Promise<number> => {
+  const saved = JSON.parse(await readFile(file, 'utf8').catch(() => '{"seq":0,"logs":{}}')) as {
+    seq?: unknown;
+    logs?: Record<string, unknown>;
+    metrics?: unknown;
+  };
+  if (saved.metrics !== undefined) await request.rewindEvents?.(saved.metrics);
   for (const name of RECORD_LOGS) {
     const size = saved.logs?.[name];
     const log = join(jobDir, 'logs', name);
@@ -223,8 +227,8 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           }
           // Acknowledged only once recorded for good: the runner drops what it sees acknowledged, and a server
           // killed now would otherwise lose metric points still in memory.
-          await request.flushEvents?.();
-          await writeFile(files.acked, JSON.stringify({ seq: acked, logs: await logSizes(request.jobDir) }));
+          const metrics = await request.flushEvents?.();
+          await writeFile(files.acked, JSON.stringify({ seq: acked, logs: await logSizes(request.jobDir), metrics }));
           return { acked, cancelRequested: cancelled };
         });
         applying = result.catch(() => undefined);
@@ -281,7 +285,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         // Kept from earlier attempts: registered with this attempt's outputs unless the trainer reports them anew.
         for (const checkpoint of checkpoints) outputs.set(checkpoint.path, { sha256: checkpoint.sha256, size: checkpoint.bytes });
         if (request.reattach) {
-          acked = await restoreAcknowledged(files.acked, request.jobDir);
+          acked = await restoreAcknowledged(files.acked, request.jobDir, request);
           tokenExpiresAt = (await readFile(files.tokenExpiry, 'utf8').catch(() => '')).trim();
           const saved = JSON.parse(await readFile(files.outputs, 'utf8').catch(() => '{}')) as Record<string, { sha256: string; size: number }>;
           for (const [path, blob] of Object.entries(saved)) outputs.set(path, blob);
