@@ -21,6 +21,7 @@ const OWNERS: Record<string, string> = {
   ModelAlias: 'registry',
   ModelEvent: 'registry',
   ApiToken: 'auth',
+  JobToken: 'auth',
   SyncRemote: 'sync',
   SyncOutbox: 'sync',
   RemoteVersionLink: 'sync',

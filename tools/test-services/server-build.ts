@@ -33,6 +33,11 @@ export const builtServerMain = (): string => {
   if (!existsSync(main)) throw new Error(`The server is not built (${main} is missing): run npm run build:server`);
   const changed = staleSource(join(repoRoot, SERVER_BUILD_DIR));
   if (changed) throw new Error(`The server build is older than its sources (${changed} changed since): run npm run build:server`);
+  // The runner (apps/runner/dist/runner.js) is part of the server's build: runner-local jobs start it.
+  const runnerDist = join(repoRoot, 'apps', 'runner', 'dist');
+  if (!existsSync(join(runnerDist, 'runner.js'))) throw new Error('The runner is not built (apps/runner/dist/runner.js is missing): run npm run build:server');
+  const runnerChanged = staleSource(runnerDist);
+  if (runnerChanged) throw new Error(`The runner build is older than its sources (${runnerChanged} changed since): run npm run build:server`);
   checked = main;
   return main;
 };

@@ -71,6 +71,18 @@ describe('verifying read-back of uploads on S3', () => {
   });
 });
 
+describe('runners', () => {
+  it('runs no runner-local jobs unless TRAINYARD_RUNNER_LOCAL=on; TRAINYARD_RUNNER_URL is an http(s) origin', () => {
+    expect(loadConfig({})).toMatchObject({ runnerLocal: false, runnerUrl: undefined });
+    expect(loadConfig({ TRAINYARD_RUNNER_LOCAL: 'on', TRAINYARD_RUNNER_URL: 'https://trainyard.example.org/' })).toMatchObject({
+      runnerLocal: true,
+      runnerUrl: 'https://trainyard.example.org',
+    });
+    for (const bad of ['ftp://x', 'https://x/path', 'not a url', 'http://'])
+      expect(() => loadConfig({ TRAINYARD_RUNNER_URL: bad }), bad).toThrow(/TRAINYARD_RUNNER_URL/);
+  });
+});
+
 describe('Slurm', () => {
   it('is off unless TRAINYARD_SLURM=on, and then needs the shared directory', () => {
     expect(loadConfig({}).slurm).toBeUndefined();

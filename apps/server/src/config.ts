@@ -59,6 +59,18 @@ const envSchema = z.object({
   TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TRAINYARD_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
+  /**
+   * `on` runs jobs created with executor `runner-local` through the runner (docs/runner.md): a
+   * separate process in an empty temporary directory that reaches this server over HTTP with a
+   * job token, exactly as the cloud executors' runners will. For checking that path here.
+   */
+  TRAINYARD_RUNNER_LOCAL: z.enum(['on', 'off']).default('off'),
+  /** The URL runners reach this server at (behind a proxy or load balancer); default: the server's own. */
+  TRAINYARD_RUNNER_URL: z
+    .string()
+    .max(2_048)
+    .regex(/^https?:\/\/[^\s/?#]+\/?$/, 'an http(s) URL of the server, without a path')
+    .optional(),
   /** Slurm: `on` runs jobs created with executor `slurm` (docs/training.md, "Slurm"). */
   TRAINYARD_SLURM: z.enum(['on', 'off']).default('off'),
   /** Run Slurm's commands on a login node over SSH: `user@host` (or `user@host:port`). */
@@ -243,6 +255,10 @@ export interface ServerConfig {
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
   /** Per-API-token request rate on a shared server (token bucket per instance); null = no limit. */
   rateLimit: { perSecond: number; burst: number } | null;
+  /** Jobs with executor `runner-local` run through a runner process on this machine (TRAINYARD_RUNNER_LOCAL=on). */
+  runnerLocal: boolean;
+  /** Where runners reach this server (TRAINYARD_RUNNER_URL); undefined: its own URL. */
+  runnerUrl: string | undefined;
   /** Jobs with executor `slurm`: how Slurm is reached, the defaults, and the shared directory job directories live in. */
   slurm: SlurmConfig | undefined;
   /**
@@ -312,6 +328,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
       uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
     },
+    runnerLocal: values.TRAINYARD_RUNNER_LOCAL === 'on',
+    runnerUrl: values.TRAINYARD_RUNNER_URL?.replace(/\/$/, ''),
     slurm: slurmConfig(values),
     rateLimit:
       values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,

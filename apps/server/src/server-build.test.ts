@@ -34,7 +34,9 @@ describe('the server build (apps/server/vite.config.ts)', () => {
     expect(scripts['start']).toBe(`node ${bin['trainyard']} serve`);
     expect(readFileSync(join(repo, 'apps/server/bin/trainyard.mjs'), 'utf8')).toContain(`new URL('../dist/${serverEntries.main.built}', import.meta.url)`);
     expect(scripts['trainyard']).toBe(`node ${bin['trainyard']}`);
-    expect(scripts['build:server']).toBe('vite build --config apps/server/vite.config.ts --logLevel warn');
+    // The runner (docs/runner.md) is built with it: runner-local jobs start apps/runner/dist/runner.js.
+    expect(scripts['build:server']).toBe('vite build --config apps/server/vite.config.ts --logLevel warn && npm run build:runner');
+    expect(scripts['build:runner']).toBe('vite build --config apps/runner/vite.config.ts --logLevel warn');
     // The install builds it after generating the Prisma client it bundles.
     expect(scripts['postinstall']).toMatch(/^prisma generate && npm run build:server && /);
     for (const name of ['test', 'test:int', 'test:browser', 'bench', 'desktop', 'desktop:package']) {

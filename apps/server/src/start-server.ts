@@ -1,5 +1,5 @@
 import { type ApiContext, createApiContext, type Principal } from '@trainyard/api';
-import { createApiTokenService } from '@trainyard/auth';
+import { createApiTokenService, JOB_TOKEN_PREFIX } from '@trainyard/auth';
 import { constantTimeEquals, type Logger } from '@trainyard/core';
 import { sessionCookieName } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
@@ -10,6 +10,7 @@ import { blobRoute } from './http/blob-route';
 import { type Admission, createHttpHost, principalOf } from './http/http-host';
 import { createRateLimiter } from './http/rate-limit';
 import { importRoute } from './http/import-route';
+import { runnerRoute } from './http/runner-route';
 import { type GuardPolicy, loopbackHosts, loopbackOrigins } from './http/request-guard';
 import { trpcCallCount, trpcRoute } from './http/trpc-route';
 import { uploadRoute } from './http/upload-route';
@@ -56,9 +57,15 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
     const apiTokens = createApiTokenService(database);
     const session: Principal = { actor: 'local', scope: 'admin' };
     // Local: only this run's session token. Shared: only API tokens (scoped, revocable).
-    const authenticate = shared
+    const authenticateUser = shared
       ? (candidate: string) => apiTokens.authenticate(candidate)
       : async (candidate: string) => (constantTimeEquals(candidate, token) ? session : undefined);
+    // In either mode, also the job tokens of runners (docs/runner.md): the host lets them reach the runner and blob routes only.
+    const authenticate = async (candidate: string): Promise<Principal | undefined> => {
+      if (!candidate.startsWith(JOB_TOKEN_PREFIX)) return authenticateUser(candidate);
+      const scope = await services.runners.tokens.authenticate(candidate);
+      return scope && { actor: `job:${scope.jobId}`, scope: 'read', tokenId: scope.tokenId, job: scope };
+    };
     const policyForPort = (port: number): GuardPolicy => ({
       allowedHosts: shared ? null : loopbackHosts(port),
       allowedOrigins: loopbackOrigins(port),
@@ -87,6 +94,7 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
       [
         trpcRoute(contextFor, config.maxBodyBytes),
         blobRoute(services.blobs, logger, config.maxBlobBytes),
+        runnerRoute(services.runners.hub, logger),
         importRoute(database, config.maxBlobBytes),
         uploadRoute(services.exchange, logger, 1024 ** 3),
         // Before /blob-batches, which would claim its path by prefix.
@@ -96,7 +104,8 @@ export const startServer = async (config: ServerConfig, logger: Logger = createS
         ...(!shared && config.database.kind === 'pglite' && config.artifactStore.kind === 'filesystem'
           ? [backupRoute({ database, blobRoot: config.artifactStore.root, dataDir: config.dataDir }, logger)]
           : []),
-        sessionRoute(authenticate, () => sessionCookieName(boundPort)),
+        // A browser signs in with the session token or an API token, never a job token.
+        sessionRoute(authenticateUser, () => sessionCookieName(boundPort)),
         // Last: it answers every path no other route claims.
         staticRoute(config.webDir),
       ],

@@ -1,5 +1,6 @@
 import type { ApiServices } from '@trainyard/api';
-import type { Logger } from '@trainyard/core';
+import { createJobTokenService, type JobTokenService } from '@trainyard/auth';
+import { installPath, type Logger } from '@trainyard/core';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,16 @@ import { createLineageService, createModelRegistryService, createModelVersionSer
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
 import { createModelFileCheck, createModelLoader, createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
-import { createLocalExecutor, createTrainerCatalog, createTrainingContext, type Orchestrator } from '@trainyard/training';
+import {
+  createLocalExecutor,
+  createLocalRunnerLauncher,
+  createRunnerExecutor,
+  createRunnerHub,
+  createTrainerCatalog,
+  createTrainingContext,
+  type Orchestrator,
+  type RunnerHub,
+} from '@trainyard/training';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
@@ -50,6 +60,8 @@ const STALE_UPLOAD_MS = 24 * 3_600_000;
 
 /** The services, plus the parts only background work needs (not reachable from the API). */
 export interface Services extends ApiServices {
+  /** What the runner routes answer with: the attempts followed here, and the job tokens that authenticate runners. */
+  runners: { hub: RunnerHub; tokens: JobTokenService };
   background: {
     orchestrator: Orchestrator;
     /** Removes leftovers of writes a crash interrupted (temp files, stale multipart uploads). */
@@ -91,6 +103,20 @@ export const createServices = async (config: ServerConfig, database: Database, l
   });
   // Jobs run here; with TRAINYARD_SLURM=on also on the cluster, their directories on its shared filesystem.
   const slurm = config.slurm ? await createConfiguredSlurmExecutor(config.slurm, config.trainerEnv, logger) : undefined;
+  // Runners reach this server over HTTP with job tokens; with TRAINYARD_RUNNER_LOCAL=on, as processes on this machine.
+  const jobTokens = createJobTokenService(database);
+  const runnerHub = createRunnerHub();
+  const runnerLocal = config.runnerLocal
+    ? createRunnerExecutor({
+        kind: 'runner-local',
+        launcher: createLocalRunnerLauncher({ runnerScript: installPath('apps', 'runner', 'dist', 'runner.js') }),
+        tokens: jobTokens,
+        blobs,
+        hub: runnerHub,
+        serverUrl: () => config.runnerUrl ?? publicUrl(),
+        logger,
+      })
+    : undefined;
   const {
     orchestrator,
     jobs,
@@ -110,7 +136,8 @@ export const createServices = async (config: ServerConfig, database: Database, l
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
-    ...(slurm && config.slurm ? { executors: [createLocalExecutor(), slurm], sharedRoot: config.slurm.sharedDir } : {}),
+    ...(slurm || runnerLocal ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...(runnerLocal ? [runnerLocal] : [])] } : {}),
+    ...(config.slurm ? { sharedRoot: config.slurm.sharedDir } : {}),
   });
 
   const exchange = createExchangeService({
@@ -159,6 +186,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     scoring: createScoringService({ versions, artifacts, loader: modelLoader }),
     sync,
     exchange,
+    runners: { hub: runnerHub, tokens: jobTokens },
     background: {
       orchestrator,
       // Interrupted S3 uploads younger than a day may still be someone's live multipart upload.

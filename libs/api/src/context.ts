@@ -6,7 +6,7 @@ import type { ExchangeService } from '@trainyard/exchange';
 import type { SyncService } from '@trainyard/sync';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
-import type { Logger } from '@trainyard/core';
+import { DomainError, type Logger } from '@trainyard/core';
 
 /** Declared in libs/core; re-exported because the API's context carries one. */
 export type { Logger };
@@ -49,6 +49,13 @@ export interface Principal {
   scope: TokenScope;
   /** The API token's id (shared server): what per-token rate limits are keyed by. */
   tokenId?: string;
+  /**
+   * Set only for a job-scoped token (libs/auth job-tokens.service.ts): the one job attempt it
+   * serves and the blobs it may read. The HTTP host lets such a principal through to the
+   * routes that accept job tokens (the runner routes, the blob route) and refuses it everywhere
+   * else; `createApiContext` refuses it too, so no tRPC procedure ever runs for it.
+   */
+  job?: { jobId: string; attempt: number; readableBlobs: readonly string[] };
 }
 
 export interface ApiContext {
@@ -65,9 +72,12 @@ export interface ApiContext {
  * from the authenticated principal; tests build it directly and call procedures with
  * `createCallerFactory(appRouter)(createApiContext(...))`, skipping HTTP.
  */
-export const createApiContext = (services: ApiServices, principal: Principal, logger: Logger): ApiContext => ({
-  services,
-  logger,
-  actor: principal.actor,
-  scope: principal.scope,
-});
+export const createApiContext = (services: ApiServices, principal: Principal, logger: Logger): ApiContext => {
+  if (principal.job) throw new DomainError('FORBIDDEN', 'A job token may only be used by its job’s runner');
+  return {
+    services,
+    logger,
+    actor: principal.actor,
+    scope: principal.scope,
+  };
+};

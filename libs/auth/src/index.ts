@@ -1,1 +1,2 @@
 export * from './api-tokens.service';
+export * from './job-tokens.service';

@@ -49,7 +49,7 @@ export const trainerSpec = z.discriminatedUnion('kind', [
 export type TrainerSpec = z.infer<typeof trainerSpec>;
 
 /** Where a job runs: this server's machine, or a Slurm cluster (when the server has Slurm configured). */
-export const executorKind = z.enum(['local', 'slurm']);
+export const executorKind = z.enum(['local', 'slurm', 'runner-local']);
 
 /** A Slurm partition name (also what a user may type): letters, digits, `_`, `.`, `-`. */
 const partitionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a partition name: letters, digits, _ . -');

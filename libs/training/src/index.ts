@@ -19,3 +19,7 @@ export * from './linux-process-control';
 export * from './darwin-process-control';
 export * from './windows-process-control';
 export * from './trainer-env';
+export * from './runner/runner-protocol';
+export * from './runner/runner-hub';
+export * from './runner/runner-executor';
+export * from './runner/local-runner-launcher';

@@ -4,6 +4,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { ArtifactService, BlobStore } from '@trainyard/artifacts';
 import { ARTIFACT_TYPES, type ArtifactOutput, createVersionInput } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
+import type { StoredOutputs } from './local-executor';
 import { evaluateGate, type GateReport, type GateRule, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 
 export interface CompletionPorts {
@@ -50,6 +51,31 @@ const insideJobDir = async (jobDir: string, reported: string): Promise<string | 
   return info?.isFile() ? full : undefined;
 };
 
+/** Where a job's result files are: its job directory on this machine, or blobs a runner stored. */
+interface ResultFiles {
+  modelFiles(): Promise<string[]>;
+  /** A reported path, if it names a result file (what `modelFiles` and `reported` return are handles for the other two). */
+  reported(path: string): Promise<string | undefined>;
+  sha256Of(file: string): Promise<string>;
+  /** The artifact's name: its path relative to the job directory. */
+  nameOf(file: string): string;
+}
+
+const localFiles = (blobs: BlobStore, jobDir: string): ResultFiles => ({
+  modelFiles: () => filesUnder(join(jobDir, 'output', 'model')),
+  reported: (path) => insideJobDir(jobDir, path),
+  sha256Of: async (file) => (await blobs.put(createReadStream(file))).sha256,
+  nameOf: (file) => relative(jobDir, file),
+});
+
+/** A runner's uploads: already verified blobs, named by their job-relative paths (never turned into paths on this machine). */
+const storedFiles = (outputs: StoredOutputs): ResultFiles => ({
+  modelFiles: async () => [...outputs.keys()].filter((path) => path.startsWith('output/model/')).sort(),
+  reported: async (path) => (outputs.has(path) ? path : undefined),
+  sha256Of: async (path) => outputs.get(path)?.sha256 ?? '',
+  nameOf: (path) => path,
+});
+
 /**
  * After a successful exit: every file in output/model/, each reported checkpoint and each file
  * reported with an `artifact` event (typed by its kind) becomes an artifact linked to the job;
@@ -65,12 +91,14 @@ export const completeJob = async (
   reportedCheckpoints: readonly string[],
   warn: (message: string) => void,
   reportedArtifacts: readonly ReportedArtifact[] = [],
+  /** The run's files as blobs already stored (a runner uploaded them), instead of files in `jobDir`. */
+  storedOutputs?: StoredOutputs,
 ): Promise<CompletionResult> => {
+  const files = storedOutputs ? storedFiles(storedOutputs) : localFiles(ports.blobs, jobDir);
   const register = async (file: string, type: ArtifactType): Promise<string> => {
-    const stored = await ports.blobs.put(createReadStream(file));
     const artifact = await ports.artifacts.register({
-      sha256: stored.sha256,
-      name: relative(jobDir, file),
+      sha256: await files.sha256Of(file),
+      name: files.nameOf(file),
       type,
       mediaType: file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
       trainingJobId: job.id,
@@ -79,11 +107,11 @@ export const completeJob = async (
     return artifact.id;
   };
   const modelArtifacts: string[] = [];
-  const modelFiles = await filesUnder(join(jobDir, 'output', 'model'));
+  const modelFiles = await files.modelFiles();
   for (const file of modelFiles) modelArtifacts.push(await register(file, 'model'));
   const checkpointArtifacts: string[] = [];
   for (const reported of new Set(reportedCheckpoints)) {
-    const file = await insideJobDir(jobDir, reported);
+    const file = await files.reported(reported);
     if (file) checkpointArtifacts.push(await register(file, 'checkpoint'));
     else warn(`checkpoint ${reported} is not a file inside the job directory; not kept`);
   }
@@ -92,7 +120,7 @@ export const completeJob = async (
   const kept = new Set(modelFiles);
   const extraArtifacts: string[] = [];
   for (const reported of reportedArtifacts) {
-    const file = await insideJobDir(jobDir, reported.path);
+    const file = await files.reported(reported.path);
     if (!file) {
       warn(`artifact ${reported.path} is not a file inside the job directory; not kept`);
       continue;

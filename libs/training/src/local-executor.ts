@@ -28,6 +28,14 @@ export interface ExecutionRequest {
   reattach?: boolean;
   /** A scheduler's view of the run: its job id there, its state and, while pending, why. */
   onSchedulerState?(state: SchedulerState): void;
+  /**
+   * Writes out what `onEvent` recorded so far (the metric points still in memory) and returns a
+   * mark of it. An executor that acknowledges events to someone who will not send them again (a
+   * runner) calls it first, and keeps the mark with its acknowledgement.
+   */
+  flushEvents?(): Promise<unknown>;
+  /** After a re-attach: removes what was recorded after that mark (events the runner will send again). */
+  rewindEvents?(mark: unknown): Promise<void>;
 }
 
 export interface JobResources {
@@ -45,8 +53,12 @@ export interface SchedulerState {
   reason: string | null;
 }
 
+/** Output files a remote run already stored as verified blobs, by job-relative path (a runner's `output/model/…`, checkpoints, reported artifacts). */
+export type StoredOutputs = ReadonlyMap<string, { sha256: string; size: number }>;
+
 export type ExecutionOutcome =
-  | { kind: 'exited'; exitCode: number; signal: null }
+  /** `outputs`: the run's files are not in the server's job directory but already in the blob store (a runner's). */
+  | { kind: 'exited'; exitCode: number; signal: null; outputs?: StoredOutputs }
   | { kind: 'killed'; exitCode: number | null; signal: string | null; reason: 'cancelled' | 'timeout' | 'signal' }
   | { kind: 'spawn_failed'; message: string }
   /** The scheduler took the run away (preemption, a failed node): it runs again without using up an attempt. */
@@ -157,6 +169,8 @@ export const createEventIntake = (request: Pick<ExecutionRequest, 'onEvent' | 'o
       }
     },
     oversized: (): void => badEvent('(line too long)', `event line longer than ${MAX_EVENT_LINE_BYTES} bytes skipped`),
+    /** A line found malformed elsewhere (a runner's report of its trainer's fd 3): counted like one read here. */
+    bad: badEvent,
     badEvents: (): BadEventSummary => ({ count: badCount, last: lastBad.map(excerpt) }),
     nonFiniteMetrics: (): number => nonFiniteCount,
   };

@@ -11,6 +11,24 @@ const root = mkdtempSync(join(tmpdir(), 'trainyard-metrics-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('metrics store', () => {
+  it('marks how far every series is written and rewinds to it (a re-attached runner job drops what it will be sent again)', async () => {
+    const store = createMetricsStore(root);
+    const job = newId();
+    const first = await store.writer(job);
+    for (let step = 1; step <= 3; step += 1) first.append('train_loss', step, step);
+    const mark = await first.mark();
+    first.append('train_loss', 4, 4);
+    first.append('val_loss', 4, 4); // a series begun after the mark
+    await first.close();
+    const again = await store.writer(job);
+    await again.rewind(mark);
+    again.append('train_loss', 4, 4);
+    await again.close();
+    const data = await store.read(job, undefined, 100);
+    expect(data['train_loss']?.step).toEqual([1, 2, 3, 4]);
+    expect(data['val_loss']?.total ?? 0).toBe(0);
+  });
+
   it('appends series and reads them back exactly when they fit', async () => {
     const store = createMetricsStore(root);
     const job = newId();

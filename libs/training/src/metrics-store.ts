@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MetricSeries } from '@trainyard/contracts';
 import { DomainError, isUuid } from '@trainyard/core';
@@ -23,7 +23,14 @@ export interface MetricsWriter {
   close(): Promise<void>;
   /** Drops the points not yet written and stops being the live writer (its worker lost the job's lease). */
   discard(): void;
+  /** Flushes, then how many records each series file holds: a mark `rewind` can go back to. */
+  mark(): Promise<MetricsMark>;
+  /** Cuts every series back to a mark (points written after it are removed; series begun after it emptied). */
+  rewind(mark: MetricsMark): Promise<void>;
 }
+
+/** Records per series file index at one moment (see MetricsWriter.mark). */
+export type MetricsMark = Record<string, number>;
 
 const jobDir = (root: string, jobId: string): string => {
   // The id comes from our own database, but a path is only ever built from a well-formed UUID.
@@ -109,6 +116,23 @@ export const createMetricsStore = (root: string) => {
         async close() {
           await writer.flush();
           if (live.get(jobId) === writer) live.delete(jobId);
+        },
+        async mark() {
+          await writer.flush();
+          const mark: MetricsMark = {};
+          for (const index of indexes.values()) {
+            const size = (await stat(join(dir, `${index}.f64`)).catch(() => undefined))?.size ?? 0;
+            mark[String(index)] = Math.floor(size / RECORD_BYTES);
+          }
+          return mark;
+        },
+        async rewind(mark) {
+          await flushing;
+          for (const index of indexes.values()) {
+            const file = join(dir, `${index}.f64`);
+            const keep = (mark[String(index)] ?? 0) * RECORD_BYTES;
+            if (((await stat(file).catch(() => undefined))?.size ?? 0) > keep) await truncate(file, keep);
+          }
         },
         discard() {
           for (const series of pending.values()) series.length = 0;

@@ -237,6 +237,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         checkpoints,
         (message) => appendFileSync(join(dir, 'logs', 'events.log'), `warning: ${message}\n`),
         reportedArtifacts,
+        outcome.outputs,
       );
       const status = result.ok ? 'succeeded' : 'failed';
       const wrote = await fencedMove(
@@ -384,6 +385,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
         onBadEvent(line, error) {
           appendFileSync(events, `skipped malformed event (${error}): ${line}\n`);
         },
+        flushEvents: () => metricWriter.mark(),
+        rewindEvents: (mark) => metricWriter.rewind(typeof mark === 'object' && mark !== null ? (mark as Record<string, number>) : {}),
       });
       // Written whole or not at all: crash recovery reads it to find the trainer to kill.
       writeFileSync(join(dir, 'run.json.tmp'), JSON.stringify({ pid: execution.pid, attempt: job.attempt, owner }));

@@ -32,7 +32,9 @@ export interface JobSnapshots {
 const executorUnavailable = (kind: string): string =>
   kind === 'slurm'
     ? 'The slurm executor is not enabled on this server: start it with TRAINYARD_SLURM=on (Slurm commands on its PATH, or TRAINYARD_SLURM_SSH=user@login-node) and TRAINYARD_SHARED_DIR (a directory on the cluster’s shared filesystem)'
-    : `The ${kind} executor is not enabled on this server`;
+    : kind === 'runner-local'
+      ? 'The runner-local executor is not enabled on this server: start it with TRAINYARD_RUNNER_LOCAL=on (docs/runner.md)'
+      : `The ${kind} executor is not enabled on this server`;
 
 /** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
 export const createTrainingJobService = (deps: {

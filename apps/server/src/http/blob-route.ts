@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '@trainyard/artifacts';
 import { isDomainError, type Logger } from '@trainyard/core';
 import { parseByteRange } from './byte-range';
-import { requestBody, type Route, sendDomainError, sendJson } from './http-host';
+import { principalOf, requestBody, type Route, sendDomainError, sendJson } from './http-host';
 
 // Matched against the raw request target, before any URL normalisation: `..`, encoded
 // slashes, double encoding, backslashes, query strings and fragments all simply fail to match.
@@ -69,6 +69,8 @@ export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number
   prefix: '/blobs/',
   bodyTypes: ['application/octet-stream'],
   scopeFor: (method) => (method === 'GET' || method === 'HEAD' ? 'read' : 'write'),
+  // A runner reads its job's input channels here and uploads its outputs (docs/runner.md).
+  acceptsJobTokens: true,
   maxBodyBytes: maxBlobBytes,
   async handle(request, response) {
     const match = BLOB_PATH.exec(request.url ?? '');
@@ -76,6 +78,11 @@ export const blobRoute = (blobs: BlobStore, logger: Logger, maxBlobBytes: number
       return sendJson(response, 400, { error: { message: 'Invalid blob address: expected /blobs/sha256/<64 lowercase hex characters>' } });
     }
     const sha256 = match[1];
+    // A job token reads only its job's inputs; it may upload (its outputs are registered, and checked, on the runner route).
+    const job = principalOf(request).job;
+    if (job && request.method !== 'PUT' && !job.readableBlobs.includes(sha256)) {
+      return sendJson(response, 403, { error: { message: 'This job token may read only its job’s input blobs' } });
+    }
     try {
       if (request.method === 'PUT') return await put(blobs, sha256, request, response);
       if (request.method === 'GET' || request.method === 'HEAD') return await get(blobs, sha256, request, response, logger);

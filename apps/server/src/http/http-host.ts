@@ -18,7 +18,12 @@ export interface Route {
   maxBodyBytes: number;
   /** No credentials needed (static UI files, sign-in); Host, Origin and body type are still checked. */
   isPublic?: boolean;
-  /** The token scope a request needs; tRPC checks per procedure itself. */
+  /**
+   * Whether a job-scoped token (a runner's) may call this route at all; the route then checks
+   * what it may do itself (principal.job). Every other route refuses such a token with 403.
+   */
+  acceptsJobTokens?: boolean;
+  /** The token scope a request needs (not asked of a job token); tRPC checks per procedure itself. */
   scopeFor?(method: string): TokenScope;
   /** Routes read the raw request target themselves: normalising it is how traversal sneaks in. */
   handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
@@ -125,7 +130,9 @@ export const createHttpHost = (routes: readonly Route[], policyForPort: (port: n
       });
       if (!verdict.ok) return reject(response, verdict.status, verdict.message);
       if (!route) return reject(response, 404, 'Not found');
-      const needed = route.scopeFor?.(request.method ?? 'GET');
+      const job = verdict.principal?.job;
+      if (job && !route.acceptsJobTokens) return reject(response, 403, 'A job token may only be used by its job’s runner (the runner and blob routes)');
+      const needed = job ? undefined : route.scopeFor?.(request.method ?? 'GET');
       const held = verdict.principal?.scope;
       if (needed && (!held || !scopeAllows(held, needed))) return reject(response, 403, `This token's scope (${held}) does not allow this; it needs ${needed}`);
       const refused = verdict.principal && admit?.(request, verdict.principal);
