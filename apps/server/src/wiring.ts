@@ -57,6 +57,8 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
 
 /** An upload session untouched this long is abandoned (presigned URLs expire well before). */
 const STALE_UPLOAD_MS = 24 * 3_600_000;
+/** Ended job tokens are kept this long (what a runner was allowed, for an investigation), then deleted. */
+const JOB_TOKEN_KEEP_MS = 7 * 24 * 3_600_000;
 
 /** The services, plus the parts only background work needs (not reachable from the API). */
 export interface Services extends ApiServices {
@@ -229,6 +231,12 @@ export const startBackground = async (services: Services, config: ServerConfig, 
               (report) =>
                 void (report.unreferenced.length > 0 && logger.info({ deleted: report.unreferenced.length, bytes: report.bytes }, 'garbage collected blobs')),
               (err: unknown) => logger.error({ err }, 'scheduled garbage collection failed'),
+            ),
+          );
+          once('job-token-prune', () =>
+            services.runners.tokens.pruneEnded(JOB_TOKEN_KEEP_MS).then(
+              (count) => void (count > 0 && logger.info({ pruned: count }, 'pruned ended job tokens')),
+              (err: unknown) => logger.error({ err }, 'pruning ended job tokens failed'),
             ),
           );
           once('upload-sweep', () =>

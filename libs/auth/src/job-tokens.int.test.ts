@@ -59,4 +59,22 @@ describe('job tokens (real PGlite)', () => {
     await expect(tokens.mint({ jobId, attempt: 1, readableBlobs: ['../../etc/passwd'], ttlMs: 1_000 })).rejects.toThrow(/SHA-256/);
     await expect(tokens.mint({ jobId, attempt: 1, readableBlobs: [], ttlMs: 0 })).rejects.toThrow(/lifetime/);
   });
+
+  it('prunes tokens that ended long enough ago (revoked or expired), never a live one', async () => {
+    const tokens = createJobTokenService(database);
+    const pruneJob = '01a22000-0000-7000-8000-0000000000a3';
+    const live = await tokens.mint({ jobId: pruneJob, attempt: 1, readableBlobs: [], ttlMs: 3_600_000 });
+    const revoked = await tokens.mint({ jobId: pruneJob, attempt: 2, readableBlobs: [], ttlMs: 3_600_000 });
+    const expired = await tokens.mint({ jobId: pruneJob, attempt: 3, readableBlobs: [], ttlMs: 3_600_000 });
+    const lately = await tokens.mint({ jobId: pruneJob, attempt: 4, readableBlobs: [], ttlMs: 3_600_000 });
+    const daysAgo = (days: number): Date => new Date(Date.now() - days * 86_400_000);
+    await database.sql.query(`UPDATE "JobToken" SET "revokedAt" = $1 WHERE "id" = $2`, [daysAgo(8), revoked.tokenId]);
+    await database.sql.query(`UPDATE "JobToken" SET "expiresAt" = $1 WHERE "id" = $2`, [daysAgo(8), expired.tokenId]);
+    await database.sql.query(`UPDATE "JobToken" SET "revokedAt" = $1 WHERE "id" = $2`, [daysAgo(1), lately.tokenId]);
+
+    expect(await tokens.pruneEnded(7 * 86_400_000)).toBe(2);
+    const left = await database.sql.query<{ id: string }>(`SELECT "id" FROM "JobToken" WHERE "jobId" = $1 ORDER BY "attempt"`, [pruneJob]);
+    expect(left.map((row) => row.id)).toEqual([live.tokenId, lately.tokenId]);
+    expect(await tokens.authenticate(live.token)).toMatchObject({ jobId: pruneJob, attempt: 1 });
+  });
 });

@@ -58,6 +58,16 @@ export const createJobTokenService = (database: Database) => {
       return { tokenId: row.id, jobId: row.jobId, attempt: row.attempt, readableBlobs: row.readableBlobs };
     },
 
+    /**
+     * Deletes tokens that stopped working (revoked or expired) more than `olderThanMs` ago, so the
+     * table does not grow with every attempt ever run; a live token is never touched.
+     */
+    async pruneEnded(olderThanMs: number): Promise<number> {
+      const before = new Date(Date.now() - olderThanMs);
+      const { count } = await prisma.jobToken.deleteMany({ where: { OR: [{ revokedAt: { lt: before } }, { expiresAt: { lt: before } }] } });
+      return count;
+    },
+
     /** Revokes every live token of the job (its attempt ended: finished, failed, cancelled or lost). */
     async revokeForJob(jobId: string): Promise<number> {
       const { count } = await prisma.jobToken.updateMany({ where: { jobId, revokedAt: null }, data: { revokedAt: new Date() } });

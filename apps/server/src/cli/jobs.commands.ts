@@ -253,7 +253,10 @@ export const registerJobCommands = (program: Command): void => {
     .option('--max-attempts <n>', 'attempts before the job fails', toNumber)
     .option('--priority <n>', '-100..100, higher runs first', toNumber)
     .option('--timeout <seconds>', 'fail the job after this long (on Slurm: --time, rounded up to whole minutes)', toNumber)
-    .option('--executor <where>', 'local (this machine, the default) or slurm (the cluster; the server needs TRAINYARD_SLURM=on)')
+    .option(
+      '--executor <where>',
+      'local (this machine, the default), slurm (the cluster; the server needs TRAINYARD_SLURM=on) or runner-local (the remote runner, run here; TRAINYARD_RUNNER_LOCAL=on)',
+    )
     .option('--cpus <n>', 'CPUs for the trainer (Slurm: --cpus-per-task)', toNumber)
     .option('--memory-mb <n>', 'memory for the trainer in MB (Slurm: --mem)', toNumber)
     .option('--gpus <n>', 'GPUs (Slurm: --gres=gpu:N)', toNumber)
