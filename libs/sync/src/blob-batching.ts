@@ -26,3 +26,23 @@ export const batchesOf = (blobs: Array<{ sha256: string; size: number }>, limits
   if (current.length > 0) batches.push(current);
   return batches;
 };
+
+/**
+ * Runs transfers until the first one fails: after that nothing new starts (a task wrapped by
+ * `guard` returns at once), and the caller, once every started task settled, rethrows the
+ * first error with `rethrow` — the retry negotiates again and must not race sends of this attempt.
+ */
+export const stopAtFirstFailure = () => {
+  let failure: { error: unknown } | undefined;
+  return {
+    guard: (work: () => Promise<void>) => async (): Promise<void> => {
+      if (failure) return;
+      await work().catch((error: unknown) => {
+        failure ??= { error };
+      });
+    },
+    rethrow(): void {
+      if (failure) throw failure.error;
+    },
+  };
+};

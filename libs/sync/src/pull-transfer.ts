@@ -4,7 +4,7 @@ import type { VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import { exactReader } from '@trainyard/core';
 import pLimit from 'p-limit';
-import { BATCH_CONCURRENCY, batchesOf } from './blob-batching';
+import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
 import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
 import type { VersionLinks } from './version-links';
@@ -128,19 +128,12 @@ export const pullVersion = async (
   const inBatches = new Set(batched.map((blob) => blob.sha256));
   const single = pLimit(4);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
-  let failure: { error: unknown } | undefined;
-  // After the first failure nothing new starts, and the attempt ends once what was under way settled.
-  const guarded = (work: () => Promise<void>) => async (): Promise<void> => {
-    if (failure) return;
-    await work().catch((error: unknown) => {
-      failure ??= { error };
-    });
-  };
+  const { guard: guarded, rethrow } = stopAtFirstFailure();
   await Promise.all([
     ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, batch)))) : []),
     ...absent.filter((blob) => !inBatches.has(blob.sha256)).map((blob) => single(guarded(() => pullOne(deps, blob)))),
   ]);
-  if (failure) throw failure.error;
+  rethrow();
 
   try {
     const created = await importBundledVersion(deps, bundle, actor, {

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
 import type { ProgressUpdate } from './progress-writer';
 import type { RemoteServer } from './remote-server.port';
-import { BATCH_CONCURRENCY, batchesOf } from './blob-batching';
+import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
 import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /** Blobs below this size go in one verified `PUT /blobs`; larger ones in resumable parts. */
@@ -136,15 +136,7 @@ export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Pr
   const inBatches = new Set(batched.map((blob) => blob.sha256));
   const single = pLimit(SMALL_BLOB_CONCURRENCY);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
-  // After the first failure nothing new starts, and the attempt ends only once what was under
-  // way has settled: the retry negotiates again, and must not race sends of this attempt.
-  let failure: { error: unknown } | undefined;
-  const guarded = (send: () => Promise<void>) => async (): Promise<void> => {
-    if (failure) return;
-    await send().catch((error: unknown) => {
-      failure ??= { error };
-    });
-  };
+  const { guard: guarded, rethrow } = stopAtFirstFailure();
   await Promise.all([
     ...(batches ? batchesOf(batched, batches).map((batch) => batchLimit(guarded(() => sendBatch(context, batch)))) : []),
     ...blobs
@@ -159,7 +151,7 @@ export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Pr
         );
       }),
   ]);
-  if (failure) throw failure.error;
+  rethrow();
   return { uploaded: missing.size, skippedBytes };
 };
 
