@@ -18,15 +18,15 @@ import { createServerToken, createVersionWithFiles, randomBlob, waitForEntry } f
 const skip = postgresUnavailableReason();
 const BLOBS = 20_000;
 /**
- * The peak growth either side may show pushing 20 000 blobs: NOT yet the issue's 100 MB. Measured
- * (peak RSS, VmHWM): the laptop grew 100–111 MB, the shared server 205–230 MB; measured alone on
- * the shared server, two negotiation pages of 10 000 hashes grew it 42–53 MB, 20 batches of 1 000
- * blobs 125–133 MB, registering the 20 000-artifact bundle 69–79 MB, RSS falling again
- * afterwards. A smaller young generation (--max-semi-space-size=4) changed nothing (215 MB), so
- * it is not the scavenger's space; not yet traced further. The ceiling guards against memory
- * kept per blob (a leak) until that is brought down.
+ * A guard on each side's peak memory growth (peak RSS, VmHWM), above the issue's 100 MB. Before
+ * `serve` sized V8's heap for memory (--optimize-for-size, serve.command.ts) the laptop grew
+ * 100–111 MB and the shared server 205–230 MB here. That was not data kept per blob — a full
+ * collection took the shared server's heap back to ~40 MB live — but garbage the old
+ * generation held between collections. With the flag, the laptop grew 20–39 MB and the shared
+ * server 79–107 MB over three runs (the 107 while the whole suite ran beside it): near the
+ * issue's 100 MB, not reliably under it, so the guard sits at 150 MB.
  */
-const CEILING_MB = 300;
+const CEILING_MB = 150;
 
 const statusKb = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
   Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
@@ -73,7 +73,7 @@ describe.skipIf(skip || process.platform !== 'linux')(`a version of ${BLOBS} sma
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('pushes it whole (negotiated in pages of 10 000, sent in batches), memory growth on each side under 300 MB', async () => {
+  it('pushes it whole (negotiated in pages of 10 000, sent in batches), memory growth on each side within 150 MB', async () => {
     const client = createTrainyardClient({ url: laptop.url, token: laptop.token });
     const files = Array.from({ length: BLOBS }, (_unused, index) => ({ name: `part-${index}.bin`, bytes: randomBlob(256) }));
     const version = await createVersionWithFiles(laptop, client, 'many-blobs', files, undefined, 16);

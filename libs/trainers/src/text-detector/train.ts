@@ -1,4 +1,3 @@
-import { seedSchema } from '@trainyard/contracts';
 import { z } from 'zod';
 import type { TrainerRuntime } from '../trainer-sdk';
 import { exportDetector } from './detector';
@@ -16,7 +15,14 @@ export const textDetectorHyperparameters = z
     l2: z.number().min(0).max(1).default(1e-6),
     /** Stop after this many epochs without a better validation loss. */
     patience: z.number().int().min(1).max(100).default(3),
-    seed: seedSchema,
+    // The same range as libs/contracts' seedSchema, written out: this file runs in the trainer's
+    // own process, from sources with no workspace path mapping, so it imports only relative files.
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
   })
   .refine((hp) => hp.nMin <= hp.nMax, { message: 'nMin must not be larger than nMax (the n-gram lengths run from nMin to nMax)', path: ['nMin'] });
 export type TextDetectorHyperparameters = z.output<typeof textDetectorHyperparameters>;
