@@ -5,6 +5,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RunnerInputs } from '@trainyard/training/runner-kit';
+import pRetry from 'p-retry';
 import type { RunnerClient } from './runner-client';
 
 /** A download whose bytes did not hash to what the server named: the runner refuses to use it. */
@@ -51,7 +52,7 @@ const downloadVerified = async (
 ): Promise<void> => {
   await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.partial`;
-  for (let attempt = 1; ; attempt += 1) {
+  const attempt = async (): Promise<void> => {
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -71,15 +72,22 @@ const downloadVerified = async (
       }
       await rename(partial, target);
       await chmod(target, 0o444);
-      return;
     } catch (error) {
       await rm(partial, { force: true });
-      if (attempt >= DOWNLOAD_TRIES && error instanceof BlobCorrupt) throw error;
-      if (attempt >= DOWNLOAD_TRIES * 10) throw error;
-      log(`${label}: download ${attempt} failed (${(error as Error).message}); trying again`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)));
+      throw error;
     }
-  }
+  };
+  // A mismatch is tried once more (it may be a flaky network), a broken connection longer.
+  const mayRetry = (error: Error, attemptNumber: number): boolean => !(error instanceof BlobCorrupt && attemptNumber >= DOWNLOAD_TRIES);
+  await pRetry(attempt, {
+    retries: DOWNLOAD_TRIES * 10 - 1,
+    minTimeout: 500,
+    maxTimeout: 5_000,
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft > 0 && mayRetry(error, attemptNumber)) log(`${label}: download ${attemptNumber} failed (${error.message}); trying again`);
+    },
+    shouldRetry: ({ error, attemptNumber }) => mayRetry(error, attemptNumber),
+  });
 };
 
 /** The snapshot's channels, into `input/data/<channel>/data.jsonl`, each verified (downloadVerified). */
