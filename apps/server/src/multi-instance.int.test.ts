@@ -122,7 +122,7 @@ describe.skipIf(skip)(`two shared-server instances on one PostgreSQL and one S3 
     expect([await status(proxy.url), await status(proxy.url)]).toEqual([401, 401]);
   });
 
-  it('runs GC and the abandoned-upload sweep once per interval between both instances, and sweeps an abandoned upload once', async () => {
+  it('runs GC, the abandoned-upload sweep and the job-token prune once per interval between both instances, and sweeps an abandoned upload once', async () => {
     // An upload started through the round-robin and never finished, from two days ago.
     const writer = createTrainyardClient({ url: proxy.url, token: tokens.write });
     const plan = await writer.sync.startUpload.mutate({ sha256: sha256Hex(Buffer.from('never sent')), size: 20 * 1024 * 1024 });
@@ -139,7 +139,7 @@ describe.skipIf(skip)(`two shared-server instances on one PostgreSQL and one S3 
 
     const claims = createScheduledTaskClaims(database.sql, 'test');
     const recorded = new Map((await claims.lastRuns()).map((run) => [run.task, run.runs]));
-    for (const task of ['blob-gc', 'upload-sweep']) {
+    for (const task of ['blob-gc', 'upload-sweep', 'job-token-prune']) {
       const runs = runsOf(task);
       // Each instance asks every interval: without the claims there would be about two runs per interval.
       const inWindow = runs.filter((run) => run.at >= from && run.at <= to).length;
