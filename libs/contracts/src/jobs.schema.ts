@@ -48,8 +48,25 @@ export const trainerSpec = z.discriminatedUnion('kind', [
 ]);
 export type TrainerSpec = z.infer<typeof trainerSpec>;
 
-/** Where a job runs: this server's machine, or a Slurm cluster (when the server has Slurm configured). */
-export const executorKind = z.enum(['local', 'slurm', 'runner-local']);
+/**
+ * Where a job runs: this server's machine, a Slurm cluster, or through the runner (docs/runner.md):
+ * on this machine (`runner-local`), as a Kubernetes Job or a SageMaker training job. Each but
+ * `local` only when the server has it configured.
+ */
+export const executorKind = z.enum(['local', 'slurm', 'runner-local', 'kubernetes', 'sagemaker']);
+
+/** A container image reference (`registry/repo:tag` or `…@sha256:…`); it must also be on the server's allowlist. */
+export const containerImage = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, 'a container image reference: lowercase letters, digits and . _ - / : @');
+
+/** A Kubernetes object name (DNS-1123 label): a namespace or service account. */
+const kubernetesName = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a Kubernetes name: lowercase letters, digits and -');
 
 /** A Slurm partition name (also what a user may type): letters, digits, `_`, `.`, `-`. */
 const partitionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a partition name: letters, digits, _ . -');
@@ -78,6 +95,18 @@ export const createJobInput = z.strictObject({
       gpus: z.number().int().min(0).max(64).optional(),
       /** Slurm partition (default: the server's TRAINYARD_SLURM_PARTITION, else the cluster's default). */
       partition: partitionName.optional(),
+      /** Kubernetes, SageMaker: the image the runner and the trainer run in (default: the server's first allowed image). */
+      image: containerImage.optional(),
+      /** Kubernetes: the namespace and service account (each must be one the server allows; default: its first). */
+      namespace: kubernetesName.optional(),
+      serviceAccount: kubernetesName.optional(),
+      /** SageMaker: the instance type and count (default: the server's). */
+      instanceType: z
+        .string()
+        .max(64)
+        .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.g5.xlarge')
+        .optional(),
+      instanceCount: z.number().int().min(1).max(16).optional(),
       timeoutSeconds: z
         .number()
         .int()

@@ -44,6 +44,11 @@ export interface JobResources {
   gpus?: number;
   partition?: string;
   timeoutSeconds?: number;
+  image?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  instanceType?: string;
+  instanceCount?: number;
 }
 
 export interface SchedulerState {

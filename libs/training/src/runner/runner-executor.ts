@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import type { BlobStore } from '@trainyard/artifacts';
 import { DomainError, type Logger } from '@trainyard/core';
 import type { TrainerExecutor } from '../executor.port';
-import { createEventIntake, type Execution, type ExecutionOutcome, type ExecutionRequest, type StoredOutputs } from '../local-executor';
+import {
+  createEventIntake,
+  type Execution,
+  type ExecutionOutcome,
+  type ExecutionRequest,
+  type JobResources,
+  type SchedulerState,
+  type StoredOutputs,
+} from '../local-executor';
 import type { LiveRunnerAttempt, RunnerHub } from './runner-hub';
 import { jobRelativePath, type RunnerFinish, type RunnerInputs, type RunnerRecord } from './runner-protocol';
 import { checkpointPolicyOf, createCheckpointLedger } from '../checkpoint-retention';
@@ -15,7 +23,7 @@ export interface JobTokenIssuer {
   revokeForJob(jobId: string): Promise<unknown>;
 }
 
-/** A runner somewhere: a process here (runner-local), a Kubernetes Job or a SageMaker training job (to come). */
+/** A runner somewhere: a process here (runner-local), a Kubernetes Job or a SageMaker training job. */
 export interface RunnerHandle {
   /** Asks the runner to stop (SIGTERM: it stops its trainer, which checkpoints) or ends it (SIGKILL). */
   signal(signal: 'SIGTERM' | 'SIGKILL'): void;
@@ -25,21 +33,34 @@ export interface RunnerHandle {
   cleanUp(): Promise<void>;
 }
 
+/** What a launcher is given to start one attempt's runner. */
+export interface RunnerLaunch {
+  jobId: string;
+  attempt: number;
+  /** The server's copy of the job directory: `input/config/` (job.json, hyperparameters.json) and `runner/` for the launcher's own records. */
+  jobDir: string;
+  /** Where the runner reaches this server. */
+  serverUrl: string;
+  /** The attempt's job token: a launcher keeps it out of anything readable by others (a Kubernetes Secret, not the pod spec). */
+  token: string;
+  /** The trainer's environment as the orchestrator built it (the runner filters it again). */
+  env: Record<string, string | undefined>;
+  /** What the job asked for: cpus, memory, GPUs, timeout, and where it runs (image, namespace, instance type…). */
+  resources: JobResources;
+  /** How long the trainer gets between SIGTERM and SIGKILL (its checkpoint grace). */
+  graceMs: number;
+  /** The platform's view of the runner (pending and why, running, its id there): shown on the job as `scheduler`. */
+  onState?(state: SchedulerState): void;
+}
+
 /**
  * How a runner executor starts runners and finds them again: the only part a cloud executor
  * writes. `launch` records in `<jobDir>/runner/` whatever `find` needs after a server restart.
  */
 export interface RunnerLauncher {
-  launch(launch: {
-    jobId: string;
-    attempt: number;
-    jobDir: string;
-    serverUrl: string;
-    token: string;
-    env: Record<string, string | undefined>;
-  }): Promise<RunnerHandle>;
+  launch(launch: RunnerLaunch): Promise<RunnerHandle>;
   /** The runner an earlier holder of the lease launched for this attempt, if it is still there. */
-  find(jobDir: string, attempt: number): Promise<RunnerHandle | undefined>;
+  find(jobDir: string, attempt: number, follow?: Pick<RunnerLaunch, 'onState'>): Promise<RunnerHandle | undefined>;
 }
 
 export interface RunnerExecutorOptions {
@@ -275,6 +296,8 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
       });
     };
 
+    const followState: Pick<RunnerLaunch, 'onState'> = request.onSchedulerState ? { onState: (state) => request.onSchedulerState?.(state) } : {};
+
     void (async () => {
       try {
         if (!job) throw new Error('a runner executor needs the job (id, attempt) a run belongs to');
@@ -290,7 +313,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           const saved = JSON.parse(await readFile(files.outputs, 'utf8').catch(() => '{}')) as Record<string, { sha256: string; size: number }>;
           for (const [path, blob] of Object.entries(saved)) outputs.set(path, blob);
           options.hub.register(job.id, attempt);
-          const found = await options.launcher.find(request.jobDir, job.attempt);
+          const found = await options.launcher.find(request.jobDir, job.attempt, followState);
           if (!found) return await end({ kind: 'spawn_failed', message: 'the runner of this attempt is gone (it ended while no server followed it)' });
           follow(found);
           if (cancelled) found.signal('SIGTERM');
@@ -315,6 +338,9 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
             serverUrl: options.serverUrl(),
             token,
             env: request.env,
+            resources: job.resources,
+            graceMs: request.graceMs,
+            ...followState,
           }),
         );
         if (cancelled) handle?.signal('SIGTERM');
