@@ -62,6 +62,8 @@ export interface FakeTrainingJob {
 
 export interface FakeSageMakerRequest {
   operation: string;
+  /** When it arrived (Date.now()). */
+  at: number;
   body: Record<string, unknown>;
   headers: IncomingMessage['headers'];
 }
@@ -380,7 +382,7 @@ export const startFakeSageMaker = async (options: FakeSageMakerOptions): Promise
         if (!String(request.headers['authorization'] ?? '').startsWith('AWS4-HMAC-SHA256 '))
           throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-        requests.push({ operation, body, headers: request.headers });
+        requests.push({ operation, at: Date.now(), body, headers: request.headers });
         const handler = operations[operation];
         if (!handler) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`);
         const left = throttled.get(operation) ?? 0;

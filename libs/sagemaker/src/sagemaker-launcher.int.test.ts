@@ -156,6 +156,36 @@ describe('the SageMaker launcher (against the fake SageMaker API, real SDK)', ()
     await expect(handle.gone).resolves.toContain('Completed');
   }, 30_000);
 
+  it('DescribeTrainingJob throttled past the SDK’s retries: asked again at twice the interval each time, then at the interval again', async () => {
+    const job = newJob({ mode: 'wait' });
+    const states: SchedulerState[] = [];
+    // One attempt per call: every ThrottlingException reaches the launcher.
+    const once = new SageMakerClient({
+      endpoint: fake.url,
+      region: fake.region,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    const handle = await createSageMakerLauncher({ ...options(), client: once, pollMs: 100 }).launch(launchOf(job, states));
+    await vi.waitFor(() => expect(states.map((state) => state.state)).toContain('InProgress/Training'), { timeout: 5_000 });
+    const from = Date.now();
+    fake.throttle('DescribeTrainingJob', 4);
+    await vi.waitFor(() => expect(fake.requests.filter((r) => r.operation === 'DescribeTrainingJob' && r.at >= from).length).toBeGreaterThanOrEqual(7), {
+      timeout: 10_000,
+    });
+    const times = fake.requests.filter((r) => r.operation === 'DescribeTrainingJob' && r.at >= from).map((r) => r.at);
+    const gaps = times.slice(1).map((at, i) => at - (times[i] ?? at));
+    // Four throttled answers: 200, 400, 800, 1600 ms before the next question; then answered, back to 100.
+    [200, 400, 800, 1600].forEach((expected, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(expected * 0.9);
+      expect(gaps[i]).toBeLessThan(expected + 400);
+    });
+    expect(gaps[4]).toBeLessThan(200);
+    handle.signal('SIGTERM');
+    await expect(handle.gone).resolves.toContain('Stopped');
+    once.destroy();
+  }, 30_000);
+
   it('a name that exists is adopted when its tags say it is this attempt of this job, and refused otherwise', async () => {
     const job = newJob({ mode: 'wait' });
     const first = await createSageMakerLauncher(options()).launch(launchOf(job, []));
