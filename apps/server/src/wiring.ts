@@ -30,6 +30,7 @@ import {
   type Orchestrator,
   type RunnerHub,
 } from '@trainyard/training';
+import { createConfiguredSageMakerExecutor } from './sagemaker-wiring';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
@@ -123,6 +124,18 @@ export const createServices = async (config: ServerConfig, database: Database, l
         logger,
       })
     : undefined;
+  // With TRAINYARD_SAGEMAKER=on, runners as SageMaker training jobs in an image of TRAINYARD_RUNNER_IMAGES.
+  const sageMaker = config.sageMaker
+    ? await createConfiguredSageMakerExecutor(config.sageMaker, {
+        images: config.runnerImages,
+        tokens: jobTokens,
+        blobs,
+        hub: runnerHub,
+        serverUrl: () => config.runnerUrl ?? publicUrl(),
+        logger,
+      })
+    : undefined;
+  const runnerExecutors = [...(runnerLocal ? [runnerLocal] : []), ...(sageMaker ? [sageMaker] : [])];
   const {
     orchestrator,
     jobs,
@@ -142,7 +155,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
-    ...(slurm || runnerLocal ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...(runnerLocal ? [runnerLocal] : [])] } : {}),
+    ...(slurm || runnerExecutors.length > 0 ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...runnerExecutors] } : {}),
     ...(config.slurm ? { sharedRoot: config.slurm.sharedDir } : {}),
   });
 
