@@ -201,7 +201,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     lineage: createLineageService({ database, jobs, snapshots, artifacts }),
     jobs,
     jobBus,
-    sweeps: createSweepService({ database, jobs, logger }),
+    sweeps: createSweepService({ database, jobs: { ...jobs, watch: (jobId, onEvent) => jobBus.subscribe(jobId, onEvent) }, logger }),
     trainers: catalog,
     scoring: createScoringService({ versions, artifacts, loader: modelLoader }),
     sync,
@@ -290,6 +290,7 @@ export const startBackground = async (services: Services, config: ServerConfig, 
       clearInterval(timer);
       clearInterval(sweepTimer);
       await sweeping;
+      services.sweeps.stop();
       await demo;
       await services.sync.stop();
       await services.background.orchestrator.stop();

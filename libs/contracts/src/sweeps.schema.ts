@@ -129,6 +129,7 @@ export const sweepOutput = z.object({
   trainerSeconds: z.number(),
   trials: z.array(sweepTrialOutput),
 });
+export type SweepOutput = z.infer<typeof sweepOutput>;
 export const createdSweepOutput = sweepOutput.extend({ resumed: z.boolean() });
 export const retriedSweepOutput = z.object({ retried: z.array(z.number()), sweep: sweepOutput });
 export const sweepPageOutput = pageOutput(

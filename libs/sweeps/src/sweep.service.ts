@@ -14,6 +14,8 @@ export interface SweepJobs {
   statusesOf(ids: readonly string[]): Promise<Array<{ id: string; status: string; error: string | null; startedAt: Date | null; finishedAt: Date | null }>>;
   metricPoints(jobId: string, name: string, from: number, limit: number): Promise<{ points: Array<[number, number]>; next: number }>;
   resolveHyperparameters(trainer: CreateJobInput['trainer'], hyperparameters: Record<string, unknown>): Record<string, unknown>;
+  /** Calls `onEvent` on each live event of the job (metric points, status) in this process; returns the unsubscribe. */
+  watch(jobId: string, onEvent: () => void): () => void;
 }
 
 type SweepRow = Prisma.SweepGetPayload<object>;
@@ -26,6 +28,8 @@ const ACTIVE = new Set(['queued', 'running', 'validating']);
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 /** Metric records read per trial per pass: a trial that logged a million points is caught up over a few passes. */
 const POINTS_PER_PASS = 50_000;
+/** How soon after a trial's metric point a pass runs (points arriving meanwhile share it). */
+const EVENT_PASS_MS = 50;
 
 const outcomeOf = (trial: TrialRow, job: JobStatusRow | undefined): SweepTrialOutcome => {
   if (!trial.jobId) return 'pending';
@@ -58,6 +62,9 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
   const publish = (sweepId: string, event: SweepEvent): void => void events.emit(sweepId, event);
   /** One pass per sweep at a time in this process: passes read and write the same trials. */
   const passes = new Map<string, Promise<void>>();
+  /** Trials' jobs whose live events trigger a pass (a pruned trial stops within a step, not a polling interval). */
+  const watched = new Map<string, () => void>();
+  const soon = new Set<string>();
 
   const find = async (ref: string): Promise<SweepRow> => {
     const sweep = isUuid(ref) ? await prisma.sweep.findUnique({ where: { id: ref } }) : await prisma.sweep.findUnique({ where: { name: ref } });
@@ -171,6 +178,7 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
     const trials = await prisma.sweepTrial.findMany({ where: { sweepId }, orderBy: { index: 'asc' } });
     const jobs = new Map((await deps.jobs.statusesOf(trials.flatMap((t) => (t.jobId ? [t.jobId] : [])))).map((job) => [job.id, job]));
     for (const trial of trials) if (trial.jobId && !trial.settled) await follow(sweep, trial, jobs.get(trial.jobId));
+    if (spec.earlyStopping) watchActive(sweepId, trials, jobs);
     if (sweep.status !== 'running') return;
     let active = trials.filter((trial) => trial.jobId && ACTIVE.has(jobs.get(trial.jobId)?.status ?? 'queued')).length;
     for (const trial of trials) {
@@ -184,6 +192,32 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
     if (done && active === 0) {
       const finished = await prisma.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'finished', finishedAt: new Date() } });
       if (finished.count === 1) publish(sweepId, { type: 'status', status: 'finished' });
+    }
+  };
+
+  /** Follows the live events of the sweep's active trials: a metric point asks for a pass (one waiting per sweep at most). */
+  const watchActive = (sweepId: string, trials: readonly TrialRow[], jobs: ReadonlyMap<string, JobStatusRow>): void => {
+    for (const trial of trials) {
+      if (!trial.jobId) continue;
+      const active = ACTIVE.has(jobs.get(trial.jobId)?.status ?? 'queued') && trial.prunedAtRung === null;
+      const stop = watched.get(trial.jobId);
+      if (active && !stop)
+        watched.set(
+          trial.jobId,
+          deps.jobs.watch(trial.jobId, () => {
+            if (soon.has(sweepId)) return;
+            soon.add(sweepId);
+            // At most one pass per sweep every EVENT_PASS_MS however fast a trainer logs.
+            setTimeout(() => {
+              soon.delete(sweepId);
+              void advance(sweepId);
+            }, EVENT_PASS_MS).unref();
+          }),
+        );
+      if (!active && stop) {
+        stop();
+        watched.delete(trial.jobId);
+      }
     }
   };
 
@@ -201,6 +235,12 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
 
   return {
     advance,
+
+    /** Stops following trials' live events (the server is stopping). */
+    stop(): void {
+      for (const stop of watched.values()) stop();
+      watched.clear();
+    },
 
     /** Every sweep that still has work: running ones, and ones with trials whose rung values are not all read. */
     async advanceAll(): Promise<void> {
