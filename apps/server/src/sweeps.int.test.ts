@@ -84,7 +84,28 @@ describe('sweeps on a local server', () => {
     );
     expect(created.resumed).toBe(false);
     expect(created.trials.map((t) => t.overrides)).toHaveLength(9);
+    // Live progress, as jobs.events gives it for a job: the sweep as it is, then trials started and pruned, then its end.
+    const events: Array<{ type: string; outcome?: string; status?: string }> = [];
+    await new Promise<void>((resolve, reject) => {
+      const subscription = client.sweeps.events.subscribe(
+        { sweep: 'asha-grid' },
+        {
+          onData: (event) => {
+            events.push(event);
+            if (event.type === 'status' && event.status === 'finished') {
+              subscription.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(events[0]?.type).toBe('snapshot');
+    const pruneEvents = events.filter((e) => e.type === 'trial' && e.outcome === 'pruned');
     const sweep = await waitForSweep('asha-grid', ['finished']);
+    expect(pruneEvents).toHaveLength(sweep.counts.pruned);
+    expect(events.filter((e) => e.type === 'trial' && e.outcome === 'queued').length).toBeGreaterThanOrEqual(8);
     const best = sweep.trials.find((t) => t.overrides['lr'] === 0.01 && t.overrides['width'] === 64);
     expect(best?.outcome).toBe('succeeded');
     // Hand-checked (docs/sweeps.md): at rung 1 the trials of width 256, and those worse than the best so far, go.

@@ -125,6 +125,8 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
       },
       { actor: sweep.createdBy },
     );
+    // Watched from its start: its first points reach early stopping at once, not at the next timed pass.
+    if (spec.earlyStopping) watch(sweep.id, job.id);
     await prisma.sweepTrial.updateMany({
       where: { id: trial.id, runs: trial.runs },
       data: { jobId: job.id, runs: run, metricCursor: 0, settled: false },
@@ -195,29 +197,34 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
     }
   };
 
-  /** Follows the live events of the sweep's active trials: a metric point asks for a pass (one waiting per sweep at most). */
+  /** A pass of the sweep soon after a live event of one of its trials' jobs (one waiting per sweep at most). */
+  const passSoon = (sweepId: string): void => {
+    if (soon.has(sweepId)) return;
+    soon.add(sweepId);
+    // At most one pass per sweep every EVENT_PASS_MS however fast a trainer logs.
+    setTimeout(() => {
+      soon.delete(sweepId);
+      void advance(sweepId);
+    }, EVENT_PASS_MS).unref();
+  };
+  const watch = (sweepId: string, jobId: string): void => {
+    if (!watched.has(jobId))
+      watched.set(
+        jobId,
+        deps.jobs.watch(jobId, () => passSoon(sweepId)),
+      );
+  };
+  const unwatch = (jobId: string): void => {
+    watched.get(jobId)?.();
+    watched.delete(jobId);
+  };
+
+  /** Follows the live events of the sweep's active trials (a restarted server picks them up again here); drops the others. */
   const watchActive = (sweepId: string, trials: readonly TrialRow[], jobs: ReadonlyMap<string, JobStatusRow>): void => {
     for (const trial of trials) {
       if (!trial.jobId) continue;
-      const active = ACTIVE.has(jobs.get(trial.jobId)?.status ?? 'queued') && trial.prunedAtRung === null;
-      const stop = watched.get(trial.jobId);
-      if (active && !stop)
-        watched.set(
-          trial.jobId,
-          deps.jobs.watch(trial.jobId, () => {
-            if (soon.has(sweepId)) return;
-            soon.add(sweepId);
-            // At most one pass per sweep every EVENT_PASS_MS however fast a trainer logs.
-            setTimeout(() => {
-              soon.delete(sweepId);
-              void advance(sweepId);
-            }, EVENT_PASS_MS).unref();
-          }),
-        );
-      if (!active && stop) {
-        stop();
-        watched.delete(trial.jobId);
-      }
+      if (ACTIVE.has(jobs.get(trial.jobId)?.status ?? 'queued') && trial.prunedAtRung === null) watch(sweepId, trial.jobId);
+      else unwatch(trial.jobId);
     }
   };
 
