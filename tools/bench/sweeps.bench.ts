@@ -11,8 +11,8 @@ import { median } from './stats';
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const objective = fileURLToPath(new URL('../../libs/sweeps/src/test-fixtures/objective-trainer.mjs', import.meta.url));
 
-/** 25 configurations of the test objective (best: lr 0.01, width 64), 27 steps of 50 ms each, one trial at a time. */
-const sweepOf = (name: string, earlyStopping: boolean): CreateSweepInput => ({
+/** 25 configurations of the test objective (best: lr 0.01, width 64), 27 steps of 50 ms each, one trial at a time, in the order the seed shuffles them (another seed each run). */
+const sweepOf = (name: string, earlyStopping: boolean, seed: number): CreateSweepInput => ({
   name,
   base: {
     trainer: { kind: 'command', command: [process.execPath, objective] },
@@ -27,7 +27,7 @@ const sweepOf = (name: string, earlyStopping: boolean): CreateSweepInput => ({
   method: 'grid',
   parameters: { lr: { values: [0.001, 0.003, 0.01, 0.03, 0.1] }, width: { values: [16, 32, 64, 128, 256] } },
   concurrency: 1,
-  seed: 42,
+  seed,
   ...(earlyStopping ? { earlyStopping: { type: 'asha' as const, metric: 'loss', mode: 'min' as const, gracePeriod: 1, reductionFactor: 3 } } : {}),
 });
 
@@ -66,9 +66,9 @@ export const sweepsBench = async (): Promise<BenchRow[]> => {
     let sameBest = true;
     let pruned = 0;
     for (let run = 0; run < RUNS; run += 1) {
-      await client.sweeps.create.mutate(sweepOf(`full-${run}`, false));
+      await client.sweeps.create.mutate(sweepOf(`full-${run}`, false, 42 + run));
       const grid = await finished(client, `full-${run}`);
-      await client.sweeps.create.mutate(sweepOf(`asha-${run}`, true));
+      await client.sweeps.create.mutate(sweepOf(`asha-${run}`, true, 42 + run));
       const early = await finished(client, `asha-${run}`);
       full.push(grid.trainerSeconds);
       asha.push(early.trainerSeconds);

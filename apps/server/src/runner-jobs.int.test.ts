@@ -38,6 +38,8 @@ const serverEnv = (): Record<string, string> => ({
   TRAINYARD_RUNNER_LOCAL: 'on',
   TRAINYARD_RUNNER_URL: `http://127.0.0.1:${proxy.port}`,
   TRAINYARD_CANCEL_GRACE_SECONDS: '2',
+  // Garbage collection runs only when a test asks; with no grace period, what it keeps is what is referenced.
+  TRAINYARD_GC_GRACE_MINUTES: '0',
   PORT: String(serverPort),
 });
 
@@ -205,6 +207,23 @@ describe('jobs through the runner (runner-local executor, real server process an
     expect((await client.jobs.metrics.query({ jobId: job.id, names: ['train_loss'] }))['train_loss']?.step.slice(-2)).toEqual([2, 3]);
     const checkpoints = (await client.artifacts.list.query({ trainingJobId: job.id, type: 'checkpoint' })).items.map((a) => a.name).sort();
     expect(checkpoints).toEqual(expect.arrayContaining(['checkpoints/epoch-2.json', 'checkpoints/epoch-3.json']));
+  }, 90_000);
+
+  it('a failed job’s uploaded checkpoints survive blob garbage collection past its grace period: a retry still resumes from them', async () => {
+    const job = await client.jobs.create.mutate({
+      name: 'fails, retried after GC',
+      executor: 'runner-local',
+      trainer: { kind: 'builtin', name: 'example' },
+      hyperparameters: { epochs: 3, failAtEpoch: 2 },
+      maxAttempts: 1,
+    });
+    expect(await waitForStatus(job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'failed', attempt: 1 });
+    const report = await client.artifacts.gc.mutate({ dryRun: false });
+    expect(report.dryRun).toBe(false);
+    await client.jobs.retry.mutate({ id: job.id });
+    expect(await waitForStatus(job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded', attempt: 2 });
+    // Epoch 1's checkpoint, uploaded by the failed attempt, was still there for the retry.
+    expect(await logOf(job.id, 'stdout')).toContain('example trainer starting at epoch 2 of 3');
   }, 90_000);
 
   it('a job token reaches only its own job’s runner routes and input blobs, and stops working when the job ends', async () => {

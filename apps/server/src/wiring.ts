@@ -94,7 +94,8 @@ export const createServices = async (config: ServerConfig, database: Database, l
     database,
     blobs,
     gcGraceMs: config.gc.graceMs,
-    extraReferences: [snapshots.references],
+    // Runner jobs' uploads and input channels (built below, asked only when GC runs).
+    extraReferences: [snapshots.references, { referencedHashes: () => jobs.runnerReferences.referencedHashes() }],
     // Built below, with this service: asked only when an artifact is registered.
     owners: () => ({ jobs, versions }),
   });

@@ -8,6 +8,8 @@ export const SWEEP_LIMITS = {
   valuesPerParameter: 256,
   /** A grid larger than this is refused (cap it with maxTrials, or sample it with method random). */
   trials: 10_000,
+  /** A grid capped by maxTrials is shuffled whole first: larger ones are refused (a random sweep samples them). */
+  cappedGrid: 200_000,
   concurrency: 64,
 } as const;
 

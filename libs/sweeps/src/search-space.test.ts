@@ -5,34 +5,41 @@ import { configurationKey, gridSize, planTrials } from './search-space';
 const base = { epochs: 5, lr: 0.1, ngram: [1, 2] };
 
 describe('a grid', () => {
-  it('expands every listed value in nested-loop order, the first parameter slowest', () => {
-    const trials = planTrials(
-      {
-        method: 'grid',
-        seed: 1,
-        parameters: {
-          lr: { values: [0.01, 0.1] },
-          ngram: {
-            values: [
-              [1, 1],
-              [1, 3],
-              [2, 3],
-            ],
-          },
+  it('expands every listed value once, in an order shuffled by the seed (the same for the same seed)', () => {
+    const sweep = {
+      method: 'grid' as const,
+      seed: 1,
+      parameters: {
+        lr: { values: [0.01, 0.1] },
+        ngram: {
+          values: [
+            [1, 1],
+            [1, 3],
+            [2, 3],
+          ],
         },
       },
-      base,
-    );
-    expect(trials.map((t) => t.overrides)).toEqual([
+    };
+    const trials = planTrials(sweep, base);
+    const nested = [
       { lr: 0.01, ngram: [1, 1] },
       { lr: 0.01, ngram: [1, 3] },
       { lr: 0.01, ngram: [2, 3] },
       { lr: 0.1, ngram: [1, 1] },
       { lr: 0.1, ngram: [1, 3] },
       { lr: 0.1, ngram: [2, 3] },
-    ]);
+    ];
+    expect(trials.map((t) => t.overrides)).toHaveLength(6);
+    expect(trials.map((t) => t.overrides)).toEqual(expect.arrayContaining(nested));
+    expect(trials.map((t) => t.overrides)).not.toEqual(nested);
     expect(trials.map((t) => t.index)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(trials[0]?.hyperparameters).toEqual({ epochs: 5, lr: 0.01, ngram: [1, 1] });
+    expect(planTrials(sweep, base)).toEqual(trials);
+    expect(planTrials({ ...sweep, seed: 2 }, base).map((t) => t.overrides)).not.toEqual(trials.map((t) => t.overrides));
+    expect(trials.find((t) => t.overrides['lr'] === 0.01 && JSON.stringify(t.overrides['ngram']) === '[1,1]')?.hyperparameters).toEqual({
+      epochs: 5,
+      lr: 0.01,
+      ngram: [1, 1],
+    });
   });
 
   it('keys each trial by its whole configuration, so equal configurations run once whatever the key order', () => {
@@ -40,7 +47,8 @@ describe('a grid', () => {
     expect(configurationKey({ a: 1 })).not.toBe(configurationKey({ a: 1.0000001 }));
     // 0.1 is the base's value too: the grid's {lr: 0.1} and a repeated value are one configuration each.
     const trials = planTrials({ method: 'grid', seed: 1, parameters: { lr: { values: [0.1, 0.1, 0.2] } } }, base);
-    expect(trials.map((t) => t.overrides)).toEqual([{ lr: 0.1 }, { lr: 0.2 }]);
+    expect(trials.map((t) => t.overrides)).toEqual(expect.arrayContaining([{ lr: 0.1 }, { lr: 0.2 }]));
+    expect(trials).toHaveLength(2);
     expect(new Set(trials.map((t) => t.key)).size).toBe(2);
   });
 
@@ -48,10 +56,14 @@ describe('a grid', () => {
     const parameters = { a: { values: Array.from({ length: 200 }, (_, i) => i) }, b: { values: Array.from({ length: 100 }, (_, i) => i) } };
     expect(gridSize(parameters)).toBe(20_000);
     expect(() => planTrials({ method: 'grid', seed: 1, parameters }, {})).toThrow(/holds 20000 configurations, more than 10000: cap it with maxTrials/);
-    expect(planTrials({ method: 'grid', seed: 1, parameters, maxTrials: 7 }, {}).map((t) => t.overrides)).toEqual(
-      Array.from({ length: 7 }, (_, i) => ({ a: 0, b: i })),
-    );
+    const capped = planTrials({ method: 'grid', seed: 1, parameters, maxTrials: 7 }, {});
+    expect(capped).toHaveLength(7);
+    expect(new Set(capped.map((t) => t.key)).size).toBe(7);
     expect(SWEEP_LIMITS.trials).toBe(10_000);
+    const huge = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`p${i}`, { values: Array.from({ length: 10 }, (_, v) => v) }]));
+    expect(() => planTrials({ method: 'grid', seed: 1, parameters: huge, maxTrials: 5 }, {})).toThrow(
+      /holds 100000000 configurations, more than 200000 even capped/,
+    );
   });
 });
 

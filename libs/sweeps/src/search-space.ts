@@ -62,16 +62,19 @@ const DRAWS_PER_TRIAL = 50;
  * The configurations a sweep tries, in order, each distinct. Deterministic: the same sweep (and
  * seed) plans the same trials on any machine, which is what lets a sweep be resumed by name.
  * A grid expands every listed value (refused past SWEEP_LIMITS.trials unless `maxTrials` caps
- * it); a random sweep draws each parameter from its values or range until it has `maxTrials`
+ * it), in an order shuffled by the seed; a random sweep draws each parameter from its values or range until it has `maxTrials`
  * distinct configurations, or stops short when the space has no more (say, two parameters of two
  * values each: at most 4).
  */
 export const planTrials = (sweep: Pick<CreateSweepInput, 'parameters' | 'method' | 'maxTrials' | 'seed'>, base: Record<string, unknown>): TrialPlan[] => {
   const limit = Math.min(sweep.maxTrials ?? SWEEP_LIMITS.trials, SWEEP_LIMITS.trials);
-  if (sweep.method === 'grid' && sweep.maxTrials === undefined && gridSize(sweep.parameters) > SWEEP_LIMITS.trials) {
+  const size = sweep.method === 'grid' ? gridSize(sweep.parameters) : 0;
+  if (size > (sweep.maxTrials === undefined ? SWEEP_LIMITS.trials : SWEEP_LIMITS.cappedGrid)) {
     throw new DomainError(
       'INVALID_ARGUMENT',
-      `This grid holds ${gridSize(sweep.parameters)} configurations, more than ${SWEEP_LIMITS.trials}: cap it with maxTrials or use method random`,
+      sweep.maxTrials === undefined
+        ? `This grid holds ${size} configurations, more than ${SWEEP_LIMITS.trials}: cap it with maxTrials or use method random`
+        : `This grid holds ${size} configurations, more than ${SWEEP_LIMITS.cappedGrid} even capped: use method random, which draws from the same values`,
       { path: ['parameters'] },
     );
   }
@@ -84,14 +87,22 @@ export const planTrials = (sweep: Pick<CreateSweepInput, 'parameters' | 'method'
     seen.add(key);
     trials.push({ index: trials.length, key, overrides, hyperparameters });
   };
+  const rng = prand.xoroshiro128plus(sweep.seed);
   if (sweep.method === 'grid') {
-    for (const overrides of gridOf(sweep.parameters)) {
+    // Tried in a seeded random order (as Optuna's grid sampler does), not nested-loop order: a grid
+    // ordered from worse to better would make asynchronous early stopping run each new best-so-far
+    // to the end, and a capped or cancelled grid would cover only its first corner.
+    const grid = [...gridOf(sweep.parameters)];
+    for (let i = grid.length - 1; i > 0; i -= 1) {
+      const j = prand.unsafeUniformIntDistribution(0, i, rng);
+      [grid[i], grid[j]] = [grid[j] as Record<string, unknown>, grid[i] as Record<string, unknown>];
+    }
+    for (const overrides of grid) {
       if (trials.length >= limit) break;
       add(overrides);
     }
     return trials;
   }
-  const rng = prand.xoroshiro128plus(sweep.seed);
   const names = Object.keys(sweep.parameters);
   for (let draw = 0; trials.length < limit && draw < limit * DRAWS_PER_TRIAL; draw += 1) {
     add(Object.fromEntries(names.map((name) => [name, sample(sweep.parameters[name] as SweepParameter, rng)])));

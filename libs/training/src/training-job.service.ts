@@ -11,6 +11,7 @@ import { type JobConfiguration, jobConfiguration } from './job-configuration';
 import type { JobWorkspace } from './job-workspace';
 import type { MetricsStore } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
+import { runnerBlobsOf } from './runner/runner-executor';
 
 export type JobRow = Prisma.TrainingJobGetPayload<object>;
 
@@ -285,6 +286,16 @@ export const createTrainingJobService = (deps: {
 
     /** One series' points as recorded (not downsampled) from its `from`-th on, at most `limit`: how a sweep follows a trial's metric. */
     metricPoints: (jobId: string, name: string, from: number, limit: number) => deps.metrics.points(jobId, name, from, limit),
+
+    /** Blobs that runner jobs' directories keep alive (runnerBlobsOf): a reference source of blob garbage collection. */
+    runnerReferences: {
+      async referencedHashes(): Promise<ReadonlySet<string>> {
+        const jobs = await prisma.trainingJob.findMany({ where: { executor: { notIn: ['local', 'slurm'] } }, select: { id: true, status: true } });
+        const hashes = new Set<string>();
+        for (const job of jobs) for (const hash of await runnerBlobsOf(deps.workspace.dirOf(job.id), !isFinishedJobStatus(job.status))) hashes.add(hash);
+        return hashes;
+      },
+    },
 
     /** Status and error of each of these jobs that exists (a sweep's trials), in no particular order. */
     statusesOf: (

@@ -86,7 +86,33 @@ const runnerFiles = (jobDir: string, attempt: number) => ({
   acked: join(jobDir, 'runner', `attempt-${attempt}.acked`),
   outputs: join(jobDir, 'runner', `attempt-${attempt}.outputs.json`),
   tokenExpiry: join(jobDir, 'runner', `attempt-${attempt}.token-expires`),
+  channels: join(jobDir, 'runner', `attempt-${attempt}.channels.json`),
 });
+
+const readHashes = async (file: string): Promise<string[]> => {
+  const parsed = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as unknown;
+  const values = Array.isArray(parsed) ? parsed : parsed && typeof parsed === 'object' ? Object.values(parsed) : [];
+  return values.flatMap((value) => {
+    const hash = (value as { sha256?: unknown } | null)?.sha256;
+    return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) ? [hash] : [];
+  });
+};
+
+/**
+ * The blobs a runner job's directory keeps alive: everything its runners uploaded (a failed
+ * attempt's checkpoints are no artifacts, yet a retry resumes from them, as a local retry finds
+ * its `checkpoints/`) and, while the job may still run, the input channels stored for its runners.
+ * Blob garbage collection counts them as referenced until the job is deleted.
+ */
+export const runnerBlobsOf = async (jobDir: string, active: boolean): Promise<string[]> => {
+  const names = await readdir(join(jobDir, 'runner')).catch(() => [] as string[]);
+  const hashes: string[] = [];
+  for (const name of names) {
+    if (/^attempt-\d+\.outputs\.json$/.test(name) || (active && /^attempt-\d+\.channels\.json$/.test(name)))
+      hashes.push(...(await readHashes(join(jobDir, 'runner', name))));
+  }
+  return hashes;
+};
 
 /** The snapshot's channels of the server's job directory, stored as blobs: what the runner downloads (and the token may read). */
 const storeChannels = async (blobs: Pick<BlobStore, 'put'>, jobDir: string): Promise<RunnerInputs['channels']> => {
@@ -304,6 +330,8 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         await mkdir(files.dir, { recursive: true });
         await mkdir(join(request.jobDir, 'logs'), { recursive: true });
         channels = await storeChannels(options.blobs, request.jobDir);
+        // Kept by blob GC while the job may run: the runner may download them much later (a pod pending for hours).
+        await writeFile(files.channels, JSON.stringify(channels));
         checkpoints = await earlierCheckpoints(options.blobs, request.jobDir, job.attempt);
         // Kept from earlier attempts: registered with this attempt's outputs unless the trainer reports them anew.
         for (const checkpoint of checkpoints) outputs.set(checkpoint.path, { sha256: checkpoint.sha256, size: checkpoint.bytes });
