@@ -33,6 +33,7 @@ const libDeps = {
   auth: ['core', 'contracts', 'db'],
   // The Slurm executor implements training's executor port; it owns no tables.
   slurm: ['core', 'contracts', 'training'],
+  kubernetes: ['core', 'contracts', 'training'],
   // The Python trainer SDK runs inside trainer processes; its only TypeScript is its integration test.
   'trainer-sdk-python': [],
 };
