@@ -12,7 +12,7 @@ import { type SharedServer, startSharedServer } from './test-support/shared-serv
 import { createServerToken } from './test-support/sync-fixtures';
 
 // Who may run a command trainer: through the real HTTP API, a shared server (PostgreSQL) that
-// runs an orchestrator, a write API token, and the operator's allowlist.
+// runs an orchestrator, API tokens of the `train` scope (and `write`, which may not), and the operator's allowlist.
 
 const skip = postgresUnavailableReason();
 const envDump = fileURLToPath(new URL('../../../libs/training/src/test-fixtures/env-dump-trainer.mjs', import.meta.url));
@@ -22,6 +22,7 @@ const laptop = useLocalTestServer({ TRAINYARD_DEMO_DATA: 'off' });
 let postgres: PostgresServer;
 let shared: SharedServer;
 let databaseUrl: string;
+let trainer: TrainyardClient;
 let writer: TrainyardClient;
 
 const serverJobsDir = (): string => join(shared.dataDir, 'jobs');
@@ -44,6 +45,7 @@ describe.skipIf(skip)(`command trainers on a shared server${skip ? ` — skipped
       databaseUrl,
       env: { TRAINYARD_ORCHESTRATOR: 'on', TRAINYARD_ALLOWED_COMMANDS: JSON.stringify([allowed]), AWS_SECRET_ACCESS_KEY: 'shared-aws-secret' },
     });
+    trainer = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'alice-training', 'train')).token });
     writer = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'alice-laptop', 'write')).token });
   }, 120_000);
   afterAll(async () => {
@@ -51,28 +53,38 @@ describe.skipIf(skip)(`command trainers on a shared server${skip ? ` — skipped
     await postgres?.stop();
   });
 
-  it('refuses a write token a command trainer with FORBIDDEN and says why; nothing is queued', async () => {
-    const error = await writer.jobs.create
+  it('lets only train (and admin) tokens create or control jobs: a write token, which may push, may not run code', async () => {
+    const refusal = await writer.jobs.create.mutate({ name: 'by a writer', trainer: { kind: 'builtin', name: 'example' } }).catch((e: unknown) => e);
+    expect((refusal as TRPCClientError<never>).data).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403 });
+    expect((refusal as Error).message).toBe("This token's scope (write) does not allow this; it needs train");
+    const id = '01a22000-0000-7000-8000-0000000000aa';
+    for (const call of [writer.jobs.cancel, writer.jobs.retry, writer.jobs.delete]) await expect(call.mutate({ id })).rejects.toThrow(/needs train/);
+    // Reading stays open to it.
+    expect((await writer.jobs.list.query({})).items).toEqual([]);
+  });
+
+  it('refuses a train token a command trainer with FORBIDDEN and says why; nothing is queued', async () => {
+    const error = await trainer.jobs.create
       .mutate({ name: 'steal secrets', trainer: { kind: 'command', command: ['/bin/sh', '-c', 'env > /tmp/loot'] } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCClientError);
     expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403 });
     expect((error as Error).message).toMatch(/Command trainers can only be started from the local session.*TRAINYARD_ALLOWED_COMMANDS/);
     // Allowed program, other arguments: not an exact match.
-    await expect(writer.jobs.create.mutate({ name: 'almost', trainer: { kind: 'command', command: [...allowed, '--extra'] } })).rejects.toThrow(/allowlist/);
+    await expect(trainer.jobs.create.mutate({ name: 'almost', trainer: { kind: 'command', command: [...allowed, '--extra'] } })).rejects.toThrow(/allowlist/);
     // Allowed command with a cwd of the caller's choosing.
-    await expect(writer.jobs.create.mutate({ name: 'cwd', trainer: { kind: 'command', command: allowed, cwd: '/tmp' } })).rejects.toThrow(/cwd/);
-    expect((await writer.jobs.list.query({})).items).toEqual([]);
+    await expect(trainer.jobs.create.mutate({ name: 'cwd', trainer: { kind: 'command', command: allowed, cwd: '/tmp' } })).rejects.toThrow(/cwd/);
+    expect((await trainer.jobs.list.query({})).items).toEqual([]);
   });
 
   it('accepts and runs a command of the allowlist, with a clean environment; built-in trainers stay allowed', async () => {
-    const job = await writer.jobs.create.mutate({ name: 'allowed', trainer: { kind: 'command', command: allowed } });
-    expect(await waitFor(writer, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    const job = await trainer.jobs.create.mutate({ name: 'allowed', trainer: { kind: 'command', command: allowed } });
+    expect(await waitFor(trainer, job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
     const env = JSON.parse(readFileSync(join(serverJobsDir(), job.id, 'env.json'), 'utf8')) as Record<string, string>;
     expect(env['DATABASE_URL']).toBeUndefined();
     expect(env['AWS_SECRET_ACCESS_KEY']).toBeUndefined();
-    const builtin = await writer.jobs.create.mutate({ name: 'builtin', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 1 } });
-    expect(await waitFor(writer, builtin.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    const builtin = await trainer.jobs.create.mutate({ name: 'builtin', trainer: { kind: 'builtin', name: 'example' }, hyperparameters: { epochs: 1 } });
+    expect(await waitFor(trainer, builtin.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
   });
 
   it('an orchestrator on a shared server refuses to run a command trainer row that is not allowed (inserted behind the API)', async () => {
@@ -86,7 +98,7 @@ describe.skipIf(skip)(`command trainers on a shared server${skip ? ` — skipped
     } finally {
       await database.close();
     }
-    const done = await waitFor(writer, id, ['failed', 'succeeded']);
+    const done = await waitFor(trainer, id, ['failed', 'succeeded']);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/^Refused to run this command trainer on a shared server: .*allowlist/);
     expect(() => execFileSync('test', ['-e', '/tmp/trainyard-should-not-exist-17'])).toThrow();

@@ -83,6 +83,18 @@ describe('runners', () => {
   });
 });
 
+describe('container images (TRAINYARD_RUNNER_IMAGES)', () => {
+  it('is an allowlist of exact references, empty by default, and refuses what is not an image reference', () => {
+    expect(loadConfig({}).runnerImages).toEqual([]);
+    expect(loadConfig({ TRAINYARD_RUNNER_IMAGES: ' ghcr.io/lab/trainer:1.2 , ghcr.io/lab/torch@sha256:' + 'b'.repeat(64) + ',' }).runnerImages).toEqual([
+      'ghcr.io/lab/trainer:1.2',
+      'ghcr.io/lab/torch@sha256:' + 'b'.repeat(64),
+    ]);
+    expect(() => loadConfig({ TRAINYARD_RUNNER_IMAGES: 'ghcr.io/lab/trainer:1.2 --privileged' })).toThrow(/TRAINYARD_RUNNER_IMAGES/);
+    expect(() => loadConfig({ TRAINYARD_RUNNER_IMAGES: 'Upper/Case' })).toThrow(/TRAINYARD_RUNNER_IMAGES/);
+  });
+});
+
 describe('Slurm', () => {
   it('is off unless TRAINYARD_SLURM=on, and then needs the shared directory', () => {
     expect(loadConfig({}).slurm).toBeUndefined();

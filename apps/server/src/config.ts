@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { delimiter, resolve } from 'node:path';
 import { installPath } from '@trainyard/core';
-import { commandArgv } from '@trainyard/contracts';
+import { commandArgv, containerImage } from '@trainyard/contracts';
 import { z } from 'zod';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const;
@@ -146,6 +146,21 @@ const envSchema = z.object({
       ),
     )
     .default([]),
+  /**
+   * Container images Kubernetes and SageMaker jobs may run in (their trainer is a command inside
+   * the image): comma-separated references, matched exactly; the first is the default.
+   */
+  TRAINYARD_RUNNER_IMAGES: z
+    .string()
+    .max(16_384)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((image) => image.trim())
+        .filter((image) => image !== ''),
+    )
+    .pipe(z.array(containerImage, 'must be comma-separated container image references').max(100))
+    .default([]),
 });
 
 export type ArtifactStoreConfig =
@@ -252,6 +267,8 @@ export interface ServerConfig {
   trainerEnvNames: string[];
   /** Command trainers API-token callers may run (TRAINYARD_ALLOWED_COMMANDS), exact argv. */
   allowedCommands: string[][];
+  /** Images Kubernetes and SageMaker jobs may run in (TRAINYARD_RUNNER_IMAGES); the first is the default. */
+  runnerImages: string[];
   sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
   /** Per-API-token request rate on a shared server (token bucket per instance); null = no limit. */
   rateLimit: { perSecond: number; burst: number } | null;
@@ -320,6 +337,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     trainerEnv: { ...env },
     trainerEnvNames: values.TRAINYARD_TRAINER_ENV,
     allowedCommands: values.TRAINYARD_ALLOWED_COMMANDS,
+    runnerImages: values.TRAINYARD_RUNNER_IMAGES,
     webDir: resolve(values.TRAINYARD_WEB_DIR ?? installPath('apps', 'web', 'dist')),
     trainerRuntime: values.TRAINYARD_TRAINER_RUNTIME,
     trainerPython: { executable: values.TRAINYARD_PYTHON, path: (env['PYTHONPATH'] ?? '').split(delimiter).filter((entry) => entry !== '') },

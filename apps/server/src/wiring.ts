@@ -134,7 +134,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     catalog,
     env: config.trainerEnv,
     trainerEnvNames: config.trainerEnvNames,
-    commandTrainers: { shared: config.mode === 'shared', allowedCommands: config.allowedCommands },
+    commandTrainers: { shared: config.mode === 'shared', allowedCommands: config.allowedCommands, containerImages: config.runnerImages },
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,

@@ -3,7 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type DomainErrorCode, isDomainError, trpcCodeOf } from '@trainyard/core';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { RESERVED_JSON_KEYS, type TokenScope } from '@trainyard/contracts';
+import { RESERVED_JSON_KEYS, scopeAllows, type TokenScope } from '@trainyard/contracts';
 import type { ApiContext } from './context';
 
 /** The tRPC code a domain code travels as (libs/core's ERROR_CODES); checked here to be one tRPC knows. */
@@ -94,13 +94,11 @@ const dropReservedKeys = t.middleware(async ({ next, ctx, path }) => {
   return { ...result, data: clean };
 });
 
-const SCOPE_RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
-
-/** Reads need `read`, changes need `write`; `adminProcedure` needs `admin`. */
+/** Reads need `read`, changes need `write`; `trainingProcedure` needs `train`, `adminProcedure` `admin`. */
 const requireScope = (fixed?: TokenScope) =>
   t.middleware(({ ctx, type, next }) => {
     const needed = fixed ?? (type === 'mutation' ? 'write' : 'read');
-    if (SCOPE_RANK[ctx.scope] < SCOPE_RANK[needed]) {
+    if (!scopeAllows(ctx.scope, needed)) {
       throw new TRPCError({ code: 'FORBIDDEN', message: `This token's scope (${ctx.scope}) does not allow this; it needs ${needed}` });
     }
     return next();
@@ -110,4 +108,6 @@ export const router = t.router;
 /** Needs a token whose scope covers the call: `read` for queries and subscriptions, `write` for mutations. */
 export const scopedProcedure = t.procedure.use(mapErrors).use(requireScope()).use(dropReservedKeys);
 export const adminProcedure = t.procedure.use(mapErrors).use(requireScope('admin')).use(dropReservedKeys);
+/** Creates or controls training jobs: a token needs `train` (or `admin`); `write` is not enough, since a job runs code. */
+export const trainingProcedure = t.procedure.use(mapErrors).use(requireScope('train')).use(dropReservedKeys);
 export const createCallerFactory = t.createCallerFactory;

@@ -3,9 +3,24 @@ import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
 import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, storedJson } from './common.schema';
 import { MAX_VERSION_ARTIFACTS, metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
 
-export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
+/**
+ * What an API token may do: `read` reads; `write` also changes data (push, import, register);
+ * `train` reads and creates and controls training jobs (nothing else: a cluster job runs code, so
+ * it gets its own scope); `admin` everything.
+ */
+export const TOKEN_SCOPES = ['read', 'write', 'train', 'admin'] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES);
 export type TokenScope = z.infer<typeof tokenScope>;
+
+/** The scopes whose tokens may do what each scope names (reading is everyone's; `admin` may do all). */
+const GRANTED_BY: Record<TokenScope, readonly TokenScope[]> = {
+  read: ['read', 'write', 'train', 'admin'],
+  write: ['write', 'admin'],
+  train: ['train', 'admin'],
+  admin: ['admin'],
+};
+/** Whether a token of scope `held` may do what needs `needed`. */
+export const scopeAllows = (held: TokenScope, needed: TokenScope): boolean => GRANTED_BY[needed].includes(held);
 
 export const remoteName = z
   .string()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandRefusal, runRefusal } from './command-trainer-policy';
+import { commandRefusal, imageRefusal, misplacedResource, runRefusal } from './command-trainer-policy';
 
 const allowed = [['/opt/train/bin/train', '--config', 'default.yaml']];
 const local = { shared: false, allowedCommands: [] };
@@ -33,5 +33,39 @@ describe('command trainer policy', () => {
     expect(runRefusal(shared, { kind: 'command', command: ['/bin/sh', '-c', 'env'] })).toMatch(/^Refused to run this command trainer on a shared server/);
     expect(commandRefusal(shared, { kind: 'command', command: ['/bin/sh'] }, 'local')).toMatch(/allowlist/);
     expect(runRefusal(shared, { kind: 'command', command: allowed[0] as string[] })).toBeUndefined();
+  });
+
+  describe('container executors (kubernetes, sagemaker)', () => {
+    const images = ['registry.example.org/trainers/detector:1.4', 'registry.example.org/trainers/torch@sha256:' + 'a'.repeat(64)];
+    const team = { ...shared, containerImages: images };
+
+    it('let any caller run any command, since it runs inside the image and not on this machine', () => {
+      expect(commandRefusal(team, { kind: 'command', command: ['/bin/sh', '-c', 'env'] }, 'token:alice', 'kubernetes')).toBeUndefined();
+      expect(runRefusal(team, { kind: 'command', command: ['python', 'train.py'] }, 'sagemaker', { image: images[1] })).toBeUndefined();
+    });
+
+    it('refuse built-in trainers and a cwd: neither exists inside the image', () => {
+      expect(commandRefusal(team, { kind: 'builtin', name: 'text-detector' }, 'local', 'kubernetes')).toMatch(/Built-in trainers run on this server's machine/);
+      expect(commandRefusal(team, { kind: 'command', command: ['python'], cwd: '/work' }, 'local', 'sagemaker')).toMatch(/cwd cannot be given/);
+    });
+
+    it('run only images on the allowlist, the first by default, and refuse when the operator allows none', () => {
+      expect(imageRefusal(team, 'kubernetes', {})).toBeUndefined();
+      expect(imageRefusal(team, 'kubernetes', { image: images[1] })).toBeUndefined();
+      expect(imageRefusal(team, 'sagemaker', { image: 'registry.example.org/trainers/detector:1.5' })).toMatch(/not on this server's allowlist/);
+      expect(imageRefusal(shared, 'kubernetes', {})).toMatch(/allows no container images/);
+      // An image removed from the allowlist after the job was queued: the orchestrator refuses to run it.
+      expect(runRefusal({ ...team, containerImages: [images[1] as string] }, { kind: 'command', command: ['x'] }, 'kubernetes', { image: images[0] })).toMatch(
+        /^Refused to run this job: Image .* is not on this server's allowlist/,
+      );
+    });
+
+    it('refuse placement keys meant for another executor', () => {
+      expect(misplacedResource('local', { image: images[0] })).toMatch(/resources.image applies to kubernetes and sagemaker jobs only/);
+      expect(misplacedResource('sagemaker', { namespace: 'ml' })).toMatch(/resources.namespace applies to kubernetes jobs only/);
+      expect(misplacedResource('kubernetes', { instanceType: 'ml.g5.xlarge' })).toMatch(/resources.instanceType applies to sagemaker jobs only/);
+      expect(misplacedResource('local', { partition: 'gpu' })).toMatch(/resources.partition applies to slurm jobs only/);
+      expect(misplacedResource('slurm', { partition: 'gpu' })).toBeUndefined();
+    });
   });
 });

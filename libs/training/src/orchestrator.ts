@@ -307,7 +307,7 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
     const heartbeat = setInterval(() => void (frozen ? undefined : renew().catch(() => undefined)), heartbeatMs);
     try {
       const spec = job.trainer;
-      const refusal = runRefusal(deps.commandTrainers ?? { shared: false, allowedCommands: [] }, spec);
+      const refusal = runRefusal(deps.commandTrainers ?? { shared: false, allowedCommands: [] }, spec, job.executor, job.resources);
       if (refusal) throw new Error(refusal);
       const launch = spec.kind === 'builtin' ? deps.catalog.launch(spec.name) : { command: spec.command, env: {} };
       dir = reattach ? deps.workspace.dirOf(job.id) : await deps.workspace.prepare({ ...job, trainer: spec });

@@ -4,7 +4,7 @@ import { type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
-import { assertCommandAllowed, type CommandTrainerPolicy, LOCAL_ACTOR } from './command-trainer-policy';
+import { assertCommandAllowed, type CommandTrainerPolicy, isContainerExecutor, LOCAL_ACTOR } from './command-trainer-policy';
 import { assertRetry, assertTransition, type JobStatus } from './job-state';
 import { type LogSlice, type LogStream, readJobLog } from './job-logs';
 import { type JobConfiguration, jobConfiguration } from './job-configuration';
@@ -79,14 +79,17 @@ export const createTrainingJobService = (deps: {
 
     /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
     async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
-      assertCommandAllowed(commandPolicy, input.trainer, caller.actor);
+      if (!(deps.executors ?? ['local']).includes(input.executor)) {
+        throw new DomainError('FAILED_PRECONDITION', executorUnavailable(input.executor), { path: ['executor'], executor: input.executor });
+      }
+      assertCommandAllowed(commandPolicy, input, caller.actor);
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (existing) return { ...existing, existing: true };
       }
-      if (!(deps.executors ?? ['local']).includes(input.executor)) {
-        throw new DomainError('FAILED_PRECONDITION', executorUnavailable(input.executor), { path: ['executor'], executor: input.executor });
-      }
+      // The job records the image it runs in, the default one included.
+      const resources =
+        isContainerExecutor(input.executor) && !input.resources.image ? { ...input.resources, image: commandPolicy.containerImages?.[0] } : input.resources;
       const hyperparameters =
         input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
       const [snapshot = null] = input.datasetSnapshotId ? await deps.snapshots.summariesOf([input.datasetSnapshotId]) : [];
@@ -127,7 +130,7 @@ export const createTrainingJobService = (deps: {
         trainer: input.trainer,
         executor: input.executor,
         hyperparameters: hyperparameters as Prisma.InputJsonValue,
-        resources: input.resources,
+        resources,
         checkpointPolicy: input.checkpoints,
         validation: input.validation as Prisma.InputJsonValue,
         targetModelName: input.targetModel ?? null,

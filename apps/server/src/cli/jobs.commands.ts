@@ -57,7 +57,12 @@ interface StartOptions extends GlobalOptions {
   idempotencyKey?: string;
   keepCheckpoints?: number;
   keepBest?: string;
-  executor?: 'local' | 'slurm';
+  executor?: CreateJobInput['executor'];
+  image?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  instanceType?: string;
+  instanceCount?: number;
   cpus?: number;
   memoryMb?: number;
   gpus?: number;
@@ -68,16 +73,21 @@ interface StartOptions extends GlobalOptions {
 const COMMAND_HINT = 'Your own trainer: put its command after --, verbatim, e.g. trainyard jobs start --name N -- python3 -u train.py --lr 0.1';
 
 /** `argv` is everything after `--` (the trainer's command, verbatim); `--command A B` is the older form for commands without options. */
-const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
+export const jobStartInput = (options: StartOptions, argv: string[]): CreateJobInput => {
   if (options.command?.length && argv.length > 0)
     throw new CliError(`Give the command once: after -- (not with --command as well). ${COMMAND_HINT}`, EXIT.USAGE);
   const command = argv.length > 0 ? argv : options.command;
   if (Boolean(options.trainer) === Boolean(command?.length))
     throw new CliError(`Give exactly one of --trainer NAME or -- COMMAND [ARG…]. ${COMMAND_HINT}`, EXIT.USAGE);
+  const executor = options.executor ?? 'local';
+  // A Kubernetes or SageMaker job's command runs in its job directory inside the image: this directory means nothing there.
+  const inContainer = executor === 'kubernetes' || executor === 'sagemaker';
   return {
     name: options.name,
-    trainer: options.trainer ? { kind: 'builtin', name: options.trainer } : { kind: 'command', command: command ?? [], cwd: process.cwd() },
-    executor: options.executor ?? 'local',
+    trainer: options.trainer
+      ? { kind: 'builtin', name: options.trainer }
+      : { kind: 'command', command: command ?? [], ...(inContainer ? {} : { cwd: process.cwd() }) },
+    executor,
     hyperparameters: parseParams(options.param),
     resources: {
       ...(options.timeout ? { timeoutSeconds: options.timeout } : {}),
@@ -85,6 +95,11 @@ const jobInput = (options: StartOptions, argv: string[]): CreateJobInput => {
       ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}),
       ...(options.gpus !== undefined ? { gpus: options.gpus } : {}),
       ...(options.partition ? { partition: options.partition } : {}),
+      ...(options.image ? { image: options.image } : {}),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.serviceAccount ? { serviceAccount: options.serviceAccount } : {}),
+      ...(options.instanceType ? { instanceType: options.instanceType } : {}),
+      ...(options.instanceCount ? { instanceCount: options.instanceCount } : {}),
     },
     checkpoints: { keepLast: options.keepCheckpoints ?? 3, ...(options.keepBest ? { keepBest: parseKeepBest(options.keepBest) } : {}) },
     validation: options.gate.map(parseGate),
@@ -255,8 +270,13 @@ export const registerJobCommands = (program: Command): void => {
     .option('--timeout <seconds>', 'fail the job after this long (on Slurm: --time, rounded up to whole minutes)', toNumber)
     .option(
       '--executor <where>',
-      'local (this machine, the default), slurm (the cluster; the server needs TRAINYARD_SLURM=on) or runner-local (the remote runner, run here; TRAINYARD_RUNNER_LOCAL=on)',
+      'local (this machine, the default), slurm (the cluster; the server needs TRAINYARD_SLURM=on), runner-local (the remote runner, run here; TRAINYARD_RUNNER_LOCAL=on), kubernetes or sagemaker (the command runs inside --image)',
     )
+    .option('--image <ref>', 'kubernetes, sagemaker: the container image (one of the server’s TRAINYARD_RUNNER_IMAGES; default its first)')
+    .option('--namespace <name>', 'kubernetes: the namespace (one the server allows)')
+    .option('--service-account <name>', 'kubernetes: the service account (one the server allows)')
+    .option('--instance-type <type>', 'sagemaker: the instance type, e.g. ml.g5.xlarge')
+    .option('--instance-count <n>', 'sagemaker: the number of instances', toNumber)
     .option('--cpus <n>', 'CPUs for the trainer (Slurm: --cpus-per-task)', toNumber)
     .option('--memory-mb <n>', 'memory for the trainer in MB (Slurm: --mem)', toNumber)
     .option('--gpus <n>', 'GPUs (Slurm: --gres=gpu:N)', toNumber)
@@ -269,7 +289,7 @@ export const registerJobCommands = (program: Command): void => {
     .showHelpAfterError(`(${COMMAND_HINT})`)
     .action((argv: string[], _options, command: Command) =>
       withConnection<StartOptions>(command, async (connection, options) => {
-        const job = await connection.client.jobs.create.mutate(jobInput(options, argv));
+        const job = await connection.client.jobs.create.mutate(jobStartInput(options, argv));
         if (options.json && !options.follow) return printJson(job);
         printLine(`${job.existing ? 'Existing' : 'Queued'} job ${job.id} (${job.name})`);
         return options.follow ? followJob(connection, job.id, options) : EXIT.OK;

@@ -1,5 +1,5 @@
 import { createApiTokenService } from '@trainyard/auth';
-import type { TokenScope } from '@trainyard/contracts';
+import { TOKEN_SCOPES, type TokenScope } from '@trainyard/contracts';
 import { openDatabase } from '@trainyard/db';
 import type { Command } from 'commander';
 import { EXIT } from './exit-codes';
@@ -36,12 +36,13 @@ export const registerTokenCommands = (program: Command): void => {
   tokens
     .command('create')
     .requiredOption('--name <name>', 'who or what the token is for')
-    .requiredOption('--scope <scope>', 'read (pull), write (push) or admin')
+    .requiredOption('--scope <scope>', 'read (pull), write (push), train (create and control training jobs) or admin')
     .option('--json', 'print JSON')
     .description('create a token; it is shown once and stored only as a hash')
     .action((options: { name: string; scope: string; json?: boolean }) =>
       withTokenService(async (service) => {
-        if (!['read', 'write', 'admin'].includes(options.scope)) throw new ConfigError(`--scope must be read, write or admin, got ${options.scope}`);
+        if (!(TOKEN_SCOPES as readonly string[]).includes(options.scope))
+          throw new ConfigError(`--scope must be one of ${TOKEN_SCOPES.join(', ')}; got ${options.scope}`);
         const { token, record } = await service.create(options.name, options.scope as TokenScope);
         if (options.json) return printJson({ token, ...record });
         printLine(`Created ${record.scope} token "${record.name}" (${record.id}). It is shown only now:\n${token}`);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
 import type { Principal } from '@trainyard/api';
-import type { TokenScope } from '@trainyard/contracts';
+import { scopeAllows, type TokenScope } from '@trainyard/contracts';
 import { DomainError, httpStatusOf } from '@trainyard/core';
 import { checkRequest, type GuardPolicy } from './request-guard';
 
@@ -28,9 +28,6 @@ export interface Route {
   /** Routes read the raw request target themselves: normalising it is how traversal sneaks in. */
   handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
 }
-
-const SCOPE_RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
-export const scopeAllows = (held: TokenScope, needed: TokenScope): boolean => SCOPE_RANK[held] >= SCOPE_RANK[needed];
 
 const principals = new WeakMap<IncomingMessage, Principal>();
 /** The authenticated caller of a request that passed the guard. */

@@ -17,11 +17,11 @@ import {
 } from '@trainyard/contracts';
 import { createEventQueue } from '../event-queue';
 import { hyperparameterJsonSchema } from '../hyperparameter-json-schema';
-import { scopedProcedure, router } from '../trpc';
+import { router, scopedProcedure, trainingProcedure } from '../trpc';
 
 export const jobsRouter = router({
   // The caller decides which command trainers it may queue (only the local session runs any).
-  create: scopedProcedure
+  create: trainingProcedure
     .input(createJobInput)
     .output(createdJobOutput)
     .mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
@@ -33,16 +33,16 @@ export const jobsRouter = router({
     .input(listJobsInput)
     .output(jobPageOutput)
     .query(({ ctx, input }) => ctx.services.jobs.list(input)),
-  cancel: scopedProcedure
+  cancel: trainingProcedure
     .input(jobIdInput)
     .output(jobOutput)
     .mutation(({ ctx, input }) => ctx.services.jobs.cancel(input.id)),
-  retry: scopedProcedure
+  retry: trainingProcedure
     .input(jobIdInput)
     .output(jobOutput)
     .mutation(({ ctx, input }) => ctx.services.jobs.retry(input.id)),
   /** A finished job, its metrics, job directory and the artifacts no version holds; refused for a job that produced a version. */
-  delete: scopedProcedure
+  delete: trainingProcedure
     .input(jobIdInput)
     .output(deletedJobOutput)
     .mutation(({ ctx, input }) => ctx.services.jobs.delete(input.id)),
