@@ -28,8 +28,10 @@ import {
   createTrainingContext,
   type Orchestrator,
   type RunnerHub,
+  type TrainerExecutor,
 } from '@trainyard/training';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
+import { createConfiguredKubernetesExecutor } from './kubernetes-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
 import { createRemoteServerFactory } from './sync/remote-server.client';
@@ -119,6 +121,18 @@ export const createServices = async (config: ServerConfig, database: Database, l
         logger,
       })
     : undefined;
+  // With TRAINYARD_KUBERNETES=on, runners as Kubernetes Jobs in the allowed images, namespaces and service accounts.
+  const kubernetes = config.kubernetes
+    ? await createConfiguredKubernetesExecutor(config.kubernetes, {
+        images: config.runnerImages,
+        tokens: jobTokens,
+        blobs,
+        hub: runnerHub,
+        serverUrl: () => config.runnerUrl ?? publicUrl(),
+        logger,
+      })
+    : undefined;
+  const remoteExecutors = [slurm, runnerLocal, kubernetes].filter((executor): executor is TrainerExecutor => executor !== undefined);
   const {
     orchestrator,
     jobs,
@@ -138,7 +152,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
-    ...(slurm || runnerLocal ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...(runnerLocal ? [runnerLocal] : [])] } : {}),
+    ...(remoteExecutors.length > 0 ? { executors: [createLocalExecutor(), ...remoteExecutors] } : {}),
     ...(config.slurm ? { sharedRoot: config.slurm.sharedDir } : {}),
   });
 
