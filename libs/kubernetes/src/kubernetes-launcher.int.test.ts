@@ -318,6 +318,22 @@ describe('after a server restart', () => {
   });
 });
 
+describe('the log after a restart', () => {
+  it('a new launcher goes on from where the one before stopped writing: every line once', async () => {
+    const job = newJob();
+    const first = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '40' } }));
+    await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('line 10'));
+    // The server goes away (it stops following; the pod goes on), and one starts again.
+    first.stop();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const found = await launcherWith().find(job.jobDir, 1);
+    expect(await found?.gone).toMatch(/completed/);
+    await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('done'));
+    expect(runnerLog(job.jobDir).filter((line) => line.startsWith('line '))).toEqual(Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    expect(runnerLog(job.jobDir).filter((line) => line.startsWith('args '))).toHaveLength(1);
+  });
+});
+
 describe('watches', () => {
   it('closed early are opened again from the last resourceVersion; 410 Gone lists again; no change is missed', async () => {
     const job = newJob();

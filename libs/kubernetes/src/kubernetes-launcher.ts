@@ -23,6 +23,11 @@ export interface KubernetesLauncherOptions {
   logger?: Logger;
 }
 
+/** A runner handle that can also stop following (the Job goes on): what a server handing the job over does. */
+export interface KubernetesRunnerHandle extends RunnerHandle {
+  stop(): void;
+}
+
 /** What `find` needs after a server restart: `<jobDir>/runner/attempt-<n>.json`. */
 interface LaunchRecord {
   jobId: string;
@@ -49,7 +54,12 @@ const pick = (kind: string, asked: string | undefined, allowed: readonly string[
  * `propagationPolicy: Foreground` (batch/v1's default would orphan the pod, which would go on
  * running). A restarted server finds its Jobs again by label.
  */
-export const createKubernetesLauncher = (options: KubernetesLauncherOptions): RunnerLauncher => {
+export interface KubernetesLauncher extends RunnerLauncher {
+  launch(launch: RunnerLaunch): Promise<KubernetesRunnerHandle>;
+  find(jobDir: string, attempt: number, follow?: Pick<RunnerLaunch, 'onState'>): Promise<KubernetesRunnerHandle | undefined>;
+}
+
+export const createKubernetesLauncher = (options: KubernetesLauncherOptions): KubernetesLauncher => {
   const batch = options.kubeConfig.makeApiClient(BatchV1Api);
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const watch = new Watch(options.kubeConfig);
@@ -61,7 +71,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ru
   const follow = (
     target: { namespace: string; name: string; jobId: string; attempt: number; jobDir: string },
     onState?: RunnerLaunch['onState'],
-  ): RunnerHandle => {
+  ): KubernetesRunnerHandle => {
     const { namespace, name } = target;
     const selector = labelSelector(target.jobId, target.attempt);
     let job: V1Job | undefined;
@@ -97,6 +107,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ru
           pod: podName,
           container: RUNNER_CONTAINER,
           file: join(target.jobDir, 'logs', 'runner.log'),
+          positionFile: join(target.jobDir, 'runner', `attempt-${target.attempt}.log-position`),
           ended: () => settled || runnerEnded(pods.get(podName)) || !pods.has(podName),
           onError: (error) => warn(error, `following the log of pod ${podName} failed; trying again`),
         });
@@ -179,6 +190,11 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ru
     };
 
     return {
+      stop() {
+        logFollow?.stop();
+        jobs.stop();
+        podWatch.stop();
+      },
       signal(signal) {
         void remove(signal === 'SIGKILL' ? 0 : undefined);
       },

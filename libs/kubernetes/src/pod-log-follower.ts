@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Log } from '@kubernetes/client-node';
@@ -16,6 +16,8 @@ export interface PodLogFollowOptions {
   container: string;
   /** Appended to: the job's `logs/runner.log` on the server. */
   file: string;
+  /** Where how far the log was written is kept, so a follower started after a server restart goes on from there. */
+  positionFile: string;
   /** Whether the container has ended (its log is then complete once read to its end). */
   ended(): boolean;
   onError?(error: unknown): void;
@@ -32,9 +34,24 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   let stopped = false;
   let controller: AbortController | undefined;
   const out = createWriteStream(options.file, { flags: 'a' });
-  let lastKey = '';
-  let lastStamp = '';
-  let atLastKey = 0;
+  const saved = ((): { stamp?: unknown; count?: unknown } => {
+    try {
+      return JSON.parse(readFileSync(options.positionFile, 'utf8')) as { stamp?: unknown; count?: unknown };
+    } catch {
+      return {};
+    }
+  })();
+  let lastStamp = typeof saved.stamp === 'string' ? saved.stamp : '';
+  let lastKey = lastStamp ? timeKey(lastStamp) : '';
+  let atLastKey = typeof saved.count === 'number' ? saved.count : 0;
+  let saveTimer: NodeJS.Timeout | undefined;
+  /** The position of the last line known to be in the file (written after its write completed: a crash repeats lines, never loses them). */
+  let flushed = { stamp: lastStamp, count: atLastKey };
+  const savePosition = (): void => {
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    if (flushed.stamp) writeFileSync(options.positionFile, JSON.stringify(flushed));
+  };
 
   const round = async (): Promise<'ended' | 'again'> => {
     const endedBefore = options.ended();
@@ -57,7 +74,9 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
       if (key === lastKey) atLastKey += 1;
       else [lastKey, atLastKey] = [key, 1];
       lastStamp = stamp;
-      out.write(`${space > 0 ? line.slice(space + 1) : line}\n`);
+      const position = { stamp: lastStamp, count: atLastKey };
+      out.write(`${space > 0 ? line.slice(space + 1) : line}\n`, () => (flushed = position));
+      saveTimer ??= setTimeout(savePosition, 500);
     });
     const closed = new Promise<void>((resolve) => lines.once('close', resolve));
     try {
@@ -91,6 +110,7 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     await new Promise((resolve) => out.end(resolve));
+    savePosition();
   })();
 
   return {
