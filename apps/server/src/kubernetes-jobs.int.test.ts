@@ -197,5 +197,8 @@ describe('kubernetes jobs (real server, fake Kubernetes API, the real runner in 
     const stdout = await logOf(job.id, 'stdout');
     for (let epoch = 1; epoch <= 16; epoch += 1) expect(stdout.split(`stdout line of epoch ${epoch}\n`)).toHaveLength(2);
     expect((await client.models.getVersion.query({ model: 'k8s-restart', ref: { alias: 'latest' } })).trainingJobId).toBe(job.id);
+    // The pod's log was followed by both servers, each line written once.
+    await vi.waitFor(() => expect(runnerLog(job.id)).toMatch(/trainer ended/), { timeout: 10_000 });
+    expect(runnerLog(job.id).split('trainer ended')).toHaveLength(2);
   }, 120_000);
 });

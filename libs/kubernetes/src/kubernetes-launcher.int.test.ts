@@ -236,6 +236,44 @@ describe('pending reasons', () => {
   });
 });
 
+describe('a Job found whose Secret is missing', () => {
+  it('shows CreateContainerConfigError as the pending reason (found by label: a Job our labels name, created elsewhere)', async () => {
+    const job = newJob();
+    const name = `ty-${job.jobId}-1`;
+    const labels = { 'trainyard.dev/job-id': job.jobId, 'trainyard.dev/attempt': '1' };
+    const created = await fetch(`${fake.url}/apis/batch/v1/namespaces/other/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name, labels },
+        spec: {
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [
+                {
+                  name: 'runner',
+                  image: 'registry.example/trainer:1',
+                  command: ['node', '/opt/trainyard/runner.js'],
+                  env: [{ name: 'TRAINYARD_JOB_TOKEN', valueFrom: { secretKeyRef: { name, key: 'token' } } }],
+                },
+              ],
+            },
+          },
+        },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const states: SchedulerState[] = [];
+    // No attempt record: every allowed namespace is searched by label.
+    const found = await launcherWith().find(job.jobDir, 1, { onState: (state) => states.push(state) });
+    expect(found).toBeDefined();
+    await vi.waitFor(() => expect(states.at(-1)).toMatchObject({ state: 'Pending', reason: `CreateContainerConfigError: secret "${name}" not found` }));
+    found?.signal('SIGTERM');
+    expect(await found?.gone).toMatch(/deleted/);
+  });
+});
+
 describe('the pod log', () => {
   it('is followed into logs/runner.log; follows cut early are resumed without a line twice', async () => {
     const job = newJob();
