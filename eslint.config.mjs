@@ -33,7 +33,10 @@ const libDeps = {
   auth: ['core', 'contracts', 'db'],
   // The Slurm executor implements training's executor port; it owns no tables.
   slurm: ['core', 'contracts', 'training'],
+  // The Kubernetes runner launcher implements training's RunnerLauncher; it owns no tables.
   kubernetes: ['core', 'contracts', 'training'],
+  // Sweeps own their tables and run their trials as training jobs (through training's service).
+  sweeps: ['core', 'contracts', 'db', 'training'],
   // The Python trainer SDK runs inside trainer processes; its only TypeScript is its integration test.
   'trainer-sdk-python': [],
 };

@@ -5,3 +5,4 @@ export * from './training-data.schema';
 export * from './registry.schema';
 export * from './jobs.schema';
 export * from './sync.schema';
+export * from './sweeps.schema';
