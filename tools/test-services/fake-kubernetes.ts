@@ -347,14 +347,15 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
     const container = containers.get(podKey(pod));
     const running = container?.process && container.process.exitCode === null && container.process.signalCode === null;
-    if (!pod.metadata.deletionTimestamp) {
-      pod.metadata.deletionTimestamp = now();
-      pod.metadata.deletionGracePeriodSeconds = grace;
-      emit('pods', 'MODIFIED', pod);
-    }
+    // A pod already terminating is only hurried by a shorter grace period, never signalled again otherwise.
+    if (pod.metadata.deletionTimestamp && grace >= (pod.metadata.deletionGracePeriodSeconds ?? Infinity)) return;
+    const hurried = Boolean(pod.metadata.deletionTimestamp);
+    pod.metadata.deletionTimestamp ??= now();
+    pod.metadata.deletionGracePeriodSeconds = grace;
+    emit('pods', 'MODIFIED', pod);
     if (!running) return removePod(pod);
     if (grace === 0) return killGroup(container.process, 'SIGKILL');
-    killGroup(container.process, 'SIGTERM');
+    if (!hurried) killGroup(container.process, 'SIGTERM');
     clearTimeout(container.killTimer);
     container.killTimer = setTimeout(() => killGroup(container.process, 'SIGKILL'), grace * 1000);
   };

@@ -298,7 +298,7 @@ describe('cancel', () => {
     const handle = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '1000' } }));
     await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('line 2'));
     handle.signal('SIGTERM');
-    expect(await handle.gone).toMatch(/was deleted/);
+    expect(await handle.gone).toMatch(/deleted/);
     const deleted = jobRequests('DELETE').at(-1);
     expect(deleted?.query).toMatchObject({ propagationPolicy: 'Foreground' });
     expect(deleted?.query['gracePeriodSeconds']).toBeUndefined();
@@ -316,7 +316,7 @@ describe('cancel', () => {
     const name = `ty-${job.jobId}-1`;
     const response = await fetch(`${fake.url}/apis/batch/v1/namespaces/training/jobs/${name}`, { method: 'DELETE' });
     expect(response.status).toBe(200);
-    expect(await handle.gone).toMatch(/was deleted/);
+    expect(await handle.gone).toMatch(/deleted/);
     const [pod] = fake.list('pods', 'training').filter((item) => item.metadata.labels?.['trainyard.dev/job-id'] === job.jobId);
     expect(pod?.metadata.ownerReferences).toEqual([]);
     expect(fake.processAlive('training', pod?.metadata.name ?? '')).toBe(true);
@@ -329,7 +329,7 @@ describe('cancel', () => {
     const handle = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '1000' } }));
     await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('line 2'));
     handle.signal('SIGKILL');
-    expect(await handle.gone).toMatch(/was deleted/);
+    expect(await handle.gone).toMatch(/deleted/);
     expect(jobRequests('DELETE').at(-1)?.query).toMatchObject({ propagationPolicy: 'Foreground', gracePeriodSeconds: '0' });
     expect(fake.requests.some((request) => request.method === 'DELETE' && request.path.includes('/pods/') && request.query['gracePeriodSeconds'] === '0')).toBe(
       true,
