@@ -50,6 +50,9 @@ export interface FakeKubernetesOptions {
   baseEnv?: Record<string, string>;
 }
 
+/** An answer the fake gives instead of serving a request (what RBAC or admission would say): set with `refuse`. */
+export type FakeRefusal = (request: { method: string; path: string }) => { code: number; reason: string; message: string } | undefined;
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -100,6 +103,8 @@ export interface FakeKubernetes {
   compact(): void;
   /** Ends every open log follow while the containers go on running. */
   cutLogs(): void;
+  /** Answers matching requests with a Status error instead (undefined: none). */
+  refuse(refusal: FakeRefusal | undefined): void;
   /** Kills every container process and stops the server. */
   stop(): Promise<void>;
 }
@@ -189,6 +194,7 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
   const timers = new Set<NodeJS.Timeout>();
   let version = 1;
   let compactedBelow = 0;
+  let refusal: FakeRefusal | undefined;
   let stopped = false;
   const dir = mkdtempSync(join(tmpdir(), 'fake-kubernetes-'));
 
@@ -561,6 +567,8 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     const query = Object.fromEntries(url.searchParams.entries());
     const body = await readBody(request).catch(() => undefined);
     requests.push({ method: request.method ?? 'GET', path: url.pathname, query, body });
+    const refused = refusal?.({ method: request.method ?? 'GET', path: url.pathname });
+    if (refused) return send(response, refused.code, status(refused.code, refused.reason, refused.message));
     const route = /^\/(?:api\/v1|apis\/batch\/v1)\/namespaces\/([^/]+)\/(jobs|pods|secrets)(?:\/([^/]+))?(?:\/(log))?$/.exec(url.pathname);
     if (!route) return notFound(response, 'path', url.pathname);
     const [, namespace = '', resource, name, sub] = route as unknown as [string, string, Resource, string | undefined, string | undefined];
@@ -662,6 +670,9 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     processAlive(namespace, pod) {
       const child = containers.get(`${namespace}/${pod}`)?.process;
       return Boolean(child && child.exitCode === null && child.signalCode === null);
+    },
+    refuse(next) {
+      refusal = next;
     },
     closeWatches() {
       for (const stream of watches) stream.response.end();

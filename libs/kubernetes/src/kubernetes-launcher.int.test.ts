@@ -173,6 +173,34 @@ describe('the Job and Secret of an attempt', () => {
   });
 });
 
+describe('refusals', () => {
+  it('a Job the API refuses (RBAC) fails the launch with the API server’s message; a refused Secret deletes the Job it was for', async () => {
+    const job = newJob();
+    const forbidden = (what: string) => ({
+      code: 403,
+      reason: 'Forbidden',
+      message: `${what} is forbidden: User "system:serviceaccount:trainyard:server" cannot create resource`,
+    });
+    fake.refuse((request) => (request.method === 'POST' && request.path.endsWith('/jobs') ? forbidden('jobs.batch') : undefined));
+    await expect(launcherWith().launch(launchOf(job, 'quick'))).rejects.toThrow(
+      `creating Kubernetes Job ty-${job.jobId}-1 in namespace training: Kubernetes answered 403: jobs.batch is forbidden: User "system:serviceaccount:trainyard:server" cannot create resource`,
+    );
+    fake.refuse((request) => (request.method === 'POST' && request.path.endsWith('/secrets') ? forbidden('secrets') : undefined));
+    try {
+      await expect(launcherWith().launch(launchOf(job, 'quick'))).rejects.toThrow(
+        /creating the token Secret of Kubernetes Job .*: Kubernetes answered 403: secrets is forbidden/,
+      );
+    } finally {
+      fake.refuse(undefined);
+    }
+    expect(jobRequests('DELETE').at(-1)).toMatchObject({
+      path: `/apis/batch/v1/namespaces/training/jobs/ty-${job.jobId}-1`,
+      query: { propagationPolicy: 'Foreground' },
+    });
+    await vi.waitFor(() => expect(fake.get('jobs', 'training', `ty-${job.jobId}-1`)).toBeUndefined());
+  });
+});
+
 describe('a conflict on create', () => {
   it('adopts the Job of the same attempt (a launch repeated after a crash) and refuses one that is not ours', async () => {
     const job = newJob();

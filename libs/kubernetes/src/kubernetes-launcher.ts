@@ -4,6 +4,7 @@ import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, Log, type V1Job, 
 import type { Logger } from '@trainyard/core';
 import type { RunnerHandle, RunnerLaunch, RunnerLauncher } from '@trainyard/training';
 import { attemptLabels, buildJob, buildSecret, JOB_ID_LABEL, ATTEMPT_LABEL, kubernetesJobName, labelSelector, RUNNER_CONTAINER } from './job-manifest';
+import { describeApiError } from './api-error';
 import { attemptState, jobFinish, runnerEnded, runnerStarted } from './job-state';
 import { followPodLog } from './pod-log-follower';
 import { startWatchLoop } from './watch-loop';
@@ -240,7 +241,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       try {
         created = await batch.createNamespacedJob({ namespace, body });
       } catch (error) {
-        if (!isApiError(error, 409)) throw error;
+        if (!isApiError(error, 409)) throw describeApiError(error, `creating Kubernetes Job ${name} in namespace ${namespace}`);
         // Launched before a crash (the same attempt): adopted. Anything else of that name is not ours to take.
         const existing = await batch.readNamespacedJob({ name, namespace });
         const labels = existing.metadata?.labels ?? {};
@@ -254,11 +255,15 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       if (!uid) throw new Error(`Kubernetes Job ${name} has no uid`);
       const secret = buildSecret({ name, namespace, uid, labels: attemptLabels(jobId, attempt) }, launch.token);
       try {
-        await core.createNamespacedSecret({ namespace, body: secret });
+        await core.createNamespacedSecret({ namespace, body: secret }).catch(async (error: unknown) => {
+          if (!isApiError(error, 409)) throw error;
+          // Left by an earlier launch of this attempt (or by a deleted Job of that name not yet collected): this token replaces it.
+          await core.replaceNamespacedSecret({ name, namespace, body: secret });
+        });
       } catch (error) {
-        if (!isApiError(error, 409)) throw error;
-        // Left by an earlier launch of this attempt (or by a deleted Job of that name not yet collected): this token replaces it.
-        await core.replaceNamespacedSecret({ name, namespace, body: secret });
+        // Without its token the pod could never start: the Job is not left waiting for it.
+        await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
+        throw describeApiError(error, `creating the token Secret of Kubernetes Job ${name}`);
       }
       await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, uid }));
       return follow({ namespace, name, jobId, attempt, jobDir }, launch.onState);
@@ -274,7 +279,9 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       if (!jobId) return undefined;
       // By label, not by the record's name: in the recorded namespace, or in each allowed one if the record never got written.
       for (const namespace of record.namespace ? [record.namespace] : options.namespaces) {
-        const list = await batch.listNamespacedJob({ namespace, labelSelector: labelSelector(jobId, attempt) });
+        const list = await batch
+          .listNamespacedJob({ namespace, labelSelector: labelSelector(jobId, attempt) })
+          .catch((error: unknown) => Promise.reject(describeApiError(error, `listing the Kubernetes Jobs of attempt ${attempt} in namespace ${namespace}`)));
         const found = list.items.find((item) => !jobFinish(item) && item.metadata?.name);
         if (found?.metadata?.name) return follow({ namespace, name: found.metadata.name, jobId, attempt, jobDir }, following?.onState);
       }
