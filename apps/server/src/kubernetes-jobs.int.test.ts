@@ -136,6 +136,19 @@ describe('kubernetes jobs (real server, fake Kubernetes API, the real runner in 
     expect(inputs.status).toBe(401);
   }, 90_000);
 
+  it('a failing trainer: its exit code and traceback reach the job; the Job fails by its podFailurePolicy', async () => {
+    const job = await createJob('fails in a pod', { epochs: 3, failAtEpoch: 2 });
+    const failed = await waitForStatus(job.id, ['failed', 'succeeded']);
+    expect(failed).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(failed.error).toMatch(/trainer exited with code 1: Error: probe trainer failed on purpose at epoch 2/);
+    expect(await logOf(job.id, 'stderr')).toContain('Error: probe trainer failed on purpose at epoch 2');
+    await vi.waitFor(() =>
+      expect(fake.get('jobs', 'training', k8sName(job.id))?.status?.conditions).toEqual(
+        expect.arrayContaining([expect.objectContaining({ type: 'Failed', reason: 'PodFailurePolicy' })]),
+      ),
+    );
+  }, 60_000);
+
   it('a job asking for more cpu than the node has shows Unschedulable as its scheduler reason; its cancel deletes the Job (Foreground)', async () => {
     const job = await createJob('too big', { epochs: 1 }, { resources: { cpus: 64 } });
     const pending = await vi.waitFor(
