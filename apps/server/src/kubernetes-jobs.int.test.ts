@@ -189,6 +189,20 @@ describe('kubernetes jobs (real server, fake Kubernetes API, the real runner in 
     await vi.waitFor(() => expect(fake.list('pods', 'training').filter((pod) => pod.metadata.labels?.['trainyard.dev/job-id'] === job.id)).toEqual([]));
   }, 60_000);
 
+  it('watches closed early, a 410 after compaction and log follows cut mid-run: the job completes, the log once', async () => {
+    const job = await createJob('interrupted watches', { epochs: 10, stepDelayMs: 200 });
+    await started(job.id, 0.2);
+    fake.closeWatches();
+    fake.cutLogs();
+    await started(job.id, 0.5);
+    fake.compact();
+    fake.closeWatches();
+    fake.cutLogs();
+    expect(await waitForStatus(job.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    await vi.waitFor(() => expect(runnerLog(job.id)).toMatch(/trainer ended/), { timeout: 10_000 });
+    expect(runnerLog(job.id).split('trainer ended')).toHaveLength(2);
+  }, 60_000);
+
   it('a server killed mid-run: the restarted server finds the Job by label and follows it to the end, every point once', async () => {
     const job = await createJob('server restart', { epochs: 16, stepDelayMs: 250 }, { targetModel: 'k8s-restart' });
     await started(job.id);
