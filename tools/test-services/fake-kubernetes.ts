@@ -31,6 +31,8 @@ import { createInterface } from 'node:readline';
  *   then SIGKILL after terminationGracePeriodSeconds; the pod's phase and exit code and the
  *   Job's conditions (Complete; Failed with PodFailurePolicy, BackoffLimitExceeded or
  *   DeadlineExceeded after activeDeadlineSeconds) from the real exit;
+ * - evictions (`evict`): DisruptionTarget=True, a graceful termination, and the podFailurePolicy's
+ *   rules in order (onExitCodes, onPodConditions): Ignore starts another pod, FailJob fails;
  * - logs with `timestamps`, `sinceTime` (whole seconds, as metav1.Time parses it) and
  *   `follow=true`, which the test can cut early (`cutLogs`).
  *
@@ -103,6 +105,11 @@ export interface FakeKubernetes {
   compact(): void;
   /** Ends every open log follow while the containers go on running. */
   cutLogs(): void;
+  /**
+   * Evicts a pod as a node drain or preemption does: condition DisruptionTarget=True, then a
+   * graceful termination; its Job's podFailurePolicy decides what follows.
+   */
+  evict(namespace: string, pod: string): void;
   /** Answers matching requests with a Status error instead (undefined: none). */
   refuse(refusal: FakeRefusal | undefined): void;
   /** Kills every container process and stops the server. */
@@ -385,24 +392,43 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     const job = owner ? store.get(key('jobs', pod.metadata.namespace, owner.name)) : undefined;
     // A Job being deleted gets no conditions any more.
     if (!job || job.metadata.uid !== owner?.uid || jobFinished(job) || job.metadata.deletionTimestamp) return;
-    job.status = { ...job.status, active: 0, ...(exitCode === 0 ? { succeeded: 1 } : { failed: 1 }) };
-    if (job.status.deadlineExceeded) return setJobCondition(job, 'Failed', 'DeadlineExceeded', 'Job was active longer than specified deadline');
-    if (exitCode === 0) return setJobCondition(job, 'Complete');
-    const rules: Array<{ action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }> =
-      job.spec.podFailurePolicy?.rules ?? [];
-    const index = rules.findIndex(
-      (rule) =>
-        rule.onExitCodes &&
-        (!rule.onExitCodes.containerName || rule.onExitCodes.containerName === pod.spec.containers[0].name) &&
-        (rule.onExitCodes.operator === 'In' ? rule.onExitCodes.values.includes(exitCode) : !rule.onExitCodes.values.includes(exitCode)),
+    if (job.status.deadlineExceeded) {
+      job.status = { ...job.status, active: 0, failed: (job.status.failed ?? 0) + 1 };
+      return setJobCondition(job, 'Failed', 'DeadlineExceeded', 'Job was active longer than specified deadline');
+    }
+    if (exitCode === 0) {
+      job.status = { ...job.status, active: 0, succeeded: 1 };
+      return setJobCondition(job, 'Complete');
+    }
+    // The podFailurePolicy's rules in order, the first that matches decides (an exit code, or a pod condition).
+    const rules: Array<{
+      action: string;
+      onExitCodes?: { containerName?: string; operator: string; values: number[] };
+      onPodConditions?: Array<{ type: string; status?: string }>;
+    }> = job.spec.podFailurePolicy?.rules ?? [];
+    const conditions: Array<{ type: string; status: string }> = pod.status.conditions ?? [];
+    const index = rules.findIndex((rule) =>
+      rule.onExitCodes
+        ? (!rule.onExitCodes.containerName || rule.onExitCodes.containerName === pod.spec.containers[0].name) &&
+          (rule.onExitCodes.operator === 'In' ? rule.onExitCodes.values.includes(exitCode) : !rule.onExitCodes.values.includes(exitCode))
+        : (rule.onPodConditions ?? []).some((wanted) =>
+            conditions.some((condition) => condition.type === wanted.type && condition.status === (wanted.status ?? 'True')),
+          ),
     );
-    if (index >= 0 && rules[index]?.action === 'FailJob')
-      return setJobCondition(
-        job,
-        'Failed',
-        'PodFailurePolicy',
-        `Container ${pod.spec.containers[0].name} for pod ${pod.metadata.namespace}/${pod.metadata.name} failed with exit code ${exitCode} matching FailJob rule at index ${index}`,
-      );
+    const rule = index >= 0 ? rules[index] : undefined;
+    if (rule?.action === 'Ignore') {
+      // Not counted against backoffLimit: the controller starts another pod.
+      job.status = { ...job.status, active: 0 };
+      emit('jobs', 'MODIFIED', job);
+      return createPodFor(job, false);
+    }
+    job.status = { ...job.status, active: 0, failed: (job.status.failed ?? 0) + 1 };
+    if (rule?.action === 'FailJob') {
+      const cause = rule.onExitCodes
+        ? `Container ${pod.spec.containers[0].name} for pod ${pod.metadata.namespace}/${pod.metadata.name} failed with exit code ${exitCode}`
+        : `Pod ${pod.metadata.namespace}/${pod.metadata.name} has condition ${rule.onPodConditions?.[0]?.type}`;
+      return setJobCondition(job, 'Failed', 'PodFailurePolicy', `${cause} matching FailJob rule at index ${index}`);
+    }
     setJobCondition(job, 'Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
   };
 
@@ -431,7 +457,7 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     later(50, () => startContainer(pod));
   };
 
-  const createPodFor = (job: Obj): void => {
+  const createPodFor = (job: Obj, first = true): void => {
     const template = copy(job.spec.template);
     const name = `${job.metadata.name.slice(0, 57)}-${randomUUID().slice(0, 5)}`;
     const pod: Obj = {
@@ -457,7 +483,7 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     emit('pods', 'ADDED', pod);
     later(30, () => schedule(pod));
     const deadline = job.spec.activeDeadlineSeconds;
-    if (deadline)
+    if (deadline && first)
       later(deadline * 1000, () => {
         const current = store.get(key('jobs', job.metadata.namespace, job.metadata.name));
         if (!current || current.metadata.uid !== job.metadata.uid || jobFinished(current) || current.metadata.deletionTimestamp) return;
@@ -670,6 +696,16 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions): Promi
     processAlive(namespace, pod) {
       const child = containers.get(`${namespace}/${pod}`)?.process;
       return Boolean(child && child.exitCode === null && child.signalCode === null);
+    },
+    evict(namespace, podName) {
+      const pod = store.get(key('pods', namespace, podName));
+      if (!pod) throw new Error(`no pod ${namespace}/${podName}`);
+      pod.status.conditions = [
+        ...(pod.status.conditions ?? []),
+        { type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: now() },
+      ];
+      emit('pods', 'MODIFIED', pod);
+      terminatePod(pod);
     },
     refuse(next) {
       refusal = next;

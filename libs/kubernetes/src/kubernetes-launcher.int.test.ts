@@ -201,6 +201,24 @@ describe('refusals', () => {
   });
 });
 
+describe('a disruption', () => {
+  it('is ignored by the podFailurePolicy: Kubernetes starts another pod, whose log is followed too, and the Job completes', async () => {
+    const job = newJob();
+    const handle = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '10' } }));
+    await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('line 3'));
+    const ours = () => fake.list('pods', 'training').filter((pod) => pod.metadata.labels?.['trainyard.dev/job-id'] === job.jobId);
+    const [first] = ours();
+    fake.evict('training', first?.metadata.name ?? '');
+    expect(await handle.gone).toMatch(/completed/);
+    await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('done'));
+    const log = runnerLog(job.jobDir);
+    expect(log).toContain('got SIGTERM');
+    expect(log.filter((line) => line.startsWith('args '))).toHaveLength(2);
+    expect(log.filter((line) => line === 'line 10')).toHaveLength(1);
+    expect(ours().map((pod) => pod.metadata.name)).not.toContain(first?.metadata.name);
+  });
+});
+
 describe('a conflict on create', () => {
   it('adopts the Job of the same attempt (a launch repeated after a crash) and refuses one that is not ours', async () => {
     const job = newJob();

@@ -78,13 +78,16 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
     let job: V1Job | undefined;
     const pods = new Map<string, V1Pod>();
     let reported = '';
-    let logFollow: ReturnType<typeof followPodLog> | undefined;
+    /** The log followers, by pod: a replacement pod's log is followed too (its lines are later, so nothing repeats). */
+    const logFollows = new Map<string, ReturnType<typeof followPodLog>>();
     let settle!: (how: string) => void;
     let settled = false;
     const gone = new Promise<string>((resolve) => (settle = resolve));
 
-    const currentPod = (): V1Pod | undefined =>
-      [...pods.values()].sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? ''))).at(-1);
+    // A list gives Dates, a watch strings: compared as times. The newest pod is the one that counts (after a
+    // disruption the podFailurePolicy ignores, Kubernetes starts another).
+    const createdAt = (pod: V1Pod): number => new Date(pod.metadata?.creationTimestamp ?? 0).getTime();
+    const currentPod = (): V1Pod | undefined => [...pods.values()].sort((a, b) => createdAt(a) - createdAt(b)).at(-1);
 
     const end = (how: string): void => {
       if (settled) return;
@@ -101,17 +104,20 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
         onState?.({ kind: 'kubernetes', jobId: name, state: state.state, reason: state.reason });
       }
       const podName = pod?.metadata?.name;
-      if (!logFollow && podName && runnerStarted(pod)) {
-        logFollow = followPodLog({
-          log,
-          namespace,
-          pod: podName,
-          container: RUNNER_CONTAINER,
-          file: join(target.jobDir, 'logs', 'runner.log'),
-          positionFile: join(target.jobDir, 'runner', `attempt-${target.attempt}.log-position`),
-          ended: () => settled || runnerEnded(pods.get(podName)) || !pods.has(podName),
-          onError: (error) => warn(error, `following the log of pod ${podName} failed; trying again`),
-        });
+      if (podName && !logFollows.has(podName) && runnerStarted(pod)) {
+        logFollows.set(
+          podName,
+          followPodLog({
+            log,
+            namespace,
+            pod: podName,
+            container: RUNNER_CONTAINER,
+            file: join(target.jobDir, 'logs', 'runner.log'),
+            positionFile: join(target.jobDir, 'runner', `attempt-${target.attempt}.log-position`),
+            ended: () => settled || runnerEnded(pods.get(podName)) || !pods.has(podName),
+            onError: (error) => warn(error, `following the log of pod ${podName} failed; trying again`),
+          }),
+        );
       }
       const finished = job ? jobFinish(job) : undefined;
       if (finished)
@@ -169,9 +175,12 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
     // Once the Job is over (and its log read to the end, for at most a minute), nothing is followed any more.
     void gone.then(async () => {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([logFollow?.done, new Promise((resolve) => (timer = setTimeout(resolve, 60_000)))]);
+      await Promise.race([
+        Promise.all([...logFollows.values()].map((follower) => follower.done)),
+        new Promise((resolve) => (timer = setTimeout(resolve, 60_000))),
+      ]);
       clearTimeout(timer);
-      logFollow?.stop();
+      for (const follower of logFollows.values()) follower.stop();
       jobs.stop();
       podWatch.stop();
     });
@@ -192,7 +201,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
 
     return {
       stop() {
-        logFollow?.stop();
+        for (const follower of logFollows.values()) follower.stop();
         jobs.stop();
         podWatch.stop();
       },
