@@ -370,6 +370,41 @@ describe('cancel', () => {
     await vi.waitFor(() => expect(fake.processAlive('training', pod?.metadata.name ?? '')).toBe(false));
   });
 
+  it('(the fake is honest) a container that ignores SIGTERM is killed after terminationGracePeriodSeconds', async () => {
+    const name = 'ignores-sigterm';
+    const response = await fetch(`${fake.url}/apis/batch/v1/namespaces/other/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name },
+        spec: {
+          template: {
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [
+                {
+                  name: 'x',
+                  image: 'registry.example/trainer:1',
+                  command: ['node', '-e', "process.on('SIGTERM', () => console.log('ignored')); console.log('ready'); setInterval(() => {}, 1000)"],
+                },
+              ],
+            },
+          },
+        },
+      }),
+    });
+    expect(response.status).toBe(201);
+    const pod = () => fake.list('pods', 'other').find((item) => item.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
+    // Its handler is in place once it said so (a SIGTERM before that would end node at once).
+    await vi.waitFor(async () => expect(await (await fetch(`${fake.url}/api/v1/namespaces/other/pods/${pod()?.metadata.name}/log`)).text()).toContain('ready'));
+    const podName = pod()?.metadata.name ?? '';
+    const started = Date.now();
+    await fetch(`${fake.url}/apis/batch/v1/namespaces/other/jobs/${name}?propagationPolicy=Foreground`, { method: 'DELETE' });
+    await vi.waitFor(() => expect(fake.get('jobs', 'other', name)).toBeUndefined(), { timeout: 5_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.processAlive('other', podName)).toBe(false);
+  });
+
   it('SIGKILL deletes the Job and its pods with gracePeriodSeconds 0', async () => {
     const job = newJob();
     const handle = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '1000' } }));
