@@ -410,8 +410,11 @@ describe('cancel', () => {
     const handle = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '1000' } }));
     await vi.waitFor(() => expect(runnerLog(job.jobDir)).toContain('line 2'));
     handle.signal('SIGKILL');
-    expect(await handle.gone).toMatch(/deleted/);
-    expect(jobRequests('DELETE').at(-1)?.query).toMatchObject({ propagationPolicy: 'Foreground', gracePeriodSeconds: '0' });
+    // The pod is killed first: the Job controller may see its exit (137, failing the Job by the podFailurePolicy) before the Job's deletion.
+    expect(await handle.gone).toMatch(/deleted|failed with exit code 137/);
+    const deleteOfThisJob = () => jobRequests('DELETE').find((request) => request.path.endsWith(`/jobs/ty-${job.jobId}-1`));
+    await vi.waitFor(() => expect(deleteOfThisJob()).toBeDefined());
+    expect(deleteOfThisJob()?.query).toMatchObject({ propagationPolicy: 'Foreground', gracePeriodSeconds: '0' });
     expect(fake.requests.some((request) => request.method === 'DELETE' && request.path.includes('/pods/') && request.query['gracePeriodSeconds'] === '0')).toBe(
       true,
     );
