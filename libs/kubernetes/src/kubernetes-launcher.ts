@@ -185,6 +185,12 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       podWatch.stop();
     });
 
+    function stopFollowing(): void {
+      for (const follower of logFollows.values()) follower.stop();
+      jobs.stop();
+      podWatch.stop();
+    }
+
     const remove = async (gracePeriodSeconds?: number): Promise<void> => {
       // A kill ends the pods first, itself: the garbage collector would delete them with their own grace period (SIGTERM first).
       if (gracePeriodSeconds === 0)
@@ -200,17 +206,18 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
     };
 
     return {
-      stop() {
-        for (const follower of logFollows.values()) follower.stop();
-        jobs.stop();
-        podWatch.stop();
-      },
+      stop: stopFollowing,
       signal(signal) {
         void remove(signal === 'SIGKILL' ? 0 : undefined);
       },
       gone,
       // The Job, its pod (and so its log) and its Secret are left to ttlSecondsAfterFinished: nothing to remove here.
-      cleanUp: async () => undefined,
+      // The attempt is over for the server: following goes on until the Job is (to read the log to its end), for at most 5 minutes.
+      async cleanUp() {
+        const timer = setTimeout(stopFollowing, 5 * 60_000);
+        timer.unref();
+        void gone.then(() => clearTimeout(timer));
+      },
     };
   };
 
