@@ -11,4 +11,5 @@ export * from './slurm';
 export * from './sshd';
 export * from './process-checks';
 export * from './python';
+export * from './fake-kubernetes';
 export * from './fake-sagemaker';

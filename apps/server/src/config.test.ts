@@ -95,6 +95,33 @@ describe('container images (TRAINYARD_RUNNER_IMAGES)', () => {
   });
 });
 
+describe('Kubernetes', () => {
+  it('is off unless TRAINYARD_KUBERNETES=on; namespaces and service accounts are lists of Kubernetes names, the first the default', () => {
+    expect(loadConfig({}).kubernetes).toBeUndefined();
+    expect(loadConfig({ TRAINYARD_KUBERNETES: 'on' }).kubernetes).toEqual({
+      namespaces: ['default'],
+      serviceAccounts: ['default'],
+      runnerPath: '/opt/trainyard/runner.js',
+      ttlSecondsAfterFinished: 86_400,
+    });
+    expect(
+      loadConfig({
+        TRAINYARD_KUBERNETES: 'on',
+        TRAINYARD_K8S_NAMESPACES: 'training, gpu',
+        TRAINYARD_K8S_SERVICE_ACCOUNTS: 'runner',
+        TRAINYARD_K8S_TTL_SECONDS: '600',
+      }).kubernetes,
+    ).toMatchObject({ namespaces: ['training', 'gpu'], serviceAccounts: ['runner'], ttlSecondsAfterFinished: 600 });
+    for (const [name, value] of [
+      ['TRAINYARD_K8S_NAMESPACES', 'Kube_System'],
+      ['TRAINYARD_K8S_NAMESPACES', ','],
+      ['TRAINYARD_K8S_SERVICE_ACCOUNTS', 'a b'],
+      ['TRAINYARD_K8S_RUNNER_PATH', 'runner.js'],
+    ] as const)
+      expect(() => loadConfig({ TRAINYARD_KUBERNETES: 'on', [name]: value }), value).toThrow(new RegExp(name));
+  });
+});
+
 describe('Slurm', () => {
   it('is off unless TRAINYARD_SLURM=on, and then needs the shared directory', () => {
     expect(loadConfig({}).slurm).toBeUndefined();

@@ -20,6 +20,28 @@ const jsonText = (shape: string, maxLength = 16_384) =>
       }
     });
 
+/** Comma-separated Kubernetes object names (DNS-1123 labels): namespaces, service accounts. */
+const kubernetesNames = z
+  .string()
+  .max(4_096)
+  .transform((value) =>
+    value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .max(63)
+          .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a Kubernetes name: lowercase letters, digits and -'),
+      )
+      .min(1)
+      .max(100),
+  );
+
 const envSchema = z.object({
   TRAINYARD_DATA_DIR: z.string().min(1).default('./.trainyard'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4777),
@@ -71,6 +93,29 @@ const envSchema = z.object({
     .max(2_048)
     .regex(/^https?:\/\/[^\s/?#]+\/?$/, 'an http(s) URL of the server, without a path')
     .optional(),
+  /**
+   * Kubernetes: `on` runs jobs created with executor `kubernetes` as Kubernetes Jobs
+   * (docs/kubernetes.md), with the kubeconfig from KUBECONFIG, ~/.kube/config or the pod's
+   * in-cluster account. Images come from TRAINYARD_RUNNER_IMAGES.
+   */
+  TRAINYARD_KUBERNETES: z.enum(['on', 'off']).default('off'),
+  /** Namespaces Kubernetes jobs may run in, comma-separated; the first is the default. */
+  TRAINYARD_K8S_NAMESPACES: kubernetesNames.default(['default']),
+  /** Service accounts their pods may run as, comma-separated; the first is the default. */
+  TRAINYARD_K8S_SERVICE_ACCOUNTS: kubernetesNames.default(['default']),
+  /** Where the runner is inside the images (docs/kubernetes.md, "The runner image"). */
+  TRAINYARD_K8S_RUNNER_PATH: z
+    .string()
+    .max(1_024)
+    .regex(/^\/[^\s]*$/, 'an absolute path inside the image')
+    .default('/opt/trainyard/runner.js'),
+  /** How long Kubernetes keeps a finished Job, its pod (and so its log) and its token's Secret. */
+  TRAINYARD_K8S_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
   /** Slurm: `on` runs jobs created with executor `slurm` (docs/training.md, "Slurm"). */
   TRAINYARD_SLURM: z.enum(['on', 'off']).default('off'),
   /** Run Slurm's commands on a login node over SSH: `user@host` (or `user@host:port`). */
@@ -238,6 +283,15 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
   };
 };
 
+export interface KubernetesConfig {
+  /** Allowed namespaces and service accounts; the first of each is the default. */
+  namespaces: string[];
+  serviceAccounts: string[];
+  /** The runner's path inside the images. */
+  runnerPath: string;
+  ttlSecondsAfterFinished: number;
+}
+
 export interface SlurmConfig {
   /** Slurm's commands on a login node over SSH; undefined: on this machine's PATH. */
   ssh: { user: string; host: string; port: number; privateKeyPath: string | undefined; knownHostsPath: string | undefined } | undefined;
@@ -345,6 +399,8 @@ export interface ServerConfig {
   runnerLocal: boolean;
   /** Where runners reach this server (TRAINYARD_RUNNER_URL); undefined: its own URL. */
   runnerUrl: string | undefined;
+  /** Jobs with executor `kubernetes` (TRAINYARD_KUBERNETES=on): what they may run as; undefined: off. */
+  kubernetes: KubernetesConfig | undefined;
   /** Jobs with executor `slurm`: how Slurm is reached, the defaults, and the shared directory job directories live in. */
   slurm: SlurmConfig | undefined;
   /** Jobs with executor `sagemaker` (TRAINYARD_SAGEMAKER=on): the role, instance defaults, S3 paths and where SageMaker is reached. */
@@ -420,6 +476,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     runnerLocal: values.TRAINYARD_RUNNER_LOCAL === 'on',
     runnerUrl: values.TRAINYARD_RUNNER_URL?.replace(/\/$/, ''),
     slurm: slurmConfig(values),
+    kubernetes:
+      values.TRAINYARD_KUBERNETES === 'on'
+        ? {
+            namespaces: values.TRAINYARD_K8S_NAMESPACES,
+            serviceAccounts: values.TRAINYARD_K8S_SERVICE_ACCOUNTS,
+            runnerPath: values.TRAINYARD_K8S_RUNNER_PATH,
+            ttlSecondsAfterFinished: values.TRAINYARD_K8S_TTL_SECONDS,
+          }
+        : undefined,
     sageMaker: sageMakerConfig(values),
     rateLimit:
       values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,

@@ -29,9 +29,11 @@ import {
   createTrainingContext,
   type Orchestrator,
   type RunnerHub,
+  type TrainerExecutor,
 } from '@trainyard/training';
 import { createConfiguredSageMakerExecutor } from './sagemaker-wiring';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
+import { createConfiguredKubernetesExecutor } from './kubernetes-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
 import { createRemoteServerFactory } from './sync/remote-server.client';
@@ -125,18 +127,19 @@ export const createServices = async (config: ServerConfig, database: Database, l
         logger,
       })
     : undefined;
+  const runnerExecutorDeps = {
+    images: config.runnerImages,
+    tokens: jobTokens,
+    blobs,
+    hub: runnerHub,
+    serverUrl: () => config.runnerUrl ?? publicUrl(),
+    logger,
+  };
+  // With TRAINYARD_KUBERNETES=on, runners as Kubernetes Jobs in the allowed images, namespaces and service accounts.
+  const kubernetes = config.kubernetes ? await createConfiguredKubernetesExecutor(config.kubernetes, runnerExecutorDeps) : undefined;
   // With TRAINYARD_SAGEMAKER=on, runners as SageMaker training jobs in an image of TRAINYARD_RUNNER_IMAGES.
-  const sageMaker = config.sageMaker
-    ? await createConfiguredSageMakerExecutor(config.sageMaker, {
-        images: config.runnerImages,
-        tokens: jobTokens,
-        blobs,
-        hub: runnerHub,
-        serverUrl: () => config.runnerUrl ?? publicUrl(),
-        logger,
-      })
-    : undefined;
-  const runnerExecutors = [...(runnerLocal ? [runnerLocal] : []), ...(sageMaker ? [sageMaker] : [])];
+  const sageMaker = config.sageMaker ? await createConfiguredSageMakerExecutor(config.sageMaker, runnerExecutorDeps) : undefined;
+  const runnerExecutors = [runnerLocal, kubernetes, sageMaker].filter((executor): executor is TrainerExecutor => executor !== undefined);
   const {
     orchestrator,
     jobs,

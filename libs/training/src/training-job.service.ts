@@ -35,9 +35,11 @@ const executorUnavailable = (kind: string): string =>
     ? 'The slurm executor is not enabled on this server: start it with TRAINYARD_SLURM=on (Slurm commands on its PATH, or TRAINYARD_SLURM_SSH=user@login-node) and TRAINYARD_SHARED_DIR (a directory on the cluster’s shared filesystem)'
     : kind === 'runner-local'
       ? 'The runner-local executor is not enabled on this server: start it with TRAINYARD_RUNNER_LOCAL=on (docs/runner.md)'
-      : kind === 'sagemaker'
-        ? 'The sagemaker executor is not enabled on this server: start it with TRAINYARD_SAGEMAKER=on, TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_SAGEMAKER_OUTPUT_S3_URI, TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI and TRAINYARD_RUNNER_IMAGES (docs/sagemaker.md)'
-        : `The ${kind} executor is not enabled on this server`;
+      : kind === 'kubernetes'
+        ? 'The kubernetes executor is not enabled on this server: start it with TRAINYARD_KUBERNETES=on, a kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster), TRAINYARD_RUNNER_IMAGES and TRAINYARD_K8S_NAMESPACES (docs/kubernetes.md)'
+        : kind === 'sagemaker'
+          ? 'The sagemaker executor is not enabled on this server: start it with TRAINYARD_SAGEMAKER=on, TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_SAGEMAKER_OUTPUT_S3_URI, TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI and TRAINYARD_RUNNER_IMAGES (docs/sagemaker.md)'
+          : `The ${kind} executor is not enabled on this server`;
 
 /** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
 export const createTrainingJobService = (deps: {

@@ -1,0 +1,3 @@
+export * from './kubernetes-launcher';
+export * from './job-manifest';
+export * from './job-state';

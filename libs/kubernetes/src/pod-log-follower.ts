@@ -1,0 +1,123 @@
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { Log } from '@kubernetes/client-node';
+
+/** An RFC3339(Nano) timestamp as a key that sorts in time order (Kubernetes drops trailing zeros of the fraction). */
+const timeKey = (timestamp: string): string => {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(timestamp);
+  return match ? `${match[1]}.${(match[2] ?? '').padEnd(9, '0')}` : timestamp;
+};
+
+export interface PodLogFollowOptions {
+  log: Log;
+  namespace: string;
+  pod: string;
+  container: string;
+  /** Appended to: the job's `logs/runner.log` on the server. */
+  file: string;
+  /** Where how far the log was written is kept, so a follower started after a server restart goes on from there. */
+  positionFile: string;
+  /** Whether the container has ended (its log is then complete once read to its end). */
+  ended(): boolean;
+  onError?(error: unknown): void;
+}
+
+/**
+ * Follows a container's log into a file, with timestamps: a follow that closes while the
+ * container still runs (API servers and proxies end long requests) is opened again from the last
+ * line's second (`sinceTime`), and the lines already written — earlier, or at the same instant
+ * and already counted — are skipped, so none is written twice. Ends once a follow opened after
+ * the container ended has been read to its end (or the pod is gone).
+ */
+export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done: Promise<void> } => {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const out = createWriteStream(options.file, { flags: 'a' });
+  const saved = ((): { stamp?: unknown; count?: unknown } => {
+    try {
+      return JSON.parse(readFileSync(options.positionFile, 'utf8')) as { stamp?: unknown; count?: unknown };
+    } catch {
+      return {};
+    }
+  })();
+  let lastStamp = typeof saved.stamp === 'string' ? saved.stamp : '';
+  let lastKey = lastStamp ? timeKey(lastStamp) : '';
+  let atLastKey = typeof saved.count === 'number' ? saved.count : 0;
+  let saveTimer: NodeJS.Timeout | undefined;
+  /** The position of the last line known to be in the file (written after its write completed: a crash repeats lines, never loses them). */
+  let flushed = { stamp: lastStamp, count: atLastKey };
+  const savePosition = (): void => {
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    if (flushed.stamp) writeFileSync(options.positionFile, JSON.stringify(flushed));
+  };
+
+  const round = async (): Promise<'ended' | 'again'> => {
+    const endedBefore = options.ended();
+    const stream = new PassThrough();
+    let replayedAtKey = 0;
+    const countAtStart = atLastKey;
+    const keyAtStart = lastKey;
+    let lastData = Date.now();
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      lastData = Date.now();
+      const space = line.indexOf(' ');
+      const stamp = space > 0 ? line.slice(0, space) : '';
+      const key = timeKey(stamp);
+      if (key < keyAtStart) return;
+      if (key === keyAtStart && keyAtStart) {
+        replayedAtKey += 1;
+        if (replayedAtKey <= countAtStart) return;
+      }
+      if (key === lastKey) atLastKey += 1;
+      else [lastKey, atLastKey] = [key, 1];
+      lastStamp = stamp;
+      const position = { stamp: lastStamp, count: atLastKey };
+      out.write(`${space > 0 ? line.slice(space + 1) : line}\n`, () => (flushed = position));
+      saveTimer ??= setTimeout(savePosition, 500);
+    });
+    const closed = new Promise<void>((resolve) => lines.once('close', resolve));
+    try {
+      controller = await options.log.log(options.namespace, options.pod, options.container, stream, {
+        follow: true,
+        timestamps: true,
+        ...(lastStamp ? { sinceTime: `${lastStamp.slice(0, 19)}Z` } : {}),
+      });
+    } catch (error) {
+      stream.end();
+      // 404: the pod is gone, and its log with it.
+      if ((error as { code?: number }).code === 404) return 'ended';
+      options.onError?.(error);
+      return 'again';
+    }
+    // A connection cut without an end never closes the stream: once the container has ended and nothing came for a while, give up on it.
+    const watchdog = setInterval(() => {
+      if (stopped || (options.ended() && Date.now() - lastData > 3_000)) {
+        controller?.abort();
+        stream.end();
+      }
+    }, 500);
+    await closed;
+    clearInterval(watchdog);
+    return endedBefore ? 'ended' : 'again';
+  };
+
+  const done = (async () => {
+    while (!stopped) {
+      if ((await round()) === 'ended') break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await new Promise((resolve) => out.end(resolve));
+    savePosition();
+  })();
+
+  return {
+    stop() {
+      stopped = true;
+      controller?.abort();
+    },
+    done,
+  };
+};
