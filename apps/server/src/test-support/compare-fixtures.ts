@@ -15,9 +15,9 @@ export const seededParameters = (index: number) => ({
   batch_size: 32,
 });
 
-/** How far a configuration is from the best one (lr 0.01, 4 layers, adam), plus a little per seed. */
-const gap = (p: ReturnType<typeof seededParameters>): number =>
-  Math.abs(Math.log10(p.lr) + 2) / 2 + Math.abs(Math.log2(p.layers) - 2) / 4 + (p.optimizer === 'sgd' ? 0.2 : 0) + (p.seed % 7) / 100;
+/** How far a configuration is from the best one (lr 0.01, 4 layers, adam), plus a little per seed, and a hair per trial (no two tie). */
+const gap = (p: ReturnType<typeof seededParameters>, index: number): number =>
+  Math.abs(Math.log10(p.lr) + 2) / 2 + Math.abs(Math.log2(p.layers) - 2) / 4 + (p.optimizer === 'sgd' ? 0.2 : 0) + (p.seed % 7) / 100 + index / 1e6;
 
 /**
  * A metric's value at a step, a known function of the trial's hyperparameters: the loss falls
@@ -26,7 +26,7 @@ const gap = (p: ReturnType<typeof seededParameters>): number =>
  */
 export const seededValue = (metric: string, index: number, step: number, points: number): number => {
   const p = seededParameters(index);
-  const loss = 0.1 + gap(p) + Math.exp(-step / (points / 5));
+  const loss = 0.1 + gap(p, index) + Math.exp(-step / (points / 5));
   const overfit = step > points * 0.75 ? (step - points * 0.75) / points : 0;
   switch (metric) {
     case 'loss':
