@@ -232,75 +232,79 @@ const CompareView = ({ result }: { result: CompareJobsOutput }) => {
         {allParameters ? '' : ' (shown)'} · {result.metrics.length} metrics
       </p>
       {groups ? (
-        <table className="table compare-table" data-testid="compare-groups">
-          <thead>
-            <tr>
-              <th scope="col">{groupBy}</th>
-              <th scope="col">Runs</th>
-              {metricColumns.map(headerCell)}
-            </tr>
-          </thead>
-          <tbody>
-            {groups.map((group) => (
-              <tr key={group.key}>
-                <td>{group.key || '—'}</td>
-                <td>{group.jobs.length}</td>
-                {metricColumns.map((column) => {
-                  const stats = group.metrics[column.name];
-                  return (
-                    <td key={columnKey(column)} className="number">
-                      {stats ? `${formatNumber(stats.mean)}${stats.std === undefined ? '' : ` ± ${formatNumber(stats.std, 2)}`}` : '—'}
-                    </td>
-                  );
-                })}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <>
-          <table className="table compare-table" data-testid="compare-table">
+        <div className="table-scroll">
+          <table className="table compare-table" data-testid="compare-groups">
             <thead>
               <tr>
-                <th scope="col">
-                  <span className="sr-only">Curve</span>
-                </th>
-                {columns.map(headerCell)}
-                <th scope="col">Status</th>
+                <th scope="col">{groupBy}</th>
+                <th scope="col">Runs</th>
+                {metricColumns.map(headerCell)}
               </tr>
             </thead>
             <tbody>
-              {pageRows.map((job) => (
-                <tr key={job.id}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`Curve of ${job.name}`}
-                      checked={selected.includes(job.id)}
-                      disabled={!selected.includes(job.id) && selected.length >= MAX_CURVES}
-                      onChange={() => toggle(job.id)}
-                    />
-                  </td>
-                  {columns.map((column) =>
-                    column.type === 'name' ? (
-                      <td key="name">
-                        <Link to={`/jobs/${job.id}`}>{job.name}</Link>
-                      </td>
-                    ) : column.type === 'parameter' ? (
-                      <td key={columnKey(column)}>{parameterText(job.hyperparameters[column.name]) || '—'}</td>
-                    ) : (
+              {groups.map((group) => (
+                <tr key={group.key}>
+                  <td>{group.key || '—'}</td>
+                  <td>{group.jobs.length}</td>
+                  {metricColumns.map((column) => {
+                    const stats = group.metrics[column.name];
+                    return (
                       <td key={columnKey(column)} className="number">
-                        {formatNumber(metricOf(job, column.name, settings))}
+                        {stats ? `${formatNumber(stats.mean)}${stats.std === undefined ? '' : ` ± ${formatNumber(stats.std, 2)}`}` : '—'}
                       </td>
-                    ),
-                  )}
-                  <td>
-                    <StatusBadge status={job.status} />
-                  </td>
+                    );
+                  })}
                 </tr>
               ))}
             </tbody>
           </table>
+        </div>
+      ) : (
+        <>
+          <div className="table-scroll">
+            <table className="table compare-table" data-testid="compare-table">
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <span className="sr-only">Curve</span>
+                  </th>
+                  {columns.map(headerCell)}
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {pageRows.map((job) => (
+                  <tr key={job.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Curve of ${job.name}`}
+                        checked={selected.includes(job.id)}
+                        disabled={!selected.includes(job.id) && selected.length >= MAX_CURVES}
+                        onChange={() => toggle(job.id)}
+                      />
+                    </td>
+                    {columns.map((column) =>
+                      column.type === 'name' ? (
+                        <td key="name">
+                          <Link to={`/jobs/${job.id}`}>{job.name}</Link>
+                        </td>
+                      ) : column.type === 'parameter' ? (
+                        <td key={columnKey(column)}>{parameterText(job.hyperparameters[column.name]) || '—'}</td>
+                      ) : (
+                        <td key={columnKey(column)} className="number">
+                          {formatNumber(metricOf(job, column.name, settings))}
+                        </td>
+                      ),
+                    )}
+                    <td>
+                      <StatusBadge status={job.status} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {pages > 1 && (
             <nav className="pager" aria-label="Compare pages">
               <button type="button" onClick={() => setPage(shownPage - 1)} disabled={shownPage === 0}>
