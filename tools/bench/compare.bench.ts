@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainyardClient } from '@trainyard/client';
 import { sessionCookieName } from '@trainyard/contracts';
-import { chromiumUnavailableReason, launchChromium, startServerProcess } from '@trainyard/test-services';
+import { chromiumUnavailableReason, launchChromium, SEEDED_METRICS, seedComparedJobs, startServerProcess } from '@trainyard/test-services';
+import { createMetricsStore } from '@trainyard/training';
 import type { Browser } from 'playwright-core';
-import { SEEDED_METRICS, seedComparedJobs } from '../../apps/server/src/test-support/compare-fixtures';
 import type { BenchRow } from './bench-row';
 import { median } from './stats';
 
@@ -64,7 +64,7 @@ export const compareBench = async (): Promise<BenchRow[]> => {
   const client = createTrainyardClient({ url: server.url, token: server.token });
   const browser = await launchChromium();
   try {
-    const ids = await seedComparedJobs({ client, dataDir, count: TRIALS, points: POINTS });
+    const ids = await seedComparedJobs({ client, metrics: createMetricsStore(join(dataDir, 'metrics')), count: TRIALS, points: POINTS });
     await client.jobs.compare.query({ jobIds: ids }); // warm-up
     const calls: number[] = [];
     for (let run = 0; run < RUNS; run += 1) {

@@ -11,3 +11,4 @@ export * from './slurm';
 export * from './sshd';
 export * from './process-checks';
 export * from './python';
+export * from './compared-jobs';

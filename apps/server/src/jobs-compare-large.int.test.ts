@@ -1,5 +1,7 @@
+import { join } from 'node:path';
+import { createMetricsStore } from '@trainyard/training';
 import { describe, expect, it } from 'vitest';
-import { SEEDED_METRICS, seedComparedJobs, seededParameters, seededValue } from './test-support/compare-fixtures';
+import { SEEDED_METRICS, seedComparedJobs, seededParameters, seededValue } from '@trainyard/test-services';
 import { useLocalTestServer } from './test-support/local-test-server';
 
 // Seeded jobs are never run: their metric files are the seeded ones.
@@ -9,7 +11,7 @@ const POINTS = 200;
 
 describe(`jobs.compare of ${JOBS} jobs × ${SEEDED_METRICS.length} metrics × ${POINTS} points (real server, seeded through the real services)`, () => {
   it('summarises every series exactly, and answers in well under a second', async () => {
-    const ids = await seedComparedJobs({ client: t.client, dataDir: t.dataDir, count: JOBS, points: POINTS });
+    const ids = await seedComparedJobs({ client: t.client, metrics: createMetricsStore(join(t.dataDir, 'metrics')), count: JOBS, points: POINTS });
     await t.client.jobs.compare.query({ jobIds: ids }); // warm-up: the first call compiles the paths
     const times: number[] = [];
     let compared: Awaited<ReturnType<typeof t.client.jobs.compare.query>> | undefined;

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { chromiumUnavailableReason } from '@trainyard/test-services';
+import { chromiumUnavailableReason, SEEDED_METRICS, seedComparedJobs, seededParameters, seededValue } from '@trainyard/test-services';
+import { createMetricsStore } from '@trainyard/training';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserSession, SCREENSHOTS, startBrowserSession } from './test-support/browser-session';
-import { SEEDED_METRICS, seedComparedJobs, seededParameters, seededValue } from './test-support/compare-fixtures';
 
 const skip = chromiumUnavailableReason();
 const JOBS = 1_000;
@@ -28,7 +28,7 @@ describe.skipIf(skip)(
       // The seeded jobs are never run (no orchestrator): their metric files are the seeded ones.
       session = await startBrowserSession({ name: 'web-compare', env: { TRAINYARD_ORCHESTRATOR: 'off' } });
       ({ page } = session);
-      ids = await seedComparedJobs({ client: session.client, dataDir: session.dataDir, count: JOBS, points: POINTS });
+      ids = await seedComparedJobs({ client: session.client, metrics: createMetricsStore(join(session.dataDir, 'metrics')), count: JOBS, points: POINTS });
     }, 300_000);
     afterAll(async () => {
       await session?.close();

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { newId } from '@trainyard/core';
-import { runCli } from '@trainyard/test-services';
+import { runCli, seedComparedJobs, seededValue } from '@trainyard/test-services';
+import { createMetricsStore } from '@trainyard/training';
 import { describe, expect, it } from 'vitest';
-import { seedComparedJobs, seededValue } from '../test-support/compare-fixtures';
 import { useLocalTestServer } from '../test-support/local-test-server';
 import { EXIT } from './exit-codes';
 
@@ -29,7 +30,7 @@ const cells = (output: string): string[][] =>
 describe('trainyard jobs compare (the real CLI process, a real server, seeded jobs)', () => {
   it('prints the differing parameters and each metric’s chosen value; --json prints the API’s answer', async () => {
     // Trials 0, 1 and 5: lr and layers differ; optimizer, seed and batch_size are the same.
-    const ids = await seedComparedJobs({ client: t.client, dataDir: t.dataDir, count: 6, points: POINTS });
+    const ids = await seedComparedJobs({ client: t.client, metrics: createMetricsStore(join(t.dataDir, 'metrics')), count: 6, points: POINTS });
     const chosen = [ids[0], ids[1], ids[5]] as string[];
     const best = await trainyard(['jobs', 'compare', ...chosen, '--metric', 'val_loss', 'accuracy']);
     expect(best.code).toBe(EXIT.OK);

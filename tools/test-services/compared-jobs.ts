@@ -1,7 +1,16 @@
-import { join } from 'node:path';
-import type { TrainyardClient } from '@trainyard/client';
-import { createMetricsStore } from '@trainyard/training';
 import pLimit from 'p-limit';
+
+/** What seeding needs of the typed client and of training's metrics store (named structurally: test-services imports neither). */
+interface JobCreator {
+  jobs: {
+    create: {
+      mutate(input: { name: string; trainer: { kind: 'command'; command: string[] }; hyperparameters: Record<string, unknown> }): Promise<{ id: string }>;
+    };
+  };
+}
+interface MetricsWriters {
+  writer(jobId: string): Promise<{ append(name: string, step: number, value: number): void; close(): Promise<void> }>;
+}
 
 /** Ten metrics, as a sweep's trials report them: some better low (loss, error, perplexity), the rest better high. */
 export const SEEDED_METRICS = ['loss', 'val_loss', 'error_rate', 'perplexity', 'accuracy', 'val_accuracy', 'precision', 'recall', 'f1', 'auc'] as const;
@@ -46,12 +55,13 @@ export const seededValue = (metric: string, index: number, step: number, points:
 /**
  * Jobs to compare, made through the real services: each created through the API (a command
  * trainer the server never runs: start it with TRAINYARD_ORCHESTRATOR=off) with
- * `seededParameters(i)`, and its metric files written by the real metrics store into the
- * server's data dir, `points` steps of each of SEEDED_METRICS (`seededValue`).
+ * `seededParameters(i)`, and its metric files written by the real metrics store on the server's
+ * metrics directory (`createMetricsStore(join(dataDir, 'metrics'))`, passed in), `points` steps
+ * of each of SEEDED_METRICS (`seededValue`).
  */
-export const seedComparedJobs = async (options: { client: TrainyardClient; dataDir: string; count: number; points?: number; prefix?: string }) => {
+export const seedComparedJobs = async (options: { client: JobCreator; metrics: MetricsWriters; count: number; points?: number; prefix?: string }) => {
   const points = options.points ?? 200;
-  const store = createMetricsStore(join(options.dataDir, 'metrics'));
+  const store = options.metrics;
   const limit = pLimit(8);
   const ids = await Promise.all(
     Array.from({ length: options.count }, (_, index) =>
