@@ -76,6 +76,8 @@ describe('jobs.compare (real server, real example-trainer jobs and metric files)
       const refused = await refusal(t.client.jobs.compare.query({ jobIds }));
       expect((refused.data as unknown as { code: string }).code).toBe('BAD_REQUEST');
     }
+    const tooManyMetrics = await refusal(t.client.jobs.compare.query({ jobIds: [newId()], metrics: Array.from({ length: 101 }, (_, i) => `m${i}`) }));
+    expect((tooManyMetrics.data as unknown as { code: string }).code).toBe('BAD_REQUEST');
     const extra = await refusal(t.client.jobs.compare.query({ jobIds: [newId()], other: 1 } as never));
     expect((extra.data as unknown as { code: string }).code).toBe('BAD_REQUEST');
   });

@@ -56,6 +56,7 @@ describe.skipIf(skip)(
       expect(await headers()).toEqual(expect.arrayContaining([...SEEDED_METRICS]));
       // 100 rows a page, in name order; the parameters as the jobs have them.
       expect(await page.locator('[data-testid=compare-table] tbody tr').count()).toBe(100);
+      await expect(page.getByRole('navigation', { name: 'Compare pages' }).textContent()).resolves.toContain('Page 1 of 10');
       expect((await columnTexts(page, 2)).slice(0, 2)).toEqual([trialName(0), trialName(1)]);
       expect((await columnTexts(page, 4)).slice(0, 2)).toEqual([String(seededParameters(0).lr), String(seededParameters(1).lr)]);
       await page.getByLabel('Show all parameters').check();
@@ -88,6 +89,8 @@ describe.skipIf(skip)(
       await page.getByLabel('Numeric filter column').selectOption('parameter:lr');
       await page.getByLabel('Numeric filter value').fill('0.03');
       await expect.poll(() => page.getByTestId('compare-summary').textContent()).toMatch(/^400 of 1000 jobs/);
+      // The chart shows the rows the filter keeps.
+      await expect.poll(() => page.getByTestId('parallel-coordinates').getAttribute('data-lines')).toBe('400');
       await page.getByLabel('Numeric filter column').selectOption('');
     }, 60_000);
 
@@ -129,6 +132,10 @@ describe.skipIf(skip)(
       // In the order ticked.
       await expect.poll(() => curves.locator('.u-legend .u-series .u-label').allTextContents()).toEqual(['step', trialName(0), trialName(1)]);
       await page.screenshot({ path: join(SCREENSHOTS, 'compare-curves.png'), fullPage: true });
+      // Up to 20 curves: past that, the other rows cannot be ticked.
+      for (let index = 2; index < 20; index += 1) await page.getByLabel(`Curve of ${trialName(index)}`).check();
+      await expect(page.getByLabel(`Curve of ${trialName(20)}`).isDisabled()).resolves.toBe(true);
+      await expect.poll(() => curves.locator('.u-legend .u-series .u-label').count(), { timeout: 30_000 }).toBe(21);
       expect(session.pageErrors).toEqual([]);
     }, 60_000);
 
