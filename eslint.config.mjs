@@ -33,6 +33,8 @@ const libDeps = {
   auth: ['core', 'contracts', 'db'],
   // The Slurm executor implements training's executor port; it owns no tables.
   slurm: ['core', 'contracts', 'training'],
+  // The SageMaker executor's launcher implements training's runner-launcher port; it owns no tables.
+  sagemaker: ['core', 'contracts', 'training'],
   // Sweeps own their tables and run their trials as training jobs (through training's service).
   sweeps: ['core', 'contracts', 'db', 'training'],
   // The Python trainer SDK runs inside trainer processes; its only TypeScript is its integration test.

@@ -12,6 +12,7 @@ import { pytorchBench } from './pytorch.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
 import { slurmBench } from './slurm.bench';
+import { sweepsBench } from './sweeps.bench';
 import { syncBench } from './sync.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
@@ -30,6 +31,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   sync: syncBench,
   instances: instancesBench,
   slurm: slurmBench,
+  sweeps: sweepsBench,
   ui: uiBench,
   compare: compareBench,
 };

@@ -27,6 +27,9 @@ const OWNERS: Record<string, string> = {
   RemoteVersionLink: 'sync',
   UploadSession: 'exchange',
   ReceivedPush: 'exchange',
+  Sweep: 'sweeps',
+  SweepTrial: 'sweeps',
+  SweepRung: 'sweeps',
   ScheduledTaskRun: 'db',
   _prisma_migrations: 'db',
 };

@@ -12,3 +12,4 @@ export * from './sshd';
 export * from './process-checks';
 export * from './python';
 export * from './compared-jobs';
+export * from './fake-sagemaker';

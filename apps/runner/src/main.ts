@@ -14,6 +14,7 @@ import { followTrainerLogs } from './log-follower';
 import { uploadOutputs } from './outputs';
 import { createRecordOutbox } from './record-outbox';
 import { createRunnerClient, RunnerRefused } from './runner-client';
+import { linkSageMakerLayout, sageMakerTrainerEnv } from './sagemaker-layout';
 import { startSender } from './sender';
 
 /** The runner's exit code when it could not run the trainer at all (bad arguments, no token, inputs refused or corrupt). */
@@ -47,7 +48,16 @@ const main = async (): Promise<number> => {
   const jobDir = join(workDir, 'job');
   const client = createRunnerClient(config.server, config.jobId, token, say);
   const inputs = await client.inputs();
+  // SageMaker mode: the job directory's data, checkpoints and model are SageMaker's /opt/ml paths (sagemaker-layout.ts).
+  if (config.sageMakerRoot) await linkSageMakerLayout(config.sageMakerRoot, jobDir, inputs.hyperparameters);
   await layOutJobDirectory(jobDir, inputs);
+  const sageMakerEnv = config.sageMakerRoot
+    ? await sageMakerTrainerEnv(
+        config.sageMakerRoot,
+        inputs.hyperparameters,
+        inputs.channels.map((channel) => channel.name),
+      )
+    : {};
   const outbox = createRecordOutbox(join(workDir, 'runner', 'records.ndjson'));
   // Said here, and sent with the trainer's stderr: what the runner reports is in the job's logs on the server.
   const report = (message: string): void => {
@@ -83,7 +93,7 @@ const main = async (): Promise<number> => {
     env: trainerEnvironment({
       source: config.environment,
       extra: config.trainerEnvNames,
-      protocol: { TRAINYARD_JOB_DIR: jobDir, TRAINYARD_ATTEMPT: String(inputs.job.attempt) },
+      protocol: { ...sageMakerEnv, TRAINYARD_JOB_DIR: jobDir, TRAINYARD_ATTEMPT: String(inputs.job.attempt) },
     }),
     ...(inputs.timeoutMs ? { timeoutMs: inputs.timeoutMs } : {}),
     graceMs: inputs.graceMs,

@@ -35,4 +35,16 @@ describe('the runner program (apps/runner/dist/runner.js)', () => {
     expect(asArgument.status).not.toBe(0);
     expect(asArgument.stderr).toMatch(/unknown option '--token'/);
   });
+
+  it('takes the server and job from TRAINYARD_SERVER_URL and TRAINYARD_JOB_ID without flags (SageMaker’s `train` start), and says what is missing', () => {
+    const fromEnv = run(['train'], { TRAINYARD_SERVER_URL: 'http://127.0.0.1:9', TRAINYARD_JOB_ID: '01a22000-0000-7000-8000-000000000001' });
+    expect(fromEnv.status).toBe(70);
+    expect(fromEnv.stderr).toContain('[runner] no job token: set TRAINYARD_JOB_TOKEN');
+    const none = run([]);
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toContain('no server: give --server <url> or set TRAINYARD_SERVER_URL');
+    const noJob = run(['--server', 'http://127.0.0.1:9']);
+    expect(noJob.stderr).toContain('no job: give --job <id> or set TRAINYARD_JOB_ID');
+    expect(run(['deploy'], { TRAINYARD_SERVER_URL: 'http://x', TRAINYARD_JOB_ID: 'j' }).stderr).toContain("unknown argument 'deploy'");
+  });
 });

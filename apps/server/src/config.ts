@@ -99,6 +99,42 @@ const envSchema = z.object({
     .string()
     .regex(/^\/[^\s'"\\]*$/, 'must be an absolute path without spaces or quotes (Slurm batch directives cannot carry them)')
     .optional(),
+  /** SageMaker: `on` runs jobs created with executor `sagemaker` as SageMaker training jobs (docs/sagemaker.md). */
+  TRAINYARD_SAGEMAKER: z.enum(['on', 'off']).default('off'),
+  /** The IAM role SageMaker assumes for the jobs (pulls the image, writes S3 and CloudWatch Logs). */
+  TRAINYARD_SAGEMAKER_ROLE_ARN: z
+    .string()
+    .max(2_048)
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)')
+    .optional(),
+  /** The instance type of a job that names none. */
+  TRAINYARD_SAGEMAKER_INSTANCE_TYPE: z
+    .string()
+    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge')
+    .default('ml.m5.xlarge'),
+  /** OutputDataConfig.S3OutputPath (SageMaker requires one; it writes model.tar.gz there) and the checkpoint prefix (`<prefix>/<job id>/`). */
+  TRAINYARD_SAGEMAKER_OUTPUT_S3_URI: z
+    .string()
+    .max(1_024)
+    .regex(/^s3:\/\/[^/\s]+(\/\S*)?$/, 'an s3://bucket/prefix URI')
+    .optional(),
+  TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI: z
+    .string()
+    .max(900)
+    .regex(/^s3:\/\/[^/\s]+(\/\S*)?$/, 'an s3://bucket/prefix URI')
+    .optional(),
+  /** The region (default: the AWS SDK's own chain: AWS_REGION, the profile) and an endpoint other than AWS's (a VPC endpoint; the tests' fake). */
+  TRAINYARD_SAGEMAKER_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
+    .optional(),
+  TRAINYARD_SAGEMAKER_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .max(2_048)
+    .optional(),
+  TRAINYARD_SAGEMAKER_VOLUME_GB: z.coerce.number().int().min(1).max(16_384).default(30),
+  /** How often DescribeTrainingJob is asked about each running job (SageMaker has no watch). */
+  TRAINYARD_SAGEMAKER_POLL_SECONDS: z.coerce.number().min(0.1).max(600).default(15),
   TRAINYARD_DEMO_DATA: z.enum(['on', 'off']).optional(),
   /** Score ONNX model versions (load model.onnx in ONNX Runtime): default on locally, off on a shared server. */
   TRAINYARD_SCORING: z.enum(['on', 'off']).optional(),
@@ -214,6 +250,39 @@ export interface SlurmConfig {
   sharedDir: string;
 }
 
+export interface SageMakerConfig {
+  roleArn: string;
+  instanceType: string;
+  outputS3Uri: string;
+  checkpointS3Uri: string;
+  region: string | undefined;
+  endpoint: string | undefined;
+  volumeSizeGb: number;
+  pollMs: number;
+}
+
+const sageMakerConfig = (values: z.infer<typeof envSchema>): SageMakerConfig | undefined => {
+  if (values.TRAINYARD_SAGEMAKER !== 'on') return undefined;
+  const missing = [
+    ['TRAINYARD_SAGEMAKER_ROLE_ARN', values.TRAINYARD_SAGEMAKER_ROLE_ARN, 'the IAM role SageMaker assumes for the jobs'],
+    ['TRAINYARD_SAGEMAKER_OUTPUT_S3_URI', values.TRAINYARD_SAGEMAKER_OUTPUT_S3_URI, 'where SageMaker writes each job’s model.tar.gz (s3://bucket/prefix)'],
+    ['TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI', values.TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI, 'where SageMaker syncs /opt/ml/checkpoints (s3://bucket/prefix)'],
+    ['TRAINYARD_RUNNER_IMAGES', values.TRAINYARD_RUNNER_IMAGES[0], 'the images (with the runner) SageMaker jobs may run in'],
+  ].filter(([, value]) => !value);
+  if (missing.length > 0)
+    throw new ConfigError(`Invalid configuration:\n${missing.map(([name, , what]) => `  ${name}: TRAINYARD_SAGEMAKER=on needs ${what}`).join('\n')}`);
+  return {
+    roleArn: values.TRAINYARD_SAGEMAKER_ROLE_ARN ?? '',
+    instanceType: values.TRAINYARD_SAGEMAKER_INSTANCE_TYPE,
+    outputS3Uri: values.TRAINYARD_SAGEMAKER_OUTPUT_S3_URI ?? '',
+    checkpointS3Uri: values.TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI ?? '',
+    region: values.TRAINYARD_SAGEMAKER_REGION,
+    endpoint: values.TRAINYARD_SAGEMAKER_ENDPOINT,
+    volumeSizeGb: values.TRAINYARD_SAGEMAKER_VOLUME_GB,
+    pollMs: values.TRAINYARD_SAGEMAKER_POLL_SECONDS * 1_000,
+  };
+};
+
 const slurmConfig = (values: z.infer<typeof envSchema>): SlurmConfig | undefined => {
   if (values.TRAINYARD_SLURM !== 'on') return undefined;
   if (!values.TRAINYARD_SHARED_DIR) {
@@ -278,6 +347,8 @@ export interface ServerConfig {
   runnerUrl: string | undefined;
   /** Jobs with executor `slurm`: how Slurm is reached, the defaults, and the shared directory job directories live in. */
   slurm: SlurmConfig | undefined;
+  /** Jobs with executor `sagemaker` (TRAINYARD_SAGEMAKER=on): the role, instance defaults, S3 paths and where SageMaker is reached. */
+  sageMaker: SageMakerConfig | undefined;
   /**
    * models.score: whether ONNX versions are loaded (ONNX Runtime parses model files natively, so a
    * shared server loads pushed ones only when its operator says so), and the loaded-model cache's bound.
@@ -349,6 +420,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
     runnerLocal: values.TRAINYARD_RUNNER_LOCAL === 'on',
     runnerUrl: values.TRAINYARD_RUNNER_URL?.replace(/\/$/, ''),
     slurm: slurmConfig(values),
+    sageMaker: sageMakerConfig(values),
     rateLimit:
       values.TRAINYARD_RATE_LIMIT_PER_SECOND > 0 ? { perSecond: values.TRAINYARD_RATE_LIMIT_PER_SECOND, burst: values.TRAINYARD_RATE_LIMIT_BURST } : null,
   };

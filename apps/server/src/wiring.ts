@@ -18,6 +18,7 @@ import { createScheduledTaskClaims, type Database, type ScheduledTaskClaims } fr
 import { createLineageService, createModelRegistryService, createModelVersionService } from '@trainyard/registry';
 import { createExchangeService } from '@trainyard/exchange';
 import { createFileRemoteSecrets, createSyncService } from '@trainyard/sync';
+import { createSweepService } from '@trainyard/sweeps';
 import { createModelFileCheck, createModelLoader, createScoringService, pytorchTextClassifierTrainer, textDetectorTrainer } from '@trainyard/trainers';
 import {
   createLocalExecutor,
@@ -29,6 +30,7 @@ import {
   type Orchestrator,
   type RunnerHub,
 } from '@trainyard/training';
+import { createConfiguredSageMakerExecutor } from './sagemaker-wiring';
 import { createConfiguredSlurmExecutor } from './slurm-wiring';
 import type { ArtifactStoreConfig, ServerConfig } from './config';
 import { seedDemoDataset } from './demo-dataset';
@@ -57,6 +59,9 @@ const createUploadTarget = async (config: ServerConfig, blobs: BlobStore): Promi
 
 /** An upload session untouched this long is abandoned (presigned URLs expire well before). */
 const STALE_UPLOAD_MS = 24 * 3_600_000;
+/** How often sweeps are advanced: trials started as others end, early stopping's metric read. */
+const SWEEP_PASS_MS = 500;
+
 /** Ended job tokens are kept this long (what a runner was allowed, for an investigation), then deleted. */
 const JOB_TOKEN_KEEP_MS = 7 * 24 * 3_600_000;
 
@@ -119,6 +124,18 @@ export const createServices = async (config: ServerConfig, database: Database, l
         logger,
       })
     : undefined;
+  // With TRAINYARD_SAGEMAKER=on, runners as SageMaker training jobs in an image of TRAINYARD_RUNNER_IMAGES.
+  const sageMaker = config.sageMaker
+    ? await createConfiguredSageMakerExecutor(config.sageMaker, {
+        images: config.runnerImages,
+        tokens: jobTokens,
+        blobs,
+        hub: runnerHub,
+        serverUrl: () => config.runnerUrl ?? publicUrl(),
+        logger,
+      })
+    : undefined;
+  const runnerExecutors = [...(runnerLocal ? [runnerLocal] : []), ...(sageMaker ? [sageMaker] : [])];
   const {
     orchestrator,
     jobs,
@@ -138,7 +155,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,
-    ...(slurm || runnerLocal ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...(runnerLocal ? [runnerLocal] : [])] } : {}),
+    ...(slurm || runnerExecutors.length > 0 ? { executors: [createLocalExecutor(), ...(slurm ? [slurm] : []), ...runnerExecutors] } : {}),
     ...(config.slurm ? { sharedRoot: config.slurm.sharedDir } : {}),
   });
 
@@ -184,6 +201,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     lineage: createLineageService({ database, jobs, snapshots, artifacts }),
     jobs,
     jobBus,
+    sweeps: createSweepService({ database, jobs: { ...jobs, watch: (jobId, onEvent) => jobBus.subscribe(jobId, onEvent) }, logger }),
     trainers: catalog,
     scoring: createScoringService({ versions, artifacts, loader: modelLoader }),
     sync,
@@ -249,6 +267,14 @@ export const startBackground = async (services: Services, config: ServerConfig, 
       : undefined;
   timer?.unref();
   if (config.orchestrator.enabled) await services.background.orchestrator.start();
+  // Sweeps start their trials where jobs run; a pass reads each running trial's new metric points (early stopping).
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweepTimer = config.orchestrator.enabled
+    ? setInterval(() => {
+        sweeping = sweeping.then(() => services.sweeps.advanceAll()).catch((err: unknown) => logger.error({ err }, 'advancing sweeps failed'));
+      }, SWEEP_PASS_MS)
+    : undefined;
+  sweepTimer?.unref();
   if (config.mode === 'local') await services.sync.start();
   let demo: Promise<unknown> | undefined;
   return {
@@ -262,6 +288,9 @@ export const startBackground = async (services: Services, config: ServerConfig, 
     },
     async stop() {
       clearInterval(timer);
+      clearInterval(sweepTimer);
+      await sweeping;
+      services.sweeps.stop();
       await demo;
       await services.sync.stop();
       await services.background.orchestrator.stop();

@@ -2,6 +2,7 @@ import { artifactsRouter } from './routers/artifacts.router';
 import { datasetsRouter } from './routers/datasets.router';
 import { jobsRouter } from './routers/jobs.router';
 import { modelsRouter } from './routers/models.router';
+import { sweepsRouter } from './routers/sweeps.router';
 import { syncRouter } from './routers/sync.router';
 import { systemRouter } from './routers/system.router';
 import { trainingDataRouter } from './routers/training-data.router';
@@ -14,6 +15,7 @@ export const appRouter = router({
   datasets: datasetsRouter,
   models: modelsRouter,
   jobs: jobsRouter,
+  sweeps: sweepsRouter,
   sync: syncRouter,
 });
 

@@ -4,6 +4,7 @@ import type { DatasetSnapshotService, TrainingDataService } from '@trainyard/dat
 import type { LineageService, ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import type { ExchangeService } from '@trainyard/exchange';
 import type { SyncService } from '@trainyard/sync';
+import type { SweepService } from '@trainyard/sweeps';
 import type { ScoringService } from '@trainyard/trainers';
 import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
 import { DomainError, type Logger } from '@trainyard/core';
@@ -34,6 +35,8 @@ export interface ApiServices {
   lineage: LineageService;
   jobs: TrainingJobService;
   jobBus: JobEventBus;
+  /** Hyperparameter sweeps: their trials are jobs of `jobs`. */
+  sweeps: SweepService;
   /** Built-in trainers and their hyperparameter schemas. */
   trainers: TrainerCatalog;
   scoring: ScoringService;

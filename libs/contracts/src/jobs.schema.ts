@@ -100,13 +100,13 @@ export const createJobInput = z.strictObject({
       /** Kubernetes: the namespace and service account (each must be one the server allows; default: its first). */
       namespace: kubernetesName.optional(),
       serviceAccount: kubernetesName.optional(),
-      /** SageMaker: the instance type and count (default: the server's). */
+      /** SageMaker: the instance type (default: the server's) and count (1: one runner reports a job; distributed training on several instances is not supported, docs/sagemaker.md). */
       instanceType: z
         .string()
         .max(64)
         .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.g5.xlarge')
         .optional(),
-      instanceCount: z.number().int().min(1).max(16).optional(),
+      instanceCount: z.number().int().min(1).max(1).optional(),
       timeoutSeconds: z
         .number()
         .int()

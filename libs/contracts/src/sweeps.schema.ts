@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JSON_LIMITS, jsonValue, LIMITS, seedSchema } from './common.schema';
+import { asyncIterableOf, JSON_LIMITS, jsonValue, pageInput, pageOutput, seedSchema, storedJson } from './common.schema';
 import { createJobInput } from './jobs.schema';
 
 /** Bounds of a sweep: what one request may ask for, and what a grid may expand to. */
@@ -56,7 +56,7 @@ export type AshaSpec = z.infer<typeof ashaSpec>;
 export const sweepName = z
   .string()
   .min(1)
-  .max(LIMITS.nameLength)
+  .max(200)
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
 
@@ -85,3 +85,71 @@ export const createSweepInput = z
     path: ['parameters'],
   });
 export type CreateSweepInput = z.infer<typeof createSweepInput>;
+
+/** A sweep by its name or id. */
+export const sweepRefInput = z.strictObject({ sweep: z.string().min(1).max(200) });
+export const listSweepsInput = z.strictObject({ ...pageInput });
+
+/**
+ * What became of a trial: `pending` (not started), `queued`, `running`, `succeeded`, `failed`,
+ * `pruned` (stopped by early stopping: its job is `cancelled` with the error `pruned`) or
+ * `cancelled` (by a cancel of the sweep or of its job).
+ */
+export const SWEEP_TRIAL_OUTCOMES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'pruned', 'cancelled'] as const;
+export const sweepTrialOutcome = z.enum(SWEEP_TRIAL_OUTCOMES);
+export type SweepTrialOutcome = z.infer<typeof sweepTrialOutcome>;
+
+export const sweepTrialOutput = z.object({
+  index: z.number(),
+  configKey: z.string(),
+  overrides: storedJson<Record<string, unknown>>(),
+  jobId: z.string().nullable(),
+  runs: z.number(),
+  outcome: sweepTrialOutcome,
+  error: z.string().nullable(),
+  prunedAtRung: z.number().nullable(),
+  prunedValue: z.number().nullable(),
+});
+
+export const sweepStatus = z.enum(['running', 'finished', 'cancelled']);
+export type SweepStatus = z.infer<typeof sweepStatus>;
+
+export const sweepOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: sweepStatus,
+  method: z.enum(['grid', 'random']),
+  concurrency: z.number(),
+  earlyStopping: storedJson<AshaSpec | null>(),
+  parameters: storedJson<Record<string, SweepParameter>>(),
+  createdAt: z.date(),
+  finishedAt: z.date().nullable(),
+  counts: z.record(sweepTrialOutcome, z.number()),
+  /** Wall-clock seconds its trials' jobs ran, summed (what early stopping saves). */
+  trainerSeconds: z.number(),
+  trials: z.array(sweepTrialOutput),
+});
+export type SweepOutput = z.infer<typeof sweepOutput>;
+export const createdSweepOutput = sweepOutput.extend({ resumed: z.boolean() });
+export const retriedSweepOutput = z.object({ retried: z.array(z.number()), sweep: sweepOutput });
+export const sweepPageOutput = pageOutput(
+  z.object({ id: z.string(), name: z.string(), status: z.string(), createdAt: z.date(), finishedAt: z.date().nullable(), trials: z.number() }),
+);
+
+/** `sweeps.events`: the sweep as it is, then trials started and pruned and the sweep's end, as they happen. */
+const sweepEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('snapshot'), sweep: sweepOutput }),
+  z.object({
+    type: z.literal('trial'),
+    index: z.number(),
+    outcome: sweepTrialOutcome,
+    jobId: z.string(),
+    rung: z.number().optional(),
+    value: z.number().optional(),
+    rank: z.number().optional(),
+    of: z.number().optional(),
+  }),
+  z.object({ type: z.literal('status'), status: sweepStatus }),
+]);
+export type SweepEvent = z.infer<typeof sweepEvent>;
+export const sweepEventsOutput = asyncIterableOf(sweepEvent);

@@ -1,2 +1,3 @@
 export * from './search-space';
 export * from './asha';
+export * from './sweep.service';

@@ -230,6 +230,30 @@ export const createMetricsStore = (root: string) => {
     },
 
     /**
+     * One series' points from its `from`-th record on (at most `limit`), as recorded: `[step, value]`
+     * pairs and where the next read starts. Flushes the job's live writer first, like `read`.
+     */
+    async points(jobId: string, name: string, from: number, limit: number): Promise<{ points: Array<[number, number]>; next: number }> {
+      const dir = jobDir(root, jobId);
+      await live.get(jobId)?.flush();
+      const index = readNames(dir).indexOf(name);
+      if (index === -1) return { points: [], next: from };
+      const handle = await open(join(dir, `${index}.f64`), 'r').catch(() => undefined);
+      if (!handle) return { points: [], next: from };
+      try {
+        const { size } = await handle.stat();
+        const count = Math.max(0, Math.min(limit, Math.floor(size / RECORD_BYTES) - from)); // a torn final record waits
+        const bytes = Buffer.alloc(count * RECORD_BYTES);
+        if (count > 0) await handle.read(bytes, 0, bytes.length, from * RECORD_BYTES);
+        const points: Array<[number, number]> = [];
+        for (let i = 0; i < count; i += 1) points.push([bytes.readDoubleLE(i * RECORD_BYTES), bytes.readDoubleLE(i * RECORD_BYTES + 8)]);
+        return { points, next: from + count };
+      } finally {
+        await handle.close();
+      }
+    },
+
+    /**
      * Series downsampled to at most `maxPoints` each by min/max buckets: every bucket keeps its
      * lowest and highest point in step order, so spikes stay visible on a chart.
      */

@@ -112,6 +112,8 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   };
   let sweeper: NodeJS.Timeout | undefined;
   const running = new Map<string, { executor: string; cancel(): void; detach?: () => void; stopping: Promise<void> }>();
+  /** Reasons given with a cancel (jobs.cancel's `reason`), recorded as the cancelled job's error. */
+  const cancelReasons = new Map<string, string>();
   /** Executors with room for another run: each runs up to its maxRunning (default: the orchestrator's concurrency). */
   const kindsWithRoom = (): string[] =>
     executorKinds.filter((kind) => {
@@ -222,7 +224,10 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       return;
     }
     if (outcome.kind === 'killed' && outcome.reason === 'cancelled') {
-      if (await fencedMove(job, 'cancelled', `"finishedAt" = now(), "leaseToken" = NULL`)) publishStatus('cancelled');
+      // Why it was cancelled, when its canceller said (a sweep's early stopping: `pruned`).
+      const reason = cancelReasons.get(job.id) ?? null;
+      cancelReasons.delete(job.id);
+      if (await fencedMove(job, 'cancelled', `"finishedAt" = now(), "leaseToken" = NULL, "error" = $3`, [reason])) publishStatus('cancelled', reason);
       return;
     }
     if (outcome.kind === 'exited' && outcome.exitCode === 0 && dir && writer) {
@@ -549,8 +554,9 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
   };
 
   const control: JobControl = {
-    requestCancel(jobId) {
+    requestCancel(jobId, reason) {
       const execution = running.get(jobId);
+      if (execution && reason !== undefined) cancelReasons.set(jobId, reason);
       execution?.cancel();
       return Boolean(execution);
     },

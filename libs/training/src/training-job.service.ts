@@ -16,8 +16,8 @@ import type { TrainerCatalog } from './trainer-catalog';
 export type JobRow = Prisma.TrainingJobGetPayload<object>;
 
 export interface JobControl {
-  /** Asks the orchestrator to stop a job it is running; false if it is not running here. */
-  requestCancel(jobId: string): boolean;
+  /** Asks the orchestrator to stop a job it is running (the reason becomes its error); false if it is not running here. */
+  requestCancel(jobId: string, reason?: string): boolean;
   /** Wakes the scheduler: a job was queued. */
   poke(): void;
 }
@@ -35,7 +35,9 @@ const executorUnavailable = (kind: string): string =>
     ? 'The slurm executor is not enabled on this server: start it with TRAINYARD_SLURM=on (Slurm commands on its PATH, or TRAINYARD_SLURM_SSH=user@login-node) and TRAINYARD_SHARED_DIR (a directory on the cluster’s shared filesystem)'
     : kind === 'runner-local'
       ? 'The runner-local executor is not enabled on this server: start it with TRAINYARD_RUNNER_LOCAL=on (docs/runner.md)'
-      : `The ${kind} executor is not enabled on this server`;
+      : kind === 'sagemaker'
+        ? 'The sagemaker executor is not enabled on this server: start it with TRAINYARD_SAGEMAKER=on, TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_SAGEMAKER_OUTPUT_S3_URI, TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI and TRAINYARD_RUNNER_IMAGES (docs/sagemaker.md)'
+        : `The ${kind} executor is not enabled on this server`;
 
 /** Training jobs: creation (validated, idempotent), queries, cancel, retry, logs and metrics. */
 export const createTrainingJobService = (deps: {
@@ -63,6 +65,57 @@ export const createTrainingJobService = (deps: {
     return job;
   };
 
+  /** Whether this server runs such a job for this caller at all (its executor, who may run what): throws the reason. */
+  const admit = (input: CreateJobInput, caller: { actor: string }): void => {
+    if (!(deps.executors ?? ['local']).includes(input.executor)) {
+      throw new DomainError('FAILED_PRECONDITION', executorUnavailable(input.executor), { path: ['executor'], executor: input.executor });
+    }
+    assertCommandAllowed(commandPolicy, input, caller.actor);
+  };
+
+  /**
+   * What a new job must pass besides (its hyperparameters, the snapshot, the parent version), with
+   * what it will be stored with; throws the reason otherwise.
+   */
+  const prepare = async (input: CreateJobInput) => {
+    // The job records the image it runs in, the default one included.
+    const resources =
+      isContainerExecutor(input.executor) && !input.resources.image ? { ...input.resources, image: commandPolicy.containerImages?.[0] } : input.resources;
+    const hyperparameters = input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
+    const [snapshot = null] = input.datasetSnapshotId ? await deps.snapshots.summariesOf([input.datasetSnapshotId]) : [];
+    if (input.datasetSnapshotId && !snapshot) throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
+    // A job that cannot run is refused now, with the reason, instead of failing later in its trainer.
+    if (input.trainer.kind === 'builtin' && deps.catalog.get(input.trainer.name).needsTrainingData) {
+      if (!snapshot) {
+        throw new DomainError('INVALID_ARGUMENT', `Trainer ${input.trainer.name} needs a dataset snapshot with training pairs: give datasetSnapshotId`, {
+          path: ['datasetSnapshotId'],
+        });
+      }
+      if (snapshot.trainCount === 0) {
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `Dataset snapshot ${snapshot.name} (${snapshot.id}) has no training pairs; trainer ${input.trainer.name} needs some`,
+          {
+            datasetSnapshotId: snapshot.id,
+          },
+        );
+      }
+    }
+    if (input.trainer.kind === 'command' && input.trainer.cwd && !commandPolicy.shared) {
+      const cwd = await stat(input.trainer.cwd).catch(() => undefined);
+      if (!cwd?.isDirectory())
+        throw new DomainError('INVALID_ARGUMENT', `The trainer's working directory ${input.trainer.cwd} is not a directory on this machine`, {
+          path: ['trainer', 'cwd'],
+        });
+    }
+    let parentVersionId: string | null = null;
+    if (input.parentVersion) {
+      parentVersionId = await deps.versions.idOf(input.parentVersion.model, input.parentVersion.version);
+      if (!parentVersionId) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
+    }
+    return { resources, hyperparameters, parentVersionId };
+  };
+
   return {
     get,
 
@@ -78,52 +131,20 @@ export const createTrainingJobService = (deps: {
     /** Whether the job exists (artifacts ask before registering an artifact against it). */
     exists: async (id: string): Promise<boolean> => (await prisma.trainingJob.findUnique({ where: { id }, select: { id: true } })) !== null,
 
+    /** Checks a job as `create` would, without queuing it (a sweep checks its base job before planning trials). */
+    async validate(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<void> {
+      admit(input, caller);
+      await prepare(input);
+    },
+
     /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
     async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
-      if (!(deps.executors ?? ['local']).includes(input.executor)) {
-        throw new DomainError('FAILED_PRECONDITION', executorUnavailable(input.executor), { path: ['executor'], executor: input.executor });
-      }
-      assertCommandAllowed(commandPolicy, input, caller.actor);
+      admit(input, caller);
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (existing) return { ...existing, existing: true };
       }
-      // The job records the image it runs in, the default one included.
-      const resources =
-        isContainerExecutor(input.executor) && !input.resources.image ? { ...input.resources, image: commandPolicy.containerImages?.[0] } : input.resources;
-      const hyperparameters =
-        input.trainer.kind === 'builtin' ? deps.catalog.hyperparameters(input.trainer.name, input.hyperparameters) : input.hyperparameters;
-      const [snapshot = null] = input.datasetSnapshotId ? await deps.snapshots.summariesOf([input.datasetSnapshotId]) : [];
-      if (input.datasetSnapshotId && !snapshot) throw notFound('Dataset snapshot', { datasetSnapshotId: input.datasetSnapshotId });
-      // A job that cannot run is refused now, with the reason, instead of failing later in its trainer.
-      if (input.trainer.kind === 'builtin' && deps.catalog.get(input.trainer.name).needsTrainingData) {
-        if (!snapshot) {
-          throw new DomainError('INVALID_ARGUMENT', `Trainer ${input.trainer.name} needs a dataset snapshot with training pairs: give datasetSnapshotId`, {
-            path: ['datasetSnapshotId'],
-          });
-        }
-        if (snapshot.trainCount === 0) {
-          throw new DomainError(
-            'FAILED_PRECONDITION',
-            `Dataset snapshot ${snapshot.name} (${snapshot.id}) has no training pairs; trainer ${input.trainer.name} needs some`,
-            {
-              datasetSnapshotId: snapshot.id,
-            },
-          );
-        }
-      }
-      if (input.trainer.kind === 'command' && input.trainer.cwd && !commandPolicy.shared) {
-        const cwd = await stat(input.trainer.cwd).catch(() => undefined);
-        if (!cwd?.isDirectory())
-          throw new DomainError('INVALID_ARGUMENT', `The trainer's working directory ${input.trainer.cwd} is not a directory on this machine`, {
-            path: ['trainer', 'cwd'],
-          });
-      }
-      let parentVersionId: string | null = null;
-      if (input.parentVersion) {
-        parentVersionId = await deps.versions.idOf(input.parentVersion.model, input.parentVersion.version);
-        if (!parentVersionId) throw notFound(`Version ${input.parentVersion.version} of model ${input.parentVersion.model}`, input.parentVersion);
-      }
+      const { resources, hyperparameters, parentVersionId } = await prepare(input);
       const data = {
         id: newId(),
         name: input.name,
@@ -172,15 +193,19 @@ export const createTrainingJobService = (deps: {
       return pageOf(rows, filter.limit, (job) => job.id);
     },
 
-    async cancel(id: string): Promise<JobRow> {
+    /** `reason` (say `pruned`, from a sweep's early stopping) is recorded as the cancelled job's error. */
+    async cancel(id: string, options: { reason?: string } = {}): Promise<JobRow> {
       const job = await get(id);
       assertTransition(job.status as JobStatus, 'cancelled');
       if (job.status === 'queued') {
-        const updated = await prisma.trainingJob.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', finishedAt: new Date() } });
+        const updated = await prisma.trainingJob.updateMany({
+          where: { id, status: 'queued' },
+          data: { status: 'cancelled', finishedAt: new Date(), ...(options.reason !== undefined ? { error: options.reason } : {}) },
+        });
         if (updated.count === 1) return get(id);
       }
       // Running here: the orchestrator signals the trainer and records `cancelled` when it exits.
-      if (!deps.control().requestCancel(id)) {
+      if (!deps.control().requestCancel(id, options.reason)) {
         throw new DomainError('FAILED_PRECONDITION', `Job ${id} is ${job.status} but not running on this server`, { id });
       }
       return get(id);
@@ -261,6 +286,24 @@ export const createTrainingJobService = (deps: {
       await get(jobId);
       return deps.metrics.read(jobId, names, maxPoints);
     },
+
+    /** One series' points as recorded (not downsampled) from its `from`-th on, at most `limit`: how a sweep follows a trial's metric. */
+    metricPoints: (jobId: string, name: string, from: number, limit: number) => deps.metrics.points(jobId, name, from, limit),
+
+    /** Status and error of each of these jobs that exists (a sweep's trials), in no particular order. */
+    statusesOf: (
+      ids: readonly string[],
+    ): Promise<Array<{ id: string; status: string; error: string | null; startedAt: Date | null; finishedAt: Date | null }>> =>
+      ids.length === 0
+        ? Promise.resolve([])
+        : prisma.trainingJob.findMany({
+            where: { id: { in: [...ids] } },
+            select: { id: true, status: true, error: true, startedAt: true, finishedAt: true },
+          }),
+
+    /** The hyperparameters a job of this trainer would run with (a built-in trainer's defaults filled in, its schema checked). */
+    resolveHyperparameters: (trainer: CreateJobInput['trainer'], hyperparameters: Record<string, unknown>): Record<string, unknown> =>
+      trainer.kind === 'builtin' ? deps.catalog.hyperparameters(trainer.name, hyperparameters) : hyperparameters,
   };
 };
 

@@ -12,6 +12,7 @@ import { registerDataCommands } from './data.commands';
 import { registerDatasetCommands } from './datasets.commands';
 import { EXIT } from './exit-codes';
 import { registerJobCommands } from './jobs.commands';
+import { registerSweepCommands } from './sweeps.commands';
 import { registerModelCommands } from './models.commands';
 import { registerScoreCommand } from './score.command';
 import { registerSyncCommands } from './sync.commands';
@@ -39,6 +40,7 @@ export const createProgram = (): Command => {
   registerDataCommands(program);
   registerDatasetCommands(program);
   registerJobCommands(program);
+  registerSweepCommands(program);
   registerModelCommands(program);
   registerArtifactCommands(program);
   registerScoreCommand(program);
