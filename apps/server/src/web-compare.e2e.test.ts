@@ -117,6 +117,12 @@ describe.skipIf(skip)(
       const chart = page.getByTestId('parallel-coordinates');
       await expect.poll(() => chart.getAttribute('data-axes')).toBe('layers:linear,lr:log,optimizer:ordinal,seed:linear,val_loss (best):linear');
       expect(await chart.getAttribute('data-lines')).toBe(String(JOBS));
+      // Drawn once per change of what it shows: sorting the table or turning its page does not redraw it.
+      const draws = await chart.getAttribute('data-draws');
+      await page.getByRole('button', { name: 'Sort by lr' }).click();
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByRole('button', { name: 'Previous' }).click();
+      expect(await chart.getAttribute('data-draws')).toBe(draws);
       // Something was drawn: the canvas is not blank.
       const box = await chart.boundingBox();
       expect(box?.width).toBeGreaterThan(900);
