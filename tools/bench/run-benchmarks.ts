@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { type BenchRow, formatTable } from './bench-row';
 import { artifactsBench } from './artifacts.bench';
 import { coldStartBench } from './cold-start.bench';
+import { compareBench } from './compare.bench';
 import { datasetsBench } from './datasets.bench';
 import { idleMemoryBench } from './idle-memory.bench';
 import { instancesBench } from './instances.bench';
@@ -32,6 +33,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   slurm: slurmBench,
   sweeps: sweepsBench,
   ui: uiBench,
+  compare: compareBench,
 };
 
 const program = new Command()

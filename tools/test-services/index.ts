@@ -11,5 +11,6 @@ export * from './slurm';
 export * from './sshd';
 export * from './process-checks';
 export * from './python';
+export * from './compared-jobs';
 export * from './fake-kubernetes';
 export * from './fake-sagemaker';

@@ -16,6 +16,7 @@ const ModelsScreen = lazy(() => import('./screens/models').then((m) => ({ defaul
 const ModelDetailScreen = lazy(() => import('./screens/model-detail').then((m) => ({ default: m.ModelDetailScreen })));
 const LineageScreen = lazy(() => import('./screens/lineage').then((m) => ({ default: m.LineageScreen })));
 const ScoreScreen = lazy(() => import('./screens/score').then((m) => ({ default: m.ScoreScreen })));
+const CompareScreen = lazy(() => import('./screens/compare').then((m) => ({ default: m.CompareScreen })));
 const SyncScreen = lazy(() => import('./screens/sync').then((m) => ({ default: m.SyncScreen })));
 
 const NAV = [
@@ -55,6 +56,7 @@ const Shell = ({ version }: { version: string | undefined }) => {
               <Route path="/" element={<DashboardScreen />} />
               <Route path="/jobs" element={<JobsScreen />} />
               <Route path="/jobs/:id" element={<JobDetailScreen />} />
+              <Route path="/compare" element={<CompareScreen />} />
               <Route path="/data" element={<TrainingDataScreen />} />
               <Route path="/models" element={<ModelsScreen />} />
               <Route path="/models/:name" element={<ModelDetailScreen />} />

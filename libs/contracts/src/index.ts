@@ -4,5 +4,6 @@ export * from './artifacts.schema';
 export * from './training-data.schema';
 export * from './registry.schema';
 export * from './jobs.schema';
+export * from './metric-choice';
 export * from './sync.schema';
 export * from './sweeps.schema';

@@ -263,3 +263,54 @@ export const jobEventOutput = z.discriminatedUnion('type', [
 export type JobEvent = z.input<typeof jobEventOutput>;
 export type JobEventOutput = z.output<typeof jobEventOutput>;
 export const jobEventsOutput = asyncIterableOf(jobEventOutput);
+
+/** How many jobs one `jobs.compare` call takes (a sweep of 1 000 trials fits). */
+export const COMPARE_LIMITS = { jobs: 1_000, metrics: 100 } as const;
+/** A metric series' name as trainers report it. */
+const metricName = z.string().min(1).max(128);
+
+/** `jobs.compare`: any set of jobs (a sweep passes its trials' ids), optionally only some metrics. */
+export const compareJobsInput = z.strictObject({
+  jobIds: z.array(z.uuid()).min(1).max(COMPARE_LIMITS.jobs),
+  metrics: z.array(metricName).min(1).max(COMPARE_LIMITS.metrics).optional(),
+});
+export type CompareJobsInput = z.infer<typeof compareJobsInput>;
+
+/**
+ * One series summed up in one pass over its stored points: the last point, the lowest and the
+ * highest (the first step each was reached at) and how many points there are. A value that is not
+ * a finite number (NaN, ±Infinity) is never a min or max; a last one is null.
+ */
+export const metricSummaryOutput = z.object({
+  last: z.number().nullable(),
+  lastStep: z.number(),
+  min: z.number().nullable(),
+  minStep: z.number().nullable(),
+  max: z.number().nullable(),
+  maxStep: z.number().nullable(),
+  count: z.number(),
+});
+export type MetricSummary = z.infer<typeof metricSummaryOutput>;
+
+export const comparedJobOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: storedJobStatus,
+  executor: z.string(),
+  hyperparameters: storedJson<Record<string, unknown>>(),
+  /** Per metric name, its summary (a metric the job never reported is absent). */
+  metrics: z.record(z.string(), metricSummaryOutput),
+});
+export type ComparedJob = z.infer<typeof comparedJobOutput>;
+
+/** `jobs.compare`: the jobs in the order asked, and the columns a table of them has. */
+export const compareJobsOutput = z.object({
+  jobs: z.array(comparedJobOutput),
+  /** Every hyperparameter name any of the jobs has, sorted. */
+  parameters: z.array(z.string()),
+  /** The names whose value is not the same on every job (missing on some counts as different), sorted. */
+  differingParameters: z.array(z.string()),
+  /** Every metric name any of the jobs reported (of those asked for), sorted. */
+  metrics: z.array(z.string()),
+});
+export type CompareJobsOutput = z.infer<typeof compareJobsOutput>;

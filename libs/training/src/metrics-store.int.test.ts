@@ -11,6 +11,26 @@ const root = mkdtempSync(join(tmpdir(), 'trainyard-metrics-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('metrics store', () => {
+  it('sums up every point of each series (files larger than its first read buffer too), a running job’s buffered points, only the names asked for, a torn record ignored', async () => {
+    const store = createMetricsStore(root);
+    const [long, running, empty] = [newId(), newId(), newId()];
+    const writer = await store.writer(long);
+    // 20 000 points (480 KB): the lowest at step 12 345, the highest at step 7.
+    for (let step = 1; step <= 20_000; step += 1) writer.append('loss', step, step === 12_345 ? -1 : step === 7 ? 99 : 1 + step / 1e6);
+    writer.append('acc', 1, 0.5);
+    await writer.close();
+    appendFileSync(join(root, long, '0.f64'), Buffer.alloc(10)); // a torn record after the last whole one
+    const live = await store.writer(running);
+    live.append('loss', 3, 0.25); // still buffered: the summary flushes it first
+    const [summaries, ofRunning, ofEmpty] = await store.summariesOf([long, running, empty], undefined);
+    expect(summaries?.['loss']).toEqual({ last: 1 + 20_000 / 1e6, lastStep: 20_000, min: -1, minStep: 12_345, max: 99, maxStep: 7, count: 20_000 });
+    expect(summaries?.['acc']).toEqual({ last: 0.5, lastStep: 1, min: 0.5, minStep: 1, max: 0.5, maxStep: 1, count: 1 });
+    expect(ofRunning).toEqual({ loss: { last: 0.25, lastStep: 3, min: 0.25, minStep: 3, max: 0.25, maxStep: 3, count: 1 } });
+    expect(ofEmpty).toEqual({}); // no metrics yet: no directory
+    expect(Object.keys((await store.summariesOf([long], ['acc', 'missing']))[0] ?? {})).toEqual(['acc']);
+    await live.close();
+  });
+
   it('marks how far every series is written and rewinds to it (a re-attached runner job drops what it will be sent again)', async () => {
     const store = createMetricsStore(root);
     const job = newId();

@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MetricSeries } from '@trainyard/contracts';
+import type { MetricSeries, MetricSummary } from '@trainyard/contracts';
 import { DomainError, isUuid } from '@trainyard/core';
+import { summariseSeries } from './metric-summary';
 
 /**
  * Metric time series, append-only on disk: one file per series of fixed 24-byte records
@@ -12,6 +13,8 @@ import { DomainError, isUuid } from '@trainyard/core';
  */
 const RECORD_BYTES = 24;
 const FLUSH_POINTS = 65_536;
+/** Jobs whose metric files one summary pass reads before it lets other work run. */
+const SUMMARY_JOBS_PER_TURN = 50;
 
 /** One series' (downsampled) points: the API's metricSeriesOutput. */
 export type SeriesData = MetricSeries;
@@ -173,6 +176,57 @@ export const createMetricsStore = (root: string) => {
 
     async seriesNames(jobId: string): Promise<string[]> {
       return readNames(jobDir(root, jobId));
+    },
+
+    /**
+     * Each job's series summed up (last, min, max with their steps, count) from one pass over
+     * all their records — not the downsampled read, which could miss a minimum between a
+     * bucket's points. Only the names asked for (all without `names`); a series with no points is
+     * left out. Files are read synchronously into one reused buffer (an async read costs several
+     * thread-pool round trips per file: 3–4× slower for thousands of small files), yielding to the
+     * event loop every few jobs so other requests are not held up.
+     */
+    async summariesOf(jobIds: readonly string[], names: readonly string[] | undefined): Promise<Array<Record<string, MetricSummary>>> {
+      const dirs = jobIds.map((jobId) => jobDir(root, jobId));
+      await Promise.all(jobIds.map((jobId) => live.get(jobId)?.flush()));
+      const wanted = names ? new Set(names) : undefined;
+      let scratch = Buffer.allocUnsafeSlow(64 * 1024); // its own ArrayBuffer at offset 0: aligned for Float64Array
+      const results: Array<Record<string, MetricSummary>> = [];
+      for (const [position, dir] of dirs.entries()) {
+        if (position > 0 && position % SUMMARY_JOBS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+        const result: Record<string, MetricSummary> = {};
+        for (const [index, name] of readNames(dir).entries()) {
+          if (wanted && !wanted.has(name)) continue;
+          let handle: number;
+          try {
+            handle = openSync(join(dir, `${index}.f64`), 'r');
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+            throw error;
+          }
+          let read = 0;
+          try {
+            // Read to the end without a stat: a short read is the end of the file.
+            for (;;) {
+              if (read === scratch.length) {
+                const grown = Buffer.allocUnsafeSlow(scratch.length * 4);
+                scratch.copy(grown, 0, 0, read);
+                scratch = grown;
+              }
+              const got = readSync(handle, scratch, read, scratch.length - read, read);
+              read += got;
+              if (read < scratch.length) break;
+            }
+          } finally {
+            closeSync(handle);
+          }
+          const total = Math.floor(read / RECORD_BYTES); // a torn final record is ignored
+          const summary = summariseSeries(new Float64Array(scratch.buffer, 0, total * 3), total);
+          if (summary) result[name] = summary;
+        }
+        results.push(result);
+      }
+      return results;
     },
 
     /**

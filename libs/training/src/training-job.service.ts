@@ -1,10 +1,11 @@
 import { rm, stat } from 'node:fs/promises';
 import type { ArtifactService } from '@trainyard/artifacts';
-import { type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
+import { type CompareJobsInput, type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
 import { assertCommandAllowed, type CommandTrainerPolicy, isContainerExecutor, LOCAL_ACTOR } from './command-trainer-policy';
+import { compareJobs } from './job-comparison';
 import { assertRetry, assertTransition, type JobStatus } from './job-state';
 import { type LogSlice, type LogStream, readJobLog } from './job-logs';
 import { type JobConfiguration, jobConfiguration } from './job-configuration';
@@ -280,6 +281,9 @@ export const createTrainingJobService = (deps: {
       await get(id);
       return readJobLog(deps.workspace.dirOf(id), stream, options);
     },
+
+    /** Jobs side by side: hyperparameters, which of them differ, and each metric's last, min and max (job-comparison.ts). */
+    compare: (input: CompareJobsInput) => compareJobs(deps, input),
 
     async metrics(jobId: string, names: string[] | undefined, maxPoints: number) {
       await get(jobId);

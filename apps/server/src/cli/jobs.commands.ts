@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { CliError } from './cli-error';
 import type { Connection, GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
+import { compareTable, parseMetricValue } from './jobs-compare';
 import { formatBytes, formatNumber, formatTime, printJson, printLine, printTable } from './output';
 import { withConnection } from './run-action';
 
@@ -376,6 +377,26 @@ export const registerJobCommands = (program: Command): void => {
           await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
         }
         return EXIT.OK;
+      }),
+    );
+  jobs
+    .command('compare')
+    .argument('<id...>', 'job ids (up to 1000; a sweep’s trials, or any jobs)')
+    .option('--metric <name...>', 'only these metrics (default: every metric the jobs reported)')
+    .option('--value <which>', 'which value of each metric: best (lowest for names with loss, error or perplexity, else highest), last, min or max', 'best')
+    .option('--json', 'print JSON: every job with its hyperparameters and each metric’s last, min and max with their steps')
+    .description('jobs side by side: the hyperparameters that differ between them and each metric’s best, last, min or max')
+    .action((ids: string[], _options, command: Command) =>
+      withConnection<GlobalOptions & { metric?: string[]; value: string }>(command, async ({ client }, options) => {
+        const kind = parseMetricValue(options.value);
+        const result = await client.jobs.compare.query({ jobIds: ids, ...(options.metric ? { metrics: options.metric } : {}) });
+        if (options.json) return printJson(result);
+        const { head, rows } = compareTable(result, kind);
+        printTable(head, rows);
+        if (result.differingParameters.length < result.parameters.length) {
+          const same = result.parameters.filter((name) => !result.differingParameters.includes(name));
+          printLine(`Same on every job: ${same.map((name) => `${name}=${JSON.stringify(result.jobs[0]?.hyperparameters[name])}`).join(', ')}`);
+        }
       }),
     );
   jobs

@@ -1,9 +1,11 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { isFinishedJobStatus, JOB_STATUSES, type JobStatus } from '@trainyard/contracts';
-import { Link, useSearchParams } from 'react-router-dom';
+import { COMPARE_LIMITS } from '@trainyard/contracts';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { api, type JobSummary } from '../api';
 import { ErrorNote, ProgressBar, QueryState, StatusBadge } from '../components/states';
+import { compareHref } from '../lib/compare-table';
 import { prefillFromSearch } from '../lib/dashboard';
 import { formatDate } from '../lib/format';
 import { NewJobForm } from './new-job-form';
@@ -70,6 +72,13 @@ export const JobsScreen = () => {
   const [search] = useSearchParams();
   const [prefill] = useState(() => prefillFromSearch(search));
   const [formOpen, setFormOpen] = useState(prefill !== undefined);
+  // Ticked jobs, in the order ticked: Compare opens them side by side.
+  const [selected, setSelected] = useState<string[]>([]);
+  const navigate = useNavigate();
+  const toggle = (id: string) => setSelected((current) => (current.includes(id) ? current.filter((other) => other !== id) : [...current, id]));
+  const allShownSelected = rows !== undefined && rows.length > 0 && rows.every((job) => selected.includes(job.id));
+  const selectAllShown = (on: boolean) =>
+    setSelected((current) => (on ? [...current, ...(rows ?? []).map((job) => job.id).filter((id) => !current.includes(id))] : []));
   useEffect(() => {
     // For the UI benchmark: when the first page of rows is on screen.
     if (rows && rows.length > 0 && performance.getEntriesByName('jobs-rows').length === 0) performance.mark('jobs-rows');
@@ -97,6 +106,14 @@ export const JobsScreen = () => {
         <label>
           Target model <input value={targetModel} onChange={(event) => setTargetModel(event.target.value)} placeholder="any" />
         </label>
+        <button
+          type="button"
+          disabled={selected.length === 0 || selected.length > COMPARE_LIMITS.jobs}
+          title={selected.length > COMPARE_LIMITS.jobs ? `At most ${COMPARE_LIMITS.jobs} jobs at once` : undefined}
+          onClick={() => void navigate(compareHref(selected))}
+        >
+          Compare ({selected.length})
+        </button>
       </form>
       <QueryState query={{ ...jobs, data: rows }} what="jobs" isEmpty={(list) => list.length === 0} empty="No jobs match. Start one above.">
         {(list) => (
@@ -104,6 +121,14 @@ export const JobsScreen = () => {
             <table className="table" data-testid="jobs-table">
               <thead>
                 <tr>
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all shown jobs"
+                      checked={allShownSelected}
+                      onChange={(event) => selectAllShown(event.target.checked)}
+                    />
+                  </th>
                   <th scope="col">Name</th>
                   <th scope="col">Trainer</th>
                   <th scope="col">Status</th>
@@ -116,6 +141,9 @@ export const JobsScreen = () => {
               <tbody>
                 {list.map((job) => (
                   <tr key={job.id}>
+                    <td>
+                      <input type="checkbox" aria-label={`Select ${job.name}`} checked={selected.includes(job.id)} onChange={() => toggle(job.id)} />
+                    </td>
                     <td>
                       <Link to={`/jobs/${job.id}`}>{job.name}</Link>
                     </td>

@@ -1,4 +1,6 @@
 import {
+  compareJobsInput,
+  compareJobsOutput,
   createdJobOutput,
   createJobInput,
   deletedJobOutput,
@@ -64,6 +66,11 @@ export const jobsRouter = router({
       hyperparameters: hyperparameterJsonSchema(trainer.hyperparameters),
     })),
   ),
+  /** Any set of jobs side by side (a sweep passes its trials' ids): hyperparameters, the ones that differ, metric summaries. */
+  compare: scopedProcedure
+    .input(compareJobsInput)
+    .output(compareJobsOutput)
+    .query(({ ctx, input }) => ctx.services.jobs.compare(input)),
   metrics: scopedProcedure
     .input(jobMetricsInput)
     .output(jobMetricsOutput)
