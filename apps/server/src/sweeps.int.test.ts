@@ -134,6 +134,19 @@ describe('sweeps on a local server', () => {
     expect(await jobsOfSweep('asha-grid')).toHaveLength(9);
   });
 
+  it('sweeps compare prints the trials side by side: the swept parameters and each metric, as jobs compare does', async () => {
+    const env = { TRAINYARD_URL: server.url, TRAINYARD_TOKEN: server.token };
+    const run = runCli(['sweeps', 'compare', 'asha-grid', '--value', 'min'], env);
+    expect(await run.exited).toBe(0);
+    const lines = run.output().trim().split('\n');
+    expect(lines[0]).toMatch(/id\s+name\s+status\s+lr\s+width\s+loss \(min\)/);
+    expect(lines.filter((line) => /asha-grid #\d/.test(line))).toHaveLength(9);
+    expect(run.output()).toMatch(/Same on every job: .*steps=9/);
+    const json = runCli(['sweeps', 'compare', 'asha-grid', '--json'], env);
+    expect(await json.exited).toBe(0);
+    expect((JSON.parse(json.output()) as { differingParameters: string[] }).differingParameters.sort()).toEqual(['lr', 'width']);
+  });
+
   it('retry-failed runs only the failed trials again, each with a new job; the others keep theirs', async () => {
     const flakyDir = join(root, 'flaky');
     rmSync(flakyDir, { recursive: true, force: true });

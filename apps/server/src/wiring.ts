@@ -155,7 +155,12 @@ export const createServices = async (config: ServerConfig, database: Database, l
     catalog,
     env: config.trainerEnv,
     trainerEnvNames: config.trainerEnvNames,
-    commandTrainers: { shared: config.mode === 'shared', allowedCommands: config.allowedCommands, containerImages: config.runnerImages },
+    commandTrainers: {
+      shared: config.mode === 'shared',
+      allowedCommands: config.allowedCommands,
+      containerImages: config.runnerImages,
+      ...(config.kubernetes ? { kubernetes: { namespaces: config.kubernetes.namespaces, serviceAccounts: config.kubernetes.serviceAccounts } } : {}),
+    },
     logger,
     concurrency: config.orchestrator.concurrency,
     graceMs: config.orchestrator.graceMs,

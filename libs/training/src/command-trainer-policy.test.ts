@@ -60,6 +60,14 @@ describe('command trainer policy', () => {
       );
     });
 
+    it('run Kubernetes jobs only in the namespaces and as the service accounts the operator allows', () => {
+      const cluster = { ...team, kubernetes: { namespaces: ['ml', 'ml-gpu'], serviceAccounts: ['trainer'] } };
+      expect(imageRefusal(cluster, 'kubernetes', { namespace: 'ml-gpu', serviceAccount: 'trainer' })).toBeUndefined();
+      expect(imageRefusal(cluster, 'kubernetes', {})).toBeUndefined();
+      expect(imageRefusal(cluster, 'kubernetes', { namespace: 'kube-system' })).toMatch(/Namespace kube-system is not one this server allows/);
+      expect(imageRefusal(cluster, 'kubernetes', { serviceAccount: 'cluster-admin' })).toMatch(/Service account cluster-admin is not one/);
+    });
+
     it('refuse placement keys meant for another executor', () => {
       expect(misplacedResource('local', { image: images[0] })).toMatch(/resources.image applies to kubernetes and sagemaker jobs only/);
       expect(misplacedResource('sagemaker', { namespace: 'ml' })).toMatch(/resources.namespace applies to kubernetes jobs only/);

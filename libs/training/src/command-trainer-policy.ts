@@ -23,6 +23,8 @@ export interface CommandTrainerPolicy {
   allowedCommands: ReadonlyArray<readonly string[]>;
   /** Container images jobs of container executors may run in (TRAINYARD_RUNNER_IMAGES); the first is the default. */
   containerImages?: readonly string[];
+  /** Kubernetes namespaces and service accounts jobs may use (TRAINYARD_K8S_NAMESPACES, …_SERVICE_ACCOUNTS); the first of each is the default. */
+  kubernetes?: { namespaces: readonly string[]; serviceAccounts: readonly string[] };
 }
 
 /** Executors whose trainer runs in a container image on another machine, through the runner. */
@@ -48,13 +50,19 @@ export const misplacedResource = (executor: string, resources: JobResources): st
   return undefined;
 };
 
-/** Why a container job's image may not run (not on the operator's allowlist, or none allowed), or undefined. */
+/** Why a container job may not run where it asks (an image, or a Kubernetes namespace or service account, the operator does not allow), or undefined. */
 export const imageRefusal = (policy: CommandTrainerPolicy, executor: string, resources: JobResources): string | undefined => {
   if (!isContainerExecutor(executor)) return undefined;
   const images = policy.containerImages ?? [];
   if (images.length === 0) return `This server allows no container images: its operator sets TRAINYARD_RUNNER_IMAGES before ${executor} jobs can run`;
   const image = resources.image ?? images[0];
   if (image === undefined || !images.includes(image)) return `Image ${image} is not on this server's allowlist (TRAINYARD_RUNNER_IMAGES): ${images.join(', ')}`;
+  if (executor !== 'kubernetes' || !policy.kubernetes) return undefined;
+  const { namespaces, serviceAccounts } = policy.kubernetes;
+  if (resources.namespace !== undefined && !namespaces.includes(resources.namespace))
+    return `Namespace ${resources.namespace} is not one this server allows (TRAINYARD_K8S_NAMESPACES): ${namespaces.join(', ')}`;
+  if (resources.serviceAccount !== undefined && !serviceAccounts.includes(resources.serviceAccount))
+    return `Service account ${resources.serviceAccount} is not one this server allows (TRAINYARD_K8S_SERVICE_ACCOUNTS): ${serviceAccounts.join(', ')}`;
   return undefined;
 };
 

@@ -1,6 +1,9 @@
 import { type CompareJobsOutput, defaultDirection, METRIC_VALUES, metricValue, type MetricValueKind } from '@trainyard/contracts';
+import type { TrainyardClient } from '@trainyard/client';
 import { CliError } from './cli-error';
+import type { GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
+import { printJson, printLine, printTable } from './output';
 
 /** `--value`: best (by each metric's default direction), last, min or max. */
 export const parseMetricValue = (value: string): MetricValueKind => {
@@ -34,3 +37,18 @@ export const compareTable = (result: CompareJobsOutput, kind: MetricValueKind): 
     ...result.metrics.map((metric) => metricText(metricValue(job.metrics[metric], kind, defaultDirection(metric)))),
   ]),
 });
+
+export type CompareOptions = GlobalOptions & { metric?: string[]; value: string; json?: boolean };
+
+/** What `jobs compare` and `sweeps compare` print: the table, and the parameters every job shares; or the JSON. */
+export const printComparison = async (client: TrainyardClient, ids: string[], options: CompareOptions): Promise<void> => {
+  const kind = parseMetricValue(options.value);
+  const result = await client.jobs.compare.query({ jobIds: ids, ...(options.metric ? { metrics: options.metric } : {}) });
+  if (options.json) return printJson(result);
+  const { head, rows } = compareTable(result, kind);
+  printTable(head, rows);
+  if (result.differingParameters.length < result.parameters.length) {
+    const same = result.parameters.filter((name) => !result.differingParameters.includes(name));
+    printLine(`Same on every job: ${same.map((name) => `${name}=${JSON.stringify(result.jobs[0]?.hyperparameters[name])}`).join(', ')}`);
+  }
+};

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { CliError } from './cli-error';
 import type { Connection, GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
-import { compareTable, parseMetricValue } from './jobs-compare';
+import { type CompareOptions, printComparison } from './jobs-compare';
 import { formatBytes, formatNumber, formatTime, printJson, printLine, printTable } from './output';
 import { withConnection } from './run-action';
 
@@ -387,17 +387,7 @@ export const registerJobCommands = (program: Command): void => {
     .option('--json', 'print JSON: every job with its hyperparameters and each metric’s last, min and max with their steps')
     .description('jobs side by side: the hyperparameters that differ between them and each metric’s best, last, min or max')
     .action((ids: string[], _options, command: Command) =>
-      withConnection<GlobalOptions & { metric?: string[]; value: string }>(command, async ({ client }, options) => {
-        const kind = parseMetricValue(options.value);
-        const result = await client.jobs.compare.query({ jobIds: ids, ...(options.metric ? { metrics: options.metric } : {}) });
-        if (options.json) return printJson(result);
-        const { head, rows } = compareTable(result, kind);
-        printTable(head, rows);
-        if (result.differingParameters.length < result.parameters.length) {
-          const same = result.parameters.filter((name) => !result.differingParameters.includes(name));
-          printLine(`Same on every job: ${same.map((name) => `${name}=${JSON.stringify(result.jobs[0]?.hyperparameters[name])}`).join(', ')}`);
-        }
-      }),
+      withConnection<CompareOptions>(command, ({ client }, options) => printComparison(client, ids, options)),
     );
   jobs
     .command('follow')

@@ -5,6 +5,7 @@ import { load } from 'js-yaml';
 import { CliError } from './cli-error';
 import type { GlobalOptions } from './connection';
 import { EXIT } from './exit-codes';
+import { type CompareOptions, printComparison } from './jobs-compare';
 import { formatTime, printJson, printLine, printTable } from './output';
 import { withConnection } from './run-action';
 
@@ -83,6 +84,21 @@ export const registerSweepCommands = (program: Command): void => {
           ['id', 'name', 'status', 'trials', 'created'],
           page.items.map((s) => [s.id, s.name, s.status, String(s.trials), formatTime(s.createdAt)]),
         );
+      }),
+    );
+  sweeps
+    .command('compare')
+    .argument('<sweep>', 'name or id')
+    .option('--metric <name...>', 'only these metrics (default: every metric the trials reported)')
+    .option('--value <which>', 'which value of each metric: best, last, min or max (as jobs compare)', 'best')
+    .option('--json', 'print JSON (as jobs compare)')
+    .description('the trials that ran, side by side: what jobs compare prints for the sweep’s jobs')
+    .action((ref: string, _options, command: Command) =>
+      withConnection<CompareOptions>(command, async ({ client }, options) => {
+        const sweep = await client.sweeps.get.query({ sweep: ref });
+        const ids = sweep.trials.flatMap((trial) => (trial.jobId ? [trial.jobId] : []));
+        if (ids.length === 0) throw new CliError(`Sweep ${sweep.name} has started no trial yet`, EXIT.NOT_FOUND);
+        await printComparison(client, ids, options);
       }),
     );
   sweeps
