@@ -17,11 +17,14 @@ const ModelDetailScreen = lazy(() => import('./screens/model-detail').then((m) =
 const LineageScreen = lazy(() => import('./screens/lineage').then((m) => ({ default: m.LineageScreen })));
 const ScoreScreen = lazy(() => import('./screens/score').then((m) => ({ default: m.ScoreScreen })));
 const CompareScreen = lazy(() => import('./screens/compare').then((m) => ({ default: m.CompareScreen })));
+const SweepsScreen = lazy(() => import('./screens/sweeps').then((m) => ({ default: m.SweepsScreen })));
+const SweepDetailScreen = lazy(() => import('./screens/sweeps').then((m) => ({ default: m.SweepDetailScreen })));
 const SyncScreen = lazy(() => import('./screens/sync').then((m) => ({ default: m.SyncScreen })));
 
 const NAV = [
   ['/', 'Overview'],
   ['/jobs', 'Jobs'],
+  ['/sweeps', 'Sweeps'],
   ['/data', 'Training data'],
   ['/models', 'Models'],
   ['/score', 'Score'],
@@ -57,6 +60,8 @@ const Shell = ({ version }: { version: string | undefined }) => {
               <Route path="/jobs" element={<JobsScreen />} />
               <Route path="/jobs/:id" element={<JobDetailScreen />} />
               <Route path="/compare" element={<CompareScreen />} />
+              <Route path="/sweeps" element={<SweepsScreen />} />
+              <Route path="/sweeps/:name" element={<SweepDetailScreen />} />
               <Route path="/data" element={<TrainingDataScreen />} />
               <Route path="/models" element={<ModelsScreen />} />
               <Route path="/models/:name" element={<ModelDetailScreen />} />
