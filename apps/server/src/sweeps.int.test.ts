@@ -132,6 +132,12 @@ describe('sweeps on a local server', () => {
     expect((refused as TRPCClientError<never>).data).toMatchObject({ code: 'CONFLICT' });
     expect((refused as Error).message).toMatch(/A sweep named asha-grid exists with another specification/);
     expect(await jobsOfSweep('asha-grid')).toHaveLength(9);
+    // A trial's idempotency key cannot be taken by a caller's job (it would be adopted as the trial).
+    const hijack = await client.jobs.create
+      .mutate({ name: 'not a trial', trainer: { kind: 'command', command: [process.execPath, objective] }, idempotencyKey: 'sweep:x:y:1' })
+      .catch((e: unknown) => e);
+    expect((hijack as TRPCClientError<never>).data).toMatchObject({ code: 'BAD_REQUEST' });
+    expect((hijack as Error).message).toMatch(/reserved for the trials of sweeps/);
   });
 
   it('sweeps compare prints the trials side by side: the swept parameters and each metric, as jobs compare does', async () => {
@@ -139,7 +145,7 @@ describe('sweeps on a local server', () => {
     const run = runCli(['sweeps', 'compare', 'asha-grid', '--value', 'min'], env);
     expect(await run.exited).toBe(0);
     const lines = run.output().trim().split('\n');
-    expect(lines[0]).toMatch(/id\s+name\s+status\s+lr\s+width\s+loss \(min\)/);
+    expect(run.output()).toMatch(/│ id\s+│ name\s+│ status\s+│ lr\s+│ width\s+│ loss \(min\)\s+│/);
     expect(lines.filter((line) => /asha-grid #\d/.test(line))).toHaveLength(9);
     expect(run.output()).toMatch(/Same on every job: .*steps=9/);
     const json = runCli(['sweeps', 'compare', 'asha-grid', '--json'], env);

@@ -277,10 +277,16 @@ export const startBackground = async (services: Services, config: ServerConfig, 
   timer?.unref();
   if (config.orchestrator.enabled) await services.background.orchestrator.start();
   // Sweeps start their trials where jobs run; a pass reads each running trial's new metric points (early stopping).
-  let sweeping: Promise<void> = Promise.resolve();
+  let sweeping: Promise<void> | undefined;
   const sweepTimer = config.orchestrator.enabled
     ? setInterval(() => {
-        sweeping = sweeping.then(() => services.sweeps.advanceAll()).catch((err: unknown) => logger.error({ err }, 'advancing sweeps failed'));
+        // A tick while the last one still runs is skipped: slow passes never pile up.
+        sweeping ??= services.sweeps
+          .advanceAll()
+          .catch((err: unknown) => logger.error({ err }, 'advancing sweeps failed'))
+          .finally(() => {
+            sweeping = undefined;
+          });
       }, SWEEP_PASS_MS)
     : undefined;
   sweepTimer?.unref();

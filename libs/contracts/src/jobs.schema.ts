@@ -120,7 +120,13 @@ export const createJobInput = z.strictObject({
   targetModel: modelName.optional(),
   priority: z.number().int().min(-100).max(100).default(0),
   maxAttempts: z.number().int().min(1).max(10).default(1),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(200)
+    // A sweep's trials are keyed `sweep:…` (docs/sweeps.md): a caller's job must never be taken for one.
+    .refine((key) => !key.startsWith('sweep:'), 'keys starting with sweep: are reserved for the trials of sweeps')
+    .optional(),
   parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).optional(),
 });
 export type CreateJobInput = z.infer<typeof createJobInput>;

@@ -145,7 +145,8 @@ const sweepEvent = z.discriminatedUnion('type', [
     type: z.literal('trial'),
     index: z.number(),
     outcome: sweepTrialOutcome,
-    jobId: z.string(),
+    /** Missing when its job could not be created (outcome `failed`). */
+    jobId: z.string().optional(),
     rung: z.number().optional(),
     value: z.number().optional(),
     rank: z.number().optional(),

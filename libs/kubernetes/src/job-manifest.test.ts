@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildJob, kubernetesJobName } from './job-manifest';
+import { buildJob, buildSecret, kubernetesJobName } from './job-manifest';
 
 describe('the Job of an attempt', () => {
   it('is named as a DNS-1123 label of at most 63 characters, whatever the id', () => {
@@ -14,7 +14,15 @@ describe('the Job of an attempt', () => {
       jobId: 'j',
       attempt: 1,
       serverUrl: 'https://t',
-      env: { PATH: '/srv/bin', HOME: '/home/srv', LANG: 'C.UTF-8', TRAINYARD_DATA_DIR: '/data', 'BAD NAME': 'x' },
+      env: {
+        PATH: '/srv/bin',
+        HOME: '/home/srv',
+        LANG: 'C.UTF-8',
+        NVIDIA_VISIBLE_DEVICES: 'all',
+        TRAINYARD_DATA_DIR: '/data',
+        'BAD NAME': 'x',
+        WANDB_API_KEY: 'secret-key',
+      },
       namespace: 'n',
       serviceAccount: 's',
       image: 'i',
@@ -26,6 +34,15 @@ describe('the Job of an attempt', () => {
     const container = job.spec?.template.spec?.containers[0];
     expect(container?.resources).toBeUndefined();
     expect(job.spec?.template.spec?.terminationGracePeriodSeconds).toBe(11 + 60);
-    expect(container?.env?.map((entry) => entry.name)).toEqual(['LANG', 'TRAINYARD_TRAINER_ENV', 'TRAINYARD_JOB_TOKEN']);
+    // Only the operator's additions pass (TRAINYARD_TRAINER_ENV), their values from the Secret, never in the spec.
+    expect(container?.env).toEqual([
+      { name: 'WANDB_API_KEY', valueFrom: { secretKeyRef: { name: job.metadata?.name, key: 'env.WANDB_API_KEY' } } },
+      { name: 'TRAINYARD_TRAINER_ENV', value: 'WANDB_API_KEY' },
+      { name: 'TRAINYARD_JOB_TOKEN', valueFrom: { secretKeyRef: { name: job.metadata?.name, key: 'token' } } },
+    ]);
+    expect(JSON.stringify(job)).not.toContain('secret-key');
+    expect(job.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    const secret = buildSecret({ name: 'ty-j-1', namespace: 'n', uid: 'u', labels: {} }, 'tyj_x', { WANDB_API_KEY: 'secret-key', PATH: '/srv/bin' });
+    expect(secret.stringData).toEqual({ token: 'tyj_x', 'env.WANDB_API_KEY': 'secret-key' });
   });
 });

@@ -1,5 +1,5 @@
 import type { V1Job, V1Secret } from '@kubernetes/client-node';
-import { ENV_NAME_PATTERN, RUNNER_TOKEN_ENV } from '@trainyard/training';
+import { ENV_NAME_PATTERN, passesThrough, RUNNER_TOKEN_ENV } from '@trainyard/training';
 
 /** The labels that name a Job (and its pods) as one attempt of one of our jobs: how a restarted server finds it. */
 export const JOB_ID_LABEL = 'trainyard.dev/job-id';
@@ -9,27 +9,6 @@ export const RUNNER_CONTAINER = 'runner';
 export const WORK_DIR = '/trainyard-work';
 /** Time the runner gets after its trainer's checkpoint grace to upload the checkpoints and report (docs/kubernetes.md). */
 export const UPLOAD_MARGIN_SECONDS = 60;
-
-/**
- * What describes the server's machine rather than the trainer's: in a pod the image defines them
- * (PATH, HOME, Python's paths…), so they are not passed; everything else the orchestrator put in
- * the trainer's environment is.
- */
-const MACHINE_ENV = new Set([
-  'PATH',
-  'HOME',
-  'USER',
-  'LOGNAME',
-  'SHELL',
-  'TMPDIR',
-  'TEMP',
-  'TMP',
-  'PYTHONPATH',
-  'PYTHONHOME',
-  'VIRTUAL_ENV',
-  'LD_LIBRARY_PATH',
-  'TERM',
-]);
 
 export interface JobManifestInput {
   jobId: string;
@@ -67,13 +46,28 @@ export const attemptLabels = (jobId: string, attempt: number): Record<string, st
 
 export const labelSelector = (jobId: string, attempt: number): string => `${JOB_ID_LABEL}=${jobId},${ATTEMPT_LABEL}=${attempt}`;
 
-/** The trainer's environment as the pod's container gets it, with the names the runner passes on to the trainer. */
-const containerEnv = (env: Record<string, string | undefined>): Array<{ name: string; value: string }> => {
-  const passed = Object.entries(env).filter(
+/**
+ * The variables of the trainer's environment a pod gets: only those the operator added
+ * (TRAINYARD_TRAINER_ENV), as for SageMaker. The server machine's own (PATH, HOME, Python's
+ * paths, CUDA_ and NVIDIA_ variables — which would override the GPU device plugin's) describe another machine:
+ * the image defines them.
+ */
+export const podEnvironment = (env: Record<string, string | undefined>): Array<[string, string]> =>
+  Object.entries(env).filter(
     (entry): entry is [string, string] =>
-      entry[1] !== undefined && ENV_NAME_PATTERN.test(entry[0]) && !entry[0].startsWith('TRAINYARD_') && !MACHINE_ENV.has(entry[0]),
+      entry[1] !== undefined && ENV_NAME_PATTERN.test(entry[0]) && !entry[0].startsWith('TRAINYARD_') && !passesThrough(entry[0]),
   );
-  return [...passed.map(([name, value]) => ({ name, value })), { name: 'TRAINYARD_TRAINER_ENV', value: passed.map(([name]) => name).join(',') }];
+
+/** The Secret key of an environment variable's value (a variable may be a credential: values are never in the pod spec). */
+const envKey = (name: string): string => `env.${name}`;
+
+/** The container's environment: every value from the attempt's Secret; only the names in the spec. */
+const containerEnv = (env: Record<string, string | undefined>, secretName: string) => {
+  const passed = podEnvironment(env);
+  return [
+    ...passed.map(([name]) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: envKey(name) } } })),
+    { name: 'TRAINYARD_TRAINER_ENV', value: passed.map(([name]) => name).join(',') },
+  ];
 };
 
 /**
@@ -110,6 +104,8 @@ export const buildJob = (input: JobManifestInput): V1Job => {
         spec: {
           restartPolicy: 'Never',
           serviceAccountName: input.serviceAccount,
+          // The trainer runs the job's code: it gets no Kubernetes API credentials (the runner needs none).
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: Math.ceil(input.graceMs / 1_000) + UPLOAD_MARGIN_SECONDS,
           volumes: [{ name: 'work', emptyDir: {} }],
           containers: [
@@ -119,7 +115,7 @@ export const buildJob = (input: JobManifestInput): V1Job => {
               command: ['node', input.runnerPath, '--server', input.serverUrl, '--job', input.jobId],
               workingDir: WORK_DIR,
               volumeMounts: [{ name: 'work', mountPath: WORK_DIR }],
-              env: [...containerEnv(input.env), { name: RUNNER_TOKEN_ENV, valueFrom: { secretKeyRef: { name, key: 'token' } } }],
+              env: [...containerEnv(input.env, name), { name: RUNNER_TOKEN_ENV, valueFrom: { secretKeyRef: { name, key: 'token' } } }],
               ...(hasQuantities ? { resources: { requests: quantities, limits: quantities } } : {}),
             },
           ],
@@ -130,7 +126,11 @@ export const buildJob = (input: JobManifestInput): V1Job => {
 };
 
 /** The attempt's token, owned by its Job: Kubernetes' garbage collector deletes it with the Job. */
-export const buildSecret = (job: { name: string; namespace: string; uid: string; labels: Record<string, string> }, token: string): V1Secret => ({
+export const buildSecret = (
+  job: { name: string; namespace: string; uid: string; labels: Record<string, string> },
+  token: string,
+  env: Record<string, string | undefined>,
+): V1Secret => ({
   apiVersion: 'v1',
   kind: 'Secret',
   type: 'Opaque',
@@ -140,5 +140,5 @@ export const buildSecret = (job: { name: string; namespace: string; uid: string;
     labels: job.labels,
     ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.name, uid: job.uid, controller: false, blockOwnerDeletion: false }],
   },
-  stringData: { token },
+  stringData: { token, ...Object.fromEntries(podEnvironment(env).map(([name, value]) => [envKey(name), value])) },
 });

@@ -117,18 +117,19 @@ describe('the Job and Secret of an attempt', () => {
     const env = Object.fromEntries(
       container.env.map((entry: { name: string; value?: string; valueFrom?: unknown }) => [entry.name, entry.value ?? entry.valueFrom]),
     );
+    // The operator's additions only (OMP_NUM_THREADS and PATH describe the server's machine), values from the Secret.
     expect(env).toEqual({
-      FAKE_RUNNER_MODE: 'quick',
-      OMP_NUM_THREADS: '2',
-      TRAINYARD_TRAINER_ENV: 'FAKE_RUNNER_MODE,OMP_NUM_THREADS',
+      FAKE_RUNNER_MODE: { secretKeyRef: { name, key: 'env.FAKE_RUNNER_MODE' } },
+      TRAINYARD_TRAINER_ENV: 'FAKE_RUNNER_MODE',
       TRAINYARD_JOB_TOKEN: { secretKeyRef: { name, key: 'token' } },
     });
+    expect(pod.automountServiceAccountToken).toBe(false);
 
     const secretRequest = fake.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/secrets')).at(-1);
     const uid = fake.get('jobs', 'training', name)?.metadata.uid;
     expect(secretRequest?.body).toMatchObject({
       metadata: { name, namespace: 'training', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid }] },
-      stringData: { token: 'tyj_secret-token-value' },
+      stringData: { token: 'tyj_secret-token-value', 'env.FAKE_RUNNER_MODE': 'quick' },
     });
 
     expect(await handle.gone).toBe(`the Kubernetes Job ${name} completed`);
@@ -222,8 +223,10 @@ describe('a disruption', () => {
 describe('a conflict on create', () => {
   it('adopts the Job of the same attempt (a launch repeated after a crash) and refuses one that is not ours', async () => {
     const job = newJob();
-    const first = await launcherWith().launch(launchOf(job, 'slow', { env: { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '20' } }));
-    const again = await launcherWith().launch(launchOf(job, 'slow'));
+    // The same attempt launched again (the server crashed before it recorded the launch): the same environment.
+    const env = { FAKE_RUNNER_MODE: 'slow', FAKE_RUNNER_LINES: '20' };
+    const first = await launcherWith().launch(launchOf(job, 'slow', { env }));
+    const again = await launcherWith().launch(launchOf(job, 'slow', { env }));
     expect(fake.list('pods', 'training').filter((pod) => pod.metadata.labels?.['trainyard.dev/job-id'] === job.jobId)).toHaveLength(1);
     expect(await again.gone).toMatch(/completed/);
     expect(await first.gone).toMatch(/completed/);

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, Log, type V1Job, type V1Pod, Watch } from '@kubernetes/client-node';
 import type { Logger } from '@trainyard/core';
-import type { RunnerHandle, RunnerLaunch, RunnerLauncher } from '@trainyard/training';
+import { redactSecrets, type RunnerHandle, type RunnerLaunch, type RunnerLauncher } from '@trainyard/training';
 import { attemptLabels, buildJob, buildSecret, JOB_ID_LABEL, ATTEMPT_LABEL, kubernetesJobName, labelSelector, RUNNER_CONTAINER } from './job-manifest';
 import { describeApiError } from './api-error';
 import { attemptState, jobFinish, runnerEnded, runnerStarted } from './job-state';
@@ -269,7 +269,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       }
       const uid = created.metadata?.uid;
       if (!uid) throw new Error(`Kubernetes Job ${name} has no uid`);
-      const secret = buildSecret({ name, namespace, uid, labels: attemptLabels(jobId, attempt) }, launch.token);
+      const secret = buildSecret({ name, namespace, uid, labels: attemptLabels(jobId, attempt) }, launch.token, launch.env);
       try {
         await core.createNamespacedSecret({ namespace, body: secret }).catch(async (error: unknown) => {
           if (!isApiError(error, 409)) throw error;
@@ -279,7 +279,9 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       } catch (error) {
         // Without its token the pod could never start: the Job is not left waiting for it.
         await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
-        throw describeApiError(error, `creating the token Secret of Kubernetes Job ${name}`);
+        const described = describeApiError(error, `creating the token Secret of Kubernetes Job ${name}`);
+        // An API server may echo what it refused: the token and the operator's variables never reach the job's error.
+        throw new Error(redactSecrets(described.message, [launch.token, ...Object.values(launch.env)]));
       }
       await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, uid }));
       return follow({ namespace, name, jobId, attempt, jobDir }, launch.onState);

@@ -11,7 +11,7 @@ import {
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { Logger } from '@trainyard/core';
-import type { RunnerHandle, RunnerLauncher, RunnerLaunch } from '@trainyard/training';
+import { redactSecrets, type RunnerHandle, type RunnerLauncher, type RunnerLaunch } from '@trainyard/training';
 import { ATTEMPT_TAG, JOB_ID_TAG, SAGEMAKER_LIMITS, SageMakerRequestRefused, trainingJobName, trainingJobRequest } from './training-job-request';
 
 export interface SageMakerLauncherOptions {
@@ -192,7 +192,9 @@ export const createSageMakerLauncher = (options: SageMakerLauncherOptions): Runn
         launch.onState?.({ kind: 'sagemaker', jobId: name, state: 'InProgress/Starting', reason: null });
         return follow(name, launch.onState);
       } catch (error) {
-        if (!(error instanceof ResourceInUse)) throw new Error(`CreateTrainingJob ${name}: ${errorName(error)}: ${errorMessage(error)}`);
+        if (!(error instanceof ResourceInUse))
+          // AWS echoes offending values: the token and the operator's variables never reach the job's error.
+          throw new Error(redactSecrets(`CreateTrainingJob ${name}: ${errorName(error)}: ${errorMessage(error)}`, Object.values(request.Environment ?? {})));
         const adopted = await adopt(name, jobId, attempt, launch.onState);
         if (adopted.arn) await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, arn: adopted.arn }));
         return adopted.handle;

@@ -23,3 +23,4 @@ export * from './runner/runner-protocol';
 export * from './runner/runner-hub';
 export * from './runner/runner-executor';
 export * from './runner/local-runner-launcher';
+export * from './runner/redact';

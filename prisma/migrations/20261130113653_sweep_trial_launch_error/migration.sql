@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "SweepTrial" ADD COLUMN     "launchError" TEXT;
+
