@@ -20,27 +20,29 @@ const jsonText = (shape: string, maxLength = 16_384) =>
       }
     });
 
+/** A comma-separated list (blanks and empty entries dropped), each entry checked by `item`. */
+const commaList = (item: z.ZodType<string, string>, maxLength = 4_096) =>
+  z
+    .string()
+    .max(maxLength)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ''),
+    )
+    .pipe(z.array(item).max(100));
+
 /** Comma-separated Kubernetes object names (DNS-1123 labels): namespaces, service accounts. */
-const kubernetesNames = z
-  .string()
-  .max(4_096)
-  .transform((value) =>
-    value
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== ''),
-  )
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .max(63)
-          .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a Kubernetes name: lowercase letters, digits and -'),
-      )
-      .min(1)
-      .max(100),
-  );
+const kubernetesNames = commaList(
+  z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a Kubernetes name: lowercase letters, digits and -'),
+).refine((names) => names.length > 0, 'at least one name');
+
+/** A SageMaker instance type. */
+const sageMakerInstanceType = z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge');
 
 const envSchema = z.object({
   TRAINYARD_DATA_DIR: z.string().min(1).default('./.trainyard'),
@@ -153,10 +155,12 @@ const envSchema = z.object({
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)')
     .optional(),
   /** The instance type of a job that names none. */
-  TRAINYARD_SAGEMAKER_INSTANCE_TYPE: z
-    .string()
-    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge')
-    .default('ml.m5.xlarge'),
+  TRAINYARD_SAGEMAKER_INSTANCE_TYPE: sageMakerInstanceType.default('ml.m5.xlarge'),
+  /**
+   * The instance types jobs may ask for (`resources.instanceType`), comma-separated; default: only
+   * TRAINYARD_SAGEMAKER_INSTANCE_TYPE. An instance type is a cost: a train token cannot pick any.
+   */
+  TRAINYARD_SAGEMAKER_INSTANCE_TYPES: commaList(sageMakerInstanceType).optional(),
   /** OutputDataConfig.S3OutputPath (SageMaker requires one; it writes model.tar.gz there) and the checkpoint prefix (`<prefix>/<job id>/`). */
   TRAINYARD_SAGEMAKER_OUTPUT_S3_URI: z
     .string()
@@ -207,17 +211,7 @@ const envSchema = z.object({
   /** The Python interpreter Python built-in trainers (pytorch-text-classifier) run with: a name on PATH or a path. */
   TRAINYARD_PYTHON: z.string().min(1).max(4_096).default('python3'),
   /** Extra variables trainers receive from the server's environment: comma-separated names. */
-  TRAINYARD_TRAINER_ENV: z
-    .string()
-    .max(4_096)
-    .transform((value) =>
-      value
-        .split(',')
-        .map((name) => name.trim())
-        .filter((name) => name !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')))
-    .default([]),
+  TRAINYARD_TRAINER_ENV: commaList(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be comma-separated environment variable names')).default([]),
   /** Command trainers API-token callers may run: a JSON array of argv arrays, matched exactly. */
   TRAINYARD_ALLOWED_COMMANDS: jsonText('an array of argv arrays, e.g. [["/opt/train/bin/train","--fast"]]', 65_536)
     .pipe(
@@ -231,17 +225,7 @@ const envSchema = z.object({
    * Container images Kubernetes and SageMaker jobs may run in (their trainer is a command inside
    * the image): comma-separated references, matched exactly; the first is the default.
    */
-  TRAINYARD_RUNNER_IMAGES: z
-    .string()
-    .max(16_384)
-    .transform((value) =>
-      value
-        .split(',')
-        .map((image) => image.trim())
-        .filter((image) => image !== ''),
-    )
-    .pipe(z.array(containerImage, 'must be comma-separated container image references').max(100))
-    .default([]),
+  TRAINYARD_RUNNER_IMAGES: commaList(containerImage, 16_384).default([]),
 });
 
 export type ArtifactStoreConfig =
@@ -307,6 +291,8 @@ export interface SlurmConfig {
 export interface SageMakerConfig {
   roleArn: string;
   instanceType: string;
+  /** The instance types jobs may ask for (the default one included). */
+  instanceTypes: string[];
   outputS3Uri: string;
   checkpointS3Uri: string;
   region: string | undefined;
@@ -328,6 +314,7 @@ const sageMakerConfig = (values: z.infer<typeof envSchema>): SageMakerConfig | u
   return {
     roleArn: values.TRAINYARD_SAGEMAKER_ROLE_ARN ?? '',
     instanceType: values.TRAINYARD_SAGEMAKER_INSTANCE_TYPE,
+    instanceTypes: [...new Set([values.TRAINYARD_SAGEMAKER_INSTANCE_TYPE, ...(values.TRAINYARD_SAGEMAKER_INSTANCE_TYPES ?? [])])],
     outputS3Uri: values.TRAINYARD_SAGEMAKER_OUTPUT_S3_URI ?? '',
     checkpointS3Uri: values.TRAINYARD_SAGEMAKER_CHECKPOINT_S3_URI ?? '',
     region: values.TRAINYARD_SAGEMAKER_REGION,

@@ -15,6 +15,7 @@ describe('TRAINYARD_SAGEMAKER (docs/sagemaker.md)', () => {
     expect(loadConfig(on).sageMaker).toEqual({
       roleArn: 'arn:aws:iam::123456789012:role/trainyard-sagemaker',
       instanceType: 'ml.m5.xlarge',
+      instanceTypes: ['ml.m5.xlarge'],
       outputS3Uri: 's3://bucket/output',
       checkpointS3Uri: 's3://bucket/checkpoints',
       region: undefined,
@@ -30,6 +31,13 @@ describe('TRAINYARD_SAGEMAKER (docs/sagemaker.md)', () => {
         TRAINYARD_SAGEMAKER_POLL_SECONDS: '30',
       }).sageMaker,
     ).toMatchObject({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', pollMs: 30_000 });
+    // Jobs may ask for the listed instance types and the default one, nothing else (an instance type is a cost).
+    expect(loadConfig({ ...on, TRAINYARD_SAGEMAKER_INSTANCE_TYPES: 'ml.g5.xlarge, ml.g5.2xlarge' }).sageMaker?.instanceTypes).toEqual([
+      'ml.m5.xlarge',
+      'ml.g5.xlarge',
+      'ml.g5.2xlarge',
+    ]);
+    expect(() => loadConfig({ ...on, TRAINYARD_SAGEMAKER_INSTANCE_TYPES: 'ml.g5.xlarge,p5' })).toThrow(/TRAINYARD_SAGEMAKER_INSTANCE_TYPES/);
   });
 
   it('on, names every missing setting, and refuses values SageMaker would not take', () => {

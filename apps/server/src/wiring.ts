@@ -160,6 +160,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
       allowedCommands: config.allowedCommands,
       containerImages: config.runnerImages,
       ...(config.kubernetes ? { kubernetes: { namespaces: config.kubernetes.namespaces, serviceAccounts: config.kubernetes.serviceAccounts } } : {}),
+      ...(config.sageMaker ? { sageMaker: { instanceTypes: config.sageMaker.instanceTypes } } : {}),
     },
     logger,
     concurrency: config.orchestrator.concurrency,

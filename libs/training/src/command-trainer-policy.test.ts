@@ -68,6 +68,13 @@ describe('command trainer policy', () => {
       expect(imageRefusal(cluster, 'kubernetes', { serviceAccount: 'cluster-admin' })).toMatch(/Service account cluster-admin is not one/);
     });
 
+    it('run SageMaker jobs only on the instance types the operator allows (an instance type is a cost)', () => {
+      const aws = { ...team, sageMaker: { instanceTypes: ['ml.m5.xlarge', 'ml.g5.xlarge'] } };
+      expect(imageRefusal(aws, 'sagemaker', { instanceType: 'ml.g5.xlarge' })).toBeUndefined();
+      expect(imageRefusal(aws, 'sagemaker', {})).toBeUndefined();
+      expect(imageRefusal(aws, 'sagemaker', { instanceType: 'ml.p5.48xlarge' })).toMatch(/Instance type ml.p5.48xlarge is not one this server allows/);
+    });
+
     it('refuse placement keys meant for another executor', () => {
       expect(misplacedResource('local', { image: images[0] })).toMatch(/resources.image applies to kubernetes and sagemaker jobs only/);
       expect(misplacedResource('sagemaker', { namespace: 'ml' })).toMatch(/resources.namespace applies to kubernetes jobs only/);

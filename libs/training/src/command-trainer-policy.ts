@@ -25,6 +25,8 @@ export interface CommandTrainerPolicy {
   containerImages?: readonly string[];
   /** Kubernetes namespaces and service accounts jobs may use (TRAINYARD_K8S_NAMESPACES, …_SERVICE_ACCOUNTS); the first of each is the default. */
   kubernetes?: { namespaces: readonly string[]; serviceAccounts: readonly string[] };
+  /** SageMaker instance types jobs may ask for (TRAINYARD_SAGEMAKER_INSTANCE_TYPES): an instance type is a cost. */
+  sageMaker?: { instanceTypes: readonly string[] };
 }
 
 /** Executors whose trainer runs in a container image on another machine, through the runner. */
@@ -50,13 +52,15 @@ export const misplacedResource = (executor: string, resources: JobResources): st
   return undefined;
 };
 
-/** Why a container job may not run where it asks (an image, or a Kubernetes namespace or service account, the operator does not allow), or undefined. */
+/** Why a container job may not run where it asks (an image, a Kubernetes namespace or service account, a SageMaker instance type the operator does not allow), or undefined. */
 export const imageRefusal = (policy: CommandTrainerPolicy, executor: string, resources: JobResources): string | undefined => {
   if (!isContainerExecutor(executor)) return undefined;
   const images = policy.containerImages ?? [];
   if (images.length === 0) return `This server allows no container images: its operator sets TRAINYARD_RUNNER_IMAGES before ${executor} jobs can run`;
   const image = resources.image ?? images[0];
   if (image === undefined || !images.includes(image)) return `Image ${image} is not on this server's allowlist (TRAINYARD_RUNNER_IMAGES): ${images.join(', ')}`;
+  if (executor === 'sagemaker' && policy.sageMaker && resources.instanceType !== undefined && !policy.sageMaker.instanceTypes.includes(resources.instanceType))
+    return `Instance type ${resources.instanceType} is not one this server allows (TRAINYARD_SAGEMAKER_INSTANCE_TYPES): ${policy.sageMaker.instanceTypes.join(', ')}`;
   if (executor !== 'kubernetes' || !policy.kubernetes) return undefined;
   const { namespaces, serviceAccounts } = policy.kubernetes;
   if (resources.namespace !== undefined && !namespaces.includes(resources.namespace))
