@@ -1,61 +1,12 @@
 import { EventEmitter } from 'node:events';
-import {
-  type CreateJobInput,
-  type CreateSweepInput,
-  JSON_LIMITS,
-  jsonProblem,
-  type SweepEvent,
-  type SweepStatus,
-  type SweepTrialOutcome,
-} from '@trainyard/contracts';
+import { type CreateSweepInput, JSON_LIMITS, jsonProblem, type SweepEvent, type SweepStatus, type SweepTrialOutcome } from '@trainyard/contracts';
 import { DomainError, isUuid, type Logger, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma } from '@trainyard/db';
-import { ashaVerdict, rungsCrossed } from './asha';
 import { configurationKey, planTrials } from './search-space';
+import { createSweepDriver } from './sweep-driver';
+import { ACTIVE, MAX_PLANNED_BYTES, outcomeOf, specOf, type SweepJobs, type SweepRow } from './sweep-records';
 
-/** What sweeps ask of the training context (its job service implements it; wired in apps/server). */
-export interface SweepJobs {
-  create(input: CreateJobInput, caller: { actor: string }): Promise<{ id: string }>;
-  /** Checks a job as create would, without queuing it. */
-  validate(input: CreateJobInput, caller: { actor: string }): Promise<void>;
-  cancel(id: string, options: { reason?: string }): Promise<unknown>;
-  statusesOf(ids: readonly string[]): Promise<Array<{ id: string; status: string; error: string | null; startedAt: Date | null; finishedAt: Date | null }>>;
-  metricPoints(jobId: string, name: string, from: number, limit: number): Promise<{ points: Array<[number, number]>; next: number }>;
-  resolveHyperparameters(trainer: CreateJobInput['trainer'], hyperparameters: Record<string, unknown>): Record<string, unknown>;
-  /** Calls `onEvent` on each live event of the job (metric points, status) in this process; returns the unsubscribe. */
-  watch(jobId: string, onEvent: () => void): () => void;
-}
-
-type SweepRow = Prisma.SweepGetPayload<object>;
-type TrialRow = Prisma.SweepTrialGetPayload<object>;
-type JobStatusRow = Awaited<ReturnType<SweepJobs['statusesOf']>>[number];
-
-/** The reason a pruned trial's job is cancelled with (its `error`): what tells `pruned` from `cancelled`. */
-export const PRUNED_REASON = 'pruned';
-const ACTIVE = new Set(['queued', 'running', 'validating']);
-/** `deleted`: the trial's job is gone (jobs.delete): it ended, whatever it was. */
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'deleted']);
-/** All of a sweep's planned configurations together, as JSON: a sweep is rows in a database, not a dataset. */
-const MAX_PLANNED_BYTES = 16 * 1024 * 1024;
-/** Metric records read per trial per pass: a trial that logged a million points is caught up over a few passes. */
-const POINTS_PER_PASS = 50_000;
-/** How soon after a trial's metric point a pass runs (points arriving meanwhile share it). */
-const EVENT_PASS_MS = 50;
-
-/** A trial job's status; `deleted` when its job is gone. Read only for trials whose job existed when the pass began. */
-const statusOf = (trial: TrialRow, jobs: ReadonlyMap<string, JobStatusRow>): string | undefined =>
-  trial.jobId ? (jobs.get(trial.jobId)?.status ?? 'deleted') : undefined;
-
-const outcomeOf = (trial: TrialRow, job: JobStatusRow | undefined): SweepTrialOutcome => {
-  if (trial.launchError !== null) return 'failed';
-  if (!trial.jobId) return 'pending';
-  const status = job?.status ?? 'deleted';
-  if (status === 'deleted') return 'cancelled';
-  // Pruned: cancelled by early stopping (or being cancelled); a job that ended on its own before the cancel reached it keeps its own end.
-  if (trial.prunedAtRung !== null && status !== 'succeeded' && status !== 'failed') return 'pruned';
-  if (status === 'validating') return 'running';
-  return status as SweepTrialOutcome;
-};
+export { PRUNED_REASON, type SweepJobs } from './sweep-records';
 
 /** The specification as stored and compared: everything the sweep was created with but its name. */
 const specificationOf = (input: CreateSweepInput): Omit<CreateSweepInput, 'name'> => {
@@ -77,18 +28,13 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const publish = (sweepId: string, event: SweepEvent): void => void events.emit(sweepId, event);
-  /** One pass per sweep at a time in this process: passes read and write the same trials. */
-  const passes = new Map<string, Promise<void>>();
-  /** Trials' jobs whose live events trigger a pass (a pruned trial stops within a step, not a polling interval). */
-  const watched = new Map<string, () => void>();
-  const soon = new Set<string>();
+  const { advance, serially, stop } = createSweepDriver({ ...deps, publish });
 
   const find = async (ref: string): Promise<SweepRow> => {
     const sweep = isUuid(ref) ? await prisma.sweep.findUnique({ where: { id: ref } }) : await prisma.sweep.findUnique({ where: { name: ref } });
     if (!sweep) throw notFound('Sweep', { sweep: ref });
     return sweep;
   };
-  const specOf = (sweep: SweepRow): Omit<CreateSweepInput, 'name'> => sweep.spec as unknown as Omit<CreateSweepInput, 'name'>;
 
   const describe = async (sweep: SweepRow) => {
     const trials = await prisma.sweepTrial.findMany({ where: { sweepId: sweep.id }, orderBy: { index: 'asc' } });
@@ -128,164 +74,6 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
       trials: described,
     };
   };
-
-  /** Starts the trial's next job (its run number is part of the idempotency key: the same run is never started twice). */
-  /** Whether the trial's job was created (false: refused, the trial failed with the reason). */
-  const launch = async (sweep: SweepRow, trial: TrialRow): Promise<boolean> => {
-    const spec = specOf(sweep);
-    const run = trial.runs + 1;
-    const job = await createTrialJob(sweep, spec, trial, run).catch(async (error: unknown) => {
-      // Refused now (an image no longer allowed, a snapshot deleted, an executor turned off): this trial fails with the
-      // reason, and the sweep goes on with the others instead of retrying it every pass.
-      if (!(error instanceof DomainError)) throw error;
-      await prisma.sweepTrial.update({ where: { id: trial.id }, data: { launchError: `its job was refused: ${error.message}`, settled: true } });
-      publish(sweep.id, { type: 'trial', index: trial.index, outcome: 'failed' });
-      return undefined;
-    });
-    if (!job) return false;
-    // Watched from its start: its first points reach early stopping at once, not at the next timed pass.
-    if (spec.earlyStopping) watch(sweep.id, job.id);
-    await prisma.sweepTrial.updateMany({
-      where: { id: trial.id, runs: trial.runs },
-      data: { jobId: job.id, runs: run, metricCursor: 0, settled: false },
-    });
-    publish(sweep.id, { type: 'trial', index: trial.index, outcome: 'queued', jobId: job.id });
-    return true;
-  };
-
-  const createTrialJob = (sweep: SweepRow, spec: Omit<CreateSweepInput, 'name'>, trial: TrialRow, run: number) =>
-    deps.jobs.create(
-      {
-        ...spec.base,
-        name: `${sweep.name} #${trial.index}${run > 1 ? ` (run ${run})` : ''}`.slice(0, 255),
-        hyperparameters: trial.hyperparameters as Record<string, unknown>,
-        idempotencyKey: `sweep:${sweep.id}:${trial.configKey}:${run}`,
-      },
-      { actor: sweep.createdBy },
-    );
-
-  /**
-   * Reads the trial's new points of the early-stopping metric, records the value at each rung it
-   * crossed (the first point at or past the rung) and, while its job runs, cancels it when ASHA
-   * says so. A finished job's points are still recorded: later trials are judged against them.
-   */
-  const follow = async (sweep: SweepRow, trial: TrialRow, job: JobStatusRow | undefined): Promise<void> => {
-    const asha = specOf(sweep).earlyStopping;
-    if (!trial.jobId) return;
-    const status = job?.status ?? 'deleted';
-    if (!asha || !job) {
-      // Nothing to read (no early stopping, or the job is gone): settled once it has ended.
-      if (FINISHED.has(status)) await prisma.sweepTrial.update({ where: { id: trial.id }, data: { settled: true } });
-      return;
-    }
-    const { points, next } = await deps.jobs.metricPoints(trial.jobId, asha.metric, trial.metricCursor, POINTS_PER_PASS);
-    const recorded = new Set(
-      (await prisma.sweepRung.findMany({ where: { sweepId: sweep.id, trialId: trial.id }, select: { rung: true } })).map((row) => row.rung),
-    );
-    let pruned = false;
-    for (const [step, value] of points) {
-      for (const rung of rungsCrossed(asha, step, recorded)) {
-        const others = await prisma.sweepRung.findMany({ where: { sweepId: sweep.id, rung, trialId: { not: trial.id } }, select: { value: true } });
-        await prisma.sweepRung.createMany({ data: [{ sweepId: sweep.id, rung, trialId: trial.id, value }], skipDuplicates: true });
-        recorded.add(rung);
-        const verdict = ashaVerdict(
-          asha,
-          value,
-          others.map((row) => row.value),
-        );
-        if (!verdict.prune || job.status !== 'running') continue;
-        // Marked pruned only once its cancel is accepted: a trial shown pruned is being stopped.
-        const cancelled = await deps.jobs.cancel(trial.jobId, { reason: PRUNED_REASON }).then(
-          () => true,
-          (error: unknown) => (deps.logger.error({ err: error, jobId: trial.jobId }, 'cancelling a pruned trial failed; it runs on'), false),
-        );
-        if (!cancelled) continue;
-        await prisma.sweepTrial.update({ where: { id: trial.id }, data: { prunedAtRung: rung, prunedValue: value } });
-        publish(sweep.id, { type: 'trial', index: trial.index, outcome: 'pruned', jobId: trial.jobId, rung, value, rank: verdict.rank, of: verdict.of });
-        pruned = true;
-        break;
-      }
-      if (pruned) break;
-    }
-    const caughtUp = points.length < POINTS_PER_PASS;
-    await prisma.sweepTrial.update({ where: { id: trial.id }, data: { metricCursor: next, settled: pruned || (FINISHED.has(job.status) && caughtUp) } });
-  };
-
-  /** One pass of the driver over a sweep: follow, start, and finish it when every trial has ended. */
-  const pass = async (sweepId: string): Promise<void> => {
-    const sweep = await prisma.sweep.findUnique({ where: { id: sweepId } });
-    if (!sweep) return;
-    const spec = specOf(sweep);
-    const trials = await prisma.sweepTrial.findMany({ where: { sweepId }, orderBy: { index: 'asc' } });
-    const jobs = new Map((await deps.jobs.statusesOf(trials.flatMap((t) => (t.jobId ? [t.jobId] : [])))).map((job) => [job.id, job]));
-    for (const trial of trials) if (trial.jobId && !trial.settled) await follow(sweep, trial, jobs.get(trial.jobId));
-    if (spec.earlyStopping) watchActive(sweepId, trials, jobs);
-    if (sweep.status !== 'running') return;
-    let active = trials.filter((trial) => ACTIVE.has(statusOf(trial, jobs) ?? '')).length;
-    for (const trial of trials) {
-      if (active >= spec.concurrency) break;
-      if (trial.jobId || trial.launchError !== null) continue;
-      // A trial whose job was refused takes no slot: the next one is tried in the same pass.
-      if (await launch(sweep, trial)) active += 1;
-    }
-    const now = await prisma.sweepTrial.findMany({ where: { sweepId }, select: { jobId: true, settled: true, launchError: true } });
-    const done = now.every((t) => t.launchError !== null || (t.jobId !== null && t.settled && FINISHED.has(jobs.get(t.jobId)?.status ?? 'deleted')));
-    if (done && active === 0) {
-      const finished = await prisma.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'finished', finishedAt: new Date() } });
-      if (finished.count === 1) publish(sweepId, { type: 'status', status: 'finished' });
-    }
-  };
-
-  /** A pass of the sweep soon after a live event of one of its trials' jobs (one waiting per sweep at most). */
-  const passSoon = (sweepId: string): void => {
-    if (soon.has(sweepId)) return;
-    soon.add(sweepId);
-    // At most one pass per sweep every EVENT_PASS_MS however fast a trainer logs.
-    setTimeout(() => {
-      soon.delete(sweepId);
-      void advance(sweepId);
-    }, EVENT_PASS_MS).unref();
-  };
-  const watch = (sweepId: string, jobId: string): void => {
-    if (!watched.has(jobId))
-      watched.set(
-        jobId,
-        deps.jobs.watch(jobId, () => passSoon(sweepId)),
-      );
-  };
-  const unwatch = (jobId: string): void => {
-    watched.get(jobId)?.();
-    watched.delete(jobId);
-  };
-
-  /** Follows the live events of the sweep's active trials (a restarted server picks them up again here); drops the others. */
-  const watchActive = (sweepId: string, trials: readonly TrialRow[], jobs: ReadonlyMap<string, JobStatusRow>): void => {
-    for (const trial of trials) {
-      if (!trial.jobId) continue;
-      if (ACTIVE.has(statusOf(trial, jobs) ?? '') && trial.prunedAtRung === null) watch(sweepId, trial.jobId);
-      else unwatch(trial.jobId);
-    }
-  };
-
-  /** Runs `work` after everything already queued for this sweep in this process (passes, cancel, retry, resume). */
-  const serially = <T>(sweepId: string, work: () => Promise<T>): Promise<T> => {
-    const previous = passes.get(sweepId) ?? Promise.resolve();
-    const result = previous.then(work);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    passes.set(sweepId, settled);
-    void settled.then(() => {
-      if (passes.get(sweepId) === settled) passes.delete(sweepId);
-    });
-    return result;
-  };
-
-  const advance = (sweepId: string): Promise<void> =>
-    serially(sweepId, () => pass(sweepId)).catch((error: unknown) =>
-      deps.logger.error({ err: error, sweepId }, 'a sweep pass failed; the next one tries again'),
-    );
 
   /**
    * Creates a sweep and plans its trials; with the name of an existing sweep and the same
@@ -395,10 +183,7 @@ export const createSweepService = (deps: { database: Database; jobs: SweepJobs; 
     advance,
 
     /** Stops following trials' live events (the server is stopping). */
-    stop(): void {
-      for (const stop of watched.values()) stop();
-      watched.clear();
-    },
+    stop,
 
     /** Every sweep that still has work: running ones, and ones with trials whose rung values are not all read. */
     async advanceAll(): Promise<void> {
