@@ -59,6 +59,16 @@ describe.skipIf(skip)(`command trainers on a shared server${skip ? ` — skipped
     expect((refusal as Error).message).toBe("This token's scope (write) does not allow this; it needs train");
     const id = '01a22000-0000-7000-8000-0000000000aa';
     for (const call of [writer.jobs.cancel, writer.jobs.retry, writer.jobs.delete]) await expect(call.mutate({ id })).rejects.toThrow(/needs train/);
+    // Nor sweeps, whose trials are jobs.
+    await expect(
+      writer.sweeps.create.mutate({
+        name: 's',
+        base: { trainer: { kind: 'builtin', name: 'example' } },
+        method: 'grid',
+        parameters: { epochs: { values: [1] } },
+      } as never),
+    ).rejects.toThrow(/needs train/);
+    for (const call of [writer.sweeps.cancel, writer.sweeps.retryFailed]) await expect(call.mutate({ sweep: 's' })).rejects.toThrow(/needs train/);
     // Reading stays open to it.
     expect((await writer.jobs.list.query({})).items).toEqual([]);
   });

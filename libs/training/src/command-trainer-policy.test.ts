@@ -66,6 +66,12 @@ describe('command trainer policy', () => {
       expect(imageRefusal(cluster, 'kubernetes', {})).toBeUndefined();
       expect(imageRefusal(cluster, 'kubernetes', { namespace: 'kube-system' })).toMatch(/Namespace kube-system is not one this server allows/);
       expect(imageRefusal(cluster, 'kubernetes', { serviceAccount: 'cluster-admin' })).toMatch(/Service account cluster-admin is not one/);
+      // The lists shrank after the job was queued: the orchestrator refuses to start it.
+      expect(
+        runRefusal({ ...cluster, kubernetes: { namespaces: ['ml'], serviceAccounts: ['trainer'] } }, { kind: 'command', command: ['x'] }, 'kubernetes', {
+          namespace: 'ml-gpu',
+        }),
+      ).toMatch(/^Refused to run this job: Namespace ml-gpu is not one this server allows/);
     });
 
     it('run SageMaker jobs only on the instance types the operator allows (an instance type is a cost)', () => {
