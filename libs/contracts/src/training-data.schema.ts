@@ -78,9 +78,10 @@ export type DataFilter = z.infer<typeof dataFilter>;
 
 export const listDataInput = z.strictObject({ filter: dataFilter.default({}), ...pageInput });
 export const dataPointIdInput = z.strictObject({ id: z.uuid() });
+/** Sets a pair's feedback: only what is given changes (a rating left out keeps the rating, as a comment left out keeps the comment), so two quick edits never undo each other. */
 export const setFeedbackInput = z.strictObject({
   id: z.uuid(),
-  rating: z.number().int().min(1).max(5).nullable(),
+  rating: z.number().int().min(1).max(5).nullable().optional(),
   comment: z.string().max(LIMITS.descriptionLength).nullable().optional(),
 });
 export const dataStatsInput = z.strictObject({ filter: dataFilter.default({}) });

@@ -64,6 +64,10 @@ describe('collecting pairs', () => {
     const rated = await service.setFeedback(target.id, 1, 'not human at all');
     expect(rated.feedbackRating).toBe(1);
     expect(rated.qualityScore).toBeLessThan(target.qualityScore);
+    // Only what is given changes: a comment alone keeps the rating, a rating alone keeps the comment (two quick edits never undo each other).
+    expect(await service.setFeedback(target.id, undefined, 'still not human')).toMatchObject({ feedbackRating: 1, feedbackComment: 'still not human' });
+    expect(await service.setFeedback(target.id, 2, undefined)).toMatchObject({ feedbackRating: 2, feedbackComment: 'still not human' });
+    expect(await service.setFeedback(target.id, 1, undefined)).toMatchObject({ feedbackRating: 1, qualityScore: rated.qualityScore });
     await service.setExcluded(target.id, true);
     expect((await service.list({}, 200)).items.map((p) => p.id)).not.toContain(target.id);
     expect((await service.list({ excluded: true }, 200)).items.map((p) => p.id)).toEqual([target.id]);

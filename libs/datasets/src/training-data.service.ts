@@ -94,15 +94,17 @@ export const createTrainingDataService = (database: Database) => {
       return pageOf(rows, limit, (point) => point.id);
     },
 
-    async setFeedback(id: string, rating: number | null, comment: string | null | undefined): Promise<DataPointOutput> {
+    /** `undefined` leaves that part of the feedback as it is (`null` clears it). */
+    async setFeedback(id: string, rating: number | null | undefined, comment: string | null | undefined): Promise<DataPointOutput> {
       const point = await prisma.trainingDataPoint.findUnique({ where: { id } });
       if (!point) throw notFound('Training data point', { id });
+      const feedbackRating = rating === undefined ? point.feedbackRating : rating;
       await prisma.trainingDataPoint.update({
         where: { id },
         data: {
-          feedbackRating: rating,
+          feedbackRating,
           ...(comment !== undefined ? { feedbackComment: comment } : {}),
-          qualityScore: qualityScore({ ...point, feedbackRating: rating }),
+          qualityScore: qualityScore({ ...point, feedbackRating }),
         },
       });
       return this.get(id);

@@ -206,7 +206,8 @@ const dayStart = (value: string, plusDays = 0): Date | undefined => {
 const PairDetails = ({ point, onSaved }: { point: DataPoint; onSaved: () => void }) => {
   const [comment, setComment] = useState(point.feedbackComment ?? '');
   const save = useMutation({
-    mutationFn: () => api.trainingData.setFeedback.mutate({ id: point.id, rating: point.feedbackRating, comment: comment.trim() || null }),
+    // The comment only: the row's rating may have changed a moment ago, after this pair was read.
+    mutationFn: () => api.trainingData.setFeedback.mutate({ id: point.id, comment: comment.trim() || null }),
     onSuccess: onSaved,
   });
   const source = [point.sourceProvider, point.sourceModel, point.sourceTransformationId].filter(Boolean).join(' · ');
@@ -251,7 +252,8 @@ const PairRow = ({ point }: { point: DataPoint }) => {
   const [open, setOpen] = useState(false);
   const refresh = () => void client.invalidateQueries({ queryKey: ['data'] });
   const feedback = useMutation({
-    mutationFn: (rating: number | null) => api.trainingData.setFeedback.mutate({ id: point.id, rating, comment: point.feedbackComment }),
+    // The rating only: a comment saved a moment ago must not be overwritten by this row's older copy.
+    mutationFn: (rating: number | null) => api.trainingData.setFeedback.mutate({ id: point.id, rating }),
     onSuccess: refresh,
   });
   const exclusion = useMutation({
