@@ -34,6 +34,8 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   let stopped = false;
   let controller: AbortController | undefined;
   const out = createWriteStream(options.file, { flags: 'a' });
+  // The job's directory may go while a pod is followed (the job deleted): an error here is reported, never thrown from a callback.
+  out.on('error', (error) => options.onError?.(error));
   const saved = ((): { stamp?: unknown; count?: unknown } => {
     try {
       return JSON.parse(readFileSync(options.positionFile, 'utf8')) as { stamp?: unknown; count?: unknown };
@@ -50,7 +52,13 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   const savePosition = (): void => {
     clearTimeout(saveTimer);
     saveTimer = undefined;
-    if (flushed.stamp) writeFileSync(options.positionFile, JSON.stringify(flushed));
+    if (!flushed.stamp) return;
+    try {
+      writeFileSync(options.positionFile, JSON.stringify(flushed));
+    } catch (error) {
+      // Runs from a timer: a throw here would end the server. A position not saved repeats lines after a restart, loses none.
+      options.onError?.(error);
+    }
   };
 
   const round = async (): Promise<'ended' | 'again'> => {
@@ -116,6 +124,8 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   return {
     stop() {
       stopped = true;
+      // Where it got is kept now (a timer left behind would write after the follower is gone).
+      if (saveTimer) savePosition();
       controller?.abort();
     },
     done,
