@@ -91,12 +91,12 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
     );
     expect(sha256Hex(served)).toBe(sha256Hex(large));
 
-    // Exactly one object per blob in the bucket: no staging copies, no duplicates.
+    // No staging copies, no duplicates: the large blob is its own object, the two small ones
+    // (sent in one batch) share one pack.
     const objects = await s3.listKeys();
     expect(objects.filter((key) => key.includes('/uploads/'))).toEqual([]);
-    expect(objects.filter((key) => key.includes('/sha256/')).sort()).toEqual(
-      files.map((f) => `shared/sha256/${sha256Hex(f.bytes).slice(0, 2)}/${sha256Hex(f.bytes)}`).sort(),
-    );
+    expect(objects.filter((key) => key.includes('/sha256/'))).toEqual([`shared/sha256/${sha256Hex(large).slice(0, 2)}/${sha256Hex(large)}`]);
+    expect(objects.filter((key) => key.includes('/packs/'))).toHaveLength(1);
 
     const again = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version } });
     expect(again).toMatchObject({ id: queued.id, state: 'done' });
@@ -146,9 +146,13 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
   it('refuses a tampered blob on pull and registers nothing', async () => {
     const bytes = randomBlob(64 * 1024);
     const version = await createVersionWithFiles(laptop.server, laptop.client, 'tampered', [{ name: 'weights', bytes }]);
+    const before = new Set(await s3.listKeys());
     const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'tampered', ref: { version } });
     expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
-    await flipByteInBucket(`shared/sha256/${sha256Hex(bytes).slice(0, 2)}/${sha256Hex(bytes)}`);
+    // The one object the push added: the pack the small blob went into.
+    const added = (await s3.listKeys()).filter((key) => !before.has(key));
+    expect(added).toEqual([expect.stringContaining('shared/packs/')]);
+    await flipByteInBucket(added[0] as string);
 
     const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'tampered', ref: { version: 1 } });
     const failed = await waitForEntry(teammate.client, pull.id, ['done', 'failed']);

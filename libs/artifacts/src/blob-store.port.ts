@@ -31,11 +31,28 @@ export interface PutOptions {
 }
 
 /**
+ * Many small blobs stored together in one object, a pack (issue #24): S3 answers each PutObject
+ * in a round trip and with per-request work, so a push of 1 000 small blobs as 1 000 objects is
+ * bound by request count, not bytes. A pack is named by our SHA-256 of its bytes; which blob
+ * sits where in which pack is the blob index's business (`StoredBlob`), not the store's.
+ */
+export interface BlobPackStore {
+  /** Writes one pack; returns its name (the SHA-256 of `bytes`). */
+  write(bytes: Buffer): Promise<string>;
+  /** Bytes `range` of a pack, NOT verified: the caller verifies each blob it cuts out. */
+  readRange(packSha256: string, range: ByteRange): Promise<Buffer>;
+  delete(packSha256: string): Promise<void>;
+  list(): AsyncIterable<BlobInfo>;
+}
+
+/**
  * Content-addressed blob storage. Keys are always our own SHA-256 of the bytes; nothing a
  * client sends ever becomes a path or an object key. Adapters: filesystem and S3.
  */
 export interface BlobStore {
   readonly kind: 'filesystem' | 's3';
+  /** Present where packing small blobs pays (S3); the filesystem stores every blob as its own file. */
+  readonly packs?: BlobPackStore;
   /**
    * Streams the bytes in, hashing them. With `expectedSha256`, a mismatch is rejected and
    * nothing is kept. Never leaves a partial blob under its final name.

@@ -1,7 +1,20 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { isDomainError } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
-import type { BlobStore, PutResult } from './blob-store.port';
+import {
+  type BlobLocation,
+  type PackRun,
+  deletePackIfUnused,
+  locateBlobs,
+  PACK_TARGET_BYTES,
+  packBuilder,
+  packRuns,
+  readPackRun,
+  sweepUnusedPacks,
+  writePack,
+} from './blob-packs';
+import type { BlobInfo, BlobStore } from './blob-store.port';
 
 /** A blob whose stored bytes were found not to hash to its address when read. */
 export interface CorruptBlob {
@@ -34,23 +47,60 @@ export interface IndexedBlobStore extends BlobStore {
   corruptBlobs(): CorruptBlob[];
   isCorrupt(sha256: string): boolean;
   /**
-   * Writes of many small blobs whose index rows go in together: `put` stores (verifying against
-   * `expectedSha256`, as `put` does) and `commit` records every blob stored so far in one
-   * statement (call it also when a later write failed: what was verified counts). For blobs the
-   * caller found absent with `present`; a blob known corrupt takes the ordinary `put`.
+   * Writes of many small blobs whose index rows go in together: `put` verifies the bytes against
+   * `expectedSha256` (refusing a mismatch, as `put` does) and `commit` makes every blob put so
+   * far stored and indexed (call it also when a later write failed: what was verified counts).
+   * On a store with packs (S3) the blobs go into packs of about PACK_TARGET_BYTES, one object
+   * each, written as they fill and by `commit`; elsewhere each blob is written at once and
+   * `commit` indexes them in one statement. For blobs the caller found absent with `present`; a
+   * blob known corrupt takes the ordinary `put`.
    */
   batch(): BlobWriteBatch;
+  /**
+   * The bytes of `hashes`, each whole and verified, in their order (a few read ahead). Blobs
+   * lying back to back in one pack come in one ranged read. Fails at the first blob that is
+   * missing or does not hash right (which is then known corrupt), before any of its bytes.
+   */
+  readBatch(hashes: readonly string[]): AsyncIterable<Buffer>;
 }
 
 export interface BlobWriteBatch {
-  put(source: Readable, expectedSha256: string): Promise<PutResult>;
+  put(bytes: Buffer, expectedSha256: string): Promise<void>;
   commit(): Promise<void>;
 }
+
+/** Reads (single blobs or pack runs) of one `readBatch` in flight: S3 answers each in a round trip. */
+const READS_IN_FLIGHT = 8;
+/** Rows of packed blobs listed per query. */
+const LIST_PAGE = 1_000;
 
 /** The key space of the per-hash advisory locks (any constant of ours; the second key comes from the hash). */
 const BLOB_LOCK_NAMESPACE = 5_318_008;
 /** A hash's lock key: its first 32 bits as a signed int (two hashes sharing one only wait for each other). */
 const blobLockKey = (sha256: string): number => Number.parseInt(sha256.slice(0, 8), 16) | 0;
+
+/**
+ * Runs `fetch` over `units` with up to READS_IN_FLIGHT ahead and yields the results in order.
+ * A failed fetch fails the iteration when its turn comes; reads still in flight are left to
+ * finish unobserved (never unhandled).
+ */
+async function* inOrderReadAhead<T>(units: readonly T[], fetch: (unit: T) => Promise<Buffer[]>): AsyncIterable<Buffer> {
+  const ahead: Array<Promise<Buffer[]>> = [];
+  let next = 0;
+  const fill = (): void => {
+    while (ahead.length < READS_IN_FLIGHT && next < units.length) {
+      const reading = fetch(units[next++] as T);
+      reading.catch(() => undefined);
+      ahead.push(reading);
+    }
+  };
+  fill();
+  while (ahead.length > 0) {
+    const blobs = await (ahead.shift() as Promise<Buffer[]>);
+    fill();
+    yield* blobs;
+  }
+}
 
 /** A read of a blob already known to be corrupt fails before any byte is sent. */
 const drain = async (stream: Readable): Promise<void> => {
@@ -94,11 +144,28 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       const details = isDomainError(error) ? (error.details as { corrupt?: boolean; actual?: string } | undefined) : undefined;
       if (details?.corrupt) corrupt.set(sha256, { sha256, actual: details.actual ?? '', detectedAt: new Date() });
     });
+  const packs = store.packs;
+  /** A packed blob's location; undefined for a blob that is its own object (or not indexed), and always on a store without packs. */
+  const packedLocation = async (sha256: string): Promise<BlobLocation | undefined> => {
+    if (!packs) return undefined;
+    const location = (await locateBlobs(sql, [sha256])).get(sha256);
+    return location?.packSha256 ? location : undefined;
+  };
+  const markCorrupt = (sha256: string, actual: string): void => void corrupt.set(sha256, { sha256, actual, detectedAt: new Date() });
+  const readPacked = async (location: BlobLocation): Promise<Buffer> => {
+    const [bytes] = await readPackRun(packs as NonNullable<typeof packs>, { packSha256: location.packSha256 as string, blobs: [location] }, markCorrupt);
+    return bytes as Buffer;
+  };
+  /** Forgets a blob; its own object is deleted, or its pack once no other blob lies in it. */
+  const forget = async (sha256: string): Promise<void> => {
+    const [row] = await sql.query<{ packSha256: string | null }>(`DELETE FROM "StoredBlob" WHERE "sha256" = $1 RETURNING "packSha256"`, [sha256]);
+    if (row?.packSha256 && packs) await deletePackIfUnused(packs, sql, row.packSha256);
+    else await store.delete(sha256);
+  };
   const put: BlobStore['put'] = async (source, options = {}) => {
     // Replacing a corrupt blob: the store keeps an existing name, so the bad copy goes first.
     if (options.expectedSha256 !== undefined && corrupt.has(options.expectedSha256)) {
-      await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [options.expectedSha256]);
-      await store.delete(options.expectedSha256);
+      await forget(options.expectedSha256);
       corrupt.delete(options.expectedSha256);
     }
     // A hash the index does not know is almost always new: let the store skip its own
@@ -108,12 +175,43 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     const recorded = await record(result.sha256, result.size);
     return unknown ? { ...result, created: recorded } : result;
   };
-  return {
+  /** What `readBatch` fetches: a run of adjacent packed blobs in one ranged read, or one blob that is its own object. */
+  type ReadUnit = { run: PackRun } | { sha256: string };
+  const readUnits = async (hashes: readonly string[]): Promise<ReadUnit[]> => {
+    const locations = packs ? await locateBlobs(sql, hashes) : new Map<string, BlobLocation>();
+    const units: ReadUnit[] = [];
+    let packed: BlobLocation[] = [];
+    const endRuns = (): void => {
+      for (const run of packRuns(packed)) units.push({ run });
+      packed = [];
+    };
+    for (const sha256 of hashes) {
+      const location = locations.get(sha256);
+      if (location?.packSha256) packed.push(location);
+      else {
+        endRuns();
+        units.push({ sha256 });
+      }
+    }
+    endRuns();
+    return units;
+  };
+  const indexed: IndexedBlobStore = {
     kind: store.kind,
     put: (source, options = {}) =>
       options.expectedSha256 === undefined ? put(source, options) : serialized(options.expectedSha256, () => put(source, options)),
-    stat: (sha256) => store.stat(sha256),
+    async stat(sha256) {
+      const location = await packedLocation(sha256);
+      return location ? { sha256, size: location.size, modifiedAt: location.storedAt } : store.stat(sha256);
+    },
     async read(sha256, range) {
+      const location = await packedLocation(sha256);
+      if (location) {
+        // Small (a pack holds blobs of at most a batch's blob size): verified whole before a byte goes out.
+        const bytes = await readPacked(location);
+        corrupt.delete(sha256);
+        return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]);
+      }
       if (corrupt.has(sha256)) {
         // Known corrupt: verify the whole blob before anything is sent, so the caller gets an
         // error it can tell apart from a dropped connection (a repaired file is served again).
@@ -122,27 +220,72 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       }
       return watched(sha256, await store.read(sha256, range));
     },
-    readRangeUnverified: (sha256, range) => store.readRangeUnverified(sha256, range),
+    async readRangeUnverified(sha256, range) {
+      const location = await packedLocation(sha256);
+      if (!location) return store.readRangeUnverified(sha256, range);
+      const bytes = await (packs as NonNullable<typeof packs>).readRange(location.packSha256 as string, {
+        start: location.packOffset + range.start,
+        end: location.packOffset + Math.min(range.end, location.size - 1),
+      });
+      return Readable.from([bytes]);
+    },
     async delete(sha256) {
-      await sql.query(`DELETE FROM "StoredBlob" WHERE "sha256" = $1`, [sha256]);
-      await store.delete(sha256);
+      await forget(sha256);
       corrupt.delete(sha256);
     },
-    list: () => store.list(),
-    sweepIncomplete: (olderThanMs) => store.sweepIncomplete(olderThanMs),
+    // Blobs that are their own objects, then the packed ones (known only to the index).
+    async *list(): AsyncIterable<BlobInfo> {
+      yield* store.list();
+      if (!packs) return;
+      let after = '';
+      for (;;) {
+        const rows = await sql.query<{ sha256: string; size: string | number; storedAt: Date | string }>(
+          `SELECT "sha256", "size", "storedAt" FROM "StoredBlob" WHERE "packSha256" IS NOT NULL AND "sha256" > $1 ORDER BY "sha256" LIMIT ${LIST_PAGE}`,
+          [after],
+        );
+        for (const row of rows) yield { sha256: row.sha256, size: Number(row.size), modifiedAt: new Date(row.storedAt) };
+        if (rows.length < LIST_PAGE) return;
+        after = (rows.at(-1) as { sha256: string }).sha256;
+      }
+    },
+    async sweepIncomplete(olderThanMs) {
+      return (await store.sweepIncomplete(olderThanMs)) + (packs ? await sweepUnusedPacks(packs, sql, olderThanMs) : 0);
+    },
     async present(hashes) {
       if (hashes.length === 0) return new Set();
       const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
       return new Set(rows.map((row) => row.sha256).filter((sha256) => !corrupt.has(sha256)));
     },
     batch() {
+      if (packs) {
+        const pack = packBuilder();
+        const writes: Array<Promise<void>> = [];
+        const flush = (): Promise<void> => {
+          const blobs = pack.take();
+          const write = blobs.length > 0 ? writePack(packs, sql, blobs) : Promise.resolve();
+          writes.push(write);
+          return write;
+        };
+        return {
+          async put(bytes, expectedSha256) {
+            if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
+            pack.add(bytes, expectedSha256);
+            if (pack.bytes >= PACK_TARGET_BYTES) await flush();
+          },
+          async commit() {
+            await flush().catch(() => undefined);
+            const outcomes = await Promise.allSettled(writes.splice(0));
+            const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+            if (failed) throw failed.reason;
+          },
+        };
+      }
       let pending: Array<{ sha256: string; size: number }> = [];
       return {
-        async put(source, expectedSha256) {
-          if (corrupt.has(expectedSha256)) return serialized(expectedSha256, () => put(source, { expectedSha256 }));
-          const result = await store.put(source, { expectedSha256, assumeAbsent: true });
+        async put(bytes, expectedSha256) {
+          if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
+          const result = await store.put(Readable.from([bytes]), { expectedSha256, assumeAbsent: true });
           pending.push({ sha256: result.sha256, size: result.size });
-          return result;
         },
         async commit() {
           const rows = pending;
@@ -154,6 +297,11 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           ]);
         },
       };
+    },
+    async *readBatch(hashes) {
+      yield* inOrderReadAhead(await readUnits(hashes), async (unit) =>
+        'run' in unit ? readPackRun(packs as NonNullable<typeof packs>, unit.run, markCorrupt) : [await buffer(await indexed.read(unit.sha256))],
+      );
     },
     async sizes(hashes) {
       if (hashes.length === 0) return new Map();
@@ -197,4 +345,5 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
         return outcome.result;
       }),
   };
+  return indexed;
 };

@@ -19,6 +19,7 @@ import { DomainError } from '@trainyard/core';
 import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
 import { HashingStream, VerifyingStream } from './hashing-stream';
+import { createS3BlobPacks } from './s3-blob-packs';
 import { isS3NotFound } from './s3-errors';
 
 /** Blobs up to this size go to S3 in one PutObject once read and verified; larger ones as a multipart upload. */
@@ -149,6 +150,7 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
 
   return {
     kind: 's3',
+    packs: createS3BlobPacks(client, config),
     async put(source, options = {}) {
       return options.expectedSha256 ? putVerified(source, assertSha256(options.expectedSha256), options.assumeAbsent) : putUnknown(source);
     },

@@ -1,13 +1,9 @@
-import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import type { IndexedBlobStore } from '@trainyard/artifacts';
 import { BLOB_BATCH_LIMITS, type BlobBatchManifest, blobBatchManifest } from '@trainyard/contracts';
 import { DomainError, exactReader } from '@trainyard/core';
 
 /** Blobs of one batch written to the store at once: S3 answers each PutObject in a round trip. */
 const WRITES_IN_FLIGHT = 8;
-/** Blobs read ahead of the one being sent, for the same reason. */
-const READS_IN_FLIGHT = 8;
 
 const parseManifest = (line: Buffer): BlobBatchManifest => {
   let json: unknown;
@@ -45,7 +41,7 @@ export const createBlobBatches = (deps: { blobs: IndexedBlobStore }) => ({
         // Already here, or listed twice in this batch: nothing to write.
         if (present.has(blob.sha256) || writing.has(blob.sha256)) continue;
         writing.add(blob.sha256);
-        const write = batch.put(Readable.from([bytes]), blob.sha256).then(
+        const write = batch.put(bytes, blob.sha256).then(
           () => void (stored += 1),
           (error: unknown) => void (failure ??= error),
         );
@@ -66,9 +62,9 @@ export const createBlobBatches = (deps: { blobs: IndexedBlobStore }) => ({
 
   /**
    * `POST /blob-batches/read`: the bytes of `hashes`, one blob after another in their order (a
-   * puller splits them by the sizes its bundle lists). Each blob is read whole through the
-   * store's verifying read before a byte of it is passed on — READS_IN_FLIGHT ahead — so a
-   * corrupt blob fails the stream instead of being served. Refused up front (NOT_FOUND, naming
+   * puller splits them by the sizes its bundle lists). Each blob is read whole and verified
+   * before a byte of it is passed on (the store's `readBatch`: a few ahead, packed neighbours in
+   * one ranged read), so a corrupt blob fails the stream instead of being served. Refused up front (NOT_FOUND, naming
    * them) when some are not stored, and when the batch is over the limits.
    */
   async readBlobBatch(hashes: readonly string[]): Promise<{ length: number; blobs: AsyncIterable<Buffer> }> {
@@ -83,26 +79,6 @@ export const createBlobBatches = (deps: { blobs: IndexedBlobStore }) => ({
     if (tooBig || length > BLOB_BATCH_LIMITS.maxBytes) {
       throw new DomainError('INVALID_ARGUMENT', `A batch reads blobs of at most ${BLOB_BATCH_LIMITS.maxBlobBytes} bytes, ${BLOB_BATCH_LIMITS.maxBytes} in all`);
     }
-    const read = async (hash: string): Promise<Buffer> => buffer(await deps.blobs.read(hash));
-    return {
-      length,
-      blobs: (async function* () {
-        const ahead: Array<Promise<Buffer>> = [];
-        let next = 0;
-        const fill = (): void => {
-          while (ahead.length < READS_IN_FLIGHT && next < hashes.length) {
-            const reading = read(hashes[next++] as string);
-            reading.catch(() => undefined); // awaited in order below; a reader gone early must not leave it unhandled
-            ahead.push(reading);
-          }
-        };
-        fill();
-        while (ahead.length > 0) {
-          const bytes = await (ahead.shift() as Promise<Buffer>);
-          fill();
-          yield bytes;
-        }
-      })(),
-    };
+    return { length, blobs: deps.blobs.readBatch(hashes) };
   },
 });

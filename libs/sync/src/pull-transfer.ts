@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
@@ -72,7 +72,7 @@ const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: nu
     for (const blob of blobs) {
       const bytes = await reader.exactly(blob.size);
       // A server that sent other bytes than the bundle lists fails the hash check here.
-      const write = writer.put(Readable.from([bytes]), blob.sha256).then(
+      const write = writer.put(bytes, blob.sha256).then(
         () => deps.report(blob.size),
         (error: unknown) => void (failure ??= { error }),
       );

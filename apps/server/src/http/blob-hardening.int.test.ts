@@ -15,7 +15,7 @@ import {
   startServerProcess,
 } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServerToken } from '../test-support/sync-fixtures';
+import { createServerToken, storedBlobLocation } from '../test-support/sync-fixtures';
 
 /**
  * Issue #17, against real server processes (a crash is an exit, not a test-runner warning):
@@ -411,10 +411,12 @@ describe.skipIf(skip)(`shared server${skip ? ` — skipped: ${skip}` : ''}`, () 
         token,
         client: createTrainyardClient({ url: process.url, token }),
         async tamper(hash) {
-          const key = `shared/sha256/${hash.slice(0, 2)}/${hash}`;
+          // Its own object, or its slice of a pack (blobs sent in a batch).
+          const location = await storedBlobLocation(databaseUrl, hash);
+          const key = `shared/${location.key}`;
           const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: key }));
           const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-          const at = Math.min(200_000, bytes.length - 1); // inside small blobs too
+          const at = location.offset + Math.min(200_000, location.size - 1); // inside small blobs too
           bytes[at] = (bytes[at] ?? 0) ^ 0xff;
           await s3Client.send(new PutObjectCommand({ Bucket: bucket.bucket, Key: key, Body: bytes }));
         },
@@ -424,7 +426,7 @@ describe.skipIf(skip)(`shared server${skip ? ` — skipped: ${skip}` : ''}`, () 
           return [
             ...bucket.pendingMultipartUploads(),
             ...(existsSync(spool) ? readdirSync(spool) : []),
-            ...keys.filter((key) => !/^shared\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key)),
+            ...keys.filter((key) => !/^shared\/(sha256|packs)\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(key)),
           ];
         },
       };

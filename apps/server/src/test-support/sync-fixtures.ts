@@ -77,3 +77,23 @@ export const waitForEntry = (client: TrainyardClient, id: string, states: string
     },
     { timeout: timeoutMs, interval: 100 },
   );
+
+/**
+ * Where a shared server's S3 store keeps a blob's bytes: its own object, or a slice of a pack
+ * (small blobs received in a batch, issue #24) — so a test can tamper with exactly those bytes.
+ */
+export const storedBlobLocation = async (databaseUrl: string, sha256: string): Promise<{ key: string; offset: number; size: number }> => {
+  const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+  try {
+    const [row] = await database.sql.query<{ size: string; packSha256: string | null; packOffset: string | null }>(
+      `SELECT "size", "packSha256", "packOffset" FROM "StoredBlob" WHERE "sha256" = $1`,
+      [sha256],
+    );
+    if (!row) throw new Error(`Blob ${sha256} is not stored`);
+    return row.packSha256
+      ? { key: `packs/${row.packSha256.slice(0, 2)}/${row.packSha256}`, offset: Number(row.packOffset), size: Number(row.size) }
+      : { key: `sha256/${sha256.slice(0, 2)}/${sha256}`, offset: 0, size: Number(row.size) };
+  } finally {
+    await database.close();
+  }
+};
