@@ -81,6 +81,10 @@ export const versionBundle = z.strictObject({
         name: z.string().max(LIMITS.nameLength),
         trainer: jsonValue({ maxBytes: 2 * 1024 * 1024 }),
         hyperparameters: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
+        /** What ran (a TrainerIdentity, reproduce.schema.ts); absent from bundles of older servers and of jobs that never started. */
+        identity: jsonValue({ maxBytes: 256 * 1024 })
+          .nullable()
+          .optional(),
       })
       .nullable(),
     parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).nullable(),
