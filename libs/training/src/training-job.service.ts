@@ -141,7 +141,12 @@ export const createTrainingJobService = (deps: {
     },
 
     /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
-    async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
+    /** `extras.reproducedFrom`: the version a reproduction re-runs (jobs.reproduce sets it; the API's create cannot). */
+    async create(
+      input: CreateJobInput,
+      caller: { actor: string } = { actor: LOCAL_ACTOR },
+      extras: { reproducedFrom?: Prisma.InputJsonValue } = {},
+    ): Promise<JobRow & { existing: boolean }> {
       admit(input, caller);
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
@@ -164,6 +169,7 @@ export const createTrainingJobService = (deps: {
         idempotencyKey: input.idempotencyKey ?? null,
         datasetSnapshotId: input.datasetSnapshotId ?? null,
         parentVersionId,
+        ...(extras.reproducedFrom ? { reproducedFrom: extras.reproducedFrom } : {}),
       };
       try {
         const job = await prisma.trainingJob.create({ data });
