@@ -178,6 +178,9 @@ export const createServices = async (config: ServerConfig, database: Database, l
     models,
     versions,
     serverUrl: publicUrl,
+    // Snapshots pushed with versions (or alone) are the datasets context's.
+    snapshots,
+    acceptDatasets: config.sync.acceptDatasets,
   });
   const sync = createSyncService({
     database,

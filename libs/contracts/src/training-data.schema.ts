@@ -168,6 +168,8 @@ export const snapshotOutput = z.object({
   validationCount: z.number(),
   blobSha256: z.string(),
   blobSize: z.number(),
+  /** Set on a snapshot made elsewhere: `{ pulledFrom }` here, `{ pushedFrom }` on a shared server; null when frozen here. */
+  provenance: storedJson(),
   createdAt: z.date(),
 });
 export type SnapshotOutput = z.infer<typeof snapshotOutput>;

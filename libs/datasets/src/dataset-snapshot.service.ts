@@ -6,8 +6,9 @@ import { createInterface } from 'node:readline';
 import type { BlobReferenceSource, BlobStore } from '@trainyard/artifacts';
 import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
-import type { Database, Prisma } from '@trainyard/db';
+import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
+import { type ArrivingSnapshot, importSnapshot } from './snapshot-import';
 import { type SnapshotManifest, snapshotManifest } from './snapshot-manifest';
 
 /**
@@ -145,6 +146,18 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
 
     /** The manifest a version trained on this snapshot carries when it is pushed; null if the snapshot is gone. */
     manifestOf: (id: string): Promise<SnapshotManifest | null> => snapshotManifest(database, id),
+
+    /** The content hash of the snapshot with this id, or null: a pull checks it before downloading the data. */
+    hashOf: async (id: string): Promise<string | null> =>
+      (await prisma.datasetSnapshot.findUnique({ where: { id }, select: { blobSha256: true } }))?.blobSha256 ?? null,
+
+    /** A snapshot made elsewhere, under its own id and hash, in the caller's transaction (snapshot-import.ts). */
+    importSnapshot: (tx: SqlQueryable, snapshot: ArrivingSnapshot, provenance: unknown): Promise<{ created: boolean }> =>
+      importSnapshot(tx, snapshot, provenance),
+
+    /** The same in a transaction of its own (a snapshot pushed or pulled alone). */
+    importAlone: (snapshot: ArrivingSnapshot, provenance: unknown): Promise<{ created: boolean }> =>
+      sql.transaction((tx) => importSnapshot(tx, snapshot, provenance)),
 
     /** Name and training-pair count of each of these snapshots that exists, in no particular order (a new job's check, the lineage graph). */
     summariesOf: (ids: readonly string[]): Promise<Array<{ id: string; name: string; trainCount: number }>> =>

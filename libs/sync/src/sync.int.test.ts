@@ -73,6 +73,13 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
   return { remote, calls };
 };
 
+const noSnapshots = {
+  manifestOf: async () => null,
+  hashOf: async () => null,
+  importSnapshot: async () => ({ created: false }),
+  importAlone: async () => ({ created: false }),
+};
+
 let root: string;
 let laptop: Awaited<ReturnType<typeof contextOf>>;
 let server: Awaited<ReturnType<typeof contextOf>>;
@@ -90,6 +97,9 @@ beforeAll(async () => {
     models: server.models,
     versions: server.versions,
     serverUrl: () => 'https://server.test',
+    // Versions without snapshots here (apps/server's sync tests carry datasets with the real service).
+    snapshots: noSnapshots,
+    acceptDatasets: true,
   });
 });
 
@@ -107,7 +117,7 @@ const syncWith = (remote: RemoteServer, secretsFile = join(root, `remotes-${Math
     models: laptop.models,
     versions: laptop.versions,
     artifacts: laptop.artifacts,
-    lineage: { snapshots: { manifestOf: async () => null }, jobs: { configurationOf: async () => null } },
+    lineage: { snapshots: noSnapshots, jobs: { configurationOf: async () => null } },
     secrets: createFileRemoteSecrets(secretsFile),
     connect: () => remote,
     origin: 'trainyard://laptop/test',
@@ -154,7 +164,7 @@ describe('remotes', () => {
   it('refuses a remote whose name resolves to the metadata service', async () => {
     const sync = createSyncService({
       ...{ database: laptop.database, blobs: laptop.blobs, models: laptop.models, versions: laptop.versions, artifacts: laptop.artifacts },
-      lineage: { snapshots: { manifestOf: async () => null }, jobs: { configurationOf: async () => null } },
+      lineage: { snapshots: noSnapshots, jobs: { configurationOf: async () => null } },
       secrets: createFileRemoteSecrets(join(root, 'unsafe.json')),
       connect: () => inProcess(exchange, server.blobs).remote,
       origin: 'o',

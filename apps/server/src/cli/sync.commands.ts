@@ -158,7 +158,7 @@ export const registerSyncCommands = (program: Command): void => {
     );
 
   for (const direction of ['push', 'pull'] as const) {
-    program
+    const command = program
       .command(direction)
       .argument(
         '<ref>',
@@ -166,16 +166,22 @@ export const registerSyncCommands = (program: Command): void => {
       )
       .requiredOption('--remote <name>', 'remote name (see `trainyard remote list`)')
       .option('--no-wait', 'queue it and return at once')
-      .option('--json', 'print JSON')
+      .option('--json', 'print JSON');
+    if (direction === 'push')
+      command.option('--no-dataset', "send the dataset snapshot's manifest only, not its data (the shared server records it as withheld)");
+    command
       .description(
         direction === 'push'
-          ? 'publish a version to a shared server (resumable; repeating it creates nothing new)'
-          : 'download a version from a shared server, verified (repeating it is a no-op)',
+          ? "publish a version to a shared server with its dataset snapshot's data (resumable; repeating it creates nothing new)"
+          : 'download a version from a shared server with its dataset snapshot when the server holds it, verified (repeating it is a no-op)',
       )
       .action((text: string, _options, command: Command) =>
-        withConnection<GlobalOptions & { remote: string; wait: boolean }>(command, async (connection, options) => {
+        withConnection<GlobalOptions & { remote: string; wait: boolean; dataset?: boolean }>(command, async (connection, options) => {
           const { model, ref } = parseModelRef(text, { alias: 'latest' });
-          const entry = await connection.client.sync[direction].mutate({ remote: options.remote, model, ref });
+          const entry =
+            direction === 'push'
+              ? await connection.client.sync.push.mutate({ remote: options.remote, model, ref, includeDataset: options.dataset !== false })
+              : await connection.client.sync.pull.mutate({ remote: options.remote, model, ref });
           if (!options.wait || entry.state === 'done') {
             if (options.json) printJson(entry);
             else printLine(entry.state === 'done' ? `Already done: ${describe(entry)}` : `Queued ${direction} ${entry.id}`);

@@ -44,7 +44,7 @@ export const syncRouter = router({
   push: scopedProcedure
     .input(pushInput)
     .output(outboxEntryOutput)
-    .mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref)),
+    .mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref, { includeDataset: input.includeDataset })),
   pull: scopedProcedure
     .input(pullInput)
     .output(outboxEntryOutput)
