@@ -115,6 +115,10 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     expect(job.trainer).toEqual(original.trainer);
     expect(job.targetModelName).toBeNull();
     expect((await teammate.client.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
+    // The lineage view shows the reproduction beside the version it re-ran.
+    const graph = await teammate.client.models.lineage.query({ model: 'detector' });
+    expect(graph.edges).toContainEqual({ from: local.id, to: job.id, kind: 'reproduced_by' });
+    expect(graph.nodes).toContainEqual({ id: job.id, kind: 'job', label: 'reproduce detector@1 (succeeded)' });
     // The human report says so too.
     const text = await trainyard(teammate.dataDir, ['reproduce', 'detector@1', '--remote', 'team']);
     expect(text.code).toBe(EXIT.OK);

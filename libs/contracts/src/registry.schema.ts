@@ -209,7 +209,8 @@ export const modelEventOutput = z.object({ id: z.string(), type: z.string(), act
 export const modelEventPageOutput = pageOutput(modelEventOutput);
 
 export const LINEAGE_NODE_KINDS = ['snapshot', 'job', 'artifact', 'version'] as const;
-export const LINEAGE_EDGE_KINDS = ['trained_on', 'produced', 'packaged_in', 'fine_tuned_into'] as const;
+/** `reproduced_by`: a version to a job that re-ran its training (jobs.reproduce). */
+export const LINEAGE_EDGE_KINDS = ['trained_on', 'produced', 'packaged_in', 'fine_tuned_into', 'reproduced_by'] as const;
 export const lineageGraphOutput = z.object({
   nodes: z.array(z.object({ id: z.string(), kind: z.enum(LINEAGE_NODE_KINDS), label: z.string() })),
   edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(LINEAGE_EDGE_KINDS) })),

@@ -131,6 +131,18 @@ export const createTrainingJobService = (deps: {
         ? Promise.resolve([])
         : prisma.trainingJob.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, datasetSnapshotId: true } }),
 
+    /** Jobs that reproduce these versions (their `reproducedFrom.versionId`), oldest first: the lineage graph's reproductions. */
+    reproductionsOf: async (versionIds: readonly string[]): Promise<Array<{ id: string; name: string; status: string; versionId: string }>> => {
+      if (versionIds.length === 0) return [];
+      const rows = await prisma.trainingJob.findMany({
+        where: { OR: versionIds.map((versionId) => ({ reproducedFrom: { path: ['versionId'], equals: versionId } })) },
+        select: { id: true, name: true, status: true, reproducedFrom: true },
+        orderBy: { id: 'asc' },
+        take: 1_000,
+      });
+      return rows.map((row) => ({ id: row.id, name: row.name, status: row.status, versionId: (row.reproducedFrom as { versionId: string }).versionId }));
+    },
+
     /** Whether the job exists (artifacts ask before registering an artifact against it). */
     exists: async (id: string): Promise<boolean> => (await prisma.trainingJob.findUnique({ where: { id }, select: { id: true } })) !== null,
 
