@@ -34,7 +34,7 @@ export interface ReproducedFrom {
 }
 
 export interface ReproductionDeps {
-  jobs: Pick<TrainingJobService, 'create' | 'get' | 'configurationOf' | 'resolveHyperparameters'>;
+  jobs: Pick<TrainingJobService, 'create' | 'get' | 'configurationOf'>;
   versions: Pick<ModelVersionService, 'get'>;
   artifacts: Pick<ArtifactService, 'listOfVersions' | 'list'>;
   snapshots: JobSnapshots;
@@ -130,7 +130,8 @@ export const createReproductionService = (deps: ReproductionDeps) => {
       ];
       if (identity) {
         try {
-          differences.push(...hyperparameterDifferences(hyperparameters, deps.jobs.resolveHyperparameters(spec, hyperparameters)));
+          const here = spec.kind === 'builtin' ? deps.catalog.hyperparameters(spec.name, hyperparameters) : hyperparameters;
+          differences.push(...hyperparameterDifferences(hyperparameters, here));
         } catch (error) {
           differences.push({
             field: 'hyperparameters',
