@@ -90,7 +90,7 @@ describe('jobs.reproduce: what differs is named and refused', () => {
       `import sys\nsys.path.insert(0, ${JSON.stringify(PYTHON_SDK_DIR)})\nfrom trainyard import Run\nwith Run() as run:\n    (run.model_dir / "model.txt").write_text("1")\n    run.metric("loss", 0.5, step=1)\n`,
     );
     const done = await train({ name: 'python', trainer: { kind: 'command', command: ['python3', join(dir, 'sdk-trainer.py')] }, targetModel: 'py-model' });
-    const identity = done.trainerIdentity as TrainerIdentity;
+    const identity = done.trainerIdentity as unknown as TrainerIdentity;
     expect(identity.packages?.['python']).toMatch(/^3\.\d+\.\d+$/);
     const service = serviceOf(h);
     expect(await service.reproduce({ model: 'py-model', version: 1 })).toMatchObject({ refused: false, differences: [] });
