@@ -11,6 +11,7 @@ import { onnxScoringBench } from './onnx-scoring.bench';
 import { pytorchBench } from './pytorch.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
+import { reproduceBench } from './reproduce.bench';
 import { slurmBench } from './slurm.bench';
 import { sweepsBench } from './sweeps.bench';
 import { syncBench } from './sync.bench';
@@ -34,6 +35,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   sweeps: sweepsBench,
   ui: uiBench,
   compare: compareBench,
+  reproduce: reproduceBench,
 };
 
 const program = new Command()
