@@ -114,6 +114,7 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     expect(job.hyperparameters).toEqual(original.hyperparameters);
     expect(job.trainer).toEqual(original.trainer);
     expect(job.targetModelName).toBeNull();
+    expect(job.maxAttempts).toBe(1);
     expect((await teammate.client.models.listVersions.query({ model: 'detector' })).items).toHaveLength(1);
     // The lineage view shows the reproduction beside the version it re-ran.
     const graph = await teammate.client.models.lineage.query({ model: 'detector' });
@@ -187,5 +188,19 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     const text = await trainyard(laptop.dataDir, ['reproduce', 'scripted@1', '--allow-different']);
     expect(text.output).toMatch(/The trainer differed from the published one:\n {2}- git\.dirty/);
     expect(text.output).toMatch(/scripted@1 reproduced by job \S+: metrics within tolerance/);
+
+    // Another final metric, beyond the tolerance: it differs (exit 1); a trainer that fails: exit 7.
+    writeFileSync(join(scriptDir, 'train.mjs'), trainerScript('weights v3').replace('value: 0.25', 'value: 0.5'));
+    const differs = await trainyard(laptop.dataDir, ['reproduce', 'scripted@1', '--allow-different', '--json']);
+    expect(differs.code, differs.output).toBe(EXIT.FAILURE);
+    expect(differs.json().report).toMatchObject({
+      verdict: 'differs',
+      metricsWithinTolerance: false,
+      metrics: [{ name: 'val_loss', original: 0.25, reproduced: 0.5, withinTolerance: false }],
+    });
+    writeFileSync(join(scriptDir, 'train.mjs'), 'process.exit(3);\n');
+    const failed = await trainyard(laptop.dataDir, ['reproduce', 'scripted@1', '--allow-different', '--json']);
+    expect(failed.code, failed.output).toBe(EXIT.JOB_FAILED);
+    expect(failed.json().report).toMatchObject({ status: 'failed', artifacts: null, verdict: expect.stringMatching(/^failed: trainer exited with code 3/) });
   }, 240_000);
 });

@@ -106,6 +106,23 @@ describe('jobs.reproduce: what differs is named and refused', () => {
     ]);
   });
 
+  it('before it has run, the report is its state; a job recorded without an identity is a difference; a version without a job cannot be reproduced', async () => {
+    const service = serviceOf(h);
+    const queued = await service.reproduce({ model: 'fake-model', version: 1 });
+    const early = await service.report(queued.jobId ?? '');
+    expect(early).toMatchObject({ artifacts: null, identical: null, metrics: null, verdict: early.status });
+    expect(['queued', 'running', 'validating']).toContain(early.status);
+    await h.waitFor(queued.jobId ?? '', ['succeeded']);
+
+    const version = await h.versions.get('fake-model', { version: 1 });
+    await h.database.sql.query(`UPDATE "TrainingJob" SET "trainerIdentity" = NULL WHERE "id" = $1`, [version.trainingJobId]);
+    expect((await service.reproduce({ model: 'fake-model', version: 1 })).differences.map((d) => d.field)).toEqual(['identity']);
+
+    await h.models.register({ name: 'jobless', description: '', tags: [], metadata: {} }, 'test');
+    await h.versions.create({ model: 'jobless', description: '', metrics: {}, tags: [], artifactIds: [], gate: [] }, 'test');
+    await expect(service.reproduce({ model: 'jobless', version: 1 })).rejects.toThrow('jobless version 1 records no training job: there is nothing to re-run');
+  });
+
   it('a command whose program is not found here is refused', async () => {
     const done = await train({
       name: 'sh',

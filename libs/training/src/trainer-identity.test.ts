@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { installPath, sha256Hex } from '@trainyard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTrainerCatalog, type NodeBuiltinTrainer } from './trainer-catalog';
+import { createTrainerCatalog, type NodeBuiltinTrainer, type PythonBuiltinTrainer } from './trainer-catalog';
 import { captureTrainerIdentity, codeHashOf, gitStateOf } from './trainer-identity';
 
 const version = (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string }).version;
@@ -66,6 +66,40 @@ describe('trainer identity capture', () => {
     writeFileSync(join(dir, 'train.sh'), 'echo hi\n');
     const identity = await captureTrainerIdentity({ kind: 'command', command: ['sh', join(dir, 'train.sh'), 'train.sh'] }, { catalog: createTrainerCatalog() });
     expect(identity).toMatchObject({ cwd: null, git: null, files: [{ path: join(dir, 'train.sh'), sha256: sha256Hex('echo hi\n') }] });
+  });
+
+  it("a Python built-in: its script, then its package's and the SDK's .py files; a TypeScript entry (sources) is hashed alone", async () => {
+    const pkg = mkdtempSync(join(installPath('tmp'), 'identity-py-'));
+    try {
+      writeFileSync(join(pkg, 'train.py'), 'import model\n');
+      writeFileSync(join(pkg, 'model.py'), 'X = 1\n');
+      writeFileSync(join(pkg, 'notes.txt'), 'not code');
+      writeFileSync(join(pkg, 'entry.ts'), 'import { a } from "./chunk.js";\n');
+      const python: PythonBuiltinTrainer = {
+        name: 'py',
+        description: 'x',
+        hyperparameters: z.strictObject({}),
+        python: { script: join(pkg, 'train.py'), path: [pkg] },
+      };
+      const ts: NodeBuiltinTrainer = {
+        name: 'ts',
+        description: 'x',
+        hyperparameters: z.strictObject({}),
+        nodeArgs: ['--import', 'file:///tsx/loader.mjs', join(pkg, 'entry.ts')],
+      };
+      const catalog = createTrainerCatalog([python, ts]);
+      const relative = pkg.slice(installPath().length + 1);
+      const py = await captureTrainerIdentity({ kind: 'builtin', name: 'py' }, { catalog });
+      const paths = py.kind === 'builtin' ? py.files.map((file) => file.path) : [];
+      expect(paths[0]).toBe(`${relative}/train.py`);
+      expect(paths).toContain(`${relative}/model.py`);
+      expect(paths).toContain('libs/trainer-sdk-python/trainyard/_run.py');
+      expect(paths.filter((path) => !path.endsWith('.py'))).toEqual([]);
+      const fromSources = await captureTrainerIdentity({ kind: 'builtin', name: 'ts' }, { catalog });
+      expect(fromSources.kind === 'builtin' && fromSources.files.map((file) => file.path)).toEqual([`${relative}/entry.ts`]);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 
   it("a Node built-in: its entry and the chunks it imports, transitively, by install-relative path; the code hash is deterministic and follows a chunk's change", async () => {
