@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TrainyardClient } from '@trainyard/client';
+import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { isFinishedJobStatus, type ReproduceOutput, type ReproductionOutput, type TrainerIdentity } from '@trainyard/contracts';
 import { postgresUnavailableReason, type PostgresServer, runCli, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -22,6 +22,7 @@ let postgres: PostgresServer;
 let s3: S3TestServer;
 let shared: SharedServer;
 let scriptDir: string;
+let writeToken: string;
 
 const trainyard = async (dataDir: string, args: string[]) => {
   const run = runCli(args, { TRAINYARD_DATA_DIR: dataDir });
@@ -63,7 +64,8 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     s3 = await startS3Server();
     const databaseUrl = await postgres.createDatabase('reproduce');
     shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
-    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: (await createServerToken(databaseUrl, 'laptop', 'write')).token });
+    writeToken = (await createServerToken(databaseUrl, 'laptop', 'write')).token;
+    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: writeToken });
     await teammate.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: (await createServerToken(databaseUrl, 'teammate', 'read')).token });
     expect(
       (await trainDetectorModel({ url: laptop.server.url, token: laptop.server.token, client: laptop.client }, { model: 'detector', pairs: 300, seed: 1 }))
@@ -95,6 +97,9 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     expect(await waitForEntry(teammate.client, pulled.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
     const there = await teammate.client.models.getVersion.query({ model: 'detector', ref: { version: 1 } });
     expect(there.provenance).toMatchObject({ lineage: { trainingJob: { id: job.id, identity } } });
+    // On a shared server, reproducing is training: a write token may not.
+    const writer = createTrainyardClient({ url: shared.url, token: writeToken });
+    await expect(writer.jobs.reproduce.mutate({ model: 'detector', version: 1 })).rejects.toThrow(/it needs train/);
   }, 120_000);
 
   it('trainyard reproduce on another data directory: the pulled text-detector version is retrained byte-identically, the job linked to it', async () => {
