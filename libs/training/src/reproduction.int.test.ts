@@ -118,6 +118,11 @@ describe('jobs.reproduce: what differs is named and refused', () => {
     await h.database.sql.query(`UPDATE "TrainingJob" SET "trainerIdentity" = NULL WHERE "id" = $1`, [version.trainingJobId]);
     expect((await service.reproduce({ model: 'fake-model', version: 1 })).differences.map((d) => d.field)).toEqual(['identity']);
 
+    // Another executor is asked for as given: one this server does not run is refused as jobs.create refuses it.
+    await expect(service.reproduce({ model: 'fake-model', version: 1, executor: 'slurm', allowDifferent: true })).rejects.toThrow(
+      /The slurm executor is not enabled on this server/,
+    );
+
     await h.models.register({ name: 'jobless', description: '', tags: [], metadata: {} }, 'test');
     await h.versions.create({ model: 'jobless', description: '', metrics: {}, tags: [], artifactIds: [], gate: [] }, 'test');
     await expect(service.reproduce({ model: 'jobless', version: 1 })).rejects.toThrow('jobless version 1 records no training job: there is nothing to re-run');
