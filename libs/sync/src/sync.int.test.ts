@@ -68,6 +68,9 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
     describeVersion: (model, ref) => exchange.describeVersion(model, ref),
     downloadBlob: (sha256) => serverBlobs.read(sha256),
     downloadBlobBatch: async (hashes) => Readable.from((await exchange.readBlobBatch(hashes)).blobs),
+    receiveSnapshot: (manifest, origin) => exchange.receiveSnapshot(manifest, origin),
+    describeSnapshot: (id) => exchange.describeSnapshot(id),
+    listSnapshots: async () => ({ items: [], nextCursor: null }),
     ...faults,
   };
   return { remote, calls };
