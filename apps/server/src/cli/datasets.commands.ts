@@ -82,6 +82,18 @@ export const registerDatasetCommands = (program: Command): void => {
       }),
     );
 
+  datasets
+    .command('delete')
+    .argument('<snapshot>', 'a local snapshot: its id or name')
+    .option('--json', 'print JSON')
+    .description('delete a snapshot for good (refused while jobs or versions use it); its data goes at the next garbage collection')
+    .action((text: string, _options, command: Command) =>
+      withConnection<{ json?: boolean }>(command, async ({ client }, options) => {
+        const deleted = await client.datasets.delete.mutate({ id: await localSnapshotId(client, text) });
+        if (options.json) return printJson(deleted);
+        printLine(`Deleted snapshot ${deleted.id}`);
+      }),
+    );
   program
     .command('push-dataset')
     .argument('<snapshot>', 'a local snapshot: its id or name')
