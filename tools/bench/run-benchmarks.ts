@@ -15,6 +15,7 @@ import { reproduceBench } from './reproduce.bench';
 import { slurmBench } from './slurm.bench';
 import { sweepsBench } from './sweeps.bench';
 import { syncBench } from './sync.bench';
+import { syncDatasetsBench } from './sync-datasets.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
 import { uiBench } from './ui.bench';
@@ -30,6 +31,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   'onnx-scoring': onnxScoringBench,
   pytorch: pytorchBench,
   sync: syncBench,
+  'sync-datasets': syncDatasetsBench,
   instances: instancesBench,
   slurm: slurmBench,
   sweeps: sweepsBench,

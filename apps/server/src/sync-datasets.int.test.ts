@@ -1,12 +1,13 @@
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { isFinishedJobStatus } from '@trainyard/contracts';
-import { postgresUnavailableReason, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
+import { postgresUnavailableReason, runCli, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BlobRecordingProxy, startBlobRecordingProxy } from './test-support/blob-recording-proxy';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedServer, startSharedServer } from './test-support/shared-server';
 import { createServerToken, waitForEntry } from './test-support/sync-fixtures';
 import { trainDetectorModel } from './test-support/trained-model';
+import { EXIT } from './cli/exit-codes';
 
 const skip = postgresUnavailableReason();
 const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
@@ -22,6 +23,7 @@ let refusing: SharedServer;
 let proxy: BlobRecordingProxy;
 let admin: TrainyardClient;
 let refusingAdmin: TrainyardClient;
+let refusingToken: string;
 
 const serverOf = (local: typeof laptop) => ({ url: local.server.url, token: local.server.token, client: local.client });
 
@@ -69,7 +71,8 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     refusing = await startSharedServer({ databaseUrl: refusingUrl, env: { TRAINYARD_SYNC_ACCEPT_DATASETS: 'off' } });
     proxy = await startBlobRecordingProxy(shared.url);
     admin = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'admin', 'admin')).token });
-    refusingAdmin = createTrainyardClient({ url: refusing.url, token: (await createServerToken(refusingUrl, 'admin', 'admin')).token });
+    refusingToken = (await createServerToken(refusingUrl, 'admin', 'admin')).token;
+    refusingAdmin = createTrainyardClient({ url: refusing.url, token: refusingToken });
     const write = (await createServerToken(databaseUrl, 'laptop', 'write')).token;
     await laptop.client.sync.addRemote.mutate({ name: 'team', url: proxy.url, token: write });
     await laptop.client.sync.addRemote.mutate({ name: 'strict', url: refusing.url, token: (await createServerToken(refusingUrl, 'laptop', 'write')).token });
@@ -167,6 +170,65 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     expect((await refusingAdmin.datasets.list.query({})).items).toEqual([]);
     expect((await refusingAdmin.sync.missingBlobs.mutate({ hashes: [snapshot.blobSha256] })).missing).toEqual([snapshot.blobSha256]);
   }, 120_000);
+
+  it('a snapshot is pushed and pulled alone (write to push, read to pull) and listed on the shared server; repeating either changes nothing', async () => {
+    const snapshot = await snapshotOfVersion(laptop.client, 'other', 1); // withheld when its version was pushed
+    const pushed = await laptop.client.sync.pushDataset.mutate({ remote: 'team', snapshotId: snapshot.id });
+    expect(pushed).toEqual({
+      snapshotId: snapshot.id,
+      blobSha256: snapshot.blobSha256,
+      blobSize: snapshot.blobSize,
+      bytesSent: snapshot.blobSize,
+      created: true,
+    });
+    expect(proxy.sentBlobs().filter((hash) => hash === snapshot.blobSha256)).toHaveLength(1);
+    expect(await laptop.client.sync.pushDataset.mutate({ remote: 'team', snapshotId: snapshot.id })).toMatchObject({ bytesSent: 0, created: false });
+    expect((await admin.datasets.get.query({ id: snapshot.id })).blobSha256).toBe(snapshot.blobSha256);
+
+    const listed = await teammate.client.sync.remoteSnapshots.query({ remote: 'team' });
+    expect(listed.items.map((s) => s.id).sort()).toEqual([snapshot.id, (await snapshotOfVersion(laptop.client, 'detector', 1)).id].sort());
+    // The teammate's token reads only.
+    await expect(
+      teammate.client.sync.pushDataset.mutate({ remote: 'team', snapshotId: (await snapshotOfVersion(teammate.client, 'detector', 1)).id }),
+    ).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
+
+    const pulled = await teammate.client.sync.pullDataset.mutate({ remote: 'team', snapshotId: snapshot.id });
+    expect(pulled).toEqual({ snapshotId: snapshot.id, blobSha256: snapshot.blobSha256, blobSize: snapshot.blobSize, created: true });
+    expect(await teammate.client.datasets.get.query({ id: snapshot.id })).toMatchObject({
+      blobSha256: snapshot.blobSha256,
+      totalCount: snapshot.totalCount,
+      provenance: { pulledFrom: { remote: 'team', snapshotId: snapshot.id } },
+    });
+    expect(await teammate.client.sync.pullDataset.mutate({ remote: 'team', snapshotId: snapshot.id })).toMatchObject({ created: false });
+
+    await expect(laptop.client.sync.pushDataset.mutate({ remote: 'strict', snapshotId: snapshot.id })).rejects.toThrow(/does not take dataset snapshot data/);
+    await expect(teammate.client.sync.pullDataset.mutate({ remote: 'strict', snapshotId: snapshot.id })).rejects.toThrow(/not found/i);
+  }, 120_000);
+
+  it('the CLI: push --no-dataset, models show says what was withheld, push-dataset by name, datasets list --remote, pull-dataset', async () => {
+    const cli = async (dataDir: string, args: string[]) => {
+      const run = runCli(args, { TRAINYARD_DATA_DIR: dataDir });
+      return { code: await run.exited, output: run.output() };
+    };
+    const withheld = await cli(laptop.dataDir, ['push', 'detector@2', '--remote', 'strict', '--no-dataset']);
+    expect(withheld).toMatchObject({ code: EXIT.OK, output: expect.stringMatching(/Done: detector v2 → strict v2/) });
+    expect((await refusingAdmin.models.getVersion.query({ model: 'detector', ref: { version: 2 } })).provenance).toMatchObject({
+      dataset: { data: 'withheld', withheldBy: 'pusher' },
+    });
+    const shown = await cli(laptop.dataDir, ['models', 'show', 'detector@1', '--url', refusing.url, '--token', refusingToken]);
+    expect(shown.output).toMatch(/Dataset snapshot [0-9a-f-]{36}: data withheld by the shared server/);
+
+    expect((await trainDetectorModel(serverOf(laptop), { model: 'cli-data', pairs: 20, seed: 4 })).status).toBe('succeeded');
+    const snapshot = await snapshotOfVersion(laptop.client, 'cli-data', 1);
+    const pushed = await cli(laptop.dataDir, ['push-dataset', 'cli-data', '--remote', 'team']);
+    expect(pushed).toMatchObject({ code: EXIT.OK, output: expect.stringContaining(`Pushed: snapshot ${snapshot.id} → team`) });
+    const listed = await cli(teammate.dataDir, ['datasets', 'list', '--remote', 'team']);
+    expect(listed.output).toContain(snapshot.id);
+    const pulled = await cli(teammate.dataDir, ['pull-dataset', snapshot.id, '--remote', 'team']);
+    expect(pulled).toMatchObject({ code: EXIT.OK, output: expect.stringContaining(`Pulled: snapshot ${snapshot.id}`) });
+    expect((await cli(teammate.dataDir, ['pull-dataset', snapshot.id, '--remote', 'team'])).output).toContain('Already here');
+    expect((await cli(laptop.dataDir, ['push-dataset', 'no-such-snapshot', '--remote', 'team'])).code).toBe(EXIT.NOT_FOUND);
+  }, 180_000);
 
   it('a pull of a version whose snapshot data was tampered with on the shared server’s S3 is refused; nothing is registered', async () => {
     expect((await trainDetectorModel(serverOf(laptop), { model: 'tampered', pairs: 50, seed: 3 })).status).toBe('succeeded');

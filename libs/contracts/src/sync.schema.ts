@@ -267,6 +267,8 @@ export const pushedDatasetOutput = z.object({
   bytesSent: z.number(),
   created: z.boolean(),
 });
+/** `sync.pullDataset`: the snapshot here now (`created` false: it was here already with the same data). */
+export const pulledDatasetOutput = z.object({ snapshotId: z.string(), blobSha256: z.string(), blobSize: z.number(), created: z.boolean() });
 /** `sync.receiveSnapshot`: registered now, or there already (same id and data). */
 export const receivedSnapshotOutput = z.object({ id: z.string(), created: z.boolean() });
 /** `sync.describeSnapshot`: a snapshot this server holds, as a puller needs it. */

@@ -23,6 +23,9 @@ export interface PullDeps {
   snapshots: LocalSnapshots;
 }
 
+/** What downloading blobs needs: the local store, the remote, and a progress report. */
+export type BlobPullDeps = Pick<PullDeps, 'blobs' | 'remote' | 'report'>;
+
 /**
  * Refuses, before a byte is downloaded, a snapshot whose id is here with other data (the same
  * check is made again when it is registered): one id never names two datasets.
@@ -47,7 +50,7 @@ const counting = (report: (bytes: number) => void): Transform =>
   });
 
 /** One blob through `GET /blobs`, verified as it is stored. */
-const pullOne = async (deps: PullDeps, artifact: { sha256: string; size: number }): Promise<void> => {
+const pullOne = async (deps: BlobPullDeps, artifact: { sha256: string; size: number }): Promise<void> => {
   const source = await deps.remote.downloadBlob(artifact.sha256);
   let pending = 0;
   const meter = counting((bytes) => {
@@ -80,7 +83,7 @@ const WRITES_IN_FLIGHT = 8;
  * statement at the end (also when the batch fails part way), not two index queries each — on
  * a laptop's PGlite those queries were the largest cost of a pull of 1 000 small blobs.
  */
-const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
+const pullBatch = async (deps: BlobPullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
   const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
   const reader = exactReader(source);
   const writer = deps.blobs.batch();
@@ -114,7 +117,7 @@ const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: nu
  * verified against its hash as it is stored (a tampered blob is refused).
  */
 export const pullBlobs = async (
-  deps: PullDeps,
+  deps: BlobPullDeps,
   blobs: ReadonlyArray<{ sha256: string; size: number }>,
   blobBatches: { maxBlobBytes: number; maxBlobs: number; maxBytes: number; manifestBytes: number } | undefined,
 ): Promise<void> => {

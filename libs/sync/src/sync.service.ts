@@ -3,6 +3,7 @@ import type { VersionRef } from '@trainyard/contracts';
 import { DomainError, type Logger, newId } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { pullDataset, pushDataset } from './dataset-transfers';
 import { createOutbox, type OutboxDirection, type OutboxEntryOutput } from './outbox';
 import { createOutboxWorker, type OutboxTransfer } from './outbox-worker';
 import { pullVersion } from './pull-transfer';
@@ -128,6 +129,24 @@ export const createSyncService = (options: SyncOptions) => {
     },
 
     cancel: (id: string): Promise<OutboxEntryOutput> => outbox.cancel(id),
+
+    /** A dataset snapshot alone to a remote (`trainyard push-dataset`), at once: its data if the remote lacks it, then its registration. */
+    async pushDataset(remoteName: string, snapshotId: string) {
+      const remote = await remotes.connect(await remotes.byName(remoteName));
+      return pushDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots, origin: options.origin }, remote, snapshotId);
+    },
+
+    /** A dataset snapshot alone from a remote (`trainyard pull-dataset`), at once: verified, registered under the same id and hash. */
+    async pullDataset(remoteName: string, snapshotId: string) {
+      const row = await remotes.byName(remoteName);
+      return pullDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots }, await remotes.connect(row), row, snapshotId);
+    },
+
+    /** The snapshots a remote holds, newest first (its `datasets.list`). */
+    async remoteSnapshots(remoteName: string, limit: number, cursor?: string) {
+      const remote = await remotes.connect(await remotes.byName(remoteName));
+      return remote.listSnapshots(limit, cursor);
+    },
 
     /** Live progress of every entry (for the UI and `trainyard push`). */
     onProgress: (listener: (entry: OutboxEntryOutput) => void): (() => void) => worker.onProgress(listener),

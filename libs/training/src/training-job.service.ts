@@ -2,7 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import type { ArtifactService } from '@trainyard/artifacts';
 import { type CompareJobsInput, type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
-import type { Database, Prisma } from '@trainyard/db';
+import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
 import { assertCommandAllowed, type CommandTrainerPolicy, isContainerExecutor, LOCAL_ACTOR } from './command-trainer-policy';
 import { compareJobs } from './job-comparison';
@@ -310,6 +310,24 @@ export const createTrainingJobService = (deps: {
 
     /** One series' points as recorded (not downsampled) from its `from`-th on, at most `limit`: how a sweep follows a trial's metric. */
     metricPoints: (jobId: string, name: string, from: number, limit: number) => deps.metrics.points(jobId, name, from, limit),
+
+    /** Up to `limit` jobs that train on this snapshot, described (a snapshot's deletion asks, in its transaction). */
+    usingSnapshot: async (tx: SqlQueryable, snapshotId: string, limit: number): Promise<string[]> =>
+      (
+        await tx.query<{ id: string; name: string; status: string }>(
+          `SELECT "id", "name", "status" FROM "TrainingJob" WHERE "datasetSnapshotId" = $1 ORDER BY "id" LIMIT $2`,
+          [snapshotId, limit],
+        )
+      ).map((job) => `training job ${job.name} (${job.id}, ${job.status})`),
+
+    /** Up to `limit` jobs that start from this version (their parent version), described (a version's deletion asks, in its transaction). */
+    usingVersion: async (tx: SqlQueryable, versionId: string, limit: number): Promise<string[]> =>
+      (
+        await tx.query<{ id: string; name: string; status: string }>(
+          `SELECT "id", "name", "status" FROM "TrainingJob" WHERE "parentVersionId" = $1 ORDER BY "id" LIMIT $2`,
+          [versionId, limit],
+        )
+      ).map((job) => `training job ${job.name} (${job.id}, ${job.status}) starts from it`),
 
     /** Blobs that runner jobs' directories keep alive (runnerBlobsOf): a reference source of blob garbage collection. */
     runnerReferences: {

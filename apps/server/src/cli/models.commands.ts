@@ -122,6 +122,22 @@ export const registerModelCommands = (program: Command): void => {
       }),
     );
   models
+    .command('delete-version')
+    .argument('<ref>', 'NAME@VERSION')
+    .option('--json', 'print JSON')
+    .description(
+      'delete a version for good (refused while aliases, the active selection, child versions or jobs use it); its files go at the next garbage collection',
+    )
+    .action((text: string, _options, command: Command) =>
+      withConnection(command, async ({ client }, options) => {
+        const { model, ref } = parseModelRef(text, { alias: 'latest' });
+        if (!('version' in ref)) throw new CliError('Name the version by number: NAME@VERSION', EXIT.USAGE);
+        const deleted = await client.models.deleteVersion.mutate({ model, version: ref.version });
+        if (options.json) return printJson(deleted);
+        printLine(`Deleted ${deleted.model} version ${deleted.version} (${deleted.artifactsDeleted} artifact record(s))`);
+      }),
+    );
+  models
     .command('lineage')
     .argument('<model>', 'model name')
     .option('--version <n>', 'only this version', toNumber)
