@@ -177,16 +177,20 @@ export const pushBlobs = async (
  * The bundle as sent: `datasetData` says whether the pusher sends the snapshot's data (to a
  * server that does not take datasets it says so, uploads nothing, and the server records the
  * data as withheld by itself). An older server (no `acceptsDatasets` in its answer) gets the
- * bundle as it knew it: its strict schema refuses fields it does not know.
+ * bundle as it knew it: its strict schema refuses fields it does not know — the snapshot's
+ * `blobSize`, and the training job's trainer identity (issue #27, the same release).
  */
 const wireBundle = (bundle: VersionBundle, sendsDataset: boolean, acceptsDatasets: boolean | undefined): VersionBundle => {
   if (acceptsDatasets !== undefined) {
     return bundle.lineage.datasetSnapshot ? { ...bundle, datasetData: sendsDataset ? 'included' : 'withheld' } : bundle;
   }
-  const snapshot = bundle.lineage.datasetSnapshot;
-  if (!snapshot) return bundle;
-  const { blobSize: _size, ...manifest } = snapshot;
-  return { ...bundle, lineage: { ...bundle.lineage, datasetSnapshot: manifest } };
+  const { datasetSnapshot: snapshot, trainingJob: job } = bundle.lineage;
+  const { blobSize: _size, ...manifest } = snapshot ?? { blobSize: undefined };
+  const { identity: _identity, ...configuration } = job ?? { identity: undefined };
+  return {
+    ...bundle,
+    lineage: { ...bundle.lineage, datasetSnapshot: snapshot ? (manifest as typeof snapshot) : null, trainingJob: job ? (configuration as typeof job) : null },
+  };
 };
 
 /**

@@ -12,7 +12,7 @@ import { createModelRegistryService, createModelVersionService } from '@trainyar
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRemoteSecrets } from './file-remote-secrets';
 import type { RemoteServer } from './remote-server.port';
-import type { LocalSnapshots } from './version-bundle';
+import type { LocalSnapshots, VersionLineage } from './version-bundle';
 import { createSyncService, type OutboxEntryOutput, type SyncService } from './sync.service';
 
 /**
@@ -114,14 +114,19 @@ afterAll(async () => {
 });
 
 /** A sync service on the laptop whose remotes all reach `remote`; names resolve to a LAN address. */
-const syncWith = (remote: RemoteServer, secretsFile = join(root, `remotes-${Math.random()}.json`), snapshots: typeof noSnapshots = noSnapshots): SyncService =>
+const syncWith = (
+  remote: RemoteServer,
+  secretsFile = join(root, `remotes-${Math.random()}.json`),
+  snapshots: typeof noSnapshots = noSnapshots,
+  jobs: VersionLineage['jobs'] = { configurationOf: async () => null },
+): SyncService =>
   createSyncService({
     database: laptop.database,
     blobs: laptop.blobs,
     models: laptop.models,
     versions: laptop.versions,
     artifacts: laptop.artifacts,
-    lineage: { snapshots, jobs: { configurationOf: async () => null } },
+    lineage: { snapshots, jobs },
     secrets: createFileRemoteSecrets(secretsFile),
     connect: () => remote,
     origin: 'trainyard://laptop/test',
@@ -345,17 +350,23 @@ describe('the outbox and its worker', () => {
         return base.remote.receiveVersion(key, bundle);
       },
     });
-    const sync = syncWith(remote, undefined, { ...noSnapshots, manifestOf: async (id) => (id === manifest.id ? manifest : null) });
+    // The job that made it, with the trainer identity an older server does not know.
+    const jobId = '01a22cc7-86ac-7643-aa84-1006b27b12bd';
+    await laptop.database.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer") VALUES ($1, 'made it', 'succeeded', '{}')`, [jobId]);
+    const job = { id: jobId, name: 'made it', trainer: { kind: 'builtin', name: 'text-detector' }, hyperparameters: { seed: 42 } };
+    const jobs = { configurationOf: async (id: string) => (id === jobId ? { ...job, identity: { kind: 'builtin', codeSha256: 'a'.repeat(64) } } : null) };
+    const sync = syncWith(remote, undefined, { ...noSnapshots, manifestOf: async (id) => (id === manifest.id ? manifest : null) }, jobs);
     await sync.addRemote({ name: 'older', url: 'https://server.test', token: 'a-token-of-sixteen+' });
     await sync.start();
     try {
       const model = `sync-lib-${++modelCount}`;
       await laptop.models.register({ name: model, description: '', tags: [], metadata: {} }, 'local');
-      await laptop.versions.create(createVersionInput.parse({ model, datasetSnapshotId: manifest.id }), 'local');
+      await laptop.versions.create(createVersionInput.parse({ model, datasetSnapshotId: manifest.id, trainingJobId: jobId }), 'local');
       expect(await settled(sync, (await sync.push('older', model, { version: 1 })).id)).toMatchObject({ state: 'done' });
       const { blobSize: _size, ...known } = manifest;
       expect(sent[0]?.lineage.datasetSnapshot).toEqual(known);
       expect(sent[0]).not.toHaveProperty('datasetData');
+      expect(sent[0]?.lineage.trainingJob).toEqual(job);
       expect((await server.blobs.present([data])).size).toBe(0);
     } finally {
       await sync.stop();
