@@ -11,9 +11,11 @@ import { onnxScoringBench } from './onnx-scoring.bench';
 import { pytorchBench } from './pytorch.bench';
 import { writeIntoDoc } from './docs-table';
 import { registryBench } from './registry.bench';
+import { reproduceBench } from './reproduce.bench';
 import { slurmBench } from './slurm.bench';
 import { sweepsBench } from './sweeps.bench';
 import { syncBench } from './sync.bench';
+import { syncDatasetsBench } from './sync-datasets.bench';
 import { textDetectorBench } from './text-detector.bench';
 import { trainingBench } from './training.bench';
 import { uiBench } from './ui.bench';
@@ -29,11 +31,13 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   'onnx-scoring': onnxScoringBench,
   pytorch: pytorchBench,
   sync: syncBench,
+  'sync-datasets': syncDatasetsBench,
   instances: instancesBench,
   slurm: slurmBench,
   sweeps: sweepsBench,
   ui: uiBench,
   compare: compareBench,
+  reproduce: reproduceBench,
 };
 
 const program = new Command()

@@ -192,6 +192,8 @@ const envSchema = z.object({
   TRAINYARD_MODE: z.enum(['local', 'shared']).optional(),
   TRAINYARD_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   TRAINYARD_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
+  /** Shared server: take the data of dataset snapshots pushed with versions or alone (off: versions keep only the manifest; docs/sync.md). */
+  TRAINYARD_SYNC_ACCEPT_DATASETS: z.enum(['on', 'off']).default('on'),
   /** The built web UI served at `/` (default: apps/web/dist of this checkout). */
   TRAINYARD_WEB_DIR: z.string().min(1).optional(),
   /** How built-in trainers are started, set by the desktop app (its trainer-host mode): JSON { execPath, args?, env? }. */
@@ -379,7 +381,8 @@ export interface ServerConfig {
   allowedCommands: string[][];
   /** Images Kubernetes and SageMaker jobs may run in (TRAINYARD_RUNNER_IMAGES); the first is the default. */
   runnerImages: string[];
-  sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number };
+  /** `acceptDatasets`: a shared server takes dataset snapshots' data (TRAINYARD_SYNC_ACCEPT_DATASETS). */
+  sync: { retryBaseMs: number; retryMaxMs: number; uploadUrlExpirySeconds: number; acceptDatasets: boolean };
   /** Per-API-token request rate on a shared server (token bucket per instance); null = no limit. */
   rateLimit: { perSecond: number; burst: number } | null;
   /** Jobs with executor `runner-local` run through a runner process on this machine (TRAINYARD_RUNNER_LOCAL=on). */
@@ -459,6 +462,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ServerConfig =
       retryBaseMs: values.TRAINYARD_SYNC_RETRY_BASE_MS,
       retryMaxMs: values.TRAINYARD_SYNC_RETRY_MAX_MS,
       uploadUrlExpirySeconds: values.TRAINYARD_UPLOAD_URL_EXPIRY_SECONDS,
+      acceptDatasets: values.TRAINYARD_SYNC_ACCEPT_DATASETS === 'on',
     },
     runnerLocal: values.TRAINYARD_RUNNER_LOCAL === 'on',
     runnerUrl: values.TRAINYARD_RUNNER_URL?.replace(/\/$/, ''),

@@ -25,6 +25,7 @@ import {
   createLocalRunnerLauncher,
   createRunnerExecutor,
   createRunnerHub,
+  createReproductionService,
   createTrainerCatalog,
   createTrainingContext,
   type Orchestrator,
@@ -91,7 +92,12 @@ export interface BackgroundWork {
 export const createServices = async (config: ServerConfig, database: Database, logger: Logger, publicUrl: () => string = () => ''): Promise<Services> => {
   const store = await createBlobStore(config.artifactStore);
   const blobs = withBlobIndex(store, database);
-  const snapshots = createDatasetSnapshotService(database, blobs);
+  const snapshots = createDatasetSnapshotService(database, blobs, {
+    // Jobs and versions that name a snapshot keep it from being deleted (built below: asked only then).
+    users: () => [{ usersOf: jobs.usingSnapshot }, { usersOf: versions.usingSnapshot }],
+    // Where jobs' materialised copies of snapshots live (training's workspace: the shared directory with Slurm).
+    materialisedRoot: join(config.slurm?.sharedDir ?? config.dataDir, 'snapshots'),
+  });
   const artifacts = createArtifactService({
     database,
     blobs,
@@ -106,7 +112,11 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const models = createModelRegistryService(database);
   // Loaded models for models.score; the same loader checks a version's model files before it is created.
   const modelLoader = createModelLoader({ blobs, onnx: config.scoring.onnx, cacheBytes: config.scoring.cacheBytes });
-  const versions = createModelVersionService(database, artifacts, { modelFiles: createModelFileCheck({ artifacts, loader: modelLoader }) });
+  const versions = createModelVersionService(database, artifacts, {
+    modelFiles: createModelFileCheck({ artifacts, loader: modelLoader }),
+    // Jobs that start from a version keep it from being deleted (built below: asked only then).
+    users: () => [{ usersOf: jobs.usingVersion }],
+  });
   const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], {
     ...(config.trainerRuntime ? { runtime: config.trainerRuntime } : {}),
     python: config.trainerPython,
@@ -177,6 +187,9 @@ export const createServices = async (config: ServerConfig, database: Database, l
     models,
     versions,
     serverUrl: publicUrl,
+    // Snapshots pushed with versions (or alone) are the datasets context's.
+    snapshots,
+    acceptDatasets: config.sync.acceptDatasets,
   });
   const sync = createSyncService({
     database,
@@ -210,6 +223,7 @@ export const createServices = async (config: ServerConfig, database: Database, l
     versions,
     lineage: createLineageService({ database, jobs, snapshots, artifacts }),
     jobs,
+    reproductions: createReproductionService({ jobs, versions, artifacts, snapshots, catalog }),
     jobBus,
     sweeps: createSweepService({ database, jobs: { ...jobs, watch: (jobId, onEvent) => jobBus.subscribe(jobId, onEvent) }, logger }),
     trainers: catalog,

@@ -6,7 +6,7 @@ import type { ExchangeService } from '@trainyard/exchange';
 import type { SyncService } from '@trainyard/sync';
 import type { SweepService } from '@trainyard/sweeps';
 import type { ScoringService } from '@trainyard/trainers';
-import type { JobEventBus, TrainerCatalog, TrainingJobService } from '@trainyard/training';
+import type { JobEventBus, ReproductionService, TrainerCatalog, TrainingJobService } from '@trainyard/training';
 import { DomainError, type Logger } from '@trainyard/core';
 
 /** Declared in libs/core; re-exported because the API's context carries one. */
@@ -34,6 +34,8 @@ export interface ApiServices {
   versions: ModelVersionService;
   lineage: LineageService;
   jobs: TrainingJobService;
+  /** Re-running a version's training job and comparing its outputs (jobs.reproduce, jobs.reproduction). */
+  reproductions: ReproductionService;
   jobBus: JobEventBus;
   /** Hyperparameter sweeps: their trials are jobs of `jobs`. */
   sweeps: SweepService;

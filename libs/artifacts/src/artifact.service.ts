@@ -185,6 +185,11 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
       return deleted.length;
     },
 
+    /** Deletes a version's artifact records (in the version deletion's transaction); returns how many. Their blobs go at the next collection unless something else uses them. */
+    async deleteOfVersion(tx: SqlQueryable, versionId: string): Promise<number> {
+      return (await tx.query(`DELETE FROM "ModelArtifact" WHERE "modelVersionId" = $1 RETURNING "id"`, [versionId])).length;
+    },
+
     /** Removes the record only; the blob goes at the next collection if nothing else uses it. */
     async delete(id: string): Promise<{ deleted: true }> {
       const result = await prisma.modelArtifact.deleteMany({ where: { id } });

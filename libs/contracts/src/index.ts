@@ -7,3 +7,4 @@ export * from './jobs.schema';
 export * from './metric-choice';
 export * from './sync.schema';
 export * from './sweeps.schema';
+export * from './reproduce.schema';

@@ -212,6 +212,10 @@ export const jobOutput = jobSummaryOutput.extend({
   /** Last value of each metric series. */
   finalMetrics: storedJson(),
   validationReport: storedJson(),
+  /** What ran: the trainer's identity (TrainerIdentity, reproduce.schema.ts), recorded when it started; null before. */
+  trainerIdentity: storedJson(),
+  /** A reproduction's original version: { versionId, model, version, differences } (jobs.reproduce); null for other jobs. */
+  reproducedFrom: storedJson(),
 });
 export type JobOutput = z.infer<typeof jobOutput>;
 /** `jobs.create`: the job, and whether it already existed (same idempotency key). */

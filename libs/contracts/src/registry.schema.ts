@@ -106,6 +106,8 @@ export const setAliasInput = z.strictObject({
 export const removeAliasInput = z.strictObject({ model: modelName, alias: aliasName });
 export const setActiveInput = z.strictObject({ model: modelName, version: z.number().int().min(1).nullable() });
 export const setTagsInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional(), tags });
+/** Hard delete of one version (issue #27): refused while aliases, the active selection, child versions or training jobs name it. */
+export const deleteVersionInput = z.strictObject({ model: modelName, version: z.number().int().min(1) });
 export const lineageInput = z.strictObject({ model: modelName, version: z.number().int().min(1).optional() });
 export const modelEventsInput = z.strictObject({ model: modelName, ...pageInput });
 
@@ -209,7 +211,8 @@ export const modelEventOutput = z.object({ id: z.string(), type: z.string(), act
 export const modelEventPageOutput = pageOutput(modelEventOutput);
 
 export const LINEAGE_NODE_KINDS = ['snapshot', 'job', 'artifact', 'version'] as const;
-export const LINEAGE_EDGE_KINDS = ['trained_on', 'produced', 'packaged_in', 'fine_tuned_into'] as const;
+/** `reproduced_by`: a version to a job that re-ran its training (jobs.reproduce). */
+export const LINEAGE_EDGE_KINDS = ['trained_on', 'produced', 'packaged_in', 'fine_tuned_into', 'reproduced_by'] as const;
 export const lineageGraphOutput = z.object({
   nodes: z.array(z.object({ id: z.string(), kind: z.enum(LINEAGE_NODE_KINDS), label: z.string() })),
   edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(LINEAGE_EDGE_KINDS) })),
@@ -224,3 +227,6 @@ export const scoreOutput = z.object({
   chosenBy: z.enum(SCORE_VERSION_CHOICES),
   scores: z.array(z.number()),
 });
+
+/** `models.deleteVersion`: the version and its artifact records are gone; their blobs go at the next garbage collection unless something else uses them. */
+export const deletedVersionOutput = z.object({ deleted: z.literal(true), model: z.string(), version: z.number(), artifactsDeleted: z.number() });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
-import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, storedJson } from './common.schema';
+import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, pageInput, storedJson } from './common.schema';
 import { MAX_VERSION_ARTIFACTS, metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
 
 /**
@@ -39,10 +39,33 @@ export const addRemoteInput = z.strictObject({
 });
 export const remoteRefInput = z.strictObject({ name: remoteName });
 
-export const pushInput = z.strictObject({ remote: remoteName, model: modelName, ref: versionRef });
+/** `includeDataset` false (`--no-dataset`): the version's snapshot manifest travels, not its data. */
+export const pushInput = z.strictObject({ remote: remoteName, model: modelName, ref: versionRef, includeDataset: z.boolean().default(true) });
 export const pullInput = z.strictObject({ remote: remoteName, model: modelName, ref: versionRef });
 export const syncStatusInput = z.strictObject({ limit: z.number().int().min(1).max(200).default(50) });
 export const outboxIdInput = z.strictObject({ id: z.uuid() });
+
+/** A version's dataset snapshot data on a shared server: sent with it, or withheld (the manifest only). */
+export const DATASET_DATA_STATES = ['included', 'withheld'] as const;
+export const datasetDataState = z.enum(DATASET_DATA_STATES);
+export type DatasetDataState = z.infer<typeof datasetDataState>;
+
+/** A dataset snapshot's manifest as it travels (in a version bundle's lineage, or alone): everything but its data. */
+export const datasetSnapshotManifest = z.strictObject({
+  id: z.uuid(),
+  name: z.string().max(LIMITS.nameLength),
+  blobSha256: sha256Schema,
+  /** The data blob's size (absent from bundles of older pushers, which never sent the data). */
+  blobSize: z.number().int().min(0).optional(),
+  totalCount: z.number().int().min(0),
+  trainCount: z.number().int().min(0),
+  validationCount: z.number().int().min(0),
+  filter: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
+  seed: z.number().int(),
+  validationFraction: z.number(),
+  createdAt: z.string().max(64),
+});
+export type DatasetSnapshotManifest = z.infer<typeof datasetSnapshotManifest>;
 
 /** Everything a shared server needs to recreate a version elsewhere, except the blob bytes. */
 export const versionBundle = z.strictObject({
@@ -61,32 +84,29 @@ export const versionBundle = z.strictObject({
     .max(MAX_VERSION_ARTIFACTS),
   /** The dataset snapshot's manifest (not its data), the training job and the parent version. */
   lineage: z.strictObject({
-    datasetSnapshot: z
-      .strictObject({
-        id: z.uuid(),
-        name: z.string().max(LIMITS.nameLength),
-        blobSha256: sha256Schema,
-        totalCount: z.number().int().min(0),
-        trainCount: z.number().int().min(0),
-        validationCount: z.number().int().min(0),
-        filter: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
-        seed: z.number().int(),
-        validationFraction: z.number(),
-        createdAt: z.string().max(64),
-      })
-      .nullable(),
+    datasetSnapshot: datasetSnapshotManifest.nullable(),
     trainingJob: z
       .strictObject({
         id: z.uuid(),
         name: z.string().max(LIMITS.nameLength),
         trainer: jsonValue({ maxBytes: 2 * 1024 * 1024 }),
         hyperparameters: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
+        /** What ran (a TrainerIdentity, reproduce.schema.ts); absent from bundles of older servers and of jobs that never started. */
+        identity: jsonValue({ maxBytes: 256 * 1024 })
+          .nullable()
+          .optional(),
       })
       .nullable(),
     parentVersion: z.strictObject({ model: modelName, version: z.number().int().min(1) }).nullable(),
   }),
   /** Where the version was made (a shared server's URL, or "local"; the field keeps its wire name) and its number there. */
   origin: z.strictObject({ registry: z.string().max(2_048), model: modelName, version: z.number().int().min(1) }),
+  /**
+   * Whether the pusher sends the snapshot's data blob with the version (one more blob of the
+   * negotiated set; a server that does not take datasets keeps none and records the data as
+   * withheld by itself). Absent: an older pusher, which sent only the manifest (withheld).
+   */
+  datasetData: datasetDataState.optional(),
 });
 export type VersionBundle = z.infer<typeof versionBundle>;
 
@@ -189,7 +209,8 @@ export const blobBatchReadInput = z.strictObject({ hashes: z.array(sha256Schema)
 export type BlobBatchReadInput = z.infer<typeof blobBatchReadInput>;
 
 /** `blobBatches`: the server takes `POST /blob-batches` within these limits (absent: an older server, one `PUT /blobs` per blob). */
-export const missingBlobsOutput = z.object({ missing: z.array(z.string()), blobBatches: blobBatchLimits.optional() });
+/** `acceptsDatasets`: whether the server takes dataset snapshot data (TRAINYARD_SYNC_ACCEPT_DATASETS); absent: an older server, which does not. */
+export const missingBlobsOutput = z.object({ missing: z.array(z.string()), blobBatches: blobBatchLimits.optional(), acceptsDatasets: z.boolean().optional() });
 export type MissingBlobsOutput = z.infer<typeof missingBlobsOutput>;
 export const completedUploadOutput = z.object({ sha256: z.string() });
 /** `sync.receiveVersion`: the version the bundle became (or already was: `created` false). */
@@ -223,4 +244,44 @@ export const versionBundleOutput = z.object({
   origin: z.object({ registry: z.string(), model: z.string(), version: z.number() }),
   /** The server serves `POST /blob-batches/read` within these limits (absent: an older server, one `GET /blobs` per blob). */
   blobBatches: blobBatchLimits.optional(),
+  /** `included`: the server holds the snapshot's data (`lineage.datasetSnapshot`, with its size) and a pull brings it; absent on older servers. */
+  datasetData: datasetDataState.optional(),
+});
+
+// Dataset snapshots on their own (issue #27): `trainyard push-dataset` / `pull-dataset`.
+
+export const pushDatasetInput = z.strictObject({ remote: remoteName, snapshotId: z.uuid() });
+export const pullDatasetInput = z.strictObject({ remote: remoteName, snapshotId: z.uuid() });
+export const remoteSnapshotsInput = z.strictObject({ remote: remoteName, ...pageInput });
+/** Remote side: registers a snapshot whose data blob was uploaded (verified) first. */
+export const receiveSnapshotInput = z.strictObject({
+  manifest: datasetSnapshotManifest.required({ blobSize: true }),
+  /** Where it was frozen (the pusher's origin name). */
+  origin: z.string().min(1).max(2_048),
+});
+/** `sync.pushDataset`: the snapshot on the remote, and how many bytes went (0 when the data was there already). */
+export const pushedDatasetOutput = z.object({
+  snapshotId: z.string(),
+  blobSha256: z.string(),
+  blobSize: z.number(),
+  bytesSent: z.number(),
+  created: z.boolean(),
+});
+/** `sync.pullDataset`: the snapshot here now (`created` false: it was here already with the same data). */
+export const pulledDatasetOutput = z.object({ snapshotId: z.string(), blobSha256: z.string(), blobSize: z.number(), created: z.boolean() });
+/** `sync.receiveSnapshot`: registered now, or there already (same id and data). */
+export const receivedSnapshotOutput = z.object({ id: z.string(), created: z.boolean() });
+/** `sync.describeSnapshot`: a snapshot this server holds, as a puller needs it. */
+export const describedSnapshotOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  blobSha256: z.string(),
+  blobSize: z.number(),
+  totalCount: z.number(),
+  trainCount: z.number(),
+  validationCount: z.number(),
+  filter: storedJson(),
+  seed: z.number(),
+  validationFraction: z.number(),
+  createdAt: z.string(),
 });

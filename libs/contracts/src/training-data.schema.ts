@@ -168,7 +168,16 @@ export const snapshotOutput = z.object({
   validationCount: z.number(),
   blobSha256: z.string(),
   blobSize: z.number(),
+  /** Set on a snapshot made elsewhere: `{ pulledFrom }` here, `{ pushedFrom }` on a shared server; null when frozen here. */
+  provenance: storedJson(),
   createdAt: z.date(),
 });
 export type SnapshotOutput = z.infer<typeof snapshotOutput>;
 export const snapshotPageOutput = pageOutput(snapshotOutput);
+
+/** Hard delete of pairs by id (issue #27): at most 1 000 a call. Snapshots already frozen keep their copy of the pairs. */
+export const deletePairsInput = z.strictObject({ ids: z.array(z.uuid()).min(1).max(1_000) });
+/** `trainingData.deletePairs`: how many were deleted, and which ids were not here. */
+export const deletedPairsOutput = z.object({ deleted: z.number(), notFound: z.array(z.string()) });
+/** `datasets.delete`: the snapshot's row is gone; its data blob goes at the next garbage collection unless another snapshot has the same data. */
+export const deletedSnapshotOutput = z.object({ deleted: z.literal(true), id: z.string() });

@@ -1,13 +1,14 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { BlobReferenceSource, BlobStore } from '@trainyard/artifacts';
 import type { DataFilter, SnapshotOutput } from '@trainyard/contracts';
-import { DomainError, newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
-import type { Database, Prisma } from '@trainyard/db';
+import { DomainError, isUuid, newId, notFound, pageOf, sha256Hex } from '@trainyard/core';
+import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
 import { filterToSql } from './data-filter.sql';
+import { type ArrivingSnapshot, importSnapshot } from './snapshot-import';
 import { type SnapshotManifest, snapshotManifest } from './snapshot-manifest';
 
 /**
@@ -61,8 +62,24 @@ const nameTaken = (name: string, id: string): DomainError =>
 
 const toOutput = (row: SnapshotRow): SnapshotOutput => ({ ...row, blobSize: Number(row.blobSize) });
 
+/**
+ * What keeps a snapshot from being deleted: the training jobs and model versions that name it.
+ * Their owners (training, model registry) sit above this lib, so they answer through this port,
+ * wired in apps/server; each describes up to `limit` of its own, asked in the deletion's transaction.
+ */
+export interface SnapshotUsers {
+  usersOf(tx: SqlQueryable, snapshotId: string, limit: number): Promise<string[]>;
+}
+
+export interface SnapshotServiceOptions {
+  /** Asked when a snapshot is deleted (built after this service: a function). */
+  users?: () => readonly SnapshotUsers[];
+  /** Where jobs' materialised copies of snapshots live (`<dataDir>/snapshots/<id>/`): removed with the snapshot. */
+  materialisedRoot?: string;
+}
+
 /** Immutable dataset snapshots: a filter frozen into a JSONL blob plus a manifest row. */
-export const createDatasetSnapshotService = (database: Database, blobs: BlobStore) => {
+export const createDatasetSnapshotService = (database: Database, blobs: BlobStore, options: SnapshotServiceOptions = {}) => {
   const { sql, prisma } = database;
 
   const references: BlobReferenceSource = {
@@ -146,11 +163,45 @@ export const createDatasetSnapshotService = (database: Database, blobs: BlobStor
     /** The manifest a version trained on this snapshot carries when it is pushed; null if the snapshot is gone. */
     manifestOf: (id: string): Promise<SnapshotManifest | null> => snapshotManifest(database, id),
 
+    /** The content hash of the snapshot with this id, or null: a pull checks it before downloading the data. */
+    hashOf: async (id: string): Promise<string | null> =>
+      (await prisma.datasetSnapshot.findUnique({ where: { id }, select: { blobSha256: true } }))?.blobSha256 ?? null,
+
+    /** A snapshot made elsewhere, under its own id and hash, in the caller's transaction (snapshot-import.ts). */
+    importSnapshot: (tx: SqlQueryable, snapshot: ArrivingSnapshot, provenance: unknown): Promise<{ created: boolean }> =>
+      importSnapshot(tx, snapshot, provenance),
+
+    /** The same in a transaction of its own (a snapshot pushed or pulled alone). */
+    importAlone: (snapshot: ArrivingSnapshot, provenance: unknown): Promise<{ created: boolean }> =>
+      sql.transaction((tx) => importSnapshot(tx, snapshot, provenance)),
+
     /** Name and training-pair count of each of these snapshots that exists, in no particular order (a new job's check, the lineage graph). */
     summariesOf: (ids: readonly string[]): Promise<Array<{ id: string; name: string; trainCount: number }>> =>
       ids.length === 0
         ? Promise.resolve([])
         : prisma.datasetSnapshot.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, trainCount: true } }),
+
+    /**
+     * Hard delete: the manifest row (and this machine's materialised copy of its channels);
+     * its data blob goes at the next garbage collection unless another snapshot has the same
+     * data. Refused (FAILED_PRECONDITION, naming them) while a training job or a model version
+     * names the snapshot — checked in the deletion's transaction, the row locked.
+     */
+    async delete(id: string): Promise<{ deleted: true; id: string }> {
+      await sql.transaction(async (tx) => {
+        const [row] = await tx.query<{ id: string }>(`SELECT "id" FROM "DatasetSnapshot" WHERE "id" = $1::uuid FOR UPDATE`, [id]);
+        if (!row) throw notFound('Dataset snapshot', { id });
+        const users: string[] = [];
+        for (const source of options.users?.() ?? []) users.push(...(await source.usersOf(tx, id, 5)));
+        if (users.length > 0) {
+          throw new DomainError('FAILED_PRECONDITION', `Dataset snapshot ${id} is used by ${users.join(', ')}; delete those first`, { id, users });
+        }
+        await tx.query(`DELETE FROM "DatasetSnapshot" WHERE "id" = $1::uuid`, [id]);
+      });
+      // The id is a UUID that was a row here, never client text used as a path.
+      if (options.materialisedRoot && isUuid(id)) await rm(join(options.materialisedRoot, id), { recursive: true, force: true });
+      return { deleted: true, id };
+    },
 
     /** True while no snapshot exists (the demo data goes only into an empty database). */
     async isEmpty(): Promise<boolean> {

@@ -4,5 +4,6 @@ export * from './pair-normalisation';
 export * from './quality-score';
 export type { SnapshotManifest } from './snapshot-manifest';
 export * from './snapshot-blob-inventory';
+export { type ArrivingSnapshot, snapshotConflict } from './snapshot-import';
 export * from './training-data-import';
 export * from './training-data.service';

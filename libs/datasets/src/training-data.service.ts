@@ -71,6 +71,17 @@ export const createTrainingDataService = (database: Database) => {
       return { id: result.id, duplicate: result.status === 'duplicate' };
     },
 
+    /**
+     * Hard delete of pairs by id (set-based, one statement). Snapshots frozen before keep their
+     * own copy of the pairs in their data blob: delete those snapshots too to remove the text.
+     */
+    async deletePairs(ids: readonly string[]): Promise<{ deleted: number; notFound: string[] }> {
+      const unique = [...new Set(ids)];
+      const deleted = await sql.query<{ id: string }>(`DELETE FROM "TrainingDataPoint" WHERE "id" = ANY($1::uuid[]) RETURNING "id"`, [unique]);
+      const gone = new Set(deleted.map((row) => row.id));
+      return { deleted: deleted.length, notFound: unique.filter((id) => !gone.has(id)) };
+    },
+
     async get(id: string): Promise<DataPointOutput> {
       const [row] = await sql.query<DataPointOutput>(`SELECT ${SELECT_COLUMNS} FROM "TrainingDataPoint" WHERE "id" = $1`, [id]);
       if (!row) throw notFound('Training data point', { id });

@@ -16,6 +16,12 @@ let database: Database;
 let exchange: ExchangeService;
 let services: { blobs: ReturnType<typeof withBlobIndex>; versions: ReturnType<typeof createModelVersionService> };
 
+const noSnapshots = {
+  importSnapshot: async () => ({ created: false }),
+  importAlone: async () => ({ created: false }),
+  manifestOf: async () => null,
+};
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trainyard-exchange-'));
   database = await createTestDatabase();
@@ -33,6 +39,9 @@ beforeAll(async () => {
     models,
     versions,
     serverUrl: () => 'https://server.test',
+    // Versions without snapshots here (apps/server's sync tests carry datasets with the real service).
+    snapshots: noSnapshots,
+    acceptDatasets: true,
   });
 });
 

@@ -3,6 +3,8 @@ import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import { BLOB_BATCH_LIMITS, type MissingBlobsOutput } from '@trainyard/contracts';
 import { createBlobBatches } from './blob-batches';
+import { createReceivedSnapshotsApi } from './received-snapshots';
+import type { ReceivedSnapshots } from './received-snapshots.port';
 import { createReceivedVersions } from './received-versions';
 import { createUploadSessions } from './upload-sessions';
 
@@ -19,15 +21,23 @@ export const createExchangeService = (deps: {
   models: ModelRegistryService;
   versions: ModelVersionService;
   serverUrl: () => string;
+  snapshots: ReceivedSnapshots;
+  /** Whether this server takes dataset snapshots' data (TRAINYARD_SYNC_ACCEPT_DATASETS; default on). */
+  acceptDatasets: boolean;
 }) => {
   const uploads = createUploadSessions(deps);
   const { missing, ...sessions } = uploads;
   return {
     /** One round trip for a page of hashes; the answer also says this server takes blob batches. */
-    missingBlobs: async (hashes: readonly string[]): Promise<MissingBlobsOutput> => ({ missing: await missing(hashes), blobBatches: { ...BLOB_BATCH_LIMITS } }),
+    missingBlobs: async (hashes: readonly string[]): Promise<MissingBlobsOutput> => ({
+      missing: await missing(hashes),
+      blobBatches: { ...BLOB_BATCH_LIMITS },
+      acceptsDatasets: deps.acceptDatasets,
+    }),
     ...sessions,
     ...createBlobBatches(deps),
     ...createReceivedVersions({ ...deps, missingBlobs: missing, blobBatches: BLOB_BATCH_LIMITS }),
+    ...createReceivedSnapshotsApi({ ...deps, missingBlobs: missing }),
   };
 };
 

@@ -1,8 +1,20 @@
 import type { ArtifactService } from '@trainyard/artifacts';
-import type { BlobBatchLimits, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { BlobBatchLimits, DatasetDataState, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import type { ReceivedSnapshots } from './received-snapshots.port';
+
+/**
+ * What a shared server records on a received version about its snapshot's data (in its
+ * `provenance.dataset`): sent and registered here, or withheld — by the pusher (`--no-dataset`,
+ * or an older pusher) or by this server (TRAINYARD_SYNC_ACCEPT_DATASETS=off).
+ */
+export interface ReceivedDatasetRecord {
+  snapshotId: string;
+  data: DatasetDataState;
+  withheldBy: 'pusher' | 'server' | null;
+}
 
 /**
  * Versions crossing a shared server: a pushed bundle registered exactly once per idempotency
@@ -20,6 +32,9 @@ export const createReceivedVersions = (deps: {
   serverUrl: () => string;
   /** What a puller may read in batches (`POST /blob-batches/read`). */
   blobBatches?: BlobBatchLimits;
+  snapshots: ReceivedSnapshots;
+  /** Whether this server takes dataset snapshots' data (TRAINYARD_SYNC_ACCEPT_DATASETS). */
+  acceptDatasets: boolean;
 }) => {
   const { prisma } = deps.database;
 
@@ -40,14 +55,23 @@ export const createReceivedVersions = (deps: {
     async receiveVersion(idempotencyKey: string, bundle: VersionBundle, actor: string): Promise<{ model: string; version: number; created: boolean }> {
       const before = await receivedBefore(idempotencyKey);
       if (before) return before;
-      const absent = await deps.missingBlobs(bundle.artifacts.map((artifact) => artifact.sha256));
+      const snapshot = bundle.lineage.datasetSnapshot;
+      const sent = snapshot && bundle.datasetData === 'included' && snapshot.blobSize !== undefined ? { ...snapshot, blobSize: snapshot.blobSize } : null;
+      // Data this server does not take is not registered; its blob, if sent anyway, is collected by GC.
+      const kept = sent && deps.acceptDatasets ? sent : null;
+      const dataset: ReceivedDatasetRecord | null = snapshot
+        ? { snapshotId: snapshot.id, data: kept ? 'included' : 'withheld', withheldBy: kept ? null : sent ? 'server' : 'pusher' }
+        : null;
+      const absent = await deps.missingBlobs([...bundle.artifacts.map((artifact) => artifact.sha256), ...(kept ? [kept.blobSha256] : [])]);
       if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
       try {
         const created = await importBundledVersion(deps, bundle, actor, {
-          provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null },
+          provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null, dataset },
+          ...(kept ? { datasetSnapshotId: kept.id } : {}),
           async inTransaction(tx, versionId) {
             await tx.query(`INSERT INTO "ReceivedPush" ("idempotencyKey", "versionId") VALUES ($1, $2)`, [idempotencyKey, versionId]);
             await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
+            if (kept) await deps.snapshots.importSnapshot(tx, kept, { pushedFrom: bundle.origin });
           },
         });
         return { model: created.model, version: created.version, created: true };
@@ -65,11 +89,16 @@ export const createReceivedVersions = (deps: {
       const record = await deps.models.get(model);
       const artifacts = await deps.artifacts.listOfVersions([version.id]);
       const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
+      const lineage = provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion };
+      // The version's snapshot is held here (its data came with it, or it was trained here): a pull brings it.
+      const held = version.datasetSnapshotId ? await deps.snapshots.manifestOf(version.datasetSnapshotId) : null;
+      const datasetSnapshot = held ?? lineage.datasetSnapshot;
       return {
         ...bundledVersion(record, version, artifacts),
-        lineage: provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion },
+        lineage: { ...lineage, datasetSnapshot },
         origin: { registry: deps.serverUrl(), model: version.model, version: version.version },
         ...(deps.blobBatches ? { blobBatches: { ...deps.blobBatches } } : {}),
+        ...(datasetSnapshot ? { datasetData: held ? ('included' as const) : ('withheld' as const) } : {}),
       };
     },
   };

@@ -46,7 +46,7 @@ export const bundledVersion = (
  * Registers a version made elsewhere (pushed to this server, or pulled from a shared server) from a
  * bundle's model and version parts: the model first unless it exists (checked by a read; a
  * concurrent registration of it is fine too), then the version with `extras.provenance`, its
- * files checked first (ModelFileCheck). What other
+ * files checked first (ModelFileCheck), and `extras.datasetSnapshotId` when its snapshot is registered here too. What other
  * contexts keep about the version — its artifact records, the sync link — is written by
  * `extras.inTransaction` in the version's transaction, so a failure creates none of it.
  */
@@ -54,9 +54,10 @@ export const importBundledVersion = async (
   registry: { models: ModelRegistryService; versions: ModelVersionService },
   bundle: Pick<VersionBundle, 'model' | 'version' | 'artifacts'>,
   actor: string,
-  extras: VersionExtras,
+  extras: VersionExtras & { datasetSnapshotId?: string },
 ): Promise<VersionOutput> => {
   const { model, version } = bundle;
+  const { datasetSnapshotId, ...versionExtras } = extras;
   // Most pushes and pulls are to a model that exists: a read, rather than a write transaction that fails.
   if (!(await registry.models.exists(model.name))) {
     await registry.models
@@ -67,9 +68,18 @@ export const importBundledVersion = async (
       });
   }
   return registry.versions.create(
-    { model: model.name, description: version.description, metrics: version.metrics, tags: version.tags, artifactIds: [], gate: [] },
+    {
+      model: model.name,
+      description: version.description,
+      metrics: version.metrics,
+      tags: version.tags,
+      artifactIds: [],
+      gate: [],
+      // Set when the snapshot's data came along and is registered here (in `inTransaction`).
+      ...(datasetSnapshotId ? { datasetSnapshotId } : {}),
+    },
     actor,
     // Checked like a version made here: a broken model is refused before anything is written.
-    { ...extras, modelFiles: bundle.artifacts },
+    { ...versionExtras, modelFiles: bundle.artifacts },
   );
 };

@@ -15,7 +15,11 @@ export type LineageNodeKind = LineageGraph['nodes'][number]['kind'];
 export interface LineageSources {
   /** The registry's own tables (the recursive walk over versions). */
   sql: SqlQueryable;
-  jobs: { summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; datasetSnapshotId: string | null }>> };
+  jobs: {
+    summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string; datasetSnapshotId: string | null }>>;
+    /** Jobs that re-ran these versions' training (jobs.reproduce), with the version each reproduces. */
+    reproductionsOf(versionIds: readonly string[]): Promise<Array<{ id: string; name: string; status: string; versionId: string }>>;
+  };
   snapshots: { summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string }>> };
   artifacts: Pick<ArtifactService, 'listOfVersions'>;
 }
@@ -60,10 +64,11 @@ export const lineageGraph = async (sources: LineageSources, model: string, versi
   const jobIds = [...new Set(versions.flatMap((v) => (v.trainingJobId ? [v.trainingJobId] : [])))];
   const snapshotIds = [...new Set(versions.flatMap((v) => (v.datasetSnapshotId ? [v.datasetSnapshotId] : [])))];
   // Jobs, snapshots and artifacts: one query each, by id list, asked of their owners.
-  const [jobs, snapshots, artifacts] = await Promise.all([
+  const [jobs, snapshots, artifacts, reproductions] = await Promise.all([
     sources.jobs.summariesOf(jobIds),
     sources.snapshots.summariesOf(snapshotIds),
     sources.artifacts.listOfVersions(versionIds),
+    sources.jobs.reproductionsOf(versionIds),
   ]);
 
   const graph: LineageGraph = { nodes: [], edges: [] };
@@ -78,6 +83,11 @@ export const lineageGraph = async (sources: LineageSources, model: string, versi
   }
   for (const j of jobs)
     if (j.datasetSnapshotId && snapshotIds.includes(j.datasetSnapshotId)) graph.edges.push({ from: j.datasetSnapshotId, to: j.id, kind: 'trained_on' });
+  // A reproduction: the job that re-ran a version's training, with its state (its report: jobs.reproduction).
+  for (const r of reproductions) {
+    graph.nodes.push({ id: r.id, kind: 'job', label: `${r.name} (${r.status})` });
+    graph.edges.push({ from: r.versionId, to: r.id, kind: 'reproduced_by' });
+  }
   for (const a of artifacts) {
     if (a.trainingJobId) graph.edges.push({ from: a.trainingJobId, to: a.id, kind: 'produced' });
     if (a.modelVersionId) graph.edges.push({ from: a.id, to: a.modelVersionId, kind: 'packaged_in' });

@@ -63,7 +63,16 @@ export interface VersionExtras {
 }
 
 /** What versions need of the artifacts context: their artifacts' ids, and linking artifacts to a version being created. */
-export type VersionArtifacts = Pick<ArtifactService, 'idsOfVersions' | 'linkToVersion'>;
+export type VersionArtifacts = Pick<ArtifactService, 'idsOfVersions' | 'linkToVersion' | 'deleteOfVersion'>;
+
+/**
+ * What else keeps a version from being deleted: training jobs that start from it (training sits
+ * above this lib, so it answers through this port, wired in apps/server), described, asked in
+ * the deletion's transaction.
+ */
+export interface VersionUsers {
+  usersOf(tx: SqlQueryable, versionId: string, limit: number): Promise<string[]>;
+}
 
 /** A file a version is about to hold, as the model-file check sees it: its name, artifact type and blob. */
 export interface VersionFile {
@@ -86,7 +95,11 @@ export interface ModelFileCheck {
 }
 
 /** Model versions: numbering, gates, aliases, the active version. */
-export const createModelVersionService = (database: Database, artifacts: VersionArtifacts, options: { modelFiles?: ModelFileCheck } = {}) => {
+export const createModelVersionService = (
+  database: Database,
+  artifacts: VersionArtifacts,
+  options: { modelFiles?: ModelFileCheck; users?: () => readonly VersionUsers[] } = {},
+) => {
   const { sql } = database;
 
   /** The rows with their artifact ids, asked of the artifacts context in one query (through `tx` inside a transaction). */
@@ -138,6 +151,52 @@ export const createModelVersionService = (database: Database, artifacts: Version
           WHERE v."trainingJobId" = $1 ORDER BY m."name", v."version" LIMIT $2`,
         [trainingJobId, limit],
       ),
+
+    /** Up to `limit` versions trained on this snapshot, described (a snapshot's deletion asks, in its transaction). */
+    usingSnapshot: async (tx: SqlQueryable, snapshotId: string, limit: number): Promise<string[]> =>
+      (
+        await tx.query<{ model: string; version: number }>(
+          `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
+            WHERE v."datasetSnapshotId" = $1 ORDER BY m."name", v."version" LIMIT $2`,
+          [snapshotId, limit],
+        )
+      ).map((version) => `${version.model} version ${version.version}`),
+
+    /**
+     * Hard delete of one version: its row and its artifact records (their blobs go at the next
+     * garbage collection unless something else uses them), recorded as a `version.deleted`
+     * event. Refused (FAILED_PRECONDITION, naming them) while aliases point at it, it is the
+     * model's active version, other versions name it as their parent, or training jobs start
+     * from it — all checked under the model's row lock. Its number is never handed out again.
+     */
+    deleteVersion: (model: string, version: number, actor: string): Promise<{ deleted: true; model: string; version: number; artifactsDeleted: number }> =>
+      sql.transaction(async (tx) => {
+        const locked = await lockModel(tx, model);
+        const id = await versionId(tx, model, version);
+        const aliases = await tx.query<{ alias: string }>(`SELECT "alias" FROM "ModelAlias" WHERE "versionId" = $1 ORDER BY "alias"`, [id]);
+        const children = await tx.query<{ model: string; version: number }>(
+          `SELECT m."name" AS "model", v."version" FROM "ModelVersion" v JOIN "ModelRegistry" m ON m."id" = v."modelId"
+            WHERE v."parentVersionId" = $1 ORDER BY m."name", v."version" LIMIT 5`,
+          [id],
+        );
+        const users = [
+          ...aliases.map((row) => `alias ${row.alias}`),
+          ...(locked.activeVersionId === id ? ['the model’s active version'] : []),
+          ...children.map((child) => `${child.model} version ${child.version} (its child)`),
+        ];
+        for (const source of options.users?.() ?? []) users.push(...(await source.usersOf(tx, id, 5)));
+        if (users.length > 0) {
+          throw new DomainError('FAILED_PRECONDITION', `${model} version ${version} is still used: ${users.join(', ')}; remove those first`, {
+            model,
+            version,
+            users,
+          });
+        }
+        const artifactsDeleted = await artifacts.deleteOfVersion(tx, id);
+        await tx.query(`DELETE FROM "ModelVersion" WHERE "id" = $1`, [id]);
+        await appendEvent(tx, locked.id, 'version.deleted', actor, { version, artifactsDeleted });
+        return { deleted: true as const, model, version, artifactsDeleted };
+      }),
 
     /** Whether a version with this id exists (artifacts ask before registering an artifact against it). */
     exists: async (id: string): Promise<boolean> => (await database.prisma.modelVersion.findUnique({ where: { id }, select: { id: true } })) !== null,

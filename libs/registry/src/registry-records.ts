@@ -9,6 +9,7 @@ export type RegistryEventType =
   | 'model.tags_changed'
   | 'version.created'
   | 'version.tags_changed'
+  | 'version.deleted'
   | 'alias.moved'
   | 'alias.removed'
   | 'active.changed';

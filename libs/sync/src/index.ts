@@ -2,4 +2,4 @@ export * from './file-remote-secrets';
 export * from './remote-address';
 export type * from './remote-server.port';
 export * from './sync.service';
-export type { VersionLineage } from './version-bundle';
+export type { LocalSnapshots, SnapshotWithData, VersionLineage } from './version-bundle';

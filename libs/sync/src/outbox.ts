@@ -18,6 +18,8 @@ export interface OutboxWork {
   ref: VersionRef;
   /** A push's version number, resolved when it was queued. */
   localVersion: number | null;
+  /** A push also sends the version's snapshot data (false: `--no-dataset`). */
+  includeDataset: boolean;
   remote: RemoteRecord;
   progress: PushProgress;
 }
@@ -93,11 +95,15 @@ export const createOutbox = (database: Database, links: VersionLinks) => {
       model: string;
       ref: VersionRef;
       localVersion: number | null;
+      includeDataset: boolean;
     }): Promise<{ entry: OutboxEntryOutput; queued: boolean }> {
       const open = await prisma.syncOutbox.findUnique({ where: { idempotencyKey: input.key }, include: WITH_REMOTE_NAME });
       if (open) {
         if (open.state !== 'failed' && open.state !== 'cancelled') return { entry: toOutput(open), queued: false };
-        await prisma.syncOutbox.update({ where: { id: open.id }, data: { state: 'pending', nextAttemptAt: new Date(), error: null } });
+        await prisma.syncOutbox.update({
+          where: { id: open.id },
+          data: { state: 'pending', nextAttemptAt: new Date(), error: null, includeDataset: input.includeDataset },
+        });
         return { entry: await get(open.id), queued: true };
       }
       const id = newId();
@@ -110,6 +116,7 @@ export const createOutbox = (database: Database, links: VersionLinks) => {
           versionRef: input.ref,
           idempotencyKey: input.key,
           localVersion: input.localVersion,
+          includeDataset: input.includeDataset,
         },
       });
       return { entry: await get(id), queued: true };
@@ -156,6 +163,7 @@ export const createOutbox = (database: Database, links: VersionLinks) => {
         model: row.modelName,
         ref: row.versionRef as VersionRef,
         localVersion: row.localVersion,
+        includeDataset: row.includeDataset,
         remote: { id: row.remote.id, name: row.remote.name, url: row.remote.url },
         progress: (row.progress ?? {}) as PushProgress,
       };

@@ -2,11 +2,12 @@ import { Transform } from 'node:stream';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
-import { exactReader } from '@trainyard/core';
+import { DomainError, exactReader } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
 import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
+import type { LocalSnapshots, SnapshotWithData } from './version-bundle';
 import type { VersionLinks } from './version-links';
 
 export interface PullDeps {
@@ -18,7 +19,27 @@ export interface PullDeps {
   remote: RemoteServer;
   remoteRow: RemoteRecord;
   report(bytes: number, total?: number): Promise<void>;
+  /** Where a pulled version's snapshot is registered (datasets' snapshot service). */
+  snapshots: LocalSnapshots;
 }
+
+/** What downloading blobs needs: the local store, the remote, and a progress report. */
+export type BlobPullDeps = Pick<PullDeps, 'blobs' | 'remote' | 'report'>;
+
+/**
+ * Refuses, before a byte is downloaded, a snapshot whose id is here with other data (the same
+ * check is made again when it is registered): one id never names two datasets.
+ */
+export const assertNoSnapshotConflict = async (snapshots: LocalSnapshots, snapshot: SnapshotWithData): Promise<void> => {
+  const here = (await snapshots.hashOf(snapshot.id))?.trim();
+  if (here && here !== snapshot.blobSha256) {
+    throw new DomainError(
+      'CONFLICT',
+      `Dataset snapshot ${snapshot.id} exists here with other data (content hash ${here}, the remote has ${snapshot.blobSha256}); snapshots are immutable, so it is not replaced`,
+      { id: snapshot.id, here, arriving: snapshot.blobSha256 },
+    );
+  }
+};
 
 const counting = (report: (bytes: number) => void): Transform =>
   new Transform({
@@ -29,7 +50,7 @@ const counting = (report: (bytes: number) => void): Transform =>
   });
 
 /** One blob through `GET /blobs`, verified as it is stored. */
-const pullOne = async (deps: PullDeps, artifact: { sha256: string; size: number }): Promise<void> => {
+const pullOne = async (deps: BlobPullDeps, artifact: { sha256: string; size: number }): Promise<void> => {
   const source = await deps.remote.downloadBlob(artifact.sha256);
   let pending = 0;
   const meter = counting((bytes) => {
@@ -62,7 +83,7 @@ const WRITES_IN_FLIGHT = 8;
  * statement at the end (also when the batch fails part way), not two index queries each — on
  * a laptop's PGlite those queries were the largest cost of a pull of 1 000 small blobs.
  */
-const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
+const pullBatch = async (deps: BlobPullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
   const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
   const reader = exactReader(source);
   const writer = deps.blobs.batch();
@@ -91,30 +112,16 @@ const pullBatch = async (deps: PullDeps, blobs: Array<{ sha256: string; size: nu
 };
 
 /**
- * Downloads a shared server's version into this machine: every blob is verified against its hash
- * as it is stored (a tampered blob is refused), then the version is registered locally with
- * its origin; the local↔remote link makes a repeated pull a no-op.
+ * Downloads blobs into this machine's store: those already here (indexed, and found in the
+ * store) are counted, not fetched; small ones in batches when the server serves them; each
+ * verified against its hash as it is stored (a tampered blob is refused).
  */
-export const pullVersion = async (
-  deps: PullDeps,
-  model: string,
-  ref: VersionRef,
-  actor: string,
-): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
-  const { blobBatches, ...bundle } = await deps.remote.describeVersion(model, ref);
-  const remoteVersion = bundle.version.version;
-  const linked = async () => {
-    const localVersionId = await deps.links.localVersionOf(deps.remoteRow.id, bundle.model.name, remoteVersion);
-    if (!localVersionId) return undefined;
-    const [local] = await deps.versions.numbersOf([localVersionId]);
-    return local ? { localVersion: local.version, remoteVersion, created: false } : undefined;
-  };
-  const existing = await linked();
-  if (existing) return existing;
-
-  const total = bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0);
-  await deps.report(0, total);
-  const unique = [...new Map(bundle.artifacts.map((a) => [a.sha256, { sha256: a.sha256, size: a.size }])).values()];
+export const pullBlobs = async (
+  deps: BlobPullDeps,
+  blobs: ReadonlyArray<{ sha256: string; size: number }>,
+  blobBatches: { maxBlobBytes: number; maxBlobs: number; maxBytes: number; manifestBytes: number } | undefined,
+): Promise<void> => {
+  const unique = [...new Map(blobs.map((a) => [a.sha256, { sha256: a.sha256, size: a.size }])).values()];
   // One index query for all; a blob the index names is still looked at in the store (a file
   // removed by hand is pulled again), one the index lacks is simply fetched.
   const indexed = await deps.blobs.present(unique.map((blob) => blob.sha256));
@@ -134,17 +141,57 @@ export const pullVersion = async (
     ...absent.filter((blob) => !inBatches.has(blob.sha256)).map((blob) => single(guarded(() => pullOne(deps, blob)))),
   ]);
   rethrow();
+};
 
+/**
+ * Downloads a shared server's version into this machine: every blob is verified against its hash
+ * as it is stored (a tampered blob is refused), then the version is registered locally with
+ * its origin; the local↔remote link makes a repeated pull a no-op. When the server holds the
+ * version's dataset snapshot (`datasetData: included`), its data blob comes too and the
+ * snapshot is registered here under the same id and hash, in the version's transaction.
+ */
+export const pullVersion = async (
+  deps: PullDeps,
+  model: string,
+  ref: VersionRef,
+  actor: string,
+): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
+  const { blobBatches, datasetData, ...bundle } = await deps.remote.describeVersion(model, ref);
+  const remoteVersion = bundle.version.version;
+  const linked = async () => {
+    const localVersionId = await deps.links.localVersionOf(deps.remoteRow.id, bundle.model.name, remoteVersion);
+    if (!localVersionId) return undefined;
+    const [local] = await deps.versions.numbersOf([localVersionId]);
+    return local ? { localVersion: local.version, remoteVersion, created: false } : undefined;
+  };
+  const existing = await linked();
+  if (existing) return existing;
+
+  const manifest = bundle.lineage.datasetSnapshot;
+  const dataset: SnapshotWithData | null = datasetData === 'included' && manifest?.blobSize !== undefined ? { ...manifest, blobSize: manifest.blobSize } : null;
+  if (dataset) await assertNoSnapshotConflict(deps.snapshots, dataset);
+  const blobs = [...bundle.artifacts, ...(dataset ? [{ sha256: dataset.blobSha256, size: dataset.blobSize }] : [])];
+  await deps.report(
+    0,
+    blobs.reduce((sum, blob) => sum + blob.size, 0),
+  );
+  await pullBlobs(deps, blobs, blobBatches);
+
+  const pulledFrom = { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin };
   try {
     const created = await importBundledVersion(deps, bundle, actor, {
       provenance: {
-        pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin },
+        pulledFrom,
         lineage: bundle.lineage,
         validation: bundle.version.validation ?? null,
+        ...(manifest ? { dataset: { snapshotId: manifest.id, data: dataset ? 'included' : 'withheld' } } : {}),
       },
+      ...(dataset ? { datasetSnapshotId: dataset.id } : {}),
       async inTransaction(tx, versionId) {
         await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
         await deps.links.recordPull(tx, { remoteId: deps.remoteRow.id, localVersionId: versionId, remoteModel: bundle.model.name, remoteVersion });
+        if (dataset)
+          await deps.snapshots.importSnapshot(tx, dataset, { pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, snapshotId: dataset.id } });
       },
     });
     return { localVersion: created.version, remoteVersion, created: true };

@@ -28,6 +28,8 @@ export interface PushContext {
   progress: PushProgress;
   /** Persists progress; `bytes` more are on the remote (counted again from zero at every attempt). */
   report(bytes: number, progress: PushProgress): Promise<void>;
+  /** The bytes of every blob of the push (known once negotiation said whether the dataset goes). */
+  total?(bytes: number): Promise<void>;
 }
 
 /** One part's bytes, read by range from the local store; the server verifies the whole blob. */
@@ -91,16 +93,21 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
 /** Hashes per negotiation call: the server takes at most this many (`missingBlobsInput`). */
 const NEGOTIATION_PAGE = 10_000;
 
-/** The hashes the server lacks, asked in pages of NEGOTIATION_PAGE; and whether it takes blob batches. */
-const negotiate = async (remote: RemoteServer, hashes: string[]): Promise<{ missing: Set<string>; batches: BlobBatchLimits | undefined }> => {
+/** The hashes the server lacks, asked in pages of NEGOTIATION_PAGE; whether it takes blob batches, and dataset data (undefined: an older server). */
+const negotiate = async (
+  remote: RemoteServer,
+  hashes: string[],
+): Promise<{ missing: Set<string>; batches: BlobBatchLimits | undefined; acceptsDatasets: boolean | undefined }> => {
   const missing = new Set<string>();
   let batches: BlobBatchLimits | undefined;
+  let acceptsDatasets: boolean | undefined;
   for (let start = 0; start < hashes.length || start === 0; start += NEGOTIATION_PAGE) {
     const answer = await remote.missingBlobs(hashes.slice(start, start + NEGOTIATION_PAGE));
     for (const hash of answer.missing) missing.add(hash);
     batches = answer.blobBatches;
+    acceptsDatasets = answer.acceptsDatasets;
   }
-  return { missing, batches };
+  return { missing, batches, acceptsDatasets };
 };
 
 /** One batch: the bytes of each blob read from the local store (verified as read) in manifest order. */
@@ -122,13 +129,24 @@ const sendBatch = async (context: PushContext, blobs: Array<{ sha256: string; si
 };
 
 /**
- * Sends the blobs the server lacks (negotiated in pages of 10 000 hashes); returns how many were
- * sent. Small blobs go many to a request when the server takes batches (`POST /blob-batches`),
+ * Sends the blobs the server lacks (negotiated in pages of 10 000); returns how many were sent.
+ * `dataset` (a snapshot's data blob) is one more blob of the set, sent only when the server
+ * takes dataset data (`datasetSent`; `acceptsDatasets` undefined: an older server, which does
+ * not). Small blobs go many to a request when the server takes batches (`POST /blob-batches`),
  * else one `PUT /blobs` each; large ones in resumable parts.
  */
-export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Promise<{ uploaded: number; skippedBytes: number }> => {
-  const sizes = new Map(bundle.artifacts.map((a) => [a.sha256, a.size]));
-  const { missing, batches } = await negotiate(context.remote, [...sizes.keys()]);
+export const pushBlobs = async (
+  context: PushContext,
+  blobList: ReadonlyArray<{ sha256: string; size: number }>,
+  dataset?: { sha256: string; size: number },
+): Promise<{ uploaded: number; skippedBytes: number; datasetSent: boolean; acceptsDatasets: boolean | undefined }> => {
+  const sizes = new Map(blobList.map((a) => [a.sha256, a.size]));
+  const negotiated = [...sizes.keys(), ...(dataset && !sizes.has(dataset.sha256) ? [dataset.sha256] : [])];
+  const { missing, batches, acceptsDatasets } = await negotiate(context.remote, negotiated);
+  const datasetSent = dataset !== undefined && acceptsDatasets === true;
+  if (datasetSent) sizes.set(dataset.sha256, dataset.size);
+  else if (dataset && !sizes.has(dataset.sha256)) missing.delete(dataset.sha256);
+  await context.total?.([...sizes.values()].reduce((sum, size) => sum + size, 0));
   const skippedBytes = [...sizes].filter(([hash]) => !missing.has(hash)).reduce((sum, [, size]) => sum + size, 0);
   await context.report(skippedBytes, context.progress);
   const blobs = [...missing].map((sha256) => ({ sha256, size: sizes.get(sha256) ?? 0 }));
@@ -152,32 +170,60 @@ export const pushBlobs = async (context: PushContext, bundle: VersionBundle): Pr
       }),
   ]);
   rethrow();
-  return { uploaded: missing.size, skippedBytes };
+  return { uploaded: missing.size, skippedBytes, datasetSent, acceptsDatasets };
+};
+
+/**
+ * The bundle as sent: `datasetData` says whether the pusher sends the snapshot's data (to a
+ * server that does not take datasets it says so, uploads nothing, and the server records the
+ * data as withheld by itself). An older server (no `acceptsDatasets` in its answer) gets the
+ * bundle as it knew it: its strict schema refuses fields it does not know — the snapshot's
+ * `blobSize`, and the training job's trainer identity (issue #27, the same release).
+ */
+const wireBundle = (bundle: VersionBundle, sendsDataset: boolean, acceptsDatasets: boolean | undefined): VersionBundle => {
+  if (acceptsDatasets !== undefined) {
+    return bundle.lineage.datasetSnapshot ? { ...bundle, datasetData: sendsDataset ? 'included' : 'withheld' } : bundle;
+  }
+  const { datasetSnapshot: snapshot, trainingJob: job } = bundle.lineage;
+  const { blobSize: _size, ...manifest } = snapshot ?? { blobSize: undefined };
+  const { identity: _identity, ...configuration } = job ?? { identity: undefined };
+  return {
+    ...bundle,
+    lineage: { ...bundle.lineage, datasetSnapshot: snapshot ? (manifest as typeof snapshot) : null, trainingJob: job ? (configuration as typeof job) : null },
+  };
 };
 
 /**
  * Pushes a local version: builds its bundle, sends the blobs the server lacks (resuming from
- * `saved`), and registers the version there. Keyed by the version itself, not by the outbox
- * entry: the same version reaching the same server by any route (another remote name, a
- * second entry) registers once. Returns the local version's id and the server's answer.
+ * `saved`) — its dataset snapshot's data blob too, unless `includeDataset` is false or the
+ * server does not take datasets — and registers the version there. Keyed by the version itself,
+ * not by the outbox entry: the same version reaching the same server by any route (another
+ * remote name, a second entry) registers once. Returns the local version's id and the server's answer.
  */
 export const pushVersion = async (
   deps: VersionBundleDeps & { blobs: BlobStore },
-  work: { model: string; ref: VersionRef; saved: PushProgress },
+  work: { model: string; ref: VersionRef; saved: PushProgress; includeDataset: boolean },
   remote: RemoteServer,
   report: (bytes: number, update?: ProgressUpdate) => Promise<void>,
 ): Promise<{ versionId: string; result: { model: string; version: number; created: boolean } }> => {
   const { bundle, versionId } = await buildVersionBundle(deps, work.model, work.ref);
-  await report(0, { bytesTotal: bundle.artifacts.reduce((sum, a) => sum + a.size, 0) });
-  const context: PushContext = { remote, blobs: deps.blobs, progress: work.saved, report: (bytes, state) => report(bytes, { progress: state }) };
-  await pushBlobs(context, bundle);
+  const snapshot = bundle.lineage.datasetSnapshot;
+  const dataset = work.includeDataset && snapshot?.blobSize !== undefined ? { sha256: snapshot.blobSha256, size: snapshot.blobSize } : undefined;
+  const context: PushContext = {
+    remote,
+    blobs: deps.blobs,
+    progress: work.saved,
+    report: (bytes, state) => report(bytes, { progress: state }),
+    total: (bytes) => report(0, { bytesTotal: bytes }),
+  };
+  const pushed = await pushBlobs(context, bundle.artifacts, dataset);
   const versionKey = `version:${versionId}`;
-  const result = await remote.receiveVersion(versionKey, bundle).catch(async (error: unknown) => {
+  const result = await remote.receiveVersion(versionKey, wireBundle(bundle, dataset !== undefined, pushed.acceptsDatasets)).catch(async (error: unknown) => {
     // The server may have collected blobs of a push that paused longer than its GC grace
     // period (it says which, in details.missing): negotiate again, send them, register once more.
     if (!isMissingBlobs(error)) throw error;
-    await pushBlobs(context, bundle);
-    return remote.receiveVersion(versionKey, bundle);
+    const again = await pushBlobs(context, bundle.artifacts, dataset);
+    return remote.receiveVersion(versionKey, wireBundle(bundle, dataset !== undefined, again.acceptsDatasets));
   });
   return { versionId, result };
 };

@@ -1,6 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
-import type { BlobBatchLimits, BlobBatchManifest, MissingBlobsOutput, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type {
+  BlobBatchLimits,
+  BlobBatchManifest,
+  DatasetSnapshotManifest,
+  MissingBlobsOutput,
+  SnapshotOutput,
+  UploadPlan,
+  VersionBundle,
+  VersionRef,
+} from '@trainyard/contracts';
 
 /** How this machine talks to one shared server (adapter: the typed client + HTTP, in apps/server; the other end is libs/exchange). */
 export interface RemoteServer {
@@ -22,6 +31,12 @@ export interface RemoteServer {
   /** The bundle, and `blobBatches` when the server serves `downloadBlobBatch`. */
   describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }>;
   downloadBlob(sha256: string): Promise<Readable>;
+  /** Registers a snapshot alone once its data blob is there (`sync.receiveSnapshot`). */
+  receiveSnapshot(manifest: DatasetSnapshotManifest & { blobSize: number }, origin: string): Promise<{ id: string; created: boolean }>;
+  /** A snapshot the server holds (`sync.describeSnapshot`). */
+  describeSnapshot(id: string): Promise<DatasetSnapshotManifest & { blobSize: number }>;
+  /** The snapshots the server holds, newest first (`datasets.list`). */
+  listSnapshots(limit: number, cursor?: string): Promise<{ items: SnapshotOutput[]; nextCursor: string | null }>;
   /** The bytes of small blobs one after another in the order asked (`POST /blob-batches/read`); the caller verifies each. */
   downloadBlobBatch(hashes: string[]): Promise<Readable>;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { createArtifactService, createFsBlobStore, createFsMultipartTarget, withBlobIndex } from '@trainyard/artifacts';
-import { createVersionInput, registerArtifactInput } from '@trainyard/contracts';
+import { createVersionInput, registerArtifactInput, type VersionBundle } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createExchangeService, type ExchangeService } from '@trainyard/exchange';
@@ -12,6 +12,7 @@ import { createModelRegistryService, createModelVersionService } from '@trainyar
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRemoteSecrets } from './file-remote-secrets';
 import type { RemoteServer } from './remote-server.port';
+import type { LocalSnapshots, VersionLineage } from './version-bundle';
 import { createSyncService, type OutboxEntryOutput, type SyncService } from './sync.service';
 
 /**
@@ -68,9 +69,19 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
     describeVersion: (model, ref) => exchange.describeVersion(model, ref),
     downloadBlob: (sha256) => serverBlobs.read(sha256),
     downloadBlobBatch: async (hashes) => Readable.from((await exchange.readBlobBatch(hashes)).blobs),
+    receiveSnapshot: (manifest, origin) => exchange.receiveSnapshot(manifest, origin),
+    describeSnapshot: (id) => exchange.describeSnapshot(id),
+    listSnapshots: async () => ({ items: [], nextCursor: null }),
     ...faults,
   };
   return { remote, calls };
+};
+
+const noSnapshots: LocalSnapshots = {
+  manifestOf: async () => null,
+  hashOf: async () => null,
+  importSnapshot: async () => ({ created: false }),
+  importAlone: async () => ({ created: false }),
 };
 
 let root: string;
@@ -90,6 +101,9 @@ beforeAll(async () => {
     models: server.models,
     versions: server.versions,
     serverUrl: () => 'https://server.test',
+    // Versions without snapshots here (apps/server's sync tests carry datasets with the real service).
+    snapshots: noSnapshots,
+    acceptDatasets: true,
   });
 });
 
@@ -100,14 +114,19 @@ afterAll(async () => {
 });
 
 /** A sync service on the laptop whose remotes all reach `remote`; names resolve to a LAN address. */
-const syncWith = (remote: RemoteServer, secretsFile = join(root, `remotes-${Math.random()}.json`)): SyncService =>
+const syncWith = (
+  remote: RemoteServer,
+  secretsFile = join(root, `remotes-${Math.random()}.json`),
+  snapshots: typeof noSnapshots = noSnapshots,
+  jobs: VersionLineage['jobs'] = { configurationOf: async () => null },
+): SyncService =>
   createSyncService({
     database: laptop.database,
     blobs: laptop.blobs,
     models: laptop.models,
     versions: laptop.versions,
     artifacts: laptop.artifacts,
-    lineage: { snapshots: { manifestOf: async () => null }, jobs: { configurationOf: async () => null } },
+    lineage: { snapshots, jobs },
     secrets: createFileRemoteSecrets(secretsFile),
     connect: () => remote,
     origin: 'trainyard://laptop/test',
@@ -154,7 +173,7 @@ describe('remotes', () => {
   it('refuses a remote whose name resolves to the metadata service', async () => {
     const sync = createSyncService({
       ...{ database: laptop.database, blobs: laptop.blobs, models: laptop.models, versions: laptop.versions, artifacts: laptop.artifacts },
-      lineage: { snapshots: { manifestOf: async () => null }, jobs: { configurationOf: async () => null } },
+      lineage: { snapshots: noSnapshots, jobs: { configurationOf: async () => null } },
       secrets: createFileRemoteSecrets(join(root, 'unsafe.json')),
       connect: () => inProcess(exchange, server.blobs).remote,
       origin: 'o',
@@ -299,6 +318,56 @@ describe('the outbox and its worker', () => {
       expect(done).toMatchObject({ state: 'done', attempts: 1, remoteVersion: 1 });
       expect(base.calls.missingBlobs).toBe(2);
       expect(base.calls.receiveVersion).toBe(1);
+    } finally {
+      await sync.stop();
+    }
+  });
+
+  it('sends an older server (its answer names no acceptsDatasets) the bundle as it knew it: no snapshot data, no fields it does not know', async () => {
+    const { sha256: data } = await laptop.blobs.put(Readable.from([Buffer.from('{"pair":"one"}\n')]));
+    const manifest = {
+      id: '01a22cc7-86ac-7643-aa84-1006b27b12bc',
+      name: 'frozen',
+      blobSha256: data,
+      blobSize: 15,
+      totalCount: 1,
+      trainCount: 1,
+      validationCount: 0,
+      filter: {},
+      seed: 1,
+      validationFraction: 0,
+      createdAt: '2026-11-30T10:00:00.000Z',
+    };
+    const sent: VersionBundle[] = [];
+    const base = inProcess(exchange, server.blobs);
+    const { remote } = inProcess(exchange, server.blobs, {
+      missingBlobs: async (hashes) => {
+        const { acceptsDatasets: _older, ...answer } = await base.remote.missingBlobs(hashes);
+        return answer;
+      },
+      receiveVersion: async (key, bundle) => {
+        sent.push(bundle);
+        return base.remote.receiveVersion(key, bundle);
+      },
+    });
+    // The job that made it, with the trainer identity an older server does not know.
+    const jobId = '01a22cc7-86ac-7643-aa84-1006b27b12bd';
+    await laptop.database.sql.query(`INSERT INTO "TrainingJob" ("id", "name", "status", "trainer") VALUES ($1, 'made it', 'succeeded', '{}')`, [jobId]);
+    const job = { id: jobId, name: 'made it', trainer: { kind: 'builtin', name: 'text-detector' }, hyperparameters: { seed: 42 } };
+    const jobs = { configurationOf: async (id: string) => (id === jobId ? { ...job, identity: { kind: 'builtin', codeSha256: 'a'.repeat(64) } } : null) };
+    const sync = syncWith(remote, undefined, { ...noSnapshots, manifestOf: async (id) => (id === manifest.id ? manifest : null) }, jobs);
+    await sync.addRemote({ name: 'older', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const model = `sync-lib-${++modelCount}`;
+      await laptop.models.register({ name: model, description: '', tags: [], metadata: {} }, 'local');
+      await laptop.versions.create(createVersionInput.parse({ model, datasetSnapshotId: manifest.id, trainingJobId: jobId }), 'local');
+      expect(await settled(sync, (await sync.push('older', model, { version: 1 })).id)).toMatchObject({ state: 'done' });
+      const { blobSize: _size, ...known } = manifest;
+      expect(sent[0]?.lineage.datasetSnapshot).toEqual(known);
+      expect(sent[0]).not.toHaveProperty('datasetData');
+      expect(sent[0]?.lineage.trainingJob).toEqual(job);
+      expect((await server.blobs.present([data])).size).toBe(0);
     } finally {
       await sync.stop();
     }

@@ -3,6 +3,7 @@ import type { VersionRef } from '@trainyard/contracts';
 import { DomainError, type Logger, newId } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
+import { pullDataset, pushDataset } from './dataset-transfers';
 import { createOutbox, type OutboxDirection, type OutboxEntryOutput } from './outbox';
 import { createOutboxWorker, type OutboxTransfer } from './outbox-worker';
 import { pullVersion } from './pull-transfer';
@@ -53,11 +54,23 @@ export const createSyncService = (options: SyncOptions) => {
     if (work.direction === 'push') {
       // A push was resolved to a version number when it was queued.
       const ref: VersionRef = work.localVersion ? { version: work.localVersion } : work.ref;
-      const { versionId, result } = await pushVersion(options, { model: work.model, ref, saved: work.progress }, remote, report);
+      const { versionId, result } = await pushVersion(
+        options,
+        { model: work.model, ref, saved: work.progress, includeDataset: work.includeDataset },
+        remote,
+        report,
+      );
       await outbox.finishPush(work, versionId, result);
     } else {
       const result = await pullVersion(
-        { ...options, links, remote, remoteRow: work.remote, report: (bytes, total) => report(bytes, total !== undefined ? { bytesTotal: total } : {}) },
+        {
+          ...options,
+          links,
+          remote,
+          remoteRow: work.remote,
+          snapshots: options.lineage.snapshots,
+          report: (bytes, total) => report(bytes, total !== undefined ? { bytesTotal: total } : {}),
+        },
         work.model,
         work.ref,
         `sync:${work.remote.name}`,
@@ -75,7 +88,7 @@ export const createSyncService = (options: SyncOptions) => {
     ...(options.logger ? { logger: options.logger } : {}),
   });
 
-  const enqueue = async (direction: OutboxDirection, remoteName: string, model: string, ref: VersionRef): Promise<OutboxEntryOutput> => {
+  const enqueue = async (direction: OutboxDirection, remoteName: string, model: string, ref: VersionRef, includeDataset = true): Promise<OutboxEntryOutput> => {
     // A shared server is the other end of sync; an entry queued there would never run.
     if (!worker.started)
       throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared server mode); run ${direction} on a local Trainyard`);
@@ -84,14 +97,15 @@ export const createSyncService = (options: SyncOptions) => {
     let key: string;
     if (direction === 'push') {
       // Resolved now: pushing `champion` means the version it points at today. Asking again
-      // for the same version re-arms a failed or cancelled push; a done one stays done.
+      // for the same version re-arms a failed or cancelled push; a done one stays done (with or
+      // without its dataset as first asked: the data can follow alone, `push-dataset`).
       const version = await options.versions.get(model, ref);
       localVersion = version.version;
       key = `push:${remote.id}:${version.id}`;
     } else {
       key = `pull:${remote.id}:${model}:${JSON.stringify(ref)}:${newId()}`;
     }
-    const { entry, queued } = await outbox.enqueue({ key, remoteId: remote.id, direction, model, ref, localVersion });
+    const { entry, queued } = await outbox.enqueue({ key, remoteId: remote.id, direction, model, ref, localVersion, includeDataset });
     if (queued) worker.wake();
     return entry;
   };
@@ -101,7 +115,9 @@ export const createSyncService = (options: SyncOptions) => {
     removeRemote: (name: string): Promise<void> => remotes.remove(name),
     listRemotes: (): Promise<RemoteOutput[]> => remotes.list(),
 
-    push: (remote: string, model: string, ref: VersionRef) => enqueue('push', remote, model, ref),
+    /** `includeDataset` false (`--no-dataset`): the snapshot's manifest goes, its data does not. */
+    push: (remote: string, model: string, ref: VersionRef, options: { includeDataset?: boolean } = {}) =>
+      enqueue('push', remote, model, ref, options.includeDataset ?? true),
     pull: (remote: string, model: string, ref: VersionRef) => enqueue('pull', remote, model, ref),
     get: (id: string): Promise<OutboxEntryOutput> => outbox.get(id),
     status: (limit: number): Promise<OutboxEntryOutput[]> => outbox.list(limit),
@@ -113,6 +129,24 @@ export const createSyncService = (options: SyncOptions) => {
     },
 
     cancel: (id: string): Promise<OutboxEntryOutput> => outbox.cancel(id),
+
+    /** A dataset snapshot alone to a remote (`trainyard push-dataset`), at once: its data if the remote lacks it, then its registration. */
+    async pushDataset(remoteName: string, snapshotId: string) {
+      const remote = await remotes.connect(await remotes.byName(remoteName));
+      return pushDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots, origin: options.origin }, remote, snapshotId);
+    },
+
+    /** A dataset snapshot alone from a remote (`trainyard pull-dataset`), at once: verified, registered under the same id and hash. */
+    async pullDataset(remoteName: string, snapshotId: string) {
+      const row = await remotes.byName(remoteName);
+      return pullDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots }, await remotes.connect(row), row, snapshotId);
+    },
+
+    /** The snapshots a remote holds, newest first (its `datasets.list`). */
+    async remoteSnapshots(remoteName: string, limit: number, cursor?: string) {
+      const remote = await remotes.connect(await remotes.byName(remoteName));
+      return remote.listSnapshots(limit, cursor);
+    },
 
     /** Live progress of every entry (for the UI and `trainyard push`). */
     onProgress: (listener: (entry: OutboxEntryOutput) => void): (() => void) => worker.onProgress(listener),

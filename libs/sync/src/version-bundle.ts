@@ -1,8 +1,26 @@
 import type { ArtifactService } from '@trainyard/artifacts';
-import type { VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { DatasetSnapshotManifest, VersionBundle, VersionRef } from '@trainyard/contracts';
+import type { SqlQueryable } from '@trainyard/db';
 import { bundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 
 type Lineage = VersionBundle['lineage'];
+
+/** A snapshot's manifest with its data blob's size: what is registered here once the blob is stored. */
+export type SnapshotWithData = DatasetSnapshotManifest & { blobSize: number };
+
+/**
+ * This machine's dataset snapshots as sync needs them (datasets' snapshot service): the manifest
+ * a pushed version carries (with its data blob's hash and size), and registering a pulled one
+ * under its own id and hash — with a version, in its transaction, or alone.
+ */
+export interface LocalSnapshots {
+  manifestOf(snapshotId: string): Promise<NonNullable<Lineage['datasetSnapshot']> | null>;
+  /** The content hash of the snapshot with this id here, or null. */
+  hashOf(snapshotId: string): Promise<string | null>;
+  /** Same id and hash already here: `created` false; same id, other hash: CONFLICT. */
+  importSnapshot(tx: SqlQueryable, snapshot: SnapshotWithData, provenance: unknown): Promise<{ created: boolean }>;
+  importAlone(snapshot: SnapshotWithData, provenance: unknown): Promise<{ created: boolean }>;
+}
 
 /**
  * How a version was made, as its bundle carries it, each part read by the context that owns it:
@@ -11,7 +29,7 @@ type Lineage = VersionBundle['lineage'];
  * not depend on those libs for two reads (docs/architecture.md, "Dependency direction").
  */
 export interface VersionLineage {
-  snapshots: { manifestOf(snapshotId: string): Promise<NonNullable<Lineage['datasetSnapshot']> | null> };
+  snapshots: LocalSnapshots;
   jobs: { configurationOf(jobId: string): Promise<NonNullable<Lineage['trainingJob']> | null> };
 }
 

@@ -106,8 +106,12 @@ class Trainer:
         self.lines.put(None)
 
     def next_event(self, timeout: float = 10.0) -> Optional[Dict[str, Any]]:
-        line = self.lines.get(timeout=timeout)
-        return None if line is None else strict_json(line)
+        """The next event but the run's environment (its first, checked on its own in EnvironmentTest)."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            event = None if line is None else strict_json(line)
+            if event is None or event["type"] != "environment":
+                return event
 
     def wait_for_event(self, predicate: Any, timeout: float = 10.0) -> Dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -131,7 +135,10 @@ class Finished:
         self.stdout = stdout
         self.stderr = stderr
         self.raw = raw
-        self.events: List[Dict[str, Any]] = [strict_json(line) for line in raw.splitlines()]
+        every = [strict_json(line) for line in raw.splitlines()]
+        # The SDK's first event, the run's environment (package versions), is checked on its own.
+        self.environment: List[Dict[str, Any]] = [event for event in every if event["type"] == "environment"]
+        self.events: List[Dict[str, Any]] = [event for event in every if event["type"] != "environment"]
 
     def of_type(self, kind: str) -> List[Dict[str, Any]]:
         return [event for event in self.events if event["type"] == kind]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 import unittest
 
-from tests.support import TempDirTest, Trainer, make_job_dir, run_trainer
+from tests.support import TempDirTest, Trainer, make_job_dir, run_trainer, strict_json
 from trainyard._events import MAX_LINE_BYTES, encode_points
 
 
@@ -345,3 +346,26 @@ class FlatMemoryTest(TempDirTest, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EnvironmentTest(TempDirTest, unittest.TestCase):
+    def test_the_first_event_reports_python_and_the_installed_package_versions(self) -> None:
+        job_dir = make_job_dir(self.root)
+        done = run_trainer(
+            """
+            import json
+            from trainyard import Run
+            from trainyard._environment import package_versions
+            with Run() as run:
+                run.log("after")
+            print(json.dumps(package_versions(["surely-not-installed-xyz"])))
+            """,
+            job_dir,
+        )
+        self.assertEqual(done.returncode, 0, done.stderr)
+        first = strict_json(done.raw.splitlines()[0])
+        self.assertEqual(first["type"], "environment")
+        self.assertEqual(first["packages"]["python"], platform.python_version())
+        self.assertEqual(done.environment, [first])
+        # A package that is not installed is left out, not reported as missing.
+        self.assertEqual(done.result(), {"python": platform.python_version()})

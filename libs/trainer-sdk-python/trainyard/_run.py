@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Type, Union
 
+from ._environment import package_versions
 from ._events import EventStream, Point, Step, encode, warn, writable_events_fd
 
 EXIT_OK = 0
@@ -102,6 +103,8 @@ class Run:
         if fd is None:
             warn("file descriptor 3 is not open for writing (not run by Trainyard?): events are dropped")
         self._events = EventStream(fd)
+        # First event of every run: the package versions, recorded in the job's trainer identity.
+        self._events.line(encode({"type": "environment", "packages": package_versions()}))
         self._valid_names: Set[str] = set()
         self._closed = False
         atexit.register(self.close)

@@ -24,3 +24,6 @@ export * from './runner/runner-hub';
 export * from './runner/runner-executor';
 export * from './runner/local-runner-launcher';
 export * from './runner/redact';
+export * from './reproduction.service';
+export * from './trainer-identity';
+export * from './identity-diff';

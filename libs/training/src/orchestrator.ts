@@ -20,6 +20,7 @@ import type { ProcessControl } from './process-control.port';
 import type { MetricsStore, MetricsWriter } from './metrics-store';
 import type { TrainerCatalog } from './trainer-catalog';
 import { trainerEnvironment } from './trainer-env';
+import { captureTrainerIdentity } from './trainer-identity';
 import type { JobControl } from './training-job.service';
 
 export interface OrchestratorDeps extends CompletionPorts {
@@ -316,6 +317,11 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
       if (refusal) throw new Error(refusal);
       const launch = spec.kind === 'builtin' ? deps.catalog.launch(spec.name) : { command: spec.command, env: {} };
       dir = reattach ? deps.workspace.dirOf(job.id) : await deps.workspace.prepare({ ...job, trainer: spec });
+      // What runs, recorded before it starts (a re-attached run keeps what its first holder recorded).
+      if (!reattach) {
+        const identity = await captureTrainerIdentity(spec, { catalog: deps.catalog });
+        await fenced(job, `"trainerIdentity" = $3::jsonb`, [JSON.stringify(identity)]);
+      }
       writer = await deps.metrics.writer(job.id);
       await assertHeld(); // set-up may have outlasted the lease: never start a trainer without it
       const events = join(dir, 'logs', 'events.log');
@@ -382,6 +388,11 @@ export const createOrchestrator = (deps: OrchestratorDeps) => {
             }
           } else if (event.type === 'artifact') {
             reportedArtifacts.push({ path: event.path, kind: event.kind });
+          } else if (event.type === 'environment') {
+            const packages = JSON.stringify(event.packages);
+            void fenced(job, `"trainerIdentity" = COALESCE("trainerIdentity", '{}'::jsonb) || jsonb_build_object('packages', $3::jsonb)`, [packages]).catch(
+              () => undefined,
+            );
           } else {
             appendFileSync(events, `${event.level}: ${event.message}\n`);
             deps.bus.publish(job.id, { type: 'log', stream: 'events', line: event.message });

@@ -23,6 +23,11 @@ export const trainerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('checkpoint'), path: z.string().min(1).max(1_024), step: finite.optional() }),
   z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']).default('info'), message: z.string().max(10_000) }),
   z.object({ type: z.literal('artifact'), path: z.string().min(1).max(1_024), kind: z.string().max(32).optional() }),
+  /** The versions of what the trainer runs on (the Python SDK: python, torch, numpy…), recorded in the job's trainer identity. */
+  z.object({
+    type: z.literal('environment'),
+    packages: z.record(name, z.string().max(256)).refine((packages) => Object.keys(packages).length <= 200, 'at most 200 packages'),
+  }),
 ]);
 export type TrainerEvent = z.infer<typeof trainerEvent>;
 

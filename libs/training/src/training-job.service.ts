@@ -2,7 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import type { ArtifactService } from '@trainyard/artifacts';
 import { type CompareJobsInput, type CreateJobInput, isFinishedJobStatus } from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
-import type { Database, Prisma } from '@trainyard/db';
+import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
 import type { ModelVersionService } from '@trainyard/registry';
 import { assertCommandAllowed, type CommandTrainerPolicy, isContainerExecutor, LOCAL_ACTOR } from './command-trainer-policy';
 import { compareJobs } from './job-comparison';
@@ -131,6 +131,18 @@ export const createTrainingJobService = (deps: {
         ? Promise.resolve([])
         : prisma.trainingJob.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, datasetSnapshotId: true } }),
 
+    /** Jobs that reproduce these versions (their `reproducedFrom.versionId`), oldest first: the lineage graph's reproductions. */
+    reproductionsOf: async (versionIds: readonly string[]): Promise<Array<{ id: string; name: string; status: string; versionId: string }>> => {
+      if (versionIds.length === 0) return [];
+      const rows = await prisma.trainingJob.findMany({
+        where: { OR: versionIds.map((versionId) => ({ reproducedFrom: { path: ['versionId'], equals: versionId } })) },
+        select: { id: true, name: true, status: true, reproducedFrom: true },
+        orderBy: { id: 'asc' },
+        take: 1_000,
+      });
+      return rows.map((row) => ({ id: row.id, name: row.name, status: row.status, versionId: (row.reproducedFrom as { versionId: string }).versionId }));
+    },
+
     /** Whether the job exists (artifacts ask before registering an artifact against it). */
     exists: async (id: string): Promise<boolean> => (await prisma.trainingJob.findUnique({ where: { id }, select: { id: true } })) !== null,
 
@@ -141,7 +153,12 @@ export const createTrainingJobService = (deps: {
     },
 
     /** `caller.actor` is who asks (the API passes its principal); command trainers depend on it. */
-    async create(input: CreateJobInput, caller: { actor: string } = { actor: LOCAL_ACTOR }): Promise<JobRow & { existing: boolean }> {
+    /** `extras.reproducedFrom`: the version a reproduction re-runs (jobs.reproduce sets it; the API's create cannot). */
+    async create(
+      input: CreateJobInput,
+      caller: { actor: string } = { actor: LOCAL_ACTOR },
+      extras: { reproducedFrom?: Prisma.InputJsonValue } = {},
+    ): Promise<JobRow & { existing: boolean }> {
       admit(input, caller);
       if (input.idempotencyKey) {
         const existing = await prisma.trainingJob.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
@@ -164,6 +181,7 @@ export const createTrainingJobService = (deps: {
         idempotencyKey: input.idempotencyKey ?? null,
         datasetSnapshotId: input.datasetSnapshotId ?? null,
         parentVersionId,
+        ...(extras.reproducedFrom ? { reproducedFrom: extras.reproducedFrom } : {}),
       };
       try {
         const job = await prisma.trainingJob.create({ data });
@@ -292,6 +310,24 @@ export const createTrainingJobService = (deps: {
 
     /** One series' points as recorded (not downsampled) from its `from`-th on, at most `limit`: how a sweep follows a trial's metric. */
     metricPoints: (jobId: string, name: string, from: number, limit: number) => deps.metrics.points(jobId, name, from, limit),
+
+    /** Up to `limit` jobs that train on this snapshot, described (a snapshot's deletion asks, in its transaction). */
+    usingSnapshot: async (tx: SqlQueryable, snapshotId: string, limit: number): Promise<string[]> =>
+      (
+        await tx.query<{ id: string; name: string; status: string }>(
+          `SELECT "id", "name", "status" FROM "TrainingJob" WHERE "datasetSnapshotId" = $1 ORDER BY "id" LIMIT $2`,
+          [snapshotId, limit],
+        )
+      ).map((job) => `training job ${job.name} (${job.id}, ${job.status})`),
+
+    /** Up to `limit` jobs that start from this version (their parent version), described (a version's deletion asks, in its transaction). */
+    usingVersion: async (tx: SqlQueryable, versionId: string, limit: number): Promise<string[]> =>
+      (
+        await tx.query<{ id: string; name: string; status: string }>(
+          `SELECT "id", "name", "status" FROM "TrainingJob" WHERE "parentVersionId" = $1 ORDER BY "id" LIMIT $2`,
+          [versionId, limit],
+        )
+      ).map((job) => `training job ${job.name} (${job.id}, ${job.status}) starts from it`),
 
     /** Blobs that runner jobs' directories keep alive (runnerBlobsOf): a reference source of blob garbage collection. */
     runnerReferences: {

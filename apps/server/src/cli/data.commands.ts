@@ -212,4 +212,17 @@ export const registerDataCommands = (program: Command): void => {
         );
       }),
     );
+  data
+    .command('delete')
+    .argument('<ids...>', 'pair ids (at most 1 000)')
+    .option('--json', 'print JSON')
+    .description('delete pairs for good (snapshots frozen before keep their copy: delete those too)')
+    .action((ids: string[], _options, command: Command) =>
+      withConnection(command, async ({ client }, options) => {
+        if (ids.length > 1_000) throw new CliError('At most 1 000 ids at a time', EXIT.USAGE);
+        const result = await client.trainingData.deletePairs.mutate({ ids });
+        if (options.json) return printJson(result);
+        printLine(`Deleted ${result.deleted} pair(s)${result.notFound.length > 0 ? `; not found: ${result.notFound.join(', ')}` : ''}`);
+      }),
+    );
 };

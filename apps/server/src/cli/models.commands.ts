@@ -19,6 +19,14 @@ const metricsText = (metrics: Record<string, number>): string =>
     .map(([name, value]) => `${name}=${formatNumber(value)}`)
     .join(' ');
 
+/** What a version made elsewhere says about its snapshot's data: sent with it, or withheld (and by whom). */
+const datasetLine = (provenance: unknown): string | undefined => {
+  const dataset = (provenance as { dataset?: { snapshotId?: string; data?: string; withheldBy?: string | null } } | null)?.dataset;
+  if (!dataset?.snapshotId) return undefined;
+  const by = dataset.withheldBy === 'server' ? ' by the shared server' : dataset.withheldBy === 'pusher' ? ' by the pusher' : '';
+  return `Dataset snapshot ${dataset.snapshotId}: data ${dataset.data === 'included' ? 'included' : `withheld${by}`}`;
+};
+
 export const registerModelCommands = (program: Command): void => {
   const models = program.command('models').description('the model registry: versions, aliases, lineage');
   models
@@ -59,6 +67,8 @@ export const registerModelCommands = (program: Command): void => {
           printLine(`Metrics: ${JSON.stringify(version.metrics)}`);
           if (version.validation) printLine(`Validation: ${JSON.stringify(version.validation)}`);
           if (version.trainingJobId) printLine(`Trained by job ${version.trainingJobId} on snapshot ${version.datasetSnapshotId ?? '(none)'}`);
+          const dataset = datasetLine(version.provenance);
+          if (dataset) printLine(dataset);
         }
       }),
     );
@@ -109,6 +119,22 @@ export const registerModelCommands = (program: Command): void => {
         const result = await client.models.setActive.mutate({ model, version: version === 'none' ? null : positiveInteger(version, 'VERSION') });
         if (options.json) return printJson(result);
         printLine(`${model}: active version ${version}`);
+      }),
+    );
+  models
+    .command('delete-version')
+    .argument('<ref>', 'NAME@VERSION')
+    .option('--json', 'print JSON')
+    .description(
+      'delete a version for good (refused while aliases, the active selection, child versions or jobs use it); its files go at the next garbage collection',
+    )
+    .action((text: string, _options, command: Command) =>
+      withConnection(command, async ({ client }, options) => {
+        const { model, ref } = parseModelRef(text, { alias: 'latest' });
+        if (!('version' in ref)) throw new CliError('Name the version by number: NAME@VERSION', EXIT.USAGE);
+        const deleted = await client.models.deleteVersion.mutate({ model, version: ref.version });
+        if (options.json) return printJson(deleted);
+        printLine(`Deleted ${deleted.model} version ${deleted.version} (${deleted.artifactsDeleted} artifact record(s))`);
       }),
     );
   models

@@ -16,6 +16,7 @@ import { registerSweepCommands } from './sweeps.commands';
 import { registerModelCommands } from './models.commands';
 import { registerScoreCommand } from './score.command';
 import { registerSyncCommands } from './sync.commands';
+import { registerReproduceCommand } from './reproduce.command';
 
 /** The `trainyard` command line: server commands plus a client for every capability. */
 export const createProgram = (): Command => {
@@ -45,6 +46,7 @@ export const createProgram = (): Command => {
   registerArtifactCommands(program);
   registerScoreCommand(program);
   registerSyncCommands(program);
+  registerReproduceCommand(program);
   registerTokenCommands(program);
   registerSessionCommands(program);
   registerBackupCommands(program);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
+import type { VersionRef } from '@trainyard/contracts';
 import type { Command } from 'commander';
 import { CliError } from './cli-error';
 import type { Connection, GlobalOptions } from './connection';
@@ -32,7 +33,45 @@ const describe = (entry: Entry): string =>
  * reason a retry can fix (remote unreachable), the entry stays in the outbox and the command
  * says so and exits 10: the server keeps retrying, and running the command again shows it.
  */
-const waitForEntry = async ({ client }: Connection, first: Entry, options: GlobalOptions): Promise<number> => {
+const waitForEntry = async (connection: Connection, first: Entry, options: GlobalOptions): Promise<number> => {
+  const final = await followEntry(connection, first, options);
+  if (options.json) printJson(final);
+  if (final.state === 'done') {
+    if (!options.json) printLine(`Done: ${describe(final)} (${formatBytes(final.bytesTotal)})`);
+    return EXIT.OK;
+  }
+  if (final.state === 'pending') {
+    if (!options.json) printLine(`Not finished: ${final.error}\nIt stays in the outbox and is retried with backoff; progress is kept (trainyard sync status).`);
+    return EXIT.QUEUED;
+  }
+  throw entryFailure(final);
+};
+
+const entryFailure = (final: Entry): CliError =>
+  new CliError(
+    `${final.direction === 'push' ? 'Push' : 'Pull'} ${final.state}: ${final.error ?? ''}`,
+    final.error?.includes('token') ? EXIT.AUTH : EXIT.FAILURE,
+  );
+
+/**
+ * Pulls a version (a no-op when it is here already) and waits for it: the local version number.
+ * A pull that cannot finish now (remote unreachable) throws, exit QUEUED; a failed one, its error.
+ */
+export const pullAndWait = async (
+  connection: Connection,
+  request: { remote: string; model: string; ref: VersionRef },
+  options: GlobalOptions,
+): Promise<number> => {
+  const entry = await connection.client.sync.pull.mutate(request);
+  const final = entry.state === 'done' ? entry : await followEntry(connection, entry, options);
+  if (final.state === 'pending')
+    throw new CliError(`Pull not finished: ${final.error}; it stays in the outbox and is retried (trainyard sync status)`, EXIT.QUEUED);
+  if (final.state !== 'done' || final.localVersion === null) throw entryFailure(final);
+  return final.localVersion;
+};
+
+/** An outbox entry's progress (a bar on a terminal) until it is done, failed, cancelled, or back to pending after a failed attempt. */
+const followEntry = async ({ client }: Connection, first: Entry, options: GlobalOptions): Promise<Entry> => {
   const bar =
     process.stderr.isTTY && !options.json
       ? new SingleBar({ format: 'Transferring [{bar}] {percentage}% | {done} of {total}', stream: process.stderr, hideCursor: true })
@@ -59,19 +98,7 @@ const waitForEntry = async ({ client }: Connection, first: Entry, options: Globa
   });
   bar?.stop();
   if ('failure' in final) throw final.failure;
-  if (options.json) printJson(final);
-  if (final.state === 'done') {
-    if (!options.json) printLine(`Done: ${describe(final)} (${formatBytes(final.bytesTotal)})`);
-    return EXIT.OK;
-  }
-  if (final.state === 'pending') {
-    if (!options.json) printLine(`Not finished: ${final.error}\nIt stays in the outbox and is retried with backoff; progress is kept (trainyard sync status).`);
-    return EXIT.QUEUED;
-  }
-  throw new CliError(
-    `${final.direction === 'push' ? 'Push' : 'Pull'} ${final.state}: ${final.error ?? ''}`,
-    final.error?.includes('token') ? EXIT.AUTH : EXIT.FAILURE,
-  );
+  return final;
 };
 
 const readToken = (options: { token?: string; tokenStdin?: boolean }): string => {
@@ -131,7 +158,7 @@ export const registerSyncCommands = (program: Command): void => {
     );
 
   for (const direction of ['push', 'pull'] as const) {
-    program
+    const command = program
       .command(direction)
       .argument(
         '<ref>',
@@ -139,16 +166,22 @@ export const registerSyncCommands = (program: Command): void => {
       )
       .requiredOption('--remote <name>', 'remote name (see `trainyard remote list`)')
       .option('--no-wait', 'queue it and return at once')
-      .option('--json', 'print JSON')
+      .option('--json', 'print JSON');
+    if (direction === 'push')
+      command.option('--no-dataset', "send the dataset snapshot's manifest only, not its data (the shared server records it as withheld)");
+    command
       .description(
         direction === 'push'
-          ? 'publish a version to a shared server (resumable; repeating it creates nothing new)'
-          : 'download a version from a shared server, verified (repeating it is a no-op)',
+          ? "publish a version to a shared server with its dataset snapshot's data (resumable; repeating it creates nothing new)"
+          : 'download a version from a shared server with its dataset snapshot when the server holds it, verified (repeating it is a no-op)',
       )
       .action((text: string, _options, command: Command) =>
-        withConnection<GlobalOptions & { remote: string; wait: boolean }>(command, async (connection, options) => {
+        withConnection<GlobalOptions & { remote: string; wait: boolean; dataset?: boolean }>(command, async (connection, options) => {
           const { model, ref } = parseModelRef(text, { alias: 'latest' });
-          const entry = await connection.client.sync[direction].mutate({ remote: options.remote, model, ref });
+          const entry =
+            direction === 'push'
+              ? await connection.client.sync.push.mutate({ remote: options.remote, model, ref, includeDataset: options.dataset !== false })
+              : await connection.client.sync.pull.mutate({ remote: options.remote, model, ref });
           if (!options.wait || entry.state === 'done') {
             if (options.json) printJson(entry);
             else printLine(entry.state === 'done' ? `Already done: ${describe(entry)}` : `Queued ${direction} ${entry.id}`);

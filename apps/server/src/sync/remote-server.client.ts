@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { CompletedPart } from '@trainyard/artifacts';
 import { createTrainyardClient } from '@trainyard/client';
-import type { UploadPlan } from '@trainyard/contracts';
+import type { DatasetSnapshotManifest, UploadPlan } from '@trainyard/contracts';
 import { codeOfHttpStatus, codeOfTrpcCode, DomainError, isDomainError, isDomainErrorCode } from '@trainyard/core';
 import { assertSafeRemoteUrl, type HostResolver, type RemoteServer, type RemoteServerFactory, systemResolver } from '@trainyard/sync';
 import { TRPCClientError } from '@trpc/client';
@@ -104,6 +104,12 @@ export const createRemoteServerFactory =
       },
       receiveVersion: (idempotencyKey, bundle) => call('registering the version', () => client.sync.receiveVersion.mutate({ idempotencyKey, bundle })),
       describeVersion: (model, ref) => call('reading the version', () => client.sync.describeVersion.query({ model, ref })),
+      receiveSnapshot: (manifest, origin) => call('registering the snapshot', () => client.sync.receiveSnapshot.mutate({ manifest, origin })),
+      describeSnapshot: async (id) => {
+        const described = await call('reading the snapshot', () => client.sync.describeSnapshot.query({ id }));
+        return { ...described, filter: described.filter as DatasetSnapshotManifest['filter'] };
+      },
+      listSnapshots: (limit, cursor) => call('listing snapshots', () => client.datasets.list.query({ limit, ...(cursor ? { cursor } : {}) })),
 
       async putBlob(sha256, size, body) {
         // A fresh stream for every attempt: one refused with 429 is not read again.

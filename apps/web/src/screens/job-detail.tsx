@@ -112,6 +112,23 @@ const useComparedMetrics = (ids: readonly string[]) =>
     enabled: ids.length > 0,
   });
 
+const isReproduction = (value: unknown): value is { model: string; version: number } =>
+  typeof value === 'object' && value !== null && typeof (value as { model?: unknown }).model === 'string';
+
+/** A reproduction's original version and, once it ended, its verdict (jobs.reproduction). */
+const Reproduces = ({ id, from, finished }: { id: string; from: { model: string; version: number }; finished: boolean }) => {
+  const report = useQuery({ queryKey: ['jobs', 'reproduction', id], queryFn: () => api.jobs.reproduction.query({ jobId: id }), enabled: finished });
+  return (
+    <dd data-testid="job-reproduces">
+      <Link to={`/models/${from.model}/lineage`}>
+        {from.model}@{from.version}
+      </Link>
+      {report.data ? `: ${report.data.verdict}` : ''}
+      {report.data && report.data.differences.length > 0 ? ` (trainer differed: ${report.data.differences.map((d) => d.field).join(', ')})` : ''}
+    </dd>
+  );
+};
+
 export const JobDetailScreen = () => {
   const { id = '' } = useParams();
   const job = useQuery({ queryKey: ['jobs', 'get', id], queryFn: () => api.jobs.get.query({ id }) });
@@ -153,6 +170,12 @@ export const JobDetailScreen = () => {
                     {data.scheduler.kind} job {data.scheduler.jobId}: {data.scheduler.state}
                     {data.scheduler.reason ? ` (waiting: ${data.scheduler.reason})` : ''}
                   </dd>
+                </>
+              )}
+              {isReproduction(data.reproducedFrom) && (
+                <>
+                  <dt>Reproduces</dt>
+                  <Reproduces id={data.id} from={data.reproducedFrom} finished={isFinishedJobStatus(data.status)} />
                 </>
               )}
               <dt>Dataset snapshot</dt>

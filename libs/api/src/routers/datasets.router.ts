@@ -1,5 +1,5 @@
-import { createSnapshotInput, listSnapshotsInput, snapshotIdInput, snapshotOutput, snapshotPageOutput } from '@trainyard/contracts';
-import { scopedProcedure, router } from '../trpc';
+import { createSnapshotInput, deletedSnapshotOutput, listSnapshotsInput, snapshotIdInput, snapshotOutput, snapshotPageOutput } from '@trainyard/contracts';
+import { adminProcedure, scopedProcedure, router } from '../trpc';
 
 export const datasetsRouter = router({
   createSnapshot: scopedProcedure
@@ -14,4 +14,9 @@ export const datasetsRouter = router({
     .input(listSnapshotsInput)
     .output(snapshotPageOutput)
     .query(({ ctx, input }) => ctx.services.snapshots.list(input.limit, input.cursor)),
+  /** Hard delete (an admin token on a shared server; the local session may): refused while jobs or versions name the snapshot. */
+  delete: adminProcedure
+    .input(snapshotIdInput)
+    .output(deletedSnapshotOutput)
+    .mutation(({ ctx, input }) => ctx.services.snapshots.delete(input.id)),
 });

@@ -15,6 +15,10 @@ import {
   jobPageOutput,
   listJobsInput,
   logSliceOutput,
+  reproduceInput,
+  reproduceOutput,
+  reproductionInput,
+  reproductionOutput,
   trainersOutput,
 } from '@trainyard/contracts';
 import { createEventQueue } from '../event-queue';
@@ -27,6 +31,19 @@ export const jobsRouter = router({
     .input(createJobInput)
     .output(createdJobOutput)
     .mutation(({ ctx, input }) => ctx.services.jobs.create(input, { actor: ctx.actor })),
+  /**
+   * Re-runs a local version's training job with the same trainer, hyperparameters and snapshot;
+   * refused with the differences when the trainer here differs, unless allowDifferent.
+   */
+  reproduce: trainingProcedure
+    .input(reproduceInput)
+    .output(reproduceOutput)
+    .mutation(({ ctx, input }) => ctx.services.reproductions.reproduce(input, { actor: ctx.actor })),
+  /** A reproduction's report: artifact by artifact byte-identical or not, final metrics within tolerance, the differences. */
+  reproduction: scopedProcedure
+    .input(reproductionInput)
+    .output(reproductionOutput)
+    .query(({ ctx, input }) => ctx.services.reproductions.report(input.jobId)),
   get: scopedProcedure
     .input(jobIdInput)
     .output(jobOutput)

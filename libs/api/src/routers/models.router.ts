@@ -1,5 +1,7 @@
 import {
   createVersionInput,
+  deletedVersionOutput,
+  deleteVersionInput,
   getVersionInput,
   lineageGraphOutput,
   lineageInput,
@@ -24,7 +26,7 @@ import {
   versionOutput,
   versionPageOutput,
 } from '@trainyard/contracts';
-import { scopedProcedure, router } from '../trpc';
+import { adminProcedure, scopedProcedure, router } from '../trpc';
 
 export const modelsRouter = router({
   register: scopedProcedure
@@ -59,6 +61,11 @@ export const modelsRouter = router({
     .input(listVersionsInput)
     .output(versionPageOutput)
     .query(({ ctx, input }) => ctx.services.versions.list(input.model, input.limit, input.cursor)),
+  /** Hard delete of one version (an admin token on a shared server; the local session may): refused while aliases, the active selection, child versions or jobs name it. */
+  deleteVersion: adminProcedure
+    .input(deleteVersionInput)
+    .output(deletedVersionOutput)
+    .mutation(({ ctx, input }) => ctx.services.versions.deleteVersion(input.model, input.version, ctx.actor)),
   setAlias: scopedProcedure
     .input(setAliasInput)
     .output(versionOutput)

@@ -22,6 +22,16 @@ import {
   syncStatusInput,
   uploadPlanOutput,
   versionBundleOutput,
+  pushDatasetInput,
+  pullDatasetInput,
+  remoteSnapshotsInput,
+  receiveSnapshotInput,
+  pushedDatasetOutput,
+  pulledDatasetOutput,
+  receivedSnapshotOutput,
+  describedSnapshotOutput,
+  snapshotIdInput,
+  snapshotPageOutput,
 } from '@trainyard/contracts';
 import { z } from 'zod';
 import { createEventQueue } from '../event-queue';
@@ -44,7 +54,7 @@ export const syncRouter = router({
   push: scopedProcedure
     .input(pushInput)
     .output(outboxEntryOutput)
-    .mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref)),
+    .mutation(({ ctx, input }) => ctx.services.sync.push(input.remote, input.model, input.ref, { includeDataset: input.includeDataset })),
   pull: scopedProcedure
     .input(pullInput)
     .output(outboxEntryOutput)
@@ -65,6 +75,20 @@ export const syncRouter = router({
     .input(outboxIdInput)
     .output(outboxEntryOutput)
     .mutation(({ ctx, input }) => ctx.services.sync.cancel(input.id)),
+  /** A dataset snapshot alone to / from a remote (`trainyard push-dataset` / `pull-dataset`), carried out at once. */
+  pushDataset: scopedProcedure
+    .input(pushDatasetInput)
+    .output(pushedDatasetOutput)
+    .mutation(({ ctx, input }) => ctx.services.sync.pushDataset(input.remote, input.snapshotId)),
+  pullDataset: scopedProcedure
+    .input(pullDatasetInput)
+    .output(pulledDatasetOutput)
+    .mutation(({ ctx, input }) => ctx.services.sync.pullDataset(input.remote, input.snapshotId)),
+  /** The snapshots a remote holds (`trainyard datasets list --remote NAME`). */
+  remoteSnapshots: scopedProcedure
+    .input(remoteSnapshotsInput)
+    .output(snapshotPageOutput)
+    .query(({ ctx, input }) => ctx.services.sync.remoteSnapshots(input.remote, input.limit, input.cursor)),
   /** Live state and bytes of outbox entries (all, or one with `id`), starting with their current state; each checked against the contract as it is sent. */
   progress: scopedProcedure
     .input(z.strictObject({ id: z.uuid().optional() }))
@@ -107,4 +131,14 @@ export const syncRouter = router({
     .input(describeVersionInput)
     .output(versionBundleOutput)
     .query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
+  /** A snapshot pushed alone, once its data blob is stored (write scope). */
+  receiveSnapshot: scopedProcedure
+    .input(receiveSnapshotInput)
+    .output(receivedSnapshotOutput)
+    .mutation(({ ctx, input }) => ctx.services.exchange.receiveSnapshot(input.manifest, input.origin)),
+  /** A snapshot held here, for a puller (read scope). */
+  describeSnapshot: scopedProcedure
+    .input(snapshotIdInput)
+    .output(describedSnapshotOutput)
+    .query(({ ctx, input }) => ctx.services.exchange.describeSnapshot(input.id)),
 });

@@ -10,12 +10,14 @@ import {
   dataPointPageOutput,
   dataStatsInput,
   dataStatsOutput,
+  deletedPairsOutput,
+  deletePairsInput,
   listDataInput,
   pairInput,
   setExcludedMatchingInput,
   setFeedbackInput,
 } from '@trainyard/contracts';
-import { scopedProcedure, router } from '../trpc';
+import { adminProcedure, scopedProcedure, router } from '../trpc';
 
 export const trainingDataRouter = router({
   collect: scopedProcedure
@@ -60,4 +62,9 @@ export const trainingDataRouter = router({
     .input(countDataInput)
     .output(countOutput)
     .query(async ({ ctx, input }) => ({ count: await ctx.services.trainingData.count(input.filter) })),
+  /** Hard delete by id (at most 1 000): an admin token on a shared server; the local session may. */
+  deletePairs: adminProcedure
+    .input(deletePairsInput)
+    .output(deletedPairsOutput)
+    .mutation(({ ctx, input }) => ctx.services.trainingData.deletePairs(input.ids)),
 });

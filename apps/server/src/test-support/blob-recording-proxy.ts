@@ -1,0 +1,58 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface BlobRecordingProxy {
+  url: string;
+  /** Hashes of the blobs sent through the proxy so far (`PUT /blobs/sha256/…`, and each blob named in a `POST /blob-batches` manifest), in order. */
+  sentBlobs(): string[];
+  /** Request body bytes sent to the blob routes so far. */
+  sentBytes(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A pass-through proxy in front of a shared server that records which blobs a pusher sends it:
+ * proof that a blob already there (a snapshot shared by two versions) is not sent again.
+ * Blobs of 16 MiB and more go to S3 through presigned URLs and are not seen here.
+ */
+export const startBlobRecordingProxy = async (target: string): Promise<BlobRecordingProxy> => {
+  const sent: string[] = [];
+  let bytes = 0;
+  const server = createServer((incoming, outgoing) => {
+    const path = incoming.url ?? '/';
+    const single = /^\/blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
+    if (incoming.method === 'PUT' && single?.[1]) sent.push(single[1]);
+    const batch = incoming.method === 'POST' && path === '/blob-batches';
+    let manifest = batch ? '' : undefined;
+    incoming.on('data', (chunk: Buffer) => {
+      if (single || batch) bytes += chunk.length;
+      if (manifest === undefined) return;
+      const newline = chunk.indexOf(10);
+      manifest += chunk.subarray(0, newline === -1 ? chunk.length : newline).toString('utf8');
+      if (newline !== -1) {
+        for (const blob of (JSON.parse(manifest) as { blobs: Array<{ sha256: string }> }).blobs) sent.push(blob.sha256);
+        manifest = undefined;
+      }
+    });
+    const upstream = httpRequest(new URL(path, target), { method: incoming.method, headers: incoming.headers }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
+      answer.pipe(outgoing);
+    });
+    upstream.on('error', () => (outgoing.headersSent ? outgoing.destroy() : outgoing.writeHead(502).end()));
+    incoming.on('aborted', () => upstream.destroy());
+    incoming.pipe(upstream);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sentBlobs: () => [...sent],
+    sentBytes: () => bytes,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+};

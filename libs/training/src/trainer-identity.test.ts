@@ -1,0 +1,135 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installPath, sha256Hex } from '@trainyard/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createTrainerCatalog, type NodeBuiltinTrainer, type PythonBuiltinTrainer } from './trainer-catalog';
+import { captureTrainerIdentity, codeHashOf, gitStateOf } from './trainer-identity';
+
+const version = (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string }).version;
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+
+describe('trainer identity capture', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'identity-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a command in a git checkout: its commit, clean then dirty, and the SHA-256 of each argument that is an existing file', async () => {
+    git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    writeFileSync(join(dir, 'config.yaml'), 'lr: 0.1\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-q', '-m', 'first');
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    const catalog = createTrainerCatalog();
+    const spec = { kind: 'command' as const, command: ['python3', 'train.py', '--config', join(dir, 'config.yaml'), 'missing.txt', '--epochs', '3'], cwd: dir };
+    const clean = await captureTrainerIdentity(spec, { catalog });
+    expect(clean).toEqual({
+      kind: 'command',
+      command: spec.command,
+      cwd: dir,
+      git: { commit, dirty: false },
+      // python3 is not a file in cwd, missing.txt does not exist, --epochs and 3 are no paths.
+      files: [
+        { path: 'train.py', sha256: sha256Hex('print(1)\n') },
+        { path: join(dir, 'config.yaml'), sha256: sha256Hex('lr: 0.1\n') },
+      ],
+      projectVersion: version,
+    });
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    const dirty = await captureTrainerIdentity(spec, { catalog });
+    expect(dirty.kind === 'command' && dirty.git).toEqual({ commit, dirty: true });
+    expect(dirty.kind === 'command' && dirty.files[0]?.sha256).toBe(sha256Hex('print(2)\n'));
+  });
+
+  it('an untracked file does not make the checkout dirty; outside a git checkout git is null', async () => {
+    git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'a'), 'a');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-q', '-m', 'a');
+    writeFileSync(join(dir, 'untracked'), 'b');
+    expect((await gitStateOf(dir))?.dirty).toBe(false);
+    const plain = mkdtempSync(join(tmpdir(), 'identity-plain-'));
+    try {
+      expect(await gitStateOf(plain)).toBeNull();
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
+  it('a command without a working directory hashes only absolute paths', async () => {
+    writeFileSync(join(dir, 'train.sh'), 'echo hi\n');
+    const identity = await captureTrainerIdentity({ kind: 'command', command: ['sh', join(dir, 'train.sh'), 'train.sh'] }, { catalog: createTrainerCatalog() });
+    expect(identity).toMatchObject({ cwd: null, git: null, files: [{ path: join(dir, 'train.sh'), sha256: sha256Hex('echo hi\n') }] });
+  });
+
+  it("a Python built-in: its script, then its package's and the SDK's .py files; a TypeScript entry (sources) is hashed alone", async () => {
+    const pkg = mkdtempSync(join(installPath('tmp'), 'identity-py-'));
+    try {
+      writeFileSync(join(pkg, 'train.py'), 'import model\n');
+      writeFileSync(join(pkg, 'model.py'), 'X = 1\n');
+      writeFileSync(join(pkg, 'notes.txt'), 'not code');
+      writeFileSync(join(pkg, 'entry.ts'), 'import { a } from "./chunk.js";\n');
+      const python: PythonBuiltinTrainer = {
+        name: 'py',
+        description: 'x',
+        hyperparameters: z.strictObject({}),
+        python: { script: join(pkg, 'train.py'), path: [pkg] },
+      };
+      const ts: NodeBuiltinTrainer = {
+        name: 'ts',
+        description: 'x',
+        hyperparameters: z.strictObject({}),
+        nodeArgs: ['--import', 'file:///tsx/loader.mjs', join(pkg, 'entry.ts')],
+      };
+      const catalog = createTrainerCatalog([python, ts]);
+      const relative = pkg.slice(installPath().length + 1);
+      const py = await captureTrainerIdentity({ kind: 'builtin', name: 'py' }, { catalog });
+      const paths = py.kind === 'builtin' ? py.files.map((file) => file.path) : [];
+      expect(paths[0]).toBe(`${relative}/train.py`);
+      expect(paths).toContain(`${relative}/model.py`);
+      expect(paths).toContain('libs/trainer-sdk-python/trainyard/_run.py');
+      expect(paths.filter((path) => !path.endsWith('.py'))).toEqual([]);
+      const fromSources = await captureTrainerIdentity({ kind: 'builtin', name: 'ts' }, { catalog });
+      expect(fromSources.kind === 'builtin' && fromSources.files.map((file) => file.path)).toEqual([`${relative}/entry.ts`]);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+
+  it("a Node built-in: its entry and the chunks it imports, transitively, by install-relative path; the code hash is deterministic and follows a chunk's change", async () => {
+    const dist = mkdtempSync(join(installPath('tmp'), 'identity-dist-'));
+    try {
+      writeFileSync(join(dist, 'entry.js'), 'import { a } from "./chunk-a.js";\nimport "./chunk-b.js";\nimport { join } from "node:path";\n');
+      writeFileSync(join(dist, 'chunk-a.js'), 'import { b } from "./chunk-b.js";\nexport const a = 1;\n');
+      writeFileSync(join(dist, 'chunk-b.js'), 'export const b = 2;\n');
+      const trainer: NodeBuiltinTrainer = {
+        name: 'fake',
+        description: 'x',
+        hyperparameters: z.strictObject({}),
+        nodeArgs: ['--enable-source-maps', join(dist, 'entry.js')],
+      };
+      const catalog = createTrainerCatalog([trainer]);
+      const first = await captureTrainerIdentity({ kind: 'builtin', name: 'fake' }, { catalog });
+      const relative = dist.slice(installPath().length + 1);
+      expect(first.kind === 'builtin' && first.files.map((file) => file.path)).toEqual([
+        `${relative}/entry.js`,
+        `${relative}/chunk-a.js`,
+        `${relative}/chunk-b.js`,
+      ]);
+      expect(first).toMatchObject({ kind: 'builtin', name: 'fake', projectVersion: version });
+      expect(first.kind === 'builtin' && first.codeSha256).toBe(codeHashOf(first.kind === 'builtin' ? first.files : []));
+      expect(await captureTrainerIdentity({ kind: 'builtin', name: 'fake' }, { catalog })).toEqual(first);
+      writeFileSync(join(dist, 'chunk-b.js'), 'export const b = 3;\n');
+      const changed = await captureTrainerIdentity({ kind: 'builtin', name: 'fake' }, { catalog });
+      expect(changed.kind === 'builtin' && changed.codeSha256).not.toBe(first.kind === 'builtin' && first.codeSha256);
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
+    }
+  });
+});

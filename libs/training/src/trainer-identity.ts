@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type { HashedFile, TrainerIdentity, TrainerSpec } from '@trainyard/contracts';
+import { installPath, sha256Hex } from '@trainyard/core';
+import { PYTHON_SDK_DIR, type TrainerCatalog } from './trainer-catalog';
+
+const run = promisify(execFile);
+
+/** Trainyard's own version (the installation's package.json), part of every identity. */
+export const projectVersion = async (): Promise<string> => (JSON.parse(await readFile(installPath('package.json'), 'utf8')) as { version: string }).version;
+
+export const sha256OfFile = async (path: string): Promise<string> => {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+};
+
+const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() ?? false;
+
+/** The installation-relative name of a file (so two machines with different install directories agree), with / separators. */
+const installRelative = (path: string): string => {
+  const inside = relative(installPath(), path);
+  return (inside.startsWith('..') || isAbsolute(inside) ? path : inside).split(sep).join('/');
+};
+
+// A bundled module's static imports of its sibling chunks: `from "./train-X.js"`, `import "./x.js"`.
+const RELATIVE_IMPORT = /(?:from|import)\s*["'](\.{1,2}\/[^"']+\.m?js)["']/g;
+
+/**
+ * A Node trainer's files: its entry file and, for JavaScript, every relative module it imports
+ * statically, transitively (the server's build splits a trainer into chunks). From TypeScript
+ * sources (tsx) only the entry file is followed.
+ */
+const nodeTrainerFiles = async (entry: string): Promise<string[]> => {
+  const seen = new Set<string>();
+  const visit = async (file: string): Promise<void> => {
+    if (seen.has(file) || !(await isFile(file))) return;
+    seen.add(file);
+    if (!/\.m?js$/.test(file)) return;
+    const text = await readFile(file, 'utf8');
+    for (const match of text.matchAll(RELATIVE_IMPORT)) await visit(resolve(dirname(file), match[1] ?? ''));
+  };
+  await visit(entry);
+  return [...seen];
+};
+
+/** Every .py file under a directory, sorted (a Python trainer's package and the SDK). */
+const pythonFiles = async (dir: string): Promise<string[]> => {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.py'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+};
+
+const hashFiles = async (paths: readonly string[], name: (path: string) => string): Promise<HashedFile[]> =>
+  Promise.all(paths.map(async (path) => ({ path: name(path), sha256: await sha256OfFile(path) })));
+
+/** One hash for a trainer's code: over each file's name and hash, in order. */
+export const codeHashOf = (files: readonly HashedFile[]): string => sha256Hex(files.map((file) => `${file.sha256}  ${file.path}\n`).join(''));
+
+/** HEAD's commit of the git checkout at `dir` and whether its tracked files differ from it; null when it is not one (or git is missing). */
+export const gitStateOf = async (dir: string): Promise<{ commit: string; dirty: boolean } | null> => {
+  try {
+    const options = { cwd: dir, encoding: 'utf8' as const, timeout: 10_000 };
+    const { stdout: commit } = await run('git', ['rev-parse', '--verify', 'HEAD'], options);
+    const { stdout: status } = await run('git', ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
+    return { commit: commit.trim(), dirty: status.trim() !== '' };
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * What runs for this trainer on this machine now: a built-in's files and code hash, or a
+ * command with its working directory's git state and the hash of each argument that names an
+ * existing file (a relative one against the working directory; without one, only absolute paths).
+ */
+export const captureTrainerIdentity = async (spec: TrainerSpec, deps: { catalog: TrainerCatalog }): Promise<TrainerIdentity> => {
+  const version = await projectVersion();
+  if (spec.kind === 'builtin') {
+    const trainer = deps.catalog.get(spec.name);
+    const paths = trainer.python
+      ? [
+          trainer.python.script,
+          ...(await Promise.all([PYTHON_SDK_DIR, ...trainer.python.path].map(pythonFiles))).flat().filter((file) => file !== trainer.python?.script),
+        ]
+      : (await Promise.all(trainer.nodeArgs.filter((arg) => isAbsolute(arg)).map(nodeTrainerFiles))).flat();
+    const files = await hashFiles(paths, installRelative);
+    return { kind: 'builtin', name: spec.name, codeSha256: codeHashOf(files), files, projectVersion: version };
+  }
+  const cwd = spec.cwd ?? null;
+  const named: Array<{ arg: string; path: string }> = [];
+  for (const arg of spec.command) {
+    if (!isAbsolute(arg) && !cwd) continue;
+    const path = isAbsolute(arg) ? arg : resolve(cwd ?? '', arg);
+    if (await isFile(path)) named.push({ arg, path });
+  }
+  const files = await Promise.all(named.map(async ({ arg, path }) => ({ path: arg, sha256: await sha256OfFile(path) })));
+  return { kind: 'command', command: [...spec.command], cwd, git: cwd ? await gitStateOf(cwd) : null, files, projectVersion: version };
+};

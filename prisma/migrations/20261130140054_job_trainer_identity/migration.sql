@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "TrainingJob" ADD COLUMN     "reproducedFrom" JSONB,
+ADD COLUMN     "trainerIdentity" JSONB;
+
