@@ -118,48 +118,77 @@ export const sweepUnusedPacks = async (packs: BlobPackStore, sql: SqlQueryable, 
   return removed;
 };
 
-/** Consecutive requested blobs that lie back to back in one pack: one ranged GET for all of them. */
-export interface PackRun {
+/** Requested blobs of one pack fetched in one ranged GET (with the gaps between them). */
+export interface PackSpan {
   packSha256: string;
+  start: number;
+  /** Exclusive. */
+  end: number;
   blobs: BlobLocation[];
 }
 
-/** Groups packed locations, in the order asked, into runs of adjacent slices. */
-export const packRuns = (locations: readonly BlobLocation[]): PackRun[] => {
-  const runs: PackRun[] = [];
-  let current: { run: PackRun; end: number; bytes: number } | undefined;
+/** Bytes between two requested blobs of a pack that a span reads anyway rather than make two GETs. */
+const MAX_GAP_BYTES = 256 * 1024;
+
+/**
+ * Groups packed blobs into spans: per pack, by offset, neighbours (at most MAX_GAP_BYTES apart,
+ * a span at most RUN_MAX_BYTES) in one ranged read, whatever order they were asked in. The
+ * bytes read that nobody asked for stay within `wasteBudget` for the whole request.
+ */
+export const packSpans = (locations: readonly BlobLocation[], wasteBudget: number): PackSpan[] => {
+  const byPack = new Map<string, BlobLocation[]>();
   for (const location of locations) {
-    const packSha256 = location.packSha256 as string;
-    if (current && current.run.packSha256 === packSha256 && current.end === location.packOffset && current.bytes + location.size <= RUN_MAX_BYTES) {
-      current.run.blobs.push(location);
-      current.end += location.size;
-      current.bytes += location.size;
-      continue;
-    }
-    current = { run: { packSha256, blobs: [location] }, end: location.packOffset + location.size, bytes: location.size };
-    runs.push(current.run);
+    const list = byPack.get(location.packSha256 as string) ?? [];
+    list.push(location);
+    byPack.set(location.packSha256 as string, list);
   }
-  return runs;
+  const spans: PackSpan[] = [];
+  let waste = 0;
+  for (const [packSha256, list] of byPack) {
+    let current: PackSpan | undefined;
+    for (const location of [...list].sort((a, b) => a.packOffset - b.packOffset)) {
+      const end = location.packOffset + location.size;
+      const gap = current ? Math.max(location.packOffset - current.end, 0) : 0;
+      if (current && gap <= MAX_GAP_BYTES && waste + gap <= wasteBudget && Math.max(end, current.end) - current.start <= RUN_MAX_BYTES) {
+        current.blobs.push(location);
+        current.end = Math.max(end, current.end);
+        waste += gap;
+        continue;
+      }
+      current = { packSha256, start: location.packOffset, end, blobs: [location] };
+      spans.push(current);
+    }
+  }
+  return spans;
 };
 
 /**
- * Reads one run and cuts it into its blobs, each verified against its name; the first that
- * does not hash right fails the read with the store's corrupt-blob error (and is reported to
- * `onCorrupt`, as a verifying read reports it).
+ * Reads one span and cuts out its blobs, each verified against its name: a blob whose bytes do
+ * not hash right gets the store's corrupt-blob error in its place (and is reported to
+ * `onCorrupt`, as a verifying read reports it); the others are served.
  */
-export const readPackRun = async (packs: BlobPackStore, run: PackRun, onCorrupt: (sha256: string, actual: string) => void): Promise<Buffer[]> => {
-  const first = run.blobs[0] as BlobLocation;
-  const last = run.blobs.at(-1) as BlobLocation;
-  const end = last.packOffset + last.size - 1;
+export const readPackSpan = async (
+  packs: BlobPackStore,
+  span: PackSpan,
+  onCorrupt: (sha256: string, actual: string) => void,
+): Promise<Map<string, Buffer | Error>> => {
   // Empty blobs have no bytes to fetch (and no valid range).
-  const bytes = end < first.packOffset ? Buffer.alloc(0) : await packs.readRange(run.packSha256, { start: first.packOffset, end });
-  return run.blobs.map((blob) => {
-    const slice = bytes.subarray(blob.packOffset - first.packOffset, blob.packOffset - first.packOffset + blob.size);
-    const actual = sha256Of(slice);
-    if (actual !== blob.sha256 || slice.length !== blob.size) {
+  const bytes = span.end > span.start ? await packs.readRange(span.packSha256, { start: span.start, end: span.end - 1 }) : Buffer.alloc(0);
+  return new Map(
+    span.blobs.map((blob): [string, Buffer | Error] => {
+      const slice = bytes.subarray(blob.packOffset - span.start, blob.packOffset - span.start + blob.size);
+      const actual = sha256Of(slice);
+      if (actual === blob.sha256 && slice.length === blob.size) return [blob.sha256, slice];
       onCorrupt(blob.sha256, actual);
-      throw corruptBlob(blob.sha256, actual);
-    }
-    return slice;
-  });
+      return [blob.sha256, corruptBlob(blob.sha256, actual)];
+    }),
+  );
+};
+
+/** One packed blob, verified (a corrupt one throws the store's corrupt-blob error). */
+export const readPackedBlob = async (packs: BlobPackStore, location: BlobLocation, onCorrupt: (sha256: string, actual: string) => void): Promise<Buffer> => {
+  const span = { packSha256: location.packSha256 as string, start: location.packOffset, end: location.packOffset + location.size, blobs: [location] };
+  const result = (await readPackSpan(packs, span, onCorrupt)).get(location.sha256);
+  if (result instanceof Error) throw result;
+  return result as Buffer;
 };

@@ -1,16 +1,18 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { isDomainError } from '@trainyard/core';
+import pLimit from 'p-limit';
 import type { Database, SqlQueryable } from '@trainyard/db';
 import {
   type BlobLocation,
-  type PackRun,
+  type PackSpan,
   deletePackIfUnused,
   locateBlobs,
   PACK_TARGET_BYTES,
   packBuilder,
-  packRuns,
-  readPackRun,
+  packSpans,
+  readPackedBlob,
+  readPackSpan,
   sweepUnusedPacks,
   writePack,
 } from './blob-packs';
@@ -79,29 +81,6 @@ const BLOB_LOCK_NAMESPACE = 5_318_008;
 /** A hash's lock key: its first 32 bits as a signed int (two hashes sharing one only wait for each other). */
 const blobLockKey = (sha256: string): number => Number.parseInt(sha256.slice(0, 8), 16) | 0;
 
-/**
- * Runs `fetch` over `units` with up to READS_IN_FLIGHT ahead and yields the results in order.
- * A failed fetch fails the iteration when its turn comes; reads still in flight are left to
- * finish unobserved (never unhandled).
- */
-async function* inOrderReadAhead<T>(units: readonly T[], fetch: (unit: T) => Promise<Buffer[]>): AsyncIterable<Buffer> {
-  const ahead: Array<Promise<Buffer[]>> = [];
-  let next = 0;
-  const fill = (): void => {
-    while (ahead.length < READS_IN_FLIGHT && next < units.length) {
-      const reading = fetch(units[next++] as T);
-      reading.catch(() => undefined);
-      ahead.push(reading);
-    }
-  };
-  fill();
-  while (ahead.length > 0) {
-    const blobs = await (ahead.shift() as Promise<Buffer[]>);
-    fill();
-    yield* blobs;
-  }
-}
-
 /** A read of a blob already known to be corrupt fails before any byte is sent. */
 const drain = async (stream: Readable): Promise<void> => {
   for await (const _chunk of stream) void _chunk;
@@ -152,10 +131,7 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     return location?.packSha256 ? location : undefined;
   };
   const markCorrupt = (sha256: string, actual: string): void => void corrupt.set(sha256, { sha256, actual, detectedAt: new Date() });
-  const readPacked = async (location: BlobLocation): Promise<Buffer> => {
-    const [bytes] = await readPackRun(packs as NonNullable<typeof packs>, { packSha256: location.packSha256 as string, blobs: [location] }, markCorrupt);
-    return bytes as Buffer;
-  };
+  const readPacked = (location: BlobLocation): Promise<Buffer> => readPackedBlob(packs as NonNullable<typeof packs>, location, markCorrupt);
   /** Forgets a blob; its own object is deleted, or its pack once no other blob lies in it. */
   const forget = async (sha256: string): Promise<void> => {
     const [row] = await sql.query<{ packSha256: string | null }>(`DELETE FROM "StoredBlob" WHERE "sha256" = $1 RETURNING "packSha256"`, [sha256]);
@@ -175,26 +151,40 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     const recorded = await record(result.sha256, result.size);
     return unknown ? { ...result, created: recorded } : result;
   };
-  /** What `readBatch` fetches: a run of adjacent packed blobs in one ranged read, or one blob that is its own object. */
-  type ReadUnit = { run: PackRun } | { sha256: string };
-  const readUnits = async (hashes: readonly string[]): Promise<ReadUnit[]> => {
+  /**
+   * Starts reading every blob of a batch — packed ones a span per pack, READS_IN_FLIGHT reads at
+   * a time, in the order they are first needed — and returns each blob's bytes (or its error,
+   * raised when its turn comes) by hash. A batch is at most BLOB_BATCH_LIMITS bytes, so holding it is bounded.
+   */
+  const startBatchReads = async (hashes: readonly string[]): Promise<Map<string, Promise<Buffer>>> => {
     const locations = packs ? await locateBlobs(sql, hashes) : new Map<string, BlobLocation>();
-    const units: ReadUnit[] = [];
-    let packed: BlobLocation[] = [];
-    const endRuns = (): void => {
-      for (const run of packRuns(packed)) units.push({ run });
-      packed = [];
-    };
+    const packed = [...new Set(hashes)].map((sha256) => locations.get(sha256)).filter((location) => location?.packSha256) as BlobLocation[];
+    const requested = packed.reduce((sum, location) => sum + location.size, 0);
+    const limit = pLimit(READS_IN_FLIGHT);
+    const spanReads = new Map<PackSpan, Promise<Map<string, Buffer | Error>>>();
+    const spanOf = new Map<string, PackSpan>();
+    for (const span of packSpans(packed, requested)) for (const blob of span.blobs) spanOf.set(blob.sha256, span);
+    const reads = new Map<string, Promise<Buffer>>();
     for (const sha256 of hashes) {
-      const location = locations.get(sha256);
-      if (location?.packSha256) packed.push(location);
-      else {
-        endRuns();
-        units.push({ sha256 });
-      }
+      if (reads.has(sha256)) continue;
+      const span = spanOf.get(sha256);
+      let read: Promise<Buffer>;
+      if (span) {
+        let spanRead = spanReads.get(span);
+        if (!spanRead) {
+          spanRead = limit(() => readPackSpan(packs as NonNullable<typeof packs>, span, markCorrupt));
+          spanReads.set(span, spanRead);
+        }
+        read = spanRead.then((blobs) => {
+          const result = blobs.get(sha256) as Buffer | Error;
+          if (result instanceof Error) throw result;
+          return result;
+        });
+      } else read = limit(async () => buffer(await indexed.read(sha256)));
+      read.catch(() => undefined); // awaited in order by the reader; one gone early must not leave it unhandled
+      reads.set(sha256, read);
     }
-    endRuns();
-    return units;
+    return reads;
   };
   const indexed: IndexedBlobStore = {
     kind: store.kind,
@@ -299,9 +289,8 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       };
     },
     async *readBatch(hashes) {
-      yield* inOrderReadAhead(await readUnits(hashes), async (unit) =>
-        'run' in unit ? readPackRun(packs as NonNullable<typeof packs>, unit.run, markCorrupt) : [await buffer(await indexed.read(unit.sha256))],
-      );
+      const reads = await startBatchReads(hashes);
+      for (const sha256 of hashes) yield await (reads.get(sha256) as Promise<Buffer>);
     },
     async sizes(hashes) {
       if (hashes.length === 0) return new Map();
