@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installPath, sha256Hex } from '@trainyard/core';
@@ -45,6 +45,17 @@ describe('trainer identity capture', () => {
     const dirty = await captureTrainerIdentity(spec, { catalog });
     expect(dirty.kind === 'command' && dirty.git).toEqual({ commit, dirty: true });
     expect(dirty.kind === 'command' && dirty.files[0]?.sha256).toBe(sha256Hex('print(2)\n'));
+  });
+
+  it("reading a checkout's state never runs a program its own config names (core.fsmonitor)", async () => {
+    git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'a'), 'a');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-q', '-m', 'a');
+    const marker = join(dir, 'fsmonitor-ran');
+    git(dir, 'config', 'core.fsmonitor', `touch ${marker}; false`);
+    expect(await gitStateOf(dir)).toMatchObject({ dirty: false });
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('an untracked file does not make the checkout dirty; outside a git checkout git is null', async () => {

@@ -68,8 +68,10 @@ export const codeHashOf = (files: readonly HashedFile[]): string => sha256Hex(fi
 export const gitStateOf = async (dir: string): Promise<{ commit: string; dirty: boolean } | null> => {
   try {
     const options = { cwd: dir, encoding: 'utf8' as const, timeout: 10_000 };
-    const { stdout: commit } = await run('git', ['rev-parse', '--verify', 'HEAD'], options);
-    const { stdout: status } = await run('git', ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
+    // A checkout's own config must not run programs here (core.fsmonitor is a command `git status` would start).
+    const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+    const { stdout: commit } = await run('git', [...safe, 'rev-parse', '--verify', 'HEAD'], options);
+    const { stdout: status } = await run('git', [...safe, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
     return { commit: commit.trim(), dirty: status.trim() !== '' };
   } catch {
     return null;
