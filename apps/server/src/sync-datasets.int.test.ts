@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BlobRecordingProxy, startBlobRecordingProxy } from './test-support/blob-recording-proxy';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedServer, startSharedServer } from './test-support/shared-server';
-import { createServerToken, waitForEntry } from './test-support/sync-fixtures';
+import { createServerToken, storedBlobLocation, waitForEntry } from './test-support/sync-fixtures';
 import { trainDetectorModel } from './test-support/trained-model';
 import { EXIT } from './cli/exit-codes';
 
@@ -18,6 +18,7 @@ const teammate = useLocalTestServer(fastRetry);
 let postgres: PostgresServer;
 let s3: S3TestServer;
 let shared: SharedServer;
+let sharedDatabaseUrl: string;
 /** A shared server with TRAINYARD_SYNC_ACCEPT_DATASETS=off. */
 let refusing: SharedServer;
 let proxy: BlobRecordingProxy;
@@ -66,6 +67,7 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     postgres = await startPostgresServer();
     s3 = await startS3Server();
     const databaseUrl = await postgres.createDatabase('datasets');
+    sharedDatabaseUrl = databaseUrl;
     shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
     const refusingUrl = await postgres.createDatabase('refusing');
     refusing = await startSharedServer({ databaseUrl: refusingUrl, env: { TRAINYARD_SYNC_ACCEPT_DATASETS: 'off' } });
@@ -234,7 +236,7 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     expect((await trainDetectorModel(serverOf(laptop), { model: 'tampered', pairs: 50, seed: 3 })).status).toBe('succeeded');
     const snapshot = await snapshotOfVersion(laptop.client, 'tampered', 1);
     expect(await push('team', 'tampered', 1)).toMatchObject({ state: 'done' });
-    await overwriteInBucket(`shared/sha256/${snapshot.blobSha256.slice(0, 2)}/${snapshot.blobSha256}`);
+    await overwriteInBucket(await storedBlobLocation(sharedDatabaseUrl, snapshot.blobSha256));
 
     const failed = await pull('team', 'tampered', 1);
     expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/corrupt|hash mismatch/i) });
@@ -243,12 +245,14 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
   }, 180_000);
 });
 
-/** Replaces an object's bytes in the bucket behind the shared server's back (one byte flipped). */
-const overwriteInBucket = async (key: string): Promise<void> => {
+/** Replaces a blob's bytes in the bucket behind the shared server's back (one byte of its own object or of its slice of a pack flipped). */
+const overwriteInBucket = async (location: { key: string; offset: number }): Promise<void> => {
+  const key = `shared/${location.key}`;
   const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
   const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
   const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-  bytes[10] = (bytes[10] ?? 0) ^ 0xff;
+  const at = location.offset + 10;
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
   await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
 };
