@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { isFinishedJobStatus } from '@trainyard/contracts';
 import { postgresUnavailableReason, runCli, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
@@ -243,6 +244,14 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     await expect(teammate.client.datasets.get.query({ id: snapshot.id })).rejects.toThrow(/not found/i);
     await expect(teammate.client.models.get.query({ model: 'tampered' })).rejects.toThrow(/not found/i);
   }, 180_000);
+
+  it('a snapshot manifest whose data size is not the size of the blob stored under its hash is refused', async () => {
+    const held = await admin.sync.describeSnapshot.query({ id: (await snapshotOfVersion(laptop.client, 'detector', 1)).id });
+    const { id: _id, ...rest } = held;
+    await expect(
+      admin.sync.receiveSnapshot.mutate({ manifest: { ...rest, id: randomUUID(), name: 'liar', blobSize: held.blobSize + 1 }, origin: 'elsewhere' }),
+    ).rejects.toThrow(/bytes here, not the/);
+  });
 });
 
 /** Replaces a blob's bytes in the bucket behind the shared server's back (one byte of its own object or of its slice of a pack flipped). */

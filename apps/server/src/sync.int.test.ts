@@ -53,6 +53,11 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
     const readOnly = createTrainyardClient({ url: shared.url, token: tokens.read });
     await expect(readOnly.sync.missingBlobs.mutate({ hashes: [] })).rejects.toThrow(/scope \(read\) does not allow this; it needs write/);
     await expect(serverAdmin.sync.push.mutate({ remote: 'any', model: 'detector', ref: { version: 1 } })).rejects.toThrow(/shared server mode/);
+    // Nor does it move datasets at once: a token would make the server fetch from, or send its data to, any URL a remote names.
+    const snapshotId = '00000000-0000-4000-8000-000000000001';
+    await expect(serverAdmin.sync.pushDataset.mutate({ remote: 'any', snapshotId })).rejects.toThrow(/shared server mode/);
+    await expect(serverAdmin.sync.pullDataset.mutate({ remote: 'any', snapshotId })).rejects.toThrow(/shared server mode/);
+    await expect(serverAdmin.sync.remoteSnapshots.query({ remote: 'any', limit: 10 })).rejects.toThrow(/shared server mode/);
     const blobPut = await fetch(`${shared.url}/blobs/sha256/${sha256Hex(Buffer.from('x'))}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${tokens.read}`, 'content-type': 'application/octet-stream' },

@@ -33,11 +33,12 @@ export interface PutOptions {
 /**
  * Many small blobs stored together in one object, a pack (issue #24): S3 answers each PutObject
  * in a round trip and with per-request work, so a push of 1 000 small blobs as 1 000 objects is
- * bound by request count, not bytes. A pack is named by our SHA-256 of its bytes; which blob
- * sits where in which pack is the blob index's business (`StoredBlob`), not the store's.
+ * bound by request count, not bytes. A pack gets a new random name (64 hex characters) when it
+ * is written, never reused; which blob sits where in which pack is the blob index's business
+ * (`StoredBlob`), not the store's. Each blob is verified by its own hash whenever it is read.
  */
 export interface BlobPackStore {
-  /** Writes one pack; returns its name (the SHA-256 of `bytes`). */
+  /** Writes one pack under a new name, which it returns. */
   write(bytes: Buffer): Promise<string>;
   /** Bytes `range` of a pack, NOT verified: the caller verifies each blob it cuts out. */
   readRange(packSha256: string, range: ByteRange): Promise<Buffer>;

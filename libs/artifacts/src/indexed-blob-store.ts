@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { isDomainError } from '@trainyard/core';
+import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import type { Database, SqlQueryable } from '@trainyard/db';
 import {
@@ -59,8 +59,9 @@ export interface IndexedBlobStore extends BlobStore {
    */
   batch(): BlobWriteBatch;
   /**
-   * The bytes of `hashes`, each whole and verified, in their order (a few read ahead). Blobs
-   * lying back to back in one pack come in one ranged read. Fails at the first blob that is
+   * The bytes of `hashes`, each whole and verified, in their order. Every read of the batch
+   * starts at once (READS_IN_FLIGHT at a time) and is held until taken — bounded by a batch's
+   * limits (16 MiB). A pack's requested blobs come in one ranged read. Fails at the first blob that is
    * missing or does not hash right (which is then known corrupt), before any of its bytes.
    */
   readBatch(hashes: readonly string[]): AsyncIterable<Buffer>;
@@ -213,6 +214,10 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
     async readRangeUnverified(sha256, range) {
       const location = await packedLocation(sha256);
       if (!location) return store.readRangeUnverified(sha256, range);
+      // Outside the blob, the range would name a neighbour's bytes in the pack (and S3 answers an invalid range with the whole object).
+      if (range.start < 0 || range.start > range.end || range.start >= location.size) {
+        throw new DomainError('INVALID_ARGUMENT', `Range ${range.start}-${range.end} is outside blob ${sha256} (${location.size} bytes)`);
+      }
       const bytes = await (packs as NonNullable<typeof packs>).readRange(location.packSha256 as string, {
         start: location.packOffset + range.start,
         end: location.packOffset + Math.min(range.end, location.size - 1),

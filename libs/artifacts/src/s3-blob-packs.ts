@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -7,7 +7,7 @@ import { assertSha256 } from './blob-key';
 import type { BlobInfo, BlobPackStore } from './blob-store.port';
 import { isS3NotFound } from './s3-errors';
 
-/** `packs/ab/<hash>`: the relative key of a pack; the hash is ours, of the pack's bytes. */
+/** `packs/ab/<id>`: the relative key of a pack; the id is ours (random, 64 hex characters). */
 export const packRelativeKey = (packSha256: string): string => `packs/${assertSha256(packSha256).slice(0, 2)}/${packSha256}`;
 
 /** Packs as objects `<prefix>packs/ab/<hash>`, next to the blobs' `<prefix>sha256/…`. */
@@ -15,7 +15,10 @@ export const createS3BlobPacks = (client: S3Client, config: { bucket: string; pr
   const key = (packSha256: string): string => `${config.prefix}${packRelativeKey(packSha256)}`;
   return {
     async write(bytes) {
-      const packSha256 = createHash('sha256').update(bytes).digest('hex');
+      // A new name every time, never the content's hash: two writers of the same blobs would
+      // otherwise write one object, and a garbage collector deleting the first writer's pack
+      // (its last blob collected) could delete the second's just written under the same name.
+      const packSha256 = randomBytes(32).toString('hex');
       await client.send(
         new PutObjectCommand({
           Bucket: config.bucket,

@@ -1,8 +1,9 @@
-import type { ArtifactService } from '@trainyard/artifacts';
+import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { BlobBatchLimits, DatasetDataState, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 import type { Database } from '@trainyard/db';
 import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import { assertSnapshotBlobSize } from './received-snapshots';
 import type { ReceivedSnapshots } from './received-snapshots.port';
 
 /**
@@ -35,6 +36,7 @@ export const createReceivedVersions = (deps: {
   snapshots: ReceivedSnapshots;
   /** Whether this server takes dataset snapshots' data (TRAINYARD_SYNC_ACCEPT_DATASETS). */
   acceptDatasets: boolean;
+  blobs: Pick<IndexedBlobStore, 'sizes'>;
 }) => {
   const { prisma } = deps.database;
 
@@ -64,6 +66,7 @@ export const createReceivedVersions = (deps: {
         : null;
       const absent = await deps.missingBlobs([...bundle.artifacts.map((artifact) => artifact.sha256), ...(kept ? [kept.blobSha256] : [])]);
       if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
+      if (kept) await assertSnapshotBlobSize(deps.blobs, kept);
       try {
         const created = await importBundledVersion(deps, bundle, actor, {
           provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null, dataset },

@@ -88,10 +88,17 @@ export const createSyncService = (options: SyncOptions) => {
     ...(options.logger ? { logger: options.logger } : {}),
   });
 
+  /**
+   * A shared server is the other end of sync: an entry queued there would never run, and a
+   * transfer run at once there would let an API token make the server fetch from, or send its
+   * data to, any URL a remote names.
+   */
+  const assertSyncsHere = (what: string): void => {
+    if (!worker.started) throw new DomainError('FAILED_PRECONDITION', `This server does not ${what} (shared server mode); run it on a local Trainyard`);
+  };
+
   const enqueue = async (direction: OutboxDirection, remoteName: string, model: string, ref: VersionRef, includeDataset = true): Promise<OutboxEntryOutput> => {
-    // A shared server is the other end of sync; an entry queued there would never run.
-    if (!worker.started)
-      throw new DomainError('FAILED_PRECONDITION', `This server does not ${direction} (shared server mode); run ${direction} on a local Trainyard`);
+    assertSyncsHere(direction);
     const remote = await remotes.byName(remoteName);
     let localVersion: number | null = null;
     let key: string;
@@ -132,18 +139,21 @@ export const createSyncService = (options: SyncOptions) => {
 
     /** A dataset snapshot alone to a remote (`trainyard push-dataset`), at once: its data if the remote lacks it, then its registration. */
     async pushDataset(remoteName: string, snapshotId: string) {
+      assertSyncsHere('push-dataset');
       const remote = await remotes.connect(await remotes.byName(remoteName));
       return pushDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots, origin: options.origin }, remote, snapshotId);
     },
 
     /** A dataset snapshot alone from a remote (`trainyard pull-dataset`), at once: verified, registered under the same id and hash. */
     async pullDataset(remoteName: string, snapshotId: string) {
+      assertSyncsHere('pull-dataset');
       const row = await remotes.byName(remoteName);
       return pullDataset({ blobs: options.blobs, snapshots: options.lineage.snapshots }, await remotes.connect(row), row, snapshotId);
     },
 
     /** The snapshots a remote holds, newest first (its `datasets.list`). */
     async remoteSnapshots(remoteName: string, limit: number, cursor?: string) {
+      assertSyncsHere('list remote datasets');
       const remote = await remotes.connect(await remotes.byName(remoteName));
       return remote.listSnapshots(limit, cursor);
     },
