@@ -27,6 +27,7 @@ describe.skipIf(skip)(`hard deletes: pairs, snapshots and versions, here and on 
   let jobId: string;
   let modelBlobs: string[];
   let databaseUrl: string;
+  let writeToken: string;
 
   beforeAll(async () => {
     postgres = await startPostgresServer();
@@ -47,7 +48,8 @@ describe.skipIf(skip)(`hard deletes: pairs, snapshots and versions, here and on 
     snapshot = await laptop.client.datasets.get.query({ id: version.datasetSnapshotId ?? '' });
     modelBlobs = (await laptop.client.artifacts.list.query({ modelVersionId: version.id })).items.map((a) => a.sha256);
 
-    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: (await createServerToken(databaseUrl, 'laptop', 'write')).token });
+    writeToken = (await createServerToken(databaseUrl, 'laptop', 'write')).token;
+    await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: writeToken });
     const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
     expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
   }, 300_000);
@@ -82,6 +84,25 @@ describe.skipIf(skip)(`hard deletes: pairs, snapshots and versions, here and on 
     // Every object that held them is gone (a pack goes with its last blob).
     const keys = await s3.listKeys();
     for (const object of objects) expect(keys).not.toContain(object);
+
+    // Pushed again (another remote name for the same server: a new outbox entry, the same
+    // idempotency key), the version registers anew: its push receipt went with it.
+    await laptop.client.sync.addRemote.mutate({ name: 'team-again', url: shared.url, token: writeToken });
+    const again = await laptop.client.sync.push.mutate({ remote: 'team-again', model: 'detector', ref: { version: 1 } });
+    expect(await waitForEntry(laptop.client, again.id, ['done', 'failed'])).toMatchObject({ state: 'done', remoteVersion: 2 });
+
+    // Here too: a pulled version deleted is pulled again, its remote link gone with it.
+    const pull = async () => {
+      const entry = await laptop.client.sync.pull.mutate({ remote: 'team', model: 'detector', ref: { version: 2 } });
+      await waitForEntry(laptop.client, entry.id, ['done', 'failed']);
+      return laptop.client.sync.get.query({ id: entry.id });
+    };
+    const pulled = await pull();
+    expect(pulled).toMatchObject({ state: 'done', localVersion: expect.any(Number) });
+    await laptop.client.models.deleteVersion.mutate({ model: 'detector', version: pulled.localVersion ?? 0 });
+    const pulledAgain = await pull();
+    expect(pulledAgain).toMatchObject({ state: 'done', localVersion: (pulled.localVersion ?? 0) + 1 });
+    await laptop.client.models.deleteVersion.mutate({ model: 'detector', version: pulledAgain.localVersion ?? 0 });
   }, 120_000);
 
   it('here: pairs by id; a version only without aliases, active selection or children; a snapshot only once no job or version uses it; GC collects their blobs', async () => {
@@ -95,7 +116,9 @@ describe.skipIf(skip)(`hard deletes: pairs, snapshots and versions, here and on 
     await client.models.setActive.mutate({ model: 'detector', version: 1 });
     const child = await client.models.createVersion.mutate({ model: 'detector', parentVersion: { model: 'detector', version: 1 } });
     await expect(client.models.deleteVersion.mutate({ model: 'detector', version: 1 })).rejects.toThrow(
-      /detector version 1 is still used: alias champion, the model’s active version, detector version 2 \(its child\); remove those first/,
+      new RegExp(
+        `detector version 1 is still used: alias champion, the model’s active version, detector version ${child.version} \\(its child\\); remove those first`,
+      ),
     );
     await expect(client.datasets.delete.mutate({ id: snapshot.id })).rejects.toThrow(
       new RegExp(`is used by training job detector-job \\(${jobId}, succeeded\\), detector version 1`),

@@ -115,7 +115,12 @@ export const createServices = async (config: ServerConfig, database: Database, l
   const versions = createModelVersionService(database, artifacts, {
     modelFiles: createModelFileCheck({ artifacts, loader: modelLoader }),
     // Jobs that start from a version keep it from being deleted (built below: asked only then).
-    users: () => [{ usersOf: jobs.usingVersion }],
+    // Push receipts and remote links name versions too: they go with a deleted one.
+    users: () => [
+      { usersOf: jobs.usingVersion },
+      { usersOf: async () => [], forget: exchange.forgetVersion },
+      { usersOf: async () => [], forget: sync.forgetVersion },
+    ],
   });
   const catalog = createTrainerCatalog([textDetectorTrainer, pytorchTextClassifierTrainer], {
     ...(config.trainerRuntime ? { runtime: config.trainerRuntime } : {}),

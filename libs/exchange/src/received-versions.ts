@@ -1,7 +1,7 @@
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { BlobBatchLimits, DatasetDataState, VersionBundle, VersionRef } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
-import type { Database } from '@trainyard/db';
+import type { Database, SqlQueryable } from '@trainyard/db';
 import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import { assertSnapshotBlobSize } from './received-snapshots';
 import type { ReceivedSnapshots } from './received-snapshots.port';
@@ -49,6 +49,11 @@ export const createReceivedVersions = (deps: {
   };
 
   return {
+    /** Forgets the push receipts of a version being deleted here, in its transaction: a later push of the same version registers it again. */
+    async forgetVersion(tx: SqlQueryable, versionId: string): Promise<void> {
+      await tx.query(`DELETE FROM "ReceivedPush" WHERE "versionId" = $1`, [versionId]);
+    },
+
     /**
      * Registers a pushed version. Every blob must already be here (verified on upload); the
      * version, its artifacts and the idempotency record are written in one transaction, so a

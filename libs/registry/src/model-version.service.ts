@@ -72,6 +72,12 @@ export type VersionArtifacts = Pick<ArtifactService, 'idsOfVersions' | 'linkToVe
  */
 export interface VersionUsers {
   usersOf(tx: SqlQueryable, versionId: string, limit: number): Promise<string[]>;
+  /**
+   * Removes this context's records that only point at the version (a push's receipt, a remote
+   * link), in the deletion's transaction: left behind, they would name a version that is gone
+   * and make the same version's next push or pull fail on their unique keys.
+   */
+  forget?(tx: SqlQueryable, versionId: string): Promise<void>;
 }
 
 /** A file a version is about to hold, as the model-file check sees it: its name, artifact type and blob. */
@@ -192,6 +198,7 @@ export const createModelVersionService = (
             users,
           });
         }
+        for (const source of options.users?.() ?? []) await source.forget?.(tx, id);
         const artifactsDeleted = await artifacts.deleteOfVersion(tx, id);
         await tx.query(`DELETE FROM "ModelVersion" WHERE "id" = $1`, [id]);
         await appendEvent(tx, locked.id, 'version.deleted', actor, { version, artifactsDeleted });

@@ -1,7 +1,7 @@
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
 import type { VersionRef } from '@trainyard/contracts';
 import { DomainError, type Logger, newId } from '@trainyard/core';
-import type { Database } from '@trainyard/db';
+import type { Database, SqlQueryable } from '@trainyard/db';
 import type { ModelRegistryService, ModelVersionService } from '@trainyard/registry';
 import { pullDataset, pushDataset } from './dataset-transfers';
 import { createOutbox, type OutboxDirection, type OutboxEntryOutput } from './outbox';
@@ -157,6 +157,9 @@ export const createSyncService = (options: SyncOptions) => {
       const remote = await remotes.connect(await remotes.byName(remoteName));
       return remote.listSnapshots(limit, cursor);
     },
+
+    /** Forgets the remote links of a local version being deleted, in its transaction (wired as the registry's `VersionUsers.forget`). */
+    forgetVersion: (tx: SqlQueryable, versionId: string): Promise<void> => links.forgetVersion(tx, versionId),
 
     /** Live progress of every entry (for the UI and `trainyard push`). */
     onProgress: (listener: (entry: OutboxEntryOutput) => void): (() => void) => worker.onProgress(listener),

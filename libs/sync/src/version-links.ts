@@ -24,6 +24,11 @@ export const createVersionLinks = (database: Database) => {
       });
     },
 
+    /** Forgets the links of a local version being deleted (registry's `VersionUsers.forget`), in its transaction. */
+    async forgetVersion(tx: SqlQueryable, localVersionId: string): Promise<void> {
+      await tx.query(`DELETE FROM "RemoteVersionLink" WHERE "localVersionId" = $1`, [localVersionId]);
+    },
+
     /** A pulled version's link, inside the transaction that creates the local version. */
     async recordPull(tx: SqlQueryable, link: { remoteId: string; localVersionId: string; remoteModel: string; remoteVersion: number }): Promise<void> {
       await tx.query(
