@@ -166,6 +166,19 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     expect(same.code, same.output).toBe(EXIT.OK);
     expect(same.json().report).toMatchObject({ identical: true, verdict: 'byte-identical' });
 
+    // Pulled by a teammate, the pusher's command runs there only with a yes.
+    const pushed = await laptop.client.sync.push.mutate({ remote: 'team', model: 'scripted', ref: { version: 1 } });
+    expect(await waitForEntry(laptop.client, pushed.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    const teammateJobs = (await teammate.client.jobs.list.query({ limit: 100 })).items.length;
+    const unasked = await trainyard(teammate.dataDir, ['reproduce', 'scripted@1', '--remote', 'team']);
+    expect(unasked.code, unasked.output).toBe(EXIT.CONFLICT);
+    expect(unasked.output).toContain('was trained elsewhere by a command: ["node","train.mjs"]');
+    expect(unasked.output).toContain('(run it: --allow-command)');
+    expect((await teammate.client.jobs.list.query({ limit: 100 })).items).toHaveLength(teammateJobs);
+    const asked = await trainyard(teammate.dataDir, ['reproduce', 'scripted@1', '--remote', 'team', '--allow-command', '--json']);
+    expect(asked.code, asked.output).toBe(EXIT.OK);
+    expect(asked.json().report).toMatchObject({ identical: true, verdict: 'byte-identical' });
+
     writeFileSync(join(scriptDir, 'train.mjs'), trainerScript('weights v2'));
     const refused = await trainyard(laptop.dataDir, ['reproduce', 'scripted@1']);
     expect(refused.code, refused.output).toBe(EXIT.CONFLICT);

@@ -56,6 +56,11 @@ export const reproduceInput = z.strictObject({
   executor: executorKind.default('local'),
   /** Run even though the trainer here differs from the recorded one (the differences are reported). */
   allowDifferent: z.boolean().default(false),
+  /**
+   * Run a command trainer that was not run here (a pulled or pushed version's): re-running it
+   * runs whatever command the version's pusher recorded on this machine, so it takes a yes.
+   */
+  allowCommand: z.boolean().default(false),
 });
 export type ReproduceInput = z.input<typeof reproduceInput>;
 

@@ -105,13 +105,19 @@ export const createReproductionService = (deps: ReproductionDeps) => {
         differences,
         jobId: null,
       });
+      const spec = job.trainer as TrainerSpec;
+      // Before anything here looks at the command (its files, its checkout, its interpreter).
+      if (spec.kind === 'command' && !local && !input.allowCommand) {
+        return refused(
+          `${version.model} version ${version.version} was trained elsewhere by a command: ${JSON.stringify(spec.command).slice(0, 500)}${spec.cwd ? ` in ${spec.cwd}` : ''}; re-running it runs that command on this machine (run it: --allow-command)`,
+        );
+      }
       const snapshotId = version.datasetSnapshotId ?? lineage?.datasetSnapshot?.id ?? null;
       if (snapshotId && (await deps.snapshots.summariesOf([snapshotId])).length === 0) {
         return refused(
           `Dataset snapshot ${lineage?.datasetSnapshot?.name ?? ''} (${snapshotId}) is not on this server: pull it with the version first`.replace(' ()', ''),
         );
       }
-      const spec = job.trainer as TrainerSpec;
       const recorded = (job.identity ?? null) as TrainerIdentity | null;
       const hyperparameters = job.hyperparameters as Record<string, unknown>;
       const { identity, missing } = await identityHere(spec, recorded);

@@ -12,6 +12,7 @@ interface ReproduceOptions extends GlobalOptions {
   remote?: string;
   executor?: string;
   allowDifferent?: boolean;
+  allowCommand?: boolean;
 }
 
 /** Resolves when the job's event stream ends (it ends with the job). */
@@ -52,6 +53,7 @@ export const registerReproduceCommand = (program: Command): void => {
     .option('--remote <name>', 'pull the version from this remote first (a no-op when it is here already)')
     .option('--executor <where>', 'where the reproduction runs: local (default), slurm, runner-local, kubernetes or sagemaker')
     .option('--allow-different', 'run even when the trainer here differs from the recorded one (the differences are reported)')
+    .option('--allow-command', "run a command trainer recorded elsewhere (a pulled version's): its command runs on this machine")
     .option('--json', 'print JSON: { reproduce, report }')
     .description(
       'retrain a published version with the same trainer, hyperparameters, seed and snapshot, and report whether its outputs are byte-identical (exit 0 when byte-identical or its final metrics are within tolerance, 6 when refused, 1 when they differ, 7 when the job failed)',
@@ -65,7 +67,13 @@ export const registerReproduceCommand = (program: Command): void => {
           : (await client.models.getVersion.query({ model, ref })).version;
         const executor = executorKind.safeParse(options.executor ?? 'local');
         if (!executor.success) throw new CliError(`--executor: one of ${executorKind.options.join(', ')}`, EXIT.USAGE);
-        const started = await client.jobs.reproduce.mutate({ model, version, executor: executor.data, allowDifferent: options.allowDifferent ?? false });
+        const started = await client.jobs.reproduce.mutate({
+          model,
+          version,
+          executor: executor.data,
+          allowDifferent: options.allowDifferent ?? false,
+          allowCommand: options.allowCommand ?? false,
+        });
         if (started.refused || !started.jobId) {
           if (options.json) printJson({ reproduce: started, report: null });
           else {
