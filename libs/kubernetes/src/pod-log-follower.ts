@@ -49,6 +49,9 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   let saveTimer: NodeJS.Timeout | undefined;
   /** The position of the last line known to be in the file (written after its write completed: a crash repeats lines, never loses them). */
   let flushed = { stamp: lastStamp, count: atLastKey };
+  /** Lines handed to the file not yet written; once stopped, the position is saved when they are. */
+  let pendingWrites = 0;
+  let saveWhenWritten = false;
   const savePosition = (): void => {
     clearTimeout(saveTimer);
     saveTimer = undefined;
@@ -70,6 +73,8 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
     let lastData = Date.now();
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     lines.on('line', (line) => {
+      // Stopped: a follower started after this one (a restarted server) goes on from the saved position; a line written here too would be there twice.
+      if (stopped) return;
       lastData = Date.now();
       const space = line.indexOf(' ');
       const stamp = space > 0 ? line.slice(0, space) : '';
@@ -83,7 +88,12 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
       else [lastKey, atLastKey] = [key, 1];
       lastStamp = stamp;
       const position = { stamp: lastStamp, count: atLastKey };
-      out.write(`${space > 0 ? line.slice(space + 1) : line}\n`, () => (flushed = position));
+      pendingWrites += 1;
+      out.write(`${space > 0 ? line.slice(space + 1) : line}\n`, () => {
+        flushed = position;
+        pendingWrites -= 1;
+        if (saveWhenWritten && pendingWrites === 0) savePosition();
+      });
       saveTimer ??= setTimeout(savePosition, 500);
     });
     const closed = new Promise<void>((resolve) => lines.once('close', resolve));
@@ -124,8 +134,11 @@ export const followPodLog = (options: PodLogFollowOptions): { stop(): void; done
   return {
     stop() {
       stopped = true;
-      // Where it got is kept now (a timer left behind would write after the follower is gone).
-      if (saveTimer) savePosition();
+      // Where it got is kept now, or as soon as the lines handed to the file are written (a
+      // timer left behind would write after the follower is gone; an earlier position would
+      // make the next follower write those lines again).
+      if (pendingWrites > 0) saveWhenWritten = true;
+      else if (saveTimer) savePosition();
       controller?.abort();
     },
     done,
