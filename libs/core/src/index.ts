@@ -7,3 +7,4 @@ export * from './clock';
 export * from './pagination';
 export * from './runtime-layout';
 export * from './exact-reader';
+export * from './replace-file';

@@ -1,7 +1,7 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, Log, type V1Job, type V1Pod, Watch } from '@kubernetes/client-node';
-import type { Logger } from '@trainyard/core';
+import { type Logger, replaceFile } from '@trainyard/core';
 import { redactSecrets, type RunnerHandle, type RunnerLaunch, type RunnerLauncher } from '@trainyard/training';
 import { attemptLabels, buildJob, buildSecret, JOB_ID_LABEL, ATTEMPT_LABEL, kubernetesJobName, labelSelector, RUNNER_CONTAINER } from './job-manifest';
 import { describeApiError } from './api-error';
@@ -236,7 +236,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
       await mkdir(join(jobDir, 'runner'), { recursive: true });
       // Written before the Job exists: a server that dies right after creating it still knows where to look.
       const record: LaunchRecord = { jobId, namespace, name, launchedAt: new Date().toISOString() };
-      await writeFile(recordFile(jobDir, attempt), JSON.stringify(record));
+      await replaceFile(recordFile(jobDir, attempt), JSON.stringify(record));
       const body = buildJob({
         jobId,
         attempt,
@@ -283,7 +283,7 @@ export const createKubernetesLauncher = (options: KubernetesLauncherOptions): Ku
         // An API server may echo what it refused: the token and the operator's variables never reach the job's error.
         throw new Error(redactSecrets(described.message, [launch.token, ...Object.values(launch.env)]));
       }
-      await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, uid }));
+      await replaceFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, uid }));
       return follow({ namespace, name, jobId, attempt, jobDir }, launch.onState);
     },
 

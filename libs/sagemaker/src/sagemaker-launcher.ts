@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CreateTrainingJobCommand,
@@ -10,7 +10,7 @@ import {
   type SageMakerClient,
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
-import type { Logger } from '@trainyard/core';
+import { type Logger, replaceFile } from '@trainyard/core';
 import { redactSecrets, type RunnerHandle, type RunnerLauncher, type RunnerLaunch } from '@trainyard/training';
 import { ATTEMPT_TAG, JOB_ID_TAG, SAGEMAKER_LIMITS, SageMakerRequestRefused, trainingJobName, trainingJobRequest } from './training-job-request';
 
@@ -185,10 +185,10 @@ export const createSageMakerLauncher = (options: SageMakerLauncherOptions): Runn
       await mkdir(join(jobDir, 'runner'), { recursive: true });
       // Recorded before the call: a server that dies before the answer finds the job by this name.
       const record: LaunchRecord = { name, launchedAt: new Date().toISOString() };
-      await writeFile(recordFile(jobDir, attempt), JSON.stringify(record));
+      await replaceFile(recordFile(jobDir, attempt), JSON.stringify(record));
       try {
         const created = await client.send(new CreateTrainingJobCommand(request));
-        if (created.TrainingJobArn) await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, arn: created.TrainingJobArn }));
+        if (created.TrainingJobArn) await replaceFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, arn: created.TrainingJobArn }));
         launch.onState?.({ kind: 'sagemaker', jobId: name, state: 'InProgress/Starting', reason: null });
         return follow(name, launch.onState);
       } catch (error) {
@@ -196,7 +196,7 @@ export const createSageMakerLauncher = (options: SageMakerLauncherOptions): Runn
           // AWS echoes offending values: the token and the operator's variables never reach the job's error.
           throw new Error(redactSecrets(`CreateTrainingJob ${name}: ${errorName(error)}: ${errorMessage(error)}`, Object.values(request.Environment ?? {})));
         const adopted = await adopt(name, jobId, attempt, launch.onState);
-        if (adopted.arn) await writeFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, arn: adopted.arn }));
+        if (adopted.arn) await replaceFile(recordFile(jobDir, attempt), JSON.stringify({ ...record, arn: adopted.arn }));
         return adopted.handle;
       }
     },

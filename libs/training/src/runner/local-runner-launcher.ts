@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { replaceFile } from '@trainyard/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostProcessControl } from '../process-control';
@@ -82,7 +83,7 @@ export const createLocalRunnerLauncher = (options: LocalRunnerLauncherOptions): 
       child.unref();
       processes.track(child.pid, { [WORK_DIR_MARKER]: workDir });
       const record: LaunchRecord = { pid: child.pid, workDir, launchedAt: new Date().toISOString() };
-      await writeFile(recordFile(jobDir, attempt), JSON.stringify(record));
+      await replaceFile(recordFile(jobDir, attempt), JSON.stringify(record));
       return handleFor(record, exited);
     },
     async find(jobDir, attempt) {

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from '@trainyard/artifacts';
-import { DomainError, type Logger } from '@trainyard/core';
+import { DomainError, type Logger, replaceFile } from '@trainyard/core';
 import type { TrainerExecutor } from '../executor.port';
 import {
   createEventIntake,
@@ -275,7 +275,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           // Acknowledged only once recorded for good: the runner drops what it sees acknowledged, and a server
           // killed now would otherwise lose metric points still in memory.
           const metrics = await request.flushEvents?.();
-          await writeFile(files.acked, JSON.stringify({ seq: acked, logs: await logSizes(request.jobDir), metrics }));
+          await replaceFile(files.acked, JSON.stringify({ seq: acked, logs: await logSizes(request.jobDir), metrics }));
           return { acked, cancelRequested: cancelled };
         });
         applying = result.catch(() => undefined);
@@ -291,7 +291,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           }
         }
         for (const file of list) outputs.set(file.path, { sha256: file.sha256, size: file.size });
-        await writeFile(files.outputs, JSON.stringify(Object.fromEntries(outputs)));
+        await replaceFile(files.outputs, JSON.stringify(Object.fromEntries(outputs)));
         return { registered: list.length };
       },
       async finish(body: RunnerFinish) {
@@ -331,7 +331,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
         await mkdir(join(request.jobDir, 'logs'), { recursive: true });
         channels = await storeChannels(options.blobs, request.jobDir);
         // Kept by blob GC while the job may run: the runner may download them much later (a pod pending for hours).
-        await writeFile(files.channels, JSON.stringify(channels));
+        await replaceFile(files.channels, JSON.stringify(channels));
         checkpoints = await earlierCheckpoints(options.blobs, request.jobDir, job.attempt);
         // Kept from earlier attempts: registered with this attempt's outputs unless the trainer reports them anew.
         for (const checkpoint of checkpoints) outputs.set(checkpoint.path, { sha256: checkpoint.sha256, size: checkpoint.bytes });
@@ -356,7 +356,7 @@ export const createRunnerExecutor = (options: RunnerExecutorOptions): TrainerExe
           ttlMs,
         });
         tokenExpiresAt = expiresAt.toISOString();
-        await writeFile(files.tokenExpiry, tokenExpiresAt);
+        await replaceFile(files.tokenExpiry, tokenExpiresAt);
         options.hub.register(job.id, attempt);
         follow(
           await options.launcher.launch({
