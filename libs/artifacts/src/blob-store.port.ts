@@ -75,4 +75,18 @@ export interface BlobStore {
   list(): AsyncIterable<BlobInfo>;
   /** Removes leftovers of interrupted writes older than `olderThanMs`; returns how many. */
   sweepIncomplete(olderThanMs: number): Promise<number>;
+  /**
+   * Present where many small in-memory blobs are cheaper written together (the filesystem):
+   * each `put` verifies and stores one blob; what makes them durable once per batch rather than
+   * once per blob (the directories' fsync) waits for `commit`, which must come before the blobs
+   * are recorded anywhere.
+   */
+  writeBatch?(): BlobStoreWriteBatch;
+}
+
+export interface BlobStoreWriteBatch {
+  /** Verifies `bytes` against `expectedSha256` (refused on a mismatch, nothing kept) and stores them. */
+  put(bytes: Buffer, expectedSha256: string): Promise<void>;
+  /** Makes every blob put so far durable. */
+  commit(): Promise<void>;
 }

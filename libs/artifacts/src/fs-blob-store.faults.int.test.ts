@@ -109,6 +109,45 @@ describe('filesystem blob store under faults', () => {
     }
   });
 
+  it('writes a batch of in-memory blobs verified: a mismatch keeps nothing, a corrupt copy is replaced, a symlinked directory is refused', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root);
+    const batch = store.writeBatch?.();
+    if (!batch) throw new Error('the filesystem store writes batches');
+    const good = Array.from({ length: 20 }, () => randomBytes(10 * 1024));
+    await Promise.all(good.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
+    const wrong = randomBytes(1024);
+    const claimed = sha256Hex(randomBytes(1024));
+    expect(errorCode(await batch.put(wrong, claimed).catch((e: unknown) => e))).toBe('INTEGRITY');
+    await batch.commit();
+    for (const bytes of good) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
+    expect(existsSync(blobPath(root, claimed))).toBe(false);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+
+    // A copy whose bytes rotted on disk: the batch's verified bytes take its place.
+    const rotted = good[0] as Buffer;
+    writeFileSync(blobPath(root, sha256Hex(rotted)), randomBytes(rotted.length));
+    const repair = store.writeBatch?.();
+    await repair?.put(rotted, sha256Hex(rotted));
+    await repair?.commit();
+    expect((await buffer(await store.read(sha256Hex(rotted)))).equals(rotted)).toBe(true);
+
+    // A prefix directory replaced by a link to somewhere else: nothing lands there.
+    const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
+    const redirected = Buffer.from('redirected in a batch?');
+    symlinkSync(elsewhere, join(root, 'sha256', sha256Hex(redirected).slice(0, 2)));
+    expect(
+      errorCode(
+        await store
+          .writeBatch?.()
+          .put(redirected, sha256Hex(redirected))
+          .catch((e: unknown) => e),
+      ),
+    ).toBe('INTEGRITY');
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
   it('collects only unreferenced blobs older than the grace period, and a dry run deletes nothing', async () => {
     const root = newRoot();
     const store = await createFsBlobStore(root);

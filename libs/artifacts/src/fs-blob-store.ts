@@ -1,13 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@trainyard/core';
+import pLimit from 'p-limit';
 import { assertSha256, blobRelativeKey } from './blob-key';
-import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
-import { HashingStream, VerifyingStream } from './hashing-stream';
+import type { BlobInfo, BlobSource, BlobStore, BlobStoreWriteBatch, ByteRange, PutResult } from './blob-store.port';
+import { HashingStream, hashMismatch, VerifyingStream } from './hashing-stream';
 
 const fsyncPath = async (path: string): Promise<void> => {
   const handle = await open(path, 'r');
@@ -65,8 +66,61 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     return { path, size: info.size, modifiedAt: info.mtime };
   };
 
+  /**
+   * The pull of many small blobs (issue #24): a stream pipeline per 10 KB blob, a hard link, a
+   * temp-file removal and an fsync of its directory each cost more than the bytes. Here a blob
+   * already in memory is hashed at once, written and fsynced through one handle and renamed to
+   * its name — replacing a file there is harmless, the name is the hash of the verified bytes
+   * (and repairs a corrupt copy) — and each directory that gained names is fsynced once, at
+   * `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
+   * a partial file under a final name.
+   */
+  const writeBatch = (): BlobStoreWriteBatch => {
+    const checkedDirectories = new Map<string, Promise<void>>();
+    const unsyncedDirectories = new Set<string>();
+    const directoryReady = (directory: string): Promise<void> => {
+      let ready = checkedDirectories.get(directory);
+      if (!ready) {
+        ready = mkdir(directory, { recursive: true }).then(() => assertInside(directory));
+        checkedDirectories.set(directory, ready);
+      }
+      return ready;
+    };
+    return {
+      async put(bytes, expectedSha256) {
+        assertSha256(expectedSha256);
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (actual !== expectedSha256) throw hashMismatch(expectedSha256, actual);
+        const temp = join(root, 'tmp', `${randomUUID()}.part`);
+        const target = finalPath(expectedSha256);
+        try {
+          const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+          try {
+            await handle.writeFile(bytes);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          await directoryReady(dirname(target));
+          await rename(temp, target);
+          unsyncedDirectories.add(dirname(target));
+        } catch (error) {
+          await rm(temp, { force: true });
+          throw storageError(error);
+        }
+      },
+      async commit() {
+        const directories = [...unsyncedDirectories];
+        unsyncedDirectories.clear();
+        const limit = pLimit(4);
+        await Promise.all(directories.map((directory) => limit(() => fsyncPath(directory))));
+      },
+    };
+  };
+
   return {
     kind: 'filesystem',
+    writeBatch,
 
     async put(source: BlobSource, options = {}): Promise<PutResult> {
       if (options.expectedSha256) assertSha256(options.expectedSha256);

@@ -276,15 +276,19 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
         };
       }
       let pending: Array<{ sha256: string; size: number }> = [];
+      const files = store.writeBatch?.();
       return {
         async put(bytes, expectedSha256) {
           if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
-          const result = await store.put(Readable.from([bytes]), { expectedSha256, assumeAbsent: true });
-          pending.push({ sha256: result.sha256, size: result.size });
+          if (files) await files.put(bytes, expectedSha256);
+          else await store.put(Readable.from([bytes]), { expectedSha256, assumeAbsent: true });
+          pending.push({ sha256: expectedSha256, size: bytes.length });
         },
         async commit() {
           const rows = pending;
           pending = [];
+          // Durable before recorded: an index row never names a blob a crash could lose.
+          await files?.commit();
           if (rows.length === 0) return;
           await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`, [
             rows.map((row) => row.sha256),
