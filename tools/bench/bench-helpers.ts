@@ -1,4 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createApiTokenService } from '@trainyard/auth';
+import type { TrainyardClient } from '@trainyard/client';
+import { openDatabase } from '@trainyard/db';
 import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
 
@@ -28,10 +31,39 @@ export const timeCommand = (command: string, args: string[], env: Record<string,
   timeMs(
     () =>
       new Promise<void>((resolve, reject) => {
-        const child = spawn(command, args, { stdio: 'ignore', env: { ...process.env, ...env } });
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+        const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
       }),
   );
+
+/**
+ * Runs a push or pull of `model@1` through the outbox and waits for it: milliseconds from the
+ * request to `done`, polled every `pollMs` (at most that late; each poll is a request the
+ * server answers while it transfers).
+ */
+export const timedTransfer = async (client: TrainyardClient, direction: 'push' | 'pull', remote: string, model: string, pollMs: number): Promise<number> =>
+  timeMs(async () => {
+    const entry = await client.sync[direction].mutate({ remote, model, ref: { version: 1 } });
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      const current = await client.sync.get.query({ id: entry.id });
+      if (current.state === 'done') return;
+      if (current.state === 'failed' || Date.now() > deadline) throw new Error(`${direction} of ${model} did not finish: ${current.error ?? current.state}`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  });
+
+/** A write token on a shared server's database, as its admin would create one. */
+export const createWriteToken = async (databaseUrl: string, name: string): Promise<string> => {
+  const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
+  try {
+    return (await createApiTokenService(database).create(name, 'write')).token;
+  } finally {
+    await database.close();
+  }
+};
 
 /** s3rver in its own process: a benchmark must not share an event loop with its peer server. */
 export const startS3Process = async (): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> => {

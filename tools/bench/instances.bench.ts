@@ -2,11 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiTokenService } from '@trainyard/auth';
 import { createTrainyardClient } from '@trainyard/client';
-import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startRoundRobinProxy, startServerProcess, type ServerProcess } from '@trainyard/test-services';
-import { startS3Process } from './bench-helpers';
+import { createWriteToken, startS3Process } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
 
@@ -78,9 +76,7 @@ export const instancesBench = async (): Promise<BenchRow[]> => {
         }),
       );
     }
-    const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
-    const { token } = await createApiTokenService(database).create('bench', 'write');
-    await database.close();
+    const token = await createWriteToken(databaseUrl, 'bench');
 
     const [first, second] = servers;
     if (!first || !second) throw new Error('instances did not start');

@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiTokenService } from '@trainyard/auth';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { isFinishedJobStatus, type ReproductionOutput } from '@trainyard/contracts';
-import { openDatabase } from '@trainyard/db';
 import { syntheticPairs } from '@trainyard/trainers';
 import { postgresUnavailableReason, runCli, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
-import { startS3Process } from './bench-helpers';
+import { createWriteToken, startS3Process } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median } from './stats';
 
@@ -63,9 +61,7 @@ export const reproduceBench = async (): Promise<BenchRow[]> => {
       ...credentials,
     });
     servers.push(shared);
-    const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
-    const { token } = await createApiTokenService(database).create('bench', 'write');
-    await database.close();
+    const token = await createWriteToken(databaseUrl, 'bench');
 
     const laptop = await startServerProcess({ TRAINYARD_DATA_DIR: join(scratch, 'laptop'), TRAINYARD_DEMO_DATA: 'off' });
     servers.push(laptop);

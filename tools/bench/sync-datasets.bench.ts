@@ -1,31 +1,15 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiTokenService } from '@trainyard/auth';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
-import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
+import { awsAvailable, createWriteToken, ratioRow, startS3Process, timeCommand, timedTransfer } from './bench-helpers';
 import type { BenchRow } from './bench-row';
-import { timeMs } from './stats';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const PAIRS = 100_000;
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
-
-/** Pushes and waits; milliseconds from the request to the version (and its snapshot) being registered remotely. */
-const timedPush = async (client: TrainyardClient, remote: string, model: string): Promise<number> =>
-  timeMs(async () => {
-    const entry = await client.sync.push.mutate({ remote, model, ref: { version: 1 } });
-    const deadline = Date.now() + 15 * 60_000;
-    for (;;) {
-      const current = await client.sync.get.query({ id: entry.id });
-      if (current.state === 'done') return;
-      if (current.state === 'failed' || Date.now() > deadline) throw new Error(`push of ${model} did not finish: ${current.error ?? current.state}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  });
 
 /** A version trained on a snapshot of 100 000 pairs, on the laptop; the snapshot's data written to `file` for the peer tool. */
 const prepareVersion = async (laptop: ServerProcess, client: TrainyardClient, file: string): Promise<{ bytes: number }> => {
@@ -84,12 +68,11 @@ export const syncDatasetsBench = async (): Promise<BenchRow[]> => {
         ...credentials,
       });
       servers.push(shared);
-      const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
-      const { token } = await createApiTokenService(database).create(`bench-${run}`, 'write');
-      await database.close();
+      const token = await createWriteToken(databaseUrl, `bench-${run}`);
       await client.sync.addRemote.mutate({ name: `team-${run}`, url: shared.url, token });
 
-      push.push(await timedPush(client, `team-${run}`, 'with-data'));
+      // Polled every 20 ms: the push takes about a second, aws s3 cp is timed to its exit.
+      push.push(await timedTransfer(client, 'push', `team-${run}`, 'with-data', 20));
       const snapshots = await createTrainyardClient({ url: shared.url, token }).datasets.list.query({});
       if (snapshots.items[0]?.totalCount !== PAIRS) throw new Error('the shared server does not hold the snapshot after the push');
       const awsObject = `s3://${s3.bucket}/aws-datasets-${run}/snapshot.jsonl`;
@@ -113,7 +96,7 @@ export const syncDatasetsBench = async (): Promise<BenchRow[]> => {
         'aws s3 cp of the same file, same S3 server',
         1.3,
       ),
-      ratioRow('the same push against upload and verification by the raw tools', push, awsCpAndVerify, 'aws s3 cp up, then aws s3 cp back | sha256sum', 1.3),
+      ratioRow('the same push against upload and verification by the raw tools', push, awsCpAndVerify, 'aws s3 cp up, then aws s3 cp back through sha256sum', 1.3),
     ];
   } finally {
     for (const server of servers.splice(0)) {

@@ -1,16 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiTokenService } from '@trainyard/auth';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
 import pLimit from 'p-limit';
-import { awsAvailable, ratioRow, startS3Process } from './bench-helpers';
+import { awsAvailable, createWriteToken, ratioRow, startS3Process, timeCommand, timedTransfer } from './bench-helpers';
 import type { BenchRow } from './bench-row';
-import { timeMs } from './stats';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
@@ -43,18 +40,6 @@ const rcloneEnv = (endpoint: string): Record<string, string> => ({
   RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
 });
 
-/** Times a peer tool to completion; a failure says what the tool printed. */
-const timeCommand = (command: string, args: string[], env: Record<string, string>): Promise<number> =>
-  timeMs(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
-      }),
-  );
-
 const putFile = async (server: ServerProcess, bytes: Buffer, hash: string): Promise<void> => {
   const response = await fetch(`${server.url}/blobs/sha256/${hash}`, {
     method: 'PUT',
@@ -64,20 +49,9 @@ const putFile = async (server: ServerProcess, bytes: Buffer, hash: string): Prom
   if (!response.ok) throw new Error(`PUT ${response.status}`);
 };
 
-/** Runs a push or pull and waits for it; milliseconds from the request to `done`. */
-const timedTransfer = async (client: TrainyardClient, direction: 'push' | 'pull', remote: string, model: string): Promise<number> =>
-  timeMs(async () => {
-    const entry = await client.sync[direction].mutate({ remote, model, ref: { version: 1 } });
-    const deadline = Date.now() + 15 * 60_000;
-    for (;;) {
-      const current = await client.sync.get.query({ id: entry.id });
-      if (current.state === 'done') return;
-      if (current.state === 'failed' || Date.now() > deadline) throw new Error(`${direction} of ${model} did not finish: ${current.error ?? current.state}`);
-      // Every 20 ms: these transfers take about a second, and a 100 ms poll added up to 10 % to
-      // what was measured (the peers are timed to their exit).
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  });
+// Polled every 20 ms: these transfers take about a second, and a 100 ms poll added up to 10 %
+// to what was measured (the peers are timed to their exit).
+const TRANSFER_POLL_MS = 20;
 
 /** Writes the files into `dir` and makes them one version of `model` on the laptop. */
 const prepareVersion = async (laptop: ServerProcess, client: TrainyardClient, dir: string, dataset: (typeof DATASETS)[number]): Promise<void> => {
@@ -146,9 +120,7 @@ export const syncSmallFilesBench = async (): Promise<BenchRow[]> => {
         ...credentials,
       });
       processes.push(shared);
-      const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
-      const { token } = await createApiTokenService(database).create(`bench-${run}`, 'write');
-      await database.close();
+      const token = await createWriteToken(databaseUrl, `bench-${run}`);
       await client.sync.addRemote.mutate({ name: `small-${run}`, url: shared.url, token });
       // A teammate's fresh laptop pulls what was pushed: nothing of it is there yet.
       const puller = await startServerProcess({ TRAINYARD_DATA_DIR: join(scratch, `puller-${run}`), TRAINYARD_DEMO_DATA: 'off' });
@@ -158,8 +130,8 @@ export const syncSmallFilesBench = async (): Promise<BenchRow[]> => {
       for (const dataset of DATASETS) {
         const dir = join(scratch, dataset.name);
         const measured = times.get(dataset.name) as Times;
-        measured.push.push(await timedTransfer(client, 'push', `small-${run}`, dataset.name));
-        measured.pull.push(await timedTransfer(pullerClient, 'pull', 'team', dataset.name));
+        measured.push.push(await timedTransfer(client, 'push', `small-${run}`, dataset.name, TRANSFER_POLL_MS));
+        measured.pull.push(await timedTransfer(pullerClient, 'pull', 'team', dataset.name, TRANSFER_POLL_MS));
         const rcloneTarget = `bench:${s3.bucket}/rclone-${dataset.name}-${run}`;
         measured.rcloneUp.push(await timeCommand('rclone', ['copy', '--transfers', '32', dir, rcloneTarget], rclone));
         const rcloneDown = join(scratch, `rclone-down-${run}`);

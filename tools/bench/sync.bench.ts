@@ -2,12 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiTokenService } from '@trainyard/auth';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
+import { createTrainyardClient } from '@trainyard/client';
 import { loadS3BlobStore } from '@trainyard/artifacts';
-import { openDatabase } from '@trainyard/db';
 import { postgresUnavailableReason, startPostgresServer, startServerProcess, type ServerProcess } from '@trainyard/test-services';
-import { awsAvailable, ratioRow, startS3Process, timeCommand } from './bench-helpers';
+import { awsAvailable, createWriteToken, ratioRow, startS3Process, timeCommand, timedTransfer } from './bench-helpers';
 import type { BenchRow } from './bench-row';
 import { median, timeMs } from './stats';
 import { syncSmallFilesBench } from './sync-small-files.bench';
@@ -56,21 +54,9 @@ const putFile = async (server: ServerProcess, path: string, hash: string): Promi
   if (!response.ok) throw new Error(`PUT ${response.status}`);
 };
 
-/** Pushes and waits; returns milliseconds from the request to the version being registered remotely. */
-const timedPush = async (client: TrainyardClient, remote: string, model: string): Promise<number> =>
-  timeMs(async () => {
-    const entry = await client.sync.push.mutate({ remote, model, ref: { version: 1 } });
-    const deadline = Date.now() + 15 * 60_000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error(`push of ${model} did not finish: ${(await client.sync.get.query({ id: entry.id })).error ?? 'no error'}`);
-      const current = await client.sync.get.query({ id: entry.id });
-      if (current.state === 'done') return;
-      if (current.state === 'failed') throw new Error(`push failed: ${current.error}`);
-      // Every 100 ms: at most 0.1 s late on a push of seconds; polling every 20 ms kept the laptop
-      // server answering 50 requests/s while it pushed.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  });
+// Every 100 ms: at most 0.1 s late on a push of seconds; polling every 20 ms kept the laptop
+// server answering 50 requests/s while it pushed.
+const PUSH_POLL_MS = 100;
 
 /**
  * Push of one 1 GiB artifact to a shared server (PostgreSQL + s3rver, each shared server a separate process)
@@ -120,15 +106,13 @@ const syncLargeBench = async (): Promise<BenchRow[]> => {
         ...credentials,
       });
       servers.push(shared);
-      const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
-      const { token } = await createApiTokenService(database).create(`bench-${run}`, 'write');
-      await database.close();
+      const token = await createWriteToken(databaseUrl, `bench-${run}`);
       for (const name of [`team-${run}`, `again-${run}`]) await client.sync.addRemote.mutate({ name, url: shared.url, token });
 
-      bigPush.push(await timedPush(client, `team-${run}`, 'big'));
+      bigPush.push(await timedTransfer(client, 'push', `team-${run}`, 'big', PUSH_POLL_MS));
       // The same version through another remote name for the same shared server: negotiation finds
       // every blob present and the shared server answers with the version it already has.
-      secondPush.push(await timedPush(client, `again-${run}`, 'big'));
+      secondPush.push(await timedTransfer(client, 'push', `again-${run}`, 'big', PUSH_POLL_MS));
       const awsObject = `s3://${s3.bucket}/aws-${run}/model.bin`;
       awsCp.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', bigFile, awsObject, '--only-show-errors'], credentials));
       // The verification a push does, by the raw tools: the object back through sha256sum.

@@ -5,6 +5,7 @@ export * from './server-process';
 export * from './s3-server';
 export * from './tcp-proxy';
 export * from './round-robin-proxy';
+export * from './http-proxy';
 export * from './browser';
 export * from './server-build';
 export * from './slurm';

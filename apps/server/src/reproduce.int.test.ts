@@ -2,24 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { isFinishedJobStatus, type ReproduceOutput, type ReproductionOutput, type TrainerIdentity } from '@trainyard/contracts';
-import { postgresUnavailableReason, type PostgresServer, runCli, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTrainyardClient } from '@trainyard/client';
+import { type ReproduceOutput, type ReproductionOutput, type TrainerIdentity } from '@trainyard/contracts';
+import { postgresUnavailableReason, runCli } from '@trainyard/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from './cli/exit-codes';
 import { useLocalTestServer } from './test-support/local-test-server';
-import { type SharedServer, startSharedServer } from './test-support/shared-server';
+import type { SharedServer } from './test-support/shared-server';
 import { createServerToken, waitForEntry } from './test-support/sync-fixtures';
-import { trainDetectorModel } from './test-support/trained-model';
+import { FAST_SYNC_RETRY, startTeamRegistry, type TeamRegistry } from './test-support/team-registry';
+import { trainDetectorModel, waitForJob } from './test-support/trained-model';
 
 const skip = postgresUnavailableReason();
-const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
-const laptop = useLocalTestServer(fastRetry);
+const laptop = useLocalTestServer(FAST_SYNC_RETRY);
 /** Another data directory: pulls what the laptop pushed and reproduces it. */
-const teammate = useLocalTestServer(fastRetry);
+const teammate = useLocalTestServer(FAST_SYNC_RETRY);
 
-let postgres: PostgresServer;
-let s3: S3TestServer;
+let registry: TeamRegistry;
 let shared: SharedServer;
 let scriptDir: string;
 let writeToken: string;
@@ -31,15 +30,7 @@ const trainyard = async (dataDir: string, args: string[]) => {
   return { code, output, json: () => JSON.parse(output.slice(output.indexOf('{'))) as { reproduce: ReproduceOutput; report: ReproductionOutput | null } };
 };
 
-const finished = (client: TrainyardClient, id: string) =>
-  vi.waitFor(
-    async () => {
-      const job = await client.jobs.get.query({ id });
-      if (!isFinishedJobStatus(job.status)) throw new Error(`job still ${job.status}`);
-      return job;
-    },
-    { timeout: 120_000, interval: 200 },
-  );
+const finished = waitForJob;
 
 const git = (...args: string[]): string =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', '-c', 'commit.gpgsign=false', ...args], {
@@ -60,10 +51,9 @@ writeFileSync(3, JSON.stringify({ type: 'metric', name: 'val_loss', step: 1, val
 
 describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
-    postgres = await startPostgresServer();
-    s3 = await startS3Server();
-    const databaseUrl = await postgres.createDatabase('reproduce');
-    shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
+    registry = await startTeamRegistry('reproduce');
+    ({ shared } = registry);
+    const { databaseUrl } = registry;
     writeToken = (await createServerToken(databaseUrl, 'laptop', 'write')).token;
     await laptop.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: writeToken });
     await teammate.client.sync.addRemote.mutate({ name: 'team', url: shared.url, token: (await createServerToken(databaseUrl, 'teammate', 'read')).token });
@@ -78,9 +68,7 @@ describe.skipIf(skip)(`trainyard reproduce across machines (PostgreSQL + S3)${sk
     git('commit', '-q', '-m', 'trainer');
   }, 300_000);
   afterAll(async () => {
-    await shared?.stop();
-    await s3?.stop();
-    await postgres?.stop();
+    await registry?.stop();
     if (scriptDir) rmSync(scriptDir, { recursive: true, force: true });
   });
 

@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
-import { isFinishedJobStatus } from '@trainyard/contracts';
-import { postgresUnavailableReason, runCli, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { postgresUnavailableReason, runCli } from '@trainyard/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlobRecordingProxy, startBlobRecordingProxy } from './test-support/blob-recording-proxy';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedServer, startSharedServer } from './test-support/shared-server';
-import { createServerToken, storedBlobLocation, waitForEntry } from './test-support/sync-fixtures';
-import { trainDetectorModel } from './test-support/trained-model';
+import { createServerToken, flipByteInBucket, storedBlobLocation, waitForEntry } from './test-support/sync-fixtures';
+import { FAST_SYNC_RETRY, startTeamRegistry, type TeamRegistry } from './test-support/team-registry';
+import { trainDetectorModel, waitForJob } from './test-support/trained-model';
 import { EXIT } from './cli/exit-codes';
 
 const skip = postgresUnavailableReason();
-const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
-const laptop = useLocalTestServer(fastRetry);
+const laptop = useLocalTestServer(FAST_SYNC_RETRY);
 /** A third data directory: pulls what the laptop pushed. */
-const teammate = useLocalTestServer(fastRetry);
+const teammate = useLocalTestServer(FAST_SYNC_RETRY);
 
-let postgres: PostgresServer;
-let s3: S3TestServer;
+let registry: TeamRegistry;
 let shared: SharedServer;
 let sharedDatabaseUrl: string;
 /** A shared server with TRAINYARD_SYNC_ACCEPT_DATASETS=off. */
@@ -38,15 +36,7 @@ const trainOn = async (client: TrainyardClient, snapshotId: string, model: strin
     hyperparameters: { epochs: 1, hashBits },
     targetModel: model,
   });
-  const status = await vi.waitFor(
-    async () => {
-      const { status } = await client.jobs.get.query({ id: job.id });
-      if (!isFinishedJobStatus(status)) throw new Error(`job still ${status}`);
-      return status;
-    },
-    { timeout: 120_000, interval: 200 },
-  );
-  expect(status).toBe('succeeded');
+  expect((await waitForJob(client, job.id)).status).toBe('succeeded');
 };
 
 const push = async (remote: string, model: string, version: number, includeDataset = true) => {
@@ -65,12 +55,10 @@ const snapshotOfVersion = async (client: TrainyardClient, model: string, version
 
 describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
-    postgres = await startPostgresServer();
-    s3 = await startS3Server();
-    const databaseUrl = await postgres.createDatabase('datasets');
-    sharedDatabaseUrl = databaseUrl;
-    shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
-    const refusingUrl = await postgres.createDatabase('refusing');
+    registry = await startTeamRegistry('datasets');
+    ({ shared, databaseUrl: sharedDatabaseUrl } = registry);
+    const databaseUrl = sharedDatabaseUrl;
+    const refusingUrl = await registry.postgres.createDatabase('refusing');
     refusing = await startSharedServer({ databaseUrl: refusingUrl, env: { TRAINYARD_SYNC_ACCEPT_DATASETS: 'off' } });
     proxy = await startBlobRecordingProxy(shared.url);
     admin = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'admin', 'admin')).token });
@@ -91,9 +79,7 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
   afterAll(async () => {
     await proxy?.close();
     await refusing?.stop();
-    await shared?.stop();
-    await s3?.stop();
-    await postgres?.stop();
+    await registry?.stop();
   });
 
   it('a push sends the snapshot data with the version; a second version on the same snapshot does not send it again', async () => {
@@ -237,7 +223,8 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     expect((await trainDetectorModel(serverOf(laptop), { model: 'tampered', pairs: 50, seed: 3 })).status).toBe('succeeded');
     const snapshot = await snapshotOfVersion(laptop.client, 'tampered', 1);
     expect(await push('team', 'tampered', 1)).toMatchObject({ state: 'done' });
-    await overwriteInBucket(await storedBlobLocation(sharedDatabaseUrl, snapshot.blobSha256));
+    const location = await storedBlobLocation(sharedDatabaseUrl, snapshot.blobSha256);
+    await flipByteInBucket(registry.s3, `shared/${location.key}`, location.offset + 10);
 
     const failed = await pull('team', 'tampered', 1);
     expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/corrupt|hash mismatch/i) });
@@ -253,15 +240,3 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     ).rejects.toThrow(/bytes here, not the/);
   });
 });
-
-/** Replaces a blob's bytes in the bucket behind the shared server's back (one byte of its own object or of its slice of a pack flipped). */
-const overwriteInBucket = async (location: { key: string; offset: number }): Promise<void> => {
-  const key = `shared/${location.key}`;
-  const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
-  const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-  const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-  const at = location.offset + 10;
-  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
-  await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
-};

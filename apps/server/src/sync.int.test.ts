@@ -1,18 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { sha256Hex } from '@trainyard/core';
-import { freePort, postgresUnavailableReason, type PostgresServer, type S3TestServer, startPostgresServer, startS3Server } from '@trainyard/test-services';
+import { freePort, postgresUnavailableReason, type S3TestServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from './test-support/local-test-server';
-import { type SharedServer, startSharedServer } from './test-support/shared-server';
-import { createServerToken, createVersionWithFiles, randomBlob, revokeServerToken, waitForEntry } from './test-support/sync-fixtures';
+import type { SharedServer } from './test-support/shared-server';
+import { createServerToken, createVersionWithFiles, flipByteInBucket, randomBlob, revokeServerToken, waitForEntry } from './test-support/sync-fixtures';
+import { FAST_SYNC_RETRY, startTeamRegistry, type TeamRegistry } from './test-support/team-registry';
 
 const skip = postgresUnavailableReason();
-const fastRetry = { TRAINYARD_SYNC_RETRY_BASE_MS: '50', TRAINYARD_SYNC_RETRY_MAX_MS: '500' };
-const laptop = useLocalTestServer(fastRetry);
-const teammate = useLocalTestServer(fastRetry);
+const laptop = useLocalTestServer(FAST_SYNC_RETRY);
+const teammate = useLocalTestServer(FAST_SYNC_RETRY);
 
-let postgres: PostgresServer;
+let registry: TeamRegistry;
 let s3: S3TestServer;
 let shared: SharedServer;
 let tokens: { write: string; read: string; revoked: string };
@@ -20,10 +20,9 @@ let serverAdmin: TrainyardClient;
 
 describe.skipIf(skip)(`push and pull between a laptop and a shared server (PostgreSQL + S3)${skip ? ` — skipped: ${skip}` : ''}`, () => {
   beforeAll(async () => {
-    postgres = await startPostgresServer();
-    s3 = await startS3Server();
-    const databaseUrl = await postgres.createDatabase('server');
-    shared = await startSharedServer({ databaseUrl, s3: { endpoint: s3.endpoint, bucket: s3.bucket } });
+    registry = await startTeamRegistry('server');
+    ({ shared, s3 } = registry);
+    const { databaseUrl } = registry;
     const revoked = await createServerToken(databaseUrl, 'old laptop', 'write');
     await revokeServerToken(databaseUrl, revoked.id);
     tokens = {
@@ -34,9 +33,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
     serverAdmin = createTrainyardClient({ url: shared.url, token: (await createServerToken(databaseUrl, 'admin', 'admin')).token });
   }, 120_000);
   afterAll(async () => {
-    await shared?.stop();
-    await s3?.stop();
-    await postgres?.stop();
+    await registry?.stop();
   });
 
   it('refuses the session token and wrong or revoked tokens in shared mode; a read token cannot push', async () => {
@@ -67,7 +64,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
   });
 
   it('pushes a version: one negotiation, parts straight to S3, verified, registered with lineage; pushing again creates nothing', async () => {
-    const large = randomBlob(40 * 1024 * 1024);
+    const large = randomBlob(72 * 1024 * 1024); // over SMALL_BLOB_BYTES (64 MiB): resumable parts
     const files = [
       { name: 'model.bin', bytes: large },
       { name: 'config.json', bytes: Buffer.from('{"features":16384}') },
@@ -157,7 +154,7 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
     // The one object the push added: the pack the small blob went into.
     const added = (await s3.listKeys()).filter((key) => !before.has(key));
     expect(added).toEqual([expect.stringContaining('shared/packs/')]);
-    await flipByteInBucket(added[0] as string);
+    await flipByteInBucket(s3, added[0] as string, 100);
 
     const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'tampered', ref: { version: 1 } });
     const failed = await waitForEntry(teammate.client, pull.id, ['done', 'failed']);
@@ -261,15 +258,6 @@ const completeInBucket = async (key: string, uploadId: string, parts: Array<{ nu
       MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.number, ETag: part.etag })) },
     }),
   );
-};
-
-const flipByteInBucket = async (key: string): Promise<void> => {
-  const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
-  const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-  const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-  bytes[100] = (bytes[100] ?? 0) ^ 0xff;
-  await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
 };
 
 const startRedirector = async (location: string): Promise<{ url: string; hits(): number; close(): Promise<void> }> => {

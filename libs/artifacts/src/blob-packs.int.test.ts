@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from './blob-garbage-collector';
 import type { BlobPackStore } from './blob-store.port';
 import { type IndexedBlobStore, withBlobIndex } from './indexed-blob-store';
+import { s3TestStoreConfig } from './test-fixtures/s3-test-store';
 import { createS3BlobStore, createS3Client } from './s3-blob-store';
 
 // s3rver only accepts its fixed credentials; the SDK's default chain reads them from the env.
@@ -36,19 +37,9 @@ const client = () => createS3Client({ region: 'us-east-1', endpoint: s3.endpoint
 const newStore = async (): Promise<{ store: IndexedBlobStore; prefix: string; packs: BlobPackStore }> => {
   const database = await createTestDatabase();
   databases.push(database);
-  const prefix = `p${Math.random().toString(36).slice(2)}/`;
-  const config = {
-    bucket: s3.bucket,
-    prefix,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    partSizeBytes: 5 * 1024 * 1024,
-    queueSize: 2,
-    spoolDir: join(scratch, 'spool'),
-  };
+  const config = s3TestStoreConfig(s3, scratch);
   const raw = createS3BlobStore(config);
-  return { store: withBlobIndex(raw, database), prefix, packs: raw.packs as BlobPackStore };
+  return { store: withBlobIndex(raw, database), prefix: config.prefix, packs: raw.packs as BlobPackStore };
 };
 
 const keysUnder = async (prefix: string): Promise<string[]> => {

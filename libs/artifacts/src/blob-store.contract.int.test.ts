@@ -9,6 +9,7 @@ import { startS3Server, type S3TestServer } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobStore } from './blob-store.port';
 import { createFsBlobStore } from './fs-blob-store';
+import { s3TestStoreConfig } from './test-fixtures/s3-test-store';
 import { createS3BlobStore } from './s3-blob-store';
 
 let s3: S3TestServer;
@@ -25,19 +26,7 @@ const factories: Array<{ name: string; create: () => Promise<BlobStore> }> = [
   { name: 'filesystem', create: () => createFsBlobStore(mkdtempSync(join(scratch, 'fs-'))) },
   {
     name: 's3',
-    create: async () => {
-      const config = {
-        bucket: s3.bucket,
-        prefix: `p${Math.random().toString(36).slice(2)}/`,
-        region: 'us-east-1',
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        partSizeBytes: 5 * 1024 * 1024,
-        queueSize: 2,
-        spoolDir: join(scratch, 'spool'),
-      };
-      return createS3BlobStore(config);
-    },
+    create: async () => createS3BlobStore(s3TestStoreConfig(s3, scratch)),
   },
 ];
 

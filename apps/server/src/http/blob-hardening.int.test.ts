@@ -15,7 +15,7 @@ import {
   startServerProcess,
 } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServerToken, storedBlobLocation } from '../test-support/sync-fixtures';
+import { createServerToken, flipByteInBucket, storedBlobLocation } from '../test-support/sync-fixtures';
 
 /**
  * Issue #17, against real server processes (a crash is an exit, not a test-runner warning):
@@ -402,8 +402,6 @@ describe.skipIf(skip)(`shared server${skip ? ` — skipped: ${skip}` : ''}`, () 
       // The migrations ran at start; tokens are made straight in the database, as `trainyard tokens create` does.
       const { token } = await createServerToken(databaseUrl, 'hardening', 'admin');
       const port = Number(new URL(process.url).port);
-      const { GetObjectCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
-      const s3Client = new S3Client({ region: 'us-east-1', endpoint: bucket.endpoint, forcePathStyle: true, credentials: bucket.credentials });
       return {
         process,
         url: process.url,
@@ -413,12 +411,8 @@ describe.skipIf(skip)(`shared server${skip ? ` — skipped: ${skip}` : ''}`, () 
         async tamper(hash) {
           // Its own object, or its slice of a pack (blobs sent in a batch).
           const location = await storedBlobLocation(databaseUrl, hash);
-          const key = `shared/${location.key}`;
-          const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: key }));
-          const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-          const at = location.offset + Math.min(200_000, location.size - 1); // inside small blobs too
-          bytes[at] = (bytes[at] ?? 0) ^ 0xff;
-          await s3Client.send(new PutObjectCommand({ Bucket: bucket.bucket, Key: key, Body: bytes }));
+          // Inside small blobs too.
+          await flipByteInBucket(bucket, `shared/${location.key}`, location.offset + Math.min(200_000, location.size - 1));
         },
         async leftovers() {
           const keys = await bucket.listKeys();

@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpProxy } from '@trainyard/test-services';
 
 export interface BlobRecordingProxy {
   url: string;
@@ -13,12 +12,12 @@ export interface BlobRecordingProxy {
 /**
  * A pass-through proxy in front of a shared server that records which blobs a pusher sends it:
  * proof that a blob already there (a snapshot shared by two versions) is not sent again.
- * Blobs of 16 MiB and more go to S3 through presigned URLs and are not seen here.
+ * Blobs of 64 MiB and more (SMALL_BLOB_BYTES) go to S3 through presigned URLs and are not seen here.
  */
 export const startBlobRecordingProxy = async (target: string): Promise<BlobRecordingProxy> => {
   const sent: string[] = [];
   let bytes = 0;
-  const server = createServer((incoming, outgoing) => {
+  const proxy = await startHttpProxy((incoming) => {
     const path = incoming.url ?? '/';
     const single = /^\/blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
     if (incoming.method === 'PUT' && single?.[1]) sent.push(single[1]);
@@ -34,25 +33,7 @@ export const startBlobRecordingProxy = async (target: string): Promise<BlobRecor
         manifest = undefined;
       }
     });
-    const upstream = httpRequest(new URL(path, target), { method: incoming.method, headers: incoming.headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
-      answer.pipe(outgoing);
-    });
-    upstream.on('error', () => (outgoing.headersSent ? outgoing.destroy() : outgoing.writeHead(502).end()));
-    incoming.on('aborted', () => upstream.destroy());
-    incoming.pipe(upstream);
+    return target;
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sentBlobs: () => [...sent],
-    sentBytes: () => bytes,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...proxy, sentBlobs: () => [...sent], sentBytes: () => bytes };
 };

@@ -1,3 +1,5 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3TestServer } from '@trainyard/test-services';
 import { randomBytes } from 'node:crypto';
 import { createApiTokenService } from '@trainyard/auth';
 import type { TrainyardClient } from '@trainyard/client';
@@ -96,4 +98,13 @@ export const storedBlobLocation = async (databaseUrl: string, sha256: string): P
   } finally {
     await database.close();
   }
+};
+
+/** Flips byte `at` of an object in the test bucket behind the shared server's back (its own object, or a pack holding the blob). */
+export const flipByteInBucket = async (bucket: S3TestServer, key: string, at: number): Promise<void> => {
+  const client = new S3Client({ region: 'us-east-1', endpoint: bucket.endpoint, forcePathStyle: true, credentials: bucket.credentials });
+  const object = await client.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: key }));
+  const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+  await client.send(new PutObjectCommand({ Bucket: bucket.bucket, Key: key, Body: bytes }));
 };

@@ -3,6 +3,17 @@ import { isFinishedJobStatus } from '@trainyard/contracts';
 import { syntheticPairs } from '@trainyard/trainers';
 import { vi } from 'vitest';
 
+/** Waits (up to 2 minutes) for a job to finish; resolves with the job as it finished. */
+export const waitForJob = (client: TrainyardClient, id: string) =>
+  vi.waitFor(
+    async () => {
+      const job = await client.jobs.get.query({ id });
+      if (!isFinishedJobStatus(job.status)) throw new Error(`job still ${job.status}`);
+      return job;
+    },
+    { timeout: 120_000, interval: 200 },
+  );
+
 /**
  * A model with one trained text-detector version on a running server, made as a user would:
  * import synthetic pairs, freeze them, train. Resolves with the job and its final status.
@@ -27,13 +38,6 @@ export const trainDetectorModel = async (
     hyperparameters: { epochs: options.epochs ?? 1, hashBits: options.hashBits ?? 12 },
     targetModel: options.model,
   });
-  const status = await vi.waitFor(
-    async () => {
-      const { status } = await server.client.jobs.get.query({ id: job.id });
-      if (!isFinishedJobStatus(status)) throw new Error(`job still ${status}`);
-      return status;
-    },
-    { timeout: 120_000, interval: 200 },
-  );
+  const { status } = await waitForJob(server.client, job.id);
   return { jobId: job.id, status };
 };
