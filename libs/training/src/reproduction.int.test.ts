@@ -128,6 +128,40 @@ describe('jobs.reproduce: what differs is named and refused', () => {
     await expect(service.reproduce({ model: 'jobless', version: 1 })).rejects.toThrow('jobless version 1 records no training job: there is nothing to re-run');
   });
 
+  it('a fine-tuned version is reproduced from the same parent; one trained elsewhere from a parent not linked here is refused, naming it', async () => {
+    await train({ name: 'base', trainer: { kind: 'builtin', name: 'fake' }, targetModel: 'tune-base' });
+    const tuned = await train({
+      name: 'tune',
+      trainer: { kind: 'builtin', name: 'fake' },
+      targetModel: 'tuned',
+      parentVersion: { model: 'tune-base', version: 1 },
+    });
+    const base = await h.versions.get('tune-base', { version: 1 });
+    const service = serviceOf(h);
+    const again = await service.reproduce({ model: 'tuned', version: 1 });
+    expect(again).toMatchObject({ refused: false, differences: [] });
+    expect((await h.jobs.get(again.jobId ?? '')).parentVersionId).toBe(base.id);
+    await h.waitFor(again.jobId ?? '', ['succeeded']);
+
+    // As a pulled version holds it: no job here, the job and its parent (numbered there) in its lineage.
+    const trainingJob = await h.jobs.configurationOf(tuned.id);
+    const lineage = { datasetSnapshot: null, trainingJob, parentVersion: { model: 'tune-base', version: 7 } };
+    await h.database.sql.query(`UPDATE "ModelVersion" SET "trainingJobId" = NULL, "provenance" = $2::jsonb WHERE "id" = $1`, [
+      (await h.versions.get('tuned', { version: 1 })).id,
+      JSON.stringify({ lineage }),
+    ]);
+    const refused = await service.reproduce({ model: 'tuned', version: 1 });
+    expect(refused).toMatchObject({ refused: true, jobId: null });
+    expect(refused.differences).toEqual([
+      {
+        field: 'parentVersion',
+        recorded: 'tune-base@7',
+        here: null,
+        message: 'it was fine-tuned from tune-base version 7 where it was trained; here the job would start from scratch',
+      },
+    ]);
+  });
+
   it('a command whose program is not found here is refused', async () => {
     const done = await train({
       name: 'sh',

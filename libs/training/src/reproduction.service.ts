@@ -35,7 +35,7 @@ export interface ReproducedFrom {
 
 export interface ReproductionDeps {
   jobs: Pick<TrainingJobService, 'create' | 'get' | 'configurationOf'>;
-  versions: Pick<ModelVersionService, 'get'>;
+  versions: Pick<ModelVersionService, 'get' | 'numbersOf'>;
   artifacts: Pick<ArtifactService, 'listOfVersions' | 'list'>;
   snapshots: JobSnapshots;
   catalog: TrainerCatalog;
@@ -79,6 +79,16 @@ export const createReproductionService = (deps: ReproductionDeps) => {
     return { identity, missing };
   };
 
+  /** The version a job on this server fine-tuned (model and number), or null. */
+  const parentOfJob = async (jobId: string): Promise<{ model: string; version: number } | null> => {
+    const { parentVersionId } = await deps.jobs.get(jobId);
+    if (!parentVersionId) return null;
+    const [parent] = await deps.versions.numbersOf([parentVersionId]);
+    if (!parent)
+      throw new DomainError('FAILED_PRECONDITION', `The version this job fine-tuned (${parentVersionId}) is gone: its start cannot be reproduced`, { jobId });
+    return { model: parent.model, version: parent.version };
+  };
+
   return {
     /**
      * Refused (with each difference) when the trainer here differs from the recorded one, unless
@@ -118,10 +128,23 @@ export const createReproductionService = (deps: ReproductionDeps) => {
           `Dataset snapshot ${lineage?.datasetSnapshot?.name ?? ''} (${snapshotId}) is not on this server: pull it with the version first`.replace(' ()', ''),
         );
       }
+      // A fine-tune starts from its parent version's weights: the same job from scratch is another job.
+      const parent = local ? await parentOfJob(job.id) : null;
+      const remoteParent = local ? null : (lineage?.parentVersion ?? null);
       const recorded = (job.identity ?? null) as TrainerIdentity | null;
       const hyperparameters = job.hyperparameters as Record<string, unknown>;
       const { identity, missing } = await identityHere(spec, recorded);
       const differences: IdentityDifference[] = [
+        ...(remoteParent
+          ? [
+              {
+                field: 'parentVersion',
+                recorded: `${remoteParent.model}@${remoteParent.version}`,
+                here: null,
+                message: `it was fine-tuned from ${remoteParent.model} version ${remoteParent.version} where it was trained; here the job would start from scratch`,
+              },
+            ]
+          : []),
         ...missing.map((program) => ({ field: 'command', recorded: program, here: null, message: `${program} is not found here` })),
         ...(recorded
           ? diffTrainerIdentities(recorded, identity)
@@ -161,6 +184,7 @@ export const createReproductionService = (deps: ReproductionDeps) => {
           trainer: spec,
           executor: input.executor,
           ...(snapshotId ? { datasetSnapshotId: snapshotId } : {}),
+          ...(parent ? { parentVersion: parent } : {}),
           hyperparameters,
         }),
         caller,
