@@ -28,8 +28,11 @@ export type TrainerIdentity = (
       kind: 'command';
       command: string[];
       cwd: string | null;
-      /** The working directory's git checkout: HEAD's commit and whether tracked files differ from it; null outside git. */
-      git: { commit: string; dirty: boolean } | null;
+      /**
+       * The working directory's git checkout: HEAD's commit, whether tracked files differ from it
+       * and, when they do, the SHA-256 of `git diff HEAD` (absent in identities recorded before it was); null outside git.
+       */
+      git: { commit: string; dirty: boolean; diffSha256?: string } | null;
       /** Each argument that is the path of an existing file (relative ones against cwd), hashed. */
       files: HashedFile[];
       projectVersion: string;
@@ -38,7 +41,7 @@ export type TrainerIdentity = (
 
 /** One way the trainer that would run here differs from the recorded one. */
 export interface IdentityDifference {
-  /** What differs: `command`, `cwd`, `code`, `file:<path>`, `git.commit`, `git.dirty`, `package:<name>`, `projectVersion`, `trainer`. */
+  /** What differs: `command`, `cwd`, `code`, `file:<path>`, `git.commit`, `git.dirty`, `git.diff`, `package:<name>`, `projectVersion`, `trainer`. */
   field: string;
   recorded: string | null;
   here: string | null;

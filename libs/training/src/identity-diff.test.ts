@@ -53,6 +53,18 @@ describe('trainer identity differences', () => {
     ]);
   });
 
+  it('two dirty checkouts differ by their uncommitted changes when both were hashed; an identity recorded before diffs were hashed does not', () => {
+    const dirty = (diffSha256?: string): TrainerIdentity => ({
+      ...command,
+      git: { commit: '1'.repeat(40), dirty: true, ...(diffSha256 ? { diffSha256 } : {}) },
+    });
+    expect(diffTrainerIdentities(dirty(b), dirty(b))).toEqual([]);
+    expect(diffTrainerIdentities(dirty(b), dirty(c))).toEqual([
+      { field: 'git.diff', recorded: b, here: c, message: "the checkout's uncommitted changes here are not the recorded ones (git diff HEAD differs)" },
+    ]);
+    expect(diffTrainerIdentities(dirty(), dirty(c))).toEqual([]);
+  });
+
   it('packages are compared only when both sides report them; no git here is a difference when git was recorded', () => {
     const { packages: _dropped, ...noPackages } = command;
     const here = { ...noPackages, git: null };

@@ -89,6 +89,17 @@ export const diffTrainerIdentities = (recorded: TrainerIdentity, here: TrainerId
         ),
       );
     }
+    // Both dirty (on the same commit or not): the changes themselves, when both were hashed.
+    if (recorded.git?.diffSha256 && here.git?.diffSha256 && recorded.git.diffSha256 !== here.git.diffSha256) {
+      out.push(
+        difference(
+          'git.diff',
+          recorded.git.diffSha256,
+          here.git.diffSha256,
+          "the checkout's uncommitted changes here are not the recorded ones (git diff HEAD differs)",
+        ),
+      );
+    }
     out.push(...fileDifferences(recorded.files, here.files));
   } else {
     out.push(difference('trainer', recorded.kind, here.kind, `a ${recorded.kind} trainer was recorded, a ${here.kind} trainer would run here`));

@@ -43,7 +43,7 @@ describe('trainer identity capture', () => {
     });
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
     const dirty = await captureTrainerIdentity(spec, { catalog });
-    expect(dirty.kind === 'command' && dirty.git).toEqual({ commit, dirty: true });
+    expect(dirty.kind === 'command' && dirty.git).toEqual({ commit, dirty: true, diffSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(dirty.kind === 'command' && dirty.files[0]?.sha256).toBe(sha256Hex('print(2)\n'));
   });
 
@@ -55,6 +55,26 @@ describe('trainer identity capture', () => {
     const marker = join(dir, 'fsmonitor-ran');
     git(dir, 'config', 'core.fsmonitor', `touch ${marker}; false`);
     expect(await gitStateOf(dir)).toMatchObject({ dirty: false });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('two dirty checkouts on one commit with other changes hash differently; the same changes hash the same; no diff driver of the checkout runs', async () => {
+    git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'model.py'), 'layers = 2\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-q', '-m', 'a');
+    const marker = join(dir, 'driver-ran');
+    git(dir, 'config', 'diff.external', `sh -c 'touch ${marker}'`);
+    writeFileSync(join(dir, '.gitattributes'), 'model.py diff=conv\n');
+    git(dir, 'config', 'diff.conv.textconv', `sh -c 'touch ${marker}; cat'`);
+    writeFileSync(join(dir, 'model.py'), 'layers = 3\n');
+    const first = await gitStateOf(dir);
+    expect(first).toMatchObject({ dirty: true, diffSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await gitStateOf(dir)).toEqual(first);
+    writeFileSync(join(dir, 'model.py'), 'layers = 4\n');
+    const second = await gitStateOf(dir);
+    expect(second?.commit).toBe(first?.commit);
+    expect(second?.diffSha256).not.toBe(first?.diffSha256);
     expect(existsSync(marker)).toBe(false);
   });
 

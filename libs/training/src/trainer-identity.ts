@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -64,15 +64,36 @@ const hashFiles = async (paths: readonly string[], name: (path: string) => strin
 /** One hash for a trainer's code: over each file's name and hash, in order. */
 export const codeHashOf = (files: readonly HashedFile[]): string => sha256Hex(files.map((file) => `${file.sha256}  ${file.path}\n`).join(''));
 
-/** HEAD's commit of the git checkout at `dir` and whether its tracked files differ from it; null when it is not one (or git is missing). */
-export const gitStateOf = async (dir: string): Promise<{ commit: string; dirty: boolean } | null> => {
+// A checkout's own config must not run programs here (core.fsmonitor is a command `git status`
+// would start; external diff drivers and textconv filters are commands `git diff` would start).
+const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+
+/** SHA-256 of `git diff HEAD` (tracked files' uncommitted changes, binary ones included), streamed: a diff may be large. */
+const uncommittedDiffSha256 = (dir: string): Promise<string> =>
+  new Promise((resolvePromise, reject) => {
+    const child = spawn('git', [...SAFE_GIT, '--no-optional-locks', 'diff', 'HEAD', '--no-ext-diff', '--no-textconv', '--binary', '--no-color'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    });
+    const hash = createHash('sha256');
+    child.stdout.on('data', (chunk: Buffer) => hash.update(chunk));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolvePromise(hash.digest('hex')) : reject(new Error(`git diff exited ${code}`))));
+  });
+
+/**
+ * HEAD's commit of the git checkout at `dir`, whether its tracked files differ from it and, when
+ * they do, a hash of those changes (so two dirty checkouts with other changes differ); null when
+ * it is not one (or git is missing).
+ */
+export const gitStateOf = async (dir: string): Promise<{ commit: string; dirty: boolean; diffSha256?: string } | null> => {
   try {
     const options = { cwd: dir, encoding: 'utf8' as const, timeout: 10_000 };
-    // A checkout's own config must not run programs here (core.fsmonitor is a command `git status` would start).
-    const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
-    const { stdout: commit } = await run('git', [...safe, 'rev-parse', '--verify', 'HEAD'], options);
-    const { stdout: status } = await run('git', [...safe, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
-    return { commit: commit.trim(), dirty: status.trim() !== '' };
+    const { stdout: commit } = await run('git', [...SAFE_GIT, 'rev-parse', '--verify', 'HEAD'], options);
+    const { stdout: status } = await run('git', [...SAFE_GIT, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
+    if (status.trim() === '') return { commit: commit.trim(), dirty: false };
+    return { commit: commit.trim(), dirty: true, diffSha256: await uncommittedDiffSha256(dir) };
   } catch {
     return null;
   }
