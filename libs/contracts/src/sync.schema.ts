@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { artifactName, artifactType, sha256Schema } from './artifacts.schema';
-import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, pageInput, storedJson } from './common.schema';
+import { asyncIterableOf, JSON_LIMITS, jsonValue, LIMITS, pageInput, seedSchema, storedJson } from './common.schema';
 import { MAX_VERSION_ARTIFACTS, metadata, metrics, modelName, tags, type VersionRef, versionRef } from './registry.schema';
 
 /**
@@ -51,20 +51,32 @@ export const datasetDataState = z.enum(DATASET_DATA_STATES);
 export type DatasetDataState = z.infer<typeof datasetDataState>;
 
 /** A dataset snapshot's manifest as it travels (in a version bundle's lineage, or alone): everything but its data. */
-export const datasetSnapshotManifest = z.strictObject({
-  id: z.uuid(),
-  name: z.string().max(LIMITS.nameLength),
-  blobSha256: sha256Schema,
-  /** The data blob's size (absent from bundles of older pushers, which never sent the data). */
-  blobSize: z.number().int().min(0).optional(),
-  totalCount: z.number().int().min(0),
-  trainCount: z.number().int().min(0),
-  validationCount: z.number().int().min(0),
-  filter: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
-  seed: z.number().int(),
-  validationFraction: z.number(),
-  createdAt: z.string().max(64),
-});
+/** A count the database keeps in a 32-bit column. */
+const int32Count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+
+export const datasetSnapshotManifest = z
+  .strictObject({
+    id: z.uuid(),
+    name: z.string().max(LIMITS.nameLength),
+    blobSha256: sha256Schema,
+    /** The data blob's size (absent from bundles of older pushers, which never sent the data). */
+    blobSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    totalCount: int32Count,
+    trainCount: int32Count,
+    validationCount: int32Count,
+    filter: jsonValue({ maxBytes: JSON_LIMITS.objectBytes }),
+    seed: seedSchema.unwrap(),
+    validationFraction: z.number().min(0).max(1),
+    createdAt: z.string().max(64),
+  })
+  .refine((manifest) => manifest.trainCount + manifest.validationCount === manifest.totalCount, {
+    message: 'trainCount and validationCount must add up to totalCount',
+    path: ['totalCount'],
+  });
 export type DatasetSnapshotManifest = z.infer<typeof datasetSnapshotManifest>;
 
 /** Everything a shared server needs to recreate a version elsewhere, except the blob bytes. */
