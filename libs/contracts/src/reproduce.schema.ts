@@ -39,6 +39,44 @@ export type TrainerIdentity = (
     }
 ) & { packages?: Record<string, string> };
 
+const hashedFileSchema = z.object({ path: z.string().max(4_096), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const identityCommon = {
+  files: z.array(hashedFileSchema).max(10_000),
+  projectVersion: z.string().max(100),
+  packages: z.record(z.string().max(200), z.string().max(200)).optional(),
+};
+/**
+ * A recorded identity as read back (a job's, or one in a pulled version's lineage, which another
+ * server wrote): checked before it is compared. Objects stay open: a newer server may record more.
+ */
+const trainerIdentitySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('builtin'), name: z.string().max(200), codeSha256: z.string().regex(/^[0-9a-f]{64}$/), ...identityCommon }),
+  z.object({
+    kind: z.literal('command'),
+    command: z.array(z.string().max(65_536)).max(10_000),
+    cwd: z.string().max(4_096).nullable(),
+    git: z
+      .object({
+        commit: z.string().max(100),
+        dirty: z.boolean(),
+        diffSha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+      })
+      .nullable(),
+    ...identityCommon,
+  }),
+]);
+
+/** A stored identity, or null when none was recorded; `malformed` names what is wrong with one that does not read as an identity. */
+export const readTrainerIdentity = (stored: unknown): { identity: TrainerIdentity | null; malformed: string | null } => {
+  if (stored === null || stored === undefined) return { identity: null, malformed: null };
+  const parsed = trainerIdentitySchema.safeParse(stored);
+  if (parsed.success) return { identity: parsed.data as TrainerIdentity, malformed: null };
+  return { identity: null, malformed: z.prettifyError(parsed.error).slice(0, 500) };
+};
+
 /** One way the trainer that would run here differs from the recorded one. */
 export interface IdentityDifference {
   /** What differs: `command`, `cwd`, `code`, `file:<path>`, `git.commit`, `git.dirty`, `git.diff`, `package:<name>`, `projectVersion`, `trainer`. */

@@ -117,6 +117,14 @@ describe('jobs.reproduce: what differs is named and refused', () => {
     const version = await h.versions.get('fake-model', { version: 1 });
     await h.database.sql.query(`UPDATE "TrainingJob" SET "trainerIdentity" = NULL WHERE "id" = $1`, [version.trainingJobId]);
     expect((await service.reproduce({ model: 'fake-model', version: 1 })).differences.map((d) => d.field)).toEqual(['identity']);
+    // One that does not read as an identity (another server wrote it): named, never a crash.
+    await h.database.sql.query(`UPDATE "TrainingJob" SET "trainerIdentity" = $2::jsonb WHERE "id" = $1`, [
+      version.trainingJobId,
+      JSON.stringify({ kind: 'command', command: 'rm -rf /', files: 'none' }),
+    ]);
+    expect((await service.reproduce({ model: 'fake-model', version: 1 })).differences).toEqual([
+      { field: 'identity', recorded: null, here: null, message: expect.stringContaining('the recorded trainer identity cannot be read') },
+    ]);
 
     // Another executor is asked for as given: one this server does not run is refused as jobs.create refuses it.
     await expect(service.reproduce({ model: 'fake-model', version: 1, executor: 'slurm', allowDifferent: true })).rejects.toThrow(

@@ -7,6 +7,7 @@ import {
   type ReproduceInput,
   type ReproduceOutput,
   type ReproductionOutput,
+  readTrainerIdentity,
   reproduceInput,
   type TrainerIdentity,
   type TrainerSpec,
@@ -131,7 +132,7 @@ export const createReproductionService = (deps: ReproductionDeps) => {
       // A fine-tune starts from its parent version's weights: the same job from scratch is another job.
       const parent = local ? await parentOfJob(job.id) : null;
       const remoteParent = local ? null : (lineage?.parentVersion ?? null);
-      const recorded = (job.identity ?? null) as TrainerIdentity | null;
+      const { identity: recorded, malformed } = readTrainerIdentity(job.identity);
       const hyperparameters = job.hyperparameters as Record<string, unknown>;
       const { identity, missing } = await identityHere(spec, recorded);
       const differences: IdentityDifference[] = [
@@ -153,7 +154,9 @@ export const createReproductionService = (deps: ReproductionDeps) => {
                 field: 'identity',
                 recorded: null,
                 here: null,
-                message: 'no trainer identity was recorded for the original job (trained before Trainyard recorded one)',
+                message: malformed
+                  ? `the recorded trainer identity cannot be read, so nothing can be compared with it: ${malformed}`
+                  : 'no trainer identity was recorded for the original job (trained before Trainyard recorded one)',
               },
             ]),
       ];
@@ -246,10 +249,10 @@ export const createReproductionService = (deps: ReproductionDeps) => {
         return { name, original, reproduced: again, withinTolerance: original !== null && again !== null && withinTolerance(original, again) };
       });
       const metricsWithinTolerance = metrics.length > 0 && metrics.every((row) => row.withinTolerance);
-      const recorded = (job.trainerIdentity ?? null) as TrainerIdentity | null;
+      const recorded = readTrainerIdentity(job.trainerIdentity).identity;
       const lineage = (version.provenance as { lineage?: Lineage } | null)?.lineage;
       const originalJob = version.trainingJobId ? await deps.jobs.configurationOf(version.trainingJobId) : null;
-      const originalIdentity = ((originalJob ?? lineage?.trainingJob)?.identity ?? null) as TrainerIdentity | null;
+      const originalIdentity = readTrainerIdentity((originalJob ?? lineage?.trainingJob)?.identity).identity;
       // What ran, as the reproduction recorded itself (its packages too), against the original; and what was found before it ran besides the trainer.
       const differences =
         originalIdentity && recorded
