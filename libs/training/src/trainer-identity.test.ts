@@ -99,7 +99,7 @@ describe('trainer identity capture', () => {
     expect(identity).toMatchObject({ cwd: null, git: null, files: [{ path: join(dir, 'train.sh'), sha256: sha256Hex('echo hi\n') }] });
   });
 
-  it("a Python built-in: its script, then its package's and the SDK's .py files; a TypeScript entry (sources) is hashed alone", async () => {
+  it("a Python built-in: its script, then its package's and the SDK package's .py files; a TypeScript entry (sources) is hashed alone", async () => {
     const pkg = mkdtempSync(join(installPath('tmp'), 'identity-py-'));
     try {
       writeFileSync(join(pkg, 'train.py'), 'import model\n');
@@ -125,6 +125,8 @@ describe('trainer identity capture', () => {
       expect(paths[0]).toBe(`${relative}/train.py`);
       expect(paths).toContain(`${relative}/model.py`);
       expect(paths).toContain('libs/trainer-sdk-python/trainyard/_run.py');
+      // The SDK's tests and examples never run in a job: a change to them is no change of the trainer.
+      expect(paths.filter((path) => /trainer-sdk-python\/(tests|examples)\//.test(path))).toEqual([]);
       expect(paths.filter((path) => !path.endsWith('.py'))).toEqual([]);
       const fromSources = await captureTrainerIdentity({ kind: 'builtin', name: 'ts' }, { catalog });
       expect(fromSources.kind === 'builtin' && fromSources.files.map((file) => file.path)).toEqual([`${relative}/entry.ts`]);

@@ -111,7 +111,10 @@ export const captureTrainerIdentity = async (spec: TrainerSpec, deps: { catalog:
     const paths = trainer.python
       ? [
           trainer.python.script,
-          ...(await Promise.all([PYTHON_SDK_DIR, ...trainer.python.path].map(pythonFiles))).flat().filter((file) => file !== trainer.python?.script),
+          // The SDK's package, not its tests and examples, which never run in a job.
+          ...(await Promise.all([join(PYTHON_SDK_DIR, 'trainyard'), ...trainer.python.path].map(pythonFiles)))
+            .flat()
+            .filter((file) => file !== trainer.python?.script),
         ]
       : (await Promise.all(trainer.nodeArgs.filter((arg) => isAbsolute(arg)).map(nodeTrainerFiles))).flat();
     const files = await hashFiles(paths, installRelative);
