@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '@trainyard/core';
 import { createTrainyardClient, type TrainyardClient } from '@trainyard/client';
 import { postgresUnavailableReason, runCli } from '@trainyard/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlobRecordingProxy, startBlobRecordingProxy } from './test-support/blob-recording-proxy';
 import { useLocalTestServer } from './test-support/local-test-server';
 import { type SharedServer, startSharedServer } from './test-support/shared-server';
-import { createServerToken, flipByteInBucket, storedBlobLocation, waitForEntry } from './test-support/sync-fixtures';
+import { createServerToken, createVersionWithFiles, flipByteInBucket, randomBlob, storedBlobLocation, waitForEntry } from './test-support/sync-fixtures';
 import { FAST_SYNC_RETRY, startTeamRegistry, type TeamRegistry } from './test-support/team-registry';
 import { trainDetectorModel, waitForJob } from './test-support/trained-model';
 import { EXIT } from './cli/exit-codes';
@@ -231,6 +232,20 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     await expect(teammate.client.datasets.get.query({ id: snapshot.id })).rejects.toThrow(/not found/i);
     await expect(teammate.client.models.get.query({ model: 'tampered' })).rejects.toThrow(/not found/i);
   }, 180_000);
+
+  it('blobs under 64 MiB go through the shared server (PUT /blobs, hashed as stored), those of 16 MiB and more two at a time', async () => {
+    const MiB = 1024 * 1024;
+    const files = [17, 18, 19, 20].map((size, index) => ({ name: `shard-${index}.bin`, bytes: randomBlob(size * MiB) }));
+    const version = await createVersionWithFiles(laptop.server, laptop.client, 'shards', files);
+    expect(await push('team', 'shards', version)).toMatchObject({ state: 'done' });
+    const sent = proxy.sentBlobs();
+    for (const file of files) expect(sent).toContain(sha256Hex(file.bytes));
+    expect(proxy.mostPutsAtOnce(16 * MiB)).toBe(2);
+    const served = await fetch(`${shared.url}/blobs/sha256/${sha256Hex(files[3]?.bytes ?? Buffer.alloc(0))}`, {
+      headers: { authorization: `Bearer ${(await createServerToken(sharedDatabaseUrl, 'reader', 'read')).token}` },
+    });
+    expect(sha256Hex(Buffer.from(await served.arrayBuffer()))).toBe(sha256Hex(files[3]?.bytes ?? Buffer.alloc(0)));
+  }, 120_000);
 
   it('a snapshot manifest whose data size is not the size of the blob stored under its hash is refused', async () => {
     const held = await admin.sync.describeSnapshot.query({ id: (await snapshotOfVersion(laptop.client, 'detector', 1)).id });

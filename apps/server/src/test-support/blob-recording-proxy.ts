@@ -6,6 +6,8 @@ export interface BlobRecordingProxy {
   sentBlobs(): string[];
   /** Request body bytes sent to the blob routes so far. */
   sentBytes(): number;
+  /** The most `PUT /blobs` requests of at least `bytes` (Content-Length) whose bodies were in flight at once. */
+  mostPutsAtOnce(bytes: number): number;
   close(): Promise<void>;
 }
 
@@ -17,10 +19,19 @@ export interface BlobRecordingProxy {
 export const startBlobRecordingProxy = async (target: string): Promise<BlobRecordingProxy> => {
   const sent: string[] = [];
   let bytes = 0;
+  const putsUnderWay = new Set<{ size: number }>();
+  /** The sizes of the PUTs under way each time one started. */
+  const moments: number[][] = [];
   const proxy = await startHttpProxy((incoming) => {
     const path = incoming.url ?? '/';
     const single = /^\/blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
-    if (incoming.method === 'PUT' && single?.[1]) sent.push(single[1]);
+    if (incoming.method === 'PUT' && single?.[1]) {
+      sent.push(single[1]);
+      const put = { size: Number(incoming.headers['content-length'] ?? 0) };
+      putsUnderWay.add(put);
+      moments.push([...putsUnderWay].map((under) => under.size));
+      incoming.once('close', () => putsUnderWay.delete(put));
+    }
     const batch = incoming.method === 'POST' && path === '/blob-batches';
     let manifest = batch ? '' : undefined;
     incoming.on('data', (chunk: Buffer) => {
@@ -35,5 +46,10 @@ export const startBlobRecordingProxy = async (target: string): Promise<BlobRecor
     });
     return target;
   });
-  return { ...proxy, sentBlobs: () => [...sent], sentBytes: () => bytes };
+  return {
+    ...proxy,
+    sentBlobs: () => [...sent],
+    sentBytes: () => bytes,
+    mostPutsAtOnce: (atLeast) => Math.max(0, ...moments.map((sizes) => sizes.filter((size) => size >= atLeast).length)),
+  };
 };
