@@ -12,6 +12,14 @@ const version = (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) a
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
 
+/** A git checkout at `cwd` whose one commit holds `name` with `text`. */
+const committedCheckout = (cwd: string, name: string, text: string): void => {
+  git(cwd, 'init', '-q');
+  writeFileSync(join(cwd, name), text);
+  git(cwd, 'add', '.');
+  git(cwd, 'commit', '-q', '-m', name);
+};
+
 describe('trainer identity capture', () => {
   let dir: string;
   beforeEach(() => {
@@ -48,10 +56,7 @@ describe('trainer identity capture', () => {
   });
 
   it("reading a checkout's state never runs a program its own config names (core.fsmonitor)", async () => {
-    git(dir, 'init', '-q');
-    writeFileSync(join(dir, 'a'), 'a');
-    git(dir, 'add', '.');
-    git(dir, 'commit', '-q', '-m', 'a');
+    committedCheckout(dir, 'a', 'a');
     const marker = join(dir, 'fsmonitor-ran');
     git(dir, 'config', 'core.fsmonitor', `touch ${marker}; false`);
     expect(await gitStateOf(dir)).toMatchObject({ dirty: false });
@@ -59,10 +64,7 @@ describe('trainer identity capture', () => {
   });
 
   it('two dirty checkouts on one commit with other changes hash differently; the same changes hash the same; no diff driver of the checkout runs', async () => {
-    git(dir, 'init', '-q');
-    writeFileSync(join(dir, 'model.py'), 'layers = 2\n');
-    git(dir, 'add', '.');
-    git(dir, 'commit', '-q', '-m', 'a');
+    committedCheckout(dir, 'model.py', 'layers = 2\n');
     const marker = join(dir, 'driver-ran');
     git(dir, 'config', 'diff.external', `sh -c 'touch ${marker}'`);
     writeFileSync(join(dir, '.gitattributes'), 'model.py diff=conv\n');
@@ -79,10 +81,7 @@ describe('trainer identity capture', () => {
   });
 
   it('an untracked file does not make the checkout dirty; outside a git checkout git is null', async () => {
-    git(dir, 'init', '-q');
-    writeFileSync(join(dir, 'a'), 'a');
-    git(dir, 'add', '.');
-    git(dir, 'commit', '-q', '-m', 'a');
+    committedCheckout(dir, 'a', 'a');
     writeFileSync(join(dir, 'untracked'), 'b');
     expect((await gitStateOf(dir))?.dirty).toBe(false);
     const plain = mkdtempSync(join(tmpdir(), 'identity-plain-'));
