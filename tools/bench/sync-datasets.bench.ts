@@ -96,7 +96,13 @@ export const syncDatasetsBench = async (): Promise<BenchRow[]> => {
         'aws s3 cp of the same file, same S3 server',
         1.3,
       ),
-      ratioRow('the same push against upload and verification by the raw tools', push, awsCpAndVerify, 'aws s3 cp up, then aws s3 cp back through sha256sum', 1.3),
+      ratioRow(
+        'the same push against upload and verification by the raw tools',
+        push,
+        awsCpAndVerify,
+        'aws s3 cp up, then aws s3 cp back through sha256sum',
+        1.3,
+      ),
     ];
   } finally {
     for (const server of servers.splice(0)) {
