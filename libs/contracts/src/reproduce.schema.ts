@@ -39,24 +39,24 @@ export type TrainerIdentity = (
     }
 ) & { packages?: Record<string, string> };
 
-const hashedFileSchema = z.object({ path: z.string().max(4_096), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const hashedFileSchema = z.looseObject({ path: z.string().max(4_096), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 const identityCommon = {
   files: z.array(hashedFileSchema).max(10_000),
   projectVersion: z.string().max(100),
-  packages: z.record(z.string().max(200), z.string().max(200)).optional(),
+  packages: z.record(z.string().max(256), z.string().max(256)).optional(),
 };
 /**
  * A recorded identity as read back (a job's, or one in a pulled version's lineage, which another
  * server wrote): checked before it is compared. Objects stay open: a newer server may record more.
  */
 const trainerIdentitySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('builtin'), name: z.string().max(200), codeSha256: z.string().regex(/^[0-9a-f]{64}$/), ...identityCommon }),
-  z.object({
+  z.looseObject({ kind: z.literal('builtin'), name: z.string().max(200), codeSha256: z.string().regex(/^[0-9a-f]{64}$/), ...identityCommon }),
+  z.looseObject({
     kind: z.literal('command'),
     command: z.array(z.string().max(65_536)).max(10_000),
     cwd: z.string().max(4_096).nullable(),
     git: z
-      .object({
+      .looseObject({
         commit: z.string().max(100),
         dirty: z.boolean(),
         diffSha256: z

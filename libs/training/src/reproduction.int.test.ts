@@ -168,6 +168,10 @@ describe('jobs.reproduce: what differs is named and refused', () => {
         message: 'it was fine-tuned from tune-base version 7 where it was trained; here the job would start from scratch',
       },
     ]);
+    // Run anyway: the report says it started from scratch beside its comparison.
+    const anyway = await service.reproduce({ model: 'tuned', version: 1, allowDifferent: true });
+    await h.waitFor(anyway.jobId ?? '', ['succeeded']);
+    expect((await service.report(anyway.jobId ?? '')).differences.map((d) => d.field)).toContain('parentVersion');
   });
 
   it('a command whose program is not found here is refused', async () => {

@@ -80,15 +80,14 @@ export const createReproductionService = (deps: ReproductionDeps) => {
     return { identity, missing };
   };
 
-  /** The version a job on this server fine-tuned (model and number), or null. */
-  const parentOfJob = async (jobId: string): Promise<{ model: string; version: number } | null> => {
+  /** The version a job on this server fine-tuned (model and number; `gone`: its id, deleted since), or null. */
+  const parentOfJob = async (jobId: string): Promise<{ model: string; version: number } | { gone: string } | null> => {
     const { parentVersionId } = await deps.jobs.get(jobId);
     if (!parentVersionId) return null;
     const [parent] = await deps.versions.numbersOf([parentVersionId]);
-    if (!parent)
-      throw new DomainError('FAILED_PRECONDITION', `The version this job fine-tuned (${parentVersionId}) is gone: its start cannot be reproduced`, { jobId });
-    return { model: parent.model, version: parent.version };
+    return parent ? { model: parent.model, version: parent.version } : { gone: parentVersionId };
   };
+  const parentDifference = (recorded: string, message: string): IdentityDifference => ({ field: 'parentVersion', recorded, here: null, message });
 
   return {
     /**
@@ -130,7 +129,8 @@ export const createReproductionService = (deps: ReproductionDeps) => {
         );
       }
       // A fine-tune starts from its parent version's weights: the same job from scratch is another job.
-      const parent = local ? await parentOfJob(job.id) : null;
+      const localParent = local ? await parentOfJob(job.id) : null;
+      const parent = localParent && 'model' in localParent ? localParent : null;
       const remoteParent = local ? null : (lineage?.parentVersion ?? null);
       const { identity: recorded, malformed } = readTrainerIdentity(job.identity);
       const hyperparameters = job.hyperparameters as Record<string, unknown>;
@@ -138,13 +138,14 @@ export const createReproductionService = (deps: ReproductionDeps) => {
       const differences: IdentityDifference[] = [
         ...(remoteParent
           ? [
-              {
-                field: 'parentVersion',
-                recorded: `${remoteParent.model}@${remoteParent.version}`,
-                here: null,
-                message: `it was fine-tuned from ${remoteParent.model} version ${remoteParent.version} where it was trained; here the job would start from scratch`,
-              },
+              parentDifference(
+                `${remoteParent.model}@${remoteParent.version}`,
+                `it was fine-tuned from ${remoteParent.model} version ${remoteParent.version} where it was trained; here the job would start from scratch`,
+              ),
             ]
+          : []),
+        ...(localParent && 'gone' in localParent
+          ? [parentDifference(localParent.gone, 'the version it was fine-tuned from is deleted; here the job would start from scratch')]
           : []),
         ...missing.map((program) => ({ field: 'command', recorded: program, here: null, message: `${program} is not found here` })),
         ...(recorded
@@ -258,7 +259,7 @@ export const createReproductionService = (deps: ReproductionDeps) => {
         originalIdentity && recorded
           ? [
               ...diffTrainerIdentities(originalIdentity, recorded),
-              ...from.differences.filter((d) => d.field.startsWith('hyperparameter') || d.field === 'identity'),
+              ...from.differences.filter((d) => d.field.startsWith('hyperparameter') || d.field === 'identity' || d.field === 'parentVersion'),
             ]
           : from.differences;
       const verdict = identical ? 'byte-identical' : metricsWithinTolerance ? 'metrics within tolerance' : 'differs';

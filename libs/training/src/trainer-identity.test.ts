@@ -69,9 +69,21 @@ describe('trainer identity capture', () => {
     git(dir, 'config', 'diff.external', `sh -c 'touch ${marker}'`);
     writeFileSync(join(dir, '.gitattributes'), 'model.py diff=conv\n');
     git(dir, 'config', 'diff.conv.textconv', `sh -c 'touch ${marker}; cat'`);
+    // A filter driver's clean command runs in status and diff alike, for every file its attributes name.
+    writeFileSync(join(dir, '.git', 'info', 'attributes'), 'model.py filter=scrub\n');
+    git(dir, 'config', 'filter.scrub.clean', `sh -c 'touch ${marker}; cat'`);
     writeFileSync(join(dir, 'model.py'), 'layers = 3\n');
     const first = await gitStateOf(dir);
     expect(first).toMatchObject({ dirty: true, diffSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await gitStateOf(dir)).toEqual(first);
+    // Another user's diff settings do not change the hash of the same changes.
+    const otherSettings: Array<[string, string]> = [
+      ['diff.noprefix', 'true'],
+      ['diff.context', '10'],
+      ['diff.algorithm', 'patience'],
+      ['diff.renames', 'copies'],
+    ];
+    for (const [key, value] of otherSettings) git(dir, 'config', key, value);
     expect(await gitStateOf(dir)).toEqual(first);
     writeFileSync(join(dir, 'model.py'), 'layers = 4\n');
     const second = await gitStateOf(dir);

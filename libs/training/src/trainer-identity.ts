@@ -64,15 +64,56 @@ const hashFiles = async (paths: readonly string[], name: (path: string) => strin
 /** One hash for a trainer's code: over each file's name and hash, in order. */
 export const codeHashOf = (files: readonly HashedFile[]): string => sha256Hex(files.map((file) => `${file.sha256}  ${file.path}\n`).join(''));
 
-// A checkout's own config must not run programs here (core.fsmonitor is a command `git status`
-// would start; external diff drivers and textconv filters are commands `git diff` would start).
+// A checkout's own config must not run programs here: core.fsmonitor is a command `git status`
+// would start, hooks are commands, a filter driver's clean/process command runs on every file
+// its attributes name (status and diff both), external diff drivers and textconv filters run
+// in `git diff` (off by its flags below). Nor may the server's own GIT_* variables (GIT_DIR,
+// GIT_INDEX_FILE, GIT_CONFIG_PARAMETERS…) point git elsewhere.
 const SAFE_GIT = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+const gitEnv = (): NodeJS.ProcessEnv =>
+  // eslint-disable-next-line no-restricted-properties -- not configuration: git inherits the server's environment minus GIT_*
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_')));
+
+/** `-c` settings that switch off every filter driver the checkout's config defines (reading config runs nothing). */
+const filtersOff = async (dir: string): Promise<string[]> => {
+  const { stdout } = await run('git', ['config', '--name-only', '--get-regexp', '^filter\\.'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 10_000,
+    env: gitEnv(),
+  }).catch(
+    () => ({ stdout: '' }), // exits 1 when there is none
+  );
+  const drivers = new Set(stdout.split('\n').flatMap((name) => /^filter\.(.+)\.[^.]+$/.exec(name.trim())?.[1] ?? []));
+  return [...drivers].flatMap((driver) =>
+    ['clean', 'smudge', 'process'].flatMap((key) => ['-c', `filter.${driver}.${key}=`]).concat(['-c', `filter.${driver}.required=false`]),
+  );
+};
+
+// The diff's bytes must not depend on who runs it: every option a user's config could change is pinned.
+const PINNED_DIFF = [
+  '--no-ext-diff',
+  '--no-textconv',
+  '--binary',
+  '--no-color',
+  '--no-renames',
+  '--diff-algorithm=myers',
+  '--indent-heuristic',
+  '--unified=3',
+  '--inter-hunk-context=0',
+  '--src-prefix=a/',
+  '--dst-prefix=b/',
+  '--submodule=short',
+  '--no-relative',
+  '-O/dev/null',
+];
 
 /** SHA-256 of `git diff HEAD` (tracked files' uncommitted changes, binary ones included), streamed: a diff may be large. */
-const uncommittedDiffSha256 = (dir: string): Promise<string> =>
+const uncommittedDiffSha256 = (dir: string, safe: readonly string[]): Promise<string> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn('git', [...SAFE_GIT, '--no-optional-locks', 'diff', 'HEAD', '--no-ext-diff', '--no-textconv', '--binary', '--no-color'], {
+    const child = spawn('git', [...safe, '-c', 'core.quotePath=true', '--no-optional-locks', 'diff', 'HEAD', ...PINNED_DIFF], {
       cwd: dir,
+      env: gitEnv(),
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 60_000,
     });
@@ -84,16 +125,18 @@ const uncommittedDiffSha256 = (dir: string): Promise<string> =>
 
 /**
  * HEAD's commit of the git checkout at `dir`, whether its tracked files differ from it and, when
- * they do, a hash of those changes (so two dirty checkouts with other changes differ); null when
- * it is not one (or git is missing).
+ * they do, a hash of those changes (so two dirty checkouts with other changes differ; absent when
+ * the diff could not be taken); null when it is not one (or git is missing).
  */
 export const gitStateOf = async (dir: string): Promise<{ commit: string; dirty: boolean; diffSha256?: string } | null> => {
   try {
-    const options = { cwd: dir, encoding: 'utf8' as const, timeout: 10_000 };
-    const { stdout: commit } = await run('git', [...SAFE_GIT, 'rev-parse', '--verify', 'HEAD'], options);
-    const { stdout: status } = await run('git', [...SAFE_GIT, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
+    const options = { cwd: dir, encoding: 'utf8' as const, timeout: 10_000, env: gitEnv() };
+    const safe = [...SAFE_GIT, ...(await filtersOff(dir))];
+    const { stdout: commit } = await run('git', [...safe, 'rev-parse', '--verify', 'HEAD'], options);
+    const { stdout: status } = await run('git', [...safe, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], options);
     if (status.trim() === '') return { commit: commit.trim(), dirty: false };
-    return { commit: commit.trim(), dirty: true, diffSha256: await uncommittedDiffSha256(dir) };
+    const diffSha256 = await uncommittedDiffSha256(dir, safe).catch(() => undefined);
+    return { commit: commit.trim(), dirty: true, ...(diffSha256 ? { diffSha256 } : {}) };
   } catch {
     return null;
   }
