@@ -71,7 +71,7 @@ describe.skipIf(skip)(`two shared-server instances on one PostgreSQL and one S3 
   });
 
   it('a push through the round-robin lands (negotiation, upload start and completion on different instances) and a pull through it gets the same bytes', async () => {
-    const large = randomBlob(20 * 1024 * 1024); // two 16 MiB parts: one upload's steps span both instances
+    const large = randomBlob(72 * 1024 * 1024); // over SMALL_BLOB_BYTES: five 16 MiB parts, one upload's steps span both instances
     const small = randomBlob(10_000);
     await createVersionWithFiles(laptop.server, laptop.client, 'detector', [
       { name: 'model.bin', bytes: large },

@@ -57,6 +57,11 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
 
   const finalPath = (sha256: string): string => join(root, ...blobRelativeKey(sha256).split('/'));
 
+  /** Creates a blob's prefix directory (`sha256/ab`) if it is new, and makes its name durable in `sha256/`. */
+  const prefixDirectory = async (directory: string): Promise<void> => {
+    if (await mkdir(directory, { recursive: true })) await fsyncPath(dirname(directory));
+  };
+
   const regularFile = async (sha256: string): Promise<{ path: string; size: number; modifiedAt: Date } | undefined> => {
     const path = finalPath(sha256);
     const info = await lstat(path).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
@@ -81,7 +86,7 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     const directoryReady = (directory: string): Promise<void> => {
       let ready = checkedDirectories.get(directory);
       if (!ready) {
-        ready = mkdir(directory, { recursive: true }).then(() => assertInside(directory));
+        ready = prefixDirectory(directory).then(() => assertInside(directory));
         checkedDirectories.set(directory, ready);
       }
       return ready;
@@ -131,13 +136,14 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
         await pipeline(source, hasher, handle.createWriteStream({ flush: true }));
         const sha256 = hasher.sha256;
         const target = finalPath(sha256);
-        await mkdir(dirname(target), { recursive: true });
+        await prefixDirectory(dirname(target));
         await assertInside(dirname(target));
         const created = await link(temp, target).then(
           () => true,
           (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
         );
-        if (created) await fsyncPath(dirname(target));
+        // Also when the name was there: it may be another writer's, linked or renamed but not yet made durable.
+        await fsyncPath(dirname(target));
         return { sha256, size: hasher.byteCount, created };
       } catch (error) {
         throw storageError(error);
