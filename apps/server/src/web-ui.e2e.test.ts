@@ -10,6 +10,7 @@ import {
   startPostgresServer,
   startServerProcess,
 } from '@trainyard/test-services';
+import { createTrainyardClient } from '@trainyard/client';
 import { syntheticPairs } from '@trainyard/trainers';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +169,25 @@ describe.skipIf(skip)(`Web UI in Chromium against a real server${skip ? ` — sk
     for (const label of ['ui-pairs-v1', 'ui-detector', 'ui-detector@1']) await graph.getByText(label, { exact: true }).first().waitFor();
     await shot('08-lineage');
   });
+
+  it('shows a reproduction: the job page names the version it reproduces and its verdict, the lineage draws it', async () => {
+    const client = createTrainyardClient({ url: server.url, token: server.token });
+    const { jobId } = await client.jobs.reproduce.mutate({ model: 'ui-detector', version: 1 });
+    if (!jobId) throw new Error('the reproduction was refused');
+    await expect.poll(async () => (await client.jobs.get.query({ id: jobId })).status, { timeout: 120_000, interval: 250 }).toBe('succeeded');
+    await page.goto(`${server.url}/jobs/${jobId}`);
+    const reproduces = page.getByTestId('job-reproduces');
+    await reproduces.getByText('ui-detector@1: byte-identical').waitFor();
+    await reproduces.getByRole('link', { name: 'ui-detector@1' }).click();
+    // Drawn as a job node (its label shortened to fit; whole in its title) with an edge from the version.
+    const graph = page.getByTestId('lineage-graph');
+    await graph.waitFor();
+    await expect.poll(() => graph.locator('title').allTextContents()).toContainEqual(expect.stringContaining('reproduce ui-detector@1 (succeeded)'));
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Lineage as a list' }).textContent())
+      .toContain('ui-detector@1 reproduced by reproduce ui-detector@1 (succeeded)');
+    await shot('08b-reproduction-lineage');
+  }, 180_000);
 
   it('scores pasted texts with the production alias', async () => {
     const [pair] = syntheticPairs(1, 4242);
