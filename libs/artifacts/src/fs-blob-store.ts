@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DomainError } from '@trainyard/core';
+import { DomainError, sha256Hex } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, BlobStoreWriteBatch, ByteRange, PutResult } from './blob-store.port';
@@ -94,7 +94,7 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     return {
       async put(bytes, expectedSha256) {
         assertSha256(expectedSha256);
-        const actual = createHash('sha256').update(bytes).digest('hex');
+        const actual = sha256Hex(bytes);
         if (actual !== expectedSha256) throw hashMismatch(expectedSha256, actual);
         const temp = join(root, 'tmp', `${randomUUID()}.part`);
         const target = finalPath(expectedSha256);

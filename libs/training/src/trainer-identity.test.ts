@@ -92,6 +92,21 @@ describe('trainer identity capture', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("the server's GIT_* variables do not point git elsewhere", async () => {
+    committedCheckout(dir, 'a', 'a');
+    const other = mkdtempSync(join(tmpdir(), 'identity-other-'));
+    const saved = process.env['GIT_DIR'];
+    try {
+      committedCheckout(other, 'b', 'b');
+      process.env['GIT_DIR'] = join(other, '.git');
+      expect((await gitStateOf(dir))?.commit).toBe(git(dir, '--git-dir', join(dir, '.git'), 'rev-parse', 'HEAD'));
+    } finally {
+      if (saved === undefined) delete process.env['GIT_DIR'];
+      else process.env['GIT_DIR'] = saved;
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('an untracked file does not make the checkout dirty; outside a git checkout git is null', async () => {
     committedCheckout(dir, 'a', 'a');
     writeFileSync(join(dir, 'untracked'), 'b');
