@@ -262,9 +262,9 @@ export const startBackground = async (services: Services, config: ServerConfig, 
   /** Runs `work` if this instance wins this interval's run of `task` (several instances may share the database). */
   const once = (task: string, work: () => Promise<void>): void => {
     claims.claim(task, config.gc.intervalMs).then(
-      async (won) => {
-        if (!won) return;
-        logger.info({ task, holder: claims.holder }, 'running scheduled task');
+      async (startedAt) => {
+        if (!startedAt) return;
+        logger.info({ task, holder: claims.holder, startedAt: startedAt.toISOString() }, 'running scheduled task');
         await work();
       },
       (err: unknown) => logger.error({ err, task }, 'claiming a scheduled task failed'),

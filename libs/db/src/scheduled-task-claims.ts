@@ -19,7 +19,7 @@ INSERT INTO "ScheduledTaskRun" ("task", "holder", "startedAt", "runs") VALUES ($
 ON CONFLICT ("task") DO UPDATE
   SET "holder" = EXCLUDED."holder", "startedAt" = EXCLUDED."startedAt", "runs" = "ScheduledTaskRun"."runs" + 1
   WHERE "ScheduledTaskRun"."startedAt" <= EXCLUDED."startedAt" - make_interval(secs => $3::double precision / 1000)
-RETURNING "runs"`;
+RETURNING "startedAt"`;
 
 export interface ScheduledTaskRun {
   task: string;
@@ -35,10 +35,13 @@ export interface ScheduledTaskRun {
 export const createScheduledTaskClaims = (sql: SqlQueryable, holder: string) => ({
   holder,
 
-  /** True when this instance won the run of `task` that is due now; it should run it. */
-  async claim(task: string, intervalMs: number): Promise<boolean> {
-    const rows = await sql.query(CLAIM, [task, holder, intervalMs - claimSlackMs(intervalMs)]);
-    return rows.length > 0;
+  /**
+   * When this instance won the run of `task` that is due now (it should run it): the run's start
+   * by the database's clock, which is what keeps runs apart. Undefined when another instance has it.
+   */
+  async claim(task: string, intervalMs: number): Promise<Date | undefined> {
+    const [row] = await sql.query<{ startedAt: Date }>(CLAIM, [task, holder, intervalMs - claimSlackMs(intervalMs)]);
+    return row && new Date(row.startedAt);
   },
 
   /** Each task's last run, for operators and tests. */
