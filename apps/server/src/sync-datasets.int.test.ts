@@ -174,6 +174,15 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     expect(proxy.sentBlobs().filter((hash) => hash === snapshot.blobSha256)).toHaveLength(1);
     expect(await laptop.client.sync.pushDataset.mutate({ remote: 'team', snapshotId: snapshot.id })).toMatchObject({ bytesSent: 0, created: false });
     expect((await admin.datasets.get.query({ id: snapshot.id })).blobSha256).toBe(snapshot.blobSha256);
+    // `other` v1 was pushed with its data withheld; with the data here now, a pull of it brings
+    // the snapshot (the version's record still says what its push did).
+    expect(await admin.sync.describeVersion.query({ model: 'other', ref: { version: 1 } })).toMatchObject({
+      datasetData: 'included',
+      lineage: { datasetSnapshot: { id: snapshot.id, blobSha256: snapshot.blobSha256, blobSize: snapshot.blobSize } },
+    });
+    expect((await admin.models.getVersion.query({ model: 'other', ref: { version: 1 } })).provenance).toMatchObject({
+      dataset: { data: 'withheld', withheldBy: 'pusher' },
+    });
 
     const listed = await teammate.client.sync.remoteSnapshots.query({ remote: 'team' });
     expect(listed.items.map((s) => s.id).sort()).toEqual([snapshot.id, (await snapshotOfVersion(laptop.client, 'detector', 1)).id].sort());

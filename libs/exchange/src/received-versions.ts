@@ -98,8 +98,17 @@ export const createReceivedVersions = (deps: {
       const artifacts = await deps.artifacts.listOfVersions([version.id]);
       const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
       const lineage = provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion };
-      // The version's snapshot is held here (its data came with it, or it was trained here): a pull brings it.
-      const held = version.datasetSnapshotId ? await deps.snapshots.manifestOf(version.datasetSnapshotId) : null;
+      // The version's snapshot is held here (its data came with it, or it was trained here), or its
+      // data was withheld when it was pushed and the same snapshot — same id and content hash —
+      // was pushed alone since (push-dataset): either way a pull brings it. The version's record
+      // keeps what its own push did.
+      const named = lineage.datasetSnapshot;
+      const sentAlone = !version.datasetSnapshotId && named ? await deps.snapshots.manifestOf(named.id) : null;
+      const held = version.datasetSnapshotId
+        ? await deps.snapshots.manifestOf(version.datasetSnapshotId)
+        : sentAlone?.blobSha256 === named?.blobSha256
+          ? sentAlone
+          : null;
       const datasetSnapshot = held ?? lineage.datasetSnapshot;
       return {
         ...bundledVersion(record, version, artifacts),
