@@ -71,8 +71,7 @@ export const syncDatasetsBench = async (): Promise<BenchRow[]> => {
       const token = await createWriteToken(databaseUrl, `bench-${run}`);
       await client.sync.addRemote.mutate({ name: `team-${run}`, url: shared.url, token });
 
-      // Polled every 20 ms: the push takes about a second, aws s3 cp is timed to its exit.
-      push.push(await timedTransfer(client, 'push', `team-${run}`, 'with-data', 20));
+      push.push(await timedTransfer(client, 'push', `team-${run}`, 'with-data'));
       const snapshots = await createTrainyardClient({ url: shared.url, token }).datasets.list.query({});
       if (snapshots.items[0]?.totalCount !== PAIRS) throw new Error('the shared server does not hold the snapshot after the push');
       const awsObject = `s3://${s3.bucket}/aws-datasets-${run}/snapshot.jsonl`;

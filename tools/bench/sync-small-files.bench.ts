@@ -12,10 +12,12 @@ import type { BenchRow } from './bench-row';
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
 /** The two shapes issue #24 names: many small checkpoint shards, and very many tiny files. */
-const DATASETS = [
+const SHAPES = [
   { name: 'files-1k', count: 1_000, size: 10 * 1024, label: '1 000 × 10 KB' },
   { name: 'files-10k', count: 10_000, size: 1024, label: '10 000 × 1 KB' },
 ] as const;
+/** BENCH_SYNC_SHAPE=files-1k (or files-10k) runs one shape: more runs of the quick one in the same time. */
+const DATASETS = SHAPES.filter((shape) => !process.env['BENCH_SYNC_SHAPE'] || shape.name === process.env['BENCH_SYNC_SHAPE']);
 
 const rcloneAvailable = (): boolean => {
   try {
@@ -48,10 +50,6 @@ const putFile = async (server: ServerProcess, bytes: Buffer, hash: string): Prom
   });
   if (!response.ok) throw new Error(`PUT ${response.status}`);
 };
-
-// Polled every 20 ms: these transfers take about a second, and a 100 ms poll added up to 10 %
-// to what was measured (the peers are timed to their exit).
-const TRANSFER_POLL_MS = 20;
 
 /** Writes the files into `dir` and makes them one version of `model` on the laptop. */
 const prepareVersion = async (laptop: ServerProcess, client: TrainyardClient, dir: string, dataset: (typeof DATASETS)[number]): Promise<void> => {
@@ -130,8 +128,8 @@ export const syncSmallFilesBench = async (): Promise<BenchRow[]> => {
       for (const dataset of DATASETS) {
         const dir = join(scratch, dataset.name);
         const measured = times.get(dataset.name) as Times;
-        measured.push.push(await timedTransfer(client, 'push', `small-${run}`, dataset.name, TRANSFER_POLL_MS));
-        measured.pull.push(await timedTransfer(pullerClient, 'pull', 'team', dataset.name, TRANSFER_POLL_MS));
+        measured.push.push(await timedTransfer(client, 'push', `small-${run}`, dataset.name));
+        measured.pull.push(await timedTransfer(pullerClient, 'pull', 'team', dataset.name));
         const rcloneTarget = `bench:${s3.bucket}/rclone-${dataset.name}-${run}`;
         measured.rcloneUp.push(await timeCommand('rclone', ['copy', '--transfers', '32', dir, rcloneTarget], rclone));
         const rcloneDown = join(scratch, `rclone-down-${run}`);
