@@ -103,6 +103,15 @@ describe('filesystem blob store under faults', () => {
       expect(errorCode(failure)).toBe('UNAVAILABLE');
       expect((failure as Error).message).toMatch(/out of disk space/);
       expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
+      // The same through the batch writer (a pull's small blobs): a clear error, no partial temp file.
+      const batch = store.writeBatch?.();
+      if (!batch) throw new Error('the filesystem store writes batches');
+      const large = randomBytes(4 * 1024 * 1024);
+      const batchFailure = await batch.put(large, sha256Hex(large)).catch((e: unknown) => e);
+      expect(errorCode(batchFailure)).toBe('UNAVAILABLE');
+      await batch.commit();
+      expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
+      expect(await store.stat(sha256Hex(large))).toBeUndefined();
       expect((await buffer(await store.read(sha256Hex(early)))).equals(early)).toBe(true);
     } finally {
       execFileSync('umount', [mountPoint]);
