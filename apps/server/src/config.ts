@@ -79,6 +79,7 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
   S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(16),
   S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  S3_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   S3_VERIFY_READ_CONCURRENCY: z.coerce.number().int().min(1).max(32).optional(),
   TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
@@ -241,6 +242,8 @@ export type ArtifactStoreConfig =
       forcePathStyle: boolean;
       partSizeBytes: number;
       queueSize: number;
+      /** Uploads through this server buffering parts at once, across all requests. */
+      uploadsInFlight: number;
       /** Ranged GETs in flight when an upload is read back to verify it; 1 reads it as one stream. */
       verifyReadConcurrency: number;
       spoolDir: string;
@@ -262,6 +265,7 @@ const artifactStoreConfig = (values: z.infer<typeof envSchema>, dataDir: string)
       values.S3_FORCE_PATH_STYLE === 'true' || values.S3_FORCE_PATH_STYLE === '1' || Boolean(values.S3_ENDPOINT && values.S3_FORCE_PATH_STYLE === undefined),
     partSizeBytes: values.S3_PART_SIZE_MB * 1024 * 1024,
     queueSize: values.S3_UPLOAD_CONCURRENCY,
+    uploadsInFlight: values.S3_UPLOADS_IN_FLIGHT,
     // AWS serves one connection at a fraction of a machine's bandwidth, so parallel ranges pay
     // there; a local S3-compatible server (s3rver here) served one stream faster than four.
     verifyReadConcurrency: values.S3_VERIFY_READ_CONCURRENCY ?? (values.S3_ENDPOINT ? 1 : 4),

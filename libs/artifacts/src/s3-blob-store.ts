@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DomainError } from '@trainyard/core';
+import pLimit from 'p-limit';
 import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
 import { HashingStream, VerifyingStream } from './hashing-stream';
@@ -25,6 +26,8 @@ import { isS3NotFound } from './s3-errors';
 /** Blobs up to this size go to S3 in one PutObject once read and verified; larger ones as a multipart upload. */
 const SINGLE_PUT_BYTES = 1024 * 1024;
 
+export const DEFAULT_UPLOADS_IN_FLIGHT = 4;
+
 export interface S3BlobStoreConfig {
   bucket: string;
   /** Key prefix inside the bucket, '' or ending in '/'. */
@@ -32,9 +35,15 @@ export interface S3BlobStoreConfig {
   region: string;
   endpoint?: string;
   forcePathStyle: boolean;
-  /** Multipart part size (≥ 5 MiB) and parts in flight: memory ≈ partSize × queueSize. */
+  /** Multipart part size (≥ 5 MiB) and parts in flight: memory ≈ partSize × queueSize per upload. */
   partSizeBytes: number;
   queueSize: number;
+  /**
+   * Uploads of more than 1 MiB buffering parts at once, across all requests (default 4): the
+   * store's upload memory stays ≈ partSize × queueSize × this however many clients push at
+   * once. Others wait their turn without reading their body (the client's socket backs up).
+   */
+  uploadsInFlight?: number;
   /** Where a stream of unknown hash is spooled before upload (its hash names the object). */
   spoolDir: string;
 }
@@ -58,6 +67,7 @@ export const createS3Client = (config: Pick<S3BlobStoreConfig, 'region' | 'endpo
  */
 export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = createS3Client(config)): BlobStore => {
   const key = (sha256: string): string => `${config.prefix}${blobRelativeKey(sha256)}`;
+  const uploadSlots = pLimit(config.uploadsInFlight ?? DEFAULT_UPLOADS_IN_FLIGHT);
 
   const head = async (sha256: string): Promise<BlobInfo | undefined> => {
     try {
@@ -114,17 +124,25 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
         for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
       })(),
     );
-    const upload = new Upload({
-      client,
-      params: { Bucket: config.bucket, Key: key(expected), Body: rest, ContentType: 'application/octet-stream' },
-      partSize: config.partSizeBytes,
-      queueSize: config.queueSize,
-      leavePartsOnError: false,
-    });
     try {
-      await upload.done();
+      await uploadSlots(async () => {
+        // A client gone while this waited for its turn: no upload to start.
+        if (hasher.errored) throw hasher.errored;
+        const upload = new Upload({
+          client,
+          params: { Bucket: config.bucket, Key: key(expected), Body: rest, ContentType: 'application/octet-stream' },
+          partSize: config.partSizeBytes,
+          queueSize: config.queueSize,
+          leavePartsOnError: false,
+        });
+        try {
+          await upload.done();
+        } catch (error) {
+          await upload.abort().catch(() => undefined);
+          throw error;
+        }
+      });
     } catch (error) {
-      await upload.abort().catch(() => undefined);
       hasher.destroy();
       rest.destroy();
       throw error instanceof DomainError ? error : (hasher.errored ?? error);
