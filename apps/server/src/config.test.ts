@@ -69,6 +69,13 @@ describe('verifying read-back of uploads on S3', () => {
     expect(storeOf({ S3_ENDPOINT: 'http://127.0.0.1:9000', S3_VERIFY_READ_CONCURRENCY: '8' })).toMatchObject({ verifyReadConcurrency: 8 });
     expect(() => storeOf({ S3_VERIFY_READ_CONCURRENCY: '0' })).toThrow(/S3_VERIFY_READ_CONCURRENCY/);
   });
+
+  it('runs 8 uploads through the server at once across all clients unless told otherwise (1–64)', () => {
+    expect(storeOf({})).toMatchObject({ uploadsInFlight: 8, partSizeBytes: 16 * 1024 * 1024, queueSize: 4 });
+    expect(storeOf({ S3_UPLOADS_IN_FLIGHT: '2' })).toMatchObject({ uploadsInFlight: 2 });
+    expect(() => storeOf({ S3_UPLOADS_IN_FLIGHT: '0' })).toThrow(/S3_UPLOADS_IN_FLIGHT/);
+    expect(() => storeOf({ S3_UPLOADS_IN_FLIGHT: '65' })).toThrow(/S3_UPLOADS_IN_FLIGHT/);
+  });
 });
 
 describe('runners', () => {

@@ -79,7 +79,7 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
   S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(16),
   S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  S3_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  S3_UPLOADS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
   S3_VERIFY_READ_CONCURRENCY: z.coerce.number().int().min(1).max(32).optional(),
   TRAINYARD_ORCHESTRATOR: z.enum(['on', 'off']).optional(),
   TRAINYARD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),

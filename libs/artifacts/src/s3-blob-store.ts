@@ -16,17 +16,19 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DomainError } from '@trainyard/core';
-import pLimit from 'p-limit';
 import { assertSha256, blobRelativeKey } from './blob-key';
 import type { BlobInfo, BlobSource, BlobStore, ByteRange, PutResult } from './blob-store.port';
 import { HashingStream, VerifyingStream } from './hashing-stream';
 import { createS3BlobPacks } from './s3-blob-packs';
 import { isS3NotFound } from './s3-errors';
+import { createUploadSlots } from './upload-slots';
 
 /** Blobs up to this size go to S3 in one PutObject once read and verified; larger ones as a multipart upload. */
 const SINGLE_PUT_BYTES = 1024 * 1024;
 
-export const DEFAULT_UPLOADS_IN_FLIGHT = 4;
+export const DEFAULT_UPLOADS_IN_FLIGHT = 8;
+/** How long an upload holding a slot may go without a byte from its client. */
+export const DEFAULT_BODY_IDLE_MS = 120_000;
 
 export interface S3BlobStoreConfig {
   bucket: string;
@@ -39,11 +41,14 @@ export interface S3BlobStoreConfig {
   partSizeBytes: number;
   queueSize: number;
   /**
-   * Uploads of more than 1 MiB buffering parts at once, across all requests (default 4): the
-   * store's upload memory stays ≈ partSize × queueSize × this however many clients push at
-   * once. Others wait their turn without reading their body (the client's socket backs up).
+   * Uploads of more than 1 MiB through lib-storage at once, across all requests (default 8):
+   * what they buffer stays under partSize × queueSize × this however many clients push at
+   * once. Others wait their turn having read only their first ~1 MiB (then their sockets back
+   * up); one whose client hangs up while it waits leaves the queue at once.
    */
   uploadsInFlight?: number;
+  /** An upload holding a slot fails when its client sends nothing for this long (default 120 s). */
+  bodyIdleMs?: number;
   /** Where a stream of unknown hash is spooled before upload (its hash names the object). */
   spoolDir: string;
 }
@@ -67,7 +72,8 @@ export const createS3Client = (config: Pick<S3BlobStoreConfig, 'region' | 'endpo
  */
 export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = createS3Client(config)): BlobStore => {
   const key = (sha256: string): string => `${config.prefix}${blobRelativeKey(sha256)}`;
-  const uploadSlots = pLimit(config.uploadsInFlight ?? DEFAULT_UPLOADS_IN_FLIGHT);
+  const uploadSlots = createUploadSlots(config.uploadsInFlight ?? DEFAULT_UPLOADS_IN_FLIGHT);
+  const bodyIdleMs = config.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS;
 
   const head = async (sha256: string): Promise<BlobInfo | undefined> => {
     try {
@@ -118,16 +124,34 @@ export const createS3BlobStore = (config: S3BlobStoreConfig, client: S3Client = 
       );
       return { sha256: expected, size: hasher.byteCount, created: true };
     }
+    // A slot is held while the client sends: one that goes silent (a laptop asleep mid-upload,
+    // a half-open connection) fails after bodyIdleMs and frees it.
+    const nextChunk = async (): Promise<IteratorResult<Buffer>> => {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new DomainError('UNAVAILABLE', `The upload sent nothing for ${bodyIdleMs / 1000} s and was dropped`, { reason: 'idle_body' })),
+          bodyIdleMs,
+        );
+      });
+      try {
+        return await Promise.race([chunks.next(), idle]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     const rest = Readable.from(
       (async function* () {
         yield* first;
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+        for (let next = await nextChunk(); !next.done; next = await nextChunk()) yield next.value;
       })(),
     );
+    // A client that hangs up while waiting for a slot leaves the queue at once.
+    const gone = new AbortController();
+    hasher.once('error', (error) => gone.abort(error));
+    if (hasher.errored) gone.abort(hasher.errored);
     try {
-      await uploadSlots(async () => {
-        // A client gone while this waited for its turn: no upload to start.
-        if (hasher.errored) throw hasher.errored;
+      await uploadSlots.run(gone.signal, async () => {
         const upload = new Upload({
           client,
           params: { Bucket: config.bucket, Key: key(expected), Body: rest, ContentType: 'application/octet-stream' },

@@ -65,6 +65,8 @@ describe('S3 store upload slots', () => {
     const puts = [put(0), put(1)];
     await vi.waitFor(() => expect(bodies.slice(0, 2).map((body) => body.delivered)).toEqual([3 * MiB, 3 * MiB]));
     puts.push(put(2));
+    // It has read what decides single PutObject or multipart, and asked for a slot.
+    await vi.waitFor(() => expect(bodies[2]?.delivered).toBeGreaterThan(MiB));
     await new Promise((resolve) => setTimeout(resolve, 300));
     // The third read only what decides single PutObject or multipart (a little over 1 MiB), not a part.
     expect(bodies[2]?.delivered).toBeLessThan(3 * MiB);
@@ -77,7 +79,7 @@ describe('S3 store upload slots', () => {
     for (const bytes of blobs) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
   }, 60_000);
 
-  it('a body that fails while waiting for a slot fails without starting an upload, and the slot stays usable', async () => {
+  it('a client that hangs up while waiting for a slot leaves the queue at once; the slot stays usable', async () => {
     const store = createS3BlobStore({ ...s3TestStoreConfig(s3, scratch), uploadsInFlight: 1 });
     const held = randomBytes(6 * MiB);
     const holder = clientBody(held, 2 * MiB);
@@ -89,13 +91,28 @@ describe('S3 store upload slots', () => {
     const failing = store.put(dropping.stream, { expectedSha256: sha256Hex(dropped) });
     await vi.waitFor(() => expect(dropping.delivered).toBeGreaterThan(MiB));
     dropping.stream.destroy(new Error('client hung up'));
+    // Fails while the holder still holds the only slot: it did not wait for its turn.
+    await expect(failing).rejects.toThrow(/client hung up/);
+    expect(holder.delivered).toBe(2 * MiB);
 
     holder.release();
     expect(await holding).toMatchObject({ created: true });
-    await expect(failing).rejects.toThrow(/client hung up/);
     expect(await store.stat(sha256Hex(dropped))).toBeUndefined();
     // The slot is free again: a third upload completes.
     const after = randomBytes(6 * MiB);
     expect(await store.put(Readable.from([after]), { expectedSha256: sha256Hex(after) })).toMatchObject({ created: true });
+  }, 60_000);
+
+  it('an upload whose client goes silent while it holds a slot fails after bodyIdleMs and frees the slot', async () => {
+    const store = createS3BlobStore({ ...s3TestStoreConfig(s3, scratch), uploadsInFlight: 1, bodyIdleMs: 400 });
+    const stalled = randomBytes(6 * MiB);
+    const silent = clientBody(stalled, 2 * MiB); // never released: a laptop asleep mid-upload
+    const failing = store.put(silent.stream, { expectedSha256: sha256Hex(stalled) });
+    await vi.waitFor(() => expect(silent.delivered).toBe(2 * MiB)); // past the first MiB: it holds the slot
+    const next = randomBytes(6 * MiB);
+    const waiting = store.put(Readable.from([next]), { expectedSha256: sha256Hex(next) });
+    await expect(failing).rejects.toThrow(/sent nothing for 0.4 s/);
+    expect(await waiting).toMatchObject({ created: true });
+    expect(await store.stat(sha256Hex(stalled))).toBeUndefined();
   }, 60_000);
 });
