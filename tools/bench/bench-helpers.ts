@@ -41,8 +41,8 @@ export const timeCommand = (command: string, args: string[], env: Record<string,
 /**
  * Runs a push or pull of `model@1` through the outbox and follows it on the live progress
  * subscription, as `trainyard push/pull` does: milliseconds from the request to `done`. (A poll
- * every 20 ms cost the server under test ~7 ms of its event loop each — a third of a one-second
- * pull — which the CLI never asks of it.)
+ * every 20 ms cost the server under test ~7 ms of its event loop each — about a quarter of its
+ * time during a transfer — which the CLI never asks of it.)
  */
 export const timedTransfer = async (client: TrainyardClient, direction: 'push' | 'pull', remote: string, model: string): Promise<number> =>
   timeMs(async () => {
@@ -58,6 +58,7 @@ export const timedTransfer = async (client: TrainyardClient, direction: 'push' |
               finish(new Error(`${direction} of ${model} did not finish: ${current.error ?? current.state}`));
           },
           onError: (error) => finish(error instanceof Error ? error : new Error(String(error))),
+          onComplete: () => finish(new Error(`${direction} of ${model}: the server ended the progress stream before the transfer was done`)),
         },
       );
       function finish(error?: Error): void {

@@ -18,6 +18,7 @@ const SHAPES = [
 ] as const;
 /** BENCH_SYNC_SHAPE=files-1k (or files-10k) runs one shape: more runs of the quick one in the same time. */
 const DATASETS = SHAPES.filter((shape) => !process.env['BENCH_SYNC_SHAPE'] || shape.name === process.env['BENCH_SYNC_SHAPE']);
+if (DATASETS.length === 0) throw new Error(`BENCH_SYNC_SHAPE names no shape; use ${SHAPES.map((shape) => shape.name).join(' or ')}`);
 
 const rcloneAvailable = (): boolean => {
   try {

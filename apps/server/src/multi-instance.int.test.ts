@@ -148,7 +148,8 @@ describe.skipIf(skip)(`two shared-server instances on one PostgreSQL and one S3 
       // Never two runs close together, whichever instance ran them: the claim keeps their starts at
       // least 95 % of the interval apart by the database's clock (each run logs the start its claim
       // recorded; the times the answers arrived vary with query latency). 1 ms for rounding to ms.
-      const starts = runs.map((run) => Date.parse(String(run.fields['startedAt'])));
+      // Sorted: the two instances' log lines may arrive out of order.
+      const starts = runs.map((run) => Date.parse(String(run.fields['startedAt']))).sort((a, b) => a - b);
       const gaps = starts.slice(1).map((start, index) => start - (starts[index] ?? 0));
       expect(Math.min(...gaps), `${task} gaps: ${gaps.join(', ')}`).toBeGreaterThanOrEqual(0.95 * INTERVAL_MS - 1);
       expect(recorded.get(task)).toBe(runs.length);

@@ -15,6 +15,8 @@ const skip = postgresUnavailableReason();
 const laptop = useLocalTestServer(FAST_SYNC_RETRY);
 /** A third data directory: pulls what the laptop pushed. */
 const teammate = useLocalTestServer(FAST_SYNC_RETRY);
+/** A fourth: pulls a version after its withheld data was pushed alone. */
+const newcomer = useLocalTestServer(FAST_SYNC_RETRY);
 
 let registry: TeamRegistry;
 let shared: SharedServer;
@@ -183,6 +185,18 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     expect((await admin.models.getVersion.query({ model: 'other', ref: { version: 1 } })).provenance).toMatchObject({
       dataset: { data: 'withheld', withheldBy: 'pusher' },
     });
+    await newcomer.client.sync.addRemote.mutate({
+      name: 'team',
+      url: shared.url,
+      token: (await createServerToken(sharedDatabaseUrl, 'newcomer', 'read')).token,
+    });
+    const entry = await newcomer.client.sync.pull.mutate({ remote: 'team', model: 'other', ref: { version: 1 } });
+    expect(await waitForEntry(newcomer.client, entry.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    expect(await newcomer.client.models.getVersion.query({ model: 'other', ref: { version: 1 } })).toMatchObject({
+      datasetSnapshotId: snapshot.id,
+      provenance: { dataset: { snapshotId: snapshot.id, data: 'included' } },
+    });
+    expect((await newcomer.client.datasets.get.query({ id: snapshot.id })).blobSha256).toBe(snapshot.blobSha256);
 
     const listed = await teammate.client.sync.remoteSnapshots.query({ remote: 'team' });
     expect(listed.items.map((s) => s.id).sort()).toEqual([snapshot.id, (await snapshotOfVersion(laptop.client, 'detector', 1)).id].sort());
