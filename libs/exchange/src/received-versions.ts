@@ -103,12 +103,9 @@ export const createReceivedVersions = (deps: {
       // was pushed alone since (push-dataset): either way a pull brings it. The version's record
       // keeps what its own push did.
       const named = lineage.datasetSnapshot;
-      const sentAlone = !version.datasetSnapshotId && named ? await deps.snapshots.manifestOf(named.id) : null;
-      const held = version.datasetSnapshotId
-        ? await deps.snapshots.manifestOf(version.datasetSnapshotId)
-        : sentAlone?.blobSha256 === named?.blobSha256
-          ? sentAlone
-          : null;
+      const snapshotId = version.datasetSnapshotId ?? named?.id;
+      const here = snapshotId ? await deps.snapshots.manifestOf(snapshotId) : null;
+      const held = version.datasetSnapshotId || here?.blobSha256 === named?.blobSha256 ? here : null;
       const datasetSnapshot = held ?? lineage.datasetSnapshot;
       return {
         ...bundledVersion(record, version, artifacts),
