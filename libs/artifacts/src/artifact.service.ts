@@ -1,6 +1,13 @@
-import type { ArtifactOutput, ListArtifactsInput, RegisterArtifactInput } from '@trainyard/contracts';
+import {
+  type ArtifactOutput,
+  type ListArtifactsInput,
+  type RegisterArtifactInput,
+  type RegisterArtifactsInput,
+  VERSION_ARTIFACT_IDS_SHOWN,
+} from '@trainyard/contracts';
 import { DomainError, newId, notFound, pageOf } from '@trainyard/core';
 import type { Database, Prisma, SqlQueryable } from '@trainyard/db';
+import pLimit from 'p-limit';
 import { type BlobReferenceSource, collectGarbage, type GcReport } from './blob-garbage-collector';
 import type { BlobStore } from './blob-store.port';
 
@@ -51,6 +58,40 @@ export interface ArtifactServiceDeps {
   gcGraceMs: number;
 }
 
+/**
+ * Inserts artifact records in statements of 1 000, not one per record: a version of 10 000 small
+ * files registers in a few round trips (issue #24). Returns their new ids in order.
+ */
+const insertRecords = async (
+  queryable: SqlQueryable,
+  artifacts: readonly VersionArtifactInput[],
+  owner: { modelVersionId: string | null; trainingJobId: string | null },
+): Promise<string[]> => {
+  const ids: string[] = [];
+  for (let start = 0; start < artifacts.length; start += 1_000) {
+    const page = artifacts.slice(start, start + 1_000);
+    const pageIds = page.map(() => newId());
+    await queryable.query(
+      `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId", "trainingJobId")
+       SELECT "id", "sha256", "name", "type", "mediaType", "size", "metadata", $8, $9
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[]) AS t("id", "sha256", "name", "type", "mediaType", "size", "metadata")`,
+      [
+        pageIds,
+        page.map((a) => a.sha256),
+        page.map((a) => a.name),
+        page.map((a) => a.type),
+        page.map((a) => a.mediaType),
+        page.map((a) => a.size),
+        page.map((a) => JSON.stringify(a.metadata)),
+        owner.modelVersionId,
+        owner.trainingJobId,
+      ],
+    );
+    ids.push(...pageIds);
+  }
+  return ids;
+};
+
 /** Artifact records: named, typed pointers to blobs, linked to jobs and model versions. */
 export const createArtifactService = (deps: ArtifactServiceDeps) => {
   const { prisma, sql } = deps.database;
@@ -91,6 +132,35 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
         },
       });
       return toOutput(row);
+    },
+
+    /**
+     * Many artifacts in one call (a version of many small files): every blob must be stored,
+     * else nothing is registered and the error lists the hashes to upload first.
+     */
+    async registerMany(input: RegisterArtifactsInput): Promise<{ ids: string[] }> {
+      const stat = pLimit(16);
+      const stored = await Promise.all(input.artifacts.map((artifact) => stat(() => deps.blobs.stat(artifact.sha256))));
+      const absent = [...new Set(input.artifacts.filter((_artifact, index) => !stored[index]).map((artifact) => artifact.sha256))];
+      if (absent.length > 0) {
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `Upload these blobs first (PUT /blobs/sha256/<hash>): ${absent.slice(0, 10).join(', ')}${absent.length > 10 ? ` and ${absent.length - 10} more` : ''}`,
+          {
+            missing: absent,
+          },
+        );
+      }
+      const owners = deps.owners();
+      if (input.trainingJobId && !(await owners.jobs.exists(input.trainingJobId))) throw notFound('Training job', { trainingJobId: input.trainingJobId });
+      if (input.modelVersionId && !(await owners.versions.exists(input.modelVersionId))) {
+        throw notFound('Model version', { modelVersionId: input.modelVersionId });
+      }
+      const records = input.artifacts.map((artifact, index) => ({ ...artifact, size: stored[index]?.size ?? 0 }));
+      const ids = await sql.transaction((tx) =>
+        insertRecords(tx, records, { modelVersionId: input.modelVersionId ?? null, trainingJobId: input.trainingJobId ?? null }),
+      );
+      return { ids };
     },
 
     async get(id: string): Promise<ArtifactOutput> {
@@ -136,16 +206,41 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
             )
           ).map(toOutput),
 
-    /** Each version's artifact ids, in id order (versions without artifacts are absent). */
-    async idsOfVersions(versionIds: readonly string[], queryable: SqlQueryable = sql): Promise<Map<string, string[]>> {
-      const ids = new Map<string, string[]>();
+    /**
+     * Each version's first VERSION_ARTIFACT_IDS_SHOWN artifact ids, in id order, and how many it
+     * holds (versions without artifacts are absent): a version of 100 000 files is not 3.9 MB of ids
+     * in every answer that shows it.
+     */
+    async idsOfVersions(versionIds: readonly string[], queryable: SqlQueryable = sql): Promise<Map<string, { ids: string[]; count: number }>> {
+      const ids = new Map<string, { ids: string[]; count: number }>();
       if (versionIds.length === 0) return ids;
-      const rows = await queryable.query<{ id: string; modelVersionId: string }>(
-        `SELECT "id", "modelVersionId" FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[]) ORDER BY "id"`,
-        [versionIds],
+      const rows = await queryable.query<{ id: string; modelVersionId: string; count: number | string }>(
+        `SELECT "id", "modelVersionId", "count" FROM (
+           SELECT "id", "modelVersionId", row_number() OVER (PARTITION BY "modelVersionId" ORDER BY "id") AS "rank",
+                  count(*) OVER (PARTITION BY "modelVersionId") AS "count"
+           FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[])
+         ) ranked WHERE "rank" <= $2 ORDER BY "id"`,
+        [versionIds, VERSION_ARTIFACT_IDS_SHOWN],
       );
-      for (const row of rows) ids.set(row.modelVersionId, [...(ids.get(row.modelVersionId) ?? []), row.id]);
+      for (const row of rows) {
+        const entry = ids.get(row.modelVersionId) ?? { ids: [], count: Number(row.count) };
+        entry.ids.push(row.id);
+        ids.set(row.modelVersionId, entry);
+      }
       return ids;
+    },
+
+    /** A page of one version's artifacts in the bundle's order (name, id), and how many it holds. */
+    async pageOfVersion(versionId: string, offset: number, limit: number): Promise<{ items: ArtifactOutput[]; total: number }> {
+      const [items, [counted]] = await Promise.all([
+        sql.query<ArtifactRow>(`SELECT ${ARTIFACT_COLUMNS} FROM "ModelArtifact" WHERE "modelVersionId" = $1 ORDER BY "name", "id" OFFSET $2 LIMIT $3`, [
+          versionId,
+          offset,
+          limit,
+        ]),
+        sql.query<{ total: number | string }>(`SELECT count(*) AS "total" FROM "ModelArtifact" WHERE "modelVersionId" = $1`, [versionId]),
+      ]);
+      return { items: items.map(toOutput), total: Number(counted?.total ?? 0) };
     },
 
     /** Links existing artifacts to a version being created (in its transaction); all of them, or NOT_FOUND. */
@@ -157,26 +252,7 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
 
     /** Records the artifacts a version made elsewhere arrived with (in the version's transaction); their blobs are already stored. */
     async insertForVersion(tx: SqlQueryable, versionId: string, artifacts: readonly VersionArtifactInput[]): Promise<void> {
-      // One statement per 1 000 records, not one per record: a version of 10 000 small files
-      // registers in a few round trips (issue #24).
-      for (let start = 0; start < artifacts.length; start += 1_000) {
-        const page = artifacts.slice(start, start + 1_000);
-        await tx.query(
-          `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId")
-           SELECT "id", "sha256", "name", "type", "mediaType", "size", "metadata", $8
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[]) AS t("id", "sha256", "name", "type", "mediaType", "size", "metadata")`,
-          [
-            page.map(() => newId()),
-            page.map((a) => a.sha256),
-            page.map((a) => a.name),
-            page.map((a) => a.type),
-            page.map((a) => a.mediaType),
-            page.map((a) => a.size),
-            page.map((a) => JSON.stringify(a.metadata)),
-            versionId,
-          ],
-        );
-      }
+      await insertRecords(tx, artifacts, { modelVersionId: versionId, trainingJobId: null });
     },
 
     /** Deletes a job's artifact records that no version holds (in the job deletion's transaction); returns how many. */

@@ -31,6 +31,20 @@ export const registerArtifactInput = z.strictObject({
 });
 export type RegisterArtifactInput = z.infer<typeof registerArtifactInput>;
 
+/** Artifacts one `artifacts.registerMany` call takes: a version of 100 000 small files registers in 100 requests, not 100 000. */
+export const REGISTER_MANY_LIMIT = 1_000;
+export const registerArtifactsInput = z.strictObject({
+  artifacts: z
+    .array(registerArtifactInput.omit({ trainingJobId: true, modelVersionId: true }))
+    .min(1)
+    .max(REGISTER_MANY_LIMIT),
+  trainingJobId: z.uuid().optional(),
+  modelVersionId: z.uuid().optional(),
+});
+export type RegisterArtifactsInput = z.infer<typeof registerArtifactsInput>;
+/** `artifacts.registerMany`: the new artifacts' ids, in the input's order. */
+export const registeredArtifactsOutput = z.object({ ids: z.array(z.string()) });
+
 export const artifactIdInput = z.strictObject({ id: z.uuid() });
 
 export const listArtifactsInput = z.strictObject({

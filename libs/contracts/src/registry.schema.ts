@@ -74,11 +74,13 @@ export const listModelsInput = z.strictObject({
   ...pageInput,
 });
 /**
- * Artifacts one version may hold, here and in a pushed bundle (versionBundle): a version of many
- * small files (issue #24). Its bundle stays within the default 10 MiB request body (~250 bytes an
- * artifact); a push negotiates its hashes in pages of 10 000.
+ * Artifacts one version may hold: a version of many small files (issue #24). `createVersion`
+ * takes their ids in one request (~3.9 MB at the cap, under the default 10 MiB body); a push
+ * or pull carries their records in pages of BUNDLE_ARTIFACT_PAGE (sync.schema.ts).
  */
-export const MAX_VERSION_ARTIFACTS = 20_000;
+export const MAX_VERSION_ARTIFACTS = 100_000;
+/** A version's output lists at most this many artifact ids; `artifactCount` says how many it holds, `artifacts.list({ modelVersionId })` pages through all. */
+export const VERSION_ARTIFACT_IDS_SHOWN = 1_000;
 export const createVersionInput = z.strictObject({
   model: modelName,
   description: z.string().max(LIMITS.descriptionLength).default(''),
@@ -193,7 +195,10 @@ export const versionOutput = z.object({
   trainingJobId: z.string().nullable(),
   datasetSnapshotId: z.string().nullable(),
   parentVersion: z.object({ model: z.string(), version: z.number() }).nullable(),
+  /** The first VERSION_ARTIFACT_IDS_SHOWN of its artifacts' ids, in id order; all of them: `artifacts.list({ modelVersionId })`. */
   artifactIds: z.array(z.string()),
+  /** How many artifacts the version holds. */
+  artifactCount: z.number(),
   /** Set on versions pushed here or pulled from elsewhere: origin server, snapshot manifest, job. */
   provenance: storedJson(),
   createdAt: z.date(),

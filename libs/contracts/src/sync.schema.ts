@@ -79,6 +79,22 @@ export const datasetSnapshotManifest = z
   });
 export type DatasetSnapshotManifest = z.infer<typeof datasetSnapshotManifest>;
 
+const bundleArtifact = z.strictObject({
+  name: artifactName,
+  type: artifactType,
+  mediaType: z.string().max(128),
+  sha256: sha256Schema,
+  size: z.number().int().min(0),
+  metadata,
+});
+/**
+ * Artifact records a push stages (`sync.stageArtifacts`) or a pull reads (`sync.versionArtifacts`)
+ * per request: ~2.5 MB of JSON, within the default 10 MiB body however long names and metadata are.
+ */
+export const BUNDLE_ARTIFACT_PAGE = 10_000;
+/** Artifacts a bundle may carry itself: what an older pusher sent whole (its cap was 20 000), larger versions go in pages. */
+export const MAX_BUNDLE_ARTIFACTS = 20_000;
+
 /** Everything a shared server needs to recreate a version elsewhere, except the blob bytes. */
 export const versionBundle = z.strictObject({
   model: z.strictObject({ name: modelName, description: z.string().max(LIMITS.descriptionLength), tags, metadata }),
@@ -89,11 +105,10 @@ export const versionBundle = z.strictObject({
     tags,
     validation: jsonValue({ maxBytes: 4 * JSON_LIMITS.objectBytes }).optional(),
   }),
-  artifacts: z
-    .array(
-      z.strictObject({ name: artifactName, type: artifactType, mediaType: z.string().max(128), sha256: sha256Schema, size: z.number().int().min(0), metadata }),
-    )
-    .max(MAX_VERSION_ARTIFACTS),
+  /** All the version's artifacts, or (when `artifactCount` is larger) none: the pusher staged them in pages, a puller pages through them. */
+  artifacts: z.array(bundleArtifact).max(MAX_BUNDLE_ARTIFACTS),
+  /** How many artifacts the version holds; absent from bundles of older pushers and servers, which carried them all in `artifacts`. */
+  artifactCount: z.number().int().min(0).max(MAX_VERSION_ARTIFACTS).optional(),
   /** The dataset snapshot's manifest (not its data), the training job and the parent version. */
   lineage: z.strictObject({
     datasetSnapshot: datasetSnapshotManifest.nullable(),
@@ -137,7 +152,29 @@ export const completeUploadInput = z.strictObject({
   parts: z.array(z.strictObject({ number: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(200) })).max(10_000),
 });
 export const receiveVersionInput = z.strictObject({ idempotencyKey: z.string().min(8).max(200), bundle: versionBundle });
-export const describeVersionInput = z.strictObject({ model: modelName, ref: versionRef });
+export const describeVersionInput = z.strictObject({
+  model: modelName,
+  ref: versionRef,
+  /** The caller pages through a version's artifacts (`sync.versionArtifacts`): a version of more than 20 000 is described only then. */
+  paged: z.boolean().optional(),
+});
+/** One page of a pushed version's artifact records, kept by the server until `receiveVersion` with the same key (or a day). */
+export const stageArtifactsInput = z.strictObject({
+  idempotencyKey: z.string().min(8).max(200),
+  page: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_VERSION_ARTIFACTS / BUNDLE_ARTIFACT_PAGE - 1),
+  artifacts: z.array(bundleArtifact).min(1).max(BUNDLE_ARTIFACT_PAGE),
+});
+/** A page of a stored version's artifact records, in the bundle's order (a puller's read after `describeVersion`). */
+export const versionArtifactsInput = z.strictObject({
+  model: modelName,
+  version: z.number().int().min(1),
+  offset: z.number().int().min(0).max(MAX_VERSION_ARTIFACTS),
+  limit: z.number().int().min(1).max(BUNDLE_ARTIFACT_PAGE).default(BUNDLE_ARTIFACT_PAGE),
+});
 
 /**
  * `sync.startUpload` / `sync.resumeUpload`: how to send one blob to a shared server in parts, or that
@@ -227,6 +264,21 @@ export type MissingBlobsOutput = z.infer<typeof missingBlobsOutput>;
 export const completedUploadOutput = z.object({ sha256: z.string() });
 /** `sync.receiveVersion`: the version the bundle became (or already was: `created` false). */
 export const receivedVersionOutput = z.object({ model: z.string(), version: z.number(), created: z.boolean() });
+const storedArtifacts = z.array(
+  z.object({
+    name: z.string(),
+    // A type stored before today's list changed still passes: a strict check here would fail the describe, and the pull.
+    type: z.string().pipe(storedJson<VersionBundle['artifacts'][number]['type']>()),
+    mediaType: z.string(),
+    sha256: z.string(),
+    size: z.number(),
+    metadata: storedJson<VersionBundle['artifacts'][number]['metadata']>(),
+  }),
+);
+/** `sync.versionArtifacts`. */
+export const versionArtifactsOutput = z.object({ artifacts: storedArtifacts });
+/** `sync.stageArtifacts`: how many records the page held. */
+export const stagedArtifactsOutput = z.object({ staged: z.number() });
 /**
  * `sync.describeVersion`: a version's bundle as stored, typed as VersionBundle. Plain, not the
  * input's strict schema: stored JSON passes through, and a version stored before a limit was
@@ -241,17 +293,10 @@ export const versionBundleOutput = z.object({
     tags: z.array(z.string()),
     validation: storedJson().optional(),
   }),
-  artifacts: z.array(
-    z.object({
-      name: z.string(),
-      // A type stored before today's list changed still passes: a strict check here would fail the describe, and the pull.
-      type: z.string().pipe(storedJson<VersionBundle['artifacts'][number]['type']>()),
-      mediaType: z.string(),
-      sha256: z.string(),
-      size: z.number(),
-      metadata: storedJson<VersionBundle['artifacts'][number]['metadata']>(),
-    }),
-  ),
+  /** The first BUNDLE_ARTIFACT_PAGE of them; the rest through `sync.versionArtifacts` when `artifactCount` is larger. */
+  artifacts: storedArtifacts,
+  /** How many artifacts the version holds (absent on older servers, which listed them all). */
+  artifactCount: z.number().optional(),
   lineage: storedJson<VersionBundle['lineage']>(),
   origin: z.object({ registry: z.string(), model: z.string(), version: z.number() }),
   /** The server serves `POST /blob-batches/read` within these limits (absent: an older server, one `GET /blobs` per blob). */

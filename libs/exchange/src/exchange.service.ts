@@ -6,6 +6,7 @@ import { createBlobBatches } from './blob-batches';
 import { createReceivedSnapshotsApi } from './received-snapshots';
 import type { ReceivedSnapshots } from './received-snapshots.port';
 import { createReceivedVersions } from './received-versions';
+import { createStagedArtifacts } from './staged-artifacts';
 import { createUploadSessions } from './upload-sessions';
 
 /**
@@ -27,6 +28,7 @@ export const createExchangeService = (deps: {
 }) => {
   const uploads = createUploadSessions(deps);
   const { missing, ...sessions } = uploads;
+  const staged = createStagedArtifacts(deps.database);
   return {
     /** One round trip for a page of hashes; the answer also says this server takes blob batches. */
     missingBlobs: async (hashes: readonly string[]): Promise<MissingBlobsOutput> => ({
@@ -35,8 +37,10 @@ export const createExchangeService = (deps: {
       acceptsDatasets: deps.acceptDatasets,
     }),
     ...sessions,
+    /** A page of a large version's artifact records, before `receiveVersion` (the push's same idempotency key). */
+    stageArtifacts: staged.stage,
     ...createBlobBatches(deps),
-    ...createReceivedVersions({ ...deps, missingBlobs: missing, blobBatches: BLOB_BATCH_LIMITS }),
+    ...createReceivedVersions({ ...deps, staged, missingBlobs: missing, blobBatches: BLOB_BATCH_LIMITS }),
     ...createReceivedSnapshotsApi({ ...deps, missingBlobs: missing }),
   };
 };

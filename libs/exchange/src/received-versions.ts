@@ -1,10 +1,18 @@
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
-import type { BlobBatchLimits, DatasetDataState, VersionBundle, VersionRef } from '@trainyard/contracts';
+import {
+  type BlobBatchLimits,
+  BUNDLE_ARTIFACT_PAGE,
+  type DatasetDataState,
+  MAX_BUNDLE_ARTIFACTS,
+  type VersionBundle,
+  type VersionRef,
+} from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
-import { bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import { bundledArtifacts, bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import { assertSnapshotBlobSize } from './received-snapshots';
 import type { ReceivedSnapshots } from './received-snapshots.port';
+import type { StagedArtifacts } from './staged-artifacts';
 
 /**
  * What a shared server records on a received version about its snapshot's data (in its
@@ -24,7 +32,8 @@ export interface ReceivedDatasetRecord {
  */
 export const createReceivedVersions = (deps: {
   database: Database;
-  artifacts: Pick<ArtifactService, 'listOfVersions' | 'insertForVersion'>;
+  artifacts: Pick<ArtifactService, 'pageOfVersion' | 'insertForVersion'>;
+  staged: StagedArtifacts;
   models: ModelRegistryService;
   versions: ModelVersionService;
   /** Blobs of `hashes` this server does not hold (verified) yet. */
@@ -39,6 +48,15 @@ export const createReceivedVersions = (deps: {
   blobs: Pick<IndexedBlobStore, 'sizes'>;
 }) => {
   const { prisma } = deps.database;
+
+  /** A bundle's artifact records: in it, or (a version of more than BUNDLE_ARTIFACT_PAGE) staged by the push in pages. */
+  const artifactsOf = async (idempotencyKey: string, bundle: VersionBundle): Promise<VersionBundle['artifacts']> => {
+    if (bundle.artifactCount === undefined || bundle.artifactCount === bundle.artifacts.length) return bundle.artifacts;
+    if (bundle.artifacts.length > 0) {
+      throw new DomainError('INVALID_ARGUMENT', `A bundle carries all its version's artifacts or none (${bundle.artifacts.length} of ${bundle.artifactCount})`);
+    }
+    return deps.staged.all(idempotencyKey, bundle.artifactCount);
+  };
 
   /** The version an earlier push with this key created, if any. */
   const receivedBefore = async (idempotencyKey: string): Promise<{ model: string; version: number; created: false } | undefined> => {
@@ -61,7 +79,11 @@ export const createReceivedVersions = (deps: {
      */
     async receiveVersion(idempotencyKey: string, bundle: VersionBundle, actor: string): Promise<{ model: string; version: number; created: boolean }> {
       const before = await receivedBefore(idempotencyKey);
-      if (before) return before;
+      if (before) {
+        await deps.staged.forget(deps.database.sql, idempotencyKey);
+        return before;
+      }
+      const artifacts = await artifactsOf(idempotencyKey, bundle);
       const snapshot = bundle.lineage.datasetSnapshot;
       const sent = snapshot && bundle.datasetData === 'included' && snapshot.blobSize !== undefined ? { ...snapshot, blobSize: snapshot.blobSize } : null;
       // Data this server does not take is not registered; its blob, if sent anyway, is collected by GC.
@@ -69,16 +91,17 @@ export const createReceivedVersions = (deps: {
       const dataset: ReceivedDatasetRecord | null = snapshot
         ? { snapshotId: snapshot.id, data: kept ? 'included' : 'withheld', withheldBy: kept ? null : sent ? 'server' : 'pusher' }
         : null;
-      const absent = await deps.missingBlobs([...bundle.artifacts.map((artifact) => artifact.sha256), ...(kept ? [kept.blobSha256] : [])]);
+      const absent = await deps.missingBlobs([...artifacts.map((artifact) => artifact.sha256), ...(kept ? [kept.blobSha256] : [])]);
       if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
       if (kept) await assertSnapshotBlobSize(deps.blobs, kept);
       try {
-        const created = await importBundledVersion(deps, bundle, actor, {
+        const created = await importBundledVersion(deps, { ...bundle, artifacts }, actor, {
           provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null, dataset },
           ...(kept ? { datasetSnapshotId: kept.id } : {}),
           async inTransaction(tx, versionId) {
             await tx.query(`INSERT INTO "ReceivedPush" ("idempotencyKey", "versionId") VALUES ($1, $2)`, [idempotencyKey, versionId]);
-            await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
+            await deps.artifacts.insertForVersion(tx, versionId, artifacts);
+            await deps.staged.forget(tx, idempotencyKey);
             if (kept) await deps.snapshots.importSnapshot(tx, kept, { pushedFrom: bundle.origin });
           },
         });
@@ -91,11 +114,26 @@ export const createReceivedVersions = (deps: {
       }
     },
 
-    /** What a puller needs: the bundle, with blob hashes to download. */
-    async describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }> {
+    /**
+     * What a puller needs: the bundle, with blob hashes to download. A version of up to
+     * MAX_BUNDLE_ARTIFACTS lists them all, as older servers did; a larger one is described only to a
+     * puller that pages (`paged`: the first BUNDLE_ARTIFACT_PAGE, and `artifactCount`), since an
+     * older puller would register the first page as the whole version.
+     */
+    async describeVersion(model: string, ref: VersionRef, paged = false): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }> {
       const version = await deps.versions.get(model, ref);
       const record = await deps.models.get(model);
-      const artifacts = await deps.artifacts.listOfVersions([version.id]);
+      const { items, total } = await deps.artifacts.pageOfVersion(version.id, 0, paged ? BUNDLE_ARTIFACT_PAGE : MAX_BUNDLE_ARTIFACTS);
+      if (total > MAX_BUNDLE_ARTIFACTS && !paged) {
+        throw new DomainError(
+          'FAILED_PRECONDITION',
+          `Version ${version.version} of ${model} holds ${total} artifacts: pull it with a Trainyard that pages them`,
+          {
+            artifactCount: total,
+            paged: 'required',
+          },
+        );
+      }
       const provenance = (version.provenance ?? {}) as { lineage?: VersionBundle['lineage'] };
       const lineage = provenance.lineage ?? { datasetSnapshot: null, trainingJob: null, parentVersion: version.parentVersion };
       // The version's snapshot is held here (its data came with it, or it was trained here), or its
@@ -108,12 +146,22 @@ export const createReceivedVersions = (deps: {
       const held = version.datasetSnapshotId || here?.blobSha256 === named?.blobSha256 ? here : null;
       const datasetSnapshot = held ?? lineage.datasetSnapshot;
       return {
-        ...bundledVersion(record, version, artifacts),
+        ...bundledVersion(record, version, items),
+        artifactCount: total,
         lineage: { ...lineage, datasetSnapshot },
         origin: { registry: deps.serverUrl(), model: version.model, version: version.version },
         ...(deps.blobBatches ? { blobBatches: { ...deps.blobBatches } } : {}),
         ...(datasetSnapshot ? { datasetData: held ? ('included' as const) : ('withheld' as const) } : {}),
       };
     },
+
+    /** A page of a version's artifact records in the bundle's order (a paging puller's reads after `describeVersion`). */
+    async versionArtifacts(model: string, version: number, offset: number, limit: number): Promise<{ artifacts: VersionBundle['artifacts'] }> {
+      const found = await deps.versions.get(model, { version });
+      return { artifacts: bundledArtifacts((await deps.artifacts.pageOfVersion(found.id, offset, limit)).items) };
+    },
+
+    /** Pages staged by pushes that never registered their version. */
+    sweepStagedArtifacts: (olderThanMs: number): Promise<number> => deps.staged.sweep(olderThanMs),
   };
 };

@@ -14,6 +14,17 @@ export interface BundleArtifactSource {
   metadata: unknown;
 }
 
+/** Artifact records as a version bundle lists them (also a page of them, `sync.versionArtifacts`). */
+export const bundledArtifacts = (artifacts: readonly BundleArtifactSource[]): VersionBundle['artifacts'] =>
+  artifacts.map((a) => ({
+    name: a.name,
+    type: a.type as VersionBundle['artifacts'][number]['type'],
+    mediaType: a.mediaType,
+    sha256: a.sha256,
+    size: Number(a.size),
+    metadata: a.metadata as VersionBundle['artifacts'][number]['metadata'],
+  }));
+
 /**
  * A model, one of its versions and the version's artifacts as a version bundle's `model`,
  * `version` and `artifacts` parts: the same whether a laptop pushes the version or a shared server
@@ -32,14 +43,7 @@ export const bundledVersion = (
     tags: version.tags,
     validation: version.validation ?? null,
   },
-  artifacts: artifacts.map((a) => ({
-    name: a.name,
-    type: a.type as VersionBundle['artifacts'][number]['type'],
-    mediaType: a.mediaType,
-    sha256: a.sha256,
-    size: Number(a.size),
-    metadata: a.metadata as VersionBundle['artifacts'][number]['metadata'],
-  })),
+  artifacts: bundledArtifacts(artifacts),
 });
 
 /**

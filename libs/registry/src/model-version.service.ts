@@ -100,6 +100,9 @@ export interface ModelFileCheck {
   checkFiles(files: readonly VersionFile[]): Promise<void>;
 }
 
+/** A version's row as VERSION_SELECT reads it; its artifacts are the artifacts context's. */
+type VersionRow = Omit<VersionOutput, 'artifactIds' | 'artifactCount'>;
+
 /** Model versions: numbering, gates, aliases, the active version. */
 export const createModelVersionService = (
   database: Database,
@@ -109,18 +112,20 @@ export const createModelVersionService = (
   const { sql } = database;
 
   /** The rows with their artifact ids, asked of the artifacts context in one query (through `tx` inside a transaction). */
-  const withArtifactIds = async (tx: SqlQueryable, rows: Omit<VersionOutput, 'artifactIds'>[]): Promise<VersionOutput[]> => {
+  const withArtifactIds = async (tx: SqlQueryable, rows: VersionRow[]): Promise<VersionOutput[]> => {
     const ids = await artifacts.idsOfVersions(
       rows.map((row) => row.id),
       tx,
     );
-    return rows.map((row) => ({ ...row, artifactIds: ids.get(row.id) ?? [] }));
+    return rows.map((row) => ({ ...row, artifactIds: ids.get(row.id)?.ids ?? [], artifactCount: ids.get(row.id)?.count ?? 0 }));
   };
 
   /** `knownArtifactIds`: the caller knows them (a version just created with none), so they are not asked for. */
   const byId = async (tx: SqlQueryable, id: string, knownArtifactIds?: string[]): Promise<VersionOutput> => {
-    const rows = await tx.query<Omit<VersionOutput, 'artifactIds'>>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]);
-    const [row] = knownArtifactIds ? rows.map((r) => ({ ...r, artifactIds: knownArtifactIds })) : await withArtifactIds(tx, rows);
+    const rows = await tx.query<VersionRow>(`${VERSION_SELECT} WHERE v."id" = $1`, [id]);
+    const [row] = knownArtifactIds
+      ? rows.map((r) => ({ ...r, artifactIds: knownArtifactIds, artifactCount: knownArtifactIds.length }))
+      : await withArtifactIds(tx, rows);
     if (!row) throw notFound('Model version', { id });
     return row;
   };
@@ -135,7 +140,7 @@ export const createModelVersionService = (
           : ref.alias === 'active'
             ? [`${VERSION_SELECT} WHERE m."name" = $1 AND v."id" = m."activeVersionId"`, [model]]
             : [`${VERSION_SELECT} JOIN "ModelAlias" ra ON ra."versionId" = v."id" WHERE m."name" = $1 AND ra."alias" = $2`, [model, ref.alias]];
-    const [row] = await withArtifactIds(tx, await tx.query<Omit<VersionOutput, 'artifactIds'>>(query, params));
+    const [row] = await withArtifactIds(tx, await tx.query<VersionRow>(query, params));
     if (!row) throw await versionNotFound(tx, model, ref);
     return row;
   };
@@ -265,7 +270,7 @@ export const createModelVersionService = (
     async list(model: string, limit: number, cursor?: string): Promise<{ items: VersionOutput[]; nextCursor: string | null }> {
       const rows = await withArtifactIds(
         sql,
-        await sql.query<Omit<VersionOutput, 'artifactIds'>>(
+        await sql.query<VersionRow>(
           `${VERSION_SELECT} WHERE m."name" = $1 ${cursor ? 'AND v."version" < $3' : ''} ORDER BY v."version" DESC LIMIT $2`,
           cursor ? [model, limit + 1, Number(cursor)] : [model, limit + 1],
         ),

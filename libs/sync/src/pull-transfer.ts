@@ -1,8 +1,8 @@
 import { Transform } from 'node:stream';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
-import type { VersionRef } from '@trainyard/contracts';
+import { BUNDLE_ARTIFACT_PAGE, type VersionBundle, type VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
-import { DomainError, exactReader } from '@trainyard/core';
+import { DomainError, exactReader, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
 import type { RemoteServer } from './remote-server.port';
@@ -144,6 +144,34 @@ export const pullBlobs = async (
 };
 
 /**
+ * A remote version's bundle with all its artifact records. A version of more than 20 000 is
+ * described only to a caller that pages (the server refuses the plain read, which an older puller
+ * makes): its records come in pages of BUNDLE_ARTIFACT_PAGE, and their number is checked.
+ */
+const describeWhole = async (remote: RemoteServer, model: string, ref: VersionRef): Promise<Awaited<ReturnType<RemoteServer['describeVersion']>>> => {
+  const described = await remote.describeVersion(model, ref).catch((error: unknown) => {
+    if (isDomainError(error) && error.code === 'FAILED_PRECONDITION' && error.details?.['paged'] === 'required')
+      return remote.describeVersion(model, ref, true);
+    throw error;
+  });
+  const count = described.artifactCount ?? described.artifacts.length;
+  if (count === described.artifacts.length) return described;
+  const artifacts: VersionBundle['artifacts'] = [...described.artifacts];
+  while (artifacts.length < count) {
+    const page = await remote.versionArtifacts(described.model.name, described.version.version, artifacts.length, BUNDLE_ARTIFACT_PAGE);
+    if (page.length === 0) break;
+    for (const artifact of page) artifacts.push(artifact);
+  }
+  if (artifacts.length !== count) {
+    throw new DomainError('INTEGRITY', `The server described ${count} artifacts of the version but listed ${artifacts.length}; nothing was pulled`, {
+      described: count,
+      listed: artifacts.length,
+    });
+  }
+  return { ...described, artifacts };
+};
+
+/**
  * Downloads a shared server's version into this machine: every blob is verified against its hash
  * as it is stored (a tampered blob is refused), then the version is registered locally with
  * its origin; the local↔remote link makes a repeated pull a no-op. When the server holds the
@@ -156,7 +184,7 @@ export const pullVersion = async (
   ref: VersionRef,
   actor: string,
 ): Promise<{ localVersion: number; remoteVersion: number; created: boolean }> => {
-  const { blobBatches, datasetData, ...bundle } = await deps.remote.describeVersion(model, ref);
+  const { blobBatches, datasetData, artifactCount: _count, ...bundle } = await describeWhole(deps.remote, model, ref);
   const remoteVersion = bundle.version.version;
   const linked = async () => {
     const localVersionId = await deps.links.localVersionOf(deps.remoteRow.id, bundle.model.name, remoteVersion);

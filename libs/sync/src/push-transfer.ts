@@ -1,6 +1,6 @@
 import { buffer } from 'node:stream/consumers';
 import { type BlobStore, type CompletedPart, partCount } from '@trainyard/artifacts';
-import type { BlobBatchLimits, UploadPlan, VersionBundle, VersionRef } from '@trainyard/contracts';
+import { type BlobBatchLimits, BUNDLE_ARTIFACT_PAGE, MAX_BUNDLE_ARTIFACTS, type UploadPlan, type VersionBundle, type VersionRef } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
@@ -208,6 +208,20 @@ const wireBundle = (bundle: VersionBundle, sendsDataset: boolean, acceptsDataset
 };
 
 /**
+ * The bundle as registered: whole up to MAX_BUNDLE_ARTIFACTS artifacts (what every server takes);
+ * a larger version's records staged first in pages of BUNDLE_ARTIFACT_PAGE under the push's key,
+ * and the bundle sent with none and their count. A resumed push stages the same pages again,
+ * each replacing itself on the server.
+ */
+const stagedIfLarge = async (remote: RemoteServer, versionKey: string, bundle: VersionBundle): Promise<VersionBundle> => {
+  if (bundle.artifacts.length <= MAX_BUNDLE_ARTIFACTS) return bundle;
+  for (let start = 0; start < bundle.artifacts.length; start += BUNDLE_ARTIFACT_PAGE) {
+    await remote.stageArtifacts(versionKey, start / BUNDLE_ARTIFACT_PAGE, bundle.artifacts.slice(start, start + BUNDLE_ARTIFACT_PAGE));
+  }
+  return { ...bundle, artifacts: [], artifactCount: bundle.artifacts.length };
+};
+
+/**
  * Pushes a local version: builds its bundle, sends the blobs the server lacks (resuming from
  * `saved`) — its dataset snapshot's data blob too, unless `includeDataset` is false or the
  * server does not take datasets — and registers the version there. Keyed by the version itself,
@@ -232,12 +246,13 @@ export const pushVersion = async (
   };
   const pushed = await pushBlobs(context, bundle.artifacts, dataset);
   const versionKey = `version:${versionId}`;
-  const result = await remote.receiveVersion(versionKey, wireBundle(bundle, dataset !== undefined, pushed.acceptsDatasets)).catch(async (error: unknown) => {
+  const sent = await stagedIfLarge(remote, versionKey, bundle);
+  const result = await remote.receiveVersion(versionKey, wireBundle(sent, dataset !== undefined, pushed.acceptsDatasets)).catch(async (error: unknown) => {
     // The server may have collected blobs of a push that paused longer than its GC grace
     // period (it says which, in details.missing): negotiate again, send them, register once more.
     if (!isMissingBlobs(error)) throw error;
     const again = await pushBlobs(context, bundle.artifacts, dataset);
-    return remote.receiveVersion(versionKey, wireBundle(bundle, dataset !== undefined, again.acceptsDatasets));
+    return remote.receiveVersion(versionKey, wireBundle(sent, dataset !== undefined, again.acceptsDatasets));
   });
   return { versionId, result };
 };

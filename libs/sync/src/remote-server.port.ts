@@ -28,8 +28,19 @@ export interface RemoteServer {
   uploadPart(plan: UploadPlan, partNumber: number, body: Buffer): Promise<string>;
   completeUpload(sessionId: string, parts: CompletedPart[]): Promise<void>;
   receiveVersion(idempotencyKey: string, bundle: VersionBundle): Promise<{ model: string; version: number; created: boolean }>;
-  /** The bundle, and `blobBatches` when the server serves `downloadBlobBatch`. */
-  describeVersion(model: string, ref: VersionRef): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }>;
+  /**
+   * Stages one page (≤ 10 000) of a version's artifact records before `receiveVersion` with the
+   * same key names `artifactCount` and no artifacts (a version of more than 20 000).
+   */
+  stageArtifacts(idempotencyKey: string, page: number, artifacts: VersionBundle['artifacts']): Promise<void>;
+  /**
+   * The bundle, and `blobBatches` when the server serves `downloadBlobBatch`. `paged`: the caller
+   * reads a large version's artifacts with `versionArtifacts` (the bundle lists the first page and
+   * `artifactCount`); without it, a version of more than 20 000 is refused.
+   */
+  describeVersion(model: string, ref: VersionRef, paged?: boolean): Promise<VersionBundle & { blobBatches?: BlobBatchLimits }>;
+  /** A page of a version's artifact records, in the bundle's order. */
+  versionArtifacts(model: string, version: number, offset: number, limit: number): Promise<VersionBundle['artifacts']>;
   downloadBlob(sha256: string): Promise<Readable>;
   /** Registers a snapshot alone once its data blob is there (`sync.receiveSnapshot`). */
   receiveSnapshot(manifest: DatasetSnapshotManifest & { blobSize: number }, origin: string): Promise<{ id: string; created: boolean }>;

@@ -66,7 +66,11 @@ const inProcess = (exchange: ExchangeService, serverBlobs: Awaited<ReturnType<ty
       calls.receiveVersion += 1;
       return exchange.receiveVersion(key, bundle, 'token:laptop');
     },
-    describeVersion: (model, ref) => exchange.describeVersion(model, ref),
+    describeVersion: (model, ref, paged) => exchange.describeVersion(model, ref, paged),
+    versionArtifacts: async (model, version, offset, limit) => (await exchange.versionArtifacts(model, version, offset, limit)).artifacts,
+    stageArtifacts: async (key, page, artifacts) => {
+      await exchange.stageArtifacts(key, page, artifacts);
+    },
     downloadBlob: (sha256) => serverBlobs.read(sha256),
     downloadBlobBatch: async (hashes) => Readable.from((await exchange.readBlobBatch(hashes)).blobs),
     receiveSnapshot: (manifest, origin) => exchange.receiveSnapshot(manifest, origin),

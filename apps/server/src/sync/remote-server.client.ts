@@ -103,7 +103,12 @@ export const createRemoteServerFactory =
         await call('completing an upload', () => client.sync.completeUpload.mutate({ sessionId, parts }));
       },
       receiveVersion: (idempotencyKey, bundle) => call('registering the version', () => client.sync.receiveVersion.mutate({ idempotencyKey, bundle })),
-      describeVersion: (model, ref) => call('reading the version', () => client.sync.describeVersion.query({ model, ref })),
+      describeVersion: (model, ref, paged) => call('reading the version', () => client.sync.describeVersion.query({ model, ref, ...(paged ? { paged } : {}) })),
+      versionArtifacts: async (model, version, offset, limit) =>
+        (await call("reading the version's artifacts", () => client.sync.versionArtifacts.query({ model, version, offset, limit }))).artifacts,
+      stageArtifacts: async (idempotencyKey, page, artifacts) => {
+        await call("staging the version's artifacts", () => client.sync.stageArtifacts.mutate({ idempotencyKey, page, artifacts }));
+      },
       receiveSnapshot: (manifest, origin) => call('registering the snapshot', () => client.sync.receiveSnapshot.mutate({ manifest, origin })),
       describeSnapshot: async (id) => {
         const described = await call('reading the snapshot', () => client.sync.describeSnapshot.query({ id }));

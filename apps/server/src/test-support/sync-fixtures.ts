@@ -47,6 +47,41 @@ export const createVersionWithFiles = async (
   return version.version;
 };
 
+/**
+ * A version of `count` distinct random blobs of `size` bytes on a local server, made as a user with
+ * many small files would: blobs 1 000 to a `POST /blob-batches`, records 1 000 to an
+ * `artifacts.registerMany`, then one `createVersion`. Returns the version's number and the blob
+ * each `sample` index (others are not kept: 100 000 of them stay out of the test's memory).
+ */
+export const createVersionOfSmallBlobs = async (
+  server: { url: string; token: string },
+  client: TrainyardClient,
+  model: string,
+  options: { count: number; size: number; sample: readonly number[] },
+): Promise<{ version: number; sample: Map<number, Buffer> }> => {
+  await client.models.register.mutate({ name: model, description: `${model} for sync tests` }).catch(() => undefined);
+  const sample = new Map<number, Buffer>();
+  const ids: string[] = [];
+  for (let start = 0; start < options.count; start += 1_000) {
+    const blobs = Array.from({ length: Math.min(1_000, options.count - start) }, () => randomBlob(options.size));
+    blobs.forEach((bytes, offset) => void (options.sample.includes(start + offset) && sample.set(start + offset, bytes)));
+    const hashes = blobs.map((bytes) => sha256Hex(bytes));
+    const manifest = JSON.stringify({ blobs: blobs.map((bytes, index) => ({ sha256: hashes[index], size: bytes.length })) });
+    const response = await fetch(`${server.url}/blob-batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.concat([Buffer.from(`${manifest}\n`), ...blobs]),
+    });
+    if (!response.ok) throw new Error(`POST /blob-batches failed: ${response.status} ${await response.text()}`);
+    const registered = await client.artifacts.registerMany.mutate({
+      artifacts: hashes.map((sha256, index) => ({ sha256, name: `part-${String(start + index).padStart(6, '0')}.bin`, type: 'checkpoint' })),
+    });
+    ids.push(...registered.ids);
+  }
+  const version = await client.models.createVersion.mutate({ model, metrics: { accuracy: 0.9 }, artifactIds: ids });
+  return { version: version.version, sample };
+};
+
 /** Tokens straight in the shared server's database, as `trainyard tokens create` does. */
 export const createServerToken = async (databaseUrl: string, name: string, scope: TokenScope): Promise<{ token: string; id: string }> => {
   const database = await openDatabase({ kind: 'postgresql', url: databaseUrl });
@@ -67,7 +102,7 @@ export const revokeServerToken = async (databaseUrl: string, id: string): Promis
   }
 };
 
-type Entry = { id: string; state: string; error: string | null; attempts: number; remoteVersion: number | null };
+type Entry = { id: string; state: string; error: string | null; attempts: number; remoteVersion: number | null; localVersion: number | null };
 
 /** Polls an outbox entry until it reaches one of `states`. */
 export const waitForEntry = (client: TrainyardClient, id: string, states: string[], timeoutMs = 60_000): Promise<Entry> =>

@@ -7,6 +7,8 @@ import {
   gcReportOutput,
   listArtifactsInput,
   registerArtifactInput,
+  registerArtifactsInput,
+  registeredArtifactsOutput,
 } from '@trainyard/contracts';
 import { scopedProcedure, router } from '../trpc';
 
@@ -15,6 +17,11 @@ export const artifactsRouter = router({
     .input(registerArtifactInput)
     .output(artifactOutput)
     .mutation(({ ctx, input }) => ctx.services.artifacts.register(input)),
+  /** Up to 1 000 artifacts in one call, all or none (a version of many small files). */
+  registerMany: scopedProcedure
+    .input(registerArtifactsInput)
+    .output(registeredArtifactsOutput)
+    .mutation(({ ctx, input }) => ctx.services.artifacts.registerMany(input)),
   get: scopedProcedure
     .input(artifactIdInput)
     .output(artifactOutput)

@@ -3,6 +3,10 @@ import {
   completedUploadOutput,
   completeUploadInput,
   describeVersionInput,
+  stageArtifactsInput,
+  stagedArtifactsOutput,
+  versionArtifactsInput,
+  versionArtifactsOutput,
   missingBlobsInput,
   missingBlobsOutput,
   outboxEntriesOutput,
@@ -130,7 +134,17 @@ export const syncRouter = router({
   describeVersion: scopedProcedure
     .input(describeVersionInput)
     .output(versionBundleOutput)
-    .query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref)),
+    .query(({ ctx, input }) => ctx.services.exchange.describeVersion(input.model, input.ref, input.paged)),
+  /** A page of a large version's artifact records, staged before `receiveVersion` with the same key (write scope). */
+  stageArtifacts: scopedProcedure
+    .input(stageArtifactsInput)
+    .output(stagedArtifactsOutput)
+    .mutation(({ ctx, input }) => ctx.services.exchange.stageArtifacts(input.idempotencyKey, input.page, input.artifacts)),
+  /** A page of a version's artifact records, after `describeVersion` said it holds more (read scope). */
+  versionArtifacts: scopedProcedure
+    .input(versionArtifactsInput)
+    .output(versionArtifactsOutput)
+    .query(({ ctx, input }) => ctx.services.exchange.versionArtifacts(input.model, input.version, input.offset, input.limit)),
   /** A snapshot pushed alone, once its data blob is stored (write scope). */
   receiveSnapshot: scopedProcedure
     .input(receiveSnapshotInput)
