@@ -26,10 +26,23 @@ export interface CorruptBlob {
   detectedAt: Date;
 }
 
-/** A blob store that also answers "which of these hashes are stored?" in one query. */
+/**
+ * Hashes a lookup sends per query. A version of 100 000 blobs asked in one query sent a 6.5 MB
+ * array and held it, and the answer, in PGlite's memory at once: the pulling laptop's memory
+ * jumped by ~120 MB (issue #24). Pages of 10 000 keep that to a tenth, one round trip each.
+ */
+const HASHES_PER_QUERY = 10_000;
+
+const inPages = async <T>(hashes: readonly string[], query: (page: string[]) => Promise<T>): Promise<T[]> => {
+  const answers: T[] = [];
+  for (let start = 0; start < hashes.length; start += HASHES_PER_QUERY) answers.push(await query(hashes.slice(start, start + HASHES_PER_QUERY)));
+  return answers;
+};
+
+/** A blob store that also answers "which of these hashes are stored?" in a query for every 10 000. */
 export interface IndexedBlobStore extends BlobStore {
   present(hashes: readonly string[]): Promise<Set<string>>;
-  /** The recorded size of each of `hashes` that is stored (and not known corrupt), in one query. */
+  /** The recorded size of each of `hashes` that is stored (and not known corrupt): a query per 10 000. */
   sizes(hashes: readonly string[]): Promise<Map<string, number>>;
   /**
    * For a blob that reaches the store by another way (a completed multipart upload): runs
@@ -247,9 +260,13 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       return (await store.sweepIncomplete(olderThanMs)) + (packs ? await sweepUnusedPacks(packs, sql, olderThanMs) : 0);
     },
     async present(hashes) {
-      if (hashes.length === 0) return new Set();
-      const rows = await sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [[...hashes]]);
-      return new Set(rows.map((row) => row.sha256).filter((sha256) => !corrupt.has(sha256)));
+      const found = new Set<string>();
+      for (const rows of await inPages(hashes, (page) =>
+        sql.query<{ sha256: string }>(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [page]),
+      )) {
+        for (const row of rows) if (!corrupt.has(row.sha256)) found.add(row.sha256);
+      }
+      return found;
     },
     batch() {
       if (packs) {
@@ -302,11 +319,12 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
       for (const sha256 of hashes) yield await (reads.get(sha256) as Promise<Buffer>);
     },
     async sizes(hashes) {
-      if (hashes.length === 0) return new Map();
-      const rows = await sql.query<{ sha256: string; size: string | number }>(`SELECT "sha256", "size" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [
-        [...hashes],
-      ]);
-      return new Map(rows.filter((row) => !corrupt.has(row.sha256)).map((row) => [row.sha256, Number(row.size)]));
+      const sizes = new Map<string, number>();
+      const pages = await inPages(hashes, (page) =>
+        sql.query<{ sha256: string; size: string | number }>(`SELECT "sha256", "size" FROM "StoredBlob" WHERE "sha256" = ANY($1::text[])`, [page]),
+      );
+      for (const rows of pages) for (const row of rows) if (!corrupt.has(row.sha256)) sizes.set(row.sha256, Number(row.size));
+      return sizes;
     },
     corruptBlobs: () => [...corrupt.values()],
     isCorrupt: (sha256) => corrupt.has(sha256),

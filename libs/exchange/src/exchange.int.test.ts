@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createArtifactService, createFsBlobStore, createFsMultipartTarget, withBlobIndex } from '@trainyard/artifacts';
-import type { VersionBundle } from '@trainyard/contracts';
+import { BUNDLE_ARTIFACT_PAGE, MAX_BUNDLE_ARTIFACTS, type VersionBundle } from '@trainyard/contracts';
 import { isDomainError, sha256Hex } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createModelRegistryService, createModelVersionService } from '@trainyard/registry';
@@ -14,7 +14,12 @@ import { partSizeFor } from './upload-sessions';
 let root: string;
 let database: Database;
 let exchange: ExchangeService;
-let services: { blobs: ReturnType<typeof withBlobIndex>; versions: ReturnType<typeof createModelVersionService> };
+let services: {
+  blobs: ReturnType<typeof withBlobIndex>;
+  versions: ReturnType<typeof createModelVersionService>;
+  models: ReturnType<typeof createModelRegistryService>;
+  artifacts: ReturnType<typeof createArtifactService>;
+};
 
 const noSnapshots = {
   importSnapshot: async () => ({ created: false }),
@@ -30,7 +35,7 @@ beforeAll(async () => {
   const artifacts = createArtifactService({ database, blobs, gcGraceMs: 0, owners: () => ({ jobs: { exists: async () => false }, versions }) });
   const models = createModelRegistryService(database);
   const versions = createModelVersionService(database, artifacts);
-  services = { blobs, versions };
+  services = { blobs, versions, models, artifacts };
   exchange = createExchangeService({
     database,
     blobs,
@@ -104,12 +109,86 @@ describe('received versions', () => {
       // The number and the validation record are this server's own.
       version: { ...bundle.version, version: 1, validation: expect.anything() },
       origin: { registry: 'https://server.test', model, version: 1 },
+      artifactCount: 1,
       // Pullers may read its small blobs in batches.
       blobBatches: expect.objectContaining({ maxBlobs: 1_000 }),
     });
     const version = await services.versions.get(model, { version: 1 });
     expect(version.provenance).toMatchObject({ pushedFrom: bundle.origin, lineage: bundle.lineage });
   });
+});
+
+describe('versions of many artifacts', () => {
+  const stagedRows = async (key: string): Promise<number> =>
+    (await database.sql.query(`SELECT 1 FROM "StagedArtifactPage" WHERE "idempotencyKey" = $1`, [key])).length;
+
+  it('registers a version whose records were staged in pages (named in page order), once, and forgets the pages', async () => {
+    const model = `ex-${++count}`;
+    const blobs = await Promise.all([1, 2, 3].map((n) => stored(`staged ${model} ${n}`)));
+    const { artifacts, ...rest } = bundleOf(model, blobs);
+    const key = `version:${model}`;
+    await exchange.stageArtifacts(key, 1, artifacts.slice(2));
+    // A resumed push stages a page again: it replaces itself, nothing is counted twice.
+    await exchange.stageArtifacts(key, 0, artifacts.slice(0, 2));
+    await exchange.stageArtifacts(key, 0, artifacts.slice(0, 2));
+    const bundle = { ...rest, artifacts: [], artifactCount: 3 };
+    expect(await exchange.receiveVersion(key, bundle, 'token:ci')).toEqual({ model, version: 1, created: true });
+    expect(await stagedRows(key)).toBe(0);
+    const described = await exchange.describeVersion(model, { version: 1 });
+    expect(described.artifacts.map((a) => a.name)).toEqual(['a0.bin', 'a1.bin', 'a2.bin']);
+    expect(described.artifactCount).toBe(3);
+    // The same push again (its pages staged anew): the first version, and the pages dropped.
+    await exchange.stageArtifacts(key, 0, artifacts);
+    expect(await exchange.receiveVersion(key, bundle, 'token:ci')).toEqual({ model, version: 1, created: false });
+    expect(await stagedRows(key)).toBe(0);
+  });
+
+  it('refuses a staged push with a page missing, or a bundle with part of its records, and creates nothing', async () => {
+    const model = `ex-${++count}`;
+    const blobs = await Promise.all([1, 2, 3].map((n) => stored(`gap ${model} ${n}`)));
+    const { artifacts, ...rest } = bundleOf(model, blobs);
+    const key = `version:${model}`;
+    await exchange.stageArtifacts(key, 1, artifacts.slice(2));
+    const gap = await exchange.receiveVersion(key, { ...rest, artifacts: [], artifactCount: 3 }, 'token:ci').catch((e: unknown) => e);
+    expect(isDomainError(gap) && { code: gap.code, details: gap.details }).toEqual({ code: 'FAILED_PRECONDITION', details: { staged: 1, expected: 3 } });
+    const partial = await exchange.receiveVersion(key, { ...rest, artifacts: artifacts.slice(0, 1), artifactCount: 3 }, 'token:ci').catch((e: unknown) => e);
+    expect(isDomainError(partial) && partial.code).toBe('INVALID_ARGUMENT');
+    expect(await services.models.exists(model)).toBe(false);
+    // Pages of a push that never registers go with the sweep.
+    expect(await exchange.sweepStagedArtifacts(0)).toBeGreaterThanOrEqual(1);
+    expect(await stagedRows(key)).toBe(0);
+  });
+
+  it(`describes a version of more than ${MAX_BUNDLE_ARTIFACTS} artifacts only to a puller that pages, and pages through all of them`, async () => {
+    const model = `ex-${++count}`;
+    await services.models.register({ name: model, description: '', tags: [], metadata: {} }, 'token:ci');
+    const total = MAX_BUNDLE_ARTIFACTS + 1;
+    const records = Array.from({ length: total }, (_unused, index) => ({
+      name: `part-${String(index).padStart(6, '0')}`,
+      type: 'checkpoint',
+      mediaType: 'application/octet-stream',
+      sha256: sha256Hex(`record ${index}`),
+      size: 1,
+      metadata: {},
+    }));
+    await services.versions.create({ model, description: '', metrics: {}, tags: [], artifactIds: [], gate: [] }, 'token:ci', {
+      inTransaction: (tx, versionId) => services.artifacts.insertForVersion(tx, versionId, records),
+    });
+    // An older puller would take the first page for the whole version: it is refused, saying why.
+    const refused = await exchange.describeVersion(model, { version: 1 }).catch((e: unknown) => e);
+    expect(isDomainError(refused) && { code: refused.code, details: refused.details }).toEqual({
+      code: 'FAILED_PRECONDITION',
+      details: { artifactCount: total, paged: 'required' },
+    });
+    const first = await exchange.describeVersion(model, { version: 1 }, true);
+    expect({ listed: first.artifacts.length, count: first.artifactCount }).toEqual({ listed: BUNDLE_ARTIFACT_PAGE, count: total });
+    const names = first.artifacts.map((a) => a.name);
+    while (names.length < total) names.push(...(await exchange.versionArtifacts(model, 1, names.length, BUNDLE_ARTIFACT_PAGE)).artifacts.map((a) => a.name));
+    expect(names).toEqual(records.map((r) => r.name));
+    // The version's answer lists its first 1 000 ids and the count.
+    const version = await services.versions.get(model, { version: 1 });
+    expect({ ids: version.artifactIds.length, count: version.artifactCount }).toEqual({ ids: 1_000, count: total });
+  }, 60_000);
 });
 
 describe('upload sessions', () => {

@@ -31,7 +31,7 @@ export const createUploadSessions = (deps: { database: Database; blobs: IndexedB
       })),
     );
 
-  /** One indexed query, however many hashes (no request per blob to the store). */
+  /** Indexed queries (one per 10 000 hashes), no request per blob to the store. */
   const missing = async (hashes: readonly string[]): Promise<string[]> => {
     const unique = [...new Set(hashes)];
     const present = await deps.blobs.present(unique);

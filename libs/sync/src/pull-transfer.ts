@@ -121,24 +121,26 @@ export const pullBlobs = async (
   blobs: ReadonlyArray<{ sha256: string; size: number }>,
   blobBatches: { maxBlobBytes: number; maxBlobs: number; maxBytes: number; manifestBytes: number } | undefined,
 ): Promise<void> => {
-  const unique = [...new Map(blobs.map((a) => [a.sha256, { sha256: a.sha256, size: a.size }])).values()];
-  // One index query for all; a blob the index names is still looked at in the store (a file
-  // removed by hand is pulled again), one the index lacks is simply fetched.
+  // The bundle's own records, not copies: a version of 100 000 blobs is held once (issue #24).
+  const seen = new Set<string>();
+  const unique = blobs.filter((blob) => !seen.has(blob.sha256) && seen.add(blob.sha256));
+  seen.clear();
+  // Index queries of 10 000 hashes; a blob the index names is still looked at in the store (a
+  // file removed by hand is pulled again), one the index lacks is simply fetched.
   const indexed = await deps.blobs.present(unique.map((blob) => blob.sha256));
-  const absent: typeof unique = [];
+  // Small blobs many to a request when the server serves batches; the rest one GET each.
+  const batched: typeof unique = [];
+  const single: typeof unique = [];
   for (const blob of unique) {
     if (indexed.has(blob.sha256) && (await deps.blobs.stat(blob.sha256))) await deps.report(blob.size);
-    else absent.push(blob);
+    else (blobBatches && blob.size <= blobBatches.maxBlobBytes ? batched : single).push(blob);
   }
-  // Small blobs many to a request when the server serves batches; the rest one GET each.
-  const batched = blobBatches ? absent.filter((blob) => blob.size <= blobBatches.maxBlobBytes) : [];
-  const inBatches = new Set(batched.map((blob) => blob.sha256));
-  const single = pLimit(4);
+  const oneAtATime = pLimit(4);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
   const { guard: guarded, rethrow } = stopAtFirstFailure();
   await Promise.all([
     ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, batch)))) : []),
-    ...absent.filter((blob) => !inBatches.has(blob.sha256)).map((blob) => single(guarded(() => pullOne(deps, blob)))),
+    ...single.map((blob) => oneAtATime(guarded(() => pullOne(deps, blob)))),
   ]);
   rethrow();
 };

@@ -23,7 +23,7 @@ export interface SyncOptions {
   models: ModelRegistryService;
   versions: ModelVersionService;
   /** A pushed version's artifacts are listed, a pulled one's recorded, by the artifacts lib. */
-  artifacts: Pick<ArtifactService, 'listOfVersions' | 'insertForVersion'>;
+  artifacts: Pick<ArtifactService, 'pageOfVersion' | 'insertForVersion'>;
   /** The snapshot manifest and job configuration a pushed version carries (datasets' and training's services). */
   lineage: VersionLineage;
   secrets: RemoteSecrets;

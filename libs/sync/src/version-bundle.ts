@@ -1,7 +1,7 @@
 import type { ArtifactService } from '@trainyard/artifacts';
-import type { DatasetSnapshotManifest, VersionBundle, VersionRef } from '@trainyard/contracts';
+import { BUNDLE_ARTIFACT_PAGE, type DatasetSnapshotManifest, type VersionBundle, type VersionRef } from '@trainyard/contracts';
 import type { SqlQueryable } from '@trainyard/db';
-import { bundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import { bundledArtifacts, bundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 
 type Lineage = VersionBundle['lineage'];
 
@@ -36,23 +36,38 @@ export interface VersionLineage {
 export interface VersionBundleDeps {
   models: Pick<ModelRegistryService, 'get'>;
   versions: Pick<ModelVersionService, 'get'>;
-  artifacts: Pick<ArtifactService, 'listOfVersions'>;
+  artifacts: Pick<ArtifactService, 'pageOfVersion'>;
   lineage: VersionLineage;
   /** How this machine names itself as a version's origin. */
   origin: string;
 }
+
+/**
+ * A version's artifact records as its bundle lists them, read 10 000 a query and mapped page by
+ * page: a version of 100 000 is held once, as bundle records, not also as rows and outputs
+ * (issue #24: the pushing laptop's memory).
+ */
+const bundledArtifactsOf = async (artifacts: VersionBundleDeps['artifacts'], versionId: string): Promise<VersionBundle['artifacts']> => {
+  const all: VersionBundle['artifacts'] = [];
+  for (;;) {
+    const { items, total } = await artifacts.pageOfVersion(versionId, all.length, BUNDLE_ARTIFACT_PAGE);
+    for (const record of bundledArtifacts(items)) all.push(record);
+    if (items.length === 0 || all.length >= total) return all;
+  }
+};
 
 /** Everything about a local version a shared server needs, except the bytes of its blobs. */
 export const buildVersionBundle = async (deps: VersionBundleDeps, model: string, ref: VersionRef): Promise<{ bundle: VersionBundle; versionId: string }> => {
   const version = await deps.versions.get(model, ref);
   const record = await deps.models.get(model);
   const [artifacts, datasetSnapshot, trainingJob] = await Promise.all([
-    deps.artifacts.listOfVersions([version.id]),
+    bundledArtifactsOf(deps.artifacts, version.id),
     version.datasetSnapshotId ? deps.lineage.snapshots.manifestOf(version.datasetSnapshotId) : null,
     version.trainingJobId ? deps.lineage.jobs.configurationOf(version.trainingJobId) : null,
   ]);
   const bundle: VersionBundle = {
-    ...bundledVersion(record, version, artifacts),
+    ...bundledVersion(record, version, []),
+    artifacts,
     lineage: { datasetSnapshot, trainingJob, parentVersion: version.parentVersion },
     origin: { registry: deps.origin, model: version.model, version: version.version },
   };

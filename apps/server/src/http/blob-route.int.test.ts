@@ -164,6 +164,27 @@ describe('artifacts router', () => {
     expect((await t.client.models.getVersion.query({ model: 'artifact-owner', ref: { version: 1 } })).artifactIds).toEqual([artifact.id]);
   });
 
+  it('registers many artifacts in one call, all or none: a blob not uploaded fails the whole call, naming it', async () => {
+    const blobs = [0, 1, 2].map((n) => Buffer.from(`many ${n}`));
+    for (const data of blobs.slice(0, 2)) await put(`/blobs/sha256/${sha256Hex(data)}`, data);
+    const records = blobs.map((data, index) => ({ sha256: sha256Hex(data), name: `many-${index}.bin`, type: 'checkpoint' as const }));
+    const refused = await t.client.artifacts.registerMany.mutate({ artifacts: records }).catch((e: unknown) => e as TRPCClientError<never>);
+    expect((refused as TRPCClientError<never>).message).toContain(records[2]?.sha256);
+    expect((await t.client.artifacts.list.query({ sha256: records[0]?.sha256 })).items).toEqual([]);
+
+    const { ids } = await t.client.artifacts.registerMany.mutate({ artifacts: records.slice(0, 2) });
+    const registered = await Promise.all(ids.map((id) => t.client.artifacts.get.query({ id })));
+    // In the input's order, each with its blob's size.
+    expect(registered.map((a) => ({ name: a.name, size: a.size }))).toEqual([
+      { name: 'many-0.bin', size: blobs[0]?.length },
+      { name: 'many-1.bin', size: blobs[1]?.length },
+    ]);
+    const tooMany = await t.client.artifacts.registerMany
+      .mutate({ artifacts: Array.from({ length: 1_001 }, () => records[0] as (typeof records)[number]) })
+      .catch((e: unknown) => e as TRPCClientError<never>);
+    expect(((tooMany as TRPCClientError<never>).data as unknown as { code: string }).code).toBe('BAD_REQUEST');
+  });
+
   it('rejects bad input with the field path', async () => {
     const bad = await t.client.artifacts.register
       .mutate({ sha256: 'ABC', name: 'x\u0000y', type: 'weights' } as never)
