@@ -230,6 +230,7 @@ describe.skipIf(skip)(`datasets travel with versions (PostgreSQL + S3)${skip ? `
     });
     const shown = await cli(laptop.dataDir, ['models', 'show', 'detector@1', '--url', refusing.url, '--token', refusingToken]);
     expect(shown.output).toMatch(/Dataset snapshot [0-9a-f-]{36}: data withheld by the shared server/);
+    expect(shown.output).toMatch(/^Artifacts: \d+ \(trainyard artifacts list --model detector@1\)$/m);
 
     expect((await trainDetectorModel(serverOf(laptop), { model: 'cli-data', pairs: 20, seed: 4 })).status).toBe('succeeded');
     const snapshot = await snapshotOfVersion(laptop.client, 'cli-data', 1);

@@ -230,6 +230,21 @@ export const createArtifactService = (deps: ArtifactServiceDeps) => {
       return ids;
     },
 
+    /** Each version's first `perVersion` artifacts by name (for a graph that shows a few), and how many each holds. */
+    async firstOfVersions(versionIds: readonly string[], perVersion: number): Promise<{ items: ArtifactOutput[]; counts: Map<string, number> }> {
+      if (versionIds.length === 0) return { items: [], counts: new Map() };
+      const rows = await sql.query<ArtifactRow & { count: number | string }>(
+        `SELECT ${ARTIFACT_COLUMNS}, "count" FROM (
+           SELECT *, row_number() OVER (PARTITION BY "modelVersionId" ORDER BY "name", "id") AS "rank",
+                  count(*) OVER (PARTITION BY "modelVersionId") AS "count"
+           FROM "ModelArtifact" WHERE "modelVersionId" = ANY($1::uuid[])
+         ) ranked WHERE "rank" <= $2 ORDER BY "modelVersionId", "name", "id"`,
+        [versionIds, perVersion],
+      );
+      const counts = new Map(rows.map((row) => [row.modelVersionId as string, Number(row.count)]));
+      return { items: rows.map(toOutput), counts };
+    },
+
     /** A page of one version's artifacts in the bundle's order (name, id), and how many it holds. */
     async pageOfVersion(versionId: string, offset: number, limit: number): Promise<{ items: ArtifactOutput[]; total: number }> {
       const [items, [counted]] = await Promise.all([

@@ -21,8 +21,14 @@ export interface LineageSources {
     reproductionsOf(versionIds: readonly string[]): Promise<Array<{ id: string; name: string; status: string; versionId: string }>>;
   };
   snapshots: { summariesOf(ids: readonly string[]): Promise<Array<{ id: string; name: string }>> };
-  artifacts: Pick<ArtifactService, 'listOfVersions'>;
+  artifacts: Pick<ArtifactService, 'firstOfVersions'>;
 }
+
+/**
+ * Artifact nodes a version shows: a version of 100 000 small files would make a graph no one can
+ * read and an answer of tens of megabytes. The rest are one node, "… N more artifacts".
+ */
+export const LINEAGE_ARTIFACTS_PER_VERSION = 100;
 
 interface VersionRow {
   id: string;
@@ -64,10 +70,10 @@ export const lineageGraph = async (sources: LineageSources, model: string, versi
   const jobIds = [...new Set(versions.flatMap((v) => (v.trainingJobId ? [v.trainingJobId] : [])))];
   const snapshotIds = [...new Set(versions.flatMap((v) => (v.datasetSnapshotId ? [v.datasetSnapshotId] : [])))];
   // Jobs, snapshots and artifacts: one query each, by id list, asked of their owners.
-  const [jobs, snapshots, artifacts, reproductions] = await Promise.all([
+  const [jobs, snapshots, { items: artifacts, counts }, reproductions] = await Promise.all([
     sources.jobs.summariesOf(jobIds),
     sources.snapshots.summariesOf(snapshotIds),
-    sources.artifacts.listOfVersions(versionIds),
+    sources.artifacts.firstOfVersions(versionIds, LINEAGE_ARTIFACTS_PER_VERSION),
     sources.jobs.reproductionsOf(versionIds),
   ]);
 
@@ -91,6 +97,12 @@ export const lineageGraph = async (sources: LineageSources, model: string, versi
   for (const a of artifacts) {
     if (a.trainingJobId) graph.edges.push({ from: a.trainingJobId, to: a.id, kind: 'produced' });
     if (a.modelVersionId) graph.edges.push({ from: a.id, to: a.modelVersionId, kind: 'packaged_in' });
+  }
+  for (const [versionId, count] of counts) {
+    if (count <= LINEAGE_ARTIFACTS_PER_VERSION) continue;
+    const id = `${versionId}:more-artifacts`;
+    graph.nodes.push({ id, kind: 'artifact', label: `… ${count - LINEAGE_ARTIFACTS_PER_VERSION} more artifacts` });
+    graph.edges.push({ from: id, to: versionId, kind: 'packaged_in' });
   }
   return graph;
 };

@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { TrainyardOutputs } from '@trainyard/client';
+import { LIMITS, type ListArtifactsInput } from '@trainyard/contracts';
 import type { Command } from 'commander';
 import { CliError, httpError } from './cli-error';
 import type { Connection, GlobalOptions } from './connection';
@@ -114,13 +115,30 @@ const verifiedDownload = async (
   }
 };
 
+/** Up to `limit` artifacts matching `filters`, newest first, following the API's pages of 200. */
+const artifactsUpTo = async (connection: Connection, filters: Omit<ListArtifactsInput, 'limit' | 'cursor'>, limit: number): Promise<Artifact[]> => {
+  const items: Artifact[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await connection.client.artifacts.list.query({
+      ...filters,
+      limit: Math.min(LIMITS.pageSize, limit - items.length),
+      ...(cursor ? { cursor } : {}),
+    });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && items.length < limit);
+  return items;
+};
+
 const listArtifacts = async (
   connection: Connection,
   options: { model?: string; job?: string; type?: Artifact['type']; limit: number },
 ): Promise<Array<Artifact & { version?: number }>> => {
   const { client } = connection;
+  if (!Number.isInteger(options.limit) || options.limit < 1) throw new CliError(`--limit takes a whole number of 1 or more; got ${options.limit}`, EXIT.USAGE);
   const filters = { ...(options.job ? { trainingJobId: options.job } : {}), ...(options.type ? { type: options.type } : {}) };
-  if (!options.model) return (await client.artifacts.list.query({ ...filters, limit: options.limit })).items;
+  if (!options.model) return artifactsUpTo(connection, filters, options.limit);
   const { model, ref } = parseModelRef(options.model);
   const versions = options.model.includes('@')
     ? [await client.models.getVersion.query({ model, ref })]
@@ -128,7 +146,7 @@ const listArtifacts = async (
   const pages = await Promise.all(
     versions.map(async (version) => ({
       version: version.version,
-      items: (await client.artifacts.list.query({ ...filters, modelVersionId: version.id, limit: options.limit })).items,
+      items: await artifactsUpTo(connection, { ...filters, modelVersionId: version.id }, options.limit),
     })),
   );
   return pages.flatMap((page) => page.items.map((item) => ({ ...item, version: page.version })));

@@ -7,6 +7,7 @@ import { rawRequest, runCli } from '@trainyard/test-services';
 import { syntheticPairs } from '@trainyard/trainers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
+import { createVersionOfSmallBlobs } from '../test-support/sync-fixtures';
 import { trainDetectorModel } from '../test-support/trained-model';
 import { safeFileName } from './artifacts.commands';
 import { EXIT } from './exit-codes';
@@ -215,6 +216,21 @@ describe('a freshly trained model: long texts score, the version used is named, 
     const unknown = await trainyard(['artifacts', 'get', '01a217c5-38b0-75f4-bd22-3a5096e9f71b']);
     expect(unknown.code).toBe(EXIT.NOT_FOUND);
     expect(existsSync(join(files, '01a217c5-38b0-75f4-bd22-3a5096e9f71b'))).toBe(false);
+  }, 90_000);
+
+  it('CLI: artifacts list follows the pages of 200 up to --limit, and models show counts them', async () => {
+    const { version } = await createVersionOfSmallBlobs(t.server, t.client, 'many-files', { count: 450, size: 10, sample: [] });
+    const all = json<{ items: ArtifactRow[] }>(
+      (await trainyard(['artifacts', 'list', '--model', `many-files@${version}`, '--limit', '1000', '--json'])).output,
+    ).items;
+    expect(new Set(all.map((item) => item.id)).size).toBe(450);
+    const some = json<{ items: ArtifactRow[] }>((await trainyard(['artifacts', 'list', '--model', 'many-files', '--limit', '250', '--json'])).output).items;
+    expect(some).toHaveLength(250);
+    expect((await trainyard(['models', 'show', `many-files@${version}`])).output).toContain('Artifacts: 450 (trainyard artifacts list --model many-files@1)');
+    expect(await trainyard(['artifacts', 'list', '--limit', '0'])).toMatchObject({
+      code: EXIT.USAGE,
+      output: expect.stringContaining('--limit takes a whole number'),
+    });
   }, 90_000);
 
   it('the default output name is the artifact name cut to a safe file name', () => {

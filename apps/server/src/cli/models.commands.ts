@@ -65,6 +65,7 @@ export const registerModelCommands = (program: Command): void => {
             `Version ${version.version} (${version.aliases.join(', ') || 'no aliases'})${version.active ? ' [active]' : ''}, created ${formatTime(version.createdAt)}`,
           );
           printLine(`Metrics: ${JSON.stringify(version.metrics)}`);
+          printLine(`Artifacts: ${version.artifactCount} (trainyard artifacts list --model ${record.name}@${version.version})`);
           if (version.validation) printLine(`Validation: ${JSON.stringify(version.validation)}`);
           if (version.trainingJobId) printLine(`Trained by job ${version.trainingJobId} on snapshot ${version.datasetSnapshotId ?? '(none)'}`);
           const dataset = datasetLine(version.provenance);

@@ -7,6 +7,7 @@ import { rawRequest } from '@trainyard/test-services';
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { useLocalTestServer } from '../test-support/local-test-server';
+import { createVersionOfSmallBlobs } from '../test-support/sync-fixtures';
 
 const t = useLocalTestServer({ TRAINYARD_GC_GRACE_MINUTES: '0' });
 
@@ -183,6 +184,17 @@ describe('artifacts router', () => {
       .mutate({ artifacts: Array.from({ length: 1_001 }, () => records[0] as (typeof records)[number]) })
       .catch((e: unknown) => e as TRPCClientError<never>);
     expect(((tooMany as TRPCClientError<never>).data as unknown as { code: string }).code).toBe('BAD_REQUEST');
+  });
+
+  it('a version of 1 001 artifacts: its answer lists the first 1 000 ids and the count, its lineage 100 artifacts and one node for the rest', async () => {
+    const { version } = await createVersionOfSmallBlobs(t.server, t.client, 'wide-version', { count: 1_001, size: 12, sample: [] });
+    const answer = await t.client.models.getVersion.query({ model: 'wide-version', ref: { version } });
+    expect({ ids: answer.artifactIds.length, count: answer.artifactCount }).toEqual({ ids: 1_000, count: 1_001 });
+    const graph = await t.client.models.lineage.query({ model: 'wide-version' });
+    const artifacts = graph.nodes.filter((node) => node.kind === 'artifact');
+    expect(artifacts).toHaveLength(101);
+    expect(artifacts.at(-1)?.label).toBe('… 901 more artifacts');
+    expect(graph.edges.filter((edge) => edge.kind === 'packaged_in' && edge.to === answer.id)).toHaveLength(101);
   });
 
   it('rejects bad input with the field path', async () => {

@@ -57,13 +57,21 @@ const VersionArtifacts = ({ version }: { version: ModelVersion }) => {
   const artifacts = useQuery({
     queryKey: ['models', 'artifacts', version.id],
     queryFn: () => api.artifacts.list.query({ modelVersionId: version.id, limit: 200 }),
-    enabled: version.artifactIds.length > 0,
+    enabled: version.artifactCount > 0,
   });
-  if (version.artifactIds.length === 0) return <p className="muted">v{version.version}: no artifacts.</p>;
+  if (version.artifactCount === 0) return <p className="muted">v{version.version}: no artifacts.</p>;
   return (
     <QueryState query={artifacts} what="artifacts" isEmpty={(page) => page.items.length === 0} empty={`v${version.version}: no artifacts.`}>
       {(page) => (
         <table className="table" data-testid={`artifacts-v${version.version}`} aria-label={`Artifacts of v${version.version}`}>
+          {version.artifactCount > page.items.length && (
+            <caption className="muted">
+              The newest {page.items.length} of {version.artifactCount} artifacts; all of them:{' '}
+              <code>
+                trainyard artifacts list --model {version.model}@{version.version}
+              </code>
+            </caption>
+          )}
           <thead>
             <tr>
               <th scope="col">Artifact</th>
