@@ -18,13 +18,13 @@ import { createServerToken, createVersionOfSmallBlobs, waitForEntry } from './te
 const skip = postgresUnavailableReason();
 const BLOBS = 100_000;
 /**
- * A guard on each side's peak memory growth (peak RSS, VmHWM), above the issue's 100 MB. Growth
- * measured here over five runs: laptop 60–111 MB pushing, shared server 84–111 MB receiving,
- * newcomer 81–95 MB pulling, shared server 3–46 MB serving. The records of 100 000 artifacts are
- * ~28 MB of JavaScript objects on each side; the rest is garbage between collections (a full
- * collection takes a server's heap back to ~40 MB live) and PGlite's pages. Before lookups went
- * 10 000 hashes a query, the newcomer grew 154–161 MB. Near the issue's 100 MB, not reliably
- * under it on a shared machine, so the guard sits at 150 MB.
+ * A guard on each side's peak memory growth (peak RSS, VmHWM), above the issue's 100 MB, which a
+ * shared machine's noise would make flaky. With records handled a page at a time, runs grew:
+ * laptop 52–68 MB pushing, shared server 72 MB receiving (84–111 while it read all 100 000
+ * records at once), newcomer 62–76 MB pulling (154–161 while index lookups sent all the hashes
+ * in one query), shared server 6–25 MB serving. The records of 100 000 artifacts are ~28 MB of
+ * JavaScript objects on the laptops; the rest is garbage between collections, PGlite's pages
+ * and the batches' buffers.
  */
 const CEILING_MB = 150;
 
@@ -86,9 +86,11 @@ describe.skipIf(skip || process.platform !== 'linux')(`a version of ${BLOBS} sma
 
     const laptopMemory = memoryMark(laptop);
     const sharedMemory = memoryMark(shared);
+    const pushStarted = performance.now();
     const push = await client.sync.push.mutate({ remote: 'team', model: 'many-blobs', ref: { version } });
     const done = await waitForEntry(client, push.id, ['done', 'failed'], 600_000);
     expect(done).toMatchObject({ state: 'done', error: null });
+    const pushSeconds = (performance.now() - pushStarted) / 1_000;
     const pushGrowth = { laptop: laptopMemory.peakGrowthMb(), shared: sharedMemory.peakGrowthMb() };
 
     const onServer = createTrainyardClient({ url: shared.url, token });
@@ -103,14 +105,16 @@ describe.skipIf(skip || process.platform !== 'linux')(`a version of ${BLOBS} sma
     await other.sync.addRemote.mutate({ name: 'team', url: shared.url, token });
     const newcomerMemory = memoryMark(newcomer);
     const sharedPullMemory = memoryMark(shared);
+    const pullStarted = performance.now();
     const pull = await other.sync.pull.mutate({ remote: 'team', model: 'many-blobs', ref: { version: done.remoteVersion ?? 0 } });
     const pulled = await waitForEntry(other, pull.id, ['done', 'failed'], 600_000);
     expect(pulled).toMatchObject({ state: 'done', error: null });
+    const pullSeconds = (performance.now() - pullStarted) / 1_000;
     const pullGrowth = { newcomer: newcomerMemory.peakGrowthMb(), shared: sharedPullMemory.peakGrowthMb() };
     // The figures docs/sync.md quotes, printed where a run shows them.
     process.stderr.write(
-      `peak memory growth, ${BLOBS} blobs: push — laptop ${pushGrowth.laptop.toFixed(0)} MB, shared server ${pushGrowth.shared.toFixed(0)} MB; ` +
-        `pull — newcomer ${pullGrowth.newcomer.toFixed(0)} MB, shared server ${pullGrowth.shared.toFixed(0)} MB\n`,
+      `peak memory growth, ${BLOBS} blobs: push (${pushSeconds.toFixed(0)} s) — laptop ${pushGrowth.laptop.toFixed(0)} MB, shared server ${pushGrowth.shared.toFixed(0)} MB; ` +
+        `pull (${pullSeconds.toFixed(0)} s) — newcomer ${pullGrowth.newcomer.toFixed(0)} MB, shared server ${pullGrowth.shared.toFixed(0)} MB\n`,
     );
 
     const local = await other.models.getVersion.query({ model: 'many-blobs', ref: { version: pulled.localVersion ?? 0 } });

@@ -9,7 +9,14 @@ import {
 } from '@trainyard/contracts';
 import { DomainError } from '@trainyard/core';
 import type { Database, SqlQueryable } from '@trainyard/db';
-import { bundledArtifacts, bundledVersion, importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
+import {
+  bundledArtifacts,
+  bundledVersion,
+  importBundledVersion,
+  type ModelRegistryService,
+  type ModelVersionService,
+  type VersionFile,
+} from '@trainyard/registry';
 import { assertSnapshotBlobSize } from './received-snapshots';
 import type { ReceivedSnapshots } from './received-snapshots.port';
 import type { StagedArtifacts } from './staged-artifacts';
@@ -24,6 +31,8 @@ export interface ReceivedDatasetRecord {
   data: DatasetDataState;
   withheldBy: 'pusher' | 'server' | null;
 }
+
+type Visit = (records: VersionBundle['artifacts']) => Promise<void>;
 
 /**
  * Versions crossing a shared server: a pushed bundle registered exactly once per idempotency
@@ -49,13 +58,20 @@ export const createReceivedVersions = (deps: {
 }) => {
   const { prisma } = deps.database;
 
-  /** A bundle's artifact records: in it, or (a version of more than BUNDLE_ARTIFACT_PAGE) staged by the push in pages. */
-  const artifactsOf = async (idempotencyKey: string, bundle: VersionBundle): Promise<VersionBundle['artifacts']> => {
-    if (bundle.artifactCount === undefined || bundle.artifactCount === bundle.artifacts.length) return bundle.artifacts;
+  /**
+   * Visits a bundle's artifact records a page at a time: those it carries, or (a version of more
+   * than 20 000) the pages its push staged, read one at a time so the server never holds 100 000
+   * records at once (through `queryable` inside the registering transaction).
+   */
+  const recordsOf = async (idempotencyKey: string, bundle: VersionBundle): Promise<(visit: Visit, queryable?: SqlQueryable) => Promise<void>> => {
+    if (bundle.artifactCount === undefined || bundle.artifactCount === bundle.artifacts.length) return (visit) => visit(bundle.artifacts);
     if (bundle.artifacts.length > 0) {
       throw new DomainError('INVALID_ARGUMENT', `A bundle carries all its version's artifacts or none (${bundle.artifacts.length} of ${bundle.artifactCount})`);
     }
-    return deps.staged.all(idempotencyKey, bundle.artifactCount);
+    const pages = await deps.staged.pagesOf(idempotencyKey, bundle.artifactCount);
+    return async (visit, queryable = deps.database.sql) => {
+      for (const page of pages) await visit(await deps.staged.page(queryable, idempotencyKey, page));
+    };
   };
 
   /** The version an earlier push with this key created, if any. */
@@ -83,7 +99,7 @@ export const createReceivedVersions = (deps: {
         await deps.staged.forget(deps.database.sql, idempotencyKey);
         return before;
       }
-      const artifacts = await artifactsOf(idempotencyKey, bundle);
+      const eachPage = await recordsOf(idempotencyKey, bundle);
       const snapshot = bundle.lineage.datasetSnapshot;
       const sent = snapshot && bundle.datasetData === 'included' && snapshot.blobSize !== undefined ? { ...snapshot, blobSize: snapshot.blobSize } : null;
       // Data this server does not take is not registered; its blob, if sent anyway, is collected by GC.
@@ -91,16 +107,26 @@ export const createReceivedVersions = (deps: {
       const dataset: ReceivedDatasetRecord | null = snapshot
         ? { snapshotId: snapshot.id, data: kept ? 'included' : 'withheld', withheldBy: kept ? null : sent ? 'server' : 'pusher' }
         : null;
-      const absent = await deps.missingBlobs([...artifacts.map((artifact) => artifact.sha256), ...(kept ? [kept.blobSha256] : [])]);
-      if (absent.length > 0) throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${absent.join(', ')}`, { missing: absent });
+      // Blobs checked page by page; the files a model check needs kept as name, type, hash and size.
+      const absent = kept ? await deps.missingBlobs([kept.blobSha256]) : [];
+      const files: VersionFile[] = [];
+      await eachPage(async (records) => {
+        absent.push(...(await deps.missingBlobs(records.map((record) => record.sha256))));
+        for (const { name, type, sha256, size } of records) files.push({ name, type, sha256, size });
+      });
+      if (absent.length > 0) {
+        const missing = [...new Set(absent)];
+        const named = `${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`;
+        throw new DomainError('FAILED_PRECONDITION', `Upload these blobs first: ${named}`, { missing });
+      }
       if (kept) await assertSnapshotBlobSize(deps.blobs, kept);
       try {
-        const created = await importBundledVersion(deps, { ...bundle, artifacts }, actor, {
+        const created = await importBundledVersion(deps, { ...bundle, artifacts: files }, actor, {
           provenance: { pushedFrom: bundle.origin, lineage: bundle.lineage, validation: bundle.version.validation ?? null, dataset },
           ...(kept ? { datasetSnapshotId: kept.id } : {}),
           async inTransaction(tx, versionId) {
             await tx.query(`INSERT INTO "ReceivedPush" ("idempotencyKey", "versionId") VALUES ($1, $2)`, [idempotencyKey, versionId]);
-            await deps.artifacts.insertForVersion(tx, versionId, artifacts);
+            await eachPage((records) => deps.artifacts.insertForVersion(tx, versionId, records), tx);
             await deps.staged.forget(tx, idempotencyKey);
             if (kept) await deps.snapshots.importSnapshot(tx, kept, { pushedFrom: bundle.origin });
           },

@@ -24,10 +24,10 @@ export const createStagedArtifacts = (database: Database) => {
     },
 
     /**
-     * Every staged record of a push, in page order — `expected` of them on pages 0, 1, 2, … with
-     * none missing — or FAILED_PRECONDITION saying what is staged (the pusher stages again).
+     * The page numbers of a push — `expected` records on pages 0, 1, 2, … with none missing —
+     * or FAILED_PRECONDITION saying what is staged (the pusher stages again).
      */
-    async all(idempotencyKey: string, expected: number): Promise<BundleArtifact[]> {
+    async pagesOf(idempotencyKey: string, expected: number): Promise<number[]> {
       const pages = await sql.query<{ page: number; count: number | string }>(
         `SELECT "page", jsonb_array_length("artifacts") AS "count" FROM "StagedArtifactPage" WHERE "idempotencyKey" = $1 ORDER BY "page"`,
         [idempotencyKey],
@@ -40,17 +40,17 @@ export const createStagedArtifacts = (database: Database) => {
           { staged, expected },
         );
       }
-      const records: BundleArtifact[] = [];
-      // One page a query: the database never builds the whole list as one value.
-      for (const { page } of pages) {
-        const [row] = await sql.query<{ artifacts: BundleArtifact[] | string }>(
-          `SELECT "artifacts" FROM "StagedArtifactPage" WHERE "idempotencyKey" = $1 AND "page" = $2`,
-          [idempotencyKey, page],
-        );
-        const artifacts = typeof row?.artifacts === 'string' ? (JSON.parse(row.artifacts) as BundleArtifact[]) : (row?.artifacts ?? []);
-        for (const artifact of artifacts) records.push(artifact);
-      }
-      return records;
+      return pages.map((row) => row.page);
+    },
+
+    /** One staged page's records (through `queryable`: inside the transaction that registers them). */
+    async page(queryable: SqlQueryable, idempotencyKey: string, page: number): Promise<BundleArtifact[]> {
+      const [row] = await queryable.query<{ artifacts: BundleArtifact[] | string }>(
+        `SELECT "artifacts" FROM "StagedArtifactPage" WHERE "idempotencyKey" = $1 AND "page" = $2`,
+        [idempotencyKey, page],
+      );
+      if (!row) throw new DomainError('FAILED_PRECONDITION', `Page ${page} of the push's artifact records is no longer staged; push again`, { page });
+      return typeof row.artifacts === 'string' ? (JSON.parse(row.artifacts) as BundleArtifact[]) : row.artifacts;
     },
 
     /** Drops a push's pages (in the transaction that registered its version, or once it was registered before). */

@@ -1,7 +1,7 @@
 import type { VersionBundle } from '@trainyard/contracts';
 import { isDomainError } from '@trainyard/core';
 import type { ModelRegistryService } from './model-registry.service';
-import type { ModelVersionService, VersionExtras } from './model-version.service';
+import type { ModelVersionService, VersionExtras, VersionFile } from './model-version.service';
 import type { ModelOutput, VersionOutput } from './registry-records';
 
 /** An artifact record as a bundle needs it (libs/artifacts' ArtifactOutput fits). */
@@ -56,7 +56,7 @@ export const bundledVersion = (
  */
 export const importBundledVersion = async (
   registry: { models: ModelRegistryService; versions: ModelVersionService },
-  bundle: Pick<VersionBundle, 'model' | 'version' | 'artifacts'>,
+  bundle: Pick<VersionBundle, 'model' | 'version'> & { artifacts: readonly VersionFile[] },
   actor: string,
   extras: VersionExtras & { datasetSnapshotId?: string },
 ): Promise<VersionOutput> => {

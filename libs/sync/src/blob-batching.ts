@@ -6,6 +6,12 @@ export const BATCH_CONCURRENCY = 4;
 /** Bytes a batch aims for: small enough that several are in flight even for a few MiB of blobs. */
 const BATCH_TARGET_BYTES = 1024 * 1024;
 
+/** The first of each hash, the records themselves (not copies: a version of 100 000 is held once). */
+export const uniqueByHash = <T extends { sha256: string }>(blobs: readonly T[]): T[] => {
+  const seen = new Set<string>();
+  return blobs.filter((blob) => !seen.has(blob.sha256) && seen.add(blob.sha256));
+};
+
 /** Groups small blobs into batches within the server's limits (and BATCH_TARGET_BYTES). */
 export const batchesOf = (blobs: Array<{ sha256: string; size: number }>, limits: BlobBatchLimits): Array<Array<{ sha256: string; size: number }>> => {
   const batches: Array<Array<{ sha256: string; size: number }>> = [];

@@ -4,7 +4,7 @@ import { BUNDLE_ARTIFACT_PAGE, type VersionBundle, type VersionRef } from '@trai
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import { DomainError, exactReader, isDomainError } from '@trainyard/core';
 import pLimit from 'p-limit';
-import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
+import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure, uniqueByHash } from './blob-batching';
 import type { RemoteServer } from './remote-server.port';
 import type { RemoteRecord } from './remotes';
 import type { LocalSnapshots, SnapshotWithData } from './version-bundle';
@@ -121,10 +121,7 @@ export const pullBlobs = async (
   blobs: ReadonlyArray<{ sha256: string; size: number }>,
   blobBatches: { maxBlobBytes: number; maxBlobs: number; maxBytes: number; manifestBytes: number } | undefined,
 ): Promise<void> => {
-  // The bundle's own records, not copies: a version of 100 000 blobs is held once (issue #24).
-  const seen = new Set<string>();
-  const unique = blobs.filter((blob) => !seen.has(blob.sha256) && seen.add(blob.sha256));
-  seen.clear();
+  const unique = uniqueByHash(blobs);
   // Index queries of 10 000 hashes; a blob the index names is still looked at in the store (a
   // file removed by hand is pulled again), one the index lacks is simply fetched.
   const indexed = await deps.blobs.present(unique.map((blob) => blob.sha256));

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { isMissingBlobs } from './outbox-failure';
 import type { ProgressUpdate } from './progress-writer';
 import type { RemoteServer } from './remote-server.port';
-import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure } from './blob-batching';
+import { BATCH_CONCURRENCY, batchesOf, stopAtFirstFailure, uniqueByHash } from './blob-batching';
 import { buildVersionBundle, type VersionBundleDeps } from './version-bundle';
 
 /**
@@ -150,41 +150,42 @@ export const pushBlobs = async (
   blobList: ReadonlyArray<{ sha256: string; size: number }>,
   dataset?: { sha256: string; size: number },
 ): Promise<{ uploaded: number; skippedBytes: number; datasetSent: boolean; acceptsDatasets: boolean | undefined }> => {
-  const sizes = new Map(blobList.map((a) => [a.sha256, a.size]));
-  const negotiated = [...sizes.keys(), ...(dataset && !sizes.has(dataset.sha256) ? [dataset.sha256] : [])];
-  const { missing, batches, acceptsDatasets } = await negotiate(context.remote, negotiated);
+  const unique = uniqueByHash(blobList);
+  const extra = dataset && !unique.some((blob) => blob.sha256 === dataset.sha256) ? dataset : undefined;
+  const { missing, batches, acceptsDatasets } = await negotiate(context.remote, [...unique.map((blob) => blob.sha256), ...(extra ? [extra.sha256] : [])]);
   const datasetSent = dataset !== undefined && acceptsDatasets === true;
-  if (datasetSent) sizes.set(dataset.sha256, dataset.size);
-  else if (dataset && !sizes.has(dataset.sha256)) missing.delete(dataset.sha256);
-  await context.total?.([...sizes.values()].reduce((sum, size) => sum + size, 0));
-  const skippedBytes = [...sizes].filter(([hash]) => !missing.has(hash)).reduce((sum, [, size]) => sum + size, 0);
-  await context.report(skippedBytes, context.progress);
+  const sending = datasetSent && extra ? [...unique, extra] : unique;
+  await context.total?.(sending.reduce((sum, blob) => sum + blob.size, 0));
   // In the version's order, not the server's answer's: a batch's blobs are stored side by side
   // (a pack, on S3), and a puller asks for them in this order, so it reads them back in a few
-  // ranged reads instead of one per blob.
-  const blobs = [...sizes].filter(([sha256]) => missing.has(sha256)).map(([sha256, size]) => ({ sha256, size }));
-  const batched = batches ? blobs.filter((blob) => blob.size <= batches.maxBlobBytes) : [];
-  const inBatches = new Set(batched.map((blob) => blob.sha256));
+  // ranged reads instead of one per blob. Plain { sha256, size } (a batch's manifest is exactly that).
+  let skippedBytes = 0;
+  const batched: Array<{ sha256: string; size: number }> = [];
+  const others: Array<{ sha256: string; size: number }> = [];
+  for (const { sha256, size } of sending) {
+    if (!missing.has(sha256)) skippedBytes += size;
+    else (batches && size <= batches.maxBlobBytes ? batched : others).push({ sha256, size });
+  }
+  missing.clear();
+  await context.report(skippedBytes, context.progress);
   const single = pLimit(SMALL_BLOB_CONCURRENCY);
   const big = pLimit(BIG_PUT_CONCURRENCY);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
   const { guard: guarded, rethrow } = stopAtFirstFailure();
   await Promise.all([
     ...(batches ? batchesOf(batched, batches).map((batch) => batchLimit(guarded(() => sendBatch(context, batch)))) : []),
-    ...blobs
-      .filter((blob) => !inBatches.has(blob.sha256))
-      .map(({ sha256, size }) => {
-        if (size >= SMALL_BLOB_BYTES) return guarded(() => uploadLarge(context, sha256, size))();
-        return (size >= BIG_PUT_BYTES ? big : single)(
-          guarded(async () => {
-            await context.remote.putBlob(sha256, size, () => context.blobs.read(sha256));
-            await context.report(size, context.progress);
-          }),
-        );
-      }),
+    ...others.map(({ sha256, size }) => {
+      if (size >= SMALL_BLOB_BYTES) return guarded(() => uploadLarge(context, sha256, size))();
+      return (size >= BIG_PUT_BYTES ? big : single)(
+        guarded(async () => {
+          await context.remote.putBlob(sha256, size, () => context.blobs.read(sha256));
+          await context.report(size, context.progress);
+        }),
+      );
+    }),
   ]);
   rethrow();
-  return { uploaded: missing.size, skippedBytes, datasetSent, acceptsDatasets };
+  return { uploaded: batched.length + others.length, skippedBytes, datasetSent, acceptsDatasets };
 };
 
 /**
