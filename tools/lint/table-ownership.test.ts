@@ -27,6 +27,7 @@ const OWNERS: Record<string, string> = {
   RemoteVersionLink: 'sync',
   UploadSession: 'exchange',
   ReceivedPush: 'exchange',
+  StagedArtifactPage: 'exchange',
   Sweep: 'sweeps',
   SweepTrial: 'sweeps',
   SweepRung: 'sweeps',

@@ -288,7 +288,8 @@ export const startBackground = async (services: Services, config: ServerConfig, 
           );
           once('upload-sweep', () =>
             Promise.all([services.exchange.sweepStaleUploads(STALE_UPLOAD_MS), services.exchange.sweepStagedArtifacts(STALE_UPLOAD_MS)]).then(
-              ([uploads, pages]) => void (uploads + pages > 0 && logger.info({ swept: uploads, stagedPages: pages }, 'swept abandoned uploads')),
+              ([uploads, pages]) =>
+                void (uploads + pages > 0 && logger.info({ swept: uploads, ...(pages > 0 ? { stagedPages: pages } : {}) }, 'swept abandoned uploads')),
               (err: unknown) => logger.error({ err }, 'sweeping abandoned uploads failed'),
             ),
           );

@@ -89,9 +89,12 @@ const bundleArtifact = z.strictObject({
 });
 /**
  * Artifact records a push stages (`sync.stageArtifacts`) or a pull reads (`sync.versionArtifacts`)
- * per request: ~2.5 MB of JSON, within the default 10 MiB body however long names and metadata are.
+ * per request: ~2.5 MB of JSON for typical records (~250 bytes); a pusher also keeps a staged page
+ * within ~4 MB, under the default 10 MiB request body, however long names and metadata are.
  */
 export const BUNDLE_ARTIFACT_PAGE = 10_000;
+/** Staged pages a push may have: 100 000 records of up to ~40 KB each (the server keeps no more for one key). */
+export const MAX_STAGED_PAGES = 1_000;
 /** Artifacts a bundle may carry itself: what an older pusher sent whole (its cap was 20 000), larger versions go in pages. */
 export const MAX_BUNDLE_ARTIFACTS = 20_000;
 
@@ -161,11 +164,12 @@ export const describeVersionInput = z.strictObject({
 /** One page of a pushed version's artifact records, kept by the server until `receiveVersion` with the same key (or a day). */
 export const stageArtifactsInput = z.strictObject({
   idempotencyKey: z.string().min(8).max(200),
+  /** Pages hold at most 10 000 records and ~4 MB of JSON (records with large metadata make more pages). */
   page: z
     .number()
     .int()
     .min(0)
-    .max(MAX_VERSION_ARTIFACTS / BUNDLE_ARTIFACT_PAGE - 1),
+    .max(MAX_STAGED_PAGES - 1),
   artifacts: z.array(bundleArtifact).min(1).max(BUNDLE_ARTIFACT_PAGE),
 });
 /** A page of a stored version's artifact records, in the bundle's order (a puller's read after `describeVersion`). */

@@ -209,16 +209,40 @@ const wireBundle = (bundle: VersionBundle, sendsDataset: boolean, acceptsDataset
 };
 
 /**
- * The bundle as registered: whole up to MAX_BUNDLE_ARTIFACTS artifacts (what every server takes);
- * a larger version's records staged first in pages of BUNDLE_ARTIFACT_PAGE under the push's key,
- * and the bundle sent with none and their count. A resumed push stages the same pages again,
- * each replacing itself on the server.
+ * JSON bytes of artifact records one request carries: the request body limit is 10 MiB by
+ * default, and records with long names or large metadata reach it well before 10 000 of them.
+ */
+const STAGED_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The records in pages of at most BUNDLE_ARTIFACT_PAGE and STAGED_PAGE_BYTES of JSON, in order. */
+const pagesOf = (artifacts: VersionBundle['artifacts']): Array<VersionBundle['artifacts']> => {
+  const pages: Array<VersionBundle['artifacts']> = [];
+  let page: VersionBundle['artifacts'] = [];
+  let bytes = 0;
+  for (const artifact of artifacts) {
+    const size = Buffer.byteLength(JSON.stringify(artifact)) + 1;
+    if (page.length > 0 && (page.length >= BUNDLE_ARTIFACT_PAGE || bytes + size > STAGED_PAGE_BYTES)) {
+      pages.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(artifact);
+    bytes += size;
+  }
+  if (page.length > 0) pages.push(page);
+  return pages;
+};
+
+/**
+ * The bundle as registered: whole when its records fit one request (at most MAX_BUNDLE_ARTIFACTS,
+ * what every server takes, in one page of JSON); else its records staged first in pages under the
+ * push's key, and the bundle sent with none and their count. A resumed push stages the same
+ * pages again, each replacing itself on the server.
  */
 const stagedIfLarge = async (remote: RemoteServer, versionKey: string, bundle: VersionBundle): Promise<VersionBundle> => {
-  if (bundle.artifacts.length <= MAX_BUNDLE_ARTIFACTS) return bundle;
-  for (let start = 0; start < bundle.artifacts.length; start += BUNDLE_ARTIFACT_PAGE) {
-    await remote.stageArtifacts(versionKey, start / BUNDLE_ARTIFACT_PAGE, bundle.artifacts.slice(start, start + BUNDLE_ARTIFACT_PAGE));
-  }
+  const pages = pagesOf(bundle.artifacts);
+  if (bundle.artifacts.length <= MAX_BUNDLE_ARTIFACTS && pages.length <= 2) return bundle;
+  for (const [index, page] of pages.entries()) await remote.stageArtifacts(versionKey, index, page);
   return { ...bundle, artifacts: [], artifactCount: bundle.artifacts.length };
 };
 

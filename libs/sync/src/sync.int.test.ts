@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { createArtifactService, createFsBlobStore, createFsMultipartTarget, withBlobIndex } from '@trainyard/artifacts';
-import { createVersionInput, registerArtifactInput, type VersionBundle } from '@trainyard/contracts';
+import { createVersionInput, registerArtifactInput, registerArtifactsInput, type VersionBundle } from '@trainyard/contracts';
 import { DomainError, isDomainError } from '@trainyard/core';
 import { createTestDatabase, type Database } from '@trainyard/db';
 import { createExchangeService, type ExchangeService } from '@trainyard/exchange';
@@ -225,6 +225,52 @@ describe('the outbox and its worker', () => {
       const pulled = await settled(sync, (await sync.pull('main', model, { version: 1 })).id);
       expect(pulled).toMatchObject({ state: 'done', localVersion: 1, remoteVersion: 1 });
       expect((await laptop.versions.list(model, 10)).items).toHaveLength(1);
+    } finally {
+      await sync.stop();
+    }
+  });
+
+  it('stages records too large for one request in pages of at most ~4 MB of JSON, then registers the version with every record intact', async () => {
+    const staged: number[] = [];
+    const { remote, calls } = inProcess(exchange, server.blobs);
+    const sync = syncWith({
+      ...remote,
+      stageArtifacts: async (key, page, artifacts) => {
+        staged.push(Buffer.byteLength(JSON.stringify(artifacts)));
+        await remote.stageArtifacts(key, page, artifacts);
+      },
+    });
+    await sync.addRemote({ name: 'wide', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      // 150 records of ~60 KB of metadata each: ~9 MB, over one 10 MiB request with the rest of the bundle.
+      const model = `sync-lib-wide-${++modelCount}`;
+      await laptop.models.register({ name: model, description: '', tags: [], metadata: {} }, 'local');
+      const { sha256 } = await laptop.blobs.put(Readable.from([Buffer.from('shared bytes')]));
+      // Metadata strings hold at most 4 096 characters: 15 of 4 000.
+      const notes = Object.fromEntries(Array.from({ length: 15 }, (_unused, key) => [`note${key}`, 'x'.repeat(4_000)]));
+      const { ids } = await laptop.artifacts.registerMany(
+        registerArtifactsInput.parse({
+          artifacts: Array.from({ length: 150 }, (_unused, index) => ({
+            sha256,
+            name: `shard-${String(index).padStart(3, '0')}`,
+            type: 'checkpoint',
+            metadata: { ...notes, index },
+          })),
+        }),
+      );
+      await laptop.versions.create(createVersionInput.parse({ model, artifactIds: ids }), 'local');
+      const done = await settled(sync, (await sync.push('wide', model, { version: 1 })).id);
+      expect(done).toMatchObject({ state: 'done', error: null });
+      expect(staged.length).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...staged)).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(calls.receiveVersion).toBe(1);
+      const described = await exchange.describeVersion(model, { version: done.remoteVersion ?? 0 });
+      expect(described.artifactCount).toBe(150);
+      expect(described.artifacts.map((artifact) => (artifact.metadata as { index: number }).index)).toEqual(
+        Array.from({ length: 150 }, (_unused, index) => index),
+      );
+      expect(described.artifacts.every((artifact) => (artifact.metadata as Record<string, unknown>)['note14'] === notes['note14'])).toBe(true);
     } finally {
       await sync.stop();
     }
