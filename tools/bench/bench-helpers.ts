@@ -48,6 +48,7 @@ export const timedTransfer = async (client: TrainyardClient, direction: 'push' |
   timeMs(async () => {
     const entry = await client.sync[direction].mutate({ remote, model, ref: { version: 1 } });
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
       const deadline = setTimeout(() => finish(new Error(`${direction} of ${model} did not finish in 15 minutes`)), 15 * 60_000);
       const subscription = client.sync.progress.subscribe(
         { id: entry.id },
@@ -62,10 +63,13 @@ export const timedTransfer = async (client: TrainyardClient, direction: 'push' |
         },
       );
       function finish(error?: Error): void {
+        // Once: unsubscribing completes the stream at once, which calls onComplete again.
+        if (settled) return;
+        settled = true;
         clearTimeout(deadline);
-        subscription.unsubscribe();
         if (error) reject(error);
         else resolve();
+        subscription.unsubscribe();
       }
     });
   });
