@@ -276,6 +276,69 @@ describe('the outbox and its worker', () => {
     }
   });
 
+  it("pushing a large version to an older server (no sync.stageArtifacts) fails with that call's error and registers nothing", async () => {
+    const { remote, calls } = inProcess(exchange, server.blobs, {
+      stageArtifacts: async () => {
+        throw new DomainError('NOT_FOUND', 'No "mutation"-procedure on path "sync.stageArtifacts"');
+      },
+    });
+    const sync = syncWith(remote);
+    await sync.addRemote({ name: 'old', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const model = `sync-lib-old-${++modelCount}`;
+      await laptop.models.register({ name: model, description: '', tags: [], metadata: {} }, 'local');
+      const { sha256 } = await laptop.blobs.put(Readable.from([Buffer.from('old server bytes')]));
+      const notes = Object.fromEntries(Array.from({ length: 15 }, (_unused, key) => [`note${key}`, 'x'.repeat(4_000)]));
+      const { ids } = await laptop.artifacts.registerMany(
+        registerArtifactsInput.parse({
+          artifacts: Array.from({ length: 150 }, (_unused, index) => ({ sha256, name: `shard-${index}`, type: 'checkpoint', metadata: { ...notes, index } })),
+        }),
+      );
+      await laptop.versions.create(createVersionInput.parse({ model, artifactIds: ids }), 'local');
+      const failed = await settled(sync, (await sync.push('old', model, { version: 1 })).id);
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringContaining('sync.stageArtifacts') });
+      expect(calls.receiveVersion).toBe(0);
+      expect(await server.models.exists(model)).toBe(false);
+    } finally {
+      await sync.stop();
+    }
+  });
+
+  it('refuses a pulled version whose listed records fall short of its described count, before downloading a blob', async () => {
+    const model = `sync-lib-short-${++modelCount}`;
+    await server.models.register({ name: model, description: '', tags: [], metadata: {} }, 'token:ci');
+    const { sha256 } = await server.blobs.put(Readable.from([Buffer.from('short listing')]));
+    const artifact = await server.artifacts.register(registerArtifactInput.parse({ sha256, name: 'w.bin', type: 'model' }));
+    await server.versions.create(createVersionInput.parse({ model, artifactIds: [artifact.id] }), 'token:ci');
+    let downloads = 0;
+    const { remote } = inProcess(exchange, server.blobs);
+    const sync = syncWith({
+      ...remote,
+      // The server says the version holds two records, then lists no more than the first.
+      describeVersion: async (name, ref, paged) => ({ ...(await remote.describeVersion(name, ref, paged)), artifactCount: 2 }),
+      versionArtifacts: async () => [],
+      downloadBlob: async (hash) => {
+        downloads += 1;
+        return remote.downloadBlob(hash);
+      },
+      downloadBlobBatch: async (hashes) => {
+        downloads += 1;
+        return remote.downloadBlobBatch(hashes);
+      },
+    });
+    await sync.addRemote({ name: 'short', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const failed = await settled(sync, (await sync.pull('short', model, { version: 1 })).id);
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringContaining('described 2 artifacts of the version but listed 1') });
+      expect(downloads).toBe(0);
+      expect(await laptop.models.exists(model)).toBe(false);
+    } finally {
+      await sync.stop();
+    }
+  });
+
   it('pulls a version it does not have: blobs verified into the local store, model and version registered with their origin', async () => {
     const model = `sync-lib-pulled-${++modelCount}`;
     await server.models.register({ name: model, description: 'made on the server', tags: [], metadata: {} }, 'token:ci');
