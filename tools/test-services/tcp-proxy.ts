@@ -9,8 +9,12 @@ export interface TcpProxy {
   acceptedConnections(): number;
   /** Cuts every open connection (both directions), as a network failure would. */
   dropConnections(): void;
+  /** Bytes forwarded from the target to clients so far. */
+  downloadedBytes(): number;
   /** Cut all connections once the uploaded byte count passes each of these marks. */
   dropAt(marks: number[]): void;
+  /** Cut all connections once the downloaded byte count passes each of these marks. */
+  dropDownloadAt(marks: number[]): void;
   /** Once the uploaded byte count passes `mark`, stop forwarding client bytes (a hung network) until `unstall()`. */
   stallAt(mark: number): void;
   /** Whether the proxy is currently holding client bytes back. */
@@ -30,8 +34,10 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let uploaded = 0;
+  let downloaded = 0;
   let accepted = 0;
   let marks: number[] = [];
+  let downloadMarks: number[] = [];
   let paused = false;
   let stallMark = Infinity;
   let stalling = false;
@@ -72,6 +78,12 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     });
     upstream.on('drain', () => client.resume());
     upstream.on('data', (chunk: Buffer) => {
+      downloaded += chunk.length;
+      if (downloadMarks.length > 0 && downloaded >= (downloadMarks[0] ?? Infinity)) {
+        downloadMarks = downloadMarks.slice(1);
+        dropConnections();
+        return;
+      }
       if (!client.write(chunk)) upstream.pause();
     });
     client.on('drain', () => upstream.resume());
@@ -90,10 +102,14 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   return {
     port,
     uploadedBytes: () => uploaded,
+    downloadedBytes: () => downloaded,
     acceptedConnections: () => accepted,
     dropConnections,
     dropAt(values) {
       marks = [...values].sort((a, b) => a - b);
+    },
+    dropDownloadAt(values) {
+      downloadMarks = [...values].sort((a, b) => a - b);
     },
     stallAt(mark) {
       stallMark = mark;

@@ -74,41 +74,91 @@ const pullOne = async (deps: BlobPullDeps, artifact: { sha256: string; size: num
   }
 };
 
-/** Blobs of one batch written to the local store at once: each write waits on the disk (fsync). */
-const WRITES_IN_FLIGHT = 8;
+/** Blob writes in flight at once: each waits on the disk (libuv's threads do the file calls). */
+const WRITES_IN_FLIGHT = 16;
+/**
+ * Blobs downloaded and not yet written are held up to these bounds; a batch's download waits
+ * while they are full. So the batches' downloads run ahead of the disk and the shared server
+ * is asked for the next batch while this one is written — before, a batch held its slot until
+ * its last blob was on disk, and the shared server sat idle between rounds (issue #24).
+ */
+const WRITE_BACKLOG = { bytes: 8 * 1024 * 1024, blobs: 1_000 };
+/**
+ * Blobs a pull writes before it records them: each commit fsyncs every directory that gained a
+ * name and writes the index rows in one statement, so committing per batch of ~100 made a fresh
+ * pull of 1 000 small blobs fsync ~1 000 directories where one commit needs ≤ 256. A crash loses
+ * at most this many index rows — those blobs are simply fetched again.
+ */
+const COMMIT_EVERY_BLOBS = 10_000;
 
 /**
- * Small blobs in one request, split by the sizes the bundle lists; each verified as it is
- * stored. Written through the index's batch writer: the blobs of a batch are recorded in one
- * statement at the end (also when the batch fails part way), not two index queries each — on
- * a laptop's PGlite those queries were the largest cost of a pull of 1 000 small blobs.
+ * Writes the blobs of every batch of a pull, WRITES_IN_FLIGHT at a time, each verified against
+ * its hash as it is stored, and records them in the index every COMMIT_EVERY_BLOBS (commits run
+ * one at a time) and at `finish`. `write` waits while the backlog is full, and throws once any
+ * write failed.
  */
-const pullBatch = async (deps: BlobPullDeps, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
-  const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
-  const reader = exactReader(source);
+const blobWriter = (deps: BlobPullDeps) => {
   const writer = deps.blobs.batch();
-  const inFlight = new Set<Promise<void>>();
+  const limit = pLimit(WRITES_IN_FLIGHT);
+  const backlog = { bytes: 0, blobs: 0 };
+  let drained: Array<() => void> = [];
   let failure: { error: unknown } | undefined;
-  try {
-    for (const blob of blobs) {
-      const bytes = await reader.exactly(blob.size);
-      // A server that sent other bytes than the bundle lists fails the hash check here.
-      const write = writer.put(bytes, blob.sha256).then(
-        () => deps.report(blob.size),
-        (error: unknown) => void (failure ??= { error }),
-      );
-      inFlight.add(write);
-      void write.finally(() => inFlight.delete(write));
-      while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+  let uncommitted = 0;
+  let committing: Promise<void> = Promise.resolve();
+  const commit = (): Promise<void> => {
+    uncommitted = 0;
+    committing = committing.then(() => writer.commit());
+    return committing;
+  };
+  const full = (bytes: number): boolean => backlog.blobs > 0 && (backlog.blobs >= WRITE_BACKLOG.blobs || backlog.bytes + bytes > WRITE_BACKLOG.bytes);
+  const writeOne = async (bytes: Buffer, blob: { sha256: string; size: number }): Promise<void> => {
+    await writer.put(bytes, blob.sha256);
+    if (++uncommitted >= COMMIT_EVERY_BLOBS) await commit();
+    await deps.report(blob.size);
+  };
+  const writes = new Set<Promise<void>>();
+  return {
+    async write(bytes: Buffer, blob: { sha256: string; size: number }): Promise<void> {
+      while (!failure && full(bytes.length)) await new Promise<void>((resolve) => drained.push(resolve));
       if (failure) throw failure.error;
-    }
+      backlog.bytes += bytes.length;
+      backlog.blobs += 1;
+      const write = limit(() => writeOne(bytes, blob))
+        .catch((error: unknown) => void (failure ??= { error }))
+        .finally(() => {
+          backlog.bytes -= bytes.length;
+          backlog.blobs -= 1;
+          writes.delete(write);
+          const waiting = drained;
+          drained = [];
+          for (const wake of waiting) wake();
+        });
+      writes.add(write);
+    },
+    /** Waits for every write, records what was written (also after a failure), then throws the first failure. */
+    async finish(): Promise<void> {
+      while (writes.size > 0) await Promise.all(writes);
+      await commit();
+      if (failure) throw failure.error;
+    },
+  };
+};
+type BlobWriter = ReturnType<typeof blobWriter>;
+
+/**
+ * Small blobs in one request, split by the sizes the bundle lists and handed to the writer (a
+ * server that sent other bytes than the bundle lists fails the hash check there). Done when its
+ * bytes are read: the writes go on while the next batch downloads.
+ */
+const pullBatch = async (deps: BlobPullDeps, writer: BlobWriter, blobs: Array<{ sha256: string; size: number }>): Promise<void> => {
+  const source = await deps.remote.downloadBlobBatch(blobs.map((blob) => blob.sha256));
+  try {
+    const reader = exactReader(source);
+    for (const blob of blobs) await writer.write(await reader.exactly(blob.size), blob);
     await reader.assertEnd();
   } finally {
-    await Promise.all(inFlight);
     source.destroy();
-    await writer.commit();
   }
-  if (failure) throw failure.error;
 };
 
 /**
@@ -135,11 +185,18 @@ export const pullBlobs = async (
   const oneAtATime = pLimit(4);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
   const { guard: guarded, rethrow } = stopAtFirstFailure();
+  const writer = blobWriter(deps);
   await Promise.all([
-    ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, batch)))) : []),
+    ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, writer, batch)))) : []),
     ...single.map((blob) => oneAtATime(guarded(() => pullOne(deps, blob)))),
   ]);
+  // Every blob written is recorded, also when a transfer failed: a retry does not fetch it again.
+  const unfinished = await writer.finish().then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
   rethrow();
+  if (unfinished) throw unfinished.error;
 };
 
 /**
