@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, writeFile as writeFileCallback } from 'node:fs';
+import { close as closeCallback, constants, open as openCallback, write as writeCallback, writeFile as writeFileCallback } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
@@ -28,13 +28,28 @@ const fsyncPath = async (path: string): Promise<void> => {
 const readBufferBytes = (bytes: number): number => Math.min(1024 * 1024, Math.max(bytes + 1, 1024));
 
 /**
- * Creates `path` with `bytes`, fsynced before it resolves. The callback `writeFile` works on a
- * plain descriptor: per 10 KB blob a `FileHandle` and a promise for each of open, write, sync
- * and close cost the pull's event loop more than the write itself (issue #24).
+ * Creates `path` with `bytes`, on disk before it resolves: opened O_DSYNC, so the write itself
+ * waits for the disk — open, write, close — where a separate fsync was a fourth trip through
+ * libuv's threads per blob, each waiting on a busy event loop (issue #24). Where there is no
+ * O_DSYNC (Windows), a flush (fsync) after the write. Plain descriptors, not a `FileHandle`: per
+ * 10 KB blob a handle and its promises cost the event loop more than the write.
  */
 const writeFlushed = promisify((path: string, bytes: Buffer, done: (error: NodeJS.ErrnoException | null) => void) =>
   writeFileCallback(path, bytes, { flag: 'wx', mode: 0o644, flush: true }, done),
 );
+const openDescriptor = promisify(openCallback);
+const writeDescriptor = promisify(writeCallback);
+const closeDescriptor = promisify(closeCallback);
+const CREATE_DSYNC = constants.O_DSYNC === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+const writeDurably = async (path: string, bytes: Buffer): Promise<void> => {
+  if (CREATE_DSYNC === undefined) return writeFlushed(path, bytes);
+  const descriptor = await openDescriptor(path, CREATE_DSYNC, 0o644);
+  try {
+    for (let offset = 0; offset < bytes.length;) offset += (await writeDescriptor(descriptor, bytes, offset, bytes.length - offset, null)).bytesWritten;
+  } finally {
+    await closeDescriptor(descriptor);
+  }
+};
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -84,10 +99,10 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
   /**
    * The pull of many small blobs (issue #24): a stream pipeline per 10 KB blob, a hard link, a
    * temp-file removal and an fsync of its directory each cost more than the bytes. Here a blob
-   * already in memory is hashed at once, written and fsynced in one call (writeFlushed), renamed to
+   * already in memory is hashed at once, written durably in one call (writeDurably), renamed to
    * its name — replacing a file there is harmless, the name is the hash of the verified bytes
-   * (and repairs a corrupt copy) — and each directory that gained names is fsynced once, at
-   * `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
+   * (and repairs a corrupt copy) — and each directory that gained names (blobs, or new prefix
+   * directories) is fsynced once, at `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
    * a partial file under a final name.
    */
   const writeBatch = (): BlobStoreWriteBatch => {
@@ -96,7 +111,12 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     const directoryReady = (directory: string): Promise<void> => {
       let ready = checkedDirectories.get(directory);
       if (!ready) {
-        ready = prefixDirectory(directory).then(() => assertInside(directory));
+        // A new prefix directory's name is made durable at commit too (one fsync of `sha256/`,
+        // not one per new directory: a fresh store gains up to 256 in its first pull).
+        ready = mkdir(directory, { recursive: true }).then(async (created) => {
+          if (created) unsyncedDirectories.add(dirname(directory));
+          await assertInside(directory);
+        });
         checkedDirectories.set(directory, ready);
       }
       return ready;
@@ -109,7 +129,7 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
         const temp = join(root, 'tmp', `${randomUUID()}.part`);
         const target = finalPath(expectedSha256);
         try {
-          await writeFlushed(temp, bytes);
+          await writeDurably(temp, bytes);
           await directoryReady(dirname(target));
           await rename(temp, target);
           unsyncedDirectories.add(dirname(target));
