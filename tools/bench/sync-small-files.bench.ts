@@ -43,6 +43,18 @@ const rcloneEnv = (endpoint: string): Record<string, string> => ({
   RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
 });
 
+/**
+ * Each transfer starts with the disk's dirty pages written out (`sync`), whichever tool ran
+ * before: every process here shares one disk, so without it a tool that makes its files durable
+ * (our pull fsyncs each blob before recording it) waits for the writeback of what the previous
+ * step wrote — s3rver's copy of the push — while one that never syncs (rclone, aws) does not.
+ * On separate machines that data would not be on the puller's disk at all.
+ */
+const settled = <T>(measure: () => Promise<T>): Promise<T> => {
+  execFileSync('sync');
+  return measure();
+};
+
 const putFile = async (server: ServerProcess, bytes: Buffer, hash: string): Promise<void> => {
   const response = await fetch(`${server.url}/blobs/sha256/${hash}`, {
     method: 'PUT',
@@ -129,16 +141,20 @@ export const syncSmallFilesBench = async (): Promise<BenchRow[]> => {
       for (const dataset of DATASETS) {
         const dir = join(scratch, dataset.name);
         const measured = times.get(dataset.name) as Times;
-        measured.push.push(await timedTransfer(client, 'push', `small-${run}`, dataset.name));
-        measured.pull.push(await timedTransfer(pullerClient, 'pull', 'team', dataset.name));
+        measured.push.push(await settled(() => timedTransfer(client, 'push', `small-${run}`, dataset.name)));
+        measured.pull.push(await settled(() => timedTransfer(pullerClient, 'pull', 'team', dataset.name)));
         const rcloneTarget = `bench:${s3.bucket}/rclone-${dataset.name}-${run}`;
-        measured.rcloneUp.push(await timeCommand('rclone', ['copy', '--transfers', '32', dir, rcloneTarget], rclone));
+        measured.rcloneUp.push(await settled(() => timeCommand('rclone', ['copy', '--transfers', '32', dir, rcloneTarget], rclone)));
         const rcloneDown = join(scratch, `rclone-down-${run}`);
-        measured.rcloneDown.push(await timeCommand('rclone', ['copy', '--transfers', '32', rcloneTarget, rcloneDown], rclone));
+        measured.rcloneDown.push(await settled(() => timeCommand('rclone', ['copy', '--transfers', '32', rcloneTarget, rcloneDown], rclone)));
         const awsTarget = `s3://${s3.bucket}/aws-${dataset.name}-${run}/`;
-        measured.awsUp.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', dir, awsTarget, '--only-show-errors'], credentials));
+        measured.awsUp.push(
+          await settled(() => timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', dir, awsTarget, '--only-show-errors'], credentials)),
+        );
         const awsDown = join(scratch, `aws-down-${run}`);
-        measured.awsDown.push(await timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', awsTarget, awsDown, '--only-show-errors'], credentials));
+        measured.awsDown.push(
+          await settled(() => timeCommand('aws', ['--endpoint-url', s3.endpoint, 's3', 'sync', awsTarget, awsDown, '--only-show-errors'], credentials)),
+        );
         for (const down of [rcloneDown, awsDown]) {
           if (readdirSync(down).length !== dataset.count) throw new Error(`${down} holds ${readdirSync(down).length} files, not ${dataset.count}`);
           rmSync(down, { recursive: true, force: true });
