@@ -45,10 +45,17 @@ const writeDurably = async (path: string, bytes: Buffer): Promise<void> => {
   if (CREATE_DSYNC === undefined) return writeFlushed(path, bytes);
   const descriptor = await openDescriptor(path, CREATE_DSYNC, 0o644);
   try {
-    for (let offset = 0; offset < bytes.length;) offset += (await writeDescriptor(descriptor, bytes, offset, bytes.length - offset, null)).bytesWritten;
-  } finally {
-    await closeDescriptor(descriptor);
+    for (let offset = 0; offset < bytes.length;) {
+      const { bytesWritten } = await writeDescriptor(descriptor, bytes, offset, bytes.length - offset, null);
+      if (bytesWritten === 0) throw new Error(`Writing ${path} made no progress`);
+      offset += bytesWritten;
+    }
+  } catch (error) {
+    // The write's error (ENOSPC…) is the one to report, not a close's after it.
+    await closeDescriptor(descriptor).catch(() => undefined);
+    throw error;
   }
+  await closeDescriptor(descriptor);
 };
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
@@ -101,8 +108,8 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
    * temp-file removal and an fsync of its directory each cost more than the bytes. Here a blob
    * already in memory is hashed at once, written durably in one call (writeDurably), renamed to
    * its name — replacing a file there is harmless, the name is the hash of the verified bytes
-   * (and repairs a corrupt copy) — and each directory that gained names (blobs, or new prefix
-   * directories) is fsynced once, at `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
+   * (and repairs a corrupt copy) — and each directory that gained names is fsynced once, at
+   * `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
    * a partial file under a final name.
    */
   const writeBatch = (): BlobStoreWriteBatch => {
@@ -111,12 +118,9 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     const directoryReady = (directory: string): Promise<void> => {
       let ready = checkedDirectories.get(directory);
       if (!ready) {
-        // A new prefix directory's name is made durable at commit too (one fsync of `sha256/`,
-        // not one per new directory: a fresh store gains up to 256 in its first pull).
-        ready = mkdir(directory, { recursive: true }).then(async (created) => {
-          if (created) unsyncedDirectories.add(dirname(directory));
-          await assertInside(directory);
-        });
+        // A new prefix directory's name is made durable at once, not at this batch's commit:
+        // another writer finds the directory there and records its blobs without syncing `sha256/`.
+        ready = prefixDirectory(directory).then(() => assertInside(directory));
         checkedDirectories.set(directory, ready);
       }
       return ready;

@@ -104,6 +104,9 @@ const blobWriter = (deps: BlobPullDeps) => {
   let drained: Array<() => void> = [];
   let failure: { error: unknown } | undefined;
   let uncommitted = 0;
+  // Commits run one after another (the store does not order them). Once one failed, none runs
+  // again: the store may have dropped directories whose fsync failed, and a later commit would
+  // record blobs in them.
   let committing: Promise<void> = Promise.resolve();
   const commit = (): Promise<void> => {
     uncommitted = 0;
@@ -135,11 +138,15 @@ const blobWriter = (deps: BlobPullDeps) => {
         });
       writes.add(write);
     },
-    /** Waits for every write, records what was written (also after a failure), then throws the first failure. */
+    /** Waits for every write, records what was written (also after a write failed), then throws the first write failure, else the commit's. */
     async finish(): Promise<void> {
       while (writes.size > 0) await Promise.all(writes);
-      await commit();
+      const committed = await commit().then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
       if (failure) throw failure.error;
+      if (committed) throw committed.error;
     },
   };
 };
