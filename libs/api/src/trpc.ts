@@ -1,16 +1,15 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type DomainErrorCode, isDomainError, trpcCodeOf } from '@trainyard/core';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { RESERVED_JSON_KEYS, scopeAllows, type TokenScope } from '@trainyard/contracts';
+import { RESERVED_JSON_KEYS, scopeAllows, type TokenScope, wireTransformer } from '@trainyard/contracts';
 import type { ApiContext } from './context';
 
 /** The tRPC code a domain code travels as (libs/core's ERROR_CODES); checked here to be one tRPC knows. */
 const trpcCodeFor = (code: DomainErrorCode): TRPC_ERROR_CODE_KEY => trpcCodeOf(code);
 
 const t = initTRPC.context<ApiContext>().create({
-  transformer: superjson,
+  transformer: wireTransformer,
   // Never send stack traces, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {

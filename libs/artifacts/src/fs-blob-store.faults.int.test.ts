@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { isDomainError, sha256Hex } from '@trainyard/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from './blob-garbage-collector';
-import { createFsBlobStore } from './fs-blob-store';
+import { createFsBlobStore, syncFileSystem } from './fs-blob-store';
 
 const scratch = mkdtempSync(join(tmpdir(), 'trainyard-fs-faults-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -144,6 +144,7 @@ describe('filesystem blob store under faults', () => {
     // A prefix directory replaced by a link to somewhere else: nothing lands there.
     const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
     const redirected = Buffer.from('redirected in a batch?');
+    rmSync(join(root, 'sha256', sha256Hex(redirected).slice(0, 2)), { recursive: true, force: true });
     symlinkSync(elsewhere, join(root, 'sha256', sha256Hex(redirected).slice(0, 2)));
     expect(
       errorCode(
@@ -155,6 +156,58 @@ describe('filesystem blob store under faults', () => {
     ).toBe('INTEGRITY');
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('makes a batch durable at commit: one file-system sync, else every file and directory synced one by one', async () => {
+    const calls: string[] = [];
+    const root = newRoot();
+    const store = await createFsBlobStore(root, { syncFileSystem: async (path) => (calls.push(path), true) });
+    // Every prefix directory is there once a batch writes: none is made (and synced) per blob.
+    const batch = store.writeBatch?.();
+    if (!batch) throw new Error('the filesystem store writes batches');
+    const blobs = Array.from({ length: 5 }, () => randomBytes(4 * 1024));
+    await Promise.all(blobs.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
+    expect(readdirSync(join(root, 'sha256'))).toHaveLength(256);
+    expect(calls).toEqual([]);
+    await batch.commit();
+    expect(calls).toEqual([root]);
+    await batch.commit();
+    expect(calls).toEqual([root]);
+
+    // Where there is no such sync, commit syncs each file the batch wrote (the next test shows it opens them).
+    const fileByFile = await createFsBlobStore(newRoot(), { syncFileSystem: async () => false });
+    const second = fileByFile.writeBatch?.();
+    if (!second) throw new Error('the filesystem store writes batches');
+    await Promise.all(blobs.map((bytes) => second.put(bytes, sha256Hex(bytes))));
+    await second.commit();
+    for (const bytes of blobs) expect((await buffer(await fileByFile.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
+  });
+
+  it('syncs a file written by a batch, not yet committed, when a put finds its name there', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root, { syncFileSystem: async () => false });
+    const bytes = randomBytes(2048);
+    const batch = store.writeBatch?.();
+    await batch?.put(bytes, sha256Hex(bytes));
+    // The put that finds the name opens that file to sync it: a name that is not a file is refused.
+    const squatted = randomBytes(2048);
+    mkdirSync(blobPath(root, sha256Hex(squatted)));
+    await expect(store.put(Readable.from([squatted]))).rejects.toThrow(/EISDIR/);
+    expect(await store.put(Readable.from([bytes]))).toMatchObject({ sha256: sha256Hex(bytes), created: false });
+    await batch?.commit();
+    const lost = randomBytes(2048);
+    const failing = store.writeBatch?.();
+    await failing?.put(lost, sha256Hex(lost));
+    rmSync(blobPath(root, sha256Hex(lost)));
+    mkdirSync(blobPath(root, sha256Hex(lost)));
+    await expect(failing?.commit()).rejects.toThrow(/EISDIR/);
+  });
+
+  it('syncs a whole file system with `sync -f` on Linux 5.8 or later', async (context) => {
+    const [major = 0, minor = 0] = release().split('.').map(Number);
+    if (process.platform !== 'linux' || major * 100 + minor < 508) return context.skip('syncfs reports write-back errors from Linux 5.8');
+    expect(await syncFileSystem(newRoot())).toBe(true);
+    expect(await syncFileSystem(join(scratch, 'no-such-directory'))).toBe(false);
   });
 
   it('collects only unreferenced blobs older than the grace period, and a dry run deletes nothing', async () => {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { close as closeCallback, constants, open as openCallback, write as writeCallback, writeFile as writeFileCallback } from 'node:fs';
+import { constants, writeFile as writeFileCallback } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { release } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,35 +30,48 @@ const fsyncPath = async (path: string): Promise<void> => {
 const readBufferBytes = (bytes: number): number => Math.min(1024 * 1024, Math.max(bytes + 1, 1024));
 
 /**
- * Creates `path` with `bytes`, on disk before it resolves: opened O_DSYNC, so the write itself
- * waits for the disk — open, write, close — where a separate fsync was a fourth trip through
- * libuv's threads per blob, each waiting on a busy event loop (issue #24). Where there is no
- * O_DSYNC (Windows), a flush (fsync) after the write. Plain descriptors, not a `FileHandle`: per
- * 10 KB blob a handle and its promises cost the event loop more than the write.
+ * Creates `path` with `bytes`, not yet durable (a batch makes its files durable at `commit`).
+ * The callback API, not a `FileHandle`: per 10 KB blob a handle and its promises cost the event
+ * loop more than the write.
  */
-const writeFlushed = promisify((path: string, bytes: Buffer, done: (error: NodeJS.ErrnoException | null) => void) =>
-  writeFileCallback(path, bytes, { flag: 'wx', mode: 0o644, flush: true }, done),
+const createWithBytes = promisify((path: string, bytes: Buffer, done: (error: NodeJS.ErrnoException | null) => void) =>
+  writeFileCallback(path, bytes, { flag: 'wx', mode: 0o644 }, done),
 );
-const openDescriptor = promisify(openCallback);
-const writeDescriptor = promisify(writeCallback);
-const closeDescriptor = promisify(closeCallback);
-const CREATE_DSYNC = constants.O_DSYNC === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
-const writeDurably = async (path: string, bytes: Buffer): Promise<void> => {
-  if (CREATE_DSYNC === undefined) return writeFlushed(path, bytes);
-  const descriptor = await openDescriptor(path, CREATE_DSYNC, 0o644);
+
+/** fsync of a file already there (opened for writing: Windows flushes only such a handle; never through a symlink). */
+const fsyncFile = async (path: string): Promise<void> => {
+  const handle = await open(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
   try {
-    for (let offset = 0; offset < bytes.length;) {
-      const { bytesWritten } = await writeDescriptor(descriptor, bytes, offset, bytes.length - offset, null);
-      if (bytesWritten === 0) throw new Error(`Writing ${path} made no progress`);
-      offset += bytesWritten;
-    }
-  } catch (error) {
-    // The write's error (ENOSPC…) is the one to report, not a close's after it.
-    await closeDescriptor(descriptor).catch(() => undefined);
-    throw error;
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  await closeDescriptor(descriptor);
 };
+
+/**
+ * Makes everything written to the file system that holds `path` durable in one call, answering
+ * true — or false where it cannot, and the caller syncs file by file. A port so tests can take
+ * the file-by-file way.
+ */
+export type FileSystemSync = (path: string) => Promise<boolean>;
+
+/**
+ * Linux's syncfs(2), through GNU coreutils' `sync -f` (Node has no binding): one call for a
+ * batch's thousand files instead of a thousand fsyncs, each its own journal commit (issue #24).
+ * It fails (exit ≠ 0), and so answers false, on a write-back error of that file system nobody
+ * has been told of yet; the file-by-file fsyncs then report it for the batch's own files.
+ * (`sync -f` is GNU coreutils' since 8.24, 2015.)
+ */
+export const syncFileSystem: FileSystemSync = (path) =>
+  new Promise((resolve) => {
+    // Before Linux 5.8 syncfs reported no write-back errors at all: there, file by file.
+    const [major = 0, minor = 0] = release().split('.').map(Number);
+    if (process.platform !== 'linux' || major < 5 || (major === 5 && minor < 8)) return resolve(false);
+    execFile('sync', ['-f', path], (error) => resolve(!error));
+  });
+
+/** `00` … `ff`: a blob's directory is named by its hash's first two hex digits. */
+const PREFIXES = Array.from({ length: 256 }, (_unused, index) => index.toString(16).padStart(2, '0'));
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -72,9 +87,11 @@ const storageError = (error: unknown): unknown => {
  * Blobs under `<root>/sha256/ab/<hash>`. Writes stream into `<root>/tmp` (same file system),
  * are fsynced, then hard-linked to their final name — link fails if the name exists, so
  * concurrent identical uploads are safe and exactly one reports `created` — and the directory
- * is fsynced. A crash leaves only a temp file, which the startup sweep removes.
+ * is fsynced. A crash leaves only a temp file, which the startup sweep removes. Batches
+ * (`writeBatch`) make their files durable at commit, with `options.syncFileSystem`.
  */
-export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
+export const createFsBlobStore = async (root: string, options: { syncFileSystem?: FileSystemSync } = {}): Promise<BlobStore> => {
+  const syncAll = options.syncFileSystem ?? syncFileSystem;
   await mkdir(join(root, 'tmp'), { recursive: true });
   await mkdir(join(root, 'sha256'), { recursive: true });
   const realRoot = await realpath(root);
@@ -94,6 +111,26 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
     if (await mkdir(directory, { recursive: true })) await fsyncPath(dirname(directory));
   };
 
+  /**
+   * Every prefix directory (`sha256/00` … `sha256/ff`), made once per store, their names made
+   * durable by one fsync of `sha256/`: a fresh store's first pull otherwise made up to 256 of
+   * them one at a time, each with its own fsync of `sha256/` (issue #24). Nothing removes them.
+   */
+  let allPrefixes: Promise<void> | undefined;
+  const allPrefixDirectories = (): Promise<void> =>
+    (allPrefixes ??= (async () => {
+      const base = join(root, 'sha256');
+      const present = new Set(await readdir(base));
+      const missing = PREFIXES.filter((prefix) => !present.has(prefix));
+      if (missing.length === 0) return;
+      const limit = pLimit(8);
+      await Promise.all(missing.map((prefix) => limit(() => mkdir(join(base, prefix), { recursive: true }))));
+      await fsyncPath(base);
+    })().catch((error: unknown) => {
+      allPrefixes = undefined;
+      throw error;
+    }));
+
   const regularFile = async (sha256: string): Promise<{ path: string; size: number; modifiedAt: Date } | undefined> => {
     const path = finalPath(sha256);
     const info = await lstat(path).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
@@ -105,22 +142,27 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
 
   /**
    * The pull of many small blobs (issue #24): a stream pipeline per 10 KB blob, a hard link, a
-   * temp-file removal and an fsync of its directory each cost more than the bytes. Here a blob
-   * already in memory is hashed at once, written durably in one call (writeDurably), renamed to
-   * its name — replacing a file there is harmless, the name is the hash of the verified bytes
-   * (and repairs a corrupt copy) — and each directory that gained names is fsynced once, at
-   * `commit`. A crash before that loses at most names nobody has recorded yet, and never leaves
-   * a partial file under a final name.
+   * temp-file removal and an fsync per blob each cost more than the bytes. Here a blob already
+   * in memory is hashed at once, written in one call, renamed to its name — replacing a file
+   * there is harmless, the name is the hash of the verified bytes (and repairs a corrupt copy) —
+   * and nothing is synced until `commit`, which makes every file and name of the batch durable
+   * at once: one syncfs where there is one, else an fsync of each file and of each directory
+   * that gained names. The caller records the blobs only after that; a crash before it loses at
+   * most blobs nobody has recorded yet, and never leaves a partial file under a final name
+   * (the rename comes after the whole write).
    */
   const writeBatch = (): BlobStoreWriteBatch => {
     const checkedDirectories = new Map<string, Promise<void>>();
     const unsyncedDirectories = new Set<string>();
+    const unsyncedFiles: string[] = [];
     const directoryReady = (directory: string): Promise<void> => {
       let ready = checkedDirectories.get(directory);
       if (!ready) {
         // A new prefix directory's name is made durable at once, not at this batch's commit:
         // another writer finds the directory there and records its blobs without syncing `sha256/`.
-        ready = prefixDirectory(directory).then(() => assertInside(directory));
+        ready = allPrefixDirectories()
+          .then(() => prefixDirectory(directory))
+          .then(() => assertInside(directory));
         checkedDirectories.set(directory, ready);
       }
       return ready;
@@ -133,9 +175,10 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
         const temp = join(root, 'tmp', `${randomUUID()}.part`);
         const target = finalPath(expectedSha256);
         try {
-          await writeDurably(temp, bytes);
+          await createWithBytes(temp, bytes);
           await directoryReady(dirname(target));
           await rename(temp, target);
+          unsyncedFiles.push(target);
           unsyncedDirectories.add(dirname(target));
         } catch (error) {
           await rm(temp, { force: true });
@@ -143,9 +186,12 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
         }
       },
       async commit() {
+        const files = unsyncedFiles.splice(0);
         const directories = [...unsyncedDirectories];
         unsyncedDirectories.clear();
+        if (files.length === 0 || (await syncAll(root))) return;
         const limit = pLimit(4);
+        await Promise.all(files.map((file) => limit(() => fsyncFile(file))));
         await Promise.all(directories.map((directory) => limit(() => fsyncPath(directory))));
       },
     };
@@ -170,7 +216,9 @@ export const createFsBlobStore = async (root: string): Promise<BlobStore> => {
           () => true,
           (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
         );
-        // Also when the name was there: it may be another writer's, linked or renamed but not yet made durable.
+        // Also when the name was there: it may be another writer's, linked or renamed but not
+        // yet made durable — a batch's file waits for its commit — so the file is synced too.
+        if (!created) await fsyncFile(target);
         await fsyncPath(dirname(target));
         return { sha256, size: hasher.byteCount, created };
       } catch (error) {

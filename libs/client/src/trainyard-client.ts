@@ -2,7 +2,8 @@ import type { AppRouter } from '@trainyard/api';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, retryLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import superjson from 'superjson';
+// The transformer alone, not the contracts' schemas: the client package stays small.
+import { wireTransformer } from '@trainyard/contracts/wire-transformer';
 
 export interface TrainyardClientOptions {
   /** Server base URL, e.g. http://127.0.0.1:4777 */
@@ -28,7 +29,8 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
 export const MAX_QUERY_URL_LENGTH = 6_000;
 
 /** Length of the URL-encoded input a GET would carry (what the batch link puts after `input=`). */
-const encodedInputLength = (input: unknown): number => (input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: superjson.serialize(input) })).length);
+const encodedInputLength = (input: unknown): number =>
+  input === undefined ? 0 : encodeURIComponent(JSON.stringify({ 0: wireTransformer.serialize(input) })).length;
 
 /**
  * The tRPC code a non-tRPC failure (the guard's answer, a proxy's page) is given, by HTTP status.
@@ -159,7 +161,7 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({
           url: base,
-          transformer: superjson,
+          transformer: wireTransformer,
           ...(options.token || !browserEventSource
             ? {
                 EventSource,
@@ -172,10 +174,10 @@ export const createTrainyardClient = (options: TrainyardClientOptions) => {
         false: splitLink({
           // A query with a large input (long texts to score) goes alone, as a POST with a JSON body.
           condition: (op) => op.type === 'query' && op.path.length + encodedInputLength(op.input) > MAX_QUERY_URL_LENGTH,
-          true: httpLink({ url: base, transformer: superjson, methodOverride: 'POST', headers: () => authorization, fetch: callFetch }),
+          true: httpLink({ url: base, transformer: wireTransformer, methodOverride: 'POST', headers: () => authorization, fetch: callFetch }),
           false: httpBatchLink({
             url: base,
-            transformer: superjson,
+            transformer: wireTransformer,
             // The server refuses batches of more than 50 calls (400); larger ones are split here.
             maxItems: 50,
             // GET batches are split before their URL gets long enough for a 431.

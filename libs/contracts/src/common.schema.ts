@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVED_JSON_KEYS } from './wire-transformer';
 
 /** Limits shared by every input: bounded sizes are part of the contract, not an afterthought. */
 export const LIMITS = {
@@ -13,12 +14,6 @@ export const pageInput = {
   limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
   cursor: z.string().max(200).optional(),
 };
-
-/**
- * Keys superjson refuses to serialize (its prototype-pollution guard throws): stored anywhere in
- * a response they would turn every later read containing them into a 500. Refused at input.
- */
-export const RESERVED_JSON_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Bounds of free-form JSON fields (hyperparameters, metadata, sync bundles). */
 export const JSON_LIMITS = {

@@ -8,3 +8,4 @@ export * from './metric-choice';
 export * from './sync.schema';
 export * from './sweeps.schema';
 export * from './reproduce.schema';
+export * from './wire-transformer';

@@ -84,10 +84,10 @@ const WRITES_IN_FLIGHT = 16;
  */
 const WRITE_BACKLOG = { bytes: 8 * 1024 * 1024, blobs: 1_000 };
 /**
- * Blobs a pull writes before it records them: each commit fsyncs every directory that gained a
- * name and writes the index rows in one statement, so committing per batch of ~100 made a fresh
- * pull of 1 000 small blobs fsync ~1 000 directories where one commit needs ≤ 256. A crash loses
- * at most this many index rows — those blobs are simply fetched again.
+ * Blobs a pull writes before it records them: each commit makes every file written since the
+ * last one durable (one syncfs on Linux, else an fsync per file and directory) and writes the
+ * index rows in one statement. A crash loses at most this many index rows — those blobs are
+ * simply fetched again.
  */
 const COMMIT_EVERY_BLOBS = 10_000;
 
