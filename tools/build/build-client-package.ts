@@ -55,7 +55,8 @@ const buildJavaScript = async (): Promise<void> => {
     format: 'esm',
     platform: 'neutral',
     target: 'es2022',
-    // Only bare package names are external; @trainyard/* imports are types only and vanish.
+    // Only bare package names are external; @trainyard/* imports are types only and vanish, but
+    // for the wire transformer (`@trainyard/contracts/wire-transformer`), which is bundled in.
     external: [...allowedImports],
     sourcemap: true,
     sourcesContent: true,

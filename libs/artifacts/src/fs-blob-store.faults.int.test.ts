@@ -15,6 +15,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'trainyard-fs-faults-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const newRoot = (): string => mkdtempSync(join(scratch, 'store-'));
 const blobPath = (root: string, hash: string): string => join(root, 'sha256', hash.slice(0, 2), hash);
+/** Every name under the store's prefix directories (which are all there from the start). */
+const blobNames = (root: string): string[] => readdirSync(join(root, 'sha256')).flatMap((prefix) => readdirSync(join(root, 'sha256', prefix)));
 const errorCode = (error: unknown): string | undefined => (isDomainError(error) ? error.code : undefined);
 
 describe('filesystem blob store under faults', () => {
@@ -45,6 +47,7 @@ describe('filesystem blob store under faults', () => {
     // A whole prefix directory replaced by a link to somewhere else: writes refuse to land there.
     const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
     const data = Buffer.from('redirected?');
+    rmSync(join(root, 'sha256', sha256Hex(data).slice(0, 2)), { recursive: true, force: true });
     symlinkSync(elsewhere, join(root, 'sha256', sha256Hex(data).slice(0, 2)));
     expect(errorCode(await store.put(Readable.from([data])).catch((e: unknown) => e))).toBe('INTEGRITY');
     expect(readdirSync(elsewhere)).toEqual([]);
@@ -70,7 +73,7 @@ describe('filesystem blob store under faults', () => {
     );
     await store.put(failing).catch(() => undefined);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
-    expect(readdirSync(join(root, 'sha256'))).toEqual([]);
+    expect(blobNames(root)).toEqual([]);
   });
 
   it('after SIGKILL mid-write, no partial blob exists under its final name and start-up sweeps the temp file', async () => {
@@ -81,7 +84,7 @@ describe('filesystem blob store under faults', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(readdirSync(join(root, 'tmp')).length).toBe(1);
-    expect(readdirSync(join(root, 'sha256'))).toEqual([]);
+    expect(blobNames(root)).toEqual([]);
     const reopened = await createFsBlobStore(root);
     expect(await reopened.sweepIncomplete(0)).toBe(1);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
@@ -158,56 +161,72 @@ describe('filesystem blob store under faults', () => {
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
 
-  it('makes a batch durable at commit: one file-system sync, else every file and directory synced one by one', async () => {
+  it('makes a batch durable at commit: its bytes before any name (one syncfs, else an fsync each), then the names', async () => {
     const calls: string[] = [];
     const root = newRoot();
     const store = await createFsBlobStore(root, { syncFileSystem: async (path) => (calls.push(path), true) });
-    // Every prefix directory is there once a batch writes: none is made (and synced) per blob.
+    // Every prefix directory is there from the start: none is made (and synced) per blob.
+    expect(readdirSync(join(root, 'sha256'))).toHaveLength(256);
     const batch = store.writeBatch?.();
     if (!batch) throw new Error('the filesystem store writes batches');
     const blobs = Array.from({ length: 5 }, () => randomBytes(4 * 1024));
     await Promise.all(blobs.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
-    expect(readdirSync(join(root, 'sha256'))).toHaveLength(256);
+    // Until commit no name points at bytes that may not be on disk yet.
+    for (const bytes of blobs) expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
+    expect(readdirSync(join(root, 'tmp'))).toHaveLength(5);
     expect(calls).toEqual([]);
     await batch.commit();
-    expect(calls).toEqual([root]);
+    expect(calls).toEqual([root, root]);
+    for (const bytes of blobs) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
     await batch.commit();
-    expect(calls).toEqual([root]);
-
-    // Where there is no such sync, commit syncs each file the batch wrote (the next test shows it opens them).
-    const fileByFile = await createFsBlobStore(newRoot(), { syncFileSystem: async () => false });
-    const second = fileByFile.writeBatch?.();
-    if (!second) throw new Error('the filesystem store writes batches');
-    await Promise.all(blobs.map((bytes) => second.put(bytes, sha256Hex(bytes))));
-    await second.commit();
-    for (const bytes of blobs) expect((await buffer(await fileByFile.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
+    expect(calls).toEqual([root, root]);
   });
 
-  it('syncs a file written by a batch, not yet committed, when a put finds its name there', async () => {
+  it('without a file-system sync, opens and syncs each written file at commit; a failed commit names nothing and the batch takes no more', async () => {
     const root = newRoot();
     const store = await createFsBlobStore(root, { syncFileSystem: async () => false });
-    const bytes = randomBytes(2048);
     const batch = store.writeBatch?.();
-    await batch?.put(bytes, sha256Hex(bytes));
-    // The put that finds the name opens that file to sync it: a name that is not a file is refused.
-    const squatted = randomBytes(2048);
-    mkdirSync(blobPath(root, sha256Hex(squatted)));
-    await expect(store.put(Readable.from([squatted]))).rejects.toThrow(/EISDIR/);
-    expect(await store.put(Readable.from([bytes]))).toMatchObject({ sha256: sha256Hex(bytes), created: false });
-    await batch?.commit();
-    const lost = randomBytes(2048);
-    const failing = store.writeBatch?.();
-    await failing?.put(lost, sha256Hex(lost));
-    rmSync(blobPath(root, sha256Hex(lost)));
-    mkdirSync(blobPath(root, sha256Hex(lost)));
-    await expect(failing?.commit()).rejects.toThrow(/EISDIR/);
+    if (!batch) throw new Error('the filesystem store writes batches');
+    const blobs = Array.from({ length: 3 }, () => randomBytes(2048));
+    await Promise.all(blobs.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
+    await batch.commit();
+    for (const bytes of blobs) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
+
+    // A temp file swapped for a symlink: the commit's fsync of it (never through a link) fails.
+    const more = Array.from({ length: 3 }, () => randomBytes(2048));
+    await Promise.all(more.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
+    const [swapped] = readdirSync(join(root, 'tmp'));
+    rmSync(join(root, 'tmp', swapped as string));
+    symlinkSync(blobPath(root, sha256Hex(blobs[0] as Buffer)), join(root, 'tmp', swapped as string));
+    await expect(batch.commit()).rejects.toThrow(/ELOOP/);
+    for (const bytes of more) expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    const late = randomBytes(100);
+    await expect(batch.put(late, sha256Hex(late))).rejects.toThrow(/ELOOP/);
+    await expect(batch.commit()).rejects.toThrow(/ELOOP/);
   });
 
-  it('syncs a whole file system with `sync -f` on Linux 5.8 or later', async (context) => {
+  it('fails the commit when the file-system sync ran and failed: nothing named, temp files gone', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root, {
+      syncFileSystem: async () => {
+        throw new Error('Making the written blobs durable failed (sync -f): Input/output error');
+      },
+    });
+    const batch = store.writeBatch?.();
+    const bytes = randomBytes(2048);
+    await batch?.put(bytes, sha256Hex(bytes));
+    await expect(batch?.commit()).rejects.toThrow(/Input\/output error/);
+    expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('syncs a whole file system with `sync -f` on Linux 5.17 or later, and says so when that fails', async (context) => {
     const [major = 0, minor = 0] = release().split('.').map(Number);
-    if (process.platform !== 'linux' || major * 100 + minor < 508) return context.skip('syncfs reports write-back errors from Linux 5.8');
+    if (process.platform !== 'linux' || major * 1_000 + minor < 5_017) return context.skip('syncfs reports every write-back error from Linux 5.17');
     expect(await syncFileSystem(newRoot())).toBe(true);
-    expect(await syncFileSystem(join(scratch, 'no-such-directory'))).toBe(false);
+    await expect(syncFileSystem(join(scratch, 'no-such-directory'))).rejects.toThrow(/durable failed.*no-such-directory/);
   });
 
   it('collects only unreferenced blobs older than the grace period, and a dry run deletes nothing', async () => {

@@ -38,9 +38,9 @@ const createWithBytes = promisify((path: string, bytes: Buffer, done: (error: No
   writeFileCallback(path, bytes, { flag: 'wx', mode: 0o644 }, done),
 );
 
-/** fsync of a file already there (opened for writing: Windows flushes only such a handle; never through a symlink). */
+/** fsync of a file already there (never through a symlink). */
 const fsyncFile = async (path: string): Promise<void> => {
-  const handle = await open(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   try {
     await handle.sync();
   } finally {
@@ -49,29 +49,52 @@ const fsyncFile = async (path: string): Promise<void> => {
 };
 
 /**
- * Makes everything written to the file system that holds `path` durable in one call, answering
- * true — or false where it cannot, and the caller syncs file by file. A port so tests can take
- * the file-by-file way.
+ * Makes everything written to the file system that holds `path` durable in one call: true once
+ * done, false where it cannot be done so (the caller then syncs file by file), a rejection when
+ * it was tried and failed. A port so tests can take the file-by-file way.
  */
 export type FileSystemSync = (path: string) => Promise<boolean>;
 
+/** syncfs(2) reports every write-back error, the file system's own included, from Linux 5.17. */
+const syncfsReportsErrors = (): boolean => {
+  const [major = 0, minor = 0] = release().split('.').map(Number);
+  return process.platform === 'linux' && major * 1_000 + minor >= 5_017;
+};
+
 /**
- * Linux's syncfs(2), through GNU coreutils' `sync -f` (Node has no binding): one call for a
- * batch's thousand files instead of a thousand fsyncs, each its own journal commit (issue #24).
- * It fails (exit ≠ 0), and so answers false, on a write-back error of that file system nobody
- * has been told of yet; the file-by-file fsyncs then report it for the batch's own files.
- * (`sync -f` is GNU coreutils' since 8.24, 2015.)
+ * Linux's syncfs(2), through GNU coreutils' `sync -f` (since 8.24, 2015; Node has no binding):
+ * one call for a batch's thousand files instead of a thousand fsyncs, each its own journal
+ * commit (issue #24). A write-back error nobody was told of yet makes it fail; one that another
+ * process's syncfs was told of first it does not see (fsync has the same blind spot) — such
+ * bytes still fail their hash check whenever they are read, and are known corrupt then.
  */
 export const syncFileSystem: FileSystemSync = (path) =>
-  new Promise((resolve) => {
-    // Before Linux 5.8 syncfs reported no write-back errors at all: there, file by file.
-    const [major = 0, minor = 0] = release().split('.').map(Number);
-    if (process.platform !== 'linux' || major < 5 || (major === 5 && minor < 8)) return resolve(false);
-    execFile('sync', ['-f', path], (error) => resolve(!error));
+  new Promise((resolve, reject) => {
+    if (!syncfsReportsErrors()) return resolve(false);
+    execFile('/usr/bin/env', ['sync', '-f', '--', path], (error, _stdout, stderr) => {
+      if (!error) return resolve(true);
+      // No `sync`, or one without -f: file by file.
+      if (error.code === 127 || /invalid option|unrecognized option/i.test(stderr)) return resolve(false);
+      reject(new Error(`Making the written blobs durable failed (sync -f ${path}): ${stderr.trim() || error.message}`));
+    });
   });
 
 /** `00` … `ff`: a blob's directory is named by its hash's first two hex digits. */
 const PREFIXES = Array.from({ length: 256 }, (_unused, index) => index.toString(16).padStart(2, '0'));
+
+/**
+ * `sha256/` and every prefix directory in it, their names made durable by one fsync of
+ * `sha256/` (also when another process made them): a fresh store's first pull otherwise made
+ * up to 256 of them one at a time, each with its own fsync of `sha256/` (issue #24). Nothing
+ * removes them; one removed by hand is made again, durably, by the write that needs it.
+ */
+const mkdirAllPrefixes = async (base: string): Promise<void> => {
+  await mkdir(base, { recursive: true });
+  const present = new Set(await readdir(base));
+  const limit = pLimit(8);
+  await Promise.all(PREFIXES.filter((prefix) => !present.has(prefix)).map((prefix) => limit(() => mkdir(join(base, prefix), { recursive: true }))));
+  await fsyncPath(base);
+};
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -93,7 +116,7 @@ const storageError = (error: unknown): unknown => {
 export const createFsBlobStore = async (root: string, options: { syncFileSystem?: FileSystemSync } = {}): Promise<BlobStore> => {
   const syncAll = options.syncFileSystem ?? syncFileSystem;
   await mkdir(join(root, 'tmp'), { recursive: true });
-  await mkdir(join(root, 'sha256'), { recursive: true });
+  await mkdirAllPrefixes(join(root, 'sha256'));
   const realRoot = await realpath(root);
 
   // A symlink planted anywhere inside the store must not lead reads or writes outside it.
@@ -111,26 +134,6 @@ export const createFsBlobStore = async (root: string, options: { syncFileSystem?
     if (await mkdir(directory, { recursive: true })) await fsyncPath(dirname(directory));
   };
 
-  /**
-   * Every prefix directory (`sha256/00` … `sha256/ff`), made once per store, their names made
-   * durable by one fsync of `sha256/`: a fresh store's first pull otherwise made up to 256 of
-   * them one at a time, each with its own fsync of `sha256/` (issue #24). Nothing removes them.
-   */
-  let allPrefixes: Promise<void> | undefined;
-  const allPrefixDirectories = (): Promise<void> =>
-    (allPrefixes ??= (async () => {
-      const base = join(root, 'sha256');
-      const present = new Set(await readdir(base));
-      const missing = PREFIXES.filter((prefix) => !present.has(prefix));
-      if (missing.length === 0) return;
-      const limit = pLimit(8);
-      await Promise.all(missing.map((prefix) => limit(() => mkdir(join(base, prefix), { recursive: true }))));
-      await fsyncPath(base);
-    })().catch((error: unknown) => {
-      allPrefixes = undefined;
-      throw error;
-    }));
-
   const regularFile = async (sha256: string): Promise<{ path: string; size: number; modifiedAt: Date } | undefined> => {
     const path = finalPath(sha256);
     const info = await lstat(path).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
@@ -143,56 +146,68 @@ export const createFsBlobStore = async (root: string, options: { syncFileSystem?
   /**
    * The pull of many small blobs (issue #24): a stream pipeline per 10 KB blob, a hard link, a
    * temp-file removal and an fsync per blob each cost more than the bytes. Here a blob already
-   * in memory is hashed at once, written in one call, renamed to its name — replacing a file
-   * there is harmless, the name is the hash of the verified bytes (and repairs a corrupt copy) —
-   * and nothing is synced until `commit`, which makes every file and name of the batch durable
-   * at once: one syncfs where there is one, else an fsync of each file and of each directory
-   * that gained names. The caller records the blobs only after that; a crash before it loses at
-   * most blobs nobody has recorded yet, and never leaves a partial file under a final name
-   * (the rename comes after the whole write).
+   * in memory is hashed at once and written to a temp file in one call, and nothing is synced
+   * until `commit`, which makes them all durable at once (one syncfs where there is one, else
+   * an fsync each), only then renames each to its name — replacing a file there is harmless,
+   * the name is the hash of the verified bytes (and repairs a corrupt copy) — and makes the
+   * names durable (syncfs again, else an fsync of each directory that gained names). The caller
+   * records the blobs after that. A crash before it leaves only temp files, which the startup
+   * sweep removes; a name never points at bytes that were not on disk first.
    */
   const writeBatch = (): BlobStoreWriteBatch => {
     const checkedDirectories = new Map<string, Promise<void>>();
-    const unsyncedDirectories = new Set<string>();
-    const unsyncedFiles: string[] = [];
+    const staged: Array<{ temp: string; target: string }> = [];
+    let failed: { error: unknown } | undefined;
     const directoryReady = (directory: string): Promise<void> => {
       let ready = checkedDirectories.get(directory);
       if (!ready) {
-        // A new prefix directory's name is made durable at once, not at this batch's commit:
-        // another writer finds the directory there and records its blobs without syncing `sha256/`.
-        ready = allPrefixDirectories()
-          .then(() => prefixDirectory(directory))
-          .then(() => assertInside(directory));
+        ready = prefixDirectory(directory).then(() => assertInside(directory));
         checkedDirectories.set(directory, ready);
       }
       return ready;
     };
+    /** One syncfs of the store's file system, else an fsync of each path. */
+    const durable = async (paths: readonly string[], sync: (path: string) => Promise<void>): Promise<void> => {
+      if (await syncAll(root)) return;
+      const limit = pLimit(4);
+      await Promise.all(paths.map((path) => limit(() => sync(path))));
+    };
     return {
       async put(bytes, expectedSha256) {
+        if (failed) throw failed.error;
         assertSha256(expectedSha256);
         const actual = sha256Hex(bytes);
         if (actual !== expectedSha256) throw hashMismatch(expectedSha256, actual);
         const temp = join(root, 'tmp', `${randomUUID()}.part`);
         const target = finalPath(expectedSha256);
         try {
-          await createWithBytes(temp, bytes);
           await directoryReady(dirname(target));
-          await rename(temp, target);
-          unsyncedFiles.push(target);
-          unsyncedDirectories.add(dirname(target));
+          await createWithBytes(temp, bytes);
+          staged.push({ temp, target });
         } catch (error) {
           await rm(temp, { force: true });
           throw storageError(error);
         }
       },
       async commit() {
-        const files = unsyncedFiles.splice(0);
-        const directories = [...unsyncedDirectories];
-        unsyncedDirectories.clear();
-        if (files.length === 0 || (await syncAll(root))) return;
-        const limit = pLimit(4);
-        await Promise.all(files.map((file) => limit(() => fsyncFile(file))));
-        await Promise.all(directories.map((directory) => limit(() => fsyncPath(directory))));
+        if (failed) throw failed.error;
+        const moves = staged.splice(0);
+        if (moves.length === 0) return;
+        try {
+          await durable(
+            moves.map((move) => move.temp),
+            fsyncFile,
+          );
+          const limit = pLimit(8);
+          await Promise.all(moves.map((move) => limit(() => rename(move.temp, move.target))));
+          await durable([...new Set(moves.map((move) => dirname(move.target)))], fsyncPath);
+        } catch (error) {
+          // Nothing of this batch is recorded, and it takes no more blobs: a later commit could
+          // not tell which of these names are durable. Temp files not renamed go now.
+          failed = { error: storageError(error) };
+          await Promise.all(moves.map((move) => rm(move.temp, { force: true })));
+          throw failed.error;
+        }
       },
     };
   };
@@ -216,9 +231,7 @@ export const createFsBlobStore = async (root: string, options: { syncFileSystem?
           () => true,
           (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
         );
-        // Also when the name was there: it may be another writer's, linked or renamed but not
-        // yet made durable — a batch's file waits for its commit — so the file is synced too.
-        if (!created) await fsyncFile(target);
+        // Also when the name was there: it may be another writer's, linked or renamed but not yet made durable.
         await fsyncPath(dirname(target));
         return { sha256, size: hasher.byteCount, created };
       } catch (error) {

@@ -1,5 +1,5 @@
 import superjson from 'superjson';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { wireTransformer } from './wire-transformer';
 
 class Point {
@@ -71,6 +71,24 @@ describe('wireTransformer: superjson on the wire, its walk skipped for plain JSO
     const sent = wireTransformer.serialize({ left: shared, right: shared });
     expect(sent).toStrictEqual({ json: { left: { a: 1 }, right: { a: 1 } } });
     expect(wireTransformer.deserialize(JSON.parse(JSON.stringify(sent)))).toStrictEqual({ left: { a: 1 }, right: { a: 1 } });
+  });
+
+  it('does not walk a plain answer with superjson at all', () => {
+    const walk = vi.spyOn(superjson, 'serialize');
+    try {
+      wireTransformer.serialize(plain);
+      expect(walk).not.toHaveBeenCalled();
+      wireTransformer.serialize({ at: new Date(0) });
+      expect(walk).toHaveBeenCalledTimes(1);
+    } finally {
+      walk.mockRestore();
+    }
+  });
+
+  it('leaves a value that refers to itself to superjson', () => {
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic['self'] = cyclic;
+    expect(wireTransformer.serialize(cyclic)).toStrictEqual(superjson.serialize(cyclic));
   });
 
   it('leaves values nested deeper than it looks to superjson', () => {

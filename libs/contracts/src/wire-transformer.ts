@@ -39,9 +39,10 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
  * themselves), with its walk skipped for values that are plain JSON already. superjson's walk
  * records a path and an identity for every value it visits: for a version's 1 000 artifact
  * records (`sync.describeVersion`) it cost ~10 ms and as much again in garbage collection per
- * answer, where this check costs well under 1 ms (issue #24). The wire format is superjson's
- * exactly — `{ json }` is what superjson sends for such a value — so either end may be plain
- * superjson.
+ * answer, where this check costs well under 1 ms (issue #24). The wire format is superjson's —
+ * `{ json }` is what superjson sends for such a value — so either end may be plain superjson;
+ * the one difference: an object that appears twice in a plain answer arrives as two equal
+ * copies, where superjson would restore one shared object (nothing here relies on that).
  */
 export const wireTransformer = {
   serialize: (value: unknown): ReturnType<typeof superjson.serialize> => (isPlainJson(value, 0) ? { json: value as never } : superjson.serialize(value)),
