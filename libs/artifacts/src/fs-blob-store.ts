@@ -73,8 +73,8 @@ export const syncFileSystem: FileSystemSync = (path) =>
     if (!syncfsReportsErrors()) return resolve(false);
     execFile('/usr/bin/env', ['sync', '-f', '--', path], (error, _stdout, stderr) => {
       if (!error) return resolve(true);
-      // No `sync`, or one without -f: file by file.
-      if (error.code === 127 || /invalid option|unrecognized option/i.test(stderr)) return resolve(false);
+      // No `env` or no `sync` (ENOENT, 127), or a `sync` without -f: file by file.
+      if (error.code === 'ENOENT' || error.code === 127 || /invalid option|unrecognized option/i.test(stderr)) return resolve(false);
       reject(new Error(`Making the written blobs durable failed (sync -f ${path}): ${stderr.trim() || error.message}`));
     });
   });
