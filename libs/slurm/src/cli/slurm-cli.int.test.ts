@@ -201,7 +201,7 @@ describe.skipIf(skip)(`SlurmCli against misbehaving Slurm commands${skip ? ` (sk
       squeue: 'echo "12|RUNNING|trainyard-x"; echo "13|WAITING|trainyard-y|(None)"',
       scontrol: 'echo "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2; exit 1',
       sacct: 'echo "sacct: error: Problem talking to the database: Connection refused" >&2; exit 1',
-      scancel: 'sleep 5',
+      scancel: 'sleep 30',
     });
   });
 
@@ -210,6 +210,11 @@ describe.skipIf(skip)(`SlurmCli against misbehaving Slurm commands${skip ? ` (sk
     await sshd?.stop();
   });
 
+  /**
+   * Long enough for an SSH round trip on a loaded machine (1 s was not: CI saw sbatch over SSH
+   * time out before it answered), short enough for the hanging scancel's timeout to be tested.
+   */
+  const COMMAND_TIMEOUT_MS = 5_000;
   const makeRunners = (): Array<[string, SlurmCommandRunner]> => {
     const env = { PATH: `${fakes}:${process.env['PATH'] ?? ''}` };
     const ssh = createSshSlurmRunner({
@@ -219,11 +224,11 @@ describe.skipIf(skip)(`SlurmCli against misbehaving Slurm commands${skip ? ` (sk
       privateKeyPath: sshd.privateKeyPath,
       knownHostsPath: sshd.knownHostsPath,
       env,
-      timeoutMs: 1_000,
+      timeoutMs: COMMAND_TIMEOUT_MS,
     });
     sshRunners.push(ssh);
     return [
-      ['local', createLocalSlurmRunner({ ...process.env, ...env }, { timeoutMs: 1_000 })],
+      ['local', createLocalSlurmRunner({ ...process.env, ...env }, { timeoutMs: COMMAND_TIMEOUT_MS })],
       ['ssh', ssh],
     ];
   };
@@ -244,7 +249,7 @@ describe.skipIf(skip)(`SlurmCli against misbehaving Slurm commands${skip ? ` (sk
       expect(unreachable.message).toContain(runner.where);
       const timedOut = await rejection(cli.cancel('12'));
       expect(timedOut.code).toBe('UNAVAILABLE');
-      expect(timedOut.message).toMatch(/1000 ms/);
+      expect(timedOut.message).toMatch(new RegExp(`${COMMAND_TIMEOUT_MS} ms`));
     }
   });
 
