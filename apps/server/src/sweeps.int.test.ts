@@ -249,7 +249,10 @@ describe('sweeps on a local server', () => {
       },
       { timeout: 30_000, interval: 100 },
     );
-    expect(afterCancel.counts.pending).toBeGreaterThanOrEqual(3);
+    // On a loaded machine a second trial can start before the cancel lands (CI saw it): the
+    // trials that never started are the ones left pending, and there are some to resume.
+    expect(afterCancel.counts.pending).toBe(afterCancel.trials.filter((trial) => trial.jobId === null).length);
+    expect(afterCancel.counts.pending).toBeGreaterThanOrEqual(1);
     const resumed = runCli(['sweeps', 'start', file], env);
     expect(await resumed.exited).toBe(0);
     expect(resumed.output()).toMatch(/Resumed sweep from-yaml/);
