@@ -56,7 +56,7 @@ const fsyncFile = async (path: string): Promise<void> => {
 export type FileSystemSync = (path: string) => Promise<boolean>;
 
 /** syncfs(2) reports every write-back error, the file system's own included, from Linux 5.17. */
-const syncfsReportsErrors = (): boolean => {
+export const syncfsReportsErrors = (): boolean => {
   const [major = 0, minor = 0] = release().split('.').map(Number);
   return process.platform === 'linux' && major * 1_000 + minor >= 5_017;
 };
