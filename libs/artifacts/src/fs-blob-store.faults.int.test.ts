@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,11 @@ const newRoot = (): string => mkdtempSync(join(scratch, 'store-'));
 const blobPath = (root: string, hash: string): string => join(root, 'sha256', hash.slice(0, 2), hash);
 /** Every name under the store's prefix directories (which are all there from the start). */
 const blobNames = (root: string): string[] => readdirSync(join(root, 'sha256')).flatMap((prefix) => readdirSync(join(root, 'sha256', prefix)));
+/** Every file under the store's `tmp/` (a batch's are in subdirectories), relative to it. */
+const tempFiles = (root: string): string[] =>
+  readdirSync(join(root, 'tmp'), { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(join(root, 'tmp'), join(entry.parentPath, entry.name)));
 const errorCode = (error: unknown): string | undefined => (isDomainError(error) ? error.code : undefined);
 
 describe('filesystem blob store under faults', () => {
@@ -72,7 +77,7 @@ describe('filesystem blob store under faults', () => {
       })(),
     );
     await store.put(failing).catch(() => undefined);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
     expect(blobNames(root)).toEqual([]);
   });
 
@@ -83,11 +88,11 @@ describe('filesystem blob store under faults', () => {
     await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve())); // it has started writing
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    expect(readdirSync(join(root, 'tmp')).length).toBe(1);
+    expect(tempFiles(root).length).toBe(1);
     expect(blobNames(root)).toEqual([]);
     const reopened = await createFsBlobStore(root);
     expect(await reopened.sweepIncomplete(0)).toBe(1);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
   });
 
   it('reports a full disk clearly and keeps the blobs stored before it', async (context) => {
@@ -105,7 +110,7 @@ describe('filesystem blob store under faults', () => {
       const failure = await store.put(Readable.from([randomBytes(4 * 1024 * 1024)])).catch((e: unknown) => e);
       expect(errorCode(failure)).toBe('UNAVAILABLE');
       expect((failure as Error).message).toMatch(/out of disk space/);
-      expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
+      expect(tempFiles(mountPoint)).toEqual([]);
       // The same through the batch writer (a pull's small blobs): a clear error, no partial temp file.
       const batch = store.writeBatch?.();
       if (!batch) throw new Error('the filesystem store writes batches');
@@ -113,7 +118,7 @@ describe('filesystem blob store under faults', () => {
       const batchFailure = await batch.put(large, sha256Hex(large)).catch((e: unknown) => e);
       expect(errorCode(batchFailure)).toBe('UNAVAILABLE');
       await batch.commit();
-      expect(readdirSync(join(mountPoint, 'tmp'))).toEqual([]);
+      expect(tempFiles(mountPoint)).toEqual([]);
       expect(await store.stat(sha256Hex(large))).toBeUndefined();
       expect((await buffer(await store.read(sha256Hex(early)))).equals(early)).toBe(true);
     } finally {
@@ -134,7 +139,7 @@ describe('filesystem blob store under faults', () => {
     await batch.commit();
     for (const bytes of good) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
     expect(existsSync(blobPath(root, claimed))).toBe(false);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
 
     // A copy whose bytes rotted on disk: the batch's verified bytes take its place.
     const rotted = good[0] as Buffer;
@@ -158,7 +163,7 @@ describe('filesystem blob store under faults', () => {
       ),
     ).toBe('INTEGRITY');
     expect(readdirSync(elsewhere)).toEqual([]);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
   });
 
   it('makes a batch durable at commit: its bytes before any name (one syncfs, else an fsync each), then the names', async () => {
@@ -173,14 +178,32 @@ describe('filesystem blob store under faults', () => {
     await Promise.all(blobs.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
     // Until commit no name points at bytes that may not be on disk yet.
     for (const bytes of blobs) expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
-    expect(readdirSync(join(root, 'tmp'))).toHaveLength(5);
+    expect(tempFiles(root)).toHaveLength(5);
     expect(calls).toEqual([]);
     await batch.commit();
     expect(calls).toEqual([root, root]);
     for (const bytes of blobs) expect((await buffer(await store.read(sha256Hex(bytes)))).equals(bytes)).toBe(true);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
     await batch.commit();
     expect(calls).toEqual([root, root]);
+  });
+
+  it('spreads the temp files of a batch over directories by hash prefix; a batch cut off before its commit names nothing, and start-up sweeps them', async () => {
+    const root = newRoot();
+    const store = await createFsBlobStore(root, { syncFileSystem: async () => true });
+    const batch = store.writeBatch?.();
+    if (!batch) throw new Error('the filesystem store writes batches');
+    const blobs = Array.from({ length: 6 }, () => randomBytes(1024));
+    await Promise.all(blobs.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
+    const temps = tempFiles(root);
+    expect(temps.map((path) => path.split(sep).slice(0, 2).join('/')).sort()).toEqual(blobs.map((bytes) => `batch/${sha256Hex(bytes).slice(0, 2)}`).sort());
+    expect(blobNames(root)).toEqual([]);
+    // The process dies here; the next start sweeps what it left.
+    const reopened = await createFsBlobStore(root);
+    expect(await reopened.sweepIncomplete(60_000)).toBe(0);
+    expect(await reopened.sweepIncomplete(0)).toBe(6);
+    expect(tempFiles(root)).toEqual([]);
+    expect(blobNames(root)).toEqual([]);
   });
 
   it('without a file-system sync, opens and syncs each written file at commit; a failed commit names nothing and the batch takes no more', async () => {
@@ -196,12 +219,12 @@ describe('filesystem blob store under faults', () => {
     // A temp file swapped for a symlink: the commit's fsync of it (never through a link) fails.
     const more = Array.from({ length: 3 }, () => randomBytes(2048));
     await Promise.all(more.map((bytes) => batch.put(bytes, sha256Hex(bytes))));
-    const [swapped] = readdirSync(join(root, 'tmp'));
+    const [swapped] = tempFiles(root);
     rmSync(join(root, 'tmp', swapped as string));
     symlinkSync(blobPath(root, sha256Hex(blobs[0] as Buffer)), join(root, 'tmp', swapped as string));
     await expect(batch.commit()).rejects.toThrow(/ELOOP/);
     for (const bytes of more) expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
     const late = randomBytes(100);
     await expect(batch.put(late, sha256Hex(late))).rejects.toThrow(/ELOOP/);
     await expect(batch.commit()).rejects.toThrow(/ELOOP/);
@@ -219,7 +242,7 @@ describe('filesystem blob store under faults', () => {
     await batch?.put(bytes, sha256Hex(bytes));
     await expect(batch?.commit()).rejects.toThrow(/Input\/output error/);
     expect(existsSync(blobPath(root, sha256Hex(bytes)))).toBe(false);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(tempFiles(root)).toEqual([]);
   });
 
   it('syncs a whole file system with `sync -f` on Linux 5.17 or later, and says so when that fails', async (context) => {

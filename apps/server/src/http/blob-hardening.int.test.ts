@@ -362,7 +362,12 @@ suite(
       },
       async leftovers() {
         const tmp = join(localDir, 'blobs', 'tmp');
-        return existsSync(tmp) ? readdirSync(tmp) : [];
+        // Files only: a pull's batch writes leave their (empty) prefix directories under tmp/batch.
+        return existsSync(tmp)
+          ? readdirSync(tmp, { recursive: true, withFileTypes: true })
+              .filter((entry) => !entry.isDirectory())
+              .map((entry) => entry.name)
+          : [];
       },
     };
   },

@@ -112,7 +112,7 @@ describe('blob routes', () => {
     });
     // A fixed wait on purpose: polling could pass before the server has even created its temp file.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]);
+    expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'), { recursive: true, withFileTypes: true }).filter((entry) => !entry.isDirectory())).toEqual([]);
     expect((await rawRequest(`${t.server.url}/blobs/sha256/${hash}`, { method: 'HEAD', headers: auth() })).status).toBe(404);
   });
 });
