@@ -9,8 +9,9 @@ import { createServerToken, createVersionWithFiles, flipByteInBucket, randomBlob
 import { FAST_SYNC_RETRY, startTeamRegistry, type TeamRegistry } from './test-support/team-registry';
 
 const skip = postgresUnavailableReason();
-const laptop = useLocalTestServer(FAST_SYNC_RETRY);
-const teammate = useLocalTestServer(FAST_SYNC_RETRY);
+// ONNX models are not loaded (the scoring test's model.onnx is not one); scoring.json is still read and checked.
+const laptop = useLocalTestServer({ ...FAST_SYNC_RETRY, TRAINYARD_SCORING: 'off' });
+const teammate = useLocalTestServer({ ...FAST_SYNC_RETRY, TRAINYARD_SCORING: 'off' });
 
 let registry: TeamRegistry;
 let s3: S3TestServer;
@@ -144,6 +145,21 @@ describe.skipIf(skip)(`push and pull between a laptop and a shared server (Postg
     const push = await teammate.client.sync.push.mutate({ remote: 'team', model: 'detector', ref: { version: 1 } });
     expect(await waitForEntry(teammate.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'failed', error: expect.stringMatching(/scope \(read\)/) });
   }, 120_000);
+
+  it('checks the scoring files of a pulled version (reads scoring.json) once their blobs are stored, and pulls it', async () => {
+    const contract = { format: 'onnx', input: { name: 'input_ids', encoding: 'utf8-bytes', maxLength: 64 }, output: { name: 'score', kind: 'probability' } };
+    const files = [
+      { name: 'output/model/scoring.json', bytes: Buffer.from(JSON.stringify(contract)) },
+      { name: 'output/model/model.onnx', bytes: randomBlob(4096) },
+    ];
+    const version = await createVersionWithFiles(laptop.server, laptop.client, 'scored', files);
+    const push = await laptop.client.sync.push.mutate({ remote: 'team', model: 'scored', ref: { version } });
+    expect(await waitForEntry(laptop.client, push.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    // The check reads scoring.json from the teammate's store, which the pull is still making durable.
+    const pull = await teammate.client.sync.pull.mutate({ remote: 'team', model: 'scored', ref: { version: 1 } });
+    expect(await waitForEntry(teammate.client, pull.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    expect((await teammate.client.models.getVersion.query({ model: 'scored', ref: { version: 1 } })).artifactIds).toHaveLength(2);
+  }, 60_000);
 
   it('refuses a tampered blob on pull and registers nothing', async () => {
     const bytes = randomBlob(64 * 1024);

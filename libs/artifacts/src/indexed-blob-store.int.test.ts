@@ -64,6 +64,27 @@ describe('blob presence index', () => {
     expect(await store.present([hash])).toEqual(new Set());
     expect(await store.storeExclusively(hash, 7, async () => undefined)).toBe('stored');
   });
+
+  it('a batch flushed is readable, not yet recorded; committed in a transaction that rolls back, it is recorded by the next commit', async () => {
+    const blobs = ['zeta', 'eta'].map((text) => Buffer.from(text));
+    const hashes = blobs.map((bytes) => sha256Hex(bytes));
+    const batch = store.batch();
+    for (const bytes of blobs) await batch.put(bytes, sha256Hex(bytes));
+    await batch.flush();
+    expect(await store.stat(hashes[0] as string)).toMatchObject({ size: 4 });
+    expect(await store.present(hashes)).toEqual(new Set());
+
+    await expect(
+      database.sql.transaction(async (tx) => {
+        await batch.commit(tx);
+        expect(await tx.query(`SELECT "sha256" FROM "StoredBlob" WHERE "sha256" = ANY($1)`, [hashes])).toHaveLength(2);
+        throw new Error('the version was refused');
+      }),
+    ).rejects.toThrow('the version was refused');
+    expect(await store.present(hashes)).toEqual(new Set());
+    await batch.commit();
+    expect(await store.present(hashes)).toEqual(new Set(hashes));
+  });
 });
 
 const skip = postgresUnavailableReason();

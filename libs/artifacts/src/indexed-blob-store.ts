@@ -80,9 +80,18 @@ export interface IndexedBlobStore extends BlobStore {
   readBatch(hashes: readonly string[]): AsyncIterable<Buffer>;
 }
 
+/** One at a time: call `flush` and `commit` after the previous call settled. */
 export interface BlobWriteBatch {
   put(bytes: Buffer, expectedSha256: string): Promise<void>;
-  commit(): Promise<void>;
+  /** Makes every blob put so far durable and readable under its hash; `commit` indexes them. */
+  flush(): Promise<void>;
+  /**
+   * `flush`, then records the blobs in the index. With `on` (a transaction of the caller's) the
+   * rows go in it, so they are recorded with the caller's own rows or not at all — and they stay
+   * this batch's to record, by a later commit without `on`, in case that transaction rolls back.
+   * (Packs are recorded as they are written, `on` or not.)
+   */
+  commit(on?: SqlQueryable): Promise<void>;
 }
 
 /** Reads (single blobs or pack runs) of one `readBatch` in flight: S3 answers each in a round trip. */
@@ -278,22 +287,34 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           writes.push(write);
           return write;
         };
+        // Packs record their blobs as they are written: flushing them is all a commit does.
+        const flushAll = async (): Promise<void> => {
+          await flush().catch(() => undefined);
+          const outcomes = await Promise.allSettled(writes.splice(0));
+          const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+          if (failed) throw failed.reason;
+        };
         return {
           async put(bytes, expectedSha256) {
             if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
             pack.add(bytes, expectedSha256);
             if (pack.bytes >= PACK_TARGET_BYTES) await flush();
           },
-          async commit() {
-            await flush().catch(() => undefined);
-            const outcomes = await Promise.allSettled(writes.splice(0));
-            const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-            if (failed) throw failed.reason;
-          },
+          flush: flushAll,
+          commit: flushAll,
         };
       }
       let pending: Array<{ sha256: string; size: number }> = [];
+      // Durable, not yet recorded; and durable, handed to a caller's transaction that may yet roll back.
+      let durable: Array<{ sha256: string; size: number }> = [];
+      let handedOver: Array<{ sha256: string; size: number }> = [];
       const files = store.writeBatch?.();
+      const flushFiles = async (): Promise<void> => {
+        const rows = pending;
+        pending = [];
+        await files?.commit();
+        durable = [...durable, ...rows];
+      };
       return {
         async put(bytes, expectedSha256) {
           if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
@@ -301,16 +322,18 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           else await store.put(Readable.from([bytes]), { expectedSha256, assumeAbsent: true });
           pending.push({ sha256: expectedSha256, size: bytes.length });
         },
-        async commit() {
-          const rows = pending;
-          pending = [];
+        flush: flushFiles,
+        async commit(on) {
           // Durable before recorded: an index row never names a blob a crash could lose.
-          await files?.commit();
+          await flushFiles();
+          const rows = on ? durable : [...handedOver, ...durable];
+          handedOver = on ? [...handedOver, ...durable] : [];
+          durable = [];
           if (rows.length === 0) return;
-          await sql.query(`INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`, [
-            rows.map((row) => row.sha256),
-            rows.map((row) => row.size),
-          ]);
+          await (on ?? sql).query(
+            `INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`,
+            [rows.map((row) => row.sha256), rows.map((row) => row.size)],
+          );
         },
       };
     },

@@ -58,6 +58,8 @@ export interface VersionExtras {
   provenance?: unknown;
   /** The files of a version whose artifact records `inTransaction` inserts (pushed or pulled): checked like linked ones. */
   modelFiles?: readonly VersionFile[];
+  /** Resolves once `modelFiles`' blobs can be read (a pull's are still being made durable); a check that reads them waits for it. */
+  filesReadable?: () => Promise<void>;
   /** Runs inside the creating transaction, after the insert: a failure creates nothing. */
   inTransaction?: (tx: SqlQueryable, versionId: string) => Promise<void>;
 }
@@ -96,8 +98,8 @@ export interface VersionFile {
 export interface ModelFileCheck {
   /** The files among these artifacts (a version created from a job or by `models.createVersion`). */
   checkArtifacts(artifactIds: readonly string[]): Promise<void>;
-  /** The files of a version made elsewhere, before their artifact records exist. */
-  checkFiles(files: readonly VersionFile[]): Promise<void>;
+  /** The files of a version made elsewhere, before their artifact records exist; their blobs can be read once `readable` resolves. */
+  checkFiles(files: readonly VersionFile[], readable?: () => Promise<void>): Promise<void>;
 }
 
 /** A version's row as VERSION_SELECT reads it; its artifacts are the artifacts context's. */
@@ -224,7 +226,7 @@ export const createModelVersionService = (
     create: async (input: CreateVersionInput, actor: string, extras: VersionExtras = {}): Promise<VersionOutput> => {
       // Outside the transaction: loading a model may take a while, and holds no lock.
       if (options.modelFiles && input.artifactIds.length > 0) await options.modelFiles.checkArtifacts(input.artifactIds);
-      if (options.modelFiles && extras.modelFiles) await options.modelFiles.checkFiles(extras.modelFiles);
+      if (options.modelFiles && extras.modelFiles) await options.modelFiles.checkFiles(extras.modelFiles, extras.filesReadable);
       return sql.transaction(async (tx) => {
         // The UPDATE takes the model's row lock and hands out the number in one statement.
         const [model] = await tx.query<{ id: string; archivedAt: Date | null; latestVersion: number }>(

@@ -47,6 +47,7 @@ export const stopAtFirstFailure = () => {
         failure ??= { error };
       });
     },
+    failed: (): boolean => failure !== undefined,
     rethrow(): void {
       if (failure) throw failure.error;
     },

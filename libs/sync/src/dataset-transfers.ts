@@ -47,7 +47,9 @@ export const pullDataset = async (
   if (manifest.id !== snapshotId) throw new DomainError('INTEGRITY', `The shared server described snapshot ${manifest.id} when asked for ${snapshotId}`);
   await assertNoSnapshotConflict(deps.snapshots, manifest);
   // A blob already here (indexed and in the store) is not downloaded again.
-  await pullBlobs({ blobs: deps.blobs, remote, report: async () => undefined }, [{ sha256: manifest.blobSha256, size: manifest.blobSize }], undefined);
+  await (
+    await pullBlobs({ blobs: deps.blobs, remote, report: async () => undefined }, [{ sha256: manifest.blobSha256, size: manifest.blobSize }], undefined)
+  ).record();
   const { created } = await deps.snapshots.importAlone(manifest, { pulledFrom: { remote: remoteRow.name, url: remoteRow.url, snapshotId } });
   return { snapshotId, blobSha256: manifest.blobSha256, blobSize: manifest.blobSize, created };
 };

@@ -1,5 +1,6 @@
 import { Transform } from 'node:stream';
 import type { ArtifactService, IndexedBlobStore } from '@trainyard/artifacts';
+import type { SqlQueryable } from '@trainyard/db';
 import { BUNDLE_ARTIFACT_PAGE, type VersionBundle, type VersionRef } from '@trainyard/contracts';
 import { importBundledVersion, type ModelRegistryService, type ModelVersionService } from '@trainyard/registry';
 import { DomainError, exactReader, isDomainError } from '@trainyard/core';
@@ -93,9 +94,9 @@ const COMMIT_EVERY_BLOBS = 10_000;
 
 /**
  * Writes the blobs of every batch of a pull, WRITES_IN_FLIGHT at a time, each verified against
- * its hash as it is stored, and records them in the index every COMMIT_EVERY_BLOBS (commits run
- * one at a time) and at `finish`. `write` waits while the backlog is full, and throws once any
- * write failed.
+ * its hash as it is stored, and records them in the index every COMMIT_EVERY_BLOBS and at
+ * `commit` (commits run one at a time). `write` waits while the backlog is full, and throws once
+ * any write failed.
  */
 const blobWriter = (deps: BlobPullDeps) => {
   const writer = deps.blobs.batch();
@@ -108,9 +109,13 @@ const blobWriter = (deps: BlobPullDeps) => {
   // again: the store may have dropped directories whose fsync failed, and a later commit would
   // record blobs in them.
   let committing: Promise<void> = Promise.resolve();
-  const commit = (): Promise<void> => {
+  const commit = (on?: SqlQueryable): Promise<void> => {
     uncommitted = 0;
-    committing = committing.then(() => writer.commit());
+    committing = committing.then(() => writer.commit(on));
+    return committing;
+  };
+  const flush = (): Promise<void> => {
+    committing = committing.then(() => writer.flush());
     return committing;
   };
   const full = (bytes: number): boolean => backlog.blobs > 0 && (backlog.blobs >= WRITE_BACKLOG.blobs || backlog.bytes + bytes > WRITE_BACKLOG.bytes);
@@ -138,16 +143,13 @@ const blobWriter = (deps: BlobPullDeps) => {
         });
       writes.add(write);
     },
-    /** Waits for every write, records what was written (also after a write failed), then throws the first write failure, else the commit's. */
-    async finish(): Promise<void> {
+    /** Waits for every write; the first write failure, if any. */
+    async drain(): Promise<{ error: unknown } | undefined> {
       while (writes.size > 0) await Promise.all(writes);
-      const committed = await commit().then(
-        () => undefined,
-        (error: unknown) => ({ error }),
-      );
-      if (failure) throw failure.error;
-      if (committed) throw committed.error;
+      return failure;
     },
+    flush,
+    commit,
   };
 };
 type BlobWriter = ReturnType<typeof blobWriter>;
@@ -168,16 +170,30 @@ const pullBatch = async (deps: BlobPullDeps, writer: BlobWriter, blobs: Array<{ 
   }
 };
 
+/** Blobs downloaded and verified, being made durable; the caller records them. */
+export interface PulledBlobs {
+  /** Resolves once every pulled blob is durable and readable under its hash. */
+  readable(): Promise<void>;
+  /**
+   * Records them in the index once readable — in `on` when given, the caller's transaction, so
+   * what it registers becomes visible only with its blobs, and its own writes run while the disk
+   * syncs. Called again without `on` after that transaction failed.
+   */
+  record(on?: SqlQueryable): Promise<void>;
+}
+
 /**
  * Downloads blobs into this machine's store: those already here (indexed, and found in the
  * store) are counted, not fetched; small ones in batches when the server serves them; each
- * verified against its hash as it is stored (a tampered blob is refused).
+ * verified against its hash as it is stored (a tampered blob is refused). When a download or
+ * write fails, what was written is recorded (a retry does not fetch it again) and it throws;
+ * else the caller records them.
  */
 export const pullBlobs = async (
   deps: BlobPullDeps,
   blobs: ReadonlyArray<{ sha256: string; size: number }>,
   blobBatches: { maxBlobBytes: number; maxBlobs: number; maxBytes: number; manifestBytes: number } | undefined,
-): Promise<void> => {
+): Promise<PulledBlobs> => {
   const unique = uniqueByHash(blobs);
   // Index queries of 10 000 hashes; a blob the index names is still looked at in the store (a
   // file removed by hand is pulled again), one the index lacks is simply fetched.
@@ -191,19 +207,27 @@ export const pullBlobs = async (
   }
   const oneAtATime = pLimit(4);
   const batchLimit = pLimit(BATCH_CONCURRENCY);
-  const { guard: guarded, rethrow } = stopAtFirstFailure();
+  const { guard: guarded, failed, rethrow } = stopAtFirstFailure();
   const writer = blobWriter(deps);
   await Promise.all([
     ...(blobBatches ? batchesOf(batched, blobBatches).map((batch) => batchLimit(guarded(() => pullBatch(deps, writer, batch)))) : []),
     ...single.map((blob) => oneAtATime(guarded(() => pullOne(deps, blob)))),
   ]);
-  // Every blob written is recorded, also when a transfer failed: a retry does not fetch it again.
-  const unfinished = await writer.finish().then(
-    () => undefined,
-    (error: unknown) => ({ error }),
-  );
-  rethrow();
-  if (unfinished) throw unfinished.error;
+  const writeFailure = await writer.drain();
+  if (failed() || writeFailure) {
+    // Every blob written is recorded, also when a transfer failed: a retry does not fetch it again.
+    const unrecorded = await writer.commit().then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    rethrow();
+    if (writeFailure) throw writeFailure.error;
+    if (unrecorded) throw unrecorded.error;
+  }
+  // The disk makes them durable while the caller goes on (a pull registers the version meanwhile).
+  const flushed = writer.flush();
+  flushed.catch(() => undefined); // awaited through `readable` and `record`
+  return { readable: () => flushed, record: writer.commit };
 };
 
 /**
@@ -266,7 +290,7 @@ export const pullVersion = async (
     0,
     blobs.reduce((sum, blob) => sum + blob.size, 0),
   );
-  await pullBlobs(deps, blobs, blobBatches);
+  const pulled = await pullBlobs(deps, blobs, blobBatches);
 
   const pulledFrom = { remote: deps.remoteRow.name, url: deps.remoteRow.url, model: bundle.model.name, version: remoteVersion, origin: bundle.origin };
   try {
@@ -278,15 +302,28 @@ export const pullVersion = async (
         ...(manifest ? { dataset: { snapshotId: manifest.id, data: dataset ? 'included' : 'withheld' } } : {}),
       },
       ...(dataset ? { datasetSnapshotId: dataset.id } : {}),
+      // A version's model files are checked (loaded) only once their blobs are readable.
+      filesReadable: pulled.readable,
       async inTransaction(tx, versionId) {
-        await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
-        await deps.links.recordPull(tx, { remoteId: deps.remoteRow.id, localVersionId: versionId, remoteModel: bundle.model.name, remoteVersion });
-        if (dataset)
-          await deps.snapshots.importSnapshot(tx, dataset, { pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, snapshotId: dataset.id } });
+        // The disk syncs the blobs while the version's rows are written; all commit together.
+        const outcomes = await Promise.allSettled([
+          pulled.record(tx),
+          (async () => {
+            await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
+            await deps.links.recordPull(tx, { remoteId: deps.remoteRow.id, localVersionId: versionId, remoteModel: bundle.model.name, remoteVersion });
+            if (dataset)
+              await deps.snapshots.importSnapshot(tx, dataset, {
+                pulledFrom: { remote: deps.remoteRow.name, url: deps.remoteRow.url, snapshotId: dataset.id },
+              });
+          })(),
+        ]);
+        for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
       },
     });
     return { localVersion: created.version, remoteVersion, created: true };
   } catch (error) {
+    // The version was not registered; its blobs stay recorded, so a retry does not fetch them again.
+    await pulled.record().catch(() => undefined);
     const winner = await linked();
     if (winner) return winner;
     throw error;

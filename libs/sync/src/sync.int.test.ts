@@ -363,6 +363,31 @@ describe('the outbox and its worker', () => {
     }
   });
 
+  it('records the blobs of a pull whose version is refused here (its model is archived): a retry does not fetch them again', async () => {
+    const model = `sync-lib-archived-${++modelCount}`;
+    await server.models.register({ name: model, description: 'made on the server', tags: [], metadata: {} }, 'token:ci');
+    const bytes = Buffer.from(`weights of ${model}`);
+    const { sha256 } = await server.blobs.put(Readable.from([bytes]));
+    const artifact = await server.artifacts.register(registerArtifactInput.parse({ sha256, name: 'w.bin', type: 'model' }));
+    await server.versions.create(createVersionInput.parse({ model, artifactIds: [artifact.id] }), 'token:ci');
+    await laptop.models.register({ name: model, description: 'archived here', tags: [], metadata: {} }, 'local');
+    await laptop.models.archive(model, 'local');
+
+    const sync = syncWith(inProcess(exchange, server.blobs).remote);
+    await sync.addRemote({ name: 'pull-archived', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const failed = await settled(sync, (await sync.pull('pull-archived', model, { version: 1 })).id);
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/archived/) });
+      await expect(laptop.versions.get(model, { version: 1 })).rejects.toThrow(/has no version/);
+      // The version's transaction rolled back, and with it the index rows it held; they were recorded again after it.
+      expect(await laptop.blobs.present([sha256])).toEqual(new Set([sha256]));
+      expect((await buffer(await laptop.blobs.read(sha256))).equals(bytes)).toBe(true);
+    } finally {
+      await sync.stop();
+    }
+  });
+
   it('fails an entry at once on an error code a retry cannot fix, and says why', async () => {
     const { remote } = inProcess(exchange, server.blobs, {
       receiveVersion: async () => {

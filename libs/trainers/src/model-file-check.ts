@@ -6,5 +6,5 @@ import type { ModelLoader } from './scorable-model';
 export const createModelFileCheck = (deps: { artifacts: Pick<ArtifactService, 'getMany'>; loader: ModelLoader }): ModelFileCheck => ({
   // One query however many artifacts; an id that does not exist fails the version's creation when it is linked.
   checkArtifacts: async (artifactIds) => deps.loader.check(await deps.artifacts.getMany(artifactIds)),
-  checkFiles: (files) => deps.loader.check(files),
+  checkFiles: (files, readable) => deps.loader.check(files, readable),
 });

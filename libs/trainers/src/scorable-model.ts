@@ -108,11 +108,13 @@ export const createModelLoader = (options: ModelLoaderOptions) => {
     /**
      * Refuses a version whose scoring files are broken: scoring.json must follow the contract and
      * have a model.onnx beside it, and (when ONNX loading is on) the model must load and pass its
-     * probe; it then stays loaded, warm for the first score. Without scoring files nothing is checked.
+     * probe; it then stays loaded, warm for the first score. Without scoring files nothing is checked
+     * (nor waited for: `readable` resolves once the files' blobs can be read).
      */
-    async check(versionFiles: readonly VersionFile[]): Promise<void> {
+    async check(versionFiles: readonly VersionFile[], readable?: () => Promise<void>): Promise<void> {
       const files = scorableFiles(versionFiles);
       if (files?.kind !== 'onnx') return;
+      await readable?.();
       if (!options.onnx) {
         await loadOnnx(files, false);
         return;
