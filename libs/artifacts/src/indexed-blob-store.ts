@@ -80,16 +80,16 @@ export interface IndexedBlobStore extends BlobStore {
   readBatch(hashes: readonly string[]): AsyncIterable<Buffer>;
 }
 
-/** One at a time: call `flush` and `commit` after the previous call settled. */
 export interface BlobWriteBatch {
   put(bytes: Buffer, expectedSha256: string): Promise<void>;
-  /** Makes every blob put so far durable and readable under its hash; `commit` indexes them. */
+  /** Makes every blob put before the call durable and readable under its hash (flushes run in turn); `commit` indexes them. */
   flush(): Promise<void>;
   /**
-   * `flush`, then records the blobs in the index. With `on` (a transaction of the caller's) the
-   * rows go in it, so they are recorded with the caller's own rows or not at all — and they stay
-   * this batch's to record, by a later commit without `on`, in case that transaction rolls back.
-   * (Packs are recorded as they are written, `on` or not.)
+   * Flushes, then records in the index every blob put before the call and not yet recorded; one
+   * at a time. With `on` (a transaction of the caller's) the rows go in it while the flush runs:
+   * they are seen with the caller's own rows once it commits, or never — and stay this batch's to
+   * record, by a later commit without `on`, in case it rolls back. (Packs are recorded as they
+   * are written, `on` or not.)
    */
   commit(on?: SqlQueryable): Promise<void>;
 }
@@ -304,36 +304,43 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           commit: flushAll,
         };
       }
-      let pending: Array<{ sha256: string; size: number }> = [];
-      // Durable, not yet recorded; and durable, handed to a caller's transaction that may yet roll back.
-      let durable: Array<{ sha256: string; size: number }> = [];
-      let handedOver: Array<{ sha256: string; size: number }> = [];
+      // Put and not yet recorded by a commit on this store's own connection (a caller's transaction may roll back).
+      let unrecorded: Array<{ sha256: string; size: number }> = [];
       const files = store.writeBatch?.();
-      const flushFiles = async (): Promise<void> => {
-        const rows = pending;
-        pending = [];
-        await files?.commit();
-        durable = [...durable, ...rows];
+      // One flush at a time: a blob is durable once a flush that started after its put has ended.
+      let flushing: Promise<void> = Promise.resolve();
+      const flushFiles = (): Promise<void> => {
+        flushing = flushing.catch(() => undefined).then(() => files?.commit());
+        return flushing;
+      };
+      const insertRows = async (on: SqlQueryable, rows: ReadonlyArray<{ sha256: string; size: number }>): Promise<void> => {
+        if (rows.length === 0) return;
+        await on.query(`INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`, [
+          rows.map((row) => row.sha256),
+          rows.map((row) => row.size),
+        ]);
       };
       return {
         async put(bytes, expectedSha256) {
           if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
           if (files) await files.put(bytes, expectedSha256);
           else await store.put(Readable.from([bytes]), { expectedSha256, assumeAbsent: true });
-          pending.push({ sha256: expectedSha256, size: bytes.length });
+          unrecorded.push({ sha256: expectedSha256, size: bytes.length });
         },
         flush: flushFiles,
         async commit(on) {
+          const rows = unrecorded.slice();
+          if (on) {
+            // Rows in the caller's transaction are seen only once it commits, after this returns:
+            // so they go in while the files are made durable.
+            const outcomes = await Promise.allSettled([flushFiles(), insertRows(on, rows)]);
+            for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+            return;
+          }
           // Durable before recorded: an index row never names a blob a crash could lose.
           await flushFiles();
-          const rows = on ? durable : [...handedOver, ...durable];
-          handedOver = on ? [...handedOver, ...durable] : [];
-          durable = [];
-          if (rows.length === 0) return;
-          await (on ?? sql).query(
-            `INSERT INTO "StoredBlob" ("sha256", "size") SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT ("sha256") DO NOTHING`,
-            [rows.map((row) => row.sha256), rows.map((row) => row.size)],
-          );
+          await insertRows(sql, rows);
+          unrecorded = unrecorded.slice(rows.length);
         },
       };
     },

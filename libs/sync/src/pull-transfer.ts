@@ -105,17 +105,13 @@ const blobWriter = (deps: BlobPullDeps) => {
   let drained: Array<() => void> = [];
   let failure: { error: unknown } | undefined;
   let uncommitted = 0;
-  // Commits run one after another (the store does not order them). Once one failed, none runs
-  // again: the store may have dropped directories whose fsync failed, and a later commit would
-  // record blobs in them.
+  // Commits run one after another (the store orders only its flushes). Once one failed, none
+  // runs again: the store may have dropped directories whose fsync failed, and a later commit
+  // would record blobs in them.
   let committing: Promise<void> = Promise.resolve();
   const commit = (on?: SqlQueryable): Promise<void> => {
     uncommitted = 0;
     committing = committing.then(() => writer.commit(on));
-    return committing;
-  };
-  const flush = (): Promise<void> => {
-    committing = committing.then(() => writer.flush());
     return committing;
   };
   const full = (bytes: number): boolean => backlog.blobs > 0 && (backlog.blobs >= WRITE_BACKLOG.blobs || backlog.bytes + bytes > WRITE_BACKLOG.bytes);
@@ -148,7 +144,7 @@ const blobWriter = (deps: BlobPullDeps) => {
       while (writes.size > 0) await Promise.all(writes);
       return failure;
     },
-    flush,
+    flush: () => writer.flush(),
     commit,
   };
 };
