@@ -71,21 +71,22 @@ const insertRecords = async (
   for (let start = 0; start < artifacts.length; start += 1_000) {
     const page = artifacts.slice(start, start + 1_000);
     const pageIds = page.map(() => newId());
+    // One JSON parameter, not seven arrays: PGlite's encoding of 1 000-element array parameters
+    // took 25–160 ms of a pull's registration (garbage included), the JSON 20–45 ms (issue #24).
+    const records = page.map((a, index) => ({
+      id: pageIds[index],
+      sha256: a.sha256,
+      name: a.name,
+      type: a.type,
+      mediaType: a.mediaType,
+      size: a.size,
+      metadata: a.metadata,
+    }));
     await queryable.query(
       `INSERT INTO "ModelArtifact" ("id", "sha256", "name", "type", "mediaType", "size", "metadata", "modelVersionId", "trainingJobId")
-       SELECT "id", "sha256", "name", "type", "mediaType", "size", "metadata", $8, $9
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[]) AS t("id", "sha256", "name", "type", "mediaType", "size", "metadata")`,
-      [
-        pageIds,
-        page.map((a) => a.sha256),
-        page.map((a) => a.name),
-        page.map((a) => a.type),
-        page.map((a) => a.mediaType),
-        page.map((a) => a.size),
-        page.map((a) => JSON.stringify(a.metadata)),
-        owner.modelVersionId,
-        owner.trainingJobId,
-      ],
+       SELECT "id", "sha256", "name", "type", "mediaType", "size", "metadata", $2, $3
+       FROM jsonb_to_recordset($1::jsonb) AS t("id" uuid, "sha256" text, "name" text, "type" text, "mediaType" text, "size" bigint, "metadata" jsonb)`,
+      [JSON.stringify(records), owner.modelVersionId, owner.trainingJobId],
     );
     ids.push(...pageIds);
   }
