@@ -85,7 +85,7 @@ const RENAMES_PER_TURN = 64;
 
 /**
  * Renames in a loop, RENAMES_PER_TURN between turns of the event loop: a pull's 1 000 took
- * ~10 ms so, against 50–110 ms through the thread pool, where each waited for a turn of a loop
+ * 10–30 ms so, against 50–110 ms through the thread pool, where each waited for a turn of a loop
  * the pull keeps busy with its database writes (issue #24).
  */
 const renameAll = async (moves: ReadonlyArray<{ temp: string; target: string }>): Promise<void> => {

@@ -81,6 +81,8 @@ export interface IndexedBlobStore extends BlobStore {
 }
 
 export interface BlobWriteBatch {
+  /** True when `flush` writes the index rows itself, on the store's own connection (packs): wait for it before opening a transaction. */
+  readonly flushWritesIndex: boolean;
   put(bytes: Buffer, expectedSha256: string): Promise<void>;
   /** Makes every blob put before the call durable and readable under its hash (flushes run in turn); `commit` indexes them. */
   flush(): Promise<void>;
@@ -287,14 +289,18 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
           writes.push(write);
           return write;
         };
-        // Packs record their blobs as they are written: flushing them is all a commit does.
+        // Packs record their blobs as they are written: flushing them is all a commit does. A
+        // failed pack fails every later flush too (its blobs were never recorded).
+        let failure: { error: unknown } | undefined;
         const flushAll = async (): Promise<void> => {
           await flush().catch(() => undefined);
           const outcomes = await Promise.allSettled(writes.splice(0));
           const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-          if (failed) throw failed.reason;
+          if (failed) failure ??= { error: failed.reason };
+          if (failure) throw failure.error;
         };
         return {
+          flushWritesIndex: true,
           async put(bytes, expectedSha256) {
             if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
             pack.add(bytes, expectedSha256);
@@ -322,6 +328,7 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
         );
       };
       return {
+        flushWritesIndex: false,
         async put(bytes, expectedSha256) {
           if (corrupt.has(expectedSha256)) return void (await serialized(expectedSha256, () => put(Readable.from([bytes]), { expectedSha256 })));
           if (files) await files.put(bytes, expectedSha256);
@@ -339,9 +346,14 @@ export const withBlobIndex = (store: BlobStore, database: Database): IndexedBlob
             return;
           }
           // Durable before recorded: an index row never names a blob a crash could lose.
-          await flushFiles();
-          await insertRows(sql, rows);
-          unrecorded = unrecorded.slice(rows.length);
+          unrecorded = [];
+          try {
+            await flushFiles();
+            await insertRows(sql, rows);
+          } catch (error) {
+            unrecorded = [...rows, ...unrecorded];
+            throw error;
+          }
         },
       };
     },

@@ -12,7 +12,9 @@ export const artifactName = z
   .min(1)
   .max(LIMITS.nameLength)
   // eslint-disable-next-line no-control-regex
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters')
+  // A lone surrogate is not Unicode text: the database refuses it (records go in as JSON).
+  .refine((value) => !/\p{Cs}/u.test(value), 'must be well-formed Unicode (no lone surrogate)');
 
 const metadataSchema = scalarMetadata;
 

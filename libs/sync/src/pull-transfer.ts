@@ -110,8 +110,11 @@ const blobWriter = (deps: BlobPullDeps) => {
   // would record blobs in them.
   let committing: Promise<void> = Promise.resolve();
   const commit = (on?: SqlQueryable): Promise<void> => {
+    // In a caller's transaction: after the commits before it, and its failure (maybe that
+    // transaction's) does not stop the next one — the store's own failures stop every commit.
+    if (on) return committing.then(() => writer.commit(on));
     uncommitted = 0;
-    committing = committing.then(() => writer.commit(on));
+    committing = committing.then(() => writer.commit());
     return committing;
   };
   const full = (bytes: number): boolean => backlog.blobs > 0 && (backlog.blobs >= WRITE_BACKLOG.blobs || backlog.bytes + bytes > WRITE_BACKLOG.bytes);
@@ -145,6 +148,7 @@ const blobWriter = (deps: BlobPullDeps) => {
       return failure;
     },
     flush: () => writer.flush(),
+    flushWritesIndex: writer.flushWritesIndex,
     commit,
   };
 };
@@ -223,6 +227,9 @@ export const pullBlobs = async (
   // The disk makes them durable while the caller goes on (a pull registers the version meanwhile).
   const flushed = writer.flush();
   flushed.catch(() => undefined); // awaited through `readable` and `record`
+  // Unless the flush writes index rows on the store's own connection (packs): a transaction the
+  // caller opens meanwhile would wait for it, and it for the transaction (PGlite is one connection).
+  if (writer.flushWritesIndex) await flushed;
   return { readable: () => flushed, record: writer.commit };
 };
 
@@ -302,7 +309,7 @@ export const pullVersion = async (
       filesReadable: pulled.readable,
       async inTransaction(tx, versionId) {
         // The disk syncs the blobs while the version's rows are written; all commit together.
-        const outcomes = await Promise.allSettled([
+        const [recorded, written] = await Promise.allSettled([
           pulled.record(tx),
           (async () => {
             await deps.artifacts.insertForVersion(tx, versionId, bundle.artifacts);
@@ -313,7 +320,9 @@ export const pullVersion = async (
               });
           })(),
         ]);
-        for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+        // The version's own failure first: the index rows' may only be its echo (an aborted transaction).
+        if (written.status === 'rejected') throw written.reason;
+        if (recorded.status === 'rejected') throw recorded.reason;
       },
     });
     return { localVersion: created.version, remoteVersion, created: true };

@@ -380,9 +380,42 @@ describe('the outbox and its worker', () => {
       const failed = await settled(sync, (await sync.pull('pull-archived', model, { version: 1 })).id);
       expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/archived/) });
       await expect(laptop.versions.get(model, { version: 1 })).rejects.toThrow(/has no version/);
-      // The version's transaction rolled back, and with it the index rows it held; they were recorded again after it.
+      // Refused before the version's rows were written; its blobs were recorded after the refusal.
       expect(await laptop.blobs.present([sha256])).toEqual(new Set([sha256]));
       expect((await buffer(await laptop.blobs.read(sha256))).equals(bytes)).toBe(true);
+    } finally {
+      await sync.stop();
+    }
+  });
+
+  it("a pulled version whose records the database refuses in its transaction registers nothing, says the database's reason, and keeps its blobs recorded", async () => {
+    const model = `sync-lib-refused-${++modelCount}`;
+    await server.models.register({ name: model, description: 'made on the server', tags: [], metadata: {} }, 'token:ci');
+    const bytes = Buffer.from(`weights of ${model}`);
+    const { sha256 } = await server.blobs.put(Readable.from([bytes]));
+    const artifact = await server.artifacts.register(registerArtifactInput.parse({ sha256, name: 'w.bin', type: 'model' }));
+    await server.versions.create(createVersionInput.parse({ model, artifactIds: [artifact.id] }), 'token:ci');
+    const { remote } = inProcess(exchange, server.blobs, {
+      // A record without its media type: the insert fails inside the version's transaction (NOT NULL),
+      // while the blobs' index rows go into the same transaction.
+      describeVersion: async (name, ref, paged) => {
+        const described = await exchange.describeVersion(name, ref, paged);
+        return { ...described, artifacts: described.artifacts.map((record) => ({ ...record, mediaType: undefined as unknown as string })) };
+      },
+    });
+    const sync = syncWith(remote);
+    await sync.addRemote({ name: 'pull-refused', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const { id } = await sync.pull('pull-refused', model, { version: 1 });
+      await expect.poll(async () => (await sync.get(id)).error ?? '', { timeout: 10_000, interval: 20 }).toMatch(/mediaType/);
+      const entry = await sync.get(id);
+      expect(entry).toMatchObject({ state: 'pending', attempts: 1 });
+      expect(entry.error).not.toMatch(/transaction is aborted/);
+      await expect(laptop.versions.get(model, { version: 1 })).rejects.toThrow(/has no version/);
+      // Rolled back with the version, then recorded again after it: a retry does not fetch the blob.
+      expect(await laptop.blobs.present([sha256])).toEqual(new Set([sha256]));
+      expect(await sync.cancel(id)).toMatchObject({ state: 'cancelled' });
     } finally {
       await sync.stop();
     }
