@@ -39,7 +39,6 @@ export const createOutboxWorker = (deps: {
   const carryOut = async (id: string): Promise<void> => {
     const work = await outbox.load(id);
     const remote = await deps.connect(work.remote);
-    await outbox.resetBytesDone(id);
     const writer = createProgressWriter(
       (update) => outbox.recordProgress(id, update),
       () => publish(id),
