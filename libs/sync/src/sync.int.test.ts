@@ -444,6 +444,29 @@ describe('the outbox and its worker', () => {
     }
   });
 
+  it("counts each attempt's bytes from zero: a retried push that sends nothing new ends with its total, not twice it", async () => {
+    let refusals = 1;
+    const { remote } = inProcess(exchange, server.blobs, {
+      receiveVersion: async (key, bundle) => {
+        if (refusals-- > 0) throw new DomainError('FORBIDDEN', 'Refused once, after the blob was sent');
+        return exchange.receiveVersion(key, bundle, 'token:laptop');
+      },
+    });
+    const sync = syncWith(remote);
+    await sync.addRemote({ name: 'twice', url: 'https://server.test', token: 'a-token-of-sixteen+' });
+    await sync.start();
+    try {
+      const { model } = await localVersion('sent twice');
+      const failed = await settled(sync, (await sync.push('twice', model, { version: 1 })).id);
+      expect(failed).toMatchObject({ state: 'failed', attempts: 1, bytesTotal: 10, bytesDone: 10 });
+      await sync.retry(failed.id);
+      // The blob is on the server now: the second attempt counts it as done again, from zero.
+      expect(await settled(sync, failed.id)).toMatchObject({ state: 'done', attempts: 2, bytesTotal: 10, bytesDone: 10 });
+    } finally {
+      await sync.stop();
+    }
+  });
+
   it('keeps an entry pending with backoff on a retryable error, whatever its message says; it can then be cancelled', async () => {
     const { remote } = inProcess(exchange, server.blobs, {
       receiveVersion: async () => {
