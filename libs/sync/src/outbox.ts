@@ -164,8 +164,10 @@ export const createOutbox = (database: Database, links: VersionLinks) => {
     async claimNextDue(): Promise<string | undefined> {
       const [claimed] = await sql.query<{ id: string }>(
         `UPDATE "SyncOutbox" SET "state" = 'running', "attempts" = "attempts" + 1, "bytesDone" = 0, "updatedAt" = now()
-          WHERE "id" = (SELECT "id" FROM "SyncOutbox" WHERE "state" = 'pending' AND "nextAttemptAt" <= now() ORDER BY "createdAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
+          WHERE "id" = (SELECT "id" FROM "SyncOutbox" WHERE "state" = 'pending' AND "nextAttemptAt" <= $1 ORDER BY "createdAt" LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING "id"`,
+        // This process's clock, which wrote the backoff's "nextAttemptAt" (a PostgreSQL server's may differ).
+        [new Date()],
       );
       return claimed?.id;
     },
