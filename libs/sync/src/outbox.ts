@@ -74,7 +74,7 @@ const toOutput = (row: {
 export const createOutbox = (database: Database, links: VersionLinks) => {
   const { prisma, sql } = database;
 
-  // The worker's reads and writes of one entry are plain SQL: each Prisma call cost 5–20 ms of
+  // The worker's reads and writes of one entry are plain SQL: each Prisma call cost 3–22 ms of
   // the event loop (its query compiler) against ~1 ms, and a pull makes a dozen (issue #24).
   const get = async (id: string): Promise<OutboxEntryOutput> => {
     const [row] = await sql.query<OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM "SyncOutbox" o JOIN "SyncRemote" r ON r."id" = o."remoteId" WHERE o."id" = $1`, [
