@@ -101,13 +101,17 @@ export const createSlurmCli = (runner: SlurmCommandRunner, options: SlurmCliOpti
     async findByName(name) {
       check('job name', name, NAME);
       const found = new Map<string, SlurmJobState>();
+      // Finished jobs squeue listed but scontrol no longer knew: the controller purged them between
+      // the two calls (MinJobAge). sacct or the completion log has their exit code; else this.
+      const purged = new Map<string, SlurmJobState>();
       // squeue -t all also lists finished jobs the controller still holds (MinJobAge).
       const argv = ['squeue', '--me', '-h', '-r', '-t', 'all', '--name', name, '-o', SQUEUE_FORMAT];
       for (const job of parseSqueue(label(argv), (await run(argv)).stdout)) {
         if (job.name !== name) continue;
         // A finished job's exit code and restarts are scontrol's.
-        const detailed = ACTIVE_STATES.has(job.state) ? undefined : await scontrol(job.slurmJobId);
-        found.set(job.slurmJobId, detailed ?? job);
+        const detailed = ACTIVE_STATES.has(job.state) ? job : await scontrol(job.slurmJobId);
+        if (detailed) found.set(job.slurmJobId, detailed);
+        else purged.set(job.slurmJobId, job);
       }
       const older = [...((await sacct(['--name', name, '-S', options.sacctLookBack ?? 'now-30days'])) ?? []), ...(await jobComp(` Name=${name} JobState=`))];
       for (const job of older) {
@@ -116,6 +120,7 @@ export const createSlurmCli = (runner: SlurmCommandRunner, options: SlurmCliOpti
         // squeue/scontrol, then sacct, then the log; a later log line (after a requeue) replaces an earlier one.
         if (!known || (known.source === 'jobcomp' && job.source === 'jobcomp')) found.set(job.slurmJobId, job);
       }
+      for (const [slurmJobId, job] of purged) if (!found.has(slurmJobId)) found.set(slurmJobId, job);
       return [...found.values()];
     },
 
