@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installPath, sha256Hex } from '@trainyard/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTrainerCatalog, type NodeBuiltinTrainer, type PythonBuiltinTrainer } from './trainer-catalog';
 import { captureTrainerIdentity, codeHashOf, gitStateOf } from './trainer-identity';
@@ -21,6 +21,9 @@ const committedCheckout = (cwd: string, name: string, text: string): void => {
 };
 
 describe('trainer identity capture', () => {
+  // The install's own tmp/ (git-ignored): a fresh clone has none until a build makes it.
+  beforeAll(() => mkdirSync(installPath('tmp'), { recursive: true }));
+
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'identity-'));
