@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SlurmCommandRunner } from '../slurm-cli.port';
 import { createSlurmCli } from './slurm-cli';
 
-/** Slurm's commands as this test cluster answers them (outputs copied from a real single-node Slurm), by command name. */
+/** Slurm's commands answered by command name, in the output formats a real single-node Slurm prints (its lines, edited). */
 const scripted = (answers: Record<string, { stdout?: string; stderr?: string; exitCode?: number }>): SlurmCommandRunner => ({
   where: 'local',
   run: async (argv) => ({ stdout: '', stderr: '', exitCode: 0, ...answers[argv[0] ?? ''] }),
