@@ -81,7 +81,12 @@ const uploadLarge = async (context: PushContext, sha256: string, size: number): 
     }
     const partNumber = number;
     const task = limit(async () => {
-      const etag = await context.remote.uploadPart(activePlan, partNumber, await readPart(context, sha256, start, length));
+      const bytes = await readPart(context, sha256, start, length);
+      // A part failed while this one was read: the attempt is lost, so this part waits for the
+      // retry instead of going into what is likely the same broken network (parts already on the
+      // wire finish and count; the retry skips them).
+      if (failure) return;
+      const etag = await context.remote.uploadPart(activePlan, partNumber, bytes);
       done[String(partNumber)] = etag;
       await context.report(length, context.progress);
     }).catch((error: unknown) => {
