@@ -96,8 +96,8 @@ describe.skipIf(skip)(`sync under faults: dropped connections, killed and restar
 
   it('connection dropped twice mid-upload: resumes from the last completed part, hashes match, no duplicates, no orphan uploads', async () => {
     // 5 parts of 16 MiB, at most 4 in flight: past 66 MiB sent, part 5 is under way, so a part
-    // has completed before the first cut. The second cut comes 8 MiB into the next attempt,
-    // which sends at least one whole 16 MiB part again; a failed attempt starts no new part.
+    // has completed before the first cut, and no part is left to start. The second cut comes
+    // 8 MiB into the next attempt, which sends at least one whole 16 MiB part again.
     const bytes = randomBlob(80 * MiB);
     const version = await createVersionWithFiles(laptop, client, 'dropped', [{ name: 'model.bin', bytes }]);
     const start = s3Proxy.uploadedBytes();
